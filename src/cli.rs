@@ -1,0 +1,153 @@
+//! Command-line types only (clap derive). Every global flag has an environment twin, so
+//! precedence is flag > env > settings file > default.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The exit-code table, shown in `--help` and kept equal to README's.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+   0  ok
+   1  a finding or alert (invalid config, config healed, stuck agent, budget passed, breaker open)
+   2  usage error
+  65  bad data (corrupt JSON, unreadable database, newer ledger)
+  66  missing input (no config, no such backup)
+  70  internal error (a bug: please report it)
+  74  I/O error (permissions, disk full)
+  75  try later (another run holds the lock, database busy)
+  78  bad claw settings (unknown key, bad value)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "claw",
+    version,
+    about = "Operations companion for self-hosted OpenClaw gateways",
+    long_about = "Operations companion for self-hosted OpenClaw gateways: config backups and \
+                  healing, transcript backups, cost tracking and budgets, rate-limit breaker, \
+                  tunnel and stuck-agent watchdogs. Silent on success; meant for cron and \
+                  systemd timers.",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// OpenClaw state dir (default: as OpenClaw resolves it, ~/.openclaw)
+    #[arg(long, global = true, env = "CLAW_OPENCLAW_DIR", value_name = "DIR")]
+    pub openclaw_dir: Option<PathBuf>,
+    /// OpenClaw profile (state in ~/.openclaw-<profile>)
+    #[arg(long, global = true, env = "OPENCLAW_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// claw's own state dir (ledger, locks, backups)
+    #[arg(long, global = true, env = "CLAW_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// claw settings file (TOML)
+    #[arg(long, global = true, env = "CLAW_SETTINGS", value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Print one JSON document (with schema_version) instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing but errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Say what is being done (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Show what would be done; change nothing
+    #[arg(long, global = true, env = "CLAW_DRY_RUN")]
+    pub dry_run: bool,
+    /// Pretend the time is this (RFC 3339), for tests and replays
+    #[arg(long, global = true, env = "CLAW_NOW", value_name = "TIME")]
+    pub now: Option<String>,
+    /// Wait up to SECS for another run of the same job instead of exiting 75
+    #[arg(long, global = true, env = "CLAW_WAIT", value_name = "SECS", default_value_t = 0)]
+    pub wait: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Last run of each job with its outcome, from the ledger
+    Status,
+    /// Keep openclaw.json safe: validate, back up, diff, restore, heal
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Validate a config against OpenClaw's schema (exit 1 when invalid)
+    Validate(ValidateArgs),
+    /// Back up the config and its $include files (unchanged content makes no new copy)
+    Backup {
+        /// Accept the current config as good even if it shows OpenClaw's clobber signs
+        #[arg(long)]
+        accept: bool,
+    },
+    /// List backups with time, size, hash and validity
+    List,
+    /// Unified diff, secrets redacted (default: current config vs newest valid backup)
+    Diff {
+        /// First side: a backup id (or prefix) or "current"
+        a: Option<String>,
+        /// Second side: a backup id (or prefix) or "current"
+        b: Option<String>,
+    },
+    /// Restore a backup over the config (shows the diff; keeps a pre-restore copy)
+    Restore(RestoreArgs),
+    /// Validate; when invalid or clobbered restore the newest valid backup, else back up
+    Heal {
+        /// Restart the gateway after healing and check its health
+        #[arg(long)]
+        restart: bool,
+    },
+    /// Apply the retention policy, printing the plan (keep or remove, with reasons)
+    Prune,
+    /// Manage the cached OpenClaw JSON Schema
+    #[command(subcommand)]
+    Schema(SchemaCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Config file (default: the active OpenClaw config)
+    pub file: Option<PathBuf>,
+    /// Validate with this JSON Schema instead of the cached one
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Skip the schema; use claw's structural checks only
+    #[arg(long)]
+    pub no_schema: bool,
+    /// Also run the real `openclaw config validate --json` and merge its issues
+    #[arg(long)]
+    pub with_openclaw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Backup id (or unique prefix)
+    #[arg(required_unless_present = "latest_valid", conflicts_with = "latest_valid")]
+    pub id: Option<String>,
+    /// Restore the newest valid backup
+    #[arg(long)]
+    pub latest_valid: bool,
+    /// Restore even a backup that was invalid when taken
+    #[arg(long)]
+    pub force: bool,
+    /// Restart the gateway afterwards and check its health
+    #[arg(long)]
+    pub restart: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCmd {
+    /// Ask the installed OpenClaw for its schema and cache it by version
+    Refresh,
+    /// Show which cached schema validation uses
+    Show,
+}

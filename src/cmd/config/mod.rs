@@ -1,0 +1,683 @@
+//! `claw config`: keep `openclaw.json` safe. Validate against OpenClaw's own schema, back up
+//! into claw's store (adopting OpenClaw's own rotating `.bak` files), diff with secrets
+//! redacted, restore atomically, and heal a broken or clobbered config.
+
+mod diff;
+pub mod retention;
+pub mod store;
+pub mod validate;
+
+use crate::app::Ctx;
+use crate::cli::{ConfigCmd, RestoreArgs, SchemaCmd, ValidateArgs};
+use crate::exit::{fail, Code};
+use crate::ledger::Ledger;
+use crate::output::{table, Outcome, SCHEMA_VERSION};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use store::{Content, Manifest, Store, Verdict};
+use validate::{Report, Schema};
+
+const LOCK: &str = "config";
+
+pub fn run(ctx: &Ctx, cmd: &ConfigCmd) -> Result<Outcome> {
+    match cmd {
+        ConfigCmd::Validate(a) => validate_cmd(ctx, a),
+        ConfigCmd::Backup { accept } => ctx.run_job("config-backup", LOCK, |ctx, l| backup(ctx, l, *accept)),
+        ConfigCmd::List => list(ctx),
+        ConfigCmd::Diff { a, b } => diff_cmd(ctx, a.as_deref(), b.as_deref()),
+        ConfigCmd::Restore(a) => ctx.run_job("config-restore", LOCK, |ctx, l| restore_cmd(ctx, l, a)),
+        ConfigCmd::Heal { restart } => ctx.run_job("config-heal", LOCK, |ctx, l| heal(ctx, l, *restart)),
+        ConfigCmd::Prune => ctx.run_job("config-prune", LOCK, prune_cmd),
+        ConfigCmd::Schema(SchemaCmd::Refresh) => ctx.run_job("config-schema-refresh", "config-schema", schema_refresh),
+        ConfigCmd::Schema(SchemaCmd::Show) => schema_show(ctx),
+    }
+}
+
+// ---------- reading the live config ----------
+
+/// The live config's bytes, or `None` when it does not exist.
+fn read_config(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(fail(Code::IoErr, format!("{}: cannot read config: {e}", path.display()))),
+    }
+}
+
+fn config_dir(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The config and its includes as backup content (includes relative to the config dir).
+fn content_of(path: &Path, bytes: Vec<u8>, report: &Report) -> Result<Content> {
+    let dir = std::fs::canonicalize(config_dir(path)).unwrap_or_else(|_| config_dir(path));
+    let mut includes = Vec::new();
+    for inc in &report.includes {
+        let rel = inc
+            .strip_prefix(&dir)
+            .map(|r| r.to_string_lossy().into_owned())
+            // Includes from OPENCLAW_INCLUDE_ROOTS outside the config dir keep their full path.
+            .unwrap_or_else(|_| inc.to_string_lossy().trim_start_matches('/').to_string());
+        let b = std::fs::read(inc).with_context(|| format!("{}: cannot read include", inc.display()))?;
+        includes.push((rel, b));
+    }
+    Ok(Content { config: bytes, includes })
+}
+
+// ---------- schema cache ----------
+
+fn schema_dir(ctx: &Ctx) -> PathBuf {
+    ctx.paths.state.join("schemas")
+}
+
+/// The schema to validate with: `--schema`, settings `config.schema`, or the cached one for
+/// the installed OpenClaw. `Err` only for a schema that was named and cannot be used.
+fn pick_schema(ctx: &Ctx, explicit: Option<&Path>, no_schema: bool) -> Result<(Option<Schema>, String)> {
+    if no_schema {
+        return Ok((None, "--no-schema given".into()));
+    }
+    if let Some(p) = explicit.map(Path::to_path_buf).or_else(|| ctx.settings.config.schema.as_ref().map(PathBuf::from)) {
+        let version = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        return Ok((Some(Schema::load(&p, &version)?), String::new()));
+    }
+    let current = schema_dir(ctx).join("current.json");
+    let Ok(bytes) = std::fs::read(&current) else {
+        return Ok((None, "no cached OpenClaw schema (run `claw config schema refresh`)".into()));
+    };
+    let meta: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| fail(Code::DataErr, format!("{}: {e}", current.display())))?;
+    let version = meta["version"].as_str().unwrap_or("unknown").to_string();
+    let file = schema_dir(ctx).join(meta["file"].as_str().unwrap_or_default());
+    Ok((Some(Schema::load(&file, &version)?), String::new()))
+}
+
+fn env_is_set(name: &str) -> bool {
+    std::env::var_os(name).is_some()
+}
+
+/// Validate bytes with the newest good backup as the clobber reference.
+fn judge(ctx: &Ctx, path: &Path, bytes: &[u8], schema: Option<&Schema>, reason: &str, last_good: Option<&(Vec<u8>, Value)>) -> Report {
+    let inputs = validate::Inputs {
+        schema,
+        no_schema_reason: reason.to_string(),
+        state_dir: &ctx.paths.openclaw_dir,
+        last_good: last_good.map(|(b, v)| (b.as_slice(), v)),
+        warn_plaintext_secrets: ctx.settings.config.warn_plaintext_secrets,
+        env_defined: &env_is_set,
+    };
+    validate::validate_bytes(path, bytes, &inputs)
+}
+
+/// The newest good backup's config bytes and parsed document.
+fn last_good(store: &Store, all: &[Manifest]) -> Option<(Vec<u8>, Value)> {
+    let m = all.iter().find(|m| m.good())?;
+    let c = store.read(m).ok()?;
+    let v = crate::openclaw::config::parse_json5(std::str::from_utf8(&c.config).ok()?).ok()?;
+    Some((c.config, v))
+}
+
+fn rules_label(r: &Report) -> String {
+    match &r.rules {
+        validate::RulesUsed::Schema { version, .. } => format!("schema {version}"),
+        validate::RulesUsed::Structural { .. } => "structural".into(),
+    }
+}
+
+fn verdict_of(r: &Report) -> Verdict {
+    Verdict {
+        valid: r.valid,
+        clobbered: validate::is_clobbered(r),
+        issues: r.issues.iter().filter(|i| i.severity == validate::Severity::Error).count(),
+        rules: rules_label(r),
+    }
+}
+
+// ---------- validate ----------
+
+fn validate_cmd(ctx: &Ctx, a: &ValidateArgs) -> Result<Outcome> {
+    let path = a.file.clone().unwrap_or_else(|| ctx.paths.config.clone());
+    let bytes = read_config(&path)?.ok_or_else(|| fail(Code::NoInput, format!("{}: no such config file", path.display())))?;
+    let (schema, reason) = pick_schema(ctx, a.schema.as_deref(), a.no_schema)?;
+    let store = Store::new(&ctx.paths.state);
+    // Clobber signs only make sense for the live config, judged against its own history.
+    let good = if a.file.is_none() { store.list().ok().and_then(|(all, _)| last_good(&store, &all)) } else { None };
+    let mut report = judge(ctx, &path, &bytes, schema.as_ref(), &reason, good.as_ref());
+    if schema.is_none() {
+        ctx.out.warn(&format!("{reason}; used claw's structural checks"));
+    }
+    if a.with_openclaw {
+        merge_openclaw_verdict(ctx, &path, &mut report)?;
+    }
+    let text = if report.issues.is_empty() {
+        String::new()
+    } else {
+        format!("{}({} rules)\n", validate::render_text(&report), rules_label(&report))
+    };
+    let doc = json!({
+        "schema_version": SCHEMA_VERSION,
+        "valid": report.valid,
+        "path": report.path,
+        "issues": report.issues,
+        "rules": report.rules,
+    });
+    let summary = format!(
+        "{}: {} ({} issues, {} rules)",
+        path.display(),
+        if report.valid { "valid" } else { "invalid" },
+        report.issues.len(),
+        rules_label(&report)
+    );
+    let mut o = Outcome::ok(summary).with_text(text).with_detail(doc.clone());
+    o.json = Some(doc);
+    if !report.valid {
+        o = o.finding();
+    }
+    Ok(o)
+}
+
+/// Run the real `openclaw config validate --json` on `path` and merge its issues.
+fn merge_openclaw_verdict(ctx: &Ctx, path: &Path, report: &mut Report) -> Result<()> {
+    let bin = &ctx.settings.general.openclaw_bin;
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let out = std::process::Command::new(bin)
+        .args(["config", "validate", "--json"])
+        .env("OPENCLAW_CONFIG_PATH", &abs)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let start = stdout.find('{').unwrap_or(0);
+    let v: Value = serde_json::from_str(stdout[start..].trim()).map_err(|_| {
+        fail(Code::DataErr, format!("{bin} config validate --json: unexpected output (exit {:?})", out.status.code()))
+    })?;
+    let oc_valid = v["valid"].as_bool().unwrap_or(false);
+    for i in v["issues"].as_array().into_iter().flatten() {
+        let p = i["path"].as_str().unwrap_or("<root>").to_string();
+        let m = crate::redact::redact_text(i["message"].as_str().unwrap_or_default());
+        let dup = report.issues.iter().any(|x| x.path == p && x.message == m);
+        if !dup {
+            report.issues.push(validate::Issue {
+                path: p,
+                message: m,
+                severity: validate::Severity::Error,
+                source: "openclaw",
+            });
+        }
+    }
+    report.valid = report.valid && oc_valid;
+    Ok(())
+}
+
+// ---------- backup ----------
+
+fn record_backup(l: &Ledger, m: &Manifest) -> Result<()> {
+    l.conn.execute(
+        "INSERT INTO config_backups (id, created_at, source, set_sha256, config_sha256, size, valid, issues, schema_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO NOTHING",
+        rusqlite::params![
+            m.id,
+            m.created_at.to_rfc3339(),
+            m.source,
+            m.set_sha256,
+            m.files[0].sha256,
+            m.config_size() as i64,
+            m.good() as i64,
+            m.issues as i64,
+            m.rules
+        ],
+    )?;
+    Ok(())
+}
+
+/// OpenClaw's own copies beside the config: `.bak`, `.bak.N`, `.last-good`, `.clobbered.*`,
+/// `.rejected.*`. OpenClaw rotates and deletes them; claw adopts them into its store.
+fn openclaw_copies(config: &Path) -> Vec<PathBuf> {
+    let Some(name) = config.file_name().map(|n| n.to_string_lossy().into_owned()) else { return Vec::new() };
+    let mut v: Vec<PathBuf> = std::fs::read_dir(config_dir(config))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let rest = n.strip_prefix(&name)?.to_string();
+            let ours = rest == ".bak"
+                || rest.starts_with(".bak.")
+                || rest == ".last-good"
+                || rest.starts_with(".clobbered.")
+                || rest.starts_with(".rejected.");
+            (ours && e.path().is_file()).then(|| e.path())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn mtime_utc(p: &Path) -> Option<DateTime<Utc>> {
+    std::fs::metadata(p).ok()?.modified().ok().map(DateTime::<Utc>::from)
+}
+
+fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
+    let store = Store::new(&ctx.paths.state);
+    let (mut all, problems) = store.list()?;
+    for p in &problems {
+        ctx.out.warn(p);
+    }
+    let (schema, reason) = pick_schema(ctx, None, false)?;
+    let cfg = &ctx.paths.config;
+    let name = cfg.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut made = Vec::new();
+    let mut actions = Vec::new();
+
+    let current = read_config(cfg)?;
+    if let Some(bytes) = &current {
+        let good = last_good(&store, &all);
+        let report = judge(ctx, cfg, bytes, schema.as_ref(), &reason, good.as_ref());
+        let content = content_of(cfg, bytes.clone(), &report)?;
+        let newest = all.first();
+        let unchanged = newest.map(|m| m.set_sha256 == content.set_sha256()).unwrap_or(false);
+        if unchanged && !(accept && !newest.map(Manifest::good).unwrap_or(false)) {
+            actions.push(format!("unchanged since {}", newest.map(|m| m.id.as_str()).unwrap_or("")));
+        } else if ctx.dry_run {
+            actions.push(format!("would back up {} ({})", cfg.display(), if report.valid { "valid" } else { "invalid" }));
+        } else {
+            let source = if accept { "accepted" } else { "backup" };
+            let m = store.write(&content, ctx.now, source, &name, &verdict_of(&report), accept)?;
+            record_backup(l, &m)?;
+            actions.push(format!("backed up {} as {}", cfg.display(), m.id));
+            if !m.valid {
+                ctx.out.warn(&format!("{}: config is invalid; kept as {} but never used as good", cfg.display(), m.id));
+            }
+            made.push(m.clone());
+            all.insert(0, m);
+        }
+    }
+
+    // Adopt OpenClaw's own copies (deduplicated by content).
+    for copy in openclaw_copies(cfg) {
+        let Ok(bytes) = std::fs::read(&copy) else { continue };
+        let content = Content { config: bytes, includes: Vec::new() };
+        let set = content.set_sha256();
+        if all.iter().any(|m| m.set_sha256 == set) {
+            continue;
+        }
+        let fname = copy.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if ctx.dry_run {
+            actions.push(format!("would adopt {fname}"));
+            continue;
+        }
+        let report = judge(ctx, &copy, &content.config, schema.as_ref(), &reason, None);
+        let when = mtime_utc(&copy).unwrap_or(ctx.now);
+        let m = store.write(&content, when, &format!("adopted:{fname}"), &name, &verdict_of(&report), false)?;
+        record_backup(l, &m)?;
+        actions.push(format!("adopted {fname} as {}", m.id));
+        made.push(m.clone());
+        all.push(m);
+    }
+    all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+
+    let plan = apply_retention(ctx, l, &store, &all)?;
+    let removed: Vec<&str> = plan.iter().filter(|d| !d.keep).map(|d| d.id.as_str()).collect();
+    if !removed.is_empty() {
+        ctx.out.note(&retention::render(&plan));
+    }
+    if current.is_none() {
+        return Err(fail(Code::NoInput, format!("{}: no such config file (adopted {} OpenClaw copies)", cfg.display(), made.len())));
+    }
+    let summary = actions.first().cloned().unwrap_or_else(|| "nothing to do".into());
+    let text = if ctx.dry_run { actions.join("\n") } else { String::new() };
+    Ok(Outcome::ok(summary).with_text(text).with_detail(json!({
+        "actions": actions,
+        "created": made.iter().map(|m| &m.id).collect::<Vec<_>>(),
+        "removed": removed,
+        "plan": plan,
+    })))
+}
+
+fn apply_retention(ctx: &Ctx, l: &Ledger, store: &Store, all: &[Manifest]) -> Result<Vec<retention::Decision>> {
+    let pol = ctx.settings.config.retention;
+    if pol.keep_last + pol.hourly + pol.daily + pol.weekly + pol.monthly == 0 {
+        return Err(fail(Code::Config, "[config.retention] keeps nothing; set keep_last or a time bucket"));
+    }
+    let items: Vec<retention::Item> = all
+        .iter()
+        .map(|m| retention::Item { id: m.id.clone(), created_at: m.created_at, good: m.good() })
+        .collect();
+    let plan = retention::plan(&items, &pol);
+    if !ctx.dry_run {
+        for d in plan.iter().filter(|d| !d.keep) {
+            store.remove(&d.id)?;
+            l.conn.execute(
+                "UPDATE config_backups SET deleted_at = ?2 WHERE id = ?1",
+                rusqlite::params![d.id, ctx.now.to_rfc3339()],
+            )?;
+        }
+    }
+    Ok(plan)
+}
+
+fn prune_cmd(ctx: &Ctx, l: &Ledger) -> Result<Outcome> {
+    let store = Store::new(&ctx.paths.state);
+    let (all, _) = store.list()?;
+    let plan = apply_retention(ctx, l, &store, &all)?;
+    let removed = plan.iter().filter(|d| !d.keep).count();
+    let verb = if ctx.dry_run { "would remove" } else { "removed" };
+    Ok(Outcome::ok(format!("{verb} {removed} of {} backups", plan.len()))
+        .with_text(retention::render(&plan))
+        .with_detail(json!({"plan": plan})))
+}
+
+// ---------- list / diff ----------
+
+fn list(ctx: &Ctx) -> Result<Outcome> {
+    let store = Store::new(&ctx.paths.state);
+    let (all, problems) = store.list()?;
+    for p in &problems {
+        ctx.out.warn(p);
+    }
+    let mut rows = vec![["ID", "CREATED", "SIZE", "SHA256", "STATE", "SOURCE"].map(String::from).to_vec()];
+    for m in &all {
+        let state = if m.good() {
+            "valid"
+        } else if m.valid {
+            "suspect"
+        } else {
+            "invalid"
+        };
+        rows.push(vec![
+            m.id.clone(),
+            m.created_at.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+            m.config_size().to_string(),
+            m.files[0].sha256[..12].to_string(),
+            state.into(),
+            m.source.clone(),
+        ]);
+    }
+    let text = if all.is_empty() { "no backups yet\n".to_string() } else { table(&rows) };
+    let mut o = Outcome::ok(format!("{} backups", all.len())).with_text(text);
+    o.json = Some(json!({"schema_version": SCHEMA_VERSION, "backups": all}));
+    Ok(o)
+}
+
+/// A diff side: the live config or a backup.
+fn side(ctx: &Ctx, store: &Store, all: &[Manifest], key: &str) -> Result<(String, Vec<u8>)> {
+    if key == "current" {
+        let b = read_config(&ctx.paths.config)?
+            .ok_or_else(|| fail(Code::NoInput, format!("{}: no such config file", ctx.paths.config.display())))?;
+        return Ok((format!("current {}", ctx.paths.config.display()), b));
+    }
+    let m = store.find(all, key)?;
+    Ok((format!("backup {}", m.id), store.read(m)?.config))
+}
+
+fn newest_good_id(all: &[Manifest]) -> Result<String> {
+    all.iter()
+        .find(|m| m.good())
+        .map(|m| m.id.clone())
+        .ok_or_else(|| fail(Code::NoInput, "no valid backup yet (run `claw config backup`)"))
+}
+
+fn diff_cmd(ctx: &Ctx, a: Option<&str>, b: Option<&str>) -> Result<Outcome> {
+    let store = Store::new(&ctx.paths.state);
+    let (all, _) = store.list()?;
+    let a = match a {
+        Some(k) => k.to_string(),
+        None => newest_good_id(&all)?,
+    };
+    let b = b.unwrap_or("current");
+    let (la, ba) = side(ctx, &store, &all, &a)?;
+    let (lb, bb) = side(ctx, &store, &all, b)?;
+    let text = diff::unified(&la, &ba, &lb, &bb);
+    let same = text.is_empty();
+    let mut o = Outcome::ok(if same { "identical" } else { "differ" }).with_text(text.clone());
+    o.json = Some(json!({"schema_version": SCHEMA_VERSION, "a": la, "b": lb, "identical": same, "diff": text}));
+    Ok(o)
+}
+
+// ---------- restore / heal ----------
+
+/// Restore `m` over the live config: verify, refuse bad, keep a pre-restore copy, write
+/// atomically keeping mode and owner. Returns the human report.
+fn restore_backup(ctx: &Ctx, l: &Ledger, store: &Store, all: &[Manifest], m: &Manifest, force: bool) -> Result<(String, Value)> {
+    let content = store.read(m)?;
+    // The ledger is a second witness: a manifest rewritten to match a tampered file is caught.
+    let recorded: Option<String> = l
+        .conn
+        .query_row("SELECT config_sha256 FROM config_backups WHERE id = ?1", [&m.id], |r| r.get(0))
+        .ok();
+    if let Some(r) = recorded {
+        if r != m.files[0].sha256 {
+            return Err(fail(Code::DataErr, format!("{}: checksum differs from the ledger's record (tampered with)", store.path_of(&m.id).display())));
+        }
+    }
+    if !m.valid && !force {
+        return Err(fail(Code::DataErr, format!("backup {} was invalid when taken; pass --force to restore it anyway", m.id)));
+    }
+    let cfg = &ctx.paths.config;
+    let current = read_config(cfg)?;
+    let diff_text = match &current {
+        Some(cur) => diff::unified(&format!("current {}", cfg.display()), cur, &format!("backup {}", m.id), &content.config),
+        None => format!("(no config at {}; restoring backup {})\n", cfg.display(), m.id),
+    };
+    if current.as_deref() == Some(content.config.as_slice()) && content.includes.is_empty() {
+        return Ok((String::new(), json!({"restored": null, "reason": "already current", "backup": m.id})));
+    }
+    if ctx.dry_run {
+        return Ok((format!("{diff_text}(dry run: would restore {} over {})\n", m.id, cfg.display()), json!({"restored": null, "backup": m.id, "dry_run": true})));
+    }
+    let mut pre = None;
+    if let Some(cur) = current {
+        let c = Content { config: cur, includes: Vec::new() };
+        let set = c.set_sha256();
+        pre = match all.iter().find(|x| x.set_sha256 == set) {
+            Some(existing) => Some(existing.id.clone()),
+            None => {
+                let (schema, reason) = pick_schema(ctx, None, false)?;
+                let report = judge(ctx, cfg, &c.config, schema.as_ref(), &reason, None);
+                let name = cfg.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let pm = store.write(&c, ctx.now, "pre-restore", &name, &verdict_of(&report), false)?;
+                record_backup(l, &pm)?;
+                Some(pm.id)
+            }
+        };
+    }
+    let dir = config_dir(cfg);
+    for (rel, bytes) in &content.includes {
+        let dest = dir.join(rel);
+        if let Some(p) = dest.parent() {
+            crate::atomic::create_private_dir(p)?;
+        }
+        crate::atomic::write(&dest, bytes, crate::atomic::Opts { mode: 0o600, keep_existing_mode_and_owner: true })?;
+    }
+    crate::atomic::write(cfg, &content.config, crate::atomic::Opts { mode: 0o600, keep_existing_mode_and_owner: true })?;
+    let text = format!(
+        "{diff_text}restored backup {} over {}{}\n",
+        m.id,
+        cfg.display(),
+        pre.as_ref().map(|p| format!(" (previous config kept as {p})")).unwrap_or_default()
+    );
+    Ok((text, json!({"restored": m.id, "pre_restore": pre})))
+}
+
+fn restore_cmd(ctx: &Ctx, l: &Ledger, a: &RestoreArgs) -> Result<Outcome> {
+    let store = Store::new(&ctx.paths.state);
+    let (all, _) = store.list()?;
+    let m = if a.latest_valid {
+        let id = newest_good_id(&all)?;
+        store.find(&all, &id)?.clone()
+    } else {
+        store.find(&all, a.id.as_deref().unwrap_or_default())?.clone()
+    };
+    let (mut text, mut detail) = restore_backup(ctx, l, &store, &all, &m, a.force)?;
+    let mut code = Code::Ok;
+    if a.restart && !ctx.dry_run && !detail["restored"].is_null() {
+        let (ok, msg) = restart_gateway(ctx)?;
+        text.push_str(&msg);
+        detail["restart"] = json!({"healthy": ok, "message": msg.trim()});
+        if !ok {
+            code = Code::Finding;
+        }
+    }
+    let summary = match detail["restored"].as_str() {
+        Some(id) => format!("restored {id}"),
+        None => format!("nothing restored ({})", detail["reason"].as_str().unwrap_or("dry run")),
+    };
+    let mut o = Outcome::ok(summary).with_text(text).with_detail(detail);
+    o.code = code;
+    Ok(o)
+}
+
+fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
+    let store = Store::new(&ctx.paths.state);
+    let (all, _) = store.list()?;
+    let cfg = &ctx.paths.config;
+    let (schema, reason) = pick_schema(ctx, None, false)?;
+    let good = last_good(&store, &all);
+    let current = read_config(cfg)?;
+    let problem = match &current {
+        None => Some("config file is missing".to_string()),
+        Some(bytes) => {
+            let r = judge(ctx, cfg, bytes, schema.as_ref(), &reason, good.as_ref());
+            let errors: Vec<String> = r
+                .issues
+                .iter()
+                .filter(|i| i.severity == validate::Severity::Error || i.source == "clobber")
+                .map(|i| format!("{}: {}", i.path, i.message))
+                .collect();
+            (!errors.is_empty()).then(|| errors.join("; "))
+        }
+    };
+    let Some(problem) = problem else {
+        return backup(ctx, l, false);
+    };
+    let Some(target) = all.iter().find(|m| m.good()).cloned() else {
+        return Ok(Outcome::ok(format!("{} is broken and no valid backup exists", cfg.display()))
+            .with_text(format!("{}: {problem}\nno valid backup to restore; fix the config by hand\n", cfg.display()))
+            .with_detail(json!({"problem": problem, "restored": null}))
+            .finding());
+    };
+    let (text, mut detail) = restore_backup(ctx, l, &store, &all, &target, false)?;
+    let mut text = format!("{}: {problem}\n{text}", cfg.display());
+    if restart && !ctx.dry_run {
+        let (ok, msg) = restart_gateway(ctx)?;
+        text.push_str(&msg);
+        detail["restart"] = json!({"healthy": ok, "message": msg.trim()});
+    }
+    detail["problem"] = json!(problem);
+    Ok(Outcome::ok(format!("healed {} from {}", cfg.display(), target.id))
+        .with_text(text)
+        .with_detail(detail)
+        .finding())
+}
+
+/// Run the restart command from settings, then wait for the gateway's health endpoint.
+fn restart_gateway(ctx: &Ctx) -> Result<(bool, String)> {
+    let argv = &ctx.settings.config.restart_command;
+    let Some((prog, args)) = argv.split_first() else {
+        return Err(fail(Code::Config, "[config] restart_command is empty"));
+    };
+    let status = std::process::Command::new(prog)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .map_err(|e| fail(Code::IoErr, format!("{prog}: cannot run restart command: {e}")))?;
+    if !status.success() {
+        return Ok((false, format!("restart command {} failed ({status})\n", argv.join(" "))));
+    }
+    let url = health_url(ctx);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(ctx.settings.config.health_timeout_secs);
+    let agent = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(2)).build();
+    loop {
+        if let Ok(r) = agent.get(&url).call() {
+            if r.status() == 200 {
+                return Ok((true, format!("gateway restarted and healthy at {url}\n")));
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok((false, format!("gateway did not answer {url} within {} s after restart\n", ctx.settings.config.health_timeout_secs)));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+fn health_url(ctx: &Ctx) -> String {
+    if !ctx.settings.config.health_url.is_empty() {
+        return ctx.settings.config.health_url.clone();
+    }
+    let port = std::env::var("OPENCLAW_GATEWAY_PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .or_else(|| {
+            let b = std::fs::read_to_string(&ctx.paths.config).ok()?;
+            let v = crate::openclaw::config::parse_json5(&b).ok()?;
+            v.pointer("/gateway/port")?.as_u64().and_then(|p| u16::try_from(p).ok())
+        })
+        .unwrap_or(18789);
+    format!("http://127.0.0.1:{port}/health")
+}
+
+// ---------- schema cache ----------
+
+fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
+    let bin = &ctx.settings.general.openclaw_bin;
+    let run = |args: &[&str]| -> Result<Vec<u8>> {
+        let out = std::process::Command::new(bin)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
+        if !out.status.success() {
+            return Err(fail(Code::TempFail, format!("{bin} {}: exited with {}", args.join(" "), out.status)));
+        }
+        Ok(out.stdout)
+    };
+    let version_out = String::from_utf8_lossy(&run(&["--version"])?).into_owned();
+    let re = regex::Regex::new(r"\d{4}\.\d+\.\d+(?:[-.][0-9A-Za-z.]+)?").expect("static regex");
+    let version = re
+        .find(&version_out)
+        .map(|m| m.as_str().to_string())
+        .ok_or_else(|| fail(Code::DataErr, format!("{bin} --version: no version in {:?}", version_out.trim())))?;
+    let raw = run(&["config", "schema"])?;
+    let text = String::from_utf8_lossy(&raw);
+    let start = text.find('{').ok_or_else(|| fail(Code::DataErr, format!("{bin} config schema: no JSON in output")))?;
+    let schema: Value = serde_json::from_str(text[start..].trim())
+        .map_err(|e| fail(Code::DataErr, format!("{bin} config schema: output is not JSON: {e}")))?;
+    // Make sure it compiles before it replaces a working one.
+    jsonschema::options()
+        .should_validate_formats(false)
+        .build(&schema)
+        .map_err(|e| fail(Code::DataErr, format!("{bin} config schema: not a usable JSON Schema: {e}")))?;
+    let dir = schema_dir(ctx);
+    let file = format!("openclaw-{version}.schema.json");
+    if ctx.dry_run {
+        return Ok(Outcome::ok(format!("would cache schema for OpenClaw {version}")).with_text(format!("would cache schema for OpenClaw {version} in {}", dir.join(&file).display())));
+    }
+    crate::atomic::create_private_dir(&dir)?;
+    let bytes = serde_json::to_vec(&schema)?;
+    crate::atomic::write(&dir.join(&file), &bytes, crate::atomic::Opts::default())?;
+    let meta = json!({"version": version, "file": file, "refreshed_at": ctx.now_str(), "bytes": bytes.len()});
+    crate::atomic::write(&dir.join("current.json"), serde_json::to_string_pretty(&meta)?.as_bytes(), crate::atomic::Opts::default())?;
+    Ok(Outcome::ok(format!("cached schema for OpenClaw {version} ({} bytes)", bytes.len())).with_detail(meta))
+}
+
+fn schema_show(ctx: &Ctx) -> Result<Outcome> {
+    let current = schema_dir(ctx).join("current.json");
+    let meta: Value = match std::fs::read(&current) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| fail(Code::DataErr, format!("{}: {e}", current.display())))?,
+        Err(_) => json!(null),
+    };
+    let text = if meta.is_null() {
+        "no cached schema; validation uses claw's structural checks (run `claw config schema refresh`)\n".to_string()
+    } else {
+        format!(
+            "OpenClaw {} schema, cached {} ({})\n",
+            meta["version"].as_str().unwrap_or("?"),
+            meta["refreshed_at"].as_str().unwrap_or("?"),
+            schema_dir(ctx).join(meta["file"].as_str().unwrap_or("")).display()
+        )
+    };
+    let mut o = Outcome::ok("schema").with_text(text);
+    o.json = Some(json!({"schema_version": SCHEMA_VERSION, "schema": meta}));
+    Ok(o)
+}

@@ -1,0 +1,315 @@
+//! The config backup store: `<state>/backups/config/<id>/` holds the config, its `$include`
+//! files under `includes/`, and a `manifest.json` with sha256 of each file and the verdict.
+//!
+//! A backup directory is built under a temp name and renamed into place, then read back and
+//! verified, so a crash never leaves a half backup that looks whole. Never named like
+//! OpenClaw's own `openclaw.json.bak.*` ring, which OpenClaw deletes.
+
+use crate::atomic;
+use crate::exit::{fail, Code};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub const MANIFEST: &str = "manifest.json";
+
+/// One file inside a backup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    /// Path inside the backup dir (`config` or `includes/<relative path>`).
+    pub path: String,
+    /// For includes: where the file lives relative to the config's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_to: Option<String>,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// A backup's manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    /// `backup`, `pre-restore`, `accepted`, or `adopted:<OpenClaw's file name>`.
+    pub source: String,
+    /// The config's file name where it was taken.
+    pub config_name: String,
+    pub files: Vec<FileEntry>,
+    /// sha256 over every file's path and hash: equal sets mean equal content.
+    pub set_sha256: String,
+    pub valid: bool,
+    /// OpenClaw's clobber signs were present when taken (never used as good).
+    #[serde(default)]
+    pub clobbered: bool,
+    /// Accepted by an operator despite clobber signs (`backup --accept`).
+    #[serde(default)]
+    pub accepted: bool,
+    pub issues: usize,
+    /// Which rules judged it: `schema <version>` or `structural`.
+    pub rules: String,
+}
+
+impl Manifest {
+    /// Usable as a restore target by `--latest-valid` and `heal`.
+    pub fn good(&self) -> bool {
+        self.valid && (!self.clobbered || self.accepted)
+    }
+    pub fn config_size(&self) -> u64 {
+        self.files.first().map(|f| f.size).unwrap_or(0)
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(bytes);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn set_hash(files: &[FileEntry]) -> String {
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.restore_to.as_deref().unwrap_or(&f.path).as_bytes());
+        h.update([0]);
+        h.update(f.sha256.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The content to back up: the config bytes and each include (relative path, bytes).
+pub struct Content {
+    pub config: Vec<u8>,
+    pub includes: Vec<(String, Vec<u8>)>,
+}
+
+impl Content {
+    pub fn files(&self) -> Vec<FileEntry> {
+        let mut v = vec![FileEntry {
+            path: "config".into(),
+            restore_to: None,
+            sha256: sha256_hex(&self.config),
+            size: self.config.len() as u64,
+        }];
+        for (rel, bytes) in &self.includes {
+            v.push(FileEntry {
+                path: format!("includes/{rel}"),
+                restore_to: Some(rel.clone()),
+                sha256: sha256_hex(bytes),
+                size: bytes.len() as u64,
+            });
+        }
+        v
+    }
+    pub fn set_sha256(&self) -> String {
+        set_hash(&self.files())
+    }
+}
+
+/// The verdict recorded with a backup.
+pub struct Verdict {
+    pub valid: bool,
+    pub clobbered: bool,
+    pub issues: usize,
+    pub rules: String,
+}
+
+/// The store rooted at `<state>/backups/config`.
+pub struct Store {
+    pub dir: PathBuf,
+}
+
+impl Store {
+    pub fn new(state: &Path) -> Store {
+        Store {
+            dir: state.join("backups").join("config"),
+        }
+    }
+
+    /// Every backup, newest first. Half-built temp dirs are skipped; a damaged manifest is
+    /// reported by name and skipped.
+    pub fn list(&self) -> Result<(Vec<Manifest>, Vec<String>)> {
+        let mut out = Vec::new();
+        let mut problems = Vec::new();
+        let rd = match fs::read_dir(&self.dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((out, problems)),
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot list backups", self.dir.display())),
+        };
+        for ent in rd {
+            let ent = ent.with_context(|| format!("{}: cannot list backups", self.dir.display()))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !ent.path().is_dir() {
+                continue;
+            }
+            let mp = ent.path().join(MANIFEST);
+            match fs::read(&mp).map_err(anyhow::Error::from).and_then(|b| Ok(serde_json::from_slice::<Manifest>(&b)?)) {
+                Ok(m) => out.push(m),
+                Err(e) => problems.push(format!("{}: unreadable manifest: {e}", mp.display())),
+            }
+        }
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok((out, problems))
+    }
+
+    pub fn path_of(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    /// Find a backup by id or unique id prefix.
+    pub fn find<'a>(&self, all: &'a [Manifest], key: &str) -> Result<&'a Manifest> {
+        let hits: Vec<&Manifest> = all.iter().filter(|m| m.id.starts_with(key)).collect();
+        match hits.as_slice() {
+            [one] => Ok(one),
+            [] => Err(fail(Code::NoInput, format!("{}: no backup with id {key}", self.dir.display()))),
+            many => Err(fail(
+                Code::Usage,
+                format!("backup id {key} is ambiguous: {} backups match", many.len()),
+            )),
+        }
+    }
+
+    /// Write a new backup; returns its manifest. The caller dedupes beforehand.
+    pub fn write(
+        &self,
+        content: &Content,
+        created_at: DateTime<Utc>,
+        source: &str,
+        config_name: &str,
+        verdict: &Verdict,
+        accepted: bool,
+    ) -> Result<Manifest> {
+        atomic::create_private_dir(&self.dir)?;
+        let files = content.files();
+        let set = set_hash(&files);
+        let mut id = format!("{}-{}", created_at.format("%Y%m%dT%H%M%SZ"), &set[..12]);
+        if self.path_of(&id).exists() {
+            // Same content in the same second from another source: keep both, distinctly.
+            id = format!("{id}-{}", source.replace([':', '/', '.'], "-"));
+        }
+        let manifest = Manifest {
+            id: id.clone(),
+            created_at,
+            source: source.to_string(),
+            config_name: config_name.to_string(),
+            files: files.clone(),
+            set_sha256: set,
+            valid: verdict.valid,
+            clobbered: verdict.clobbered,
+            accepted,
+            issues: verdict.issues,
+            rules: verdict.rules.clone(),
+        };
+        let tmp = self.dir.join(format!(".tmp-{id}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        let build = || -> Result<()> {
+            atomic::create_private_dir(&tmp)?;
+            write_new(&tmp.join("config"), &content.config)?;
+            for (rel, bytes) in &content.includes {
+                let p = tmp.join("includes").join(rel);
+                if let Some(parent) = p.parent() {
+                    atomic::create_private_dir(parent)?;
+                }
+                write_new(&p, bytes)?;
+            }
+            let mjson = serde_json::to_vec_pretty(&manifest)?;
+            write_new(&tmp.join(MANIFEST), &mjson)?;
+            atomic::sync_dir(&tmp)?;
+            let dest = self.path_of(&id);
+            fs::rename(&tmp, &dest).with_context(|| format!("{}: cannot move backup into place", dest.display()))?;
+            atomic::sync_dir(&self.dir)
+        };
+        if let Err(e) = build() {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        self.verify(&manifest).with_context(|| format!("{}: backup failed read-back verification", self.path_of(&id).display()))?;
+        Ok(manifest)
+    }
+
+    /// Re-hash every file of a backup against its manifest.
+    pub fn verify(&self, m: &Manifest) -> Result<()> {
+        let base = self.path_of(&m.id);
+        for f in &m.files {
+            let p = base.join(&f.path);
+            let bytes = fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+            if sha256_hex(&bytes) != f.sha256 || bytes.len() as u64 != f.size {
+                return Err(fail(
+                    Code::DataErr,
+                    format!("{}: checksum mismatch (backup damaged or tampered with)", p.display()),
+                ));
+            }
+        }
+        if set_hash(&m.files) != m.set_sha256 {
+            return Err(fail(
+                Code::DataErr,
+                format!("{}: manifest does not add up (tampered with)", base.join(MANIFEST).display()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Read a backup's content (verified first).
+    pub fn read(&self, m: &Manifest) -> Result<Content> {
+        self.verify(m)?;
+        let base = self.path_of(&m.id);
+        let config = fs::read(base.join("config")).with_context(|| format!("{}: cannot read", base.display()))?;
+        let mut includes = Vec::new();
+        for f in m.files.iter().skip(1) {
+            let p = base.join(&f.path);
+            let rel = f.restore_to.clone().unwrap_or_default();
+            includes.push((rel, fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?));
+        }
+        Ok(Content { config, includes })
+    }
+
+    pub fn remove(&self, id: &str) -> Result<()> {
+        let p = self.path_of(id);
+        fs::remove_dir_all(&p).with_context(|| format!("{}: cannot remove backup", p.display()))
+    }
+}
+
+fn write_new(p: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(p)
+        .with_context(|| format!("{}: cannot create", p.display()))?;
+    f.write_all(bytes).with_context(|| format!("{}: write failed", p.display()))?;
+    f.sync_all().with_context(|| format!("{}: fsync failed", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn verdict() -> Verdict {
+        Verdict { valid: true, clobbered: false, issues: 0, rules: "structural".into() }
+    }
+
+    #[test]
+    fn write_read_verify_and_detect_tampering() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::new(d.path());
+        let c = Content { config: b"{\"a\":1}".to_vec(), includes: vec![("sub/x.json5".into(), b"{}".to_vec())] };
+        let m = s.write(&c, Utc::now(), "backup", "openclaw.json", &verdict(), false).unwrap();
+        let back = s.read(&m).unwrap();
+        assert_eq!(back.config, c.config);
+        assert_eq!(back.includes, c.includes);
+        let cfg = s.path_of(&m.id).join("config");
+        assert_eq!(fs::metadata(&cfg).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(s.path_of(&m.id)).unwrap().mode() & 0o777, 0o700);
+        fs::write(&cfg, b"{\"a\":2}").unwrap();
+        let e = s.verify(&m).unwrap_err();
+        assert_eq!(crate::exit::code_of(&e), Code::DataErr);
+        let (all, problems) = s.list().unwrap();
+        assert_eq!(all.len(), 1);
+        assert!(problems.is_empty());
+    }
+}

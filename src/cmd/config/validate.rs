@@ -1,0 +1,645 @@
+//! Config validation: OpenClaw's own JSON Schema when one is cached (verdicts match the real
+//! gateway), claw's structural checks of the sections that matter when none is, and always on
+//! top: `$include` errors, unset `${VAR}` references, clobber signs, plain-text secrets.
+//!
+//! Errors only where OpenClaw errors; everything else is a warning.
+
+use crate::openclaw::config::{self as occ, dotted};
+use crate::redact;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One finding, shaped like OpenClaw's `{path, message}` plus severity and origin.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Issue {
+    pub path: String,
+    pub message: String,
+    pub severity: Severity,
+    /// `syntax`, `include`, `schema`, `structure`, `env`, `clobber`, `secret`, `openclaw`.
+    pub source: &'static str,
+}
+
+impl Issue {
+    fn error(source: &'static str, path: impl Into<String>, message: impl Into<String>) -> Issue {
+        Issue {
+            path: path.into(),
+            message: redact::redact_text(&message.into()),
+            severity: Severity::Error,
+            source,
+        }
+    }
+    fn warning(source: &'static str, path: impl Into<String>, message: impl Into<String>) -> Issue {
+        Issue {
+            severity: Severity::Warning,
+            ..Issue::error(source, path, message)
+        }
+    }
+}
+
+/// Which rules were applied.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RulesUsed {
+    /// OpenClaw's JSON Schema of this version (or from a file given with --schema).
+    Schema { version: String, file: PathBuf },
+    /// claw's structural checks only, and why.
+    Structural { reason: String },
+}
+
+/// The verdict on one config.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub valid: bool,
+    pub path: PathBuf,
+    pub rules: RulesUsed,
+    pub issues: Vec<Issue>,
+    /// The merged document (includes resolved), when it parsed.
+    #[serde(skip)]
+    pub merged: Option<Value>,
+    #[serde(skip)]
+    pub includes: Vec<PathBuf>,
+}
+
+/// A compiled schema and its version label.
+pub struct Schema {
+    pub version: String,
+    pub file: PathBuf,
+    pub validator: jsonschema::Validator,
+}
+
+impl Schema {
+    pub fn load(file: &Path, version: &str) -> anyhow::Result<Schema> {
+        use crate::exit::{fail, Code};
+        let text = std::fs::read(file)
+            .map_err(|e| fail(Code::NoInput, format!("{}: cannot read schema: {e}", file.display())))?;
+        let v: Value = serde_json::from_slice(&text)
+            .map_err(|e| fail(Code::DataErr, format!("{}: schema is not JSON: {e}", file.display())))?;
+        let validator = jsonschema::options()
+            .should_validate_formats(false)
+            .build(&v)
+            .map_err(|e| fail(Code::DataErr, format!("{}: not a usable JSON Schema: {e}", file.display())))?;
+        Ok(Schema {
+            version: version.to_string(),
+            file: file.to_path_buf(),
+            validator,
+        })
+    }
+}
+
+/// What validation needs besides the file.
+pub struct Inputs<'a> {
+    pub schema: Option<&'a Schema>,
+    /// Why there is no schema (shown when structural checks are used).
+    pub no_schema_reason: String,
+    /// OpenClaw's state dir (for `.env` names).
+    pub state_dir: &'a Path,
+    /// The newest valid backup's bytes and document, for clobber signs.
+    pub last_good: Option<(&'a [u8], &'a Value)>,
+    pub warn_plaintext_secrets: bool,
+    pub env_defined: &'a dyn Fn(&str) -> bool,
+}
+
+/// Validate config bytes read from `path`.
+pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
+    let rules = match inp.schema {
+        Some(s) => RulesUsed::Schema {
+            version: s.version.clone(),
+            file: s.file.clone(),
+        },
+        None => RulesUsed::Structural {
+            reason: inp.no_schema_reason.clone(),
+        },
+    };
+    let mut report = Report {
+        valid: false,
+        path: path.to_path_buf(),
+        rules,
+        issues: Vec::new(),
+        merged: None,
+        includes: Vec::new(),
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            report.issues.push(Issue::error(
+                "syntax",
+                "<root>",
+                format!("not valid UTF-8 (byte {})", e.valid_up_to()),
+            ));
+            return report;
+        }
+    };
+    let root = match occ::parse_json5(text) {
+        Ok(v) => v,
+        Err(e) => {
+            report.issues.push(Issue::error(
+                "syntax",
+                "<root>",
+                format!("JSON5 parse failed at line {} column {}: {}", e.line, e.column, e.message),
+            ));
+            return report;
+        }
+    };
+    if !root.is_object() {
+        report
+            .issues
+            .push(Issue::error("syntax", "<root>", "config must be a JSON object"));
+        return report;
+    }
+    let loaded = occ::resolve_includes(root, path, &include_roots());
+    for i in &loaded.issues {
+        report.issues.push(Issue::error("include", &i.path, &i.message));
+    }
+    let merged = loaded.merged;
+
+    // Env references: a missing one is a warning (OpenClaw 2026.9 only warns).
+    let mut defined: BTreeSet<String> = occ::defined_env_names(&merged, inp.state_dir);
+    defined.retain(|n| !n.is_empty());
+    let mut seen = BTreeSet::new();
+    for (p, name) in occ::env_refs(&merged) {
+        if !defined.contains(&name) && !(inp.env_defined)(&name) && seen.insert((p.clone(), name.clone())) {
+            report.issues.push(Issue::warning(
+                "env",
+                p,
+                format!("${{{name}}} is not set in the environment"),
+            ));
+        }
+    }
+
+    match inp.schema {
+        Some(s) => schema_issues(&s.validator, &merged, &mut report.issues),
+        None => structural_issues(&merged, &mut report.issues),
+    }
+    if let Some((good_bytes, good)) = inp.last_good {
+        clobber_signs(bytes.len(), &merged, good_bytes.len(), good, &mut report.issues);
+    }
+    if inp.warn_plaintext_secrets {
+        plaintext_secrets(&merged, &mut Vec::new(), &mut report.issues);
+    }
+    report.valid = !report.issues.iter().any(|i| i.severity == Severity::Error);
+    report.merged = Some(merged);
+    report.includes = loaded.includes;
+    report
+}
+
+fn include_roots() -> Vec<PathBuf> {
+    std::env::var("OPENCLAW_INCLUDE_ROOTS")
+        .map(|v| {
+            v.split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// JSON pointer (`/a/b~1c`) to OpenClaw's dotted form (`a.b/c`).
+fn pointer_to_dotted(p: &str) -> String {
+    let segs: Vec<String> = p
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    dotted(&segs)
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "number",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn schema_issues(validator: &jsonschema::Validator, doc: &Value, out: &mut Vec<Issue>) {
+    use jsonschema::error::ValidationErrorKind as K;
+    for e in validator.iter_errors(doc) {
+        let path = pointer_to_dotted(e.instance_path().as_str());
+        let inst: &Value = e.instance();
+        let secret = redact::is_secret_path(
+            &e.instance_path()
+                .as_str()
+                .split('/')
+                .skip(1)
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        );
+        match e.kind() {
+            K::AdditionalProperties { unexpected } => {
+                for key in unexpected {
+                    out.push(Issue::error("schema", &path, format!("Unrecognized key: \"{key}\"")));
+                }
+            }
+            K::Type { kind } => out.push(Issue::error(
+                "schema",
+                &path,
+                format!("Invalid input: expected {}, received {}", type_kind(kind), type_name(inst)),
+            )),
+            K::Required { property } => out.push(Issue::error(
+                "schema",
+                &path,
+                format!("Missing required key: {property}"),
+            )),
+            K::Enum { options } => out.push(Issue::error(
+                "schema",
+                &path,
+                format!("Invalid option: expected one of {}", enum_list(options)),
+            )),
+            K::Constant { expected_value } => out.push(Issue::error(
+                "schema",
+                &path,
+                format!("Invalid input: expected {expected_value}"),
+            )),
+            _ => {
+                // Other keywords: jsonschema's own wording, with the offending value removed
+                // when it sits at a secret path.
+                let msg = if secret {
+                    "Invalid value".to_string()
+                } else {
+                    e.to_string()
+                };
+                out.push(Issue::error("schema", &path, msg));
+            }
+        }
+    }
+}
+
+fn type_kind(k: &jsonschema::error::TypeKind) -> String {
+    use jsonschema::error::TypeKind;
+    let one = |t: &jsonschema::JsonType| match t.to_string().as_str() {
+        "integer" => "number".to_string(),
+        s => s.to_string(),
+    };
+    match k {
+        TypeKind::Single(t) => one(t),
+        TypeKind::Multiple(ts) => ts.iter().map(|t| one(&t)).collect::<Vec<_>>().join(" | "),
+    }
+}
+
+fn enum_list(options: &Value) -> String {
+    match options {
+        Value::Array(a) => a
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join("|"),
+        other => other.to_string(),
+    }
+}
+
+/// Top-level keys OpenClaw has accepted in any version claw knows (a superset, so the
+/// structural fallback never calls a valid config invalid).
+pub const KNOWN_TOP_LEVEL: &[&str] = &[
+    "$schema", "meta", "env", "wizard", "diagnostics", "logging", "cli", "update", "browser",
+    "ui", "secrets", "auth", "acp", "models", "nodeHost", "agents", "tools", "bindings",
+    "broadcast", "audio", "media", "messages", "commands", "approvals", "session", "cron",
+    "hooks", "web", "channels", "discovery", "canvasHost", "talk", "gateway", "memory", "mcp",
+    "skills", "plugins", "modelPolicy", "agentRuntime", "tasks", "sandbox", "voice", "proxy",
+    "crestodian", "tts", "workspace", "security", "telemetry", "experimental", "sessions",
+];
+
+fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
+    let Some(top) = doc.as_object() else { return };
+    for k in top.keys() {
+        if !KNOWN_TOP_LEVEL.contains(&k.as_str()) {
+            out.push(Issue::error("structure", "<root>", format!("Unrecognized key: \"{k}\"")));
+        }
+    }
+    let want_obj = |out: &mut Vec<Issue>, path: &str, v: &Value| -> bool {
+        if v.is_object() {
+            true
+        } else {
+            out.push(Issue::error(
+                "structure",
+                path,
+                format!("Invalid input: expected object, received {}", type_name(v)),
+            ));
+            false
+        }
+    };
+    let enum_check = |out: &mut Vec<Issue>, obj: &serde_json::Map<String, Value>, base: &str, key: &str, allowed: &[&str]| {
+        if let Some(v) = obj.get(key) {
+            let ok = v.as_str().map(|s| allowed.contains(&s)).unwrap_or(false);
+            if !ok {
+                out.push(Issue::error(
+                    "structure",
+                    format!("{base}.{key}"),
+                    format!(
+                        "Invalid option: expected one of {}",
+                        allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join("|")
+                    ),
+                ));
+            }
+        }
+    };
+    if let Some(gw) = top.get("gateway") {
+        if want_obj(out, "gateway", gw) {
+            let gw = gw.as_object().expect("checked");
+            if let Some(port) = gw.get("port") {
+                let ok = port.as_u64().map(|p| (1..=65535).contains(&p)).unwrap_or(false);
+                if !ok {
+                    out.push(Issue::error(
+                        "structure",
+                        "gateway.port",
+                        "Invalid input: expected an integer port from 1 to 65535",
+                    ));
+                }
+            }
+            enum_check(out, gw, "gateway", "mode", &["local", "remote"]);
+            enum_check(out, gw, "gateway", "bind", &["auto", "lan", "loopback", "custom", "tailnet"]);
+            if let Some(auth) = gw.get("auth") {
+                if want_obj(out, "gateway.auth", auth) {
+                    enum_check(
+                        out,
+                        auth.as_object().expect("checked"),
+                        "gateway.auth",
+                        "mode",
+                        &["none", "token", "password", "trusted-proxy"],
+                    );
+                }
+            }
+        }
+    }
+    if let Some(agents) = top.get("agents") {
+        if want_obj(out, "agents", agents) {
+            let a = agents.as_object().expect("checked");
+            if let Some(d) = a.get("defaults") {
+                if want_obj(out, "agents.defaults", d) {
+                    if let Some(m) = d.get("model") {
+                        model_ref_checks(out, "agents.defaults.model", m);
+                    }
+                }
+            }
+            if let Some(list) = a.get("list") {
+                match list.as_array() {
+                    Some(items) => {
+                        for (i, it) in items.iter().enumerate() {
+                            let p = format!("agents.list.{i}");
+                            if want_obj(out, &p, it) && !it.get("id").map(Value::is_string).unwrap_or(false) {
+                                out.push(Issue::error("structure", format!("{p}.id"), "Invalid input: expected string, received undefined"));
+                            }
+                            if let Some(m) = it.get("model") {
+                                model_ref_checks(out, &format!("{p}.model"), m);
+                            }
+                        }
+                    }
+                    None => out.push(Issue::error(
+                        "structure",
+                        "agents.list",
+                        format!("Invalid input: expected array, received {}", type_name(list)),
+                    )),
+                }
+            }
+            if let Some(entries) = a.get("entries") {
+                if want_obj(out, "agents.entries", entries) {
+                    for (id, e) in entries.as_object().expect("checked") {
+                        let p = format!("agents.entries.{id}");
+                        if want_obj(out, &p, e) {
+                            if let Some(m) = e.get("model") {
+                                model_ref_checks(out, &format!("{p}.model"), m);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(providers) = doc.pointer("/models/providers").and_then(Value::as_object) {
+        for (pid, prov) in providers {
+            let base = format!("models.providers.{pid}");
+            if !want_obj(out, &base, prov) {
+                continue;
+            }
+            if prov.get("baseUrl").is_none() {
+                out.push(Issue::warning("structure", &base, "no baseUrl (OpenClaw 2026.9 accepts this; older versions require it)"));
+            }
+            let Some(models) = prov.get("models").and_then(Value::as_array) else { continue };
+            for (i, m) in models.iter().enumerate() {
+                let Some(cost) = m.get("cost") else { continue };
+                let cp = format!("{base}.models.{i}.cost");
+                if !want_obj(out, &cp, cost) {
+                    continue;
+                }
+                for (k, v) in cost.as_object().expect("checked") {
+                    if !v.as_f64().map(|x| x >= 0.0).unwrap_or(false) {
+                        out.push(Issue::error(
+                            "structure",
+                            format!("{cp}.{k}"),
+                            format!("Invalid input: expected a non-negative number (USD per million tokens), received {}", type_name(v)),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn model_ref_checks(out: &mut Vec<Issue>, path: &str, m: &Value) {
+    let check = |out: &mut Vec<Issue>, p: String, v: &Value| match v.as_str() {
+        Some(s) if s.contains('/') => {}
+        Some(s) => out.push(Issue::warning(
+            "structure",
+            p,
+            format!("model \"{s}\" is not a provider/model reference (fine only if it is an alias)"),
+        )),
+        None => out.push(Issue::error(
+            "structure",
+            p,
+            format!("Invalid input: expected string, received {}", type_name(v)),
+        )),
+    };
+    match m {
+        Value::String(_) => check(out, path.to_string(), m),
+        Value::Object(o) => {
+            if let Some(p) = o.get("primary") {
+                check(out, format!("{path}.primary"), p);
+            }
+            if let Some(f) = o.get("fallbacks") {
+                match f.as_array() {
+                    Some(a) => {
+                        for (i, v) in a.iter().enumerate() {
+                            check(out, format!("{path}.fallbacks.{i}"), v);
+                        }
+                    }
+                    None => out.push(Issue::error("structure", format!("{path}.fallbacks"), "Invalid input: expected array")),
+                }
+            }
+        }
+        other => out.push(Issue::error(
+            "structure",
+            path,
+            format!("Invalid input: expected string or object, received {}", type_name(other)),
+        )),
+    }
+}
+
+/// OpenClaw's own clobber rules, against the newest valid backup.
+fn clobber_signs(size: usize, doc: &Value, good_size: usize, good: &Value, out: &mut Vec<Issue>) {
+    if good_size >= 512 && size * 2 < good_size {
+        out.push(Issue::warning(
+            "clobber",
+            "<root>",
+            format!("config shrank to {size} bytes from {good_size} in the newest valid backup (possible clobber)"),
+        ));
+    }
+    if good.get("meta").is_some() && doc.get("meta").is_none() {
+        out.push(Issue::warning("clobber", "meta", "meta disappeared since the newest valid backup (possible clobber)"));
+    }
+    if good.pointer("/gateway/mode").is_some() && doc.pointer("/gateway/mode").is_none() {
+        out.push(Issue::warning("clobber", "gateway.mode", "gateway.mode disappeared since the newest valid backup (possible clobber)"));
+    }
+}
+
+/// Whether a report carries OpenClaw's clobber signs.
+pub fn is_clobbered(r: &Report) -> bool {
+    r.issues.iter().any(|i| i.source == "clobber")
+}
+
+fn plaintext_secrets(v: &Value, path: &mut Vec<String>, out: &mut Vec<Issue>) {
+    match v {
+        Value::Object(m) => {
+            for (k, c) in m {
+                // `env.vars` is where OpenClaw expects inline values to live.
+                if path.is_empty() && k == "env" {
+                    continue;
+                }
+                path.push(k.clone());
+                plaintext_secrets(c, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(a) => {
+            for (i, c) in a.iter().enumerate() {
+                path.push(i.to_string());
+                plaintext_secrets(c, path, out);
+                path.pop();
+            }
+        }
+        Value::String(s) => {
+            if !s.is_empty()
+                && path.last().map(|k| redact::is_secret_key(k)).unwrap_or(false)
+                && occ::refs_in(s).is_empty()
+            {
+                out.push(Issue::warning(
+                    "secret",
+                    dotted(path),
+                    "secret written in plain text; an env reference such as ${NAME} would keep it out of the file",
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Human output: one `path: message` line per issue, errors first.
+pub fn render_text(r: &Report) -> String {
+    let mut s = String::new();
+    let mut issues: Vec<&Issue> = r.issues.iter().collect();
+    issues.sort_by_key(|i| i.severity != Severity::Error);
+    for i in issues {
+        let sev = match i.severity {
+            Severity::Error => "",
+            Severity::Warning => "warning: ",
+        };
+        s.push_str(&format!("{}: {sev}{}\n", i.path, i.message));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inputs<'a>(dir: &'a Path) -> Inputs<'a> {
+        Inputs {
+            schema: None,
+            no_schema_reason: "test".into(),
+            state_dir: dir,
+            last_good: None,
+            warn_plaintext_secrets: true,
+            env_defined: &|_| false,
+        }
+    }
+
+    fn run(doc: &str) -> Report {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("openclaw.json");
+        validate_bytes(&p, doc.as_bytes(), &inputs(d.path()))
+    }
+
+    #[test]
+    fn empty_object_is_valid() {
+        let r = run("{}");
+        assert!(r.valid, "{:?}", r.issues);
+        assert!(r.issues.is_empty());
+    }
+
+    #[test]
+    fn structural_checks_flag_what_openclaw_rejects() {
+        let r = run(r#"{"bogus": 1, "gateway": {"port": 70000, "bind": "everywhere", "auth": {"mode": "magic"}}}"#);
+        assert!(!r.valid);
+        let paths: Vec<&str> = r.issues.iter().map(|i| i.path.as_str()).collect();
+        for p in ["<root>", "gateway.port", "gateway.bind", "gateway.auth.mode"] {
+            assert!(paths.contains(&p), "{p} in {paths:?}");
+        }
+    }
+
+    #[test]
+    fn warnings_do_not_invalidate() {
+        let r = run(r#"{"models": {"providers": {"x": {"apiKey": "plain", "models": [{"id": "m", "cost": {"input": 1}}]}}}, "agents": {"defaults": {"model": "${MODEL_X}"}}}"#);
+        assert!(r.valid, "{:?}", r.issues);
+        let sources: Vec<&str> = r.issues.iter().map(|i| i.source).collect();
+        assert!(sources.contains(&"secret") && sources.contains(&"env"), "{sources:?}");
+        assert!(!render_text(&r).contains("plain\""), "secret value never printed");
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        let r = run("{\n  \"a\": 1,\n  \"b\" 2\n}");
+        assert!(!r.valid);
+        assert!(r.issues[0].message.contains("line 3 column 7"), "{:?}", r.issues);
+    }
+
+    #[test]
+    fn clobber_signs_against_last_good() {
+        let good = json!({"meta": {"lastTouchedVersion": "x"}, "gateway": {"mode": "local"}, "pad": "x".repeat(600)});
+        let good_bytes = serde_json::to_vec(&good).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let mut inp = inputs(d.path());
+        inp.last_good = Some((&good_bytes, &good));
+        let r = validate_bytes(&d.path().join("c.json"), b"{\"gateway\": {}}", &inp);
+        assert!(is_clobbered(&r));
+        assert_eq!(r.issues.iter().filter(|i| i.source == "clobber").count(), 3);
+    }
+
+    #[test]
+    fn schema_errors_use_openclaw_paths() {
+        let schema = json!({"type": "object", "additionalProperties": false, "properties": {
+            "gateway": {"type": "object", "additionalProperties": false, "properties": {"port": {"type": "integer"}}}}});
+        let d = tempfile::tempdir().unwrap();
+        let sf = d.path().join("s.json");
+        std::fs::write(&sf, schema.to_string()).unwrap();
+        let s = Schema::load(&sf, "test").unwrap();
+        let mut inp = inputs(d.path());
+        inp.schema = Some(&s);
+        let r = validate_bytes(&d.path().join("c.json"), br#"{"x": 1, "gateway": {"port": "a", "y": 2}}"#, &inp);
+        let got: Vec<(String, String)> = r.issues.iter().map(|i| (i.path.clone(), i.message.clone())).collect();
+        assert!(got.contains(&("<root>".into(), "Unrecognized key: \"x\"".into())), "{got:?}");
+        assert!(got.contains(&("gateway".into(), "Unrecognized key: \"y\"".into())), "{got:?}");
+        assert!(got.iter().any(|(p, _)| p == "gateway.port"), "{got:?}");
+    }
+}

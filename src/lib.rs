@@ -1,0 +1,17 @@
+//! claw: the operations companion for self-hosted OpenClaw gateways.
+//!
+//! One-shot jobs run by cron or systemd timers; they coordinate only through files and the
+//! SQLite ledger. See README for the jobs, the settings file and the exit codes.
+
+pub mod app;
+pub mod atomic;
+pub mod cli;
+pub mod cmd;
+pub mod exit;
+pub mod ledger;
+pub mod lock;
+pub mod openclaw;
+pub mod output;
+pub mod paths;
+pub mod redact;
+pub mod settings;

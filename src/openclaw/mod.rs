@@ -1,0 +1,3 @@
+//! Readers of OpenClaw's own files. Each module owns one format and both storage eras of it.
+
+pub mod config;

@@ -1,0 +1,138 @@
+//! What a run says and where: silence on success, diagnostics to stderr, reports and `--json`
+//! documents to stdout. Everything printed goes through redaction first.
+
+use crate::exit::Code;
+use serde_json::{json, Value};
+
+/// Version of every `--json` document claw prints; bump on a breaking change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Output switches from the global flags.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output {
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+impl Output {
+    /// A diagnostic shown only with `-v`.
+    pub fn note(&self, msg: &str) {
+        if self.verbose > 0 && !self.quiet {
+            eprintln!("{}", crate::redact::redact_text(msg));
+        }
+    }
+
+    /// A warning shown unless `-q`.
+    pub fn warn(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("claw: warning: {}", crate::redact::redact_text(msg));
+        }
+    }
+}
+
+/// What a subcommand produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// `Code::Ok` or `Code::Finding`.
+    pub code: Code,
+    /// One line for the ledger and `-v`.
+    pub summary: String,
+    /// Structured detail for the ledger and the `--json` document; already redacted.
+    pub detail: Value,
+    /// Human text for stdout (a report, or what a finding needs someone to read); empty on a
+    /// quiet success.
+    pub text: String,
+    /// A `--json` document of a command-specific shape (must carry `schema_version`).
+    pub json: Option<Value>,
+}
+
+impl Outcome {
+    pub fn ok(summary: impl Into<String>) -> Outcome {
+        Outcome {
+            code: Code::Ok,
+            summary: summary.into(),
+            detail: Value::Null,
+            text: String::new(),
+            json: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: Value) -> Outcome {
+        self.detail = detail;
+        self
+    }
+
+    pub fn with_text(mut self, text: impl Into<String>) -> Outcome {
+        self.text = text.into();
+        self
+    }
+
+    pub fn finding(mut self) -> Outcome {
+        self.code = Code::Finding;
+        self
+    }
+
+    /// Print the outcome as the flags ask.
+    pub fn emit(&self, command: &str, out: &Output) {
+        if out.json {
+            let doc = self.json.clone().unwrap_or_else(|| {
+                json!({
+                    "schema_version": SCHEMA_VERSION,
+                    "command": command,
+                    "exit_code": self.code.as_u8(),
+                    "summary": self.summary,
+                    "detail": self.detail,
+                })
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            return;
+        }
+        if !self.text.is_empty() {
+            let t = crate::redact::redact_text(&self.text);
+            if t.ends_with('\n') {
+                print!("{t}");
+            } else {
+                println!("{t}");
+            }
+        }
+        if self.text.is_empty() || out.verbose > 0 {
+            out.note(&format!("{command}: {}", self.summary));
+        }
+    }
+}
+
+/// The `--json` document for a failed run.
+pub fn error_doc(command: &str, code: Code, message: &str) -> Value {
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "exit_code": code.as_u8(),
+        "error": message,
+    })
+}
+
+/// Render rows as an aligned text table (first row is the header).
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    let mut widths = vec![0usize; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut s = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}

@@ -1,0 +1,200 @@
+//! Secrets never leave: redaction by key path (OpenClaw's own secret-key rules) for JSON, and
+//! by pattern for free text (headers, `key=value` pairs, PEM blocks, credentials in URLs).
+//!
+//! Every value claw prints, diffs, records or sends goes through here first.
+
+use regex::Regex;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// What a redacted value is replaced with.
+pub const MASK: &str = "***";
+
+fn secret_key_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)(token$|password|passwd|secret|api.?key|encrypt.?key|private.?key|serviceaccount(ref)?$|^authorization$|^cookie$|^credentials?$|^bearer$)",
+        )
+        .expect("static regex")
+    })
+}
+
+/// Counters whose names look secret but hold numbers or file paths.
+const NOT_SECRET_SUFFIXES: &[&str] = &[
+    "maxtokens",
+    "maxoutputtokens",
+    "contexttokens",
+    "totaltokens",
+    "tokencount",
+    "tokenlimit",
+    "tokenbudget",
+    "passwordfile",
+];
+
+/// Whether a value under this key is secret (the key alone, case-insensitive).
+pub fn is_secret_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    if NOT_SECRET_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        return false;
+    }
+    secret_key_re().is_match(key)
+}
+
+/// Whether the value at this path (keys from the root) is secret: a secret key anywhere on the
+/// path, or anything under the top-level `env`.
+pub fn is_secret_path(path: &[String]) -> bool {
+    if path.first().map(|k| k == "env").unwrap_or(false) && path.len() > 1 {
+        // `env.shellEnv.enabled` and similar switches are not secrets; `env.vars.*` and
+        // inline `env.<NAME>` values are.
+        return !(path.len() == 3 && path[1] == "shellEnv");
+    }
+    path.iter().any(|k| is_secret_key(k))
+}
+
+/// A `${VAR}` reference is not a secret: it names where the secret lives.
+fn is_env_reference(s: &str) -> bool {
+    let t = s.trim();
+    t.starts_with("${") && t.ends_with('}') && !t[2..t.len() - 1].contains(['$', '{', '}'])
+}
+
+/// Redact a JSON document in place: secret paths masked, free text scrubbed.
+pub fn redact_json(v: &mut Value) {
+    let mut path = Vec::new();
+    walk(v, &mut path);
+}
+
+fn walk(v: &mut Value, path: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                path.push(k.clone());
+                walk(child, path);
+                path.pop();
+            }
+        }
+        Value::Array(a) => {
+            for child in a.iter_mut() {
+                walk(child, path);
+            }
+        }
+        Value::String(s) => {
+            if is_secret_path(path) && !s.is_empty() && !is_env_reference(s) {
+                *s = MASK.to_string();
+            } else {
+                let r = redact_text(s);
+                if r != *s {
+                    *s = r;
+                }
+            }
+        }
+        // A numeric secret (a PIN, a numeric token) is still a secret; counters are exempt
+        // through NOT_SECRET_SUFFIXES.
+        Value::Number(_) if is_secret_path(path) => *v = Value::String(MASK.to_string()),
+        Value::Number(_) | Value::Bool(_) => {}
+        Value::Null => {}
+    }
+}
+
+fn text_res() -> &'static [(Regex, &'static str)] {
+    static RES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    RES.get_or_init(|| {
+        let r = |p: &str| Regex::new(p).expect("static regex");
+        vec![
+            // PEM blocks of any private key.
+            (
+                r(r"(?s)-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(-----END ([A-Z ]*)PRIVATE KEY-----|$)"),
+                "-----BEGIN ${1}PRIVATE KEY-----***-----END ${1}PRIVATE KEY-----",
+            ),
+            // Authorization headers and bare bearer tokens.
+            (r(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{4,}"), "$1 ***"),
+            (r(r"(?i)\b(authorization|proxy-authorization)\s*:\s*[^\s,;]+(\s+[^\s,;]+)?"), "$1: ***"),
+            // Cookies: every value after the header name.
+            (r(r"(?i)\b(set-cookie|cookie)\s*:\s*[^\r\n]*"), "$1: ***"),
+            // key=value / key: value pairs whose key is secret-looking.
+            (
+                r(r#"(?i)\b([A-Za-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|auth|session[_\-]?id|sig|signature))(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;"']+)"#),
+                "$1$2***",
+            ),
+            // Secrets in URL query strings.
+            (
+                r(r#"(?i)([?&](?:key|api_key|apikey|token|access_token|auth|sig|signature|secret|password|code)=)[^&\s#"']+"#),
+                "$1***",
+            ),
+            // Credentials in URLs: user:pass@host.
+            (r(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s:@]+:[^/\s@]+@"), "$1***:***@"),
+            // Well-known key shapes: OpenAI/Anthropic `sk-...`, Slack `xox?-`, GitHub, Telegram bot tokens.
+            (r(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-***"),
+            (r(r"\bxox[abposr]-[A-Za-z0-9\-]{8,}"), "xox*-***"),
+            (r(r"\bgh[pousr]_[A-Za-z0-9]{16,}"), "gh*_***"),
+            (r(r"\b\d{6,12}:[A-Za-z0-9_\-]{20,}"), "***:***"),
+        ]
+    })
+}
+
+/// Scrub secrets out of free text (a log line, an error message, a string config value).
+pub fn redact_text(s: &str) -> String {
+    let mut out = std::borrow::Cow::Borrowed(s);
+    for (re, rep) in text_res() {
+        if re.is_match(&out) {
+            out = std::borrow::Cow::Owned(re.replace_all(&out, *rep).into_owned());
+        }
+    }
+    out.into_owned()
+}
+
+/// Redact a JSON value that is about to be shown, and return it as pretty text.
+pub fn redacted_pretty(v: &Value) -> String {
+    let mut c = v.clone();
+    redact_json(&mut c);
+    serde_json::to_string_pretty(&c).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_keys_follow_openclaw_rules() {
+        for k in ["apiKey", "api_key", "botToken", "password", "signingSecret", "privateKey", "serviceAccount"] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in ["maxTokens", "contextTokens", "totalTokens", "passwordFile", "model", "tokens"] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn json_redaction_masks_secret_paths_and_env_but_keeps_references() {
+        let mut v = json!({
+            "env": {"vars": {"OPENROUTER_API_KEY": "real-value"}, "shellEnv": {"enabled": true}},
+            "gateway": {"auth": {"mode": "token", "token": "tok-123456"}},
+            "models": {"providers": {"x": {"apiKey": "${X_KEY}", "baseUrl": "https://u:p@h/v1?key=abc123", "models": [{"maxTokens": 8192}]}}}
+        });
+        redact_json(&mut v);
+        let s = v.to_string();
+        assert!(!s.contains("real-value") && !s.contains("tok-123456") && !s.contains("abc123"), "{s}");
+        assert!(!s.contains("u:p@"), "{s}");
+        assert!(s.contains("${X_KEY}"), "{s}");
+        assert!(s.contains("8192") && s.contains("\"mode\":\"token\""), "{s}");
+        assert_eq!(v["env"]["shellEnv"]["enabled"], json!(true));
+    }
+
+    #[test]
+    fn free_text_patterns() {
+        for (input, secret) in [
+            ("password=raw-password-value", "raw-password-value"),
+            ("Authorization: Bearer raw-bearer-token-123456", "raw-bearer-token-123456"),
+            ("Cookie: session_id=raw-cookie-value-123456", "raw-cookie-value-123456"),
+            ("-----BEGIN PRIVATE KEY-----\nraw-private-key-value\n-----END PRIVATE KEY-----", "raw-private-key-value"),
+            ("key sk-ant-api03-abcdefghijklmnop used", "abcdefghijklmnop"),
+            ("https://hooks.example/x?token=zzz999", "zzz999"),
+        ] {
+            let r = redact_text(input);
+            assert!(!r.contains(secret), "{input} -> {r}");
+        }
+        let prose = "Open the browser settings page and summarize visible tab metadata.";
+        assert_eq!(redact_text(prose), prose);
+    }
+}
