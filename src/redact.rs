@@ -96,6 +96,9 @@ fn walk(v: &mut Value, path: &mut Vec<String>) {
     }
 }
 
+/// Key names whose value is secret in free text (`password=...`, `"apiKey": "..."`).
+const SECRET_KEY_WORDS: &str = r"[A-Za-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|session[_\-]?id|signature)";
+
 fn text_res() -> &'static [(Regex, &'static str)] {
     static RES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     RES.get_or_init(|| {
@@ -111,10 +114,19 @@ fn text_res() -> &'static [(Regex, &'static str)] {
             (r(r"(?i)\b(authorization|proxy-authorization)\s*:\s*[^\s,;]+(\s+[^\s,;]+)?"), "$1: ***"),
             // Cookies: every value after the header name.
             (r(r"(?i)\b(set-cookie|cookie)\s*:\s*[^\r\n]*"), "$1: ***"),
-            // key=value / key: value pairs whose key is secret-looking.
+            // key=value pairs, JSON `"key": "value"` and line-leading `key: value` whose key is
+            // secret-looking. A dotted path followed by a message is not a pair.
             (
-                r(r#"(?i)\b([A-Za-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|auth|session[_\-]?id|sig|signature))(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;"']+)"#),
+                r(&format!(r#"(?i)\b({SECRET_KEY_WORDS})(\s*=\s*)("[^"]*"|'[^']*'|[^\s&,;"']+)"#)),
                 "$1$2***",
+            ),
+            (
+                r(&format!(r#"(?i)("(?:{SECRET_KEY_WORDS})"\s*:\s*)"[^"]*""#)),
+                "$1\"***\"",
+            ),
+            (
+                r(&format!(r#"(?im)^(\s*(?:{SECRET_KEY_WORDS})\s*:[ \t]*)([^\s].*)$"#)),
+                "$1***",
             ),
             // Secrets in URL query strings.
             (

@@ -125,6 +125,13 @@ fn rules_label(r: &Report) -> String {
     }
 }
 
+fn rules_phrase(r: &Report) -> String {
+    match &r.rules {
+        validate::RulesUsed::Schema { version, .. } => format!("the OpenClaw {version} schema"),
+        validate::RulesUsed::Structural { reason } => format!("claw's structural checks: {reason}"),
+    }
+}
+
 fn verdict_of(r: &Report) -> Verdict {
     Verdict {
         valid: r.valid,
@@ -153,7 +160,7 @@ fn validate_cmd(ctx: &Ctx, a: &ValidateArgs) -> Result<Outcome> {
     let text = if report.issues.is_empty() {
         String::new()
     } else {
-        format!("{}({} rules)\n", validate::render_text(&report), rules_label(&report))
+        format!("{}(checked with {})\n", validate::render_text(&report), rules_phrase(&report))
     };
     let doc = json!({
         "schema_version": SCHEMA_VERSION,

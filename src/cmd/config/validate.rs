@@ -74,6 +74,10 @@ pub struct Schema {
     pub version: String,
     pub file: PathBuf,
     pub validator: jsonschema::Validator,
+    /// Channel ids the schema knows (`channels.properties`); others are refused by OpenClaw.
+    pub channel_ids: BTreeSet<String>,
+    /// Bundled plugins (`plugins.entries.properties`): their providers may omit `baseUrl`.
+    pub bundled: BTreeSet<String>,
 }
 
 impl Schema {
@@ -81,18 +85,92 @@ impl Schema {
         use crate::exit::{fail, Code};
         let text = std::fs::read(file)
             .map_err(|e| fail(Code::NoInput, format!("{}: cannot read schema: {e}", file.display())))?;
-        let v: Value = serde_json::from_slice(&text)
+        let mut v: Value = serde_json::from_slice(&text)
             .map_err(|e| fail(Code::DataErr, format!("{}: schema is not JSON: {e}", file.display())))?;
+        normalize_schema(&mut v, &mut Vec::new());
         let validator = jsonschema::options()
             .should_validate_formats(false)
             .build(&v)
             .map_err(|e| fail(Code::DataErr, format!("{}: not a usable JSON Schema: {e}", file.display())))?;
+        let keys = |ptr: &str| -> BTreeSet<String> {
+            v.pointer(ptr)
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
         Ok(Schema {
             version: version.to_string(),
             file: file.to_path_buf(),
+            channel_ids: keys("/properties/channels/properties"),
+            bundled: keys("/properties/plugins/properties/entries/properties"),
             validator,
         })
     }
+}
+
+/// Make OpenClaw's schema usable by a standard validator, without changing what it accepts:
+/// - `pattern`s are written for JavaScript's `u` regexes: `\0` becomes `\x00`, and `\p{Cs}`
+///   (lone surrogates, which a Rust string can never hold) becomes U+FFFF, which keeps
+///   the class well-formed;
+/// - plugin schemas embedded without an `$id` use `#/$defs/...` relative to themselves; those
+///   refs are rewritten to absolute pointers so they resolve from the document root.
+pub fn normalize_schema(v: &mut Value, path: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if !path.is_empty() && (m.contains_key("$defs") || m.contains_key("definitions")) {
+                let base: String = path
+                    .iter()
+                    .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
+                    .collect();
+                rebase_refs(m, &base);
+            }
+            if let Some(Value::String(p)) = m.get_mut("pattern") {
+                *p = js_regex_to_rust(p);
+            }
+            if let Some(Value::Object(pp)) = m.get_mut("patternProperties") {
+                let old = std::mem::take(pp);
+                for (k, val) in old {
+                    pp.insert(js_regex_to_rust(&k), val);
+                }
+            }
+            for (k, c) in m.iter_mut() {
+                path.push(k.clone());
+                normalize_schema(c, path);
+                path.pop();
+            }
+        }
+        Value::Array(a) => {
+            for (i, c) in a.iter_mut().enumerate() {
+                path.push(i.to_string());
+                normalize_schema(c, path);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn rebase_refs(m: &mut serde_json::Map<String, Value>, base: &str) {
+    for (k, c) in m.iter_mut() {
+        match c {
+            Value::String(r) if k == "$ref" && (r.starts_with("#/$defs/") || r.starts_with("#/definitions/")) => {
+                *r = format!("#{base}{}", &r[1..]);
+            }
+            Value::Object(o) => rebase_refs(o, base),
+            Value::Array(a) => {
+                for x in a.iter_mut() {
+                    if let Value::Object(o) = x {
+                        rebase_refs(o, base);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn js_regex_to_rust(p: &str) -> String {
+    p.replace("\\0", "\\x00").replace("\\p{Cs}", "\\uFFFF")
 }
 
 /// What validation needs besides the file.
@@ -176,7 +254,12 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
     }
 
     match inp.schema {
-        Some(s) => schema_issues(&s.validator, &merged, &mut report.issues),
+        Some(s) => {
+            let mut found = Vec::new();
+            schema_issues(&s.validator, &merged, &mut found);
+            openclaw_semantics(s, &merged, &mut found);
+            report.issues.extend(found);
+        }
         None => structural_issues(&merged, &mut report.issues),
     }
     if let Some((good_bytes, good)) = inp.last_good {
@@ -248,11 +331,12 @@ fn schema_issues(validator: &jsonschema::Validator, doc: &Value, out: &mut Vec<I
                 &path,
                 format!("Invalid input: expected {}, received {}", type_kind(kind), type_name(inst)),
             )),
-            K::Required { property } => out.push(Issue::error(
-                "schema",
-                &path,
-                format!("Missing required key: {property}"),
-            )),
+            K::Required { property } => {
+                // OpenClaw reports a missing key at the key's own path.
+                let key = property.as_str().map(str::to_string).unwrap_or_else(|| property.to_string());
+                let p = if path == "<root>" { key.clone() } else { format!("{path}.{key}") };
+                out.push(Issue::error("schema", p, format!("must have required property '{key}'")))
+            }
             K::Enum { options } => out.push(Issue::error(
                 "schema",
                 &path,
@@ -274,6 +358,42 @@ fn schema_issues(validator: &jsonschema::Validator, doc: &Value, out: &mut Vec<I
                 out.push(Issue::error("schema", &path, msg));
             }
         }
+    }
+}
+
+/// Where OpenClaw's verdict differs from the bare schema (seen on 2026.9.6):
+/// - channel schemas list fields OpenClaw fills with defaults as `required`;
+/// - channel ids the schema does not name are refused (`channels` itself allows any key);
+/// - channels and plugin configs are only checked once the core sections pass;
+/// - a custom (non-bundled) model provider must declare `baseUrl`.
+fn openclaw_semantics(s: &Schema, doc: &Value, found: &mut Vec<Issue>) {
+    let in_plugin_phase = |p: &str| {
+        p.starts_with("channels.")
+            || (p.starts_with("plugins.entries.") && p.splitn(4, '.').nth(3).map(|r| r.starts_with("config")).unwrap_or(false))
+    };
+    found.retain(|i| !(i.path.starts_with("channels.") && i.message.starts_with("must have required property")));
+    if !s.channel_ids.is_empty() {
+        if let Some(ch) = doc.get("channels").and_then(Value::as_object) {
+            for id in ch.keys() {
+                if !s.channel_ids.contains(id) {
+                    found.push(Issue::error("schema", format!("channels.{id}"), format!("unknown channel id: {id}")));
+                }
+            }
+        }
+    }
+    if let Some(providers) = doc.pointer("/models/providers").and_then(Value::as_object) {
+        for (id, p) in providers {
+            if p.is_object() && p.get("baseUrl").is_none() && !s.bundled.contains(id) {
+                found.push(Issue::error(
+                    "schema",
+                    format!("models.providers.{id}.baseUrl"),
+                    "custom model providers must declare baseUrl",
+                ));
+            }
+        }
+    }
+    if found.iter().any(|i| !in_plugin_phase(&i.path)) {
+        found.retain(|i| !in_plugin_phase(&i.path));
     }
 }
 
