@@ -1,3 +1,4 @@
 //! Readers of OpenClaw's own files. Each module owns one format and both storage eras of it.
 
 pub mod config;
+pub mod layout;

@@ -1,0 +1,181 @@
+//! Where an OpenClaw state dir keeps sessions, in both storage eras, and what each file is.
+//!
+//! Every job that walks agents or transcripts asks this module, so "which files are
+//! transcripts" has one answer: live `<sid>.jsonl`, archives `.jsonl.reset.<ts>` and
+//! `.jsonl.deleted.<ts>[.zst]`, pre-compaction `<sid>.checkpoint.<uuid>.jsonl` copies, the
+//! SQLite era's `openclaw-agent.sqlite`, and sidecars that are never transcripts.
+
+use std::path::{Path, PathBuf};
+
+/// What a file in a sessions directory is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    /// `<sid>.jsonl`: the live, append-only transcript.
+    Live { session_id: String },
+    /// `<sid>.jsonl.reset.<ts>` (after /new or /reset).
+    Reset { session_id: String, ts: String, zst: bool },
+    /// `<sid>.jsonl.deleted.<ts>` (archived subagents), possibly `.zst`.
+    Deleted { session_id: String, ts: String, zst: bool },
+    /// `<sid>.checkpoint.<uuid>.jsonl`: a pre-compaction copy repeating earlier lines.
+    Checkpoint { session_id: String, checkpoint: String },
+    /// `sessions.json`: the session store.
+    Store,
+    /// `<sid>.jsonl.lock`: a writer's lock `{pid, createdAt}`.
+    Lock { session_id: String },
+    /// Trajectory traces, cost caches and other files that are not transcripts.
+    Sidecar,
+}
+
+impl FileKind {
+    /// A file whose lines are transcript entries (possibly compressed).
+    pub fn is_transcript(&self) -> bool {
+        matches!(
+            self,
+            FileKind::Live { .. } | FileKind::Reset { .. } | FileKind::Deleted { .. } | FileKind::Checkpoint { .. }
+        )
+    }
+
+    pub fn session_id(&self) -> Option<&str> {
+        match self {
+            FileKind::Live { session_id }
+            | FileKind::Reset { session_id, .. }
+            | FileKind::Deleted { session_id, .. }
+            | FileKind::Checkpoint { session_id, .. }
+            | FileKind::Lock { session_id } => Some(session_id),
+            _ => None,
+        }
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        matches!(self, FileKind::Reset { zst: true, .. } | FileKind::Deleted { zst: true, .. })
+    }
+}
+
+/// Classify a file name found in `agents/<id>/sessions/`.
+pub fn classify(name: &str) -> FileKind {
+    if name == "sessions.json" {
+        return FileKind::Store;
+    }
+    if name.ends_with(".trajectory.jsonl") || name.ends_with(".trajectory-path.json") || name.starts_with('.') {
+        return FileKind::Sidecar;
+    }
+    if let Some(sid) = name.strip_suffix(".jsonl.lock") {
+        return FileKind::Lock { session_id: sid.to_string() };
+    }
+    if let Some(stem) = name.strip_suffix(".jsonl") {
+        if let Some((sid, cp)) = stem.split_once(".checkpoint.") {
+            return FileKind::Checkpoint { session_id: sid.to_string(), checkpoint: cp.to_string() };
+        }
+        if !stem.contains('.') {
+            return FileKind::Live { session_id: stem.to_string() };
+        }
+        return FileKind::Sidecar;
+    }
+    for (marker, deleted) in [(".jsonl.reset.", false), (".jsonl.deleted.", true)] {
+        if let Some((sid, rest)) = name.split_once(marker) {
+            let (ts, zst) = match rest.strip_suffix(".zst") {
+                Some(t) => (t.to_string(), true),
+                None => (rest.to_string(), false),
+            };
+            let session_id = sid.to_string();
+            return if deleted {
+                FileKind::Deleted { session_id, ts, zst }
+            } else {
+                FileKind::Reset { session_id, ts, zst }
+            };
+        }
+    }
+    FileKind::Sidecar
+}
+
+/// One agent's directories.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub id: String,
+    /// `agents/<id>/`
+    pub dir: PathBuf,
+    /// `agents/<id>/sessions/` (may not exist in the SQLite era).
+    pub sessions_dir: PathBuf,
+    /// `agents/<id>/agent/openclaw-agent.sqlite`, when present.
+    pub sqlite: Option<PathBuf>,
+}
+
+impl Agent {
+    pub fn store_path(&self) -> PathBuf {
+        self.sessions_dir.join("sessions.json")
+    }
+    pub fn auth_state(&self) -> PathBuf {
+        self.dir.join("agent").join("auth-state.json")
+    }
+    pub fn models_json(&self) -> PathBuf {
+        self.dir.join("agent").join("models.json")
+    }
+}
+
+/// Every agent under `<state>/agents/`, sorted by id. A missing `agents/` dir is no agents.
+pub fn agents(openclaw_dir: &Path) -> std::io::Result<Vec<Agent>> {
+    let root = openclaw_dir.join("agents");
+    let rd = match std::fs::read_dir(&root) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for ent in rd {
+        let ent = ent?;
+        if !ent.file_type()?.is_dir() {
+            continue;
+        }
+        let id = ent.file_name().to_string_lossy().into_owned();
+        let dir = ent.path();
+        let sqlite = dir.join("agent").join("openclaw-agent.sqlite");
+        out.push(Agent {
+            sessions_dir: dir.join("sessions"),
+            sqlite: sqlite.is_file().then_some(sqlite),
+            id,
+            dir,
+        });
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// The global SQLite database of the SQLite era, when present.
+pub fn global_sqlite(openclaw_dir: &Path) -> Option<PathBuf> {
+    let p = openclaw_dir.join("state").join("openclaw.sqlite");
+    p.is_file().then_some(p)
+}
+
+/// `subagents/runs.json`.
+pub fn runs_json(openclaw_dir: &Path) -> PathBuf {
+    openclaw_dir.join("subagents").join("runs.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_every_kind() {
+        let sid = "8555a0a4-0b79-459d-939c-e17cdbbf4fe2";
+        assert_eq!(classify(&format!("{sid}.jsonl")), FileKind::Live { session_id: sid.into() });
+        assert_eq!(
+            classify(&format!("{sid}.jsonl.reset.2026-03-08T13-04-04.928Z")),
+            FileKind::Reset { session_id: sid.into(), ts: "2026-03-08T13-04-04.928Z".into(), zst: false }
+        );
+        assert_eq!(
+            classify(&format!("{sid}.jsonl.deleted.2026-03-08T13-04-04Z.zst")),
+            FileKind::Deleted { session_id: sid.into(), ts: "2026-03-08T13-04-04Z".into(), zst: true }
+        );
+        assert_eq!(
+            classify(&format!("{sid}.checkpoint.11111111-2222-4333-8444-555555555555.jsonl")),
+            FileKind::Checkpoint { session_id: sid.into(), checkpoint: "11111111-2222-4333-8444-555555555555".into() }
+        );
+        assert_eq!(classify(&format!("{sid}.jsonl.lock")), FileKind::Lock { session_id: sid.into() });
+        for side in [format!("{sid}.trajectory.jsonl"), format!("{sid}.trajectory-path.json"), ".usage-cost-cache.json".into()] {
+            assert_eq!(classify(&side), FileKind::Sidecar, "{side}");
+            assert!(!classify(&side).is_transcript());
+        }
+        assert_eq!(classify("sessions.json"), FileKind::Store);
+    }
+}
