@@ -1,0 +1,5 @@
+//! The one integration-test binary: every test drives the built `claw` binary in a temp
+//! sandbox (HOME, XDG dirs and every OpenClaw path redirected), the way a user or cron would.
+
+mod common;
+mod config;
