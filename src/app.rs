@@ -51,7 +51,13 @@ impl Ctx {
             Err(e) => {
                 let msg = crate::redact::redact_text(&format!("{e:#}"));
                 // Recording the failure must not hide the failure itself.
-                let _ = ledger.end_run(id, &ended, code_of(e).as_u8(), &msg, &serde_json::Value::Null);
+                let _ = ledger.end_run(
+                    id,
+                    &ended,
+                    code_of(e).as_u8(),
+                    &msg,
+                    &serde_json::Value::Null,
+                );
             }
         }
         result

@@ -66,7 +66,13 @@ pub struct Global {
     #[arg(long, global = true, env = "CLAW_NOW", value_name = "TIME")]
     pub now: Option<String>,
     /// Wait up to SECS for another run of the same job instead of exiting 75
-    #[arg(long, global = true, env = "CLAW_WAIT", value_name = "SECS", default_value_t = 0)]
+    #[arg(
+        long,
+        global = true,
+        env = "CLAW_WAIT",
+        value_name = "SECS",
+        default_value_t = 0
+    )]
     pub wait: u64,
 }
 
@@ -131,7 +137,10 @@ pub struct ValidateArgs {
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// Backup id (or unique prefix)
-    #[arg(required_unless_present = "latest_valid", conflicts_with = "latest_valid")]
+    #[arg(
+        required_unless_present = "latest_valid",
+        conflicts_with = "latest_valid"
+    )]
     pub id: Option<String>,
     /// Restore the newest valid backup
     #[arg(long)]

@@ -106,8 +106,11 @@ mod tests {
         let nf: anyhow::Result<()> =
             Err(std::io::Error::new(std::io::ErrorKind::NotFound, "x")).context("reading a");
         assert_eq!(code_of(&nf.unwrap_err()), Code::NoInput);
-        let pd: anyhow::Result<()> =
-            Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "x")).context("a");
+        let pd: anyhow::Result<()> = Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "x",
+        ))
+        .context("a");
         assert_eq!(code_of(&pd.unwrap_err()), Code::IoErr);
         assert_eq!(code_of(&anyhow::anyhow!("plain")), Code::Software);
     }

@@ -49,7 +49,9 @@ pub fn acquire(locks_dir: &Path, job: &str, wait: Duration, now_label: &str) -> 
     loop {
         match file.try_lock_exclusive() {
             Ok(()) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(11) => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(11) =>
+            {
                 if Instant::now() >= deadline {
                     let holder = read_holder(&mut file);
                     return Err(fail(
@@ -104,7 +106,10 @@ mod tests {
         let err = acquire(d.path(), "config", Duration::from_millis(120), "T1").unwrap_err();
         assert_eq!(crate::exit::code_of(&err), Code::TempFail);
         let msg = format!("{err:#}");
-        assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
         drop(first);
         acquire(d.path(), "config", Duration::ZERO, "T2").unwrap();
     }

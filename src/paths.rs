@@ -63,7 +63,12 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Pa
     let var = |k: &str| env(k).filter(|v| !v.is_empty());
     let home = match var("HOME") {
         Some(h) => absolute("HOME", &h)?,
-        None => return Err(fail(Code::Usage, "HOME is not set; pass --openclaw-dir and --state-dir")),
+        None => {
+            return Err(fail(
+                Code::Usage,
+                "HOME is not set; pass --openclaw-dir and --state-dir",
+            ))
+        }
     };
     let profile = flags
         .profile
@@ -112,7 +117,10 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Pa
     let (settings, settings_explicit) = if let Some(s) = &flags.settings {
         (s.clone(), true)
     } else if let Some(d) = var("XDG_CONFIG_HOME") {
-        (absolute("XDG_CONFIG_HOME", &d)?.join("claw/claw.toml"), false)
+        (
+            absolute("XDG_CONFIG_HOME", &d)?.join("claw/claw.toml"),
+            false,
+        )
     } else {
         (home.join(".config/claw/claw.toml"), false)
     };
@@ -197,13 +205,19 @@ mod tests {
     #[test]
     fn state_precedence_and_relative_env_refused() {
         let e = env_of(&[("HOME", "/h"), ("XDG_STATE_HOME", "/xs")]);
-        assert_eq!(resolve(&Flags::default(), &e).unwrap().state, PathBuf::from("/xs/claw"));
+        assert_eq!(
+            resolve(&Flags::default(), &e).unwrap().state,
+            PathBuf::from("/xs/claw")
+        );
         let e = env_of(&[
             ("HOME", "/h"),
             ("XDG_STATE_HOME", "/xs"),
             ("STATE_DIRECTORY", "/var/lib/claw:/other"),
         ]);
-        assert_eq!(resolve(&Flags::default(), &e).unwrap().state, PathBuf::from("/var/lib/claw"));
+        assert_eq!(
+            resolve(&Flags::default(), &e).unwrap().state,
+            PathBuf::from("/var/lib/claw")
+        );
         let e = env_of(&[("HOME", "/h"), ("XDG_STATE_HOME", "rel")]);
         let err = resolve(&Flags::default(), &e).unwrap_err();
         assert_eq!(crate::exit::code_of(&err), Code::Usage);

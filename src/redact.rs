@@ -121,7 +121,8 @@ fn text_res() -> &'static [(Regex, &'static str)] {
                 "$1$2***",
             ),
             (
-                r(&format!(r#"(?i)("(?:{SECRET_KEY_WORDS})"\s*:\s*)"[^"]*""#)),
+                // A value already masked (`"*** (changed)"`) is left as it is.
+                r(&format!(r#"(?i)("(?:{SECRET_KEY_WORDS})"\s*:\s*)"[^"*][^"]*""#)),
                 "$1\"***\"",
             ),
             (
@@ -169,10 +170,25 @@ mod tests {
 
     #[test]
     fn secret_keys_follow_openclaw_rules() {
-        for k in ["apiKey", "api_key", "botToken", "password", "signingSecret", "privateKey", "serviceAccount"] {
+        for k in [
+            "apiKey",
+            "api_key",
+            "botToken",
+            "password",
+            "signingSecret",
+            "privateKey",
+            "serviceAccount",
+        ] {
             assert!(is_secret_key(k), "{k}");
         }
-        for k in ["maxTokens", "contextTokens", "totalTokens", "passwordFile", "model", "tokens"] {
+        for k in [
+            "maxTokens",
+            "contextTokens",
+            "totalTokens",
+            "passwordFile",
+            "model",
+            "tokens",
+        ] {
             assert!(!is_secret_key(k), "{k}");
         }
     }
@@ -186,10 +202,16 @@ mod tests {
         });
         redact_json(&mut v);
         let s = v.to_string();
-        assert!(!s.contains("real-value") && !s.contains("tok-123456") && !s.contains("abc123"), "{s}");
+        assert!(
+            !s.contains("real-value") && !s.contains("tok-123456") && !s.contains("abc123"),
+            "{s}"
+        );
         assert!(!s.contains("u:p@"), "{s}");
         assert!(s.contains("${X_KEY}"), "{s}");
-        assert!(s.contains("8192") && s.contains("\"mode\":\"token\""), "{s}");
+        assert!(
+            s.contains("8192") && s.contains("\"mode\":\"token\""),
+            "{s}"
+        );
         assert_eq!(v["env"]["shellEnv"]["enabled"], json!(true));
     }
 
@@ -197,9 +219,18 @@ mod tests {
     fn free_text_patterns() {
         for (input, secret) in [
             ("password=raw-password-value", "raw-password-value"),
-            ("Authorization: Bearer raw-bearer-token-123456", "raw-bearer-token-123456"),
-            ("Cookie: session_id=raw-cookie-value-123456", "raw-cookie-value-123456"),
-            ("-----BEGIN PRIVATE KEY-----\nraw-private-key-value\n-----END PRIVATE KEY-----", "raw-private-key-value"),
+            (
+                "Authorization: Bearer raw-bearer-token-123456",
+                "raw-bearer-token-123456",
+            ),
+            (
+                "Cookie: session_id=raw-cookie-value-123456",
+                "raw-cookie-value-123456",
+            ),
+            (
+                "-----BEGIN PRIVATE KEY-----\nraw-private-key-value\n-----END PRIVATE KEY-----",
+                "raw-private-key-value",
+            ),
             ("key sk-ant-api03-abcdefghijklmnop used", "abcdefghijklmnop"),
             ("https://hooks.example/x?token=zzz999", "zzz999"),
         ] {

@@ -97,9 +97,8 @@ impl Settings {
     /// Load from `path`; a missing file gives the defaults unless it was named explicitly.
     pub fn load(path: &Path, explicit: bool) -> Result<Settings> {
         let text = match std::fs::read(path) {
-            Ok(b) => String::from_utf8(b).map_err(|_| {
-                fail(Code::Config, format!("{}: not valid UTF-8", path.display()))
-            })?,
+            Ok(b) => String::from_utf8(b)
+                .map_err(|_| fail(Code::Config, format!("{}: not valid UTF-8", path.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 return Ok(Settings::default())
             }
@@ -116,10 +115,7 @@ impl Settings {
     /// Parse settings text; the error is `line:col: message` with the table named.
     pub fn parse(text: &str) -> std::result::Result<Settings, String> {
         toml::from_str::<Settings>(text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((0, 0));
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             let table = table_at(text, line);
             let msg = e.message().replace('\n', " ");
             let msg = msg
@@ -139,7 +135,12 @@ impl Settings {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -149,9 +150,10 @@ fn table_at(text: &str, line: usize) -> Option<String> {
         .take(line)
         .filter_map(|l| {
             let t = l.trim();
-            let t = t.strip_prefix("[[").and_then(|x| x.strip_suffix("]]")).or_else(|| {
-                t.strip_prefix('[').and_then(|x| x.strip_suffix(']'))
-            })?;
+            let t = t
+                .strip_prefix("[[")
+                .and_then(|x| x.strip_suffix("]]"))
+                .or_else(|| t.strip_prefix('[').and_then(|x| x.strip_suffix(']')))?;
             Some(t.trim().to_string())
         })
         .last()
@@ -170,7 +172,8 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named_with_line_and_table() {
-        let err = Settings::parse("[config.retention]\nkeep_last = 3\nkep_daily = 2\n").unwrap_err();
+        let err =
+            Settings::parse("[config.retention]\nkeep_last = 3\nkep_daily = 2\n").unwrap_err();
         assert!(err.contains("kep_daily"), "{err}");
         assert!(err.starts_with("3:"), "{err}");
         assert!(err.contains("[config.retention]"), "{err}");
@@ -183,6 +186,9 @@ mod tests {
         let text = include_str!("../examples/claw.example.toml");
         let s = Settings::parse(text).unwrap();
         assert_eq!(s.config.retention, Retention::default());
-        assert_eq!(s.config.restart_command, ConfigJob::default().restart_command);
+        assert_eq!(
+            s.config.restart_command,
+            ConfigJob::default().restart_command
+        );
     }
 }

@@ -22,8 +22,12 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         rows.push(vec![
             r.job.clone(),
             r.started_at.clone(),
-            r.ended_at.clone().unwrap_or_else(|| "(running or interrupted)".into()),
-            r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+            r.ended_at
+                .clone()
+                .unwrap_or_else(|| "(running or interrupted)".into()),
+            r.exit_code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
             r.summary.clone().unwrap_or_default(),
         ]);
     }

@@ -38,9 +38,12 @@ impl Ledger {
             .with_context(|| format!("{}: cannot open ledger", path.display()))?;
         conn.busy_timeout(Duration::from_secs(10))?;
         let ctx = || format!("{}: cannot set up ledger", path.display());
-        conn.pragma_update(None, "journal_mode", "WAL").with_context(ctx)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").with_context(ctx)?;
-        conn.pragma_update(None, "foreign_keys", "ON").with_context(ctx)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .with_context(ctx)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .with_context(ctx)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .with_context(ctx)?;
         let mut ledger = Ledger { conn };
         ledger.migrate(path)?;
         Ok(ledger)
@@ -146,15 +149,26 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("sub/ledger.db");
         let l = Ledger::open(&p).unwrap();
-        let id = l.begin_run("config-backup", "2026-01-01T00:00:00Z").unwrap();
-        l.end_run(id, "2026-01-01T00:00:01Z", 0, "ok", &serde_json::json!({"a": 1}))
+        let id = l
+            .begin_run("config-backup", "2026-01-01T00:00:00Z")
             .unwrap();
+        l.end_run(
+            id,
+            "2026-01-01T00:00:01Z",
+            0,
+            "ok",
+            &serde_json::json!({"a": 1}),
+        )
+        .unwrap();
         drop(l);
         let l = Ledger::open(&p).unwrap();
         let runs = l.last_runs().unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].exit_code, Some(0));
-        let jm: String = l.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let jm: String = l
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(jm, "wal");
     }
 

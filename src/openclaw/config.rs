@@ -29,11 +29,7 @@ pub fn parse_json5(text: &str) -> Result<Value, SyntaxError> {
             .unwrap_or((1, 1));
         let full = e.to_string();
         // json5 appends " at line L column C"; we print the position ourselves.
-        let message = full
-            .split(" at line ")
-            .next()
-            .unwrap_or(&full)
-            .to_string();
+        let message = full.split(" at line ").next().unwrap_or(&full).to_string();
         SyntaxError {
             line,
             column,
@@ -181,7 +177,9 @@ impl IncludeState {
         if !self.roots.iter().any(|r| canon.starts_with(r)) {
             self.issue(
                 path,
-                format!("$include {name}: outside the config directory (see OPENCLAW_INCLUDE_ROOTS)"),
+                format!(
+                    "$include {name}: outside the config directory (see OPENCLAW_INCLUDE_ROOTS)"
+                ),
             );
             return None;
         }
@@ -303,10 +301,9 @@ pub fn refs_in(s: &str) -> Vec<String> {
             if let Some(end) = s[i + 2..].find('}') {
                 let name = &s[i + 2..i + 2 + end];
                 let valid = !name.is_empty()
-                    && name
-                        .bytes()
-                        .enumerate()
-                        .all(|(j, c)| c == b'_' || c.is_ascii_uppercase() || (j > 0 && c.is_ascii_digit()));
+                    && name.bytes().enumerate().all(|(j, c)| {
+                        c == b'_' || c.is_ascii_uppercase() || (j > 0 && c.is_ascii_digit())
+                    });
                 if valid {
                     names.push(name.to_string());
                 }
@@ -365,11 +362,17 @@ mod tests {
 
     #[test]
     fn env_refs_follow_openclaw_rules() {
-        assert_eq!(refs_in("${A_B1}x${lower}${1X}$${ESC}${OK}"), vec!["A_B1", "OK"]);
+        assert_eq!(
+            refs_in("${A_B1}x${lower}${1X}$${ESC}${OK}"),
+            vec!["A_B1", "OK"]
+        );
         let v = json!({"a": {"k": "Bearer ${TOKEN}"}, "l": ["${X}"]});
         assert_eq!(
             env_refs(&v),
-            vec![("a.k".to_string(), "TOKEN".to_string()), ("l.0".to_string(), "X".to_string())]
+            vec![
+                ("a.k".to_string(), "TOKEN".to_string()),
+                ("l.0".to_string(), "X".to_string())
+            ]
         );
     }
 
@@ -377,7 +380,11 @@ mod tests {
     fn includes_merge_and_report_errors() {
         let d = tempfile::tempdir().unwrap();
         let cfg = d.path().join("openclaw.json");
-        std::fs::write(d.path().join("gw.json5"), "{gateway: {port: 1, mode: 'local'}}").unwrap();
+        std::fs::write(
+            d.path().join("gw.json5"),
+            "{gateway: {port: 1, mode: 'local'}}",
+        )
+        .unwrap();
         std::fs::write(d.path().join("a.json"), r#"{"$include": "b.json"}"#).unwrap();
         std::fs::write(d.path().join("b.json"), r#"{"$include": "a.json"}"#).unwrap();
         let root = json!({"$include": "gw.json5", "gateway": {"port": 2}});
@@ -387,7 +394,13 @@ mod tests {
         assert_eq!(l.includes.len(), 1);
 
         let l = resolve_includes(json!({"x": {"$include": "a.json"}}), &cfg, &[]);
-        assert!(l.issues.iter().any(|i| i.message.contains("cycle") && i.path == "x"), "{:?}", l.issues);
+        assert!(
+            l.issues
+                .iter()
+                .any(|i| i.message.contains("cycle") && i.path == "x"),
+            "{:?}",
+            l.issues
+        );
         let l = resolve_includes(json!({"$include": "missing.json"}), &cfg, &[]);
         assert!(l.issues[0].message.contains("not found"));
         let l = resolve_includes(json!({"$include": "/etc/hostname"}), &cfg, &[]);

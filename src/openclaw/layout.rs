@@ -13,11 +13,22 @@ pub enum FileKind {
     /// `<sid>.jsonl`: the live, append-only transcript.
     Live { session_id: String },
     /// `<sid>.jsonl.reset.<ts>` (after /new or /reset).
-    Reset { session_id: String, ts: String, zst: bool },
+    Reset {
+        session_id: String,
+        ts: String,
+        zst: bool,
+    },
     /// `<sid>.jsonl.deleted.<ts>` (archived subagents), possibly `.zst`.
-    Deleted { session_id: String, ts: String, zst: bool },
+    Deleted {
+        session_id: String,
+        ts: String,
+        zst: bool,
+    },
     /// `<sid>.checkpoint.<uuid>.jsonl`: a pre-compaction copy repeating earlier lines.
-    Checkpoint { session_id: String, checkpoint: String },
+    Checkpoint {
+        session_id: String,
+        checkpoint: String,
+    },
     /// `sessions.json`: the session store.
     Store,
     /// `<sid>.jsonl.lock`: a writer's lock `{pid, createdAt}`.
@@ -31,7 +42,10 @@ impl FileKind {
     pub fn is_transcript(&self) -> bool {
         matches!(
             self,
-            FileKind::Live { .. } | FileKind::Reset { .. } | FileKind::Deleted { .. } | FileKind::Checkpoint { .. }
+            FileKind::Live { .. }
+                | FileKind::Reset { .. }
+                | FileKind::Deleted { .. }
+                | FileKind::Checkpoint { .. }
         )
     }
 
@@ -47,7 +61,10 @@ impl FileKind {
     }
 
     pub fn is_compressed(&self) -> bool {
-        matches!(self, FileKind::Reset { zst: true, .. } | FileKind::Deleted { zst: true, .. })
+        matches!(
+            self,
+            FileKind::Reset { zst: true, .. } | FileKind::Deleted { zst: true, .. }
+        )
     }
 }
 
@@ -56,18 +73,28 @@ pub fn classify(name: &str) -> FileKind {
     if name == "sessions.json" {
         return FileKind::Store;
     }
-    if name.ends_with(".trajectory.jsonl") || name.ends_with(".trajectory-path.json") || name.starts_with('.') {
+    if name.ends_with(".trajectory.jsonl")
+        || name.ends_with(".trajectory-path.json")
+        || name.starts_with('.')
+    {
         return FileKind::Sidecar;
     }
     if let Some(sid) = name.strip_suffix(".jsonl.lock") {
-        return FileKind::Lock { session_id: sid.to_string() };
+        return FileKind::Lock {
+            session_id: sid.to_string(),
+        };
     }
     if let Some(stem) = name.strip_suffix(".jsonl") {
         if let Some((sid, cp)) = stem.split_once(".checkpoint.") {
-            return FileKind::Checkpoint { session_id: sid.to_string(), checkpoint: cp.to_string() };
+            return FileKind::Checkpoint {
+                session_id: sid.to_string(),
+                checkpoint: cp.to_string(),
+            };
         }
         if !stem.contains('.') {
-            return FileKind::Live { session_id: stem.to_string() };
+            return FileKind::Live {
+                session_id: stem.to_string(),
+            };
         }
         return FileKind::Sidecar;
     }
@@ -79,9 +106,17 @@ pub fn classify(name: &str) -> FileKind {
             };
             let session_id = sid.to_string();
             return if deleted {
-                FileKind::Deleted { session_id, ts, zst }
+                FileKind::Deleted {
+                    session_id,
+                    ts,
+                    zst,
+                }
             } else {
-                FileKind::Reset { session_id, ts, zst }
+                FileKind::Reset {
+                    session_id,
+                    ts,
+                    zst,
+                }
             };
         }
     }
@@ -158,21 +193,48 @@ mod tests {
     #[test]
     fn classifies_every_kind() {
         let sid = "8555a0a4-0b79-459d-939c-e17cdbbf4fe2";
-        assert_eq!(classify(&format!("{sid}.jsonl")), FileKind::Live { session_id: sid.into() });
+        assert_eq!(
+            classify(&format!("{sid}.jsonl")),
+            FileKind::Live {
+                session_id: sid.into()
+            }
+        );
         assert_eq!(
             classify(&format!("{sid}.jsonl.reset.2026-03-08T13-04-04.928Z")),
-            FileKind::Reset { session_id: sid.into(), ts: "2026-03-08T13-04-04.928Z".into(), zst: false }
+            FileKind::Reset {
+                session_id: sid.into(),
+                ts: "2026-03-08T13-04-04.928Z".into(),
+                zst: false
+            }
         );
         assert_eq!(
             classify(&format!("{sid}.jsonl.deleted.2026-03-08T13-04-04Z.zst")),
-            FileKind::Deleted { session_id: sid.into(), ts: "2026-03-08T13-04-04Z".into(), zst: true }
+            FileKind::Deleted {
+                session_id: sid.into(),
+                ts: "2026-03-08T13-04-04Z".into(),
+                zst: true
+            }
         );
         assert_eq!(
-            classify(&format!("{sid}.checkpoint.11111111-2222-4333-8444-555555555555.jsonl")),
-            FileKind::Checkpoint { session_id: sid.into(), checkpoint: "11111111-2222-4333-8444-555555555555".into() }
+            classify(&format!(
+                "{sid}.checkpoint.11111111-2222-4333-8444-555555555555.jsonl"
+            )),
+            FileKind::Checkpoint {
+                session_id: sid.into(),
+                checkpoint: "11111111-2222-4333-8444-555555555555".into()
+            }
         );
-        assert_eq!(classify(&format!("{sid}.jsonl.lock")), FileKind::Lock { session_id: sid.into() });
-        for side in [format!("{sid}.trajectory.jsonl"), format!("{sid}.trajectory-path.json"), ".usage-cost-cache.json".into()] {
+        assert_eq!(
+            classify(&format!("{sid}.jsonl.lock")),
+            FileKind::Lock {
+                session_id: sid.into()
+            }
+        );
+        for side in [
+            format!("{sid}.trajectory.jsonl"),
+            format!("{sid}.trajectory-path.json"),
+            ".usage-cost-cache.json".into(),
+        ] {
             assert_eq!(classify(&side), FileKind::Sidecar, "{side}");
             assert!(!classify(&side).is_transcript());
         }

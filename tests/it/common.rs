@@ -19,19 +19,32 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
     /// Assert the exit code, showing the output when it differs.
     #[track_caller]
     pub fn code(&self, want: i32) -> &Run {
-        assert_eq!(self.code, want, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, want,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
     /// Assert nothing was printed (cron silence).
     #[track_caller]
     pub fn silent(&self) -> &Run {
-        assert!(self.stdout.is_empty() && self.stderr.is_empty(), "expected silence\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(
+            self.stdout.is_empty() && self.stderr.is_empty(),
+            "expected silence\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 }
@@ -110,7 +123,11 @@ impl Sandbox {
 }
 
 pub fn run_cmd(mut c: Command) -> Run {
-    let Output { status, stdout, stderr } = c.output().expect("run claw");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().expect("run claw");
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -124,7 +141,9 @@ pub fn shared() -> Option<PathBuf> {
     if p.join("samples").is_dir() {
         Some(p)
     } else {
-        eprintln!("note: ../shared/samples not found; skipping the cases that read real OpenClaw samples");
+        eprintln!(
+            "note: ../shared/samples not found; skipping the cases that read real OpenClaw samples"
+        );
         None
     }
 }

@@ -20,7 +20,11 @@ pub fn unified(label_a: &str, a: &[u8], label_b: &str, b: &[u8]) -> String {
 }
 
 fn redacted_pair(a: &[u8], b: &[u8]) -> (String, String) {
-    let parse = |x: &[u8]| std::str::from_utf8(x).ok().and_then(|t| parse_json5(t).ok());
+    let parse = |x: &[u8]| {
+        std::str::from_utf8(x)
+            .ok()
+            .and_then(|t| parse_json5(t).ok())
+    };
     match (parse(a), parse(b)) {
         (Some(mut va), Some(mut vb)) => {
             let mut changed = Vec::new();
@@ -92,7 +96,10 @@ mod tests {
         let a = br#"{"gateway": {"auth": {"token": "old-secret-1"}, "port": 1}}"#;
         let b = br#"{"gateway": {"auth": {"token": "new-secret-2"}, "port": 2}}"#;
         let d = unified("a", a, "b", b);
-        assert!(!d.contains("old-secret-1") && !d.contains("new-secret-2"), "{d}");
+        assert!(
+            !d.contains("old-secret-1") && !d.contains("new-secret-2"),
+            "{d}"
+        );
         assert!(d.contains("*** (changed)"), "{d}");
         assert!(d.contains("-    \"port\": 1"), "{d}");
         assert_eq!(unified("a", a, "b", a), "");

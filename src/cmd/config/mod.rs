@@ -24,13 +24,21 @@ const LOCK: &str = "config";
 pub fn run(ctx: &Ctx, cmd: &ConfigCmd) -> Result<Outcome> {
     match cmd {
         ConfigCmd::Validate(a) => validate_cmd(ctx, a),
-        ConfigCmd::Backup { accept } => ctx.run_job("config-backup", LOCK, |ctx, l| backup(ctx, l, *accept)),
+        ConfigCmd::Backup { accept } => {
+            ctx.run_job("config-backup", LOCK, |ctx, l| backup(ctx, l, *accept))
+        }
         ConfigCmd::List => list(ctx),
         ConfigCmd::Diff { a, b } => diff_cmd(ctx, a.as_deref(), b.as_deref()),
-        ConfigCmd::Restore(a) => ctx.run_job("config-restore", LOCK, |ctx, l| restore_cmd(ctx, l, a)),
-        ConfigCmd::Heal { restart } => ctx.run_job("config-heal", LOCK, |ctx, l| heal(ctx, l, *restart)),
+        ConfigCmd::Restore(a) => {
+            ctx.run_job("config-restore", LOCK, |ctx, l| restore_cmd(ctx, l, a))
+        }
+        ConfigCmd::Heal { restart } => {
+            ctx.run_job("config-heal", LOCK, |ctx, l| heal(ctx, l, *restart))
+        }
         ConfigCmd::Prune => ctx.run_job("config-prune", LOCK, prune_cmd),
-        ConfigCmd::Schema(SchemaCmd::Refresh) => ctx.run_job("config-schema-refresh", "config-schema", schema_refresh),
+        ConfigCmd::Schema(SchemaCmd::Refresh) => {
+            ctx.run_job("config-schema-refresh", "config-schema", schema_refresh)
+        }
         ConfigCmd::Schema(SchemaCmd::Show) => schema_show(ctx),
     }
 }
@@ -42,12 +50,17 @@ fn read_config(path: &Path) -> Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(fail(Code::IoErr, format!("{}: cannot read config: {e}", path.display()))),
+        Err(e) => Err(fail(
+            Code::IoErr,
+            format!("{}: cannot read config: {e}", path.display()),
+        )),
     }
 }
 
 fn config_dir(path: &Path) -> PathBuf {
-    path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    path.parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The config and its includes as backup content (includes relative to the config dir).
@@ -60,10 +73,14 @@ fn content_of(path: &Path, bytes: Vec<u8>, report: &Report) -> Result<Content> {
             .map(|r| r.to_string_lossy().into_owned())
             // Includes from OPENCLAW_INCLUDE_ROOTS outside the config dir keep their full path.
             .unwrap_or_else(|_| inc.to_string_lossy().trim_start_matches('/').to_string());
-        let b = std::fs::read(inc).with_context(|| format!("{}: cannot read include", inc.display()))?;
+        let b = std::fs::read(inc)
+            .with_context(|| format!("{}: cannot read include", inc.display()))?;
         includes.push((rel, b));
     }
-    Ok(Content { config: bytes, includes })
+    Ok(Content {
+        config: bytes,
+        includes,
+    })
 }
 
 // ---------- schema cache ----------
@@ -74,17 +91,30 @@ fn schema_dir(ctx: &Ctx) -> PathBuf {
 
 /// The schema to validate with: `--schema`, settings `config.schema`, or the cached one for
 /// the installed OpenClaw. `Err` only for a schema that was named and cannot be used.
-fn pick_schema(ctx: &Ctx, explicit: Option<&Path>, no_schema: bool) -> Result<(Option<Schema>, String)> {
+fn pick_schema(
+    ctx: &Ctx,
+    explicit: Option<&Path>,
+    no_schema: bool,
+) -> Result<(Option<Schema>, String)> {
     if no_schema {
         return Ok((None, "--no-schema given".into()));
     }
-    if let Some(p) = explicit.map(Path::to_path_buf).or_else(|| ctx.settings.config.schema.as_ref().map(PathBuf::from)) {
-        let version = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if let Some(p) = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| ctx.settings.config.schema.as_ref().map(PathBuf::from))
+    {
+        let version = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         return Ok((Some(Schema::load(&p, &version)?), String::new()));
     }
     let current = schema_dir(ctx).join("current.json");
     let Ok(bytes) = std::fs::read(&current) else {
-        return Ok((None, "no cached OpenClaw schema (run `claw config schema refresh`)".into()));
+        return Ok((
+            None,
+            "no cached OpenClaw schema (run `claw config schema refresh`)".into(),
+        ));
     };
     let meta: Value = serde_json::from_slice(&bytes)
         .map_err(|e| fail(Code::DataErr, format!("{}: {e}", current.display())))?;
@@ -98,7 +128,14 @@ fn env_is_set(name: &str) -> bool {
 }
 
 /// Validate bytes with the newest good backup as the clobber reference.
-fn judge(ctx: &Ctx, path: &Path, bytes: &[u8], schema: Option<&Schema>, reason: &str, last_good: Option<&(Vec<u8>, Value)>) -> Report {
+fn judge(
+    ctx: &Ctx,
+    path: &Path,
+    bytes: &[u8],
+    schema: Option<&Schema>,
+    reason: &str,
+    last_good: Option<&(Vec<u8>, Value)>,
+) -> Report {
     let inputs = validate::Inputs {
         schema,
         no_schema_reason: reason.to_string(),
@@ -112,7 +149,7 @@ fn judge(ctx: &Ctx, path: &Path, bytes: &[u8], schema: Option<&Schema>, reason: 
 
 /// The newest good backup's config bytes and parsed document.
 fn last_good(store: &Store, all: &[Manifest]) -> Option<(Vec<u8>, Value)> {
-    let m = all.iter().find(|m| m.good())?;
+    let m = all.iter().find(|m| m.auto_candidate())?;
     let c = store.read(m).ok()?;
     let v = crate::openclaw::config::parse_json5(std::str::from_utf8(&c.config).ok()?).ok()?;
     Some((c.config, v))
@@ -136,7 +173,11 @@ fn verdict_of(r: &Report) -> Verdict {
     Verdict {
         valid: r.valid,
         clobbered: validate::is_clobbered(r),
-        issues: r.issues.iter().filter(|i| i.severity == validate::Severity::Error).count(),
+        issues: r
+            .issues
+            .iter()
+            .filter(|i| i.severity == validate::Severity::Error)
+            .count(),
         rules: rules_label(r),
     }
 }
@@ -145,22 +186,49 @@ fn verdict_of(r: &Report) -> Verdict {
 
 fn validate_cmd(ctx: &Ctx, a: &ValidateArgs) -> Result<Outcome> {
     let path = a.file.clone().unwrap_or_else(|| ctx.paths.config.clone());
-    let bytes = read_config(&path)?.ok_or_else(|| fail(Code::NoInput, format!("{}: no such config file", path.display())))?;
+    let bytes = read_config(&path)?.ok_or_else(|| {
+        fail(
+            Code::NoInput,
+            format!("{}: no such config file", path.display()),
+        )
+    })?;
     let (schema, reason) = pick_schema(ctx, a.schema.as_deref(), a.no_schema)?;
     let store = Store::new(&ctx.paths.state);
     // Clobber signs only make sense for the live config, judged against its own history.
-    let good = if a.file.is_none() { store.list().ok().and_then(|(all, _)| last_good(&store, &all)) } else { None };
+    let good = if a.file.is_none() {
+        store
+            .list()
+            .ok()
+            .and_then(|(all, _)| last_good(&store, &all))
+    } else {
+        None
+    };
     let mut report = judge(ctx, &path, &bytes, schema.as_ref(), &reason, good.as_ref());
     if schema.is_none() {
-        ctx.out.warn(&format!("{reason}; used claw's structural checks"));
+        ctx.out
+            .warn(&format!("{reason}; used claw's structural checks"));
     }
     if a.with_openclaw {
         merge_openclaw_verdict(ctx, &path, &mut report)?;
     }
-    let text = if report.issues.is_empty() {
+    let shown = report
+        .issues
+        .iter()
+        .any(|i| !ctx.out.quiet || i.severity == validate::Severity::Error);
+    let text = if !shown {
         String::new()
+    } else if ctx.out.quiet {
+        let mut errors_only = report.clone();
+        errors_only
+            .issues
+            .retain(|i| i.severity == validate::Severity::Error);
+        validate::render_text(&errors_only)
     } else {
-        format!("{}(checked with {})\n", validate::render_text(&report), rules_phrase(&report))
+        format!(
+            "{}(checked with {})\n",
+            validate::render_text(&report),
+            rules_phrase(&report)
+        )
     };
     let doc = json!({
         "schema_version": SCHEMA_VERSION,
@@ -176,7 +244,9 @@ fn validate_cmd(ctx: &Ctx, a: &ValidateArgs) -> Result<Outcome> {
         report.issues.len(),
         rules_label(&report)
     );
-    let mut o = Outcome::ok(summary).with_text(text).with_detail(doc.clone());
+    let mut o = Outcome::ok(summary)
+        .with_text(text)
+        .with_detail(doc.clone());
     o.json = Some(doc);
     if !report.valid {
         o = o.finding();
@@ -197,7 +267,13 @@ fn merge_openclaw_verdict(ctx: &Ctx, path: &Path, report: &mut Report) -> Result
     let stdout = String::from_utf8_lossy(&out.stdout);
     let start = stdout.find('{').unwrap_or(0);
     let v: Value = serde_json::from_str(stdout[start..].trim()).map_err(|_| {
-        fail(Code::DataErr, format!("{bin} config validate --json: unexpected output (exit {:?})", out.status.code()))
+        fail(
+            Code::DataErr,
+            format!(
+                "{bin} config validate --json: unexpected output (exit {:?})",
+                out.status.code()
+            ),
+        )
     })?;
     let oc_valid = v["valid"].as_bool().unwrap_or(false);
     for i in v["issues"].as_array().into_iter().flatten() {
@@ -241,7 +317,9 @@ fn record_backup(l: &Ledger, m: &Manifest) -> Result<()> {
 /// OpenClaw's own copies beside the config: `.bak`, `.bak.N`, `.last-good`, `.clobbered.*`,
 /// `.rejected.*`. OpenClaw rotates and deletes them; claw adopts them into its store.
 fn openclaw_copies(config: &Path) -> Vec<PathBuf> {
-    let Some(name) = config.file_name().map(|n| n.to_string_lossy().into_owned()) else { return Vec::new() };
+    let Some(name) = config.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Vec::new();
+    };
     let mut v: Vec<PathBuf> = std::fs::read_dir(config_dir(config))
         .into_iter()
         .flatten()
@@ -262,7 +340,11 @@ fn openclaw_copies(config: &Path) -> Vec<PathBuf> {
 }
 
 fn mtime_utc(p: &Path) -> Option<DateTime<Utc>> {
-    std::fs::metadata(p).ok()?.modified().ok().map(DateTime::<Utc>::from)
+    std::fs::metadata(p)
+        .ok()?
+        .modified()
+        .ok()
+        .map(DateTime::<Utc>::from)
 }
 
 fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
@@ -273,7 +355,10 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
     }
     let (schema, reason) = pick_schema(ctx, None, false)?;
     let cfg = &ctx.paths.config;
-    let name = cfg.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = cfg
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut made = Vec::new();
     let mut actions = Vec::new();
 
@@ -283,18 +368,40 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
         let report = judge(ctx, cfg, bytes, schema.as_ref(), &reason, good.as_ref());
         let content = content_of(cfg, bytes.clone(), &report)?;
         let newest = all.first();
-        let unchanged = newest.map(|m| m.set_sha256 == content.set_sha256()).unwrap_or(false);
-        if unchanged && !(accept && !newest.map(Manifest::good).unwrap_or(false)) {
-            actions.push(format!("unchanged since {}", newest.map(|m| m.id.as_str()).unwrap_or("")));
+        let unchanged = newest
+            .map(|m| m.set_sha256 == content.set_sha256())
+            .unwrap_or(false);
+        // `--accept` of unchanged content still writes a copy when the newest is not good.
+        let newest_good = newest.map(Manifest::good).unwrap_or(false);
+        if unchanged && (newest_good || !accept) {
+            actions.push(format!(
+                "unchanged since {}",
+                newest.map(|m| m.id.as_str()).unwrap_or("")
+            ));
         } else if ctx.dry_run {
-            actions.push(format!("would back up {} ({})", cfg.display(), if report.valid { "valid" } else { "invalid" }));
+            actions.push(format!(
+                "would back up {} ({})",
+                cfg.display(),
+                if report.valid { "valid" } else { "invalid" }
+            ));
         } else {
             let source = if accept { "accepted" } else { "backup" };
-            let m = store.write(&content, ctx.now, source, &name, &verdict_of(&report), accept)?;
+            let m = store.write(
+                &content,
+                ctx.now,
+                source,
+                &name,
+                &verdict_of(&report),
+                accept,
+            )?;
             record_backup(l, &m)?;
             actions.push(format!("backed up {} as {}", cfg.display(), m.id));
             if !m.valid {
-                ctx.out.warn(&format!("{}: config is invalid; kept as {} but never used as good", cfg.display(), m.id));
+                ctx.out.warn(&format!(
+                    "{}: config is invalid; kept as {} but never used as good",
+                    cfg.display(),
+                    m.id
+                ));
             }
             made.push(m.clone());
             all.insert(0, m);
@@ -303,37 +410,70 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
 
     // Adopt OpenClaw's own copies (deduplicated by content).
     for copy in openclaw_copies(cfg) {
-        let Ok(bytes) = std::fs::read(&copy) else { continue };
-        let content = Content { config: bytes, includes: Vec::new() };
+        let Ok(bytes) = std::fs::read(&copy) else {
+            continue;
+        };
+        let content = Content {
+            config: bytes,
+            includes: Vec::new(),
+        };
         let set = content.set_sha256();
         if all.iter().any(|m| m.set_sha256 == set) {
             continue;
         }
-        let fname = copy.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let fname = copy
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if ctx.dry_run {
             actions.push(format!("would adopt {fname}"));
             continue;
         }
         let report = judge(ctx, &copy, &content.config, schema.as_ref(), &reason, None);
         let when = mtime_utc(&copy).unwrap_or(ctx.now);
-        let m = store.write(&content, when, &format!("adopted:{fname}"), &name, &verdict_of(&report), false)?;
+        let m = store.write(
+            &content,
+            when,
+            &format!("adopted:{fname}"),
+            &name,
+            &verdict_of(&report),
+            false,
+        )?;
         record_backup(l, &m)?;
         actions.push(format!("adopted {fname} as {}", m.id));
         made.push(m.clone());
         all.push(m);
     }
-    all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    store::sort_newest_first(&mut all);
 
     let plan = apply_retention(ctx, l, &store, &all)?;
-    let removed: Vec<&str> = plan.iter().filter(|d| !d.keep).map(|d| d.id.as_str()).collect();
+    let removed: Vec<&str> = plan
+        .iter()
+        .filter(|d| !d.keep)
+        .map(|d| d.id.as_str())
+        .collect();
     if !removed.is_empty() {
         ctx.out.note(&retention::render(&plan));
     }
     if current.is_none() {
-        return Err(fail(Code::NoInput, format!("{}: no such config file (adopted {} OpenClaw copies)", cfg.display(), made.len())));
+        return Err(fail(
+            Code::NoInput,
+            format!(
+                "{}: no such config file (adopted {} OpenClaw copies)",
+                cfg.display(),
+                made.len()
+            ),
+        ));
     }
-    let summary = actions.first().cloned().unwrap_or_else(|| "nothing to do".into());
-    let text = if ctx.dry_run { actions.join("\n") } else { String::new() };
+    let summary = actions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "nothing to do".into());
+    let text = if ctx.dry_run {
+        actions.join("\n")
+    } else {
+        String::new()
+    };
     Ok(Outcome::ok(summary).with_text(text).with_detail(json!({
         "actions": actions,
         "created": made.iter().map(|m| &m.id).collect::<Vec<_>>(),
@@ -342,14 +482,26 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
     })))
 }
 
-fn apply_retention(ctx: &Ctx, l: &Ledger, store: &Store, all: &[Manifest]) -> Result<Vec<retention::Decision>> {
+fn apply_retention(
+    ctx: &Ctx,
+    l: &Ledger,
+    store: &Store,
+    all: &[Manifest],
+) -> Result<Vec<retention::Decision>> {
     let pol = ctx.settings.config.retention;
     if pol.keep_last + pol.hourly + pol.daily + pol.weekly + pol.monthly == 0 {
-        return Err(fail(Code::Config, "[config.retention] keeps nothing; set keep_last or a time bucket"));
+        return Err(fail(
+            Code::Config,
+            "[config.retention] keeps nothing; set keep_last or a time bucket",
+        ));
     }
     let items: Vec<retention::Item> = all
         .iter()
-        .map(|m| retention::Item { id: m.id.clone(), created_at: m.created_at, good: m.good() })
+        .map(|m| retention::Item {
+            id: m.id.clone(),
+            created_at: m.created_at,
+            good: m.good(),
+        })
         .collect();
     let plan = retention::plan(&items, &pol);
     if !ctx.dry_run {
@@ -369,10 +521,16 @@ fn prune_cmd(ctx: &Ctx, l: &Ledger) -> Result<Outcome> {
     let (all, _) = store.list()?;
     let plan = apply_retention(ctx, l, &store, &all)?;
     let removed = plan.iter().filter(|d| !d.keep).count();
-    let verb = if ctx.dry_run { "would remove" } else { "removed" };
-    Ok(Outcome::ok(format!("{verb} {removed} of {} backups", plan.len()))
-        .with_text(retention::render(&plan))
-        .with_detail(json!({"plan": plan})))
+    let verb = if ctx.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    Ok(
+        Outcome::ok(format!("{verb} {removed} of {} backups", plan.len()))
+            .with_text(retention::render(&plan))
+            .with_detail(json!({"plan": plan})),
+    )
 }
 
 // ---------- list / diff ----------
@@ -383,7 +541,9 @@ fn list(ctx: &Ctx) -> Result<Outcome> {
     for p in &problems {
         ctx.out.warn(p);
     }
-    let mut rows = vec![["ID", "CREATED", "SIZE", "SHA256", "STATE", "SOURCE"].map(String::from).to_vec()];
+    let mut rows = vec![["ID", "CREATED", "SIZE", "SHA256", "STATE", "SOURCE"]
+        .map(String::from)
+        .to_vec()];
     for m in &all {
         let state = if m.good() {
             "valid"
@@ -401,7 +561,11 @@ fn list(ctx: &Ctx) -> Result<Outcome> {
             m.source.clone(),
         ]);
     }
-    let text = if all.is_empty() { "no backups yet\n".to_string() } else { table(&rows) };
+    let text = if all.is_empty() {
+        "no backups yet\n".to_string()
+    } else {
+        table(&rows)
+    };
     let mut o = Outcome::ok(format!("{} backups", all.len())).with_text(text);
     o.json = Some(json!({"schema_version": SCHEMA_VERSION, "backups": all}));
     Ok(o)
@@ -410,8 +574,12 @@ fn list(ctx: &Ctx) -> Result<Outcome> {
 /// A diff side: the live config or a backup.
 fn side(ctx: &Ctx, store: &Store, all: &[Manifest], key: &str) -> Result<(String, Vec<u8>)> {
     if key == "current" {
-        let b = read_config(&ctx.paths.config)?
-            .ok_or_else(|| fail(Code::NoInput, format!("{}: no such config file", ctx.paths.config.display())))?;
+        let b = read_config(&ctx.paths.config)?.ok_or_else(|| {
+            fail(
+                Code::NoInput,
+                format!("{}: no such config file", ctx.paths.config.display()),
+            )
+        })?;
         return Ok((format!("current {}", ctx.paths.config.display()), b));
     }
     let m = store.find(all, key)?;
@@ -420,9 +588,14 @@ fn side(ctx: &Ctx, store: &Store, all: &[Manifest], key: &str) -> Result<(String
 
 fn newest_good_id(all: &[Manifest]) -> Result<String> {
     all.iter()
-        .find(|m| m.good())
+        .find(|m| m.auto_candidate())
         .map(|m| m.id.clone())
-        .ok_or_else(|| fail(Code::NoInput, "no valid backup yet (run `claw config backup`)"))
+        .ok_or_else(|| {
+            fail(
+                Code::NoInput,
+                "no valid backup yet (run `claw config backup`)",
+            )
+        })
 }
 
 fn diff_cmd(ctx: &Ctx, a: Option<&str>, b: Option<&str>) -> Result<Outcome> {
@@ -438,7 +611,9 @@ fn diff_cmd(ctx: &Ctx, a: Option<&str>, b: Option<&str>) -> Result<Outcome> {
     let text = diff::unified(&la, &ba, &lb, &bb);
     let same = text.is_empty();
     let mut o = Outcome::ok(if same { "identical" } else { "differ" }).with_text(text.clone());
-    o.json = Some(json!({"schema_version": SCHEMA_VERSION, "a": la, "b": lb, "identical": same, "diff": text}));
+    o.json = Some(
+        json!({"schema_version": SCHEMA_VERSION, "a": la, "b": lb, "identical": same, "diff": text}),
+    );
     Ok(o)
 }
 
@@ -446,44 +621,100 @@ fn diff_cmd(ctx: &Ctx, a: Option<&str>, b: Option<&str>) -> Result<Outcome> {
 
 /// Restore `m` over the live config: verify, refuse bad, keep a pre-restore copy, write
 /// atomically keeping mode and owner. Returns the human report.
-fn restore_backup(ctx: &Ctx, l: &Ledger, store: &Store, all: &[Manifest], m: &Manifest, force: bool) -> Result<(String, Value)> {
+fn restore_backup(
+    ctx: &Ctx,
+    l: &Ledger,
+    store: &Store,
+    all: &[Manifest],
+    m: &Manifest,
+    force: bool,
+) -> Result<(String, Value)> {
     let content = store.read(m)?;
     // The ledger is a second witness: a manifest rewritten to match a tampered file is caught.
     let recorded: Option<String> = l
         .conn
-        .query_row("SELECT config_sha256 FROM config_backups WHERE id = ?1", [&m.id], |r| r.get(0))
+        .query_row(
+            "SELECT config_sha256 FROM config_backups WHERE id = ?1",
+            [&m.id],
+            |r| r.get(0),
+        )
         .ok();
     if let Some(r) = recorded {
         if r != m.files[0].sha256 {
-            return Err(fail(Code::DataErr, format!("{}: checksum differs from the ledger's record (tampered with)", store.path_of(&m.id).display())));
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "{}: checksum differs from the ledger's record (tampered with)",
+                    store.path_of(&m.id).display()
+                ),
+            ));
         }
     }
     if !m.valid && !force {
-        return Err(fail(Code::DataErr, format!("backup {} was invalid when taken; pass --force to restore it anyway", m.id)));
+        return Err(fail(
+            Code::DataErr,
+            format!(
+                "backup {} was invalid when taken; pass --force to restore it anyway",
+                m.id
+            ),
+        ));
     }
     let cfg = &ctx.paths.config;
     let current = read_config(cfg)?;
     let diff_text = match &current {
-        Some(cur) => diff::unified(&format!("current {}", cfg.display()), cur, &format!("backup {}", m.id), &content.config),
-        None => format!("(no config at {}; restoring backup {})\n", cfg.display(), m.id),
+        Some(cur) => diff::unified(
+            &format!("current {}", cfg.display()),
+            cur,
+            &format!("backup {}", m.id),
+            &content.config,
+        ),
+        None => format!(
+            "(no config at {}; restoring backup {})\n",
+            cfg.display(),
+            m.id
+        ),
     };
     if current.as_deref() == Some(content.config.as_slice()) && content.includes.is_empty() {
-        return Ok((String::new(), json!({"restored": null, "reason": "already current", "backup": m.id})));
+        return Ok((
+            String::new(),
+            json!({"restored": null, "reason": "already current", "backup": m.id}),
+        ));
     }
     if ctx.dry_run {
-        return Ok((format!("{diff_text}(dry run: would restore {} over {})\n", m.id, cfg.display()), json!({"restored": null, "backup": m.id, "dry_run": true})));
+        return Ok((
+            format!(
+                "{diff_text}(dry run: would restore {} over {})\n",
+                m.id,
+                cfg.display()
+            ),
+            json!({"restored": null, "backup": m.id, "dry_run": true}),
+        ));
     }
     let mut pre = None;
     if let Some(cur) = current {
-        let c = Content { config: cur, includes: Vec::new() };
+        let c = Content {
+            config: cur,
+            includes: Vec::new(),
+        };
         let set = c.set_sha256();
         pre = match all.iter().find(|x| x.set_sha256 == set) {
             Some(existing) => Some(existing.id.clone()),
             None => {
                 let (schema, reason) = pick_schema(ctx, None, false)?;
-                let report = judge(ctx, cfg, &c.config, schema.as_ref(), &reason, None);
-                let name = cfg.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let pm = store.write(&c, ctx.now, "pre-restore", &name, &verdict_of(&report), false)?;
+                let good = last_good(store, all);
+                let report = judge(ctx, cfg, &c.config, schema.as_ref(), &reason, good.as_ref());
+                let name = cfg
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let pm = store.write(
+                    &c,
+                    ctx.now,
+                    "pre-restore",
+                    &name,
+                    &verdict_of(&report),
+                    false,
+                )?;
                 record_backup(l, &pm)?;
                 Some(pm.id)
             }
@@ -495,14 +726,30 @@ fn restore_backup(ctx: &Ctx, l: &Ledger, store: &Store, all: &[Manifest], m: &Ma
         if let Some(p) = dest.parent() {
             crate::atomic::create_private_dir(p)?;
         }
-        crate::atomic::write(&dest, bytes, crate::atomic::Opts { mode: 0o600, keep_existing_mode_and_owner: true })?;
+        crate::atomic::write(
+            &dest,
+            bytes,
+            crate::atomic::Opts {
+                mode: 0o600,
+                keep_existing_mode_and_owner: true,
+            },
+        )?;
     }
-    crate::atomic::write(cfg, &content.config, crate::atomic::Opts { mode: 0o600, keep_existing_mode_and_owner: true })?;
+    crate::atomic::write(
+        cfg,
+        &content.config,
+        crate::atomic::Opts {
+            mode: 0o600,
+            keep_existing_mode_and_owner: true,
+        },
+    )?;
     let text = format!(
         "{diff_text}restored backup {} over {}{}\n",
         m.id,
         cfg.display(),
-        pre.as_ref().map(|p| format!(" (previous config kept as {p})")).unwrap_or_default()
+        pre.as_ref()
+            .map(|p| format!(" (previous config kept as {p})"))
+            .unwrap_or_default()
     );
     Ok((text, json!({"restored": m.id, "pre_restore": pre})))
 }
@@ -514,7 +761,9 @@ fn restore_cmd(ctx: &Ctx, l: &Ledger, a: &RestoreArgs) -> Result<Outcome> {
         let id = newest_good_id(&all)?;
         store.find(&all, &id)?.clone()
     } else {
-        store.find(&all, a.id.as_deref().unwrap_or_default())?.clone()
+        store
+            .find(&all, a.id.as_deref().unwrap_or_default())?
+            .clone()
     };
     let (mut text, mut detail) = restore_backup(ctx, l, &store, &all, &m, a.force)?;
     let mut code = Code::Ok;
@@ -528,7 +777,10 @@ fn restore_cmd(ctx: &Ctx, l: &Ledger, a: &RestoreArgs) -> Result<Outcome> {
     }
     let summary = match detail["restored"].as_str() {
         Some(id) => format!("restored {id}"),
-        None => format!("nothing restored ({})", detail["reason"].as_str().unwrap_or("dry run")),
+        None => format!(
+            "nothing restored ({})",
+            detail["reason"].as_str().unwrap_or("dry run")
+        ),
     };
     let mut o = Outcome::ok(summary).with_text(text).with_detail(detail);
     o.code = code;
@@ -558,11 +810,17 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
     let Some(problem) = problem else {
         return backup(ctx, l, false);
     };
-    let Some(target) = all.iter().find(|m| m.good()).cloned() else {
-        return Ok(Outcome::ok(format!("{} is broken and no valid backup exists", cfg.display()))
-            .with_text(format!("{}: {problem}\nno valid backup to restore; fix the config by hand\n", cfg.display()))
-            .with_detail(json!({"problem": problem, "restored": null}))
-            .finding());
+    let Some(target) = all.iter().find(|m| m.auto_candidate()).cloned() else {
+        return Ok(Outcome::ok(format!(
+            "{} is broken and no valid backup exists",
+            cfg.display()
+        ))
+        .with_text(format!(
+            "{}: {problem}\nno valid backup to restore; fix the config by hand\n",
+            cfg.display()
+        ))
+        .with_detail(json!({"problem": problem, "restored": null}))
+        .finding());
     };
     let (text, mut detail) = restore_backup(ctx, l, &store, &all, &target, false)?;
     let mut text = format!("{}: {problem}\n{text}", cfg.display());
@@ -572,10 +830,12 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
         detail["restart"] = json!({"healthy": ok, "message": msg.trim()});
     }
     detail["problem"] = json!(problem);
-    Ok(Outcome::ok(format!("healed {} from {}", cfg.display(), target.id))
-        .with_text(text)
-        .with_detail(detail)
-        .finding())
+    Ok(
+        Outcome::ok(format!("healed {} from {}", cfg.display(), target.id))
+            .with_text(text)
+            .with_detail(detail)
+            .finding(),
+    )
 }
 
 /// Run the restart command from settings, then wait for the gateway's health endpoint.
@@ -588,13 +848,24 @@ fn restart_gateway(ctx: &Ctx) -> Result<(bool, String)> {
         .args(args)
         .stdin(std::process::Stdio::null())
         .status()
-        .map_err(|e| fail(Code::IoErr, format!("{prog}: cannot run restart command: {e}")))?;
+        .map_err(|e| {
+            fail(
+                Code::IoErr,
+                format!("{prog}: cannot run restart command: {e}"),
+            )
+        })?;
     if !status.success() {
-        return Ok((false, format!("restart command {} failed ({status})\n", argv.join(" "))));
+        return Ok((
+            false,
+            format!("restart command {} failed ({status})\n", argv.join(" ")),
+        ));
     }
     let url = health_url(ctx);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(ctx.settings.config.health_timeout_secs);
-    let agent = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(2)).build();
+    let deadline = std::time::Instant::now()
+        + std::time::Duration::from_secs(ctx.settings.config.health_timeout_secs);
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(2))
+        .build();
     loop {
         if let Ok(r) = agent.get(&url).call() {
             if r.status() == 200 {
@@ -602,7 +873,13 @@ fn restart_gateway(ctx: &Ctx) -> Result<(bool, String)> {
             }
         }
         if std::time::Instant::now() >= deadline {
-            return Ok((false, format!("gateway did not answer {url} within {} s after restart\n", ctx.settings.config.health_timeout_secs)));
+            return Ok((
+                false,
+                format!(
+                    "gateway did not answer {url} within {} s after restart\n",
+                    ctx.settings.config.health_timeout_secs
+                ),
+            ));
         }
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
@@ -618,7 +895,9 @@ fn health_url(ctx: &Ctx) -> String {
         .or_else(|| {
             let b = std::fs::read_to_string(&ctx.paths.config).ok()?;
             let v = crate::openclaw::config::parse_json5(&b).ok()?;
-            v.pointer("/gateway/port")?.as_u64().and_then(|p| u16::try_from(p).ok())
+            v.pointer("/gateway/port")?
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
         })
         .unwrap_or(18789);
     format!("http://127.0.0.1:{port}/health")
@@ -635,7 +914,10 @@ fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
             .output()
             .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
         if !out.status.success() {
-            return Err(fail(Code::TempFail, format!("{bin} {}: exited with {}", args.join(" "), out.status)));
+            return Err(fail(
+                Code::TempFail,
+                format!("{bin} {}: exited with {}", args.join(" "), out.status),
+            ));
         }
         Ok(out.stdout)
     };
@@ -644,34 +926,67 @@ fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
     let version = re
         .find(&version_out)
         .map(|m| m.as_str().to_string())
-        .ok_or_else(|| fail(Code::DataErr, format!("{bin} --version: no version in {:?}", version_out.trim())))?;
+        .ok_or_else(|| {
+            fail(
+                Code::DataErr,
+                format!("{bin} --version: no version in {:?}", version_out.trim()),
+            )
+        })?;
     let raw = run(&["config", "schema"])?;
     let text = String::from_utf8_lossy(&raw);
-    let start = text.find('{').ok_or_else(|| fail(Code::DataErr, format!("{bin} config schema: no JSON in output")))?;
-    let schema: Value = serde_json::from_str(text[start..].trim())
-        .map_err(|e| fail(Code::DataErr, format!("{bin} config schema: output is not JSON: {e}")))?;
+    let start = text.find('{').ok_or_else(|| {
+        fail(
+            Code::DataErr,
+            format!("{bin} config schema: no JSON in output"),
+        )
+    })?;
+    let schema: Value = serde_json::from_str(text[start..].trim()).map_err(|e| {
+        fail(
+            Code::DataErr,
+            format!("{bin} config schema: output is not JSON: {e}"),
+        )
+    })?;
     // Make sure it compiles before it replaces a working one.
     jsonschema::options()
         .should_validate_formats(false)
         .build(&schema)
-        .map_err(|e| fail(Code::DataErr, format!("{bin} config schema: not a usable JSON Schema: {e}")))?;
+        .map_err(|e| {
+            fail(
+                Code::DataErr,
+                format!("{bin} config schema: not a usable JSON Schema: {e}"),
+            )
+        })?;
     let dir = schema_dir(ctx);
     let file = format!("openclaw-{version}.schema.json");
     if ctx.dry_run {
-        return Ok(Outcome::ok(format!("would cache schema for OpenClaw {version}")).with_text(format!("would cache schema for OpenClaw {version} in {}", dir.join(&file).display())));
+        return Ok(
+            Outcome::ok(format!("would cache schema for OpenClaw {version}")).with_text(format!(
+                "would cache schema for OpenClaw {version} in {}",
+                dir.join(&file).display()
+            )),
+        );
     }
     crate::atomic::create_private_dir(&dir)?;
     let bytes = serde_json::to_vec(&schema)?;
     crate::atomic::write(&dir.join(&file), &bytes, crate::atomic::Opts::default())?;
     let meta = json!({"version": version, "file": file, "refreshed_at": ctx.now_str(), "bytes": bytes.len()});
-    crate::atomic::write(&dir.join("current.json"), serde_json::to_string_pretty(&meta)?.as_bytes(), crate::atomic::Opts::default())?;
-    Ok(Outcome::ok(format!("cached schema for OpenClaw {version} ({} bytes)", bytes.len())).with_detail(meta))
+    crate::atomic::write(
+        &dir.join("current.json"),
+        serde_json::to_string_pretty(&meta)?.as_bytes(),
+        crate::atomic::Opts::default(),
+    )?;
+    Ok(Outcome::ok(format!(
+        "cached schema for OpenClaw {version} ({} bytes)",
+        bytes.len()
+    ))
+    .with_detail(meta))
 }
 
 fn schema_show(ctx: &Ctx) -> Result<Outcome> {
     let current = schema_dir(ctx).join("current.json");
     let meta: Value = match std::fs::read(&current) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| fail(Code::DataErr, format!("{}: {e}", current.display())))?,
+        Ok(b) => serde_json::from_slice(&b)
+            .map_err(|e| fail(Code::DataErr, format!("{}: {e}", current.display())))?,
         Err(_) => json!(null),
     };
     let text = if meta.is_null() {
@@ -681,7 +996,9 @@ fn schema_show(ctx: &Ctx) -> Result<Outcome> {
             "OpenClaw {} schema, cached {} ({})\n",
             meta["version"].as_str().unwrap_or("?"),
             meta["refreshed_at"].as_str().unwrap_or("?"),
-            schema_dir(ctx).join(meta["file"].as_str().unwrap_or("")).display()
+            schema_dir(ctx)
+                .join(meta["file"].as_str().unwrap_or(""))
+                .display()
         )
     };
     let mut o = Outcome::ok("schema").with_text(text);

@@ -45,13 +45,19 @@ pub fn plan(items: &[Item], policy: &Retention) -> Vec<Decision> {
     }
     type Bucket = fn(&DateTime<Utc>) -> String;
     let rules: [(&str, u32, Bucket); 4] = [
-        ("hourly", policy.hourly, |t| format!("{}", t.format("%Y-%m-%d %H:00"))),
-        ("daily", policy.daily, |t| format!("{}", t.format("%Y-%m-%d"))),
+        ("hourly", policy.hourly, |t| {
+            format!("{}", t.format("%Y-%m-%d %H:00"))
+        }),
+        ("daily", policy.daily, |t| {
+            format!("{}", t.format("%Y-%m-%d"))
+        }),
         ("weekly", policy.weekly, |t| {
             let w = t.iso_week();
             format!("{}-W{:02}", w.year(), w.week())
         }),
-        ("monthly", policy.monthly, |t| format!("{}", t.format("%Y-%m"))),
+        ("monthly", policy.monthly, |t| {
+            format!("{}", t.format("%Y-%m"))
+        }),
     ];
     for (name, count, bucket) in rules {
         let mut last: Option<String> = None;
@@ -108,7 +114,16 @@ mod tests {
             item("c", 12, 20, true),
             item("d", 9, 21, true),
         ];
-        let p = plan(&items, &Retention { keep_last: 1, hourly: 0, daily: 2, weekly: 0, monthly: 0 });
+        let p = plan(
+            &items,
+            &Retention {
+                keep_last: 1,
+                hourly: 0,
+                daily: 2,
+                weekly: 0,
+                monthly: 0,
+            },
+        );
         let kept: Vec<&str> = p.iter().filter(|d| d.keep).map(|d| d.id.as_str()).collect();
         assert_eq!(kept, vec!["d", "c"]);
         assert!(p[1].reasons.contains(&"daily 2026-11-20".to_string()));
@@ -118,7 +133,16 @@ mod tests {
     #[test]
     fn never_removes_newest_or_newest_good() {
         let items = vec![item("bad-new", 12, 21, false), item("good-old", 1, 1, true)];
-        let p = plan(&items, &Retention { keep_last: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0 });
+        let p = plan(
+            &items,
+            &Retention {
+                keep_last: 0,
+                hourly: 0,
+                daily: 0,
+                weekly: 0,
+                monthly: 0,
+            },
+        );
         assert!(p.iter().all(|d| d.keep), "{p:?}");
         assert!(p[1].reasons.contains(&"newest good backup".to_string()));
     }

@@ -33,6 +33,9 @@ pub struct FileEntry {
 pub struct Manifest {
     pub id: String,
     pub created_at: DateTime<Utc>,
+    /// Order of writing in this store: breaks ties between backups of the same second.
+    #[serde(default)]
+    pub seq: u64,
     /// `backup`, `pre-restore`, `accepted`, or `adopted:<OpenClaw's file name>`.
     pub source: String,
     /// The config's file name where it was taken.
@@ -56,6 +59,11 @@ impl Manifest {
     /// Usable as a restore target by `--latest-valid` and `heal`.
     pub fn good(&self) -> bool {
         self.valid && (!self.clobbered || self.accepted)
+    }
+    /// A candidate for automatic restores (`--latest-valid`, `heal`, the clobber reference):
+    /// good, and not a pre-restore copy of a config someone chose to move away from.
+    pub fn auto_candidate(&self) -> bool {
+        self.good() && self.source != "pre-restore"
     }
     pub fn config_size(&self) -> u64 {
         self.files.first().map(|f| f.size).unwrap_or(0)
@@ -136,22 +144,33 @@ impl Store {
         let rd = match fs::read_dir(&self.dir) {
             Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((out, problems)),
-            Err(e) => return Err(e).with_context(|| format!("{}: cannot list backups", self.dir.display())),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("{}: cannot list backups", self.dir.display()))
+            }
         };
         for ent in rd {
-            let ent = ent.with_context(|| format!("{}: cannot list backups", self.dir.display()))?;
+            let ent =
+                ent.with_context(|| format!("{}: cannot list backups", self.dir.display()))?;
             let name = ent.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') || !ent.path().is_dir() {
                 continue;
             }
             let mp = ent.path().join(MANIFEST);
-            match fs::read(&mp).map_err(anyhow::Error::from).and_then(|b| Ok(serde_json::from_slice::<Manifest>(&b)?)) {
+            match fs::read(&mp)
+                .map_err(anyhow::Error::from)
+                .and_then(|b| Ok(serde_json::from_slice::<Manifest>(&b)?))
+            {
                 Ok(m) => out.push(m),
                 Err(e) => problems.push(format!("{}: unreadable manifest: {e}", mp.display())),
             }
         }
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        sort_newest_first(&mut out);
         Ok((out, problems))
+    }
+
+    fn next_seq(&self) -> Result<u64> {
+        Ok(self.list()?.0.iter().map(|m| m.seq).max().unwrap_or(0) + 1)
     }
 
     pub fn path_of(&self, id: &str) -> PathBuf {
@@ -163,7 +182,10 @@ impl Store {
         let hits: Vec<&Manifest> = all.iter().filter(|m| m.id.starts_with(key)).collect();
         match hits.as_slice() {
             [one] => Ok(one),
-            [] => Err(fail(Code::NoInput, format!("{}: no backup with id {key}", self.dir.display()))),
+            [] => Err(fail(
+                Code::NoInput,
+                format!("{}: no backup with id {key}", self.dir.display()),
+            )),
             many => Err(fail(
                 Code::Usage,
                 format!("backup id {key} is ambiguous: {} backups match", many.len()),
@@ -192,6 +214,7 @@ impl Store {
         let manifest = Manifest {
             id: id.clone(),
             created_at,
+            seq: self.next_seq()?,
             source: source.to_string(),
             config_name: config_name.to_string(),
             files: files.clone(),
@@ -218,14 +241,20 @@ impl Store {
             write_new(&tmp.join(MANIFEST), &mjson)?;
             atomic::sync_dir(&tmp)?;
             let dest = self.path_of(&id);
-            fs::rename(&tmp, &dest).with_context(|| format!("{}: cannot move backup into place", dest.display()))?;
+            fs::rename(&tmp, &dest)
+                .with_context(|| format!("{}: cannot move backup into place", dest.display()))?;
             atomic::sync_dir(&self.dir)
         };
         if let Err(e) = build() {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
-        self.verify(&manifest).with_context(|| format!("{}: backup failed read-back verification", self.path_of(&id).display()))?;
+        self.verify(&manifest).with_context(|| {
+            format!(
+                "{}: backup failed read-back verification",
+                self.path_of(&id).display()
+            )
+        })?;
         Ok(manifest)
     }
 
@@ -238,14 +267,20 @@ impl Store {
             if sha256_hex(&bytes) != f.sha256 || bytes.len() as u64 != f.size {
                 return Err(fail(
                     Code::DataErr,
-                    format!("{}: checksum mismatch (backup damaged or tampered with)", p.display()),
+                    format!(
+                        "{}: checksum mismatch (backup damaged or tampered with)",
+                        p.display()
+                    ),
                 ));
             }
         }
         if set_hash(&m.files) != m.set_sha256 {
             return Err(fail(
                 Code::DataErr,
-                format!("{}: manifest does not add up (tampered with)", base.join(MANIFEST).display()),
+                format!(
+                    "{}: manifest does not add up (tampered with)",
+                    base.join(MANIFEST).display()
+                ),
             ));
         }
         Ok(())
@@ -255,12 +290,16 @@ impl Store {
     pub fn read(&self, m: &Manifest) -> Result<Content> {
         self.verify(m)?;
         let base = self.path_of(&m.id);
-        let config = fs::read(base.join("config")).with_context(|| format!("{}: cannot read", base.display()))?;
+        let config = fs::read(base.join("config"))
+            .with_context(|| format!("{}: cannot read", base.display()))?;
         let mut includes = Vec::new();
         for f in m.files.iter().skip(1) {
             let p = base.join(&f.path);
             let rel = f.restore_to.clone().unwrap_or_default();
-            includes.push((rel, fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?));
+            includes.push((
+                rel,
+                fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?,
+            ));
         }
         Ok(Content { config, includes })
     }
@@ -269,6 +308,16 @@ impl Store {
         let p = self.path_of(id);
         fs::remove_dir_all(&p).with_context(|| format!("{}: cannot remove backup", p.display()))
     }
+}
+
+/// Newest first: by creation time, then by the order they were written.
+pub fn sort_newest_first(v: &mut [Manifest]) {
+    v.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then(b.seq.cmp(&a.seq))
+            .then(b.id.cmp(&a.id))
+    });
 }
 
 fn write_new(p: &Path, bytes: &[u8]) -> Result<()> {
@@ -280,8 +329,10 @@ fn write_new(p: &Path, bytes: &[u8]) -> Result<()> {
         .mode(0o600)
         .open(p)
         .with_context(|| format!("{}: cannot create", p.display()))?;
-    f.write_all(bytes).with_context(|| format!("{}: write failed", p.display()))?;
-    f.sync_all().with_context(|| format!("{}: fsync failed", p.display()))
+    f.write_all(bytes)
+        .with_context(|| format!("{}: write failed", p.display()))?;
+    f.sync_all()
+        .with_context(|| format!("{}: fsync failed", p.display()))
 }
 
 #[cfg(test)]
@@ -290,21 +341,34 @@ mod tests {
     use std::os::unix::fs::MetadataExt;
 
     fn verdict() -> Verdict {
-        Verdict { valid: true, clobbered: false, issues: 0, rules: "structural".into() }
+        Verdict {
+            valid: true,
+            clobbered: false,
+            issues: 0,
+            rules: "structural".into(),
+        }
     }
 
     #[test]
     fn write_read_verify_and_detect_tampering() {
         let d = tempfile::tempdir().unwrap();
         let s = Store::new(d.path());
-        let c = Content { config: b"{\"a\":1}".to_vec(), includes: vec![("sub/x.json5".into(), b"{}".to_vec())] };
-        let m = s.write(&c, Utc::now(), "backup", "openclaw.json", &verdict(), false).unwrap();
+        let c = Content {
+            config: b"{\"a\":1}".to_vec(),
+            includes: vec![("sub/x.json5".into(), b"{}".to_vec())],
+        };
+        let m = s
+            .write(&c, Utc::now(), "backup", "openclaw.json", &verdict(), false)
+            .unwrap();
         let back = s.read(&m).unwrap();
         assert_eq!(back.config, c.config);
         assert_eq!(back.includes, c.includes);
         let cfg = s.path_of(&m.id).join("config");
         assert_eq!(fs::metadata(&cfg).unwrap().mode() & 0o777, 0o600);
-        assert_eq!(fs::metadata(s.path_of(&m.id)).unwrap().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(s.path_of(&m.id)).unwrap().mode() & 0o777,
+            0o700
+        );
         fs::write(&cfg, b"{\"a\":2}").unwrap();
         let e = s.verify(&m).unwrap_err();
         assert_eq!(crate::exit::code_of(&e), Code::DataErr);

@@ -83,15 +83,28 @@ pub struct Schema {
 impl Schema {
     pub fn load(file: &Path, version: &str) -> anyhow::Result<Schema> {
         use crate::exit::{fail, Code};
-        let text = std::fs::read(file)
-            .map_err(|e| fail(Code::NoInput, format!("{}: cannot read schema: {e}", file.display())))?;
-        let mut v: Value = serde_json::from_slice(&text)
-            .map_err(|e| fail(Code::DataErr, format!("{}: schema is not JSON: {e}", file.display())))?;
+        let text = std::fs::read(file).map_err(|e| {
+            fail(
+                Code::NoInput,
+                format!("{}: cannot read schema: {e}", file.display()),
+            )
+        })?;
+        let mut v: Value = serde_json::from_slice(&text).map_err(|e| {
+            fail(
+                Code::DataErr,
+                format!("{}: schema is not JSON: {e}", file.display()),
+            )
+        })?;
         normalize_schema(&mut v, &mut Vec::new());
         let validator = jsonschema::options()
             .should_validate_formats(false)
             .build(&v)
-            .map_err(|e| fail(Code::DataErr, format!("{}: not a usable JSON Schema: {e}", file.display())))?;
+            .map_err(|e| {
+                fail(
+                    Code::DataErr,
+                    format!("{}: not a usable JSON Schema: {e}", file.display()),
+                )
+            })?;
         let keys = |ptr: &str| -> BTreeSet<String> {
             v.pointer(ptr)
                 .and_then(Value::as_object)
@@ -153,7 +166,10 @@ pub fn normalize_schema(v: &mut Value, path: &mut Vec<String>) {
 fn rebase_refs(m: &mut serde_json::Map<String, Value>, base: &str) {
     for (k, c) in m.iter_mut() {
         match c {
-            Value::String(r) if k == "$ref" && (r.starts_with("#/$defs/") || r.starts_with("#/definitions/")) => {
+            Value::String(r)
+                if k == "$ref"
+                    && (r.starts_with("#/$defs/") || r.starts_with("#/definitions/")) =>
+            {
                 *r = format!("#{base}{}", &r[1..]);
             }
             Value::Object(o) => rebase_refs(o, base),
@@ -222,20 +238,27 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
             report.issues.push(Issue::error(
                 "syntax",
                 "<root>",
-                format!("JSON5 parse failed at line {} column {}: {}", e.line, e.column, e.message),
+                format!(
+                    "JSON5 parse failed at line {} column {}: {}",
+                    e.line, e.column, e.message
+                ),
             ));
             return report;
         }
     };
     if !root.is_object() {
-        report
-            .issues
-            .push(Issue::error("syntax", "<root>", "config must be a JSON object"));
+        report.issues.push(Issue::error(
+            "syntax",
+            "<root>",
+            "config must be a JSON object",
+        ));
         return report;
     }
     let loaded = occ::resolve_includes(root, path, &include_roots());
     for i in &loaded.issues {
-        report.issues.push(Issue::error("include", &i.path, &i.message));
+        report
+            .issues
+            .push(Issue::error("include", &i.path, &i.message));
     }
     let merged = loaded.merged;
 
@@ -244,7 +267,10 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
     defined.retain(|n| !n.is_empty());
     let mut seen = BTreeSet::new();
     for (p, name) in occ::env_refs(&merged) {
-        if !defined.contains(&name) && !(inp.env_defined)(&name) && seen.insert((p.clone(), name.clone())) {
+        if !defined.contains(&name)
+            && !(inp.env_defined)(&name)
+            && seen.insert((p.clone(), name.clone()))
+        {
             report.issues.push(Issue::warning(
                 "env",
                 p,
@@ -263,7 +289,13 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
         None => structural_issues(&merged, &mut report.issues),
     }
     if let Some((good_bytes, good)) = inp.last_good {
-        clobber_signs(bytes.len(), &merged, good_bytes.len(), good, &mut report.issues);
+        clobber_signs(
+            bytes.len(),
+            &merged,
+            good_bytes.len(),
+            good,
+            &mut report.issues,
+        );
     }
     if inp.warn_plaintext_secrets {
         plaintext_secrets(&merged, &mut Vec::new(), &mut report.issues);
@@ -323,19 +355,38 @@ fn schema_issues(validator: &jsonschema::Validator, doc: &Value, out: &mut Vec<I
         match e.kind() {
             K::AdditionalProperties { unexpected } => {
                 for key in unexpected {
-                    out.push(Issue::error("schema", &path, format!("Unrecognized key: \"{key}\"")));
+                    out.push(Issue::error(
+                        "schema",
+                        &path,
+                        format!("Unrecognized key: \"{key}\""),
+                    ));
                 }
             }
             K::Type { kind } => out.push(Issue::error(
                 "schema",
                 &path,
-                format!("Invalid input: expected {}, received {}", type_kind(kind), type_name(inst)),
+                format!(
+                    "Invalid input: expected {}, received {}",
+                    type_kind(kind),
+                    type_name(inst)
+                ),
             )),
             K::Required { property } => {
                 // OpenClaw reports a missing key at the key's own path.
-                let key = property.as_str().map(str::to_string).unwrap_or_else(|| property.to_string());
-                let p = if path == "<root>" { key.clone() } else { format!("{path}.{key}") };
-                out.push(Issue::error("schema", p, format!("must have required property '{key}'")))
+                let key = property
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| property.to_string());
+                let p = if path == "<root>" {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                out.push(Issue::error(
+                    "schema",
+                    p,
+                    format!("must have required property '{key}'"),
+                ))
             }
             K::Enum { options } => out.push(Issue::error(
                 "schema",
@@ -369,14 +420,24 @@ fn schema_issues(validator: &jsonschema::Validator, doc: &Value, out: &mut Vec<I
 fn openclaw_semantics(s: &Schema, doc: &Value, found: &mut Vec<Issue>) {
     let in_plugin_phase = |p: &str| {
         p.starts_with("channels.")
-            || (p.starts_with("plugins.entries.") && p.splitn(4, '.').nth(3).map(|r| r.starts_with("config")).unwrap_or(false))
+            || (p.starts_with("plugins.entries.")
+                && p.splitn(4, '.')
+                    .nth(3)
+                    .map(|r| r.starts_with("config"))
+                    .unwrap_or(false))
     };
-    found.retain(|i| !(i.path.starts_with("channels.") && i.message.starts_with("must have required property")));
+    found.retain(|i| {
+        !(i.path.starts_with("channels.") && i.message.starts_with("must have required property"))
+    });
     if !s.channel_ids.is_empty() {
         if let Some(ch) = doc.get("channels").and_then(Value::as_object) {
             for id in ch.keys() {
                 if !s.channel_ids.contains(id) {
-                    found.push(Issue::error("schema", format!("channels.{id}"), format!("unknown channel id: {id}")));
+                    found.push(Issue::error(
+                        "schema",
+                        format!("channels.{id}"),
+                        format!("unknown channel id: {id}"),
+                    ));
                 }
             }
         }
@@ -423,19 +484,67 @@ fn enum_list(options: &Value) -> String {
 /// Top-level keys OpenClaw has accepted in any version claw knows (a superset, so the
 /// structural fallback never calls a valid config invalid).
 pub const KNOWN_TOP_LEVEL: &[&str] = &[
-    "$schema", "meta", "env", "wizard", "diagnostics", "logging", "cli", "update", "browser",
-    "ui", "secrets", "auth", "acp", "models", "nodeHost", "agents", "tools", "bindings",
-    "broadcast", "audio", "media", "messages", "commands", "approvals", "session", "cron",
-    "hooks", "web", "channels", "discovery", "canvasHost", "talk", "gateway", "memory", "mcp",
-    "skills", "plugins", "modelPolicy", "agentRuntime", "tasks", "sandbox", "voice", "proxy",
-    "crestodian", "tts", "workspace", "security", "telemetry", "experimental", "sessions",
+    "$schema",
+    "meta",
+    "env",
+    "wizard",
+    "diagnostics",
+    "logging",
+    "cli",
+    "update",
+    "browser",
+    "ui",
+    "secrets",
+    "auth",
+    "acp",
+    "models",
+    "nodeHost",
+    "agents",
+    "tools",
+    "bindings",
+    "broadcast",
+    "audio",
+    "media",
+    "messages",
+    "commands",
+    "approvals",
+    "session",
+    "cron",
+    "hooks",
+    "web",
+    "channels",
+    "discovery",
+    "canvasHost",
+    "talk",
+    "gateway",
+    "memory",
+    "mcp",
+    "skills",
+    "plugins",
+    "modelPolicy",
+    "agentRuntime",
+    "tasks",
+    "sandbox",
+    "voice",
+    "proxy",
+    "crestodian",
+    "tts",
+    "workspace",
+    "security",
+    "telemetry",
+    "experimental",
+    "sessions",
 ];
 
 fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
     let Some(top) = doc.as_object() else { return };
     for k in top.keys() {
         if !KNOWN_TOP_LEVEL.contains(&k.as_str()) {
-            out.push(Issue::error("structure", "<root>", format!("Unrecognized key: \"{k}\"")));
+            out.push(Issue::error(
+                "structure",
+                "<root>",
+                format!("Unrecognized key: \"{k}\""),
+            ));
         }
     }
     let want_obj = |out: &mut Vec<Issue>, path: &str, v: &Value| -> bool {
@@ -450,7 +559,11 @@ fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
             false
         }
     };
-    let enum_check = |out: &mut Vec<Issue>, obj: &serde_json::Map<String, Value>, base: &str, key: &str, allowed: &[&str]| {
+    let enum_check = |out: &mut Vec<Issue>,
+                      obj: &serde_json::Map<String, Value>,
+                      base: &str,
+                      key: &str,
+                      allowed: &[&str]| {
         if let Some(v) = obj.get(key) {
             let ok = v.as_str().map(|s| allowed.contains(&s)).unwrap_or(false);
             if !ok {
@@ -459,7 +572,11 @@ fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
                     format!("{base}.{key}"),
                     format!(
                         "Invalid option: expected one of {}",
-                        allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join("|")
+                        allowed
+                            .iter()
+                            .map(|a| format!("\"{a}\""))
+                            .collect::<Vec<_>>()
+                            .join("|")
                     ),
                 ));
             }
@@ -469,7 +586,10 @@ fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
         if want_obj(out, "gateway", gw) {
             let gw = gw.as_object().expect("checked");
             if let Some(port) = gw.get("port") {
-                let ok = port.as_u64().map(|p| (1..=65535).contains(&p)).unwrap_or(false);
+                let ok = port
+                    .as_u64()
+                    .map(|p| (1..=65535).contains(&p))
+                    .unwrap_or(false);
                 if !ok {
                     out.push(Issue::error(
                         "structure",
@@ -479,7 +599,13 @@ fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
                 }
             }
             enum_check(out, gw, "gateway", "mode", &["local", "remote"]);
-            enum_check(out, gw, "gateway", "bind", &["auto", "lan", "loopback", "custom", "tailnet"]);
+            enum_check(
+                out,
+                gw,
+                "gateway",
+                "bind",
+                &["auto", "lan", "loopback", "custom", "tailnet"],
+            );
             if let Some(auth) = gw.get("auth") {
                 if want_obj(out, "gateway.auth", auth) {
                     enum_check(
@@ -508,8 +634,14 @@ fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
                     Some(items) => {
                         for (i, it) in items.iter().enumerate() {
                             let p = format!("agents.list.{i}");
-                            if want_obj(out, &p, it) && !it.get("id").map(Value::is_string).unwrap_or(false) {
-                                out.push(Issue::error("structure", format!("{p}.id"), "Invalid input: expected string, received undefined"));
+                            if want_obj(out, &p, it)
+                                && !it.get("id").map(Value::is_string).unwrap_or(false)
+                            {
+                                out.push(Issue::error(
+                                    "structure",
+                                    format!("{p}.id"),
+                                    "Invalid input: expected string, received undefined",
+                                ));
                             }
                             if let Some(m) = it.get("model") {
                                 model_ref_checks(out, &format!("{p}.model"), m);
@@ -519,7 +651,10 @@ fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
                     None => out.push(Issue::error(
                         "structure",
                         "agents.list",
-                        format!("Invalid input: expected array, received {}", type_name(list)),
+                        format!(
+                            "Invalid input: expected array, received {}",
+                            type_name(list)
+                        ),
                     )),
                 }
             }
@@ -544,9 +679,15 @@ fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
                 continue;
             }
             if prov.get("baseUrl").is_none() {
-                out.push(Issue::warning("structure", &base, "no baseUrl (OpenClaw 2026.9 accepts this; older versions require it)"));
+                out.push(Issue::warning(
+                    "structure",
+                    &base,
+                    "no baseUrl (OpenClaw 2026.9 accepts this; older versions require it)",
+                ));
             }
-            let Some(models) = prov.get("models").and_then(Value::as_array) else { continue };
+            let Some(models) = prov.get("models").and_then(Value::as_array) else {
+                continue;
+            };
             for (i, m) in models.iter().enumerate() {
                 let Some(cost) = m.get("cost") else { continue };
                 let cp = format!("{base}.models.{i}.cost");
@@ -573,7 +714,9 @@ fn model_ref_checks(out: &mut Vec<Issue>, path: &str, m: &Value) {
         Some(s) => out.push(Issue::warning(
             "structure",
             p,
-            format!("model \"{s}\" is not a provider/model reference (fine only if it is an alias)"),
+            format!(
+                "model \"{s}\" is not a provider/model reference (fine only if it is an alias)"
+            ),
         )),
         None => out.push(Issue::error(
             "structure",
@@ -594,14 +737,21 @@ fn model_ref_checks(out: &mut Vec<Issue>, path: &str, m: &Value) {
                             check(out, format!("{path}.fallbacks.{i}"), v);
                         }
                     }
-                    None => out.push(Issue::error("structure", format!("{path}.fallbacks"), "Invalid input: expected array")),
+                    None => out.push(Issue::error(
+                        "structure",
+                        format!("{path}.fallbacks"),
+                        "Invalid input: expected array",
+                    )),
                 }
             }
         }
         other => out.push(Issue::error(
             "structure",
             path,
-            format!("Invalid input: expected string or object, received {}", type_name(other)),
+            format!(
+                "Invalid input: expected string or object, received {}",
+                type_name(other)
+            ),
         )),
     }
 }
@@ -616,10 +766,18 @@ fn clobber_signs(size: usize, doc: &Value, good_size: usize, good: &Value, out: 
         ));
     }
     if good.get("meta").is_some() && doc.get("meta").is_none() {
-        out.push(Issue::warning("clobber", "meta", "meta disappeared since the newest valid backup (possible clobber)"));
+        out.push(Issue::warning(
+            "clobber",
+            "meta",
+            "meta disappeared since the newest valid backup (possible clobber)",
+        ));
     }
     if good.pointer("/gateway/mode").is_some() && doc.pointer("/gateway/mode").is_none() {
-        out.push(Issue::warning("clobber", "gateway.mode", "gateway.mode disappeared since the newest valid backup (possible clobber)"));
+        out.push(Issue::warning(
+            "clobber",
+            "gateway.mode",
+            "gateway.mode disappeared since the newest valid backup (possible clobber)",
+        ));
     }
 }
 
@@ -648,17 +806,19 @@ fn plaintext_secrets(v: &Value, path: &mut Vec<String>, out: &mut Vec<Issue>) {
                 path.pop();
             }
         }
-        Value::String(s) => {
+        Value::String(s)
             if !s.is_empty()
-                && path.last().map(|k| redact::is_secret_key(k)).unwrap_or(false)
-                && occ::refs_in(s).is_empty()
-            {
-                out.push(Issue::warning(
-                    "secret",
-                    dotted(path),
-                    "secret written in plain text; an env reference such as ${NAME} would keep it out of the file",
-                ));
-            }
+                && path
+                    .last()
+                    .map(|k| redact::is_secret_key(k))
+                    .unwrap_or(false)
+                && occ::refs_in(s).is_empty() =>
+        {
+            out.push(Issue::warning(
+                "secret",
+                dotted(path),
+                "secret written in plain text; an env reference such as ${NAME} would keep it out of the file",
+            ));
         }
         _ => {}
     }
@@ -710,28 +870,47 @@ mod tests {
 
     #[test]
     fn structural_checks_flag_what_openclaw_rejects() {
-        let r = run(r#"{"bogus": 1, "gateway": {"port": 70000, "bind": "everywhere", "auth": {"mode": "magic"}}}"#);
+        let r = run(
+            r#"{"bogus": 1, "gateway": {"port": 70000, "bind": "everywhere", "auth": {"mode": "magic"}}}"#,
+        );
         assert!(!r.valid);
         let paths: Vec<&str> = r.issues.iter().map(|i| i.path.as_str()).collect();
-        for p in ["<root>", "gateway.port", "gateway.bind", "gateway.auth.mode"] {
+        for p in [
+            "<root>",
+            "gateway.port",
+            "gateway.bind",
+            "gateway.auth.mode",
+        ] {
             assert!(paths.contains(&p), "{p} in {paths:?}");
         }
     }
 
     #[test]
     fn warnings_do_not_invalidate() {
-        let r = run(r#"{"models": {"providers": {"x": {"apiKey": "plain", "models": [{"id": "m", "cost": {"input": 1}}]}}}, "agents": {"defaults": {"model": "${MODEL_X}"}}}"#);
+        let r = run(
+            r#"{"models": {"providers": {"x": {"apiKey": "plain", "models": [{"id": "m", "cost": {"input": 1}}]}}}, "agents": {"defaults": {"model": "${MODEL_X}"}}}"#,
+        );
         assert!(r.valid, "{:?}", r.issues);
         let sources: Vec<&str> = r.issues.iter().map(|i| i.source).collect();
-        assert!(sources.contains(&"secret") && sources.contains(&"env"), "{sources:?}");
-        assert!(!render_text(&r).contains("plain\""), "secret value never printed");
+        assert!(
+            sources.contains(&"secret") && sources.contains(&"env"),
+            "{sources:?}"
+        );
+        assert!(
+            !render_text(&r).contains("plain\""),
+            "secret value never printed"
+        );
     }
 
     #[test]
     fn syntax_error_names_line_and_column() {
         let r = run("{\n  \"a\": 1,\n  \"b\" 2\n}");
         assert!(!r.valid);
-        assert!(r.issues[0].message.contains("line 3 column 7"), "{:?}", r.issues);
+        assert!(
+            r.issues[0].message.contains("line 3 column 7"),
+            "{:?}",
+            r.issues
+        );
     }
 
     #[test]
@@ -756,10 +935,24 @@ mod tests {
         let s = Schema::load(&sf, "test").unwrap();
         let mut inp = inputs(d.path());
         inp.schema = Some(&s);
-        let r = validate_bytes(&d.path().join("c.json"), br#"{"x": 1, "gateway": {"port": "a", "y": 2}}"#, &inp);
-        let got: Vec<(String, String)> = r.issues.iter().map(|i| (i.path.clone(), i.message.clone())).collect();
-        assert!(got.contains(&("<root>".into(), "Unrecognized key: \"x\"".into())), "{got:?}");
-        assert!(got.contains(&("gateway".into(), "Unrecognized key: \"y\"".into())), "{got:?}");
+        let r = validate_bytes(
+            &d.path().join("c.json"),
+            br#"{"x": 1, "gateway": {"port": "a", "y": 2}}"#,
+            &inp,
+        );
+        let got: Vec<(String, String)> = r
+            .issues
+            .iter()
+            .map(|i| (i.path.clone(), i.message.clone()))
+            .collect();
+        assert!(
+            got.contains(&("<root>".into(), "Unrecognized key: \"x\"".into())),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("gateway".into(), "Unrecognized key: \"y\"".into())),
+            "{got:?}"
+        );
         assert!(got.iter().any(|(p, _)| p == "gateway.port"), "{got:?}");
     }
 }
