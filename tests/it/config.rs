@@ -633,3 +633,65 @@ fn secrets_from_the_redaction_cases_never_reach_output() {
     }
     let _ = run_cmd;
 }
+
+/// A one-shot HTTP server on 127.0.0.1 answering `status` to every request, counting them.
+fn health_server(status: u16, max_requests: usize) -> (String, std::thread::JoinHandle<usize>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/health", l.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        let mut n = 0;
+        for conn in l.incoming().take(max_requests) {
+            let mut c = conn.unwrap();
+            let mut buf = [0u8; 2048];
+            let _ = c.read(&mut buf);
+            n += 1;
+            let body = r#"{"ok":true,"status":"live"}"#;
+            let _ = write!(
+                c,
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        n
+    });
+    (url, h)
+}
+
+#[test]
+fn restore_with_restart_runs_the_command_and_checks_health() {
+    let s = Sandbox::new();
+    let (url, server) = health_server(200, 1);
+    let marker = s.root().join("restarted");
+    s.write_settings(&format!(
+        "[config]\nwarn_plaintext_secrets = false\nrestart_command = [\"touch\", \"{}\"]\nhealth_url = \"{url}\"\nhealth_timeout_secs = 5\n",
+        marker.display()
+    ));
+    s.write_config(GOOD);
+    s.run(&["config", "backup"]).code(0);
+    s.write_config("{}");
+    let r = s.run(&["config", "restore", "--latest-valid", "--restart"]);
+    r.code(0);
+    assert!(marker.exists(), "restart command ran");
+    assert!(r.stdout.contains("healthy"), "{}", r.stdout);
+    assert_eq!(server.join().unwrap(), 1);
+}
+
+#[test]
+fn restart_that_never_gets_healthy_is_a_finding() {
+    let s = Sandbox::new();
+    s.write_settings(
+        "[config]\nwarn_plaintext_secrets = false\nrestart_command = [\"true\"]\nhealth_url = \"http://127.0.0.1:9/health\"\nhealth_timeout_secs = 1\n",
+    );
+    s.write_config(GOOD);
+    s.run(&["config", "backup"]).code(0);
+    s.write_config("{}");
+    let r = s.run(&["config", "restore", "--latest-valid", "--restart"]);
+    r.code(1);
+    assert!(r.stdout.contains("did not answer"), "{}", r.stdout);
+    assert_eq!(
+        std::fs::read_to_string(s.config()).unwrap(),
+        GOOD,
+        "the restore itself stands"
+    );
+}
