@@ -69,11 +69,14 @@ pub struct Report {
     pub includes: Vec<PathBuf>,
 }
 
-/// A compiled schema and its version label.
+/// OpenClaw's schema (normalised) and its version label.
 pub struct Schema {
     pub version: String,
     pub file: PathBuf,
-    pub validator: jsonschema::Validator,
+    /// The normalised schema document.
+    pub doc: Value,
+    /// No `$ref` points into a `properties` subtree, so absent keys' schemas can be pruned.
+    prunable: bool,
     /// Channel ids the schema knows (`channels.properties`); others are refused by OpenClaw.
     pub channel_ids: BTreeSet<String>,
     /// Bundled plugins (`plugins.entries.properties`): their providers may omit `baseUrl`.
@@ -96,29 +99,88 @@ impl Schema {
             )
         })?;
         normalize_schema(&mut v, &mut Vec::new());
-        let validator = jsonschema::options()
-            .should_validate_formats(false)
-            .build(&v)
-            .map_err(|e| {
-                fail(
-                    Code::DataErr,
-                    format!("{}: not a usable JSON Schema: {e}", file.display()),
-                )
-            })?;
         let keys = |ptr: &str| -> BTreeSet<String> {
             v.pointer(ptr)
                 .and_then(Value::as_object)
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default()
         };
-        Ok(Schema {
+        let schema = Schema {
             version: version.to_string(),
             file: file.to_path_buf(),
             channel_ids: keys("/properties/channels/properties"),
             bundled: keys("/properties/plugins/properties/entries/properties"),
-            validator,
-        })
+            prunable: !refs_into_properties(&v),
+            doc: v,
+        };
+        // The whole schema was compiled once when it was cached (`config schema refresh`);
+        // here only the part a config can reach is compiled, per config.
+        Ok(schema)
     }
+
+    /// Compile a validator for `instance`. The schemas of object keys the instance does not
+    /// have are replaced by `true`: they can never be applied to it, and skipping the 60-odd
+    /// plugin and channel schemas a config does not use is most of the compile time.
+    pub fn compile(&self, instance: &Value) -> anyhow::Result<jsonschema::Validator> {
+        use crate::exit::{fail, Code};
+        let pruned;
+        let doc = if self.prunable && instance.is_object() {
+            pruned = prune(&self.doc, instance);
+            &pruned
+        } else {
+            &self.doc
+        };
+        jsonschema::options()
+            .should_validate_formats(false)
+            .build(doc)
+            .map_err(|e| {
+                fail(
+                    Code::DataErr,
+                    format!("{}: not a usable JSON Schema: {e}", self.file.display()),
+                )
+            })
+    }
+}
+
+/// Whether any `$ref` points inside a `properties` map (then pruning could cut its target).
+fn refs_into_properties(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, c)| {
+            (k == "$ref"
+                && c.as_str()
+                    .map(|r| r.contains("/properties/"))
+                    .unwrap_or(false))
+                || refs_into_properties(c)
+        }),
+        Value::Array(a) => a.iter().any(refs_into_properties),
+        _ => false,
+    }
+}
+
+fn prune(schema: &Value, instance: &Value) -> Value {
+    let (Some(sm), Some(im)) = (schema.as_object(), instance.as_object()) else {
+        return schema.clone();
+    };
+    let Some(Value::Object(props)) = sm.get("properties") else {
+        return schema.clone();
+    };
+    let mut out = serde_json::Map::new();
+    for (k, v) in sm {
+        if k == "properties" {
+            let mut np = serde_json::Map::new();
+            for (pk, pv) in props {
+                let kept = match im.get(pk) {
+                    Some(child) => prune(pv, child),
+                    None => Value::Bool(true),
+                };
+                np.insert(pk.clone(), kept);
+            }
+            out.insert(k.clone(), Value::Object(np));
+        } else {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
 }
 
 /// Make OpenClaw's schema usable by a standard validator, without changing what it accepts:
@@ -282,7 +344,10 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
     match inp.schema {
         Some(s) => {
             let mut found = Vec::new();
-            schema_issues(&s.validator, &merged, &mut found);
+            match s.compile(&merged) {
+                Ok(validator) => schema_issues(&validator, &merged, &mut found),
+                Err(e) => found.push(Issue::error("schema", "<root>", format!("{e:#}"))),
+            }
             openclaw_semantics(s, &merged, &mut found);
             report.issues.extend(found);
         }
