@@ -628,9 +628,15 @@ fn health_url(ctx: &Ctx) -> String {
 
 fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
     let bin = &ctx.settings.general.openclaw_bin;
+    // OpenClaw 2026.9.6 leaves the bundled plugins' schemas out of `config schema` when the
+    // config it finds is invalid, so point it at a config that does not exist.
+    let no_config = std::env::temp_dir()
+        .join(format!("claw-schema-refresh-{}-absent", std::process::id()))
+        .join("openclaw.json");
     let run = |args: &[&str]| -> Result<Vec<u8>> {
         let out = std::process::Command::new(bin)
             .args(args)
+            .env("OPENCLAW_CONFIG_PATH", &no_config)
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
@@ -650,10 +656,12 @@ fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
     let start = text.find('{').ok_or_else(|| fail(Code::DataErr, format!("{bin} config schema: no JSON in output")))?;
     let schema: Value = serde_json::from_str(text[start..].trim())
         .map_err(|e| fail(Code::DataErr, format!("{bin} config schema: output is not JSON: {e}")))?;
-    // Make sure it compiles before it replaces a working one.
+    // Make sure it compiles (as `Schema::load` will use it) before it replaces a working one.
+    let mut usable = schema.clone();
+    validate::normalize_schema(&mut usable, &mut Vec::new());
     jsonschema::options()
         .should_validate_formats(false)
-        .build(&schema)
+        .build(&usable)
         .map_err(|e| fail(Code::DataErr, format!("{bin} config schema: not a usable JSON Schema: {e}")))?;
     let dir = schema_dir(ctx);
     let file = format!("openclaw-{version}.schema.json");
