@@ -93,8 +93,8 @@ fn pick_schema(ctx: &Ctx, explicit: Option<&Path>, no_schema: bool) -> Result<(O
     Ok((Some(Schema::load(&file, &version)?), String::new()))
 }
 
-fn env_is_set(name: &str) -> bool {
-    std::env::var_os(name).is_some()
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Validate bytes with the newest good backup as the clobber reference.
@@ -105,7 +105,7 @@ fn judge(ctx: &Ctx, path: &Path, bytes: &[u8], schema: Option<&Schema>, reason: 
         state_dir: &ctx.paths.openclaw_dir,
         last_good: last_good.map(|(b, v)| (b.as_slice(), v)),
         warn_plaintext_secrets: ctx.settings.config.warn_plaintext_secrets,
-        env_defined: &env_is_set,
+        env_value: &env_value,
     };
     validate::validate_bytes(path, bytes, &inputs)
 }
