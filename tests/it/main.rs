@@ -2,4 +2,5 @@
 //! sandbox (HOME, XDG dirs and every OpenClaw path redirected), the way a user or cron would.
 
 mod common;
+mod compare;
 mod config;

@@ -123,8 +123,8 @@ fn pick_schema(
     Ok((Some(Schema::load(&file, &version)?), String::new()))
 }
 
-fn env_is_set(name: &str) -> bool {
-    std::env::var_os(name).is_some()
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Validate bytes with the newest good backup as the clobber reference.
@@ -142,7 +142,7 @@ fn judge(
         state_dir: &ctx.paths.openclaw_dir,
         last_good: last_good.map(|(b, v)| (b.as_slice(), v)),
         warn_plaintext_secrets: ctx.settings.config.warn_plaintext_secrets,
-        env_defined: &env_is_set,
+        env_value: &env_value,
     };
     validate::validate_bytes(path, bytes, &inputs)
 }
@@ -907,9 +907,15 @@ fn health_url(ctx: &Ctx) -> String {
 
 fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
     let bin = &ctx.settings.general.openclaw_bin;
+    // OpenClaw 2026.9.6 leaves the bundled plugins' schemas out of `config schema` when the
+    // config it finds is invalid, so point it at a config that does not exist.
+    let no_config = std::env::temp_dir()
+        .join(format!("claw-schema-refresh-{}-absent", std::process::id()))
+        .join("openclaw.json");
     let run = |args: &[&str]| -> Result<Vec<u8>> {
         let out = std::process::Command::new(bin)
             .args(args)
+            .env("OPENCLAW_CONFIG_PATH", &no_config)
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
@@ -946,10 +952,12 @@ fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
             format!("{bin} config schema: output is not JSON: {e}"),
         )
     })?;
-    // Make sure it compiles before it replaces a working one.
+    // Make sure it compiles (as `Schema::load` will use it) before it replaces a working one.
+    let mut usable = schema.clone();
+    validate::normalize_schema(&mut usable, &mut Vec::new());
     jsonschema::options()
         .should_validate_formats(false)
-        .build(&schema)
+        .build(&usable)
         .map_err(|e| {
             fail(
                 Code::DataErr,

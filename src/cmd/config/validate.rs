@@ -81,6 +81,9 @@ pub struct Schema {
     pub channel_ids: BTreeSet<String>,
     /// Bundled plugins (`plugins.entries.properties`): their providers may omit `baseUrl`.
     pub bundled: BTreeSet<String>,
+    /// The schema knows `agents.entries` but not the older `agents.list`, which OpenClaw then
+    /// moves into `entries` before validating.
+    pub agents_list_legacy: bool,
 }
 
 impl Schema {
@@ -105,17 +108,18 @@ impl Schema {
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default()
         };
-        let schema = Schema {
+        // The whole schema was compiled once when it was cached (`config schema refresh`);
+        // here only the part a config can reach is compiled, per config.
+        Ok(Schema {
             version: version.to_string(),
             file: file.to_path_buf(),
             channel_ids: keys("/properties/channels/properties"),
             bundled: keys("/properties/plugins/properties/entries/properties"),
+            agents_list_legacy: v.pointer("/properties/agents/properties/entries").is_some()
+                && v.pointer("/properties/agents/properties/list").is_none(),
             prunable: !refs_into_properties(&v),
             doc: v,
-        };
-        // The whole schema was compiled once when it was cached (`config schema refresh`);
-        // here only the part a config can reach is compiled, per config.
-        Ok(schema)
+        })
     }
 
     /// Compile a validator for `instance`. The schemas of object keys the instance does not
@@ -261,7 +265,8 @@ pub struct Inputs<'a> {
     /// The newest valid backup's bytes and document, for clobber signs.
     pub last_good: Option<(&'a [u8], &'a Value)>,
     pub warn_plaintext_secrets: bool,
-    pub env_defined: &'a dyn Fn(&str) -> bool,
+    /// The process environment (a variable's value, when set).
+    pub env_value: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// Validate config bytes read from `path`.
@@ -330,7 +335,7 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
     let mut seen = BTreeSet::new();
     for (p, name) in occ::env_refs(&merged) {
         if !defined.contains(&name)
-            && !(inp.env_defined)(&name)
+            && (inp.env_value)(&name).is_none()
             && seen.insert((p.clone(), name.clone()))
         {
             report.issues.push(Issue::warning(
@@ -341,17 +346,22 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
         }
     }
 
+    // OpenClaw validates the config as substituted: `"${BIND}"` with BIND=lan is a valid bind.
+    let (subst, substituted) =
+        substitute_env(&merged, &env_lookup(&merged, inp.state_dir, inp.env_value));
     match inp.schema {
         Some(s) => {
+            let mut doc = subst;
             let mut found = Vec::new();
-            match s.compile(&merged) {
-                Ok(validator) => schema_issues(&validator, &merged, &mut found),
+            migrate_legacy(s, &mut doc, &mut found, &mut report.issues);
+            match s.compile(&doc) {
+                Ok(validator) => schema_issues(&validator, &doc, &substituted, &mut found),
                 Err(e) => found.push(Issue::error("schema", "<root>", format!("{e:#}"))),
             }
-            openclaw_semantics(s, &merged, &mut found);
+            openclaw_semantics(s, &doc, &mut found);
             report.issues.extend(found);
         }
-        None => structural_issues(&merged, &mut report.issues),
+        None => structural_issues(&subst, &mut report.issues),
     }
     if let Some((good_bytes, good)) = inp.last_good {
         clobber_signs(
@@ -404,19 +414,28 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn schema_issues(validator: &jsonschema::Validator, doc: &Value, out: &mut Vec<Issue>) {
+fn schema_issues(
+    validator: &jsonschema::Validator,
+    doc: &Value,
+    substituted: &BTreeSet<String>,
+    out: &mut Vec<Issue>,
+) {
     use jsonschema::error::ValidationErrorKind as K;
     for e in validator.iter_errors(doc) {
         let path = pointer_to_dotted(e.instance_path().as_str());
         let inst: &Value = e.instance();
-        let secret = redact::is_secret_path(
-            &e.instance_path()
-                .as_str()
-                .split('/')
-                .skip(1)
-                .map(str::to_string)
-                .collect::<Vec<_>>(),
-        );
+        // A value that came from the environment is never echoed: it may be a secret.
+        let secret = substituted
+            .iter()
+            .any(|p| p == &path || p.starts_with(&format!("{path}.")))
+            || redact::is_secret_path(
+                &e.instance_path()
+                    .as_str()
+                    .split('/')
+                    .skip(1)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            );
         match e.kind() {
             K::AdditionalProperties { unexpected } => {
                 for key in unexpected {
@@ -474,6 +493,178 @@ fn schema_issues(validator: &jsonschema::Validator, doc: &Value, out: &mut Vec<I
                 out.push(Issue::error("schema", &path, msg));
             }
         }
+    }
+}
+
+/// Where OpenClaw finds a `${VAR}`'s value (2026.9.6, observed): the process environment
+/// first, then the state dir's `.env`, then the config's own `env.vars` (and, for older
+/// versions, inline `env` strings).
+fn env_lookup<'a>(
+    merged: &Value,
+    state_dir: &Path,
+    process: &'a dyn Fn(&str) -> Option<String>,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    let mut values: std::collections::BTreeMap<String, String> = Default::default();
+    if let Some(env) = merged.get("env").and_then(Value::as_object) {
+        for (k, v) in env {
+            if let Some(s) = v.as_str() {
+                values.insert(k.clone(), s.to_string());
+            }
+        }
+        if let Some(vars) = env.get("vars").and_then(Value::as_object) {
+            for (k, v) in vars {
+                if let Some(s) = v.as_str() {
+                    values.insert(k.clone(), s.to_string());
+                }
+            }
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(state_dir.join(".env")) {
+        for line in text.lines() {
+            let l = line.trim();
+            if l.starts_with('#') {
+                continue;
+            }
+            let l = l.strip_prefix("export ").unwrap_or(l);
+            if let Some((k, v)) = l.split_once('=') {
+                let v = v.trim();
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|x| x.strip_suffix('"'))
+                    .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+                    .unwrap_or(v);
+                values.insert(k.trim().to_string(), v.to_string());
+            }
+        }
+    }
+    move |name: &str| process(name).or_else(|| values.get(name).cloned())
+}
+
+/// The document with every `${VAR}` that has a value replaced (in string values, as OpenClaw
+/// does before validating), `$${` unescaped to `${`, and the dotted paths that changed.
+/// Unset variables stay as written (OpenClaw only warns about them).
+fn substitute_env(
+    doc: &Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> (Value, BTreeSet<String>) {
+    fn walk(
+        v: &mut Value,
+        path: &mut Vec<String>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        changed: &mut BTreeSet<String>,
+    ) {
+        match v {
+            Value::Object(m) => {
+                for (k, c) in m.iter_mut() {
+                    path.push(k.clone());
+                    walk(c, path, lookup, changed);
+                    path.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, c) in a.iter_mut().enumerate() {
+                    path.push(i.to_string());
+                    walk(c, path, lookup, changed);
+                    path.pop();
+                }
+            }
+            Value::String(s) if s.contains('$') => {
+                let (out, any_var) = substitute_str(s, lookup);
+                if any_var {
+                    changed.insert(dotted(path));
+                }
+                *s = out;
+            }
+            _ => {}
+        }
+    }
+    let mut out = doc.clone();
+    let mut changed = BTreeSet::new();
+    walk(&mut out, &mut Vec::new(), lookup, &mut changed);
+    (out, changed)
+}
+
+/// One string: the same reference rules as `openclaw::config::refs_in`.
+fn substitute_str(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (String, bool) {
+    let mut out = String::with_capacity(s.len());
+    let mut any = false;
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(after) = tail.strip_prefix("$${") {
+            out.push_str("${");
+            rest = after;
+            continue;
+        }
+        if let Some(body) = tail.strip_prefix("${") {
+            if let Some(end) = body.find('}') {
+                let name = &body[..end];
+                if !occ::refs_in(&tail[..end + 3]).is_empty() {
+                    if let Some(val) = lookup(name) {
+                        out.push_str(&val);
+                        any = true;
+                        rest = &body[end + 1..];
+                        continue;
+                    }
+                }
+                out.push_str(&tail[..end + 3]);
+                rest = &body[end + 1..];
+                continue;
+            }
+        }
+        out.push('$');
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    (out, any)
+}
+
+/// OpenClaw's in-memory migrations of older shapes, done before it validates (2026.9.6,
+/// observed): a legacy `agents.list` array of agents with unique string `id`s, with no
+/// `agents.entries` beside it, becomes `agents.entries` keyed by id (a warning). When it cannot
+/// be moved, `list` stays (the schema then refuses it) and, with no `entries` at all, OpenClaw
+/// also says there is no configured agent.
+fn migrate_legacy(s: &Schema, doc: &mut Value, found: &mut Vec<Issue>, warnings: &mut Vec<Issue>) {
+    if !s.agents_list_legacy {
+        return;
+    }
+    let Some(agents) = doc.get_mut("agents").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(list) = agents.get("list") else {
+        return;
+    };
+    if agents.contains_key("entries") {
+        return;
+    }
+    let mut entries = serde_json::Map::new();
+    let movable = list.as_array().is_some_and(|items| {
+        items.iter().all(|it| {
+            let Some(id) = it.get("id").and_then(Value::as_str) else {
+                return false;
+            };
+            let mut rest = it.as_object().cloned().unwrap_or_default();
+            rest.remove("id");
+            entries
+                .insert(id.to_string(), Value::Object(rest))
+                .is_none()
+        })
+    });
+    if movable {
+        agents.remove("list");
+        agents.insert("entries".into(), Value::Object(entries));
+        warnings.push(Issue::warning(
+            "schema",
+            "agents.entries",
+            "Moved agents.list to keyed agents.entries.",
+        ));
+    } else {
+        found.push(Issue::error(
+            "schema",
+            "agents.entries",
+            "agents.entries must contain at least one configured agent",
+        ));
     }
 }
 
@@ -916,7 +1107,7 @@ mod tests {
             state_dir: dir,
             last_good: None,
             warn_plaintext_secrets: true,
-            env_defined: &|_| false,
+            env_value: &|_| None,
         }
     }
 
@@ -1019,5 +1210,105 @@ mod tests {
             "{got:?}"
         );
         assert!(got.iter().any(|(p, _)| p == "gateway.port"), "{got:?}");
+    }
+
+    fn schema_in(d: &Path, schema: Value) -> Schema {
+        let sf = d.join("s.json");
+        std::fs::write(&sf, schema.to_string()).unwrap();
+        Schema::load(&sf, "test").unwrap()
+    }
+
+    fn errors(r: &Report) -> Vec<String> {
+        let mut v: Vec<String> = r
+            .issues
+            .iter()
+            .filter(|i| i.severity == Severity::Error)
+            .map(|i| i.path.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn env_references_are_substituted_before_validation() {
+        // OpenClaw checks `"${BIND}"` as the value BIND holds: process env, then `.env`, then
+        // the config's `env.vars`; unset ones stay literal; `$${` is an escape.
+        let d = tempfile::tempdir().unwrap();
+        let s = schema_in(
+            d.path(),
+            json!({"type": "object", "additionalProperties": false, "properties": {
+            "env": {"type": "object"},
+            "gateway": {"type": "object", "additionalProperties": false, "properties": {
+                "bind": {"enum": ["lan", "loopback"]}, "host": {"enum": ["${X}"]}, "name": {"type": "string", "maxLength": 2}}}}}),
+        );
+        std::fs::write(d.path().join(".env"), "FROM_FILE=lan\nBOTH=xyz\n").unwrap();
+        let mut inp = inputs(d.path());
+        inp.schema = Some(&s);
+        let process = |n: &str| (n == "FROM_PROC").then(|| "loop".to_string());
+        inp.env_value = &process;
+        let run = |doc: &str| validate_bytes(&d.path().join("c.json"), doc.as_bytes(), &inp);
+        assert!(run(r#"{"gateway": {"bind": "${FROM_PROC}back"}}"#).valid);
+        assert!(run(r#"{"gateway": {"bind": "${FROM_FILE}"}}"#).valid);
+        assert!(run(r#"{"env": {"vars": {"V": "lan"}}, "gateway": {"bind": "${V}"}}"#).valid);
+        // `.env` beats `env.vars`.
+        let r = run(r#"{"env": {"vars": {"BOTH": "lan"}}, "gateway": {"bind": "${BOTH}"}}"#);
+        assert_eq!(errors(&r), ["gateway.bind"]);
+        let r = run(r#"{"gateway": {"name": "${BOTH}"}}"#);
+        assert_eq!(errors(&r), ["gateway.name"]);
+        assert!(
+            !serde_json::to_string(&r.issues).unwrap().contains("xyz"),
+            "env values are not echoed: {:?}",
+            r.issues
+        );
+        assert_eq!(
+            errors(&run(r#"{"gateway": {"bind": "${UNSET_NAME}"}}"#)),
+            ["gateway.bind"]
+        );
+        assert!(run(r#"{"gateway": {"host": "$${X}"}}"#).valid);
+    }
+
+    #[test]
+    fn legacy_agents_list_is_moved_like_openclaw_does() {
+        let d = tempfile::tempdir().unwrap();
+        let s = schema_in(
+            d.path(),
+            json!({"type": "object", "properties": {"agents": {"type": "object",
+            "additionalProperties": false, "properties": {"defaults": {"type": "object"},
+            "entries": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": false,
+                "properties": {"name": {"type": "string"}}}}}}}}),
+        );
+        assert!(s.agents_list_legacy);
+        let mut inp = inputs(d.path());
+        inp.schema = Some(&s);
+        let run = |doc: &str| validate_bytes(&d.path().join("c.json"), doc.as_bytes(), &inp);
+        let r = run(r#"{"agents": {"list": [{"id": "main", "name": "M"}]}}"#);
+        assert!(r.valid, "{:?}", r.issues);
+        assert!(r
+            .issues
+            .iter()
+            .any(|i| i.path == "agents.entries" && i.severity == Severity::Warning));
+        assert!(run(r#"{"agents": {"list": []}}"#).valid);
+        // Moved entries are validated as entries.
+        assert_eq!(
+            errors(&run(
+                r#"{"agents": {"list": [{"id": "main", "bogus": 1}]}}"#
+            )),
+            ["agents.entries.main"]
+        );
+        // Not movable: not an array, an item without id, duplicate ids.
+        for doc in [
+            r#"{"agents": {"list": {"id": "main"}}}"#,
+            r#"{"agents": {"list": [{"name": "x"}]}}"#,
+            r#"{"agents": {"list": [{"id": "a"}, {"id": "a"}]}}"#,
+        ] {
+            assert_eq!(errors(&run(doc)), ["agents", "agents.entries"], "{doc}");
+        }
+        // Beside existing entries, `list` is just an unknown key.
+        assert_eq!(
+            errors(&run(
+                r#"{"agents": {"list": [{"id": "a"}], "entries": {}}}"#
+            )),
+            ["agents"]
+        );
     }
 }
