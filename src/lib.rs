@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod exit;
 pub mod ledger;
 pub mod lock;
+pub mod notify;
 pub mod openclaw;
 pub mod output;
 pub mod paths;

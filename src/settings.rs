@@ -14,6 +14,7 @@ use std::path::Path;
 pub struct Settings {
     pub general: General,
     pub config: ConfigJob,
+    pub alerts: Alerts,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +92,99 @@ impl Default for Retention {
             monthly: 12,
         }
     }
+}
+
+/// `[alerts]`: where alerts go and how often the same one may repeat.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Alerts {
+    /// The same alert (job + dedupe key) is not re-sent within this many seconds.
+    pub cooldown_secs: u64,
+    /// Timeout of one delivery attempt (HTTP request or command), seconds.
+    pub timeout_secs: u64,
+    /// Extra attempts within one run after a 429, a 5xx or a network error (never after
+    /// another 4xx).
+    pub retries: u32,
+    /// First backoff between attempts, milliseconds; doubles each attempt.
+    pub retry_base_ms: u64,
+    /// A delivery that still fails is retried on later runs for this many seconds.
+    pub retry_for_secs: u64,
+    pub sinks: Vec<Sink>,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts {
+            cooldown_secs: 3600,
+            timeout_secs: 10,
+            retries: 2,
+            retry_base_ms: 1000,
+            retry_for_secs: 86400,
+            sinks: Vec::new(),
+        }
+    }
+}
+
+/// What kind of receiver a sink is.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SinkKind {
+    Slack,
+    Teams,
+    TeamsGraph,
+    Telegram,
+    Ntfy,
+    Webhook,
+    Command,
+}
+
+impl SinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkKind::Slack => "slack",
+            SinkKind::Teams => "teams",
+            SinkKind::TeamsGraph => "teams-graph",
+            SinkKind::Telegram => "telegram",
+            SinkKind::Ntfy => "ntfy",
+            SinkKind::Webhook => "webhook",
+            SinkKind::Command => "command",
+        }
+    }
+}
+
+/// One `[[alerts.sinks]]` table. Secrets (webhook URLs, tokens) are only ever named here, by
+/// the environment variable or file that holds them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sink {
+    pub name: String,
+    pub kind: SinkKind,
+    #[serde(default)]
+    pub url_env: Option<String>,
+    #[serde(default)]
+    pub url_file: Option<String>,
+    #[serde(default)]
+    pub token_env: Option<String>,
+    #[serde(default)]
+    pub token_file: Option<String>,
+    /// telegram: the chat; teams-graph: the chat id when no URL is given.
+    #[serde(default)]
+    pub chat_id: Option<String>,
+    /// ntfy: the topic.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// webhook: HTTP method (default POST).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// webhook: extra headers; `{token}` in a value is replaced by the token.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// webhook: body with `{{job}}`-style placeholders (default: the alert as JSON).
+    #[serde(default)]
+    pub body_template: Option<String>,
+    /// command: argv (no shell); the alert arrives on stdin as JSON.
+    #[serde(default)]
+    pub command: Vec<String>,
 }
 
 impl Settings {
@@ -190,5 +284,6 @@ mod tests {
             s.config.restart_command,
             ConfigJob::default().restart_command
         );
+        assert_eq!(s.alerts, Alerts::default());
     }
 }
