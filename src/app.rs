@@ -92,6 +92,7 @@ fn command_name(c: &Command) -> &'static str {
             C::Schema(S::Refresh) => "config schema refresh",
             C::Schema(S::Show) => "config schema show",
         },
+        Command::Alert(a) => crate::cmd::alert::command_name(a),
     }
 }
 
@@ -157,5 +158,6 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     match command {
         Command::Status => crate::cmd::status::run(ctx),
         Command::Config(c) => crate::cmd::config::run(ctx, c),
+        Command::Alert(a) => crate::cmd::alert::run(ctx, a),
     }
 }

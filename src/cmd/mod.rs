@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
+pub mod alert;
 pub mod config;
 pub mod status;

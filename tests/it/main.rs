@@ -1,5 +1,7 @@
 //! The one integration-test binary: every test drives the built `claw` binary in a temp
 //! sandbox (HOME, XDG dirs and every OpenClaw path redirected), the way a user or cron would.
 
+mod alerts;
 mod common;
 mod config;
+mod fakehttp;
