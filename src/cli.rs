@@ -86,6 +86,9 @@ pub enum Command {
     /// Alerts: send a test, list recent ones, raise or clear one from a script
     #[command(subcommand)]
     Alert(AlertCmd),
+    /// Run every scheduled job that is due (the one cron line: `* * * * * claw tick`);
+    /// with --dry-run, show the schedule
+    Tick,
 }
 
 #[derive(Debug, Subcommand)]

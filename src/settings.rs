@@ -15,6 +15,8 @@ pub struct Settings {
     pub general: General,
     pub config: ConfigJob,
     pub alerts: Alerts,
+    pub tick: Tick,
+    pub watch: Watch,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,6 +189,69 @@ pub struct Sink {
     pub command: Vec<String>,
 }
 
+/// `[tick]`: what `claw tick` runs and when.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tick {
+    /// A job started by tick is killed after this many seconds.
+    pub job_timeout_secs: u64,
+    /// Per-job schedule overrides: job name -> interval, cron expression, `after <job>` or
+    /// `off`. Jobs not named keep their built-in default.
+    pub schedule: std::collections::BTreeMap<String, String>,
+    /// Your own commands, run by tick on a schedule like the built-in jobs.
+    pub commands: Vec<TickCommand>,
+}
+
+impl Default for Tick {
+    fn default() -> Self {
+        Tick {
+            job_timeout_secs: 3600,
+            schedule: Default::default(),
+            commands: Vec::new(),
+        }
+    }
+}
+
+/// One `[[tick.commands]]` table: an operator's own command on a schedule.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TickCommand {
+    pub name: String,
+    pub schedule: String,
+    /// argv, no shell.
+    pub command: Vec<String>,
+}
+
+/// `[watch]`: being watched from outside (Prometheus textfiles, dead-man pings).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Watch {
+    /// node_exporter textfile-collector directory; empty: write no `.prom` files.
+    pub textfile_dir: String,
+    /// Timeout of one dead-man ping, seconds.
+    pub ping_timeout_secs: u64,
+    /// Dead-man ping URL per job name, from an env var or a file.
+    pub pings: std::collections::BTreeMap<String, SecretRef>,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Watch {
+            textfile_dir: String::new(),
+            ping_timeout_secs: 10,
+            pings: Default::default(),
+        }
+    }
+}
+
+/// Where a secret URL lives: an environment variable or a file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretRef {
+    pub url_env: Option<String>,
+    pub url_file: Option<String>,
+}
+
 impl Settings {
     /// Load from `path`; a missing file gives the defaults unless it was named explicitly.
     pub fn load(path: &Path, explicit: bool) -> Result<Settings> {
@@ -285,5 +350,7 @@ mod tests {
             ConfigJob::default().restart_command
         );
         assert_eq!(s.alerts, Alerts::default());
+        assert_eq!(s.tick, Tick::default());
+        assert_eq!(s.watch, Watch::default());
     }
 }

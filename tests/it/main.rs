@@ -5,3 +5,4 @@ mod alerts;
 mod common;
 mod config;
 mod fakehttp;
+mod tick;
