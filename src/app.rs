@@ -98,6 +98,9 @@ fn command_name(c: &Command) -> &'static str {
         },
         Command::Alert(a) => crate::cmd::alert::command_name(a),
         Command::Tick => "tick",
+        Command::Doctor => "doctor",
+        Command::Completions { .. } => "completions",
+        Command::Man => "man",
     }
 }
 
@@ -165,5 +168,8 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Config(c) => crate::cmd::config::run(ctx, c),
         Command::Alert(a) => crate::cmd::alert::run(ctx, a),
         Command::Tick => crate::cmd::tick::run(ctx),
+        Command::Doctor => crate::cmd::doctor::run(ctx),
+        Command::Completions { shell } => crate::cmd::gen::completions(*shell),
+        Command::Man => crate::cmd::gen::man(),
     }
 }

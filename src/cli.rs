@@ -89,6 +89,15 @@ pub enum Command {
     /// Run every scheduled job that is due (the one cron line: `* * * * * claw tick`);
     /// with --dry-run, show the schedule
     Tick,
+    /// Check what breaks the jobs in practice (exit 1 on any problem)
+    Doctor,
+    /// Print a shell completion script
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

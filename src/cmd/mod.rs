@@ -2,5 +2,7 @@
 
 pub mod alert;
 pub mod config;
+pub mod doctor;
+pub mod gen;
 pub mod status;
 pub mod tick;

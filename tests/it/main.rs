@@ -4,6 +4,7 @@
 mod alerts;
 mod common;
 mod config;
+mod doctor;
 mod fakehttp;
 mod tick;
 mod watch;
