@@ -6,5 +6,6 @@ mod common;
 mod config;
 mod doctor;
 mod fakehttp;
+mod packaging;
 mod tick;
 mod watch;
