@@ -31,7 +31,8 @@ impl Ctx {
     }
 
     /// Run `f` as the job `job`: under `<state>/locks/<lock>.lock`, recorded in the ledger
-    /// (start, end, exit code, summary, detail). A dry run takes the lock but records nothing.
+    /// (start, end, exit code, summary, detail), with dead-man pings, the Prometheus textfile
+    /// and a failure alert (see `watch`). A dry run takes the lock but records nothing.
     pub fn run_job(
         &self,
         job: &str,
@@ -44,6 +45,7 @@ impl Ctx {
             return f(self, &ledger);
         }
         let id = ledger.begin_run(job, &self.now_str())?;
+        let watched = crate::watch::before(self, job);
         let result = f(self, &ledger);
         let ended = self.now_str();
         match &result {
@@ -60,6 +62,8 @@ impl Ctx {
                 );
             }
         }
+        // Pings, metrics, failure alert, delayed alert deliveries: never change the result.
+        crate::watch::after(self, &ledger, watched, &result);
         result
     }
 }
@@ -92,6 +96,11 @@ fn command_name(c: &Command) -> &'static str {
             C::Schema(S::Refresh) => "config schema refresh",
             C::Schema(S::Show) => "config schema show",
         },
+        Command::Alert(a) => crate::cmd::alert::command_name(a),
+        Command::Tick => "tick",
+        Command::Doctor => "doctor",
+        Command::Completions { .. } => "completions",
+        Command::Man => "man",
     }
 }
 
@@ -157,5 +166,10 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     match command {
         Command::Status => crate::cmd::status::run(ctx),
         Command::Config(c) => crate::cmd::config::run(ctx, c),
+        Command::Alert(a) => crate::cmd::alert::run(ctx, a),
+        Command::Tick => crate::cmd::tick::run(ctx),
+        Command::Doctor => crate::cmd::doctor::run(ctx),
+        Command::Completions { shell } => crate::cmd::gen::completions(*shell),
+        Command::Man => crate::cmd::gen::man(),
     }
 }

@@ -83,6 +83,64 @@ pub enum Command {
     /// Keep openclaw.json safe: validate, back up, diff, restore, heal
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Alerts: send a test, list recent ones, raise or clear one from a script
+    #[command(subcommand)]
+    Alert(AlertCmd),
+    /// Run every scheduled job that is due (the one cron line: `* * * * * claw tick`);
+    /// with --dry-run, show the schedule
+    Tick,
+    /// Check what breaks the jobs in practice (exit 1 on any problem)
+    Doctor,
+    /// Print a shell completion script
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCmd {
+    /// Send a test message to every sink, or to SINK (exit 1 if one fails)
+    Test {
+        /// Only this sink (its `name` in settings)
+        sink: Option<String>,
+    },
+    /// Recent alerts with their delivery status, and the conditions still active
+    List {
+        /// How many recent messages to show
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Raise an alert (deduped by JOB + KEY within the cooldown), e.g. from a script
+    Raise {
+        /// Job name the alert belongs to
+        #[arg(long)]
+        job: String,
+        /// Dedupe key, stable while the condition lasts
+        #[arg(long)]
+        key: String,
+        /// info, warning or critical
+        #[arg(long, default_value = "warning")]
+        severity: String,
+        /// The message
+        text: String,
+    },
+    /// The condition behind JOB + KEY cleared: send one recovery message if it was active
+    Clear {
+        /// Job name the alert belongs to
+        #[arg(long)]
+        job: String,
+        /// Dedupe key of the alert
+        #[arg(long)]
+        key: String,
+        /// The recovery message
+        #[arg(default_value = "condition cleared")]
+        text: String,
+    },
+    /// Retry deliveries that failed on earlier runs
+    Retry,
 }
 
 #[derive(Debug, Subcommand)]

@@ -45,6 +45,17 @@ pub struct Outcome {
     pub text: String,
     /// A `--json` document of a command-specific shape (must carry `schema_version`).
     pub json: Option<Value>,
+    /// The job's own figures for its Prometheus textfile (`claw_<name>` gauges), written by
+    /// the job runner next to last run / success / duration / exit code.
+    pub metrics: Vec<Metric>,
+}
+
+/// One gauge sample: `claw_` is prefixed to `name` unless it is already there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
 }
 
 impl Outcome {
@@ -55,7 +66,22 @@ impl Outcome {
             detail: Value::Null,
             text: String::new(),
             json: None,
+            metrics: Vec::new(),
         }
+    }
+
+    /// Add a gauge for the job's `.prom` file, e.g. `.metric("cost_usd_today", &[("agent",
+    /// "main")], 1.25)`.
+    pub fn metric(mut self, name: &str, labels: &[(&str, &str)], value: f64) -> Outcome {
+        self.metrics.push(Metric {
+            name: name.to_string(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            value,
+        });
+        self
     }
 
     pub fn with_detail(mut self, detail: Value) -> Outcome {

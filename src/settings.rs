@@ -14,6 +14,9 @@ use std::path::Path;
 pub struct Settings {
     pub general: General,
     pub config: ConfigJob,
+    pub alerts: Alerts,
+    pub tick: Tick,
+    pub watch: Watch,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +94,162 @@ impl Default for Retention {
             monthly: 12,
         }
     }
+}
+
+/// `[alerts]`: where alerts go and how often the same one may repeat.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Alerts {
+    /// The same alert (job + dedupe key) is not re-sent within this many seconds.
+    pub cooldown_secs: u64,
+    /// Timeout of one delivery attempt (HTTP request or command), seconds.
+    pub timeout_secs: u64,
+    /// Extra attempts within one run after a 429, a 5xx or a network error (never after
+    /// another 4xx).
+    pub retries: u32,
+    /// First backoff between attempts, milliseconds; doubles each attempt.
+    pub retry_base_ms: u64,
+    /// A delivery that still fails is retried on later runs for this many seconds.
+    pub retry_for_secs: u64,
+    pub sinks: Vec<Sink>,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts {
+            cooldown_secs: 3600,
+            timeout_secs: 10,
+            retries: 2,
+            retry_base_ms: 1000,
+            retry_for_secs: 86400,
+            sinks: Vec::new(),
+        }
+    }
+}
+
+/// What kind of receiver a sink is.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SinkKind {
+    Slack,
+    Teams,
+    TeamsGraph,
+    Telegram,
+    Ntfy,
+    Webhook,
+    Command,
+}
+
+impl SinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkKind::Slack => "slack",
+            SinkKind::Teams => "teams",
+            SinkKind::TeamsGraph => "teams-graph",
+            SinkKind::Telegram => "telegram",
+            SinkKind::Ntfy => "ntfy",
+            SinkKind::Webhook => "webhook",
+            SinkKind::Command => "command",
+        }
+    }
+}
+
+/// One `[[alerts.sinks]]` table. Secrets (webhook URLs, tokens) are only ever named here, by
+/// the environment variable or file that holds them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sink {
+    pub name: String,
+    pub kind: SinkKind,
+    #[serde(default)]
+    pub url_env: Option<String>,
+    #[serde(default)]
+    pub url_file: Option<String>,
+    #[serde(default)]
+    pub token_env: Option<String>,
+    #[serde(default)]
+    pub token_file: Option<String>,
+    /// telegram: the chat; teams-graph: the chat id when no URL is given.
+    #[serde(default)]
+    pub chat_id: Option<String>,
+    /// ntfy: the topic.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// webhook: HTTP method (default POST).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// webhook: extra headers; `{token}` in a value is replaced by the token.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// webhook: body with `{{job}}`-style placeholders (default: the alert as JSON).
+    #[serde(default)]
+    pub body_template: Option<String>,
+    /// command: argv (no shell); the alert arrives on stdin as JSON.
+    #[serde(default)]
+    pub command: Vec<String>,
+}
+
+/// `[tick]`: what `claw tick` runs and when.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tick {
+    /// A job started by tick is killed after this many seconds.
+    pub job_timeout_secs: u64,
+    /// Per-job schedule overrides: job name -> interval, cron expression, `after <job>` or
+    /// `off`. Jobs not named keep their built-in default.
+    pub schedule: std::collections::BTreeMap<String, String>,
+    /// Your own commands, run by tick on a schedule like the built-in jobs.
+    pub commands: Vec<TickCommand>,
+}
+
+impl Default for Tick {
+    fn default() -> Self {
+        Tick {
+            job_timeout_secs: 3600,
+            schedule: Default::default(),
+            commands: Vec::new(),
+        }
+    }
+}
+
+/// One `[[tick.commands]]` table: an operator's own command on a schedule.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TickCommand {
+    pub name: String,
+    pub schedule: String,
+    /// argv, no shell.
+    pub command: Vec<String>,
+}
+
+/// `[watch]`: being watched from outside (Prometheus textfiles, dead-man pings).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Watch {
+    /// node_exporter textfile-collector directory; empty: write no `.prom` files.
+    pub textfile_dir: String,
+    /// Timeout of one dead-man ping, seconds.
+    pub ping_timeout_secs: u64,
+    /// Dead-man ping URL per job name, from an env var or a file.
+    pub pings: std::collections::BTreeMap<String, SecretRef>,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Watch {
+            textfile_dir: String::new(),
+            ping_timeout_secs: 10,
+            pings: Default::default(),
+        }
+    }
+}
+
+/// Where a secret URL lives: an environment variable or a file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretRef {
+    pub url_env: Option<String>,
+    pub url_file: Option<String>,
 }
 
 impl Settings {
@@ -190,5 +349,8 @@ mod tests {
             s.config.restart_command,
             ConfigJob::default().restart_command
         );
+        assert_eq!(s.alerts, Alerts::default());
+        assert_eq!(s.tick, Tick::default());
+        assert_eq!(s.watch, Watch::default());
     }
 }

@@ -1,4 +1,8 @@
 //! One module per subcommand.
 
+pub mod alert;
 pub mod config;
+pub mod doctor;
+pub mod gen;
 pub mod status;
+pub mod tick;

@@ -1,6 +1,12 @@
 //! The one integration-test binary: every test drives the built `claw` binary in a temp
 //! sandbox (HOME, XDG dirs and every OpenClaw path redirected), the way a user or cron would.
 
+mod alerts;
 mod common;
 mod compare;
 mod config;
+mod doctor;
+mod fakehttp;
+mod packaging;
+mod tick;
+mod watch;

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Install claw for the current user: the binary, a settings file, and either systemd user
+# timers (default when systemd is present) or a crontab line. Idempotent; --uninstall undoes
+# it (settings and state are kept); --dry-run prints what it would do and changes nothing.
+#
+#   scripts/install.sh [--dry-run] [--uninstall] [--mode systemd|cron|none] [--per-job]
+#                      [--bin PATH] [--prefix DIR] [--no-enable]
+#
+#   --mode      systemd: claw-tick.timer (or one timer per job with --per-job) in
+#               ~/.config/systemd/user; cron: one `claw tick` line in your crontab;
+#               none: binary and settings only
+#   --bin PATH  install this binary instead of building one with cargo
+#   --prefix    where bin/ and share/ go (default ~/.local)
+#   --no-enable copy units but do not run systemctl (e.g. no user session yet)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+dry=0 uninstall=0 mode="" per_job=0 bin="" enable=1
+prefix="${HOME:?HOME is not set}/.local"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) dry=1 ;;
+    --uninstall) uninstall=1 ;;
+    --mode) mode="${2:?--mode needs systemd, cron or none}"; shift ;;
+    --per-job) per_job=1 ;;
+    --bin) bin="${2:?--bin needs a path}"; shift ;;
+    --prefix) prefix="${2:?--prefix needs a directory}"; shift ;;
+    --no-enable) enable=0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+case "$prefix" in /*) ;; *) echo "install.sh: --prefix must be absolute" >&2; exit 2 ;; esac
+if [ -z "$mode" ]; then
+  if command -v systemctl >/dev/null 2>&1; then mode=systemd; else mode=cron; fi
+fi
+case "$mode" in systemd|cron|none) ;; *) echo "install.sh: --mode $mode: expected systemd, cron or none" >&2; exit 2 ;; esac
+
+config_home="${XDG_CONFIG_HOME:-$HOME/.config}"
+bindir="$prefix/bin"
+dest="$bindir/claw"
+unitdir="$config_home/systemd/user"
+settings_dir="$config_home/claw"
+crontab_cmd="${CRONTAB:-crontab}"
+begin="# BEGIN claw (managed by scripts/install.sh)"
+end="# END claw"
+
+say() { echo "install.sh: $*"; }
+# Run a command, or only print it with --dry-run.
+act() {
+  if [ "$dry" = 1 ]; then echo "would: $*"; else "$@"; fi
+}
+# Copy $1 to $2 with mode $3 unless identical.
+put() {
+  if [ -f "$2" ] && cmp -s "$1" "$2"; then
+    [ "$dry" = 1 ] && echo "unchanged: $2"
+    return 0
+  fi
+  act install -D -m "$3" "$1" "$2"
+}
+# The crontab minus claw's block.
+without_block() { sed "/^# BEGIN claw (managed/,/^# END claw\$/d"; }
+have_user_systemd() {
+  [ "$enable" = 1 ] && command -v systemctl >/dev/null 2>&1 &&
+    systemctl --user show-environment >/dev/null 2>&1
+}
+units() {
+  if [ "$per_job" = 1 ]; then
+    for f in "$here"/jobs/user/claw-*.timer; do
+      case "$f" in */claw-tick.timer) ;; *) basename "$f" .timer ;; esac
+    done
+  else
+    echo claw-tick
+  fi
+}
+
+if [ "$uninstall" = 1 ]; then
+  if [ -d "$unitdir" ]; then
+    for t in "$unitdir"/claw-*.timer; do
+      [ -e "$t" ] || continue
+      if have_user_systemd; then act systemctl --user disable --now "$(basename "$t")" || true; fi
+    done
+    for f in "$unitdir"/claw-*.service "$unitdir"/claw-*.timer; do
+      [ -e "$f" ] && act rm -f "$f"
+    done
+    if have_user_systemd; then act systemctl --user daemon-reload; fi
+  fi
+  if command -v "$crontab_cmd" >/dev/null 2>&1 && "$crontab_cmd" -l 2>/dev/null | grep -qxF "$begin"; then
+    if [ "$dry" = 1 ]; then echo "would: remove the claw block from your crontab"; else
+      tab="$("$crontab_cmd" -l 2>/dev/null)"
+      printf '%s\n' "$tab" | without_block | "$crontab_cmd" -
+    fi
+  fi
+  for f in "$dest" "$prefix/share/bash-completion/completions/claw" \
+           "$prefix/share/zsh/site-functions/_claw" "$prefix/share/fish/vendor_completions.d/claw.fish" \
+           "$prefix/share/man/man1/claw.1"; do
+    [ -e "$f" ] && act rm -f "$f"
+  done
+  say "uninstalled; kept $settings_dir and claw's state (~/.local/state/claw)"
+  exit 0
+fi
+
+# 1. The binary.
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+if [ -z "$bin" ]; then
+  if [ "$dry" = 1 ]; then
+    echo "would: cargo build --release --locked (in $here)"
+    bin="$here/target/release/claw"
+  else
+    (cd "$here" && cargo build --release --locked --quiet)
+    bin="$here/target/release/claw"
+  fi
+fi
+if [ "$dry" = 0 ] && [ ! -x "$bin" ]; then echo "install.sh: $bin: not an executable" >&2; exit 66; fi
+if [ -x "$bin" ]; then put "$bin" "$dest" 0755; else echo "would: install -D -m 0755 $bin $dest"; fi
+
+# 2. Settings: the documented example, and claw.toml from it when there is none.
+put "$here/examples/claw.example.toml" "$settings_dir/claw.example.toml" 0644
+if [ ! -e "$settings_dir/claw.toml" ]; then
+  act install -D -m 0600 "$here/examples/claw.example.toml" "$settings_dir/claw.toml"
+fi
+
+# 3. Completions and man page, generated by the binary being installed.
+if [ -x "$bin" ]; then
+  "$bin" completions bash >"$tmp/claw.bash"
+  "$bin" completions zsh >"$tmp/_claw"
+  "$bin" completions fish >"$tmp/claw.fish"
+  "$bin" man >"$tmp/claw.1"
+  put "$tmp/claw.bash" "$prefix/share/bash-completion/completions/claw" 0644
+  put "$tmp/_claw" "$prefix/share/zsh/site-functions/_claw" 0644
+  put "$tmp/claw.fish" "$prefix/share/fish/vendor_completions.d/claw.fish" 0644
+  put "$tmp/claw.1" "$prefix/share/man/man1/claw.1" 0644
+fi
+
+# 4. The schedule.
+case "$mode" in
+  systemd)
+    for u in $(units); do
+      for ext in service timer; do
+        sed "s|%h/.local/bin/claw|$dest|" "$here/jobs/user/$u.$ext" >"$tmp/$u.$ext"
+        put "$tmp/$u.$ext" "$unitdir/$u.$ext" 0644
+      done
+    done
+    if have_user_systemd; then
+      act systemctl --user daemon-reload
+      for u in $(units); do act systemctl --user enable --now "$u.timer"; done
+    else
+      say "units are in $unitdir; enable them in a user session with:"
+      for u in $(units); do say "  systemctl --user enable --now $u.timer"; done
+      say "(and 'loginctl enable-linger $(id -un)' so they run while you are logged out)"
+    fi
+    ;;
+  cron)
+    command -v "$crontab_cmd" >/dev/null 2>&1 || { echo "install.sh: $crontab_cmd not found; use --mode systemd" >&2; exit 69; }
+    current="$("$crontab_cmd" -l 2>/dev/null || true)"
+    # cron has no trailing comments on variable lines, so the block is marked by comment
+    # lines; its PATH applies only to the lines after it (the block goes last).
+    block="$begin
+PATH=$bindir:/usr/local/bin:/usr/bin:/bin
+* * * * * $dest tick
+$end"
+    new="$(printf '%s\n' "$current" | without_block | sed '/^$/d')"
+    new="${new:+$new
+}$block"
+    if [ "$new" = "$current" ]; then
+      [ "$dry" = 1 ] && echo "unchanged: crontab"
+    elif [ "$dry" = 1 ]; then
+      printf '%s\n' "$block" | sed 's/^/would: add to your crontab: /'
+    else
+      printf '%s\n' "$new" | "$crontab_cmd" -
+    fi
+    ;;
+  none) ;;
+esac
+if [ "$dry" = 0 ]; then say "installed $dest (mode: $mode); check with: $dest doctor"; fi

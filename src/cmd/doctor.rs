@@ -1,0 +1,263 @@
+//! `claw doctor`: check what breaks these jobs in practice, print a table (or `--json`), and
+//! exit 1 on any problem. Read-only apart from a probe file in the state and collector dirs.
+
+use crate::app::Ctx;
+use crate::output::{table, Outcome, SCHEMA_VERSION};
+use anyhow::Result;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Problem,
+    /// Not configured or not applicable here.
+    Skip,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Problem => "PROBLEM",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+struct Check {
+    name: String,
+    status: Status,
+    detail: String,
+}
+
+fn check(name: impl Into<String>, r: std::result::Result<String, String>) -> Check {
+    let (status, detail) = match r {
+        Ok(d) => (Status::Ok, d),
+        Err(d) => (Status::Problem, d),
+    };
+    Check {
+        name: name.into(),
+        status,
+        detail,
+    }
+}
+
+fn skip(name: impl Into<String>, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.into(),
+        status: Status::Skip,
+        detail: detail.into(),
+    }
+}
+
+pub fn run(ctx: &Ctx) -> Result<Outcome> {
+    let mut checks = Vec::new();
+    let p = &ctx.paths;
+
+    checks.push(check(
+        "openclaw dir",
+        if p.openclaw_dir.is_dir() {
+            Ok(p.openclaw_dir.display().to_string())
+        } else {
+            Err(format!("{}: not found", p.openclaw_dir.display()))
+        },
+    ));
+    checks.push(check("openclaw config", config_readable(&p.config)));
+    checks.push(check("state dir", dir_writable(&p.state, true)));
+    checks.push(check(
+        "ledger",
+        ctx.ledger()
+            .map(|_| {
+                format!(
+                    "{} (schema {})",
+                    p.ledger().display(),
+                    crate::ledger::LATEST
+                )
+            })
+            .map_err(|e| format!("{e:#}")),
+    ));
+    checks.push(check(
+        "schedule",
+        crate::cmd::tick::check_schedules(ctx)
+            .map(|n| format!("{n} jobs scheduled by claw tick"))
+            .map_err(|e| format!("{e:#}")),
+    ));
+    checks.push(check("openclaw on cron PATH", openclaw_on_path(ctx)));
+    checks.push(scheduler(ctx));
+    if ctx.settings.watch.textfile_dir.is_empty() {
+        checks.push(skip("collector dir", "[watch] textfile_dir not set"));
+    } else {
+        checks.push(check(
+            "collector dir",
+            dir_writable(Path::new(&ctx.settings.watch.textfile_dir), false),
+        ));
+    }
+    if ctx.settings.alerts.sinks.is_empty() {
+        checks.push(skip(
+            "alert sinks",
+            "no [[alerts.sinks]]: alerts are recorded only",
+        ));
+    }
+    for s in &ctx.settings.alerts.sinks {
+        checks.push(check(
+            format!("sink {}", s.name),
+            crate::notify::check_sink(ctx, s)
+                .map(|_| format!("{} secret present", s.kind.as_str())),
+        ));
+    }
+    for (job, r) in &ctx.settings.watch.pings {
+        checks.push(check(
+            format!("ping {job}"),
+            match crate::watch::resolve_secret(ctx, r.url_env.as_deref(), r.url_file.as_deref()) {
+                Ok(Some(_)) => Ok("URL present".into()),
+                Ok(None) => Err("needs url_env or url_file".into()),
+                Err(e) => Err(e),
+            },
+        ));
+    }
+
+    let problems = checks
+        .iter()
+        .filter(|c| c.status == Status::Problem)
+        .count();
+    let mut rows = vec![vec!["CHECK".to_string(), "STATUS".into(), "DETAIL".into()]];
+    for c in &checks {
+        rows.push(vec![
+            c.name.clone(),
+            c.status.as_str().into(),
+            crate::redact::redact_text(&c.detail),
+        ]);
+    }
+    let mut o = Outcome::ok(format!("{} checks, {problems} problems", checks.len()))
+        .with_text(table(&rows));
+    o.json = Some(json!({
+        "schema_version": SCHEMA_VERSION,
+        "ok": problems == 0,
+        "checks": checks.iter().map(|c| json!({
+            "check": c.name,
+            "status": c.status.as_str().to_ascii_lowercase(),
+            "detail": crate::redact::redact_text(&c.detail),
+        })).collect::<Vec<_>>(),
+    }));
+    if problems > 0 {
+        o = o.finding();
+    }
+    Ok(o)
+}
+
+fn config_readable(path: &Path) -> std::result::Result<String, String> {
+    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = String::from_utf8(text).map_err(|_| format!("{}: not UTF-8", path.display()))?;
+    crate::openclaw::config::parse_json5(&text)
+        .map(|_| path.display().to_string())
+        .map_err(|e| format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))
+}
+
+/// Whether claw can create files in `dir` (creating it when `create`).
+fn dir_writable(dir: &Path, create: bool) -> std::result::Result<String, String> {
+    if create {
+        crate::atomic::create_private_dir(dir).map_err(|e| format!("{e:#}"))?;
+    } else if !dir.is_dir() {
+        return Err(format!("{}: not a directory", dir.display()));
+    }
+    let probe = dir.join(format!(".claw-doctor-{}", std::process::id()));
+    std::fs::write(&probe, b"probe")
+        .map_err(|e| format!("{}: not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(dir.display().to_string())
+}
+
+/// Cron runs jobs with PATH=/usr/bin:/bin unless the crontab sets PATH; the OpenClaw CLI is
+/// often in ~/.local/bin or a node prefix. Checked against the PATH cron would use when a
+/// crontab names claw, else against this PATH.
+fn openclaw_on_path(ctx: &Ctx) -> std::result::Result<String, String> {
+    let bin = &ctx.settings.general.openclaw_bin;
+    let (path, from) = match crontab_text().as_deref().and_then(cron_path) {
+        Some(p) => (p, "the crontab's PATH"),
+        None if crontab_text().map(|t| t.contains("claw")).unwrap_or(false) => {
+            ("/usr/bin:/bin".to_string(), "cron's default PATH")
+        }
+        None => (std::env::var("PATH").unwrap_or_default(), "PATH"),
+    };
+    match which(bin, &path) {
+        Some(p) => Ok(format!("{} (via {from})", p.display())),
+        None => Err(format!(
+            "{bin} not found on {from} ({path}); set PATH in the crontab or [general] openclaw_bin to an absolute path"
+        )),
+    }
+}
+
+fn which(bin: &str, path: &str) -> Option<PathBuf> {
+    let b = Path::new(bin);
+    if b.is_absolute() {
+        return b.is_file().then(|| b.to_path_buf());
+    }
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(bin))
+        .find(|p| p.is_file())
+}
+
+fn crontab_text() -> Option<String> {
+    let o = std::process::Command::new("crontab")
+        .arg("-l")
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn cron_path(text: &str) -> Option<String> {
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("PATH="))
+        .map(|p| p.trim().trim_matches('"').to_string())
+}
+
+/// Something must run claw: installed systemd timers (user or system) or a crontab line.
+fn scheduler(ctx: &Ctx) -> Check {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let user_dir = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home.map(|h| h.join(".config")))
+        .map(|d| d.join("systemd/user"));
+    let mut found = Vec::new();
+    for dir in user_dir
+        .into_iter()
+        .chain([PathBuf::from("/etc/systemd/system")])
+    {
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            let mut timers: Vec<String> = rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("claw-") && n.ends_with(".timer"))
+                .collect();
+            timers.sort();
+            if !timers.is_empty() {
+                found.push(format!("{}: {}", dir.display(), timers.join(", ")));
+            }
+        }
+    }
+    if let Some(t) = crontab_text() {
+        if t.lines()
+            .any(|l| !l.trim_start().starts_with('#') && l.contains("claw"))
+        {
+            found.push("crontab".into());
+        }
+    }
+    let _ = ctx;
+    check(
+        "timers installed",
+        if found.is_empty() {
+            Err(
+                "no claw-*.timer unit and no crontab line runs claw (see scripts/install.sh)"
+                    .into(),
+            )
+        } else {
+            Ok(found.join("; "))
+        },
+    )
+}

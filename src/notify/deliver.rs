@@ -1,0 +1,436 @@
+//! Delivery to one sink: build the request its kind expects, send it with a timeout and
+//! bounded retries (429, 5xx and network errors back off and retry; other 4xx do not), and
+//! say how it went without ever repeating a secret (URLs and tokens are scrubbed from every
+//! reason before it is returned).
+
+use super::{Kind, Message, Severity};
+use crate::app::Ctx;
+use crate::settings::{Sink, SinkKind};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a delivery went.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Delivery {
+    pub ok: bool,
+    /// Worth retrying on a later run (429, 5xx, network, missing secret, command failure).
+    pub retry: bool,
+    pub attempts: u32,
+    pub http_status: Option<u16>,
+    /// Redacted reason; never contains a URL or token.
+    pub error: Option<String>,
+}
+
+struct Request {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// Deliver `msg` to `sink`.
+pub(crate) fn send(ctx: &Ctx, sink: &Sink, msg: &Message) -> Delivery {
+    let mut secrets = Vec::new();
+    let d = match build(ctx, sink, msg, &mut secrets) {
+        Err(e) => Delivery {
+            retry: true,
+            error: Some(e),
+            ..Delivery::default()
+        },
+        Ok(None) => run_command(ctx, sink, msg),
+        Ok(Some(req)) => send_http(ctx, &req),
+    };
+    Delivery {
+        error: d.error.map(|e| scrub(&e, &secrets)),
+        ..d
+    }
+}
+
+/// Replace every secret value, then every secret-looking pattern.
+fn scrub(s: &str, secrets: &[String]) -> String {
+    let mut out = s.to_string();
+    for sec in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(sec.as_str(), crate::redact::MASK);
+    }
+    crate::redact::redact_text(&out)
+}
+
+/// A secret from the environment variable or the file the sink names, if it names one.
+fn secret(
+    ctx: &Ctx,
+    sink: &Sink,
+    env: &Option<String>,
+    file: &Option<String>,
+    what: &str,
+) -> Result<Option<String>, String> {
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
+            _ => Err(format!(
+                "sink {}: {what}_env names {var}, which is not set",
+                sink.name
+            )),
+        };
+    }
+    if let Some(f) = file {
+        let p = secret_file_path(ctx, f);
+        return match std::fs::read_to_string(&p) {
+            Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
+            Ok(_) => Err(format!("{}: {what}_file is empty", p.display())),
+            Err(e) => Err(format!("{}: cannot read {what}_file: {e}", p.display())),
+        };
+    }
+    Ok(None)
+}
+
+/// A relative `*_file` is relative to the settings file's directory.
+pub(crate) fn secret_file_path(ctx: &Ctx, f: &str) -> PathBuf {
+    let p = PathBuf::from(f);
+    if p.is_absolute() {
+        return p;
+    }
+    ctx.paths.settings.parent().map(|d| d.join(&p)).unwrap_or(p)
+}
+
+/// Whether the secrets a sink needs are present (for `claw doctor`). Never returns a secret.
+pub(crate) fn check(ctx: &Ctx, sink: &Sink) -> Result<(), String> {
+    let mut secrets = Vec::new();
+    let msg = Message {
+        id: 0,
+        job: "doctor".into(),
+        key: "doctor".into(),
+        kind: Kind::Test,
+        severity: Severity::Info,
+        text: String::new(),
+        at: String::new(),
+        host: String::new(),
+    };
+    build(ctx, sink, &msg, &mut secrets)
+        .map(|_| ())
+        .map_err(|e| scrub(&e, &secrets))
+}
+
+fn required(v: Option<String>, sink: &Sink, what: &str) -> Result<String, String> {
+    v.ok_or_else(|| format!("sink {} ({}): needs {what}", sink.name, sink.kind.as_str()))
+}
+
+fn json_request(url: String, body: serde_json::Value) -> Request {
+    Request {
+        method: "POST".into(),
+        url,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: body.to_string().into_bytes(),
+    }
+}
+
+/// The HTTP request for `sink`, or `None` for a command sink. Secrets found are pushed onto
+/// `secrets` so any error text can be scrubbed of them.
+fn build(
+    ctx: &Ctx,
+    sink: &Sink,
+    msg: &Message,
+    secrets: &mut Vec<String>,
+) -> Result<Option<Request>, String> {
+    let url = secret(ctx, sink, &sink.url_env, &sink.url_file, "url")?;
+    let token = secret(ctx, sink, &sink.token_env, &sink.token_file, "token")?;
+    secrets.extend(url.iter().cloned());
+    secrets.extend(token.iter().cloned());
+    let line = msg.line();
+    let req = match sink.kind {
+        SinkKind::Slack => json_request(
+            required(url, sink, "url_env or url_file")?,
+            json!({ "text": line }),
+        ),
+        SinkKind::Teams => {
+            // An Adaptive Card message: what Teams Workflows webhooks require and what the
+            // older Office 365 connectors accept too.
+            let color = match (msg.kind, msg.severity) {
+                (Kind::Recovery, _) => "Good",
+                (_, Severity::Critical) => "Attention",
+                (_, Severity::Warning) => "Warning",
+                _ => "Default",
+            };
+            json_request(
+                required(url, sink, "url_env or url_file")?,
+                json!({
+                    "type": "message",
+                    "text": line,
+                    "attachments": [{
+                        "contentType": "application/vnd.microsoft.card.adaptive",
+                        "contentUrl": null,
+                        "content": {
+                            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                            "type": "AdaptiveCard",
+                            "version": "1.4",
+                            "body": [{
+                                "type": "TextBlock",
+                                "text": line,
+                                "wrap": true,
+                                "color": color,
+                            }],
+                        },
+                    }],
+                }),
+            )
+        }
+        SinkKind::TeamsGraph => {
+            let token = required(token, sink, "token_env or token_file")?;
+            let url = match (url, &sink.chat_id) {
+                (Some(u), _) => u,
+                (None, Some(chat)) => {
+                    format!("https://graph.microsoft.com/v1.0/chats/{chat}/messages")
+                }
+                (None, None) => return Err(required(None, sink, "chat_id or url_env").unwrap_err()),
+            };
+            let mut r = json_request(
+                url,
+                json!({ "body": { "contentType": "text", "content": line } }),
+            );
+            r.headers
+                .push(("Authorization".into(), format!("Bearer {token}")));
+            r
+        }
+        SinkKind::Telegram => {
+            let token = required(token, sink, "token_env or token_file")?;
+            let chat = required(sink.chat_id.clone(), sink, "chat_id")?;
+            let base = url.unwrap_or_else(|| "https://api.telegram.org".into());
+            json_request(
+                format!("{}/bot{token}/sendMessage", base.trim_end_matches('/')),
+                json!({ "chat_id": chat, "text": line, "disable_web_page_preview": true }),
+            )
+        }
+        SinkKind::Ntfy => {
+            let topic = required(sink.topic.clone(), sink, "topic")?;
+            let base = url.unwrap_or_else(|| "https://ntfy.sh".into());
+            let (priority, tag) = match (msg.kind, msg.severity) {
+                (Kind::Recovery, _) => ("default", "white_check_mark"),
+                (_, Severity::Critical) => ("urgent", "rotating_light"),
+                (_, Severity::Warning) => ("high", "warning"),
+                _ => ("default", "information_source"),
+            };
+            let title = ascii(&match msg.kind {
+                Kind::Recovery => format!("claw: resolved {}", msg.job),
+                _ => format!("claw: {} {}", msg.severity.as_str(), msg.job),
+            });
+            let mut headers = vec![
+                ("Title".to_string(), title),
+                ("Priority".to_string(), priority.to_string()),
+                ("Tags".to_string(), tag.to_string()),
+                (
+                    "Content-Type".to_string(),
+                    "text/plain; charset=utf-8".into(),
+                ),
+            ];
+            if let Some(t) = token {
+                headers.push(("Authorization".into(), format!("Bearer {t}")));
+            }
+            Request {
+                method: "POST".into(),
+                url: format!("{}/{}", base.trim_end_matches('/'), topic),
+                headers,
+                body: line.into_bytes(),
+            }
+        }
+        SinkKind::Webhook => {
+            let url = required(url, sink, "url_env or url_file")?;
+            let doc = msg.doc();
+            let body = match &sink.body_template {
+                Some(t) => fill_template(t, &doc),
+                None => doc.to_string(),
+            };
+            let tok = token.unwrap_or_default();
+            let mut headers: Vec<(String, String)> = sink
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.replace("{token}", &tok)))
+                .collect();
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            Request {
+                method: sink
+                    .method
+                    .clone()
+                    .unwrap_or_else(|| "POST".into())
+                    .to_ascii_uppercase(),
+                url,
+                headers,
+                body: body.into_bytes(),
+            }
+        }
+        SinkKind::Command => {
+            if sink.command.is_empty() {
+                return Err(required(None, sink, "command").unwrap_err());
+            }
+            return Ok(None);
+        }
+    };
+    Ok(Some(req))
+}
+
+/// `{{name}}` placeholders replaced by the JSON-escaped value (so a placeholder inside quotes
+/// keeps the template valid JSON); `{{json}}` by the whole document.
+fn fill_template(t: &str, doc: &serde_json::Value) -> String {
+    let mut out = t.replace("{{json}}", &doc.to_string());
+    if let Some(m) = doc.as_object() {
+        for (k, v) in m {
+            let s = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let escaped = serde_json::Value::String(s).to_string();
+            out = out.replace(&format!("{{{{{k}}}}}"), &escaped[1..escaped.len() - 1]);
+        }
+    }
+    out
+}
+
+fn ascii(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+fn send_http(ctx: &Ctx, req: &Request) -> Delivery {
+    let cfg = &ctx.settings.alerts;
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(cfg.timeout_secs.max(1)))
+        .user_agent(concat!("claw/", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut d = Delivery::default();
+    let tries = cfg.retries.saturating_add(1);
+    for attempt in 0..tries {
+        d.attempts = attempt + 1;
+        let mut r = agent.request(&req.method, &req.url);
+        for (k, v) in &req.headers {
+            r = r.set(k, v);
+        }
+        let mut wait_hint = None;
+        match r.send_bytes(&req.body) {
+            Ok(resp) => {
+                d.ok = true;
+                d.retry = false;
+                d.http_status = Some(resp.status());
+                d.error = None;
+                return d;
+            }
+            Err(ureq::Error::Status(code, resp)) => {
+                d.http_status = Some(code);
+                d.error = Some(format!("HTTP {code}"));
+                if code != 429 && code < 500 {
+                    d.retry = false;
+                    return d;
+                }
+                d.retry = true;
+                wait_hint = resp
+                    .header("Retry-After")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|s| Duration::from_secs(s.min(30)));
+            }
+            Err(ureq::Error::Transport(t)) => {
+                d.http_status = None;
+                d.retry = true;
+                // The transport message may quote the URL; `send` scrubs it.
+                d.error = Some(format!(
+                    "{}: {}",
+                    t.kind(),
+                    t.message().unwrap_or("request failed")
+                ));
+            }
+        }
+        if attempt + 1 < tries {
+            let backoff =
+                Duration::from_millis(cfg.retry_base_ms.saturating_mul(1 << attempt.min(16)));
+            std::thread::sleep(wait_hint.map(|h| h.max(backoff)).unwrap_or(backoff));
+        }
+    }
+    d
+}
+
+fn run_command(ctx: &Ctx, sink: &Sink, msg: &Message) -> Delivery {
+    let mut d = Delivery {
+        attempts: 1,
+        retry: true,
+        ..Delivery::default()
+    };
+    let mut child = match Command::new(&sink.command[0])
+        .args(&sink.command[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            d.error = Some(format!(
+                "sink {}: cannot run {}: {e}",
+                sink.name, sink.command[0]
+            ));
+            return d;
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that does not read its stdin is its own business.
+        let _ = stdin.write_all(format!("{}\n", msg.doc()).as_bytes());
+    }
+    let deadline = Instant::now() + Duration::from_secs(ctx.settings.alerts.timeout_secs.max(1));
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => {
+                d.ok = true;
+                d.retry = false;
+                return d;
+            }
+            Ok(Some(status)) => {
+                d.error = Some(format!("sink {}: command {status}", sink.name));
+                return d;
+            }
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                d.error = Some(format!("sink {}: command timed out", sink.name));
+                return d;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => {
+                d.error = Some(format!("sink {}: {e}", sink.name));
+                return d;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_values_are_json_escaped() {
+        let doc = json!({"job": "j", "text": "a \"quoted\"\nline", "id": 7});
+        let out = fill_template(r#"{"t": "{{text}}", "j": "{{job}}", "n": {{id}}}"#, &doc);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["t"], "a \"quoted\"\nline");
+        assert_eq!(v["n"], 7);
+    }
+
+    #[test]
+    fn scrub_removes_secret_values() {
+        let s = scrub(
+            "Network Error: http://127.0.0.1:9/botABCDEF1234/sendMessage",
+            &["ABCDEF1234".to_string()],
+        );
+        assert!(!s.contains("ABCDEF1234"), "{s}");
+    }
+}
