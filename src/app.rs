@@ -86,6 +86,10 @@ fn command_name(c: &Command) -> &'static str {
             C::Schema(S::Refresh) => "config schema refresh",
             C::Schema(S::Show) => "config schema show",
         },
+        Command::Cost(c) => crate::cmd::cost::command_name(c),
+        Command::Pricing(crate::cli::PricingCmd::Import { .. }) => "pricing import",
+        Command::Pricing(crate::cli::PricingCmd::Show) => "pricing show",
+        Command::Budget(_) => "budget check",
     }
 }
 
@@ -151,5 +155,8 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     match command {
         Command::Status => crate::cmd::status::run(ctx),
         Command::Config(c) => crate::cmd::config::run(ctx, c),
+        Command::Cost(c) => crate::cmd::cost::run(ctx, c),
+        Command::Pricing(c) => crate::cmd::cost::pricing::run(ctx, c),
+        Command::Budget(c) => crate::cmd::cost::budget::run(ctx, c),
     }
 }
