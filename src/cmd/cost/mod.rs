@@ -227,7 +227,11 @@ impl Tracker<'_> {
             return Ok(());
         }
         if !(t.starts_with(b"{") && t.ends_with(b"}")) {
-            self.problem(format!("{}: not a JSON object line", at()));
+            let why = match serde_json::from_slice::<serde::de::IgnoredAny>(t) {
+                Err(e) => e.to_string(),
+                Ok(_) => "not a JSON object".to_string(),
+            };
+            self.problem(format!("{}: corrupt JSON: {why}", at()));
             return Ok(());
         }
         if !transcript::may_carry_usage(t) {
