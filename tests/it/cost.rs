@@ -523,3 +523,69 @@ fn days_follow_the_settings_time_zone_and_reports_group_and_filter() {
     let r = s.run(&["cost", "report", "--since", "March"]);
     r.code(2);
 }
+
+#[test]
+fn budget_check_warns_once_per_level_and_resets_with_the_period() {
+    let s = Sandbox::new();
+    s.write_settings(
+        "[general]\ntimezone = \"+02:00\"\n[cost]\nweek_start = \"monday\"\n\
+         [[cost.budgets]]\nperiod = \"daily\"\nlimit_usd = 1.0\nagent = \"main\"\n\
+         [[cost.budgets]]\nperiod = \"weekly\"\nlimit_usd = 100.0\n",
+    );
+    // No budget has spend yet: silent, exit 0.
+    s.run(&["--now", "2026-03-10T08:00:00Z", "budget", "check"])
+        .code(0)
+        .silent();
+    let dir = sessions(&s, "main");
+    let a = dir.join(format!("{SID_A}.jsonl"));
+    // 2026-03-10 local (+02:00) starts at 2026-03-09T22:00Z; the first line is the 9th.
+    write_lines(
+        &a,
+        &[
+            header(SID_A),
+            logged("b0000001", "2026-03-09T21:59:00.000Z", 5.0),
+            logged("b0000002", "2026-03-09T22:30:00.000Z", 0.85),
+        ],
+    );
+    let now = "2026-03-10T08:00:00Z"; // 10:00 local
+    s.run(&["--now", now, "cost", "track"]).code(0).silent();
+    let r = s.run(&["--now", now, "budget", "check"]);
+    r.code(1);
+    assert!(r.stdout.contains("budget daily agent=main: warning"), "{}", r.stdout);
+    assert!(r.stdout.contains("[new alert at 80 %]"), "{}", r.stdout);
+    // $0.85 over 10 h of today: $0.15 more passes at 11:45:53 local.
+    assert!(r.stdout.contains("will pass at 2026-03-10T09:45:53Z"), "{}", r.stdout);
+    assert!(!r.stdout.contains("weekly"), "{}", r.stdout);
+    // Same level again: still a finding, no new alert.
+    let r = s.run(&["--now", now, "--json", "budget", "check"]);
+    r.code(1);
+    let j = r.json();
+    assert_eq!(j["budgets"][0]["verdict"]["level"], "warning");
+    assert_eq!(j["budgets"][0]["new_alerts"], json!([]));
+    assert_eq!(j["budgets"][1]["verdict"]["spent_micros"], 5_850_000);
+    // Exceeded: the 100 % alert is recorded even though 80 % already was.
+    append(
+        &a,
+        &format!("{}\n", logged("b0000003", "2026-03-10T08:30:00.000Z", 0.2)),
+    );
+    let later = "2026-03-10T09:00:00Z";
+    s.run(&["--now", later, "cost", "track"]).code(0).silent();
+    let r = s.run(&["--now", later, "budget", "check"]);
+    r.code(1);
+    assert!(
+        r.stdout.contains("EXCEEDED") && r.stdout.contains("[new alert at 100 %]"),
+        "{}",
+        r.stdout
+    );
+    let r = s.run(&["--now", later, "budget", "check"]);
+    assert!(!r.stdout.contains("new alert"), "{}", r.stdout);
+    // Local midnight starts a new day: ok again.
+    s.run(&["--now", "2026-03-10T22:00:00Z", "budget", "check"])
+        .code(0)
+        .silent();
+    // A budget typo is refused (exit 78) naming the setting.
+    s.write_settings("[[cost.budgets]]\nperiod = \"hourly\"\nlimit_usd = 1.0\n");
+    let r = s.run(&["budget", "check"]);
+    r.code(78);
+    assert!(r.stderr.contains("period"), "{}", r.stderr);
+}
