@@ -101,6 +101,10 @@ fn command_name(c: &Command) -> &'static str {
         Command::Doctor => "doctor",
         Command::Completions { .. } => "completions",
         Command::Man => "man",
+        Command::Cost(c) => crate::cmd::cost::command_name(c),
+        Command::Pricing(crate::cli::PricingCmd::Import { .. }) => "pricing import",
+        Command::Pricing(crate::cli::PricingCmd::Show) => "pricing show",
+        Command::Budget(_) => "budget check",
     }
 }
 
@@ -171,5 +175,8 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Doctor => crate::cmd::doctor::run(ctx),
         Command::Completions { shell } => crate::cmd::gen::completions(*shell),
         Command::Man => crate::cmd::gen::man(),
+        Command::Cost(c) => crate::cmd::cost::run(ctx, c),
+        Command::Pricing(c) => crate::cmd::cost::pricing::run(ctx, c),
+        Command::Budget(c) => crate::cmd::cost::budget::run(ctx, c),
     }
 }

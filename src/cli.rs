@@ -83,6 +83,15 @@ pub enum Command {
     /// Keep openclaw.json safe: validate, back up, diff, restore, heal
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Model spend from every agent's transcripts: track it, report it
+    #[command(subcommand)]
+    Cost(CostCmd),
+    /// Price tables used when a transcript line carries no logged cost
+    #[command(subcommand)]
+    Pricing(PricingCmd),
+    /// Budgets from settings: verdict and projection (exit 1 at warning or beyond)
+    #[command(subcommand)]
+    Budget(BudgetCmd),
     /// Alerts: send a test, list recent ones, raise or clear one from a script
     #[command(subcommand)]
     Alert(AlertCmd),
@@ -217,4 +226,83 @@ pub enum SchemaCmd {
     Refresh,
     /// Show which cached schema validation uses
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CostCmd {
+    /// Count new usage lines from every transcript (both storage eras) into the ledger
+    Track,
+    /// Spend table: totals, tokens by kind, cache-read share, cost per 1k tokens
+    Report(ReportArgs),
+    /// The costliest sessions with their labels
+    Top(TopArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Range {
+    /// First day (YYYY-MM-DD, in the settings' time zone)
+    #[arg(long, value_name = "DAY")]
+    pub since: Option<String>,
+    /// Last day, inclusive (YYYY-MM-DD)
+    #[arg(long, value_name = "DAY")]
+    pub until: Option<String>,
+    /// The last N days up to --until or today (instead of --since)
+    #[arg(long, value_name = "N", conflicts_with = "since")]
+    pub days: Option<u32>,
+    /// Which cost to show (default: `cost.cost_mode` in settings)
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub cost_mode: Option<crate::pricing::CostMode>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub range: Range,
+    /// Group rows by this
+    #[arg(long, value_enum, default_value_t = GroupBy::Day)]
+    pub by: GroupBy,
+    /// Print CSV instead of a table
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[command(flatten)]
+    pub range: Range,
+    /// How many sessions to list
+    #[arg(long, default_value_t = 10)]
+    pub limit: u32,
+}
+
+/// Row grouping of `cost report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupBy {
+    Day,
+    Week,
+    Month,
+    Agent,
+    Model,
+    Session,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricingCmd {
+    /// Load a price table (LiteLLM model_prices_and_context_window.json shape) into the ledger
+    Import {
+        /// The JSON file
+        file: PathBuf,
+    },
+    /// Show the price tables in use and their versions
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BudgetCmd {
+    /// Check every budget: ok / warning / exceeded with a projection; alerts recorded once
+    Check {
+        /// Which cost to count (default: `cost.cost_mode` in settings)
+        #[arg(long, value_enum, value_name = "MODE")]
+        cost_mode: Option<crate::pricing::CostMode>,
+    },
 }

@@ -17,6 +17,7 @@ pub struct Settings {
     pub alerts: Alerts,
     pub tick: Tick,
     pub watch: Watch,
+    pub cost: CostJob,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +70,60 @@ impl Default for ConfigJob {
             health_timeout_secs: 30,
             warn_plaintext_secrets: true,
             retention: Retention::default(),
+        }
+    }
+}
+
+/// `[cost]`: cost-track, the cost reports and budget-check.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostJob {
+    /// Which cost reports and budgets use: `auto` (the logged cost when present and non-zero,
+    /// else claw's computed one, marked estimated), `logged` or `computed`.
+    pub cost_mode: String,
+    /// First day of a budget week: `monday` .. `sunday`.
+    pub week_start: String,
+    /// `[[cost.budgets]]`; none by default.
+    pub budgets: Vec<Budget>,
+}
+
+impl Default for CostJob {
+    fn default() -> Self {
+        CostJob {
+            cost_mode: "auto".into(),
+            week_start: "monday".into(),
+            budgets: Vec::new(),
+        }
+    }
+}
+
+/// One budget: a limit on spend in a period, for everything or one agent / provider / model.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budget {
+    /// `daily`, `weekly` or `monthly`.
+    pub period: String,
+    /// The limit in USD for one period.
+    pub limit_usd: f64,
+    /// Percent of the limit at which the budget is at warning (default 80).
+    pub warn_percent: u32,
+    /// Only this agent's spend (empty: all agents).
+    pub agent: String,
+    /// Only this provider's spend (empty: all).
+    pub provider: String,
+    /// Only this model's spend (empty: all).
+    pub model: String,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            period: "daily".into(),
+            limit_usd: 0.0,
+            warn_percent: 80,
+            agent: String::new(),
+            provider: String::new(),
+            model: String::new(),
         }
     }
 }
@@ -352,5 +407,6 @@ mod tests {
         assert_eq!(s.alerts, Alerts::default());
         assert_eq!(s.tick, Tick::default());
         assert_eq!(s.watch, Watch::default());
+        assert_eq!(s.cost, CostJob::default());
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod config;
+pub mod cost;
 pub mod doctor;
 pub mod gen;
 pub mod status;

@@ -70,6 +70,88 @@ pub const ALL: &[&str] = &[
         last_ended_at TEXT,
         last_exit INTEGER
     );",
+    // 3: cost-track (read cursors, counted usage lines, daily totals), imported price
+    // tables, budget alerts.
+    "CREATE TABLE cost_cursors (
+        source TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        head_len INTEGER NOT NULL DEFAULT 0,
+        head_sha256 TEXT NOT NULL DEFAULT '',
+        offset INTEGER NOT NULL,
+        size INTEGER NOT NULL DEFAULT 0,
+        mtime_ns INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE cost_lines (
+        session_id TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        input INTEGER NOT NULL,
+        output INTEGER NOT NULL,
+        cache_read INTEGER NOT NULL,
+        cache_write INTEGER NOT NULL,
+        logged_micros INTEGER,
+        computed_micros INTEGER,
+        price_source TEXT NOT NULL,
+        source TEXT NOT NULL,
+        counted_at TEXT NOT NULL,
+        PRIMARY KEY (session_id, entry_id)
+    );
+    CREATE TABLE cost_daily (
+        day TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        lines INTEGER NOT NULL DEFAULT 0,
+        input INTEGER NOT NULL DEFAULT 0,
+        output INTEGER NOT NULL DEFAULT 0,
+        cache_read INTEGER NOT NULL DEFAULT 0,
+        cache_write INTEGER NOT NULL DEFAULT 0,
+        logged_micros INTEGER NOT NULL DEFAULT 0,
+        logged_missing INTEGER NOT NULL DEFAULT 0,
+        computed_micros INTEGER NOT NULL DEFAULT 0,
+        computed_missing INTEGER NOT NULL DEFAULT 0,
+        auto_micros INTEGER NOT NULL DEFAULT 0,
+        auto_estimated INTEGER NOT NULL DEFAULT 0,
+        auto_unpriced INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, agent_id, session_id, provider, model)
+    );
+    CREATE TABLE pricing_tables (
+        version TEXT PRIMARY KEY,
+        imported_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        models INTEGER NOT NULL
+    );
+    CREATE TABLE pricing_entries (
+        version TEXT NOT NULL REFERENCES pricing_tables (version) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        input REAL NOT NULL,
+        output REAL NOT NULL,
+        cache_read REAL NOT NULL,
+        cache_write REAL NOT NULL,
+        tier_threshold INTEGER,
+        tier_input REAL,
+        tier_output REAL,
+        tier_cache_read REAL,
+        tier_cache_write REAL,
+        PRIMARY KEY (version, model)
+    );
+    CREATE TABLE budget_alerts (
+        scope TEXT NOT NULL,
+        period_start TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        spent_micros INTEGER NOT NULL,
+        limit_micros INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, period_start, threshold)
+    );",
 ];
 
 /// The schema version this claw writes.

@@ -5,6 +5,7 @@ mod alerts;
 mod common;
 mod compare;
 mod config;
+mod cost;
 mod doctor;
 mod fakehttp;
 mod packaging;

@@ -1,0 +1,356 @@
+//! `claw budget check`: spend against the budgets in settings, from what cost-track counted.
+//!
+//! The verdict and the projection are pure ([`period_of`], [`verdict`]); the command adds the
+//! ledger reads and the alert record. An alert is recorded once per (budget scope, period
+//! start, threshold), so the 80 % warning never hides the 100 % alert. Exit 1 while any budget
+//! is at warning or beyond. (Alert sinks and the optional action come with their own issue.)
+
+use super::{cost_mode, report, Zone};
+use crate::app::Ctx;
+use crate::cli::BudgetCmd;
+use crate::exit::{fail, Code};
+use crate::output::{Outcome, SCHEMA_VERSION};
+use crate::settings::Budget;
+use anyhow::Result;
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc, Weekday};
+use rusqlite::params;
+use serde_json::json;
+
+pub fn parse_weekday(s: &str) -> Result<Weekday> {
+    s.trim()
+        .to_ascii_lowercase()
+        .parse::<Weekday>()
+        .map_err(|_| {
+            fail(
+                Code::Config,
+                format!("cost.week_start = {s:?}: expected a day name such as \"monday\""),
+            )
+        })
+}
+
+/// A budget period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Result<Kind> {
+        match s {
+            "daily" => Ok(Kind::Daily),
+            "weekly" => Ok(Kind::Weekly),
+            "monthly" => Ok(Kind::Monthly),
+            _ => Err(fail(
+                Code::Config,
+                format!(
+                    "cost.budgets period = {s:?}: expected \"daily\", \"weekly\" or \"monthly\""
+                ),
+            )),
+        }
+    }
+}
+
+/// `[first day, first day of the next period)` containing `today`.
+pub fn period_of(kind: Kind, today: NaiveDate, week_start: Weekday) -> (NaiveDate, NaiveDate) {
+    match kind {
+        Kind::Daily => (today, today + Days::new(1)),
+        Kind::Weekly => {
+            let back = (7 + today.weekday().num_days_from_monday()
+                - week_start.num_days_from_monday())
+                % 7;
+            let start = today - Days::new(back as u64);
+            (start, start + Days::new(7))
+        }
+        Kind::Monthly => {
+            let start = today.with_day(1).expect("day 1 exists");
+            (start, start + Months::new(1))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warning,
+    Exceeded,
+}
+
+/// A budget's state now.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    pub level: Level,
+    pub spent_micros: i64,
+    pub limit_micros: i64,
+    /// Spend at the period's end if today's burn rate holds.
+    pub projected_micros: i64,
+    /// When the limit will be passed at today's rate (None: not within this period).
+    pub passes_at: Option<DateTime<Utc>>,
+}
+
+/// Verdict and projection. `today_micros` spent since `today_start` is the burn rate's basis.
+pub fn verdict(
+    spent: i64,
+    limit: i64,
+    warn_percent: u32,
+    today_micros: i64,
+    today_start: DateTime<Utc>,
+    period_end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let level = if spent >= limit {
+        Level::Exceeded
+    } else if (spent as i128) * 100 >= (limit as i128) * warn_percent as i128 {
+        Level::Warning
+    } else {
+        Level::Ok
+    };
+    let elapsed = (now - today_start).num_seconds().max(1) as f64;
+    let rate = today_micros.max(0) as f64 / elapsed; // micro-dollars per second
+    let remaining = (period_end - now).num_seconds().max(0) as f64;
+    let projected = spent + (rate * remaining).round() as i64;
+    let passes_at = if spent >= limit {
+        Some(now)
+    } else if rate > 0.0 {
+        let secs = ((limit - spent) as f64 / rate).ceil() as i64;
+        let t = now + chrono::Duration::seconds(secs);
+        (t < period_end).then_some(t)
+    } else {
+        None
+    };
+    Verdict {
+        level,
+        spent_micros: spent,
+        limit_micros: limit,
+        projected_micros: projected,
+        passes_at,
+    }
+}
+
+/// The stable name of a budget: period and filters.
+pub fn scope(b: &Budget) -> String {
+    let mut s = b.period.clone();
+    for (k, v) in [
+        ("agent", &b.agent),
+        ("provider", &b.provider),
+        ("model", &b.model),
+    ] {
+        if !v.is_empty() {
+            s.push_str(&format!(" {k}={v}"));
+        }
+    }
+    if s == b.period {
+        s.push_str(" all");
+    }
+    s
+}
+
+fn matches(b: &Budget, r: &report::Row) -> bool {
+    (b.agent.is_empty() || b.agent == r.agent)
+        && (b.provider.is_empty() || b.provider == r.provider)
+        && (b.model.is_empty() || b.model == r.model)
+}
+
+pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
+    let BudgetCmd::Check { cost_mode: flag } = c;
+    let mode = cost_mode(ctx, *flag)?;
+    let zone = Zone::parse(&ctx.settings.general.timezone)?;
+    let ws = parse_weekday(&ctx.settings.cost.week_start)?;
+    let budgets = ctx.settings.cost.budgets.clone();
+    for b in &budgets {
+        Kind::parse(&b.period)?;
+        if b.limit_usd.is_nan() || b.limit_usd <= 0.0 {
+            return Err(fail(
+                Code::Config,
+                format!("cost.budgets [{}]: limit_usd must be more than 0", scope(b)),
+            ));
+        }
+        if b.warn_percent == 0 || b.warn_percent > 100 {
+            return Err(fail(
+                Code::Config,
+                format!("cost.budgets [{}]: warn_percent must be 1..100", scope(b)),
+            ));
+        }
+    }
+    ctx.run_job("budget-check", "budget", |ctx, ledger| {
+        let today = zone.day_of(ctx.now);
+        let today_start = zone.start_of(today);
+        let mut findings = Vec::new();
+        let mut items = Vec::new();
+        let mut worst = Level::Ok;
+        for b in &budgets {
+            let kind = Kind::parse(&b.period)?;
+            let (first, next) = period_of(kind, today, ws);
+            let rows = report::rows(ctx, mode, Some(first), Some(next - Days::new(1)))?;
+            let (mut spent, mut today_spent, mut unpriced) = (0i64, 0i64, 0i64);
+            let today_s = today.to_string();
+            for r in rows.iter().filter(|r| matches(b, r)) {
+                spent += r.cost;
+                unpriced += r.unpriced;
+                if r.day == today_s {
+                    today_spent += r.cost;
+                }
+            }
+            let limit = crate::pricing::usd_to_micros(b.limit_usd);
+            let v = verdict(spent, limit, b.warn_percent, today_spent, today_start, zone.start_of(next), ctx.now);
+            worst = worst.max(v.level);
+            let sc = scope(b);
+            let mut new_alerts = Vec::new();
+            let thresholds: &[u32] = match v.level {
+                Level::Ok => &[],
+                Level::Warning => &[b.warn_percent],
+                Level::Exceeded => &[b.warn_percent, 100],
+            };
+            for &th in thresholds {
+                let level = if th >= 100 { "exceeded" } else { "warning" };
+                let n = if ctx.dry_run {
+                    0
+                } else {
+                    ledger.conn.execute(
+                        "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_micros, limit_micros, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                        params![sc, first.to_string(), th, level, spent, limit, ctx.now_str()],
+                    )?
+                };
+                if n == 1 {
+                    new_alerts.push(th);
+                }
+            }
+            if v.level != Level::Ok {
+                let pass = match v.passes_at {
+                    Some(_) if v.level == Level::Exceeded => format!("passed (period {first}..{next})", next = next - Days::new(1)),
+                    Some(t) => format!("will pass at {} at today's rate", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                    None => "not on course to pass this period".into(),
+                };
+                findings.push(format!(
+                    "budget {sc}: {} — ${} of ${} ({:.0} %), projected ${} by period end; {pass}{}{}",
+                    match v.level {
+                        Level::Exceeded => "EXCEEDED",
+                        _ => "warning",
+                    },
+                    report::usd(spent),
+                    report::usd(limit),
+                    spent as f64 * 100.0 / limit as f64,
+                    report::usd(v.projected_micros),
+                    if unpriced > 0 { format!("; {unpriced} unpriced lines not included") } else { String::new() },
+                    if new_alerts.is_empty() { String::new() } else { format!(" [new alert at {} %]", new_alerts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")) },
+                ));
+            }
+            items.push(json!({
+                "scope": sc,
+                "period_start": first.to_string(),
+                "period_end": (next - Days::new(1)).to_string(),
+                "warn_percent": b.warn_percent,
+                "verdict": v,
+                "unpriced_lines": unpriced,
+                "new_alerts": new_alerts,
+            }));
+        }
+        let summary = format!(
+            "{} budgets: {} at warning or beyond",
+            budgets.len(),
+            items.iter().filter(|i| i["verdict"]["level"] != "ok").count()
+        );
+        let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items }));
+        o.json = Some(json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}));
+        if worst > Level::Ok {
+            o = o.finding().with_text(findings.join("\n"));
+        }
+        Ok(o)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn periods_start_on_the_configured_week_day_and_month_ends() {
+        // 2026-03-08 is a Sunday.
+        assert_eq!(
+            period_of(Kind::Weekly, d("2026-03-08"), Weekday::Mon),
+            (d("2026-03-02"), d("2026-03-09"))
+        );
+        assert_eq!(
+            period_of(Kind::Weekly, d("2026-03-08"), Weekday::Sun),
+            (d("2026-03-08"), d("2026-03-15"))
+        );
+        assert_eq!(
+            period_of(Kind::Weekly, d("2026-03-07"), Weekday::Sun),
+            (d("2026-03-01"), d("2026-03-08"))
+        );
+        assert_eq!(
+            period_of(Kind::Monthly, d("2026-02-28"), Weekday::Mon),
+            (d("2026-02-01"), d("2026-03-01"))
+        );
+        assert_eq!(
+            period_of(Kind::Monthly, d("2026-12-31"), Weekday::Mon),
+            (d("2026-12-01"), d("2027-01-01"))
+        );
+        assert_eq!(
+            period_of(Kind::Daily, d("2026-12-31"), Weekday::Mon),
+            (d("2026-12-31"), d("2027-01-01"))
+        );
+    }
+
+    #[test]
+    fn levels_and_projection() {
+        let day = t("2026-03-08T00:00:00Z");
+        let end = t("2026-03-09T00:00:00Z");
+        // 6 hours in, $2 spent today of a $10 daily budget: ok, projected $8, never passes.
+        let v = verdict(
+            2_000_000,
+            10_000_000,
+            80,
+            2_000_000,
+            day,
+            end,
+            t("2026-03-08T06:00:00Z"),
+        );
+        assert_eq!(v.level, Level::Ok);
+        assert_eq!(v.projected_micros, 8_000_000);
+        assert_eq!(v.passes_at, None);
+        // 12 hours in, $8: warning; $2 more at $2/3h passes at 15:00.
+        let v = verdict(
+            8_000_000,
+            10_000_000,
+            80,
+            8_000_000,
+            day,
+            end,
+            t("2026-03-08T12:00:00Z"),
+        );
+        assert_eq!(v.level, Level::Warning);
+        assert_eq!(v.passes_at, Some(t("2026-03-08T15:00:00Z")));
+        assert_eq!(v.projected_micros, 16_000_000);
+        let v = verdict(
+            7_999_999,
+            10_000_000,
+            80,
+            0,
+            day,
+            end,
+            t("2026-03-08T12:00:00Z"),
+        );
+        assert_eq!((v.level, v.passes_at), (Level::Ok, None));
+        let v = verdict(
+            10_000_000,
+            10_000_000,
+            80,
+            0,
+            day,
+            end,
+            t("2026-03-08T12:00:00Z"),
+        );
+        assert_eq!(v.level, Level::Exceeded);
+    }
+}

@@ -1,0 +1,785 @@
+//! `claw cost track`: count every model call's usage once, from every agent's transcripts in
+//! both storage eras, into the ledger; `cost report` / `cost top` read what was counted.
+//!
+//! Sources per agent: `sessions/` (live, `.reset.*`, `.deleted.*[.zst]`, checkpoint copies,
+//! and the JSONL moved aside by the SQLite import) and `agent/openclaw-agent.sqlite`
+//! (`transcript_events`, `event_json` or zstd `event_zstd`). Reading is incremental (see
+//! [`crate::incremental`]); counting is exactly-once by `(session id, entry id)` in
+//! `cost_lines`, so a line seen again in an archive, a checkpoint or the database adds nothing.
+
+pub mod budget;
+pub mod pricing;
+pub mod report;
+mod sqlite;
+
+use crate::app::Ctx;
+use crate::cli::CostCmd;
+use crate::exit::{fail, Code};
+use crate::incremental::{self, Cursor};
+use crate::ledger::Ledger;
+use crate::openclaw::layout::{self, FileKind};
+use crate::openclaw::transcript;
+use crate::output::Outcome;
+use crate::pricing::{auto_cost, usd_to_micros, Book, Source, Tokens};
+use anyhow::{Context, Result};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use rusqlite::{params, OptionalExtension};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+pub fn command_name(c: &CostCmd) -> &'static str {
+    match c {
+        CostCmd::Track => "cost track",
+        CostCmd::Report(_) => "cost report",
+        CostCmd::Top(_) => "cost top",
+    }
+}
+
+pub fn run(ctx: &Ctx, c: &CostCmd) -> Result<Outcome> {
+    match c {
+        CostCmd::Track => ctx.run_job("cost-track", "cost", track),
+        CostCmd::Report(a) => report::report(ctx, a),
+        CostCmd::Top(a) => report::top(ctx, a),
+    }
+}
+
+/// The time zone days and periods are counted in (`general.timezone`).
+#[derive(Debug, Clone, Copy)]
+pub enum Zone {
+    Local,
+    Fixed(FixedOffset),
+}
+
+impl Zone {
+    pub fn parse(s: &str) -> Result<Zone> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("local") || t.is_empty() {
+            return Ok(Zone::Local);
+        }
+        if t.eq_ignore_ascii_case("utc") || t == "Z" {
+            return Ok(Zone::Fixed(FixedOffset::east_opt(0).expect("0 is valid")));
+        }
+        let bad = || {
+            fail(
+                Code::Config,
+                format!("general.timezone = {s:?}: expected \"local\", \"UTC\" or an offset like \"+02:00\""),
+            )
+        };
+        let (sign, rest) = match t.as_bytes().first() {
+            Some(b'+') => (1, &t[1..]),
+            Some(b'-') => (-1, &t[1..]),
+            _ => return Err(bad()),
+        };
+        let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+            return Err(bad());
+        }
+        FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+            .map(Zone::Fixed)
+            .ok_or_else(bad)
+    }
+
+    pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
+        match self {
+            Zone::Local => t.with_timezone(&chrono::Local).date_naive(),
+            Zone::Fixed(o) => t.with_timezone(o).date_naive(),
+        }
+    }
+
+    /// The instant a day starts in this zone.
+    pub fn start_of(&self, day: NaiveDate) -> DateTime<Utc> {
+        let naive = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+        match self {
+            Zone::Local => chrono::Local
+                .from_local_datetime(&naive)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_else(|| naive.and_utc()),
+            Zone::Fixed(o) => o
+                .from_local_datetime(&naive)
+                .single()
+                .expect("fixed offsets are unambiguous")
+                .with_timezone(&Utc),
+        }
+    }
+}
+
+/// Per-run counters, reported in the summary and the ledger detail.
+#[derive(Debug, Default, serde::Serialize)]
+struct Stats {
+    files: u64,
+    files_unchanged: u64,
+    files_restarted: u64,
+    databases: u64,
+    lines_read: u64,
+    bytes_read: u64,
+    usage_lines: u64,
+    counted: u64,
+    duplicates: u64,
+    excluded_injected: u64,
+    zero_usage: u64,
+    unpriced: u64,
+    corrupt: u64,
+    undated: u64,
+    counted_micros: i64,
+    problems: Vec<String>,
+}
+
+/// One usage line ready for the ledger.
+struct Counted<'a> {
+    agent: &'a str,
+    session_id: &'a str,
+    source: &'a str,
+}
+
+/// Ledger writer: batches of inserts inside IMMEDIATE transactions.
+struct Writer<'l> {
+    ledger: &'l Ledger,
+    in_tx: u64,
+    now: String,
+    dry_run: bool,
+}
+
+const BATCH: u64 = 20_000;
+
+impl<'l> Writer<'l> {
+    fn begin(ledger: &'l Ledger, now: String, dry_run: bool) -> Result<Writer<'l>> {
+        ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Writer {
+            ledger,
+            in_tx: 0,
+            now,
+            dry_run,
+        })
+    }
+
+    /// Commit when the batch is full (never in a dry run: it rolls back once at the end).
+    fn maybe_commit(&mut self) -> Result<()> {
+        if self.in_tx >= BATCH && !self.dry_run {
+            self.ledger.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
+            self.in_tx = 0;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        let sql = if self.dry_run { "ROLLBACK" } else { "COMMIT" };
+        self.ledger.conn.execute_batch(sql)?;
+        Ok(())
+    }
+
+    /// A SQLite session cursor: the highest `seq` counted, in `offset`.
+    fn save_seq_cursor(&mut self, key: &str, path: &str, seq: i64) -> Result<()> {
+        self.ledger
+            .conn
+            .prepare_cached(
+                "INSERT INTO cost_cursors (source, path, offset, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (source) DO UPDATE SET path = excluded.path, offset = excluded.offset,
+                   updated_at = excluded.updated_at",
+            )?
+            .execute(params![key, path, seq, self.now])?;
+        self.in_tx += 1;
+        Ok(())
+    }
+
+    fn save_cursor(&mut self, key: &str, path: &str, c: &Cursor) -> Result<()> {
+        self.ledger
+            .conn
+            .prepare_cached(
+                "INSERT INTO cost_cursors (source, path, head_len, head_sha256, offset, size, mtime_ns, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (source) DO UPDATE SET path = excluded.path, head_len = excluded.head_len,
+                   head_sha256 = excluded.head_sha256, offset = excluded.offset, size = excluded.size,
+                   mtime_ns = excluded.mtime_ns, updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                key,
+                path,
+                c.head_len as i64,
+                c.head_sha256,
+                c.offset as i64,
+                c.size as i64,
+                c.mtime_ns,
+                self.now
+            ])?;
+        self.in_tx += 1;
+        Ok(())
+    }
+}
+
+/// Everything the per-line handler needs.
+struct Tracker<'l> {
+    w: Writer<'l>,
+    book: Book,
+    zone: Zone,
+    stats: Stats,
+}
+
+impl Tracker<'_> {
+    /// Handle one raw line of a transcript; `at` names it in problems.
+    fn line(&mut self, raw: &[u8], c: &Counted, at: &dyn Fn() -> String) -> Result<()> {
+        self.stats.lines_read += 1;
+        let t = raw.trim_ascii();
+        if t.is_empty() {
+            return Ok(());
+        }
+        if !(t.starts_with(b"{") && t.ends_with(b"}")) {
+            let why = match serde_json::from_slice::<serde::de::IgnoredAny>(t) {
+                Err(e) => e.to_string(),
+                Ok(_) => "not a JSON object".to_string(),
+            };
+            self.problem(format!("{}: corrupt JSON: {why}", at()));
+            return Ok(());
+        }
+        if !transcript::may_carry_usage(t) {
+            return Ok(());
+        }
+        let entry = match transcript::parse(t) {
+            Ok(e) => e,
+            Err(m) => {
+                self.problem(format!("{}: corrupt JSON: {m}", at()));
+                return Ok(());
+            }
+        };
+        self.entry(entry, t, c, at)
+    }
+
+    fn problem(&mut self, msg: String) {
+        self.stats.corrupt += 1;
+        if self.stats.problems.len() < 50 {
+            self.stats.problems.push(msg);
+        }
+    }
+
+    fn entry(
+        &mut self,
+        e: transcript::Entry,
+        raw: &[u8],
+        c: &Counted,
+        at: &dyn Fn() -> String,
+    ) -> Result<()> {
+        let Some(a) = e.assistant else { return Ok(()) };
+        let Some(u) = a.usage else { return Ok(()) };
+        self.stats.usage_lines += 1;
+        if a.is_gateway_injected() {
+            self.stats.excluded_injected += 1;
+            return Ok(());
+        }
+        let logged = u.cost_total.map(usd_to_micros);
+        if u.tokens() == 0 && logged.unwrap_or(0) == 0 {
+            // Failed turns write all-zero usage: not spend.
+            self.stats.zero_usage += 1;
+            return Ok(());
+        }
+        let Some(ts) = e
+            .timestamp
+            .as_deref()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        else {
+            self.stats.undated += 1;
+            self.problem(format!(
+                "{}: usage line without a valid top-level timestamp; not counted",
+                at()
+            ));
+            return Ok(());
+        };
+        let ts = ts.with_timezone(&Utc);
+        let day = self.zone.day_of(ts).format("%Y-%m-%d").to_string();
+        let entry_id = match e.id {
+            Some(id) => id,
+            None => format!(
+                "sha256:{}",
+                &incremental::hex(&<sha2::Sha256 as sha2::Digest>::digest(raw))[..32]
+            ),
+        };
+        let provider = a.provider.unwrap_or_default();
+        let model = a.model.unwrap_or_default();
+        let tokens = Tokens {
+            input: u.input,
+            output: u.output,
+            cache_read: u.cache_read,
+            cache_write: u.cache_write,
+        };
+        let (src, price) = self.book.lookup(c.agent, &provider, &model);
+        let computed = price.map(|p| p.cost_micros(&tokens));
+        let price_source = if logged.is_some() && src == Source::Unpriced {
+            "logged".to_string()
+        } else if logged.is_some() {
+            format!("logged;{}", src.label())
+        } else {
+            src.label()
+        };
+        let conn = &self.w.ledger.conn;
+        let n = conn
+            .prepare_cached(
+                "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input, output,
+                   cache_read, cache_write, logged_micros, computed_micros, price_source, source, counted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 ON CONFLICT (session_id, entry_id) DO NOTHING",
+            )?
+            .execute(params![
+                c.session_id,
+                entry_id,
+                c.agent,
+                day,
+                ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                provider,
+                model,
+                tokens.input as i64,
+                tokens.output as i64,
+                tokens.cache_read as i64,
+                tokens.cache_write as i64,
+                logged,
+                computed,
+                price_source,
+                c.source,
+                self.w.now,
+            ])?;
+        self.w.in_tx += 1;
+        if n == 0 {
+            self.stats.duplicates += 1;
+            return Ok(());
+        }
+        self.stats.counted += 1;
+        let auto = auto_cost(logged, computed);
+        if auto.is_none() {
+            self.stats.unpriced += 1;
+        }
+        self.stats.counted_micros += auto.map(|a| a.0).unwrap_or(0);
+        conn.prepare_cached(
+            "INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
+               cache_write, logged_micros, logged_missing, computed_micros, computed_missing, auto_micros,
+               auto_estimated, auto_unpriced)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (day, agent_id, session_id, provider, model) DO UPDATE SET
+               lines = lines + 1, input = input + excluded.input, output = output + excluded.output,
+               cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
+               logged_micros = logged_micros + excluded.logged_micros,
+               logged_missing = logged_missing + excluded.logged_missing,
+               computed_micros = computed_micros + excluded.computed_micros,
+               computed_missing = computed_missing + excluded.computed_missing,
+               auto_micros = auto_micros + excluded.auto_micros,
+               auto_estimated = auto_estimated + excluded.auto_estimated,
+               auto_unpriced = auto_unpriced + excluded.auto_unpriced",
+        )?
+        .execute(params![
+            day,
+            c.agent,
+            c.session_id,
+            provider,
+            model,
+            tokens.input as i64,
+            tokens.output as i64,
+            tokens.cache_read as i64,
+            tokens.cache_write as i64,
+            logged.unwrap_or(0),
+            logged.is_none() as i64,
+            computed.unwrap_or(0),
+            computed.is_none() as i64,
+            auto.map(|a| a.0).unwrap_or(0),
+            auto.is_some_and(|a| a.1) as i64,
+            auto.is_none() as i64,
+        ])?;
+        Ok(())
+    }
+}
+
+/// The price book for this run: agents' models.json, the config, the imported table.
+fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) -> Book {
+    let mut book = Book {
+        builtin: crate::pricing::builtin(),
+        ..Default::default()
+    };
+    if let Ok(text) = std::fs::read_to_string(&ctx.paths.config) {
+        match crate::openclaw::config::parse_json5(&text) {
+            Ok(v) => {
+                let loaded = crate::openclaw::config::resolve_includes(v, &ctx.paths.config, &[]);
+                if let Some(p) = loaded.merged.pointer("/models/providers") {
+                    book.config = crate::pricing::from_providers(p);
+                }
+            }
+            Err(e) => ctx.out.warn(&format!(
+                "{}: cannot read model prices ({}); pricing without them",
+                ctx.paths.config.display(),
+                e.message
+            )),
+        }
+    }
+    for a in agents {
+        let p = a.models_json();
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        match crate::openclaw::config::parse_json5(&text) {
+            Ok(v) => {
+                let providers = v
+                    .get("providers")
+                    .or_else(|| v.pointer("/models/providers"));
+                if let Some(pv) = providers {
+                    book.models_json
+                        .insert(a.id.clone(), crate::pricing::from_providers(pv));
+                }
+            }
+            Err(e) => ctx.out.warn(&format!(
+                "{}: cannot read model prices ({})",
+                p.display(),
+                e.message
+            )),
+        }
+    }
+    match pricing::load_imported(ledger) {
+        Ok(t) => book.imported = t,
+        Err(e) => ctx.out.warn(&format!(
+            "imported price table unreadable ({e:#}); using the built-in one"
+        )),
+    }
+    book
+}
+
+/// Transcript files of one agent: `sessions/` and the JSONL the SQLite import moved aside.
+fn transcript_files(agent: &layout::Agent) -> Result<Vec<(PathBuf, FileKind)>> {
+    let mut out = Vec::new();
+    for dir in [
+        agent.sessions_dir.clone(),
+        agent.sessions_dir.join("session-sqlite-import-archive"),
+    ] {
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot list", dir.display())),
+        };
+        for ent in rd {
+            let ent = ent.with_context(|| format!("{}: cannot list", dir.display()))?;
+            let name = ent.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let kind = layout::classify(name);
+            if kind.is_transcript() && ent.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                out.push((ent.path(), kind));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn load_cursors(ledger: &Ledger) -> Result<HashMap<String, Cursor>> {
+    let mut st = ledger.conn.prepare(
+        "SELECT source, head_len, head_sha256, offset, size, mtime_ns FROM cost_cursors WHERE source LIKE 'file:%'",
+    )?;
+    let rows = st.query_map([], |r| {
+        let key: String = r.get(0)?;
+        Ok((
+            key,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
+        ))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (key, head_len, head_sha256, offset, size, mtime_ns) = row?;
+        let mut parts = key.splitn(3, ':').skip(1);
+        let (Some(dev), Some(ino)) = (
+            parts.next().and_then(|x| x.parse().ok()),
+            parts.next().and_then(|x| x.parse().ok()),
+        ) else {
+            continue;
+        };
+        out.insert(
+            key,
+            Cursor {
+                dev,
+                ino,
+                head_len: head_len as u64,
+                head_sha256,
+                offset: offset as u64,
+                size: size as u64,
+                mtime_ns,
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
+    let zone = Zone::parse(&ctx.settings.general.timezone)?;
+    let agents = layout::agents(&ctx.paths.openclaw_dir).with_context(|| {
+        format!(
+            "{}: cannot list agents",
+            ctx.paths.openclaw_dir.join("agents").display()
+        )
+    })?;
+    let book = load_book(ctx, ledger, &agents);
+    let cursors = load_cursors(ledger)?;
+    let mut seen_keys: HashSet<String> = HashSet::new();
+    let mut tr = Tracker {
+        w: Writer::begin(ledger, ctx.now_str(), ctx.dry_run)?,
+        book,
+        zone,
+        stats: Stats::default(),
+    };
+    let base = ctx.paths.openclaw_dir.clone();
+    for agent in &agents {
+        for (path, kind) in transcript_files(agent)? {
+            let sid = kind.session_id().unwrap_or_default().to_string();
+            let label = crate::paths::display_rel(&path, &base);
+            if let Err(e) = scan_one(
+                &mut tr,
+                &cursors,
+                &mut seen_keys,
+                agent,
+                &sid,
+                &path,
+                &label,
+                kind.is_compressed(),
+            ) {
+                // A per-file problem is reported and the scan goes on; a ledger error stops it.
+                if e.downcast_ref::<LedgerErr>().is_some() {
+                    return Err(e);
+                }
+                tr.problem(format!("{e:#}"));
+            }
+            tr.w.maybe_commit()?;
+        }
+        if let Some(db) = &agent.sqlite {
+            tr.stats.databases += 1;
+            if let Err(e) = sqlite::scan_db(&mut tr, agent, db, &base) {
+                if crate::exit::code_of(&e) == Code::TempFail {
+                    ctx.out.warn(&format!(
+                        "{}: busy; its new rows wait for the next run",
+                        db.display()
+                    ));
+                } else if e.downcast_ref::<LedgerErr>().is_some() {
+                    return Err(e);
+                } else {
+                    tr.problem(format!("{e:#}"));
+                }
+            }
+            tr.w.maybe_commit()?;
+        }
+    }
+    // Cursors of files that are gone (pruned archives) would only pin reused inodes.
+    if !ctx.dry_run {
+        let mut st = ledger
+            .conn
+            .prepare("SELECT source FROM cost_cursors WHERE source LIKE 'file:%'")?;
+        let stale: Vec<String> = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|k| !seen_keys.contains(k))
+            .collect();
+        for k in stale {
+            ledger
+                .conn
+                .execute("DELETE FROM cost_cursors WHERE source = ?1", params![k])?;
+        }
+    }
+    let Tracker { w, stats, .. } = tr;
+    w.finish()?;
+    for p in &stats.problems {
+        ctx.out.warn(p);
+    }
+    if stats.corrupt as usize > stats.problems.len() {
+        ctx.out.warn(&format!(
+            "... and {} more problems",
+            stats.corrupt as usize - stats.problems.len()
+        ));
+    }
+    if stats.unpriced > 0 {
+        ctx.out.warn(&format!(
+            "{} new usage lines have no price (no logged cost, model unknown to every table): see `claw cost report`",
+            stats.unpriced
+        ));
+    }
+    let summary = format!(
+        "{} files ({} unchanged), {} databases, {} new usage lines counted (${}), {} already counted, {} unpriced, {} problems",
+        stats.files,
+        stats.files_unchanged,
+        stats.databases,
+        stats.counted,
+        report::usd(stats.counted_micros),
+        stats.duplicates,
+        stats.unpriced,
+        stats.corrupt
+    );
+    let detail = serde_json::to_value(&stats).unwrap_or(json!(null));
+    Ok(Outcome::ok(summary).with_detail(detail))
+}
+
+/// Marker for errors that come from the ledger itself (they stop the run).
+#[derive(Debug)]
+pub(crate) struct LedgerErr;
+impl std::fmt::Display for LedgerErr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ledger write failed")
+    }
+}
+impl std::error::Error for LedgerErr {}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_one(
+    tr: &mut Tracker,
+    cursors: &HashMap<String, Cursor>,
+    seen: &mut HashSet<String>,
+    agent: &layout::Agent,
+    sid: &str,
+    path: &Path,
+    label: &str,
+    zst: bool,
+) -> Result<()> {
+    let (dev, ino, _, _) = incremental::stat(path)?;
+    let key = Cursor::key(dev, ino);
+    seen.insert(key.clone());
+    let prev = cursors.get(&key);
+    let counted = Counted {
+        agent: &agent.id,
+        session_id: sid,
+        source: label,
+    };
+    let mut ledger_err: Option<anyhow::Error> = None;
+    let scan = incremental::scan_file(path, zst, prev, |line, range: Range<u64>| {
+        let at = || format!("{label}: byte {}", range.start);
+        if let Err(e) = tr.line(line, &counted, &at) {
+            ledger_err = Some(e.context(LedgerErr));
+            return Err(anyhow::Error::new(LedgerErr));
+        }
+        Ok(())
+    });
+    if let Some(e) = ledger_err {
+        return Err(e);
+    }
+    let scan = scan?;
+    tr.stats.files += 1;
+    tr.stats.files_unchanged += scan.unchanged as u64;
+    tr.stats.files_restarted += scan.restarted as u64;
+    tr.stats.bytes_read += scan.bytes;
+    if !scan.unchanged {
+        tr.w.save_cursor(&key, label, &scan.cursor)
+            .context(LedgerErr)?;
+    }
+    Ok(())
+}
+
+/// The agent's session labels, from `sessions.json` (session id -> label or session key).
+pub fn session_labels(agent: &layout::Agent) -> HashMap<String, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct E {
+        session_id: Option<String>,
+        label: Option<String>,
+        display_name: Option<String>,
+    }
+    let mut out = HashMap::new();
+    let Ok(f) = std::fs::File::open(agent.store_path()) else {
+        return out;
+    };
+    let Ok(map) = serde_json::from_reader::<_, HashMap<String, E>>(std::io::BufReader::new(f))
+    else {
+        return out;
+    };
+    for (key, e) in map {
+        if let Some(sid) = e.session_id {
+            let l = e
+                .label
+                .or(e.display_name)
+                .map(|l| format!("{l} ({key})"))
+                .unwrap_or(key);
+            out.insert(sid, l);
+        }
+    }
+    out
+}
+
+/// `(since, until)` days for a report range, inclusive; `None` = open.
+pub fn day_range(
+    ctx: &Ctx,
+    r: &crate::cli::Range,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
+    let zone = Zone::parse(&ctx.settings.general.timezone)?;
+    let parse = |flag: &str, s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            fail(
+                Code::Usage,
+                format!("--{flag} {s}: expected a day as YYYY-MM-DD"),
+            )
+        })
+    };
+    let until = r.until.as_deref().map(|s| parse("until", s)).transpose()?;
+    let since = match (r.days, &r.since) {
+        (Some(n), _) => {
+            let end = until.unwrap_or_else(|| zone.day_of(ctx.now));
+            Some(end - chrono::Days::new(n.max(1) as u64 - 1))
+        }
+        (None, Some(s)) => Some(parse("since", s)?),
+        (None, None) => None,
+    };
+    let until = match (r.days, until) {
+        (Some(_), None) => Some(zone.day_of(ctx.now)),
+        (_, u) => u,
+    };
+    Ok((since, until))
+}
+
+/// The cost mode for a run: the flag, else settings.
+pub fn cost_mode(
+    ctx: &Ctx,
+    flag: Option<crate::pricing::CostMode>,
+) -> Result<crate::pricing::CostMode> {
+    use crate::pricing::CostMode;
+    if let Some(m) = flag {
+        return Ok(m);
+    }
+    match ctx.settings.cost.cost_mode.as_str() {
+        "auto" => Ok(CostMode::Auto),
+        "logged" => Ok(CostMode::Logged),
+        "computed" => Ok(CostMode::Computed),
+        other => Err(fail(
+            Code::Config,
+            format!("cost.cost_mode = {other:?}: expected \"auto\", \"logged\" or \"computed\""),
+        )),
+    }
+}
+
+/// Whether the ledger has counted anything at all.
+pub fn has_counted(ledger: &Ledger) -> Result<bool> {
+    Ok(ledger
+        .conn
+        .query_row("SELECT 1 FROM cost_lines LIMIT 1", [], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_parse_and_bucket_days() {
+        let t = DateTime::parse_from_rfc3339("2026-03-08T23:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            Zone::parse("UTC").unwrap().day_of(t).to_string(),
+            "2026-03-08"
+        );
+        assert_eq!(
+            Zone::parse("+02:00").unwrap().day_of(t).to_string(),
+            "2026-03-09"
+        );
+        assert_eq!(
+            Zone::parse("-05:30").unwrap().day_of(t).to_string(),
+            "2026-03-08"
+        );
+        assert!(Zone::parse("Europe/Paris").is_err());
+        assert!(Zone::parse("+25:00").is_err());
+        let z = Zone::parse("+02:00").unwrap();
+        let d = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+        assert_eq!(z.start_of(d).to_rfc3339(), "2026-03-08T22:00:00+00:00");
+    }
+}

@@ -1,0 +1,198 @@
+//! `claw pricing import FILE` / `claw pricing show`: claw's own price table, versioned in the
+//! ledger. The newest import is used for models that neither models.json nor the config price;
+//! the built-in snapshot covers the rest.
+
+use crate::app::Ctx;
+use crate::cli::PricingCmd;
+use crate::exit::{fail, Code};
+use crate::ledger::Ledger;
+use crate::output::{table, Outcome, SCHEMA_VERSION};
+use crate::pricing::{from_litellm, Price, Rates, Table};
+use anyhow::{Context, Result};
+use rusqlite::{params, OptionalExtension};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+
+/// Refuse absurd inputs: LiteLLM's own file is about 1.5 MB.
+const MAX_BYTES: u64 = 64 << 20;
+
+pub fn run(ctx: &Ctx, c: &PricingCmd) -> Result<Outcome> {
+    match c {
+        PricingCmd::Import { file } => ctx.run_job("pricing-import", "cost", |ctx, ledger| {
+            let name = file.display().to_string();
+            let f = std::fs::File::open(file).with_context(|| format!("{name}: cannot open"))?;
+            let mut bytes = Vec::new();
+            f.take(MAX_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("{name}: cannot read"))?;
+            if bytes.len() as u64 > MAX_BYTES {
+                return Err(fail(
+                    Code::DataErr,
+                    format!("{name}: larger than {MAX_BYTES} bytes; not a price table"),
+                ));
+            }
+            let doc: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| fail(Code::DataErr, format!("{name}: not JSON: {e}")))?;
+            let t = from_litellm(&doc).map_err(|m| fail(Code::DataErr, format!("{name}: {m}")))?;
+            let version = format!(
+                "litellm-{}",
+                &crate::incremental::hex(&Sha256::digest(&bytes))[..12]
+            );
+            if ctx.dry_run {
+                return Ok(Outcome::ok(format!(
+                    "would import {} models as {version}",
+                    t.prices.len()
+                )));
+            }
+            let n = store(
+                ledger,
+                &version,
+                &name,
+                &crate::incremental::hex(&Sha256::digest(&bytes)),
+                &t,
+                &ctx.now_str(),
+            )?;
+            Ok(Outcome::ok(if n {
+                format!("imported {} models as {version}", t.prices.len())
+            } else {
+                format!("{version} was already imported; now in use")
+            }))
+        }),
+        PricingCmd::Show => show(ctx),
+    }
+}
+
+fn store(
+    ledger: &Ledger,
+    version: &str,
+    source: &str,
+    sha: &str,
+    t: &Table,
+    now: &str,
+) -> Result<bool> {
+    let tx = ledger.conn.unchecked_transaction()?;
+    tx.execute_batch("SAVEPOINT import")?;
+    let new = tx.execute(
+        "INSERT INTO pricing_tables (version, imported_at, source, sha256, models) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (version) DO UPDATE SET imported_at = excluded.imported_at",
+        params![version, now, source, sha, t.prices.len() as i64],
+    )?;
+    let existing: i64 = tx.query_row(
+        "SELECT count(*) FROM pricing_entries WHERE version = ?1",
+        params![version],
+        |r| r.get(0),
+    )?;
+    if existing == 0 {
+        let mut st = tx.prepare(
+            "INSERT INTO pricing_entries (version, model, input, output, cache_read, cache_write, tier_threshold,
+               tier_input, tier_output, tier_cache_read, tier_cache_write)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for (m, p) in &t.prices {
+            let b = p.base;
+            let tr = p.tier.map(|x| x.1);
+            st.execute(params![
+                version,
+                m,
+                b.input,
+                b.output,
+                b.cache_read,
+                b.cache_write,
+                p.tier.map(|x| x.0 as i64),
+                tr.map(|r| r.input),
+                tr.map(|r| r.output),
+                tr.map(|r| r.cache_read),
+                tr.map(|r| r.cache_write)
+            ])?;
+        }
+    }
+    tx.execute_batch("RELEASE import")?;
+    tx.commit()?;
+    Ok(new == 1 && existing == 0)
+}
+
+/// The newest imported table, if any.
+pub fn load_imported(ledger: &Ledger) -> Result<Option<(String, Table)>> {
+    let v: Option<String> = ledger
+        .conn
+        .query_row(
+            "SELECT version FROM pricing_tables ORDER BY imported_at DESC, version DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(v) = v else { return Ok(None) };
+    let mut st = ledger.conn.prepare(
+        "SELECT model, input, output, cache_read, cache_write, tier_threshold, tier_input, tier_output,
+           tier_cache_read, tier_cache_write FROM pricing_entries WHERE version = ?1",
+    )?;
+    let mut t = Table::default();
+    let rows = st.query_map(params![v], |r| {
+        let base = Rates {
+            input: r.get(1)?,
+            output: r.get(2)?,
+            cache_read: r.get(3)?,
+            cache_write: r.get(4)?,
+        };
+        let tier = match r.get::<_, Option<i64>>(5)? {
+            Some(th) => Some((
+                th as u64,
+                Rates {
+                    input: r.get::<_, Option<f64>>(6)?.unwrap_or(base.input),
+                    output: r.get::<_, Option<f64>>(7)?.unwrap_or(base.output),
+                    cache_read: r.get::<_, Option<f64>>(8)?.unwrap_or(base.cache_read),
+                    cache_write: r.get::<_, Option<f64>>(9)?.unwrap_or(base.cache_write),
+                },
+            )),
+            None => None,
+        };
+        Ok((r.get::<_, String>(0)?, Price { base, tier }))
+    })?;
+    for row in rows {
+        let (m, p) = row?;
+        t.prices.insert(m, p);
+    }
+    Ok(Some((v, t)))
+}
+
+fn show(ctx: &Ctx) -> Result<Outcome> {
+    let imported = if ctx.paths.ledger().exists() {
+        load_imported(&ctx.ledger()?)?
+    } else {
+        None
+    };
+    let mut rows = vec![vec![
+        "TABLE".to_string(),
+        "VERSION".into(),
+        "MODELS".into(),
+        "USED".into(),
+    ]];
+    if let Some((v, t)) = &imported {
+        rows.push(vec![
+            "imported".into(),
+            v.clone(),
+            t.prices.len().to_string(),
+            "before built-in".into(),
+        ]);
+    }
+    let b = crate::pricing::builtin();
+    rows.push(vec![
+        "built-in".into(),
+        crate::pricing::BUILTIN_VERSION.into(),
+        b.prices.len().to_string(),
+        "last".into(),
+    ]);
+    let text = format!(
+        "Order: logged usage.cost.total, agents/<id>/agent/models.json, config models.providers, then:\n{}",
+        table(&rows)
+    );
+    let mut o = Outcome::ok(format!("{} price tables", rows.len() - 1)).with_text(text);
+    o.json = Some(json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "pricing show",
+        "imported": imported.as_ref().map(|(v, t)| json!({"version": v, "models": t.prices.len()})),
+        "builtin": {"version": crate::pricing::BUILTIN_VERSION, "models": b.prices.len()},
+    }));
+    Ok(o)
+}

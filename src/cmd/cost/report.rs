@@ -1,0 +1,392 @@
+//! `claw cost report` and `claw cost top`: read the daily totals cost-track counted.
+
+use super::{cost_mode, day_range, session_labels};
+use crate::app::Ctx;
+use crate::cli::{GroupBy, ReportArgs, TopArgs};
+use crate::output::{table, Outcome, SCHEMA_VERSION};
+use crate::pricing::CostMode;
+use anyhow::Result;
+use chrono::{Datelike, NaiveDate};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Micro-dollars as an exact decimal string: `187933` -> `0.187933`.
+pub fn usd(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let m = micros.unsigned_abs();
+    format!("{sign}{}.{:06}", m / 1_000_000, m % 1_000_000)
+}
+
+/// One aggregated row.
+#[derive(Debug, Default, Clone)]
+pub struct Agg {
+    pub lines: i64,
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    pub cost: i64,
+    pub estimated: i64,
+    pub unpriced: i64,
+    pub first_day: Option<String>,
+    pub last_day: Option<String>,
+    pub models: BTreeSet<String>,
+}
+
+impl Agg {
+    fn add(&mut self, r: &Row) {
+        self.lines += r.lines;
+        self.input += r.input;
+        self.output += r.output;
+        self.cache_read += r.cache_read;
+        self.cache_write += r.cache_write;
+        self.cost += r.cost;
+        self.estimated += r.estimated;
+        self.unpriced += r.unpriced;
+        if self.first_day.as_ref().is_none_or(|d| r.day < *d) {
+            self.first_day = Some(r.day.clone());
+        }
+        if self.last_day.as_ref().is_none_or(|d| r.day > *d) {
+            self.last_day = Some(r.day.clone());
+        }
+        self.models.insert(format!("{}/{}", r.provider, r.model));
+    }
+    fn tokens(&self) -> i64 {
+        self.input + self.output + self.cache_read + self.cache_write
+    }
+    /// Cache reads as a share of prompt tokens.
+    fn cache_share(&self) -> f64 {
+        let prompt = self.input + self.cache_read + self.cache_write;
+        if prompt == 0 {
+            0.0
+        } else {
+            self.cache_read as f64 / prompt as f64
+        }
+    }
+    /// Micro-dollars per 1000 tokens.
+    fn per_1k(&self) -> Option<f64> {
+        (self.tokens() > 0).then(|| self.cost as f64 * 1000.0 / self.tokens() as f64)
+    }
+    fn json(&self, key: &str) -> Value {
+        json!({
+            "key": key,
+            "lines": self.lines,
+            "input": self.input,
+            "output": self.output,
+            "cache_read": self.cache_read,
+            "cache_write": self.cache_write,
+            "tokens": self.tokens(),
+            "cache_read_share": (self.cache_share() * 10000.0).round() / 10000.0,
+            "cost_micros": self.cost,
+            "cost_usd": usd(self.cost),
+            "cost_per_1k_tokens_usd": self.per_1k().map(|m| m.round() as i64).map(usd),
+            "estimated_lines": self.estimated,
+            "unpriced_lines": self.unpriced,
+        })
+    }
+}
+
+/// One `cost_daily` row with the mode's cost columns picked.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub day: String,
+    pub agent: String,
+    pub session: String,
+    pub provider: String,
+    pub model: String,
+    pub lines: i64,
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    pub cost: i64,
+    pub estimated: i64,
+    pub unpriced: i64,
+}
+
+/// Daily rows in `[since, until]` for a cost mode. No ledger yet: no rows.
+pub fn rows(
+    ctx: &Ctx,
+    mode: CostMode,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+) -> Result<Vec<Row>> {
+    if !ctx.paths.ledger().exists() {
+        return Ok(Vec::new());
+    }
+    let ledger = ctx.ledger()?;
+    let cols = match mode {
+        CostMode::Auto => "auto_micros, auto_estimated, auto_unpriced",
+        CostMode::Logged => "logged_micros, 0, logged_missing",
+        CostMode::Computed => "computed_micros, 0, computed_missing",
+    };
+    let sql = format!(
+        "SELECT day, agent_id, session_id, provider, model, lines, input, output, cache_read, cache_write, {cols}
+         FROM cost_daily WHERE day >= ?1 AND day <= ?2 ORDER BY day"
+    );
+    let lo = since.map(|d| d.to_string()).unwrap_or_default();
+    let hi = until
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "9999".into());
+    let mut st = ledger.conn.prepare(&sql)?;
+    let out = st
+        .query_map(rusqlite::params![lo, hi], |r| {
+            Ok(Row {
+                day: r.get(0)?,
+                agent: r.get(1)?,
+                session: r.get(2)?,
+                provider: r.get(3)?,
+                model: r.get(4)?,
+                lines: r.get(5)?,
+                input: r.get(6)?,
+                output: r.get(7)?,
+                cache_read: r.get(8)?,
+                cache_write: r.get(9)?,
+                cost: r.get(10)?,
+                estimated: r.get(11)?,
+                unpriced: r.get(12)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(out)
+}
+
+fn week_start_day(ctx: &Ctx) -> Result<chrono::Weekday> {
+    super::budget::parse_weekday(&ctx.settings.cost.week_start)
+}
+
+fn key_of(by: GroupBy, r: &Row, week_start: chrono::Weekday) -> String {
+    match by {
+        GroupBy::Day => r.day.clone(),
+        GroupBy::Week => match NaiveDate::parse_from_str(&r.day, "%Y-%m-%d") {
+            Ok(d) => {
+                let back = (7 + d.weekday().num_days_from_monday()
+                    - week_start.num_days_from_monday())
+                    % 7;
+                (d - chrono::Days::new(back as u64)).to_string()
+            }
+            Err(_) => r.day.clone(),
+        },
+        GroupBy::Month => r.day.get(..7).unwrap_or(&r.day).to_string(),
+        GroupBy::Agent => r.agent.clone(),
+        GroupBy::Model => format!("{}/{}", r.provider, r.model),
+        GroupBy::Session => format!("{}/{}", r.agent, r.session),
+    }
+}
+
+fn by_name(by: GroupBy) -> &'static str {
+    match by {
+        GroupBy::Day => "day",
+        GroupBy::Week => "week",
+        GroupBy::Month => "month",
+        GroupBy::Agent => "agent",
+        GroupBy::Model => "model",
+        GroupBy::Session => "session",
+    }
+}
+
+fn mode_name(m: CostMode) -> &'static str {
+    match m {
+        CostMode::Auto => "auto",
+        CostMode::Logged => "logged",
+        CostMode::Computed => "computed",
+    }
+}
+
+pub fn report(ctx: &Ctx, a: &ReportArgs) -> Result<Outcome> {
+    let mode = cost_mode(ctx, a.range.cost_mode)?;
+    let (since, until) = day_range(ctx, &a.range)?;
+    let ws = week_start_day(ctx)?;
+    let rows = rows(ctx, mode, since, until)?;
+    let mut groups: BTreeMap<String, Agg> = BTreeMap::new();
+    let mut total = Agg::default();
+    for r in &rows {
+        groups.entry(key_of(a.by, r, ws)).or_default().add(r);
+        total.add(r);
+    }
+    let mut ordered: Vec<(&String, &Agg)> = groups.iter().collect();
+    if matches!(a.by, GroupBy::Agent | GroupBy::Model | GroupBy::Session) {
+        ordered.sort_by(|x, y| y.1.cost.cmp(&x.1.cost).then(x.0.cmp(y.0)));
+    }
+    let by = by_name(a.by);
+    let summary = format!(
+        "{} {}s, ${} over {} usage lines ({} estimated, {} unpriced)",
+        ordered.len(),
+        by,
+        usd(total.cost),
+        total.lines,
+        total.estimated,
+        total.unpriced
+    );
+    let header = [
+        by.to_uppercase(),
+        "LINES".into(),
+        "INPUT".into(),
+        "OUTPUT".into(),
+        "CACHE_READ".into(),
+        "CACHE_WRITE".into(),
+        "CACHE%".into(),
+        "COST_USD".into(),
+        "USD/1K_TOK".into(),
+        "ESTIMATED".into(),
+        "UNPRICED".into(),
+    ];
+    let line = |k: &str, g: &Agg| -> Vec<String> {
+        vec![
+            k.to_string(),
+            g.lines.to_string(),
+            g.input.to_string(),
+            g.output.to_string(),
+            g.cache_read.to_string(),
+            g.cache_write.to_string(),
+            format!("{:.1}", g.cache_share() * 100.0),
+            usd(g.cost),
+            g.per_1k()
+                .map(|m| usd(m.round() as i64))
+                .unwrap_or_else(|| "-".into()),
+            g.estimated.to_string(),
+            g.unpriced.to_string(),
+        ]
+    };
+    let text = if a.csv {
+        let mut s = header.join(",").to_lowercase();
+        s.push('\n');
+        for (k, g) in &ordered {
+            s.push_str(&line(&csv_field(k), g).join(","));
+            s.push('\n');
+        }
+        s
+    } else if rows.is_empty() {
+        "no usage counted in this range (run `claw cost track` first)\n".to_string()
+    } else {
+        let mut t = vec![header.to_vec()];
+        for (k, g) in &ordered {
+            t.push(line(k, g));
+        }
+        t.push(line("TOTAL", &total));
+        let mut s = table(&t);
+        s.push_str(&format!("cost mode: {}", mode_name(mode)));
+        if total.estimated > 0 {
+            s.push_str(&format!(
+                "; {} lines priced by claw (no logged cost): estimated",
+                total.estimated
+            ));
+        }
+        if total.unpriced > 0 {
+            s.push_str(&format!(
+                "; {} lines UNPRICED (not in the totals)",
+                total.unpriced
+            ));
+        }
+        s.push('\n');
+        s
+    };
+    let doc = json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "cost report",
+        "cost_mode": mode_name(mode),
+        "by": by,
+        "since": since.map(|d| d.to_string()),
+        "until": until.map(|d| d.to_string()),
+        "rows": ordered.iter().map(|(k, g)| g.json(k)).collect::<Vec<_>>(),
+        "total": total.json("total"),
+    });
+    let mut o = Outcome::ok(summary).with_text(text);
+    o.json = Some(doc);
+    Ok(o)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn top(ctx: &Ctx, a: &TopArgs) -> Result<Outcome> {
+    let mode = cost_mode(ctx, a.range.cost_mode)?;
+    let (since, until) = day_range(ctx, &a.range)?;
+    let rows = rows(ctx, mode, since, until)?;
+    let mut groups: HashMap<(String, String), Agg> = HashMap::new();
+    for r in &rows {
+        groups
+            .entry((r.agent.clone(), r.session.clone()))
+            .or_default()
+            .add(r);
+    }
+    let mut ordered: Vec<_> = groups.into_iter().collect();
+    ordered.sort_by(|x, y| y.1.cost.cmp(&x.1.cost).then(x.0.cmp(&y.0)));
+    ordered.truncate(a.limit as usize);
+    let mut labels: HashMap<String, HashMap<String, String>> = HashMap::new();
+    if let Ok(agents) = crate::openclaw::layout::agents(&ctx.paths.openclaw_dir) {
+        for ag in agents {
+            if ordered.iter().any(|((aid, _), _)| *aid == ag.id) {
+                labels.insert(ag.id.clone(), session_labels(&ag));
+            }
+        }
+    }
+    let label = |aid: &str, sid: &str| {
+        labels
+            .get(aid)
+            .and_then(|m| m.get(sid))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut t = vec![[
+        "COST_USD", "AGENT", "SESSION", "LABEL", "FIRST", "LAST", "LINES", "TOKENS", "MODELS",
+    ]
+    .map(String::from)
+    .to_vec()];
+    let mut items = Vec::new();
+    for ((aid, sid), g) in &ordered {
+        let l = label(aid, sid);
+        let models = g.models.iter().cloned().collect::<Vec<_>>().join(" ");
+        t.push(vec![
+            usd(g.cost),
+            aid.clone(),
+            sid.clone(),
+            l.clone(),
+            g.first_day.clone().unwrap_or_default(),
+            g.last_day.clone().unwrap_or_default(),
+            g.lines.to_string(),
+            g.tokens().to_string(),
+            models,
+        ]);
+        let mut j = g.json(sid);
+        j["agent"] = json!(aid);
+        j["session_id"] = json!(sid);
+        j["label"] = json!(l);
+        j["first_day"] = json!(g.first_day);
+        j["last_day"] = json!(g.last_day);
+        j["models"] = json!(g.models);
+        items.push(j);
+    }
+    let text = if ordered.is_empty() {
+        "no usage counted in this range (run `claw cost track` first)\n".to_string()
+    } else {
+        table(&t)
+    };
+    let mut o = Outcome::ok(format!("{} sessions", ordered.len())).with_text(text);
+    o.json = Some(json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "cost top",
+        "cost_mode": mode_name(mode),
+        "since": since.map(|d| d.to_string()),
+        "until": until.map(|d| d.to_string()),
+        "sessions": items,
+    }));
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usd_is_exact() {
+        assert_eq!(usd(187_933), "0.187933");
+        assert_eq!(usd(12_000_001), "12.000001");
+        assert_eq!(usd(-5), "-0.000005");
+    }
+}

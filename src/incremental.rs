@@ -1,0 +1,306 @@
+//! Incremental line reading: remember per source where the last run stopped, read only what
+//! is new, and never hand the same complete line out twice for one file identity.
+//!
+//! A file's identity is its device + inode plus a SHA-256 of its head (the first line, at most
+//! 4 KiB). OpenClaw archives a live `X.jsonl` by renaming it to `X.jsonl.reset.<ts>`: the inode
+//! stays, so a cursor keyed by inode follows the rename and only the lines appended since are
+//! read. A shrunk file, or one whose head changed (inode reused, file replaced), is read again
+//! from the start; callers make that safe with their own dedupe key (cost-track's ledger).
+//!
+//! Only complete lines (ending in `\n`) are handed out; a partial last line is left for the
+//! next run. Memory is bounded by the longest line, whatever the file size.
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
+
+/// The head used for identity: the first line, capped at this many bytes.
+pub const HEAD_MAX: usize = 4096;
+
+/// Where reading of one file identity stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub dev: u64,
+    pub ino: u64,
+    /// Bytes hashed for identity (0 while the file was empty).
+    pub head_len: u64,
+    pub head_sha256: String,
+    /// Offset just past the last complete line handed out (in the decompressed stream for
+    /// `.zst` files).
+    pub offset: u64,
+    /// Size and mtime (ns) of the file when the cursor was taken: unchanged means nothing new.
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+impl Cursor {
+    /// The key a cursor is stored under: it follows the inode across renames.
+    pub fn key(dev: u64, ino: u64) -> String {
+        format!("file:{dev}:{ino}")
+    }
+}
+
+/// What a scan did.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub cursor: Cursor,
+    /// Complete lines handed to the callback.
+    pub lines: u64,
+    pub bytes: u64,
+    /// The previous cursor did not match (shrunk or replaced): read from the start.
+    pub restarted: bool,
+    /// Nothing changed since the cursor: the file was not even opened.
+    pub unchanged: bool,
+    /// Bytes after the last complete line, left for the next run.
+    pub partial_tail: u64,
+}
+
+/// `(dev, ino, size, mtime_ns)` of a file.
+pub fn stat(path: &Path) -> Result<(u64, u64, u64, i64)> {
+    let md = std::fs::metadata(path).with_context(|| format!("{}: cannot stat", path.display()))?;
+    Ok(stat_of(&md))
+}
+
+#[cfg(unix)]
+fn stat_of(md: &std::fs::Metadata) -> (u64, u64, u64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    (
+        md.dev(),
+        md.ino(),
+        md.size(),
+        md.mtime() * 1_000_000_000 + md.mtime_nsec(),
+    )
+}
+
+#[cfg(not(unix))]
+fn stat_of(md: &std::fs::Metadata) -> (u64, u64, u64, i64) {
+    let mt = md
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    (0, 0, md.len(), mt)
+}
+
+/// Hash of the head of a stream: its first line, at most [`HEAD_MAX`] bytes, or exactly
+/// `want` bytes when checking an earlier identity.
+fn head_hash(r: &mut impl Read, want: Option<u64>) -> Result<(u64, String)> {
+    let mut buf = Vec::with_capacity(HEAD_MAX);
+    let limit = want.unwrap_or(HEAD_MAX as u64);
+    r.take(limit).read_to_end(&mut buf)?;
+    if want.is_none() {
+        if let Some(nl) = memchr::memchr(b'\n', &buf) {
+            buf.truncate(nl + 1);
+        }
+    }
+    Ok((buf.len() as u64, hex(&Sha256::digest(&buf))))
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Read the complete lines of `path` after `prev` (when it still describes this file),
+/// calling `on_line(line_without_newline, byte_range_in_stream)` for each. `zst`: the file is a
+/// zstd stream of lines; offsets are in the decompressed stream. An `Err` from the callback
+/// stops the scan and is returned.
+pub fn scan_file(
+    path: &Path,
+    zst: bool,
+    prev: Option<&Cursor>,
+    mut on_line: impl FnMut(&[u8], Range<u64>) -> Result<()>,
+) -> Result<Scan> {
+    let name = || path.display().to_string();
+    let mut file = File::open(path).with_context(|| format!("{}: cannot open", name()))?;
+    let md = file
+        .metadata()
+        .with_context(|| format!("{}: cannot stat", name()))?;
+    let (dev, ino, size, mtime_ns) = stat_of(&md);
+
+    if let Some(p) = prev {
+        if p.dev == dev && p.ino == ino && p.size == size && p.mtime_ns == mtime_ns {
+            return Ok(Scan {
+                cursor: p.clone(),
+                lines: 0,
+                bytes: 0,
+                restarted: false,
+                unchanged: true,
+                partial_tail: p.size.saturating_sub(p.offset),
+            });
+        }
+    }
+
+    // Identity check against the previous cursor, then the new head for the new cursor.
+    let mut start = 0u64;
+    let mut restarted = false;
+    if let Some(p) = prev.filter(|p| p.dev == dev && p.ino == ino) {
+        let same_head = {
+            let mut r = open_stream(&mut file, zst, path)?;
+            let (n, h) = head_hash(&mut r, Some(p.head_len))?;
+            n == p.head_len && h == p.head_sha256
+        };
+        if same_head && (zst || size >= p.offset) {
+            start = p.offset;
+        } else {
+            restarted = true;
+        }
+        file.seek(SeekFrom::Start(0))?;
+    }
+    let (head_len, head_sha256) = {
+        let mut r = open_stream(&mut file, zst, path)?;
+        head_hash(&mut r, None)?
+    };
+    file.seek(SeekFrom::Start(0))?;
+
+    let mut reader: Box<dyn BufRead> = if zst {
+        let mut r = open_stream(&mut file, true, path)?;
+        // Skip the decompressed prefix already read.
+        let skipped = std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
+        if skipped < start {
+            // The stream is shorter than the cursor: not the same content after all.
+            restarted = true;
+            start = 0;
+            drop(r);
+            file.seek(SeekFrom::Start(0))?;
+            let r = open_stream(&mut file, true, path)?;
+            Box::new(BufReader::with_capacity(256 * 1024, r))
+        } else {
+            Box::new(BufReader::with_capacity(256 * 1024, r))
+        }
+    } else {
+        file.seek(SeekFrom::Start(start))?;
+        Box::new(BufReader::with_capacity(256 * 1024, &mut file))
+    };
+
+    let mut pos = start;
+    let mut lines = 0u64;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut tail = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("{}: read failed at byte {pos}", name()))?;
+        if n == 0 {
+            break;
+        }
+        if buf.last() != Some(&b'\n') {
+            tail = n as u64;
+            break;
+        }
+        let mut line = &buf[..n - 1];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        on_line(line, pos..pos + n as u64)?;
+        pos += n as u64;
+        lines += 1;
+        // A single huge line must not pin its buffer for the rest of the file.
+        if buf.capacity() > 4 << 20 {
+            buf = Vec::with_capacity(64 * 1024);
+        }
+    }
+    Ok(Scan {
+        cursor: Cursor {
+            dev,
+            ino,
+            head_len,
+            head_sha256,
+            offset: pos,
+            size,
+            mtime_ns,
+        },
+        lines,
+        bytes: pos - start,
+        restarted,
+        unchanged: false,
+        partial_tail: tail,
+    })
+}
+
+fn open_stream<'a>(file: &'a mut File, zst: bool, path: &Path) -> Result<Box<dyn Read + 'a>> {
+    if zst {
+        let d = zstd::stream::read::Decoder::new(file)
+            .with_context(|| format!("{}: not a zstd stream", path.display()))?;
+        Ok(Box::new(d))
+    } else {
+        Ok(Box::new(file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn collect(path: &Path, zst: bool, prev: Option<&Cursor>) -> (Vec<String>, Scan) {
+        let mut got = Vec::new();
+        let s = scan_file(path, zst, prev, |l, r| {
+            got.push(format!("{}@{}", String::from_utf8_lossy(l), r.start));
+            Ok(())
+        })
+        .unwrap();
+        (got, s)
+    }
+
+    #[test]
+    fn partial_line_waits_and_appends_are_read_once() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.jsonl");
+        std::fs::write(&p, "one\ntwo\nthr").unwrap();
+        let (got, s) = collect(&p, false, None);
+        assert_eq!(got, vec!["one@0", "two@4"]);
+        assert_eq!(s.cursor.offset, 8);
+        assert_eq!(s.partial_tail, 3);
+        let (got, s2) = collect(&p, false, Some(&s.cursor));
+        assert!(got.is_empty() && s2.unchanged);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"ee\nfour\n")
+            .unwrap();
+        let (got, s3) = collect(&p, false, Some(&s.cursor));
+        assert_eq!(got, vec!["three@8", "four@14"]);
+        assert!(!s3.restarted);
+        // Renamed (same inode): nothing new.
+        let q = d.path().join("a.jsonl.reset.2026-01-01T00-00-00Z");
+        std::fs::rename(&p, &q).unwrap();
+        let (got, _) = collect(&q, false, Some(&s3.cursor));
+        assert!(got.is_empty());
+    }
+
+    #[test]
+    fn truncation_and_replacement_restart() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.jsonl");
+        std::fs::write(&p, "head\nline2\nline3\n").unwrap();
+        let (_, s) = collect(&p, false, None);
+        std::fs::write(&p, "head\nx\n").unwrap(); // same inode, shorter
+        let (got, s2) = collect(&p, false, Some(&s.cursor));
+        assert!(s2.restarted);
+        assert_eq!(got, vec!["head@0", "x@5"]);
+        std::fs::write(&p, "other head\nline2\nline3 and more\n").unwrap(); // longer, new head
+        let (got, s3) = collect(&p, false, Some(&s2.cursor));
+        assert!(s3.restarted);
+        assert_eq!(got.len(), 3);
+    }
+
+    #[test]
+    fn zst_stream_resumes_in_decompressed_offsets() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.jsonl.deleted.x.zst");
+        let z = zstd::encode_all(&b"l1\nl2\n"[..], 3).unwrap();
+        std::fs::write(&p, z).unwrap();
+        let (got, s) = collect(&p, true, None);
+        assert_eq!(got, vec!["l1@0", "l2@3"]);
+        let z = zstd::encode_all(&b"l1\nl2\nl3\n"[..], 3).unwrap();
+        std::fs::write(&p, z).unwrap();
+        let (got, _) = collect(&p, true, Some(&s.cursor));
+        assert_eq!(got, vec!["l3@6"]);
+    }
+}

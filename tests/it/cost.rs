@@ -1,0 +1,711 @@
+//! `claw cost ...` and `claw pricing ...` driven through the binary, on homes built here from
+//! the formats (and the real 2026.3.8 transcript when ../shared is present).
+
+use crate::common::{Run, Sandbox};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::PathBuf;
+
+const NOW: &str = "2026-03-10T12:00:00Z";
+const SID_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+const SID_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+const SID_C: &str = "cccccccc-0000-4000-8000-000000000003";
+
+fn sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.write_settings("[general]\ntimezone = \"UTC\"\n");
+    s
+}
+
+fn sessions(s: &Sandbox, agent: &str) -> PathBuf {
+    let p = s.openclaw().join("agents").join(agent).join("sessions");
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+fn header(sid: &str) -> String {
+    json!({"type":"session","version":3,"id":sid,"timestamp":"2026-03-08T09:00:00.000Z","cwd":"/w"})
+        .to_string()
+}
+
+/// An assistant line with usage; `cost` is `usage.cost.total` when given.
+fn usage_line(
+    id: &str,
+    ts: &str,
+    provider: &str,
+    model: &str,
+    tok: [u64; 4],
+    cost: Option<f64>,
+) -> String {
+    let mut usage = json!({"input": tok[0], "output": tok[1], "cacheRead": tok[2], "cacheWrite": tok[3],
+        "totalTokens": tok.iter().sum::<u64>()});
+    if let Some(c) = cost {
+        usage["cost"] =
+            json!({"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0, "total": c});
+    }
+    json!({"type":"message","id":id,"parentId":null,"timestamp":ts,"message":{"role":"assistant",
+        "content":[{"type":"text","text":"a reply long enough to look real; usage follows"}],
+        "api":"anthropic-messages","provider":provider,"model":model,"usage":usage,"stopReason":"stop",
+        "timestamp":1772960000000u64}})
+    .to_string()
+}
+
+fn logged(id: &str, ts: &str, cost: f64) -> String {
+    usage_line(
+        id,
+        ts,
+        "anthropic",
+        "claude-sonnet-4-5",
+        [100, 20, 1000, 0],
+        Some(cost),
+    )
+}
+
+fn write_lines(path: &PathBuf, lines: &[String]) {
+    let mut t = lines.join("\n");
+    t.push('\n');
+    std::fs::write(path, t).unwrap();
+}
+
+fn append(path: &PathBuf, text: &str) {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+}
+
+fn track(s: &Sandbox) -> Run {
+    s.run(&["--now", NOW, "cost", "track"])
+}
+
+/// (cost micro-dollars, counted lines, estimated, unpriced) from the report, auto mode.
+fn totals(s: &Sandbox) -> (i64, i64, i64, i64) {
+    totals_mode(s, "auto")
+}
+
+fn totals_mode(s: &Sandbox, mode: &str) -> (i64, i64, i64, i64) {
+    let r = s.run(&[
+        "--now",
+        NOW,
+        "--json",
+        "cost",
+        "report",
+        "--cost-mode",
+        mode,
+    ]);
+    r.code(0);
+    let t = &r.json()["total"];
+    (
+        t["cost_micros"].as_i64().unwrap(),
+        t["lines"].as_i64().unwrap(),
+        t["estimated_lines"].as_i64().unwrap(),
+        t["unpriced_lines"].as_i64().unwrap(),
+    )
+}
+
+/// Round a JSON decimal literal (as written) to micro-dollars, half away from zero, by
+/// decimal string arithmetic: independent of claw's float path.
+fn literal_micros(lit: &str) -> i64 {
+    let (neg, lit) = match lit.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, lit),
+    };
+    let (mant, exp) = match lit.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap()),
+        None => (lit, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let digits = format!("{int}{frac}");
+    // value = digits x 10^(exp - frac.len()); micro = value x 10^6.
+    let shift = exp - frac.len() as i32 + 6;
+    let v: i64 = if shift >= 0 {
+        format!("{digits}{}", "0".repeat(shift as usize))
+            .parse()
+            .unwrap()
+    } else {
+        let cut = digits.len() as i32 + shift;
+        let (keep, rest) = if cut <= 0 {
+            (
+                "0".to_string(),
+                format!("{}{digits}", "0".repeat((-cut) as usize)),
+            )
+        } else {
+            (
+                digits[..cut as usize].to_string(),
+                digits[cut as usize..].to_string(),
+            )
+        };
+        let k: i64 = keep.parse().unwrap();
+        if rest.as_bytes()[0] >= b'5' {
+            k + 1
+        } else {
+            k
+        }
+    };
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+#[test]
+fn literal_rounding_helper_is_right() {
+    assert_eq!(literal_micros("0.00755685"), 7557);
+    assert_eq!(literal_micros("0.0000004"), 0);
+    assert_eq!(literal_micros("5e-7"), 1);
+    assert_eq!(literal_micros("1.25"), 1_250_000);
+}
+
+#[test]
+fn real_transcript_totals_match_the_independent_sum() {
+    let Some(shared) = crate::common::shared() else {
+        return;
+    };
+    let src = shared.join(
+        "samples/home-2026.3.8/agents/main/sessions/8555a0a4-0b79-459d-939c-e17cdbbf4fe2.jsonl",
+    );
+    let text = std::fs::read_to_string(&src).unwrap();
+    // Independent expectation: every assistant usage line except OpenClaw's injected ones,
+    // cost.total as written in the line, each rounded to micro-dollars.
+    let re = regex::Regex::new(r#""cost":\{[^}]*"total":(-?[0-9.eE+-]+)"#).unwrap();
+    let mut want = 0i64;
+    let mut n = 0;
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let m = &v["message"];
+        if m["role"] != "assistant" || m["usage"].is_null() {
+            continue;
+        }
+        if m["provider"] == "openclaw" || m["model"] == "gateway-injected" {
+            continue;
+        }
+        let lit = re.captures(line).unwrap().get(1).unwrap().as_str();
+        let micros = literal_micros(lit);
+        if micros != 0 {
+            n += 1;
+        }
+        want += micros;
+    }
+    // README: 0.1879332 USD over 10 priced gpt-5.4 lines; per-line rounding moves it < 1 µ$ each.
+    assert_eq!(n, 10);
+    assert!((want as f64 - 187_933.2).abs() <= 10.0 * 0.5, "{want}");
+
+    let s = sandbox();
+    let dst = sessions(&s, "main").join("8555a0a4-0b79-459d-939c-e17cdbbf4fe2.jsonl");
+    std::fs::copy(&src, &dst).unwrap();
+    track(&s).code(0).silent();
+    let (micros, lines, est, unpriced) = totals(&s);
+    assert_eq!((micros, lines, est, unpriced), (want, 10, 0, 0));
+    let r = s.run(&["--now", NOW, "--json", "cost", "report", "--by", "model"]);
+    let rows = r.json()["rows"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["key"], "openai-codex/gpt-5.4");
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s).0, want);
+}
+
+#[test]
+fn every_move_openclaw_makes_counts_each_line_once() {
+    let s = sandbox();
+    let dir = sessions(&s, "main");
+    let a = dir.join(format!("{SID_A}.jsonl"));
+    let l1 = logged("a0000001", "2026-03-08T10:00:00.000Z", 0.0125);
+    let l2 = logged("a0000002", "2026-03-08T10:01:00.000Z", 0.0000015);
+    let l3 = logged("a0000003", "2026-03-08T10:02:00.000Z", 0.25);
+    let l4 = logged("a0000004", "2026-03-09T10:03:00.000Z", 1.0);
+    // The live file ends in the middle of line 3.
+    std::fs::write(&a, format!("{}\n{l1}\n{l2}\n{}", header(SID_A), &l3[..40])).unwrap();
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (12_500 + 2, 2, 0, 0));
+
+    // Nothing new: nothing added.
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (12_502, 2, 0, 0));
+
+    // The writer completes line 3 and appends line 4.
+    append(&a, &format!("{}\n{l4}\n", &l3[40..]));
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (12_502 + 250_000 + 1_000_000, 4, 0, 0));
+    let all = 1_262_502;
+
+    // /reset: the live file becomes an archive (same inode) and a new live file starts.
+    let reset = dir.join(format!("{SID_A}.jsonl.reset.2026-03-09T11-00-00.000Z"));
+    std::fs::rename(&a, &reset).unwrap();
+    let b = dir.join(format!("{SID_B}.jsonl"));
+    write_lines(
+        &b,
+        &[
+            header(SID_B),
+            logged("b0000001", "2026-03-09T11:05:00.000Z", 0.5),
+        ],
+    );
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (all + 500_000, 5, 0, 0));
+    let all = all + 500_000;
+
+    // A pre-compaction checkpoint copy repeats earlier lines.
+    let cp = dir.join(format!(
+        "{SID_A}.checkpoint.11111111-2222-4333-8444-555555555555.jsonl"
+    ));
+    write_lines(&cp, &[header(SID_A), l1.clone(), l2.clone()]);
+    // Subagent archives: a deleted file, plain and zstd, repeating counted lines.
+    let del = dir.join(format!("{SID_B}.jsonl.deleted.2026-03-09T12-00-00.000Z"));
+    std::fs::copy(&b, &del).unwrap();
+    let delz = dir.join(format!(
+        "{SID_A}.jsonl.deleted.2026-03-09T12-00-00.000Z.zst"
+    ));
+    let raw = std::fs::read(&reset).unwrap();
+    std::fs::write(&delz, zstd::encode_all(&raw[..], 3).unwrap()).unwrap();
+    // Sidecars that mention usage are never transcripts.
+    write_lines(
+        &dir.join(format!("{SID_C}.trajectory.jsonl")),
+        &[logged("c0000001", "2026-03-09T12:00:00.000Z", 99.0)],
+    );
+    std::fs::write(
+        dir.join(".usage-cost-cache.json"),
+        r#"{"usage":{"cost":{"total":99}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(format!("{SID_C}.trajectory-path.json")),
+        r#"{"usage":1}"#,
+    )
+    .unwrap();
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (all, 5, 0, 0));
+
+    // A new subagent archive, zstd-compressed, with new lines counts once.
+    let c = dir.join(format!(
+        "{SID_C}.jsonl.deleted.2026-03-09T13-00-00.000Z.zst"
+    ));
+    let body = format!(
+        "{}\n{}\n",
+        header(SID_C),
+        logged("c0000002", "2026-03-09T12:30:00.000Z", 0.75)
+    );
+    std::fs::write(&c, zstd::encode_all(body.as_bytes(), 3).unwrap()).unwrap();
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (all + 750_000, 6, 0, 0));
+    let all = all + 750_000;
+
+    // The SQLite era: the same sessions migrated into the agent database (long events
+    // zstd-compressed with event_json NULL), plus one new session only there.
+    let db = s.openclaw().join("agents/main/agent/openclaw-agent.sqlite");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT,
+           created_at INTEGER NOT NULL, event_zstd BLOB, event_utf8_bytes INTEGER, navigation_json TEXT,
+           PRIMARY KEY (session_id, seq)) STRICT;",
+    )
+    .unwrap();
+    let insert = |sid: &str, seq: i64, line: &str, compress: bool| {
+        if compress {
+            let z = zstd::encode_all(line.as_bytes(), 3).unwrap();
+            conn.execute(
+                "INSERT INTO transcript_events VALUES (?1, ?2, NULL, 0, ?3, ?4, NULL)",
+                rusqlite::params![sid, seq, z, line.len() as i64],
+            )
+            .unwrap();
+        } else {
+            conn.execute(
+                "INSERT INTO transcript_events VALUES (?1, ?2, ?3, 0, NULL, ?4, NULL)",
+                rusqlite::params![sid, seq, line, line.len() as i64],
+            )
+            .unwrap();
+        }
+    };
+    for (i, l) in [
+        header(SID_A),
+        l1.clone(),
+        l2.clone(),
+        l3.clone(),
+        l4.clone(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        insert(SID_A, i as i64, l, i % 2 == 1);
+    }
+    let sid_d = "dddddddd-0000-4000-8000-000000000004";
+    insert(sid_d, 0, &header(sid_d), false);
+    insert(
+        sid_d,
+        1,
+        &logged("d0000001", "2026-03-09T14:00:00.000Z", 0.125),
+        true,
+    );
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (all + 125_000, 7, 0, 0));
+    let all = all + 125_000;
+
+    // Rows appended to an already-read session (JSON and zstd) are picked up, once.
+    insert(
+        sid_d,
+        2,
+        &logged("d0000002", "2026-03-09T14:01:00.000Z", 0.002),
+        false,
+    );
+    insert(
+        SID_A,
+        5,
+        &logged("a0000005", "2026-03-09T14:02:00.000Z", 0.003),
+        true,
+    );
+    track(&s).code(0).silent();
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (all + 5_000, 9, 0, 0));
+
+    // Per session: A holds lines 1-4 + 5.
+    let r = s.run(&["--now", NOW, "--json", "cost", "report", "--by", "session"]);
+    let rows = r.json()["rows"].as_array().unwrap().clone();
+    let a_row = rows
+        .iter()
+        .find(|r| r["key"] == format!("main/{SID_A}"))
+        .unwrap();
+    assert_eq!(a_row["lines"], 5);
+    assert_eq!(a_row["cost_micros"], 1_262_502 + 3_000);
+}
+
+#[test]
+fn truncated_or_replaced_file_is_reread_without_double_counting() {
+    let s = sandbox();
+    let dir = sessions(&s, "main");
+    let a = dir.join(format!("{SID_A}.jsonl"));
+    let l1 = logged("a0000001", "2026-03-08T10:00:00.000Z", 0.01);
+    let l2 = logged("a0000002", "2026-03-08T10:01:00.000Z", 0.02);
+    write_lines(&a, &[header(SID_A), l1.clone(), l2.clone()]);
+    track(&s).code(0).silent();
+    // Rewritten in place, shorter (same inode), with one new line.
+    let l3 = logged("a0000003", "2026-03-08T10:02:00.000Z", 0.04);
+    write_lines(&a, &[header(SID_A), l3]);
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (70_000, 3, 0, 0));
+    // Replaced by a different file (new inode) holding old and new lines.
+    let tmp = dir.join("tmp-replace");
+    let l4 = logged("a0000004", "2026-03-08T10:03:00.000Z", 0.08);
+    write_lines(&tmp, &[header(SID_A), l1, l2, l4]);
+    std::fs::rename(&tmp, &a).unwrap();
+    track(&s).code(0).silent();
+    assert_eq!(totals(&s), (150_000, 4, 0, 0));
+}
+
+#[test]
+fn corrupt_line_is_reported_with_its_file_and_the_scan_goes_on() {
+    let s = sandbox();
+    let dir = sessions(&s, "main");
+    let a = dir.join(format!("{SID_A}.jsonl"));
+    write_lines(
+        &a,
+        &[
+            header(SID_A),
+            logged("a0000001", "2026-03-08T10:00:00.000Z", 0.01),
+            r#"{"type":"message","id":"broken","message":{"role":"assistant","usage":{"input":1,"#
+                .to_string(),
+            "\u{1}garbage".to_string(),
+            logged("a0000002", "2026-03-08T10:01:00.000Z", 0.02),
+        ],
+    );
+    let b = dir.join(format!("{SID_B}.jsonl"));
+    write_lines(
+        &b,
+        &[
+            header(SID_B),
+            logged("b0000001", "2026-03-08T10:02:00.000Z", 0.04),
+        ],
+    );
+    let r = track(&s);
+    r.code(0);
+    assert!(r.stderr.contains(&format!("{SID_A}.jsonl")), "{}", r.stderr);
+    assert!(r.stderr.contains("corrupt JSON"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 2, "{}", r.stderr);
+    assert_eq!(totals(&s), (70_000, 3, 0, 0));
+    // Reported once: the next run has nothing new to say.
+    track(&s).code(0).silent();
+}
+
+#[test]
+fn prices_come_from_models_json_config_import_or_builtin_and_unknowns_are_reported() {
+    let s = sandbox();
+    let dir = sessions(&s, "main");
+    s.write_config(
+        r#"{ models: { providers: { local: { baseUrl: "http://x", models: [ { id: "big", cost: { input: 2, output: 4, cacheRead: 0.5, cacheWrite: 0 } } ] } } } }"#,
+    );
+    let mj = s.openclaw().join("agents/main/agent/models.json");
+    std::fs::create_dir_all(mj.parent().unwrap()).unwrap();
+    std::fs::write(
+        &mj,
+        r#"{"providers":{"local":{"baseUrl":"http://x","models":[{"id":"small","cost":{"input":1,"output":1,"cacheRead":0,"cacheWrite":0}}]}}}"#,
+    )
+    .unwrap();
+    let a = dir.join(format!("{SID_A}.jsonl"));
+    let ts = "2026-03-08T10:00:00.000Z";
+    write_lines(
+        &a,
+        &[
+            header(SID_A),
+            // built-in: sonnet 4.5 at 3/15/0.3/3.75 per million.
+            usage_line(
+                "p0000001",
+                ts,
+                "anthropic",
+                "claude-sonnet-4-5-20250929",
+                [1000, 100, 10_000, 0],
+                None,
+            ),
+            // config: 1000 x 2 + 100 x 4 + 10000 x 0.5.
+            usage_line("p0000002", ts, "local", "big", [1000, 100, 10_000, 0], None),
+            // models.json: 1000 + 100.
+            usage_line("p0000003", ts, "local", "small", [1000, 100, 0, 0], None),
+            // unknown anywhere.
+            usage_line("p0000004", ts, "local", "mystery", [1000, 100, 0, 0], None),
+            // logged zero with tokens and no price: unpriced, not a silent $0.
+            usage_line("p0000005", ts, "local", "mystery", [10, 1, 0, 0], Some(0.0)),
+            // OpenClaw's own injected message and a failed zero-usage turn: not spend.
+            usage_line(
+                "p0000006",
+                ts,
+                "openclaw",
+                "gateway-injected",
+                [0, 0, 0, 0],
+                Some(0.0),
+            ),
+            usage_line(
+                "p0000007",
+                ts,
+                "anthropic",
+                "claude-sonnet-4-5",
+                [0, 0, 0, 0],
+                Some(0.0),
+            ),
+        ],
+    );
+    let r = track(&s);
+    r.code(0);
+    assert!(
+        r.stderr.contains("2 new usage lines have no price"),
+        "{}",
+        r.stderr
+    );
+    let sonnet = 1000 * 3 + 100 * 15 + 10_000 * 3 / 10;
+    let big = 1000 * 2 + 100 * 4 + 10_000 / 2;
+    let small = 1000 + 100;
+    assert_eq!(totals(&s), (sonnet + big + small, 5, 3, 2));
+    assert_eq!(totals_mode(&s, "logged"), (0, 5, 0, 4));
+    assert_eq!(totals_mode(&s, "computed"), (sonnet + big + small, 5, 0, 2));
+
+    // An imported LiteLLM table prices what nothing else knew, from the next line on,
+    // and its long-context tier bills the whole request.
+    let table = json!({
+        "mystery": {"litellm_provider": "openai", "input_cost_per_token": 1e-5, "output_cost_per_token": 2e-5,
+            "input_cost_per_token_above_200k_tokens": 2e-5, "output_cost_per_token_above_200k_tokens": 4e-5},
+    });
+    let f = s.write("prices.json", &table.to_string());
+    s.run(&["--now", NOW, "pricing", "import", f.to_str().unwrap()])
+        .code(0)
+        .silent();
+    append(
+        &a,
+        &format!(
+            "{}\n{}\n",
+            usage_line("p0000008", ts, "local", "mystery", [1000, 100, 0, 0], None),
+            usage_line(
+                "p0000009",
+                ts,
+                "local",
+                "mystery",
+                [200_001, 100, 0, 0],
+                None
+            )
+        ),
+    );
+    track(&s).code(0).silent();
+    let m8 = 1000 * 10 + 100 * 20;
+    let m9 = 200_001 * 20 + 100 * 40;
+    assert_eq!(totals(&s), (sonnet + big + small + m8 + m9, 7, 5, 2));
+    let show = s.run(&["--json", "pricing", "show"]);
+    assert!(show.json()["imported"]["version"]
+        .as_str()
+        .unwrap()
+        .starts_with("litellm-"));
+    // A bad table is refused with the file named.
+    let bad = s.write("bad.json", "{\"x\": {}}");
+    let r = s.run(&["pricing", "import", bad.to_str().unwrap()]);
+    r.code(65);
+    assert!(r.stderr.contains("bad.json"), "{}", r.stderr);
+}
+
+#[test]
+fn days_follow_the_settings_time_zone_and_reports_group_and_filter() {
+    let s = Sandbox::new();
+    s.write_settings("[general]\ntimezone = \"+02:00\"\n");
+    let dir = sessions(&s, "main");
+    write_lines(
+        &dir.join(format!("{SID_A}.jsonl")),
+        &[
+            header(SID_A),
+            logged("z0000001", "2026-03-08T21:59:59.000Z", 0.1), // 23:59:59 local: the 8th
+            logged("z0000002", "2026-03-08T22:00:00.000Z", 0.2), // 00:00 local: the 9th
+            logged("z0000003", "2026-03-10T09:00:00.000Z", 0.4),
+        ],
+    );
+    let ops = sessions(&s, "ops");
+    write_lines(
+        &ops.join(format!("{SID_B}.jsonl")),
+        &[
+            header(SID_B),
+            logged("y0000001", "2026-03-09T09:00:00.000Z", 0.8),
+        ],
+    );
+    s.run(&["--now", NOW, "cost", "track"]).code(0).silent();
+    let r = s.run(&["--now", NOW, "--json", "cost", "report"]);
+    let days: Vec<(String, i64)> = r.json()["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["cost_micros"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("2026-03-08".into(), 100_000),
+            ("2026-03-09".into(), 1_000_000),
+            ("2026-03-10".into(), 400_000)
+        ]
+    );
+    let r = s.run(&[
+        "--now", NOW, "--json", "cost", "report", "--days", "2", "--by", "agent",
+    ]);
+    let j = r.json();
+    assert_eq!(j["since"], "2026-03-09");
+    assert_eq!(j["rows"][0]["key"], "ops");
+    assert_eq!(j["total"]["cost_micros"], 1_400_000);
+    let r = s.run(&[
+        "--now",
+        NOW,
+        "cost",
+        "report",
+        "--since",
+        "2026-03-09",
+        "--until",
+        "2026-03-09",
+        "--csv",
+    ]);
+    r.code(0);
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2026-03-09,2,"),
+        "{}",
+        r.stdout
+    );
+    let r = s.run(&["--now", NOW, "cost", "report", "--by", "month"]);
+    assert!(
+        r.stdout.contains("2026-03") && r.stdout.contains("1.500000"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(
+        dir.join("sessions.json"),
+        json!({"agent:main:main": {"sessionId": SID_A, "label": "daily standup"}}).to_string(),
+    )
+    .unwrap();
+    let r = s.run(&["--now", NOW, "--json", "cost", "top", "--limit", "1"]);
+    let top = r.json()["sessions"].as_array().unwrap().clone();
+    assert_eq!(top.len(), 1);
+    assert_eq!(top[0]["session_id"], SID_B);
+    let r = s.run(&["--now", NOW, "cost", "top"]);
+    assert!(
+        r.stdout.contains("daily standup (agent:main:main)"),
+        "{}",
+        r.stdout
+    );
+    let r = s.run(&["cost", "report", "--since", "March"]);
+    r.code(2);
+}
+
+#[test]
+fn budget_check_warns_once_per_level_and_resets_with_the_period() {
+    let s = Sandbox::new();
+    s.write_settings(
+        "[general]\ntimezone = \"+02:00\"\n[cost]\nweek_start = \"monday\"\n\
+         [[cost.budgets]]\nperiod = \"daily\"\nlimit_usd = 1.0\nagent = \"main\"\n\
+         [[cost.budgets]]\nperiod = \"weekly\"\nlimit_usd = 100.0\n",
+    );
+    // No budget has spend yet: silent, exit 0.
+    s.run(&["--now", "2026-03-10T08:00:00Z", "budget", "check"])
+        .code(0)
+        .silent();
+    let dir = sessions(&s, "main");
+    let a = dir.join(format!("{SID_A}.jsonl"));
+    // 2026-03-10 local (+02:00) starts at 2026-03-09T22:00Z; the first line is the 9th.
+    write_lines(
+        &a,
+        &[
+            header(SID_A),
+            logged("b0000001", "2026-03-09T21:59:00.000Z", 5.0),
+            logged("b0000002", "2026-03-09T22:30:00.000Z", 0.85),
+        ],
+    );
+    let now = "2026-03-10T08:00:00Z"; // 10:00 local
+    s.run(&["--now", now, "cost", "track"]).code(0).silent();
+    let r = s.run(&["--now", now, "budget", "check"]);
+    r.code(1);
+    assert!(
+        r.stdout.contains("budget daily agent=main: warning"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("[new alert at 80 %]"), "{}", r.stdout);
+    // $0.85 over 10 h of today: $0.15 more passes at 11:45:53 local.
+    assert!(
+        r.stdout.contains("will pass at 2026-03-10T09:45:53Z"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("weekly"), "{}", r.stdout);
+    // Same level again: still a finding, no new alert.
+    let r = s.run(&["--now", now, "--json", "budget", "check"]);
+    r.code(1);
+    let j = r.json();
+    assert_eq!(j["budgets"][0]["verdict"]["level"], "warning");
+    assert_eq!(j["budgets"][0]["new_alerts"], json!([]));
+    assert_eq!(j["budgets"][1]["verdict"]["spent_micros"], 5_850_000);
+    // Exceeded: the 100 % alert is recorded even though 80 % already was.
+    append(
+        &a,
+        &format!("{}\n", logged("b0000003", "2026-03-10T08:30:00.000Z", 0.2)),
+    );
+    let later = "2026-03-10T09:00:00Z";
+    s.run(&["--now", later, "cost", "track"]).code(0).silent();
+    let r = s.run(&["--now", later, "budget", "check"]);
+    r.code(1);
+    assert!(
+        r.stdout.contains("EXCEEDED") && r.stdout.contains("[new alert at 100 %]"),
+        "{}",
+        r.stdout
+    );
+    let r = s.run(&["--now", later, "budget", "check"]);
+    assert!(!r.stdout.contains("new alert"), "{}", r.stdout);
+    // Local midnight starts a new day: ok again.
+    s.run(&["--now", "2026-03-10T22:00:00Z", "budget", "check"])
+        .code(0)
+        .silent();
+    // A budget typo is refused (exit 78) naming the setting.
+    s.write_settings("[[cost.budgets]]\nperiod = \"hourly\"\nlimit_usd = 1.0\n");
+    let r = s.run(&["budget", "check"]);
+    r.code(78);
+    assert!(r.stderr.contains("period"), "{}", r.stderr);
+}
