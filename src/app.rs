@@ -101,6 +101,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Doctor => "doctor",
         Command::Completions { .. } => "completions",
         Command::Man => "man",
+        Command::CostTrack => "cost-track",
+        Command::BudgetCheck { .. } => "budget-check",
         Command::Cost(c) => crate::cmd::cost::command_name(c),
         Command::Pricing(crate::cli::PricingCmd::Import { .. }) => "pricing import",
         Command::Pricing(crate::cli::PricingCmd::Show) => "pricing show",
@@ -175,6 +177,13 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Doctor => crate::cmd::doctor::run(ctx),
         Command::Completions { shell } => crate::cmd::gen::completions(*shell),
         Command::Man => crate::cmd::gen::man(),
+        Command::CostTrack => crate::cmd::cost::run(ctx, &crate::cli::CostCmd::Track),
+        Command::BudgetCheck { cost_mode } => crate::cmd::cost::budget::run(
+            ctx,
+            &crate::cli::BudgetCmd::Check {
+                cost_mode: *cost_mode,
+            },
+        ),
         Command::Cost(c) => crate::cmd::cost::run(ctx, c),
         Command::Pricing(c) => crate::cmd::cost::pricing::run(ctx, c),
         Command::Budget(c) => crate::cmd::cost::budget::run(ctx, c),

@@ -83,6 +83,16 @@ pub enum Command {
     /// Keep openclaw.json safe: validate, back up, diff, restore, heal
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// The cost-track job: count new usage lines into the ledger (same as `cost track`)
+    #[command(name = "cost-track")]
+    CostTrack,
+    /// The budget-check job: check every budget (same as `budget check`)
+    #[command(name = "budget-check")]
+    BudgetCheck {
+        /// Which cost to count (default: `cost.cost_mode` in settings)
+        #[arg(long, value_enum, value_name = "MODE")]
+        cost_mode: Option<crate::pricing::CostMode>,
+    },
     /// Model spend from every agent's transcripts: track it, report it
     #[command(subcommand)]
     Cost(CostCmd),

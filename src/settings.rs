@@ -113,6 +113,9 @@ pub struct Budget {
     pub provider: String,
     /// Only this model's spend (empty: all).
     pub model: String,
+    /// Command run once per period when the budget is exceeded (argv, no shell), e.g.
+    /// switching the default model to a cheaper one or pausing the heartbeat.
+    pub on_exceeded: Vec<String>,
 }
 
 impl Default for Budget {
@@ -124,6 +127,7 @@ impl Default for Budget {
             agent: String::new(),
             provider: String::new(),
             model: String::new(),
+            on_exceeded: Vec::new(),
         }
     }
 }

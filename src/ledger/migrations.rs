@@ -152,6 +152,15 @@ pub const ALL: &[&str] = &[
         created_at TEXT NOT NULL,
         PRIMARY KEY (scope, period_start, threshold)
     );",
+    // 4: actions budget-check ran when a budget was exceeded (once per budget and period).
+    "CREATE TABLE budget_actions (
+        scope TEXT NOT NULL,
+        period_start TEXT NOT NULL,
+        argv TEXT NOT NULL,
+        exit_code INTEGER,
+        ran_at TEXT NOT NULL,
+        PRIMARY KEY (scope, period_start)
+    );",
 ];
 
 /// The schema version this claw writes.

@@ -709,3 +709,58 @@ fn budget_check_warns_once_per_level_and_resets_with_the_period() {
     r.code(78);
     assert!(r.stderr.contains("period"), "{}", r.stderr);
 }
+
+#[test]
+fn budget_alerts_reach_the_sinks_once_per_level_and_the_action_runs_once() {
+    let s = Sandbox::new();
+    let alerts = s.root().join("alerts.jsonl");
+    let actions = s.root().join("actions.log");
+    s.write_settings(&format!(
+        "[general]\ntimezone = \"UTC\"\n\
+         [[alerts.sinks]]\nname = \"cmd\"\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"cat >> '{}'; echo >> '{}'\"]\n\
+         [[cost.budgets]]\nperiod = \"daily\"\nlimit_usd = 1.0\non_exceeded = [\"sh\", \"-c\", \"echo switched >> '{}'\"]\n",
+        alerts.display(),
+        alerts.display(),
+        actions.display()
+    ));
+    let a = sessions(&s, "main").join(format!("{SID_A}.jsonl"));
+    write_lines(
+        &a,
+        &[
+            header(SID_A),
+            logged("c0000001", "2026-03-10T01:00:00.000Z", 0.9),
+        ],
+    );
+    let now = "2026-03-10T02:00:00Z";
+    s.run(&["--now", now, "cost-track"]).code(0).silent();
+    s.run(&["--now", now, "budget-check"]).code(1);
+    append(
+        &a,
+        &format!("{}\n", logged("c0000002", "2026-03-10T02:30:00.000Z", 0.5)),
+    );
+    let later = "2026-03-10T03:00:00Z";
+    s.run(&["--now", later, "cost-track"]).code(0).silent();
+    let r = s.run(&["--now", later, "budget-check"]);
+    r.code(1);
+    assert!(r.stdout.contains("ran sh -c"), "{}", r.stdout);
+    s.run(&["--now", "2026-03-10T04:00:00Z", "budget-check"])
+        .code(1);
+
+    let sent: Vec<serde_json::Value> = std::fs::read_to_string(&alerts)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let texts: Vec<String> = sent.iter().map(|a| a.to_string()).collect();
+    assert_eq!(sent.len(), 2, "one warning, one exceeded alert: {texts:?}");
+    assert!(
+        texts[0].contains("80 %") && texts[1].contains("100 %"),
+        "{texts:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&actions).unwrap(),
+        "switched\n",
+        "action ran once"
+    );
+}

@@ -9,12 +9,13 @@ use super::{cost_mode, report, Zone};
 use crate::app::Ctx;
 use crate::cli::BudgetCmd;
 use crate::exit::{fail, Code};
+use crate::notify;
 use crate::output::{Outcome, SCHEMA_VERSION};
 use crate::settings::Budget;
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc, Weekday};
 use rusqlite::params;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub fn parse_weekday(s: &str) -> Result<Weekday> {
     s.trim()
@@ -180,6 +181,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
         let mut findings = Vec::new();
         let mut items = Vec::new();
         let mut worst = Level::Ok;
+        let mut actions = Vec::new();
         for b in &budgets {
             let kind = Kind::parse(&b.period)?;
             let (first, next) = period_of(kind, today, ws);
@@ -218,6 +220,30 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     new_alerts.push(th);
                 }
             }
+            let key = |th: u32| format!("budget:{sc}:{first}:{th}");
+            if v.level == Level::Exceeded && !b.on_exceeded.is_empty() {
+                actions.push(run_action(ctx, ledger, b, &sc, &first.to_string())?);
+            }
+            for &th in &new_alerts {
+                let alert = notify::Alert {
+                    job: "budget-check".into(),
+                    severity: if th >= 100 { notify::Severity::Critical } else { notify::Severity::Warning },
+                    key: key(th),
+                    text: format!(
+                        "budget {sc} ({} from {first}): ${} of ${} spent, {} % threshold passed",
+                        b.period,
+                        report::usd(spent),
+                        report::usd(limit),
+                        th
+                    ),
+                };
+                notify::raise(ctx, ledger, &alert)?;
+            }
+            if v.level == Level::Ok {
+                for th in [b.warn_percent, 100] {
+                    notify::clear(ctx, ledger, "budget-check", &key(th), &format!("budget {sc} is back under its threshold"))?;
+                }
+            }
             if v.level != Level::Ok {
                 let pass = match v.passes_at {
                     Some(_) if v.level == Level::Exceeded => format!("passed (period {first}..{next})", next = next - Days::new(1)),
@@ -253,13 +279,63 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
             budgets.len(),
             items.iter().filter(|i| i["verdict"]["level"] != "ok").count()
         );
-        let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items }));
+        let actions: Vec<Value> = actions.into_iter().flatten().collect();
+        for a in &actions {
+            findings.push(format!("ran {}", a["argv"].as_str().unwrap_or_default()));
+        }
+        let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
         o.json = Some(json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}));
         if worst > Level::Ok {
             o = o.finding().with_text(findings.join("\n"));
         }
         Ok(o)
     })
+}
+
+/// Run a budget's `on_exceeded` command once per budget and period; `None` when it already
+/// ran. Under `--dry-run` the command is only described.
+fn run_action(
+    ctx: &Ctx,
+    ledger: &crate::ledger::Ledger,
+    b: &Budget,
+    scope: &str,
+    period: &str,
+) -> Result<Option<Value>> {
+    let argv = b.on_exceeded.join(" ");
+    let done: bool = ledger
+        .conn
+        .query_row(
+            "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
+            params![scope, period],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)?;
+    if done {
+        return Ok(None);
+    }
+    if ctx.dry_run {
+        return Ok(Some(json!({"scope": scope, "argv": argv, "dry_run": true})));
+    }
+    let (prog, args) = b.on_exceeded.split_first().expect("checked non-empty");
+    let code = std::process::Command::new(prog)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .map(|s| s.code().unwrap_or(-1))
+        .map_err(|e| {
+            fail(
+                Code::IoErr,
+                format!("cost.budgets [{scope}] on_exceeded: cannot run {prog}: {e}"),
+            )
+        })?;
+    ledger.conn.execute(
+        "INSERT INTO budget_actions (scope, period_start, argv, exit_code, ran_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT DO NOTHING",
+        params![scope, period, argv, code, ctx.now_str()],
+    )?;
+    Ok(Some(
+        json!({"scope": scope, "argv": argv, "exit_code": code}),
+    ))
 }
 
 #[cfg(test)]
