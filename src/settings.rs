@@ -85,6 +85,46 @@ pub struct CostJob {
     pub week_start: String,
     /// `[[cost.budgets]]`; none by default.
     pub budgets: Vec<Budget>,
+    /// `[[cost.meters]]`: other usage logs priced per unit; none by default.
+    pub meters: Vec<Meter>,
+}
+
+/// Another usage log (JSONL with a date and a quantity per line, e.g. call minutes or TTS
+/// characters) priced per unit; its spend joins the daily totals as provider `meter`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Meter {
+    /// Shown as the model in reports (`meter/<name>`).
+    pub name: String,
+    /// The JSONL file; a `*` in the file name also takes rotated parts.
+    pub path: String,
+    /// Field holding the time (RFC 3339) or day (YYYY-MM-DD); dots reach nested fields.
+    pub date_field: String,
+    /// Field holding the quantity.
+    pub quantity_field: String,
+    /// Field identifying a line, so a copied line counts once (empty: file position).
+    pub id_field: String,
+    /// USD per unit.
+    pub unit_price_usd: f64,
+    /// The unit's name, for reports.
+    pub unit: String,
+    /// Agent the spend is booked to.
+    pub agent: String,
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        Meter {
+            name: String::new(),
+            path: String::new(),
+            date_field: "timestamp".into(),
+            quantity_field: "quantity".into(),
+            id_field: "id".into(),
+            unit_price_usd: 0.0,
+            unit: "unit".into(),
+            agent: "-".into(),
+        }
+    }
 }
 
 impl Default for CostJob {
@@ -93,6 +133,7 @@ impl Default for CostJob {
             cost_mode: "auto".into(),
             week_start: "monday".into(),
             budgets: Vec::new(),
+            meters: Vec::new(),
         }
     }
 }

@@ -764,3 +764,71 @@ fn budget_alerts_reach_the_sinks_once_per_level_and_the_action_runs_once() {
         "action ran once"
     );
 }
+
+#[test]
+fn extra_meters_join_the_daily_totals_once_even_across_rotation() {
+    let s = Sandbox::new();
+    let logs = s.root().join("voice");
+    std::fs::create_dir_all(&logs).unwrap();
+    s.write_settings(&format!(
+        "[general]\ntimezone = \"UTC\"\n[[cost.meters]]\nname = \"voice\"\npath = \"{}/usage*.jsonl\"\n\
+         quantity_field = \"minutes\"\nid_field = \"\"\nunit_price_usd = 0.01\nunit = \"minute\"\nagent = \"main\"\n",
+        logs.display()
+    ));
+    let live = logs.join("usage.jsonl");
+    std::fs::write(
+        &live,
+        "{\"timestamp\":\"2026-03-10T10:00:00Z\",\"minutes\":3}\n{\"timestamp\":\"2026-03-10T11:00:00Z\",\"minutes\":2.5}\nnot json\n",
+    )
+    .unwrap();
+    let r = s.run(&["--now", "2026-03-10T12:00:00Z", "cost-track"]);
+    r.code(0);
+    assert!(
+        r.stderr.contains("usage.jsonl: byte") && r.stderr.contains("corrupt JSON"),
+        "{}",
+        r.stderr
+    );
+    // Rotation: the file moves to usage.1.jsonl (same inode) and a new one starts.
+    std::fs::rename(&live, logs.join("usage.1.jsonl")).unwrap();
+    std::fs::write(&live, "{\"timestamp\":\"2026-03-11\",\"minutes\":10}\n").unwrap();
+    s.run(&["--now", "2026-03-11T12:00:00Z", "cost-track"])
+        .code(0)
+        .silent();
+    s.run(&["--now", "2026-03-11T12:00:00Z", "cost-track"])
+        .code(0)
+        .silent();
+    let j = s.run(&[
+        "--json",
+        "cost",
+        "report",
+        "--by",
+        "day",
+        "--since",
+        "2026-03-10",
+        "--until",
+        "2026-03-11",
+    ]);
+    j.code(0);
+    let doc = j.json();
+    // 5.5 minutes on the 10th ($0.055) and 10 on the 11th ($0.10), each counted once.
+    let rows: Vec<(String, i64, i64)> = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["lines"].as_i64().unwrap(),
+                r["cost_micros"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("2026-03-10".to_string(), 2, 55_000),
+            ("2026-03-11".to_string(), 1, 100_000)
+        ]
+    );
+    assert_eq!(doc["total"]["cost_micros"], 155_000);
+}

@@ -8,6 +8,7 @@
 //! `cost_lines`, so a line seen again in an archive, a checkpoint or the database adds nothing.
 
 pub mod budget;
+mod meters;
 pub mod pricing;
 pub mod report;
 mod sqlite;
@@ -312,6 +313,25 @@ impl Tracker<'_> {
         } else {
             src.label()
         };
+        self.record(&Record {
+            agent: c.agent,
+            session_id: c.session_id,
+            entry_id: &entry_id,
+            day: &day,
+            ts,
+            provider: &provider,
+            model: &model,
+            tokens: &tokens,
+            logged,
+            computed,
+            price_source: &price_source,
+            source: c.source,
+        })
+    }
+
+    /// Count one priced line: once per (session id, entry id), into the per-line ledger rows
+    /// and the daily totals.
+    fn record(&mut self, r: &Record) -> Result<()> {
         let conn = &self.w.ledger.conn;
         let n = conn
             .prepare_cached(
@@ -321,21 +341,21 @@ impl Tracker<'_> {
                  ON CONFLICT (session_id, entry_id) DO NOTHING",
             )?
             .execute(params![
-                c.session_id,
-                entry_id,
-                c.agent,
-                day,
-                ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                provider,
-                model,
-                tokens.input as i64,
-                tokens.output as i64,
-                tokens.cache_read as i64,
-                tokens.cache_write as i64,
-                logged,
-                computed,
-                price_source,
-                c.source,
+                r.session_id,
+                r.entry_id,
+                r.agent,
+                r.day,
+                r.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                r.provider,
+                r.model,
+                r.tokens.input as i64,
+                r.tokens.output as i64,
+                r.tokens.cache_read as i64,
+                r.tokens.cache_write as i64,
+                r.logged,
+                r.computed,
+                r.price_source,
+                r.source,
                 self.w.now,
             ])?;
         self.w.in_tx += 1;
@@ -344,7 +364,7 @@ impl Tracker<'_> {
             return Ok(());
         }
         self.stats.counted += 1;
-        let auto = auto_cost(logged, computed);
+        let auto = auto_cost(r.logged, r.computed);
         if auto.is_none() {
             self.stats.unpriced += 1;
         }
@@ -366,25 +386,41 @@ impl Tracker<'_> {
                auto_unpriced = auto_unpriced + excluded.auto_unpriced",
         )?
         .execute(params![
-            day,
-            c.agent,
-            c.session_id,
-            provider,
-            model,
-            tokens.input as i64,
-            tokens.output as i64,
-            tokens.cache_read as i64,
-            tokens.cache_write as i64,
-            logged.unwrap_or(0),
-            logged.is_none() as i64,
-            computed.unwrap_or(0),
-            computed.is_none() as i64,
+            r.day,
+            r.agent,
+            r.session_id,
+            r.provider,
+            r.model,
+            r.tokens.input as i64,
+            r.tokens.output as i64,
+            r.tokens.cache_read as i64,
+            r.tokens.cache_write as i64,
+            r.logged.unwrap_or(0),
+            r.logged.is_none() as i64,
+            r.computed.unwrap_or(0),
+            r.computed.is_none() as i64,
             auto.map(|a| a.0).unwrap_or(0),
             auto.is_some_and(|a| a.1) as i64,
             auto.is_none() as i64,
         ])?;
         Ok(())
     }
+}
+
+/// One line ready to be counted.
+struct Record<'a> {
+    agent: &'a str,
+    session_id: &'a str,
+    entry_id: &'a str,
+    day: &'a str,
+    ts: DateTime<Utc>,
+    provider: &'a str,
+    model: &'a str,
+    tokens: &'a Tokens,
+    logged: Option<i64>,
+    computed: Option<i64>,
+    price_source: &'a str,
+    source: &'a str,
 }
 
 /// The price book for this run: agents' models.json, the config, the imported table.
@@ -563,6 +599,7 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
             tr.w.maybe_commit()?;
         }
     }
+    meters::scan(&mut tr, &ctx.settings.cost.meters, &cursors, &mut seen_keys)?;
     // Cursors of files that are gone (pruned archives) would only pin reused inodes.
     if !ctx.dry_run {
         let mut st = ledger
