@@ -96,51 +96,34 @@ fn scan_file(
     seen: &mut HashSet<String>,
 ) -> Result<()> {
     let (dev, ino, _, _) = incremental::stat(path)?;
-    let key = Cursor::key(dev, ino);
-    seen.insert(key.clone());
     let label = path.display().to_string();
     let session_id = format!("meter:{}", m.name);
     let price_source = format!("meter:{}/{}", m.unit_price_usd, m.unit);
-    let mut ledger_err = None;
-    let scan = incremental::scan_file(path, false, cursors.get(&key), |line, range| {
-        match parse(m, line, &tr.zone) {
-            Err(why) => tr.problem(format!("{label}: byte {}: {why}", range.start)),
-            Ok((ts, day, qty, id)) => {
-                let id = id.unwrap_or_else(|| format!("f{dev}:{ino}:{}", range.start));
-                let cost = usd_to_micros(qty * m.unit_price_usd);
-                let r = Record {
-                    agent: &m.agent,
-                    session_id: &session_id,
-                    entry_id: &id,
-                    day: &day,
-                    ts,
-                    provider: "meter",
-                    model: &m.name,
-                    tokens: &Tokens::default(),
-                    logged: Some(cost),
-                    computed: Some(cost),
-                    price_source: &price_source,
-                    source: &label,
-                };
-                if let Err(e) = tr.record(&r) {
-                    ledger_err = Some(e.context(super::LedgerErr));
-                    return Err(anyhow::Error::new(super::LedgerErr));
-                }
+    super::scan_tracked(tr, cursors, seen, path, &label, false, |tr, line, range| {
+        let (ts, day, qty, id) = match parse(m, line, &tr.zone) {
+            Ok(p) => p,
+            Err(why) => {
+                tr.problem(format!("{label}: byte {}: {why}", range.start));
+                return Ok(());
             }
-        }
-        Ok(())
-    });
-    if let Some(e) = ledger_err {
-        return Err(e);
-    }
-    let scan = scan?;
-    tr.stats.files += 1;
-    tr.stats.files_unchanged += scan.unchanged as u64;
-    if !scan.unchanged {
-        tr.w.save_cursor(&key, &label, &scan.cursor)
-            .context(super::LedgerErr)?;
-    }
-    Ok(())
+        };
+        let id = id.unwrap_or_else(|| format!("f{dev}:{ino}:{}", range.start));
+        let cost = usd_to_micros(qty * m.unit_price_usd);
+        tr.record(&Record {
+            agent: &m.agent,
+            session_id: &session_id,
+            entry_id: &id,
+            day: &day,
+            ts,
+            provider: "meter",
+            model: &m.name,
+            tokens: &Tokens::default(),
+            logged: Some(cost),
+            computed: Some(cost),
+            price_source: &price_source,
+            source: &label,
+        })
+    })
 }
 
 type Parsed = (DateTime<Utc>, String, f64, Option<String>);

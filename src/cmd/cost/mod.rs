@@ -670,19 +670,35 @@ fn scan_one(
     label: &str,
     zst: bool,
 ) -> Result<()> {
-    let (dev, ino, _, _) = incremental::stat(path)?;
-    let key = Cursor::key(dev, ino);
-    seen.insert(key.clone());
-    let prev = cursors.get(&key);
     let counted = Counted {
         agent: &agent.id,
         session_id: sid,
         source: label,
     };
-    let mut ledger_err: Option<anyhow::Error> = None;
-    let scan = incremental::scan_file(path, zst, prev, |line, range: Range<u64>| {
+    scan_tracked(tr, cursors, seen, path, label, zst, |tr, line, range| {
         let at = || format!("{label}: byte {}", range.start);
-        if let Err(e) = tr.line(line, &counted, &at) {
+        tr.line(line, &counted, &at)
+    })
+}
+
+/// Scan one file's new complete lines under its cursor, handing each to `handle`, then save
+/// the cursor. An error from `handle` is a ledger error and stops the whole run; an error
+/// reading the file is the file's own problem.
+fn scan_tracked(
+    tr: &mut Tracker,
+    cursors: &HashMap<String, Cursor>,
+    seen: &mut HashSet<String>,
+    path: &Path,
+    label: &str,
+    zst: bool,
+    mut handle: impl FnMut(&mut Tracker, &[u8], Range<u64>) -> Result<()>,
+) -> Result<()> {
+    let (dev, ino, _, _) = incremental::stat(path)?;
+    let key = Cursor::key(dev, ino);
+    seen.insert(key.clone());
+    let mut ledger_err: Option<anyhow::Error> = None;
+    let scan = incremental::scan_file(path, zst, cursors.get(&key), |line, range: Range<u64>| {
+        if let Err(e) = handle(tr, line, range) {
             ledger_err = Some(e.context(LedgerErr));
             return Err(anyhow::Error::new(LedgerErr));
         }
