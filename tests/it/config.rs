@@ -695,3 +695,60 @@ fn restart_that_never_gets_healthy_is_a_finding() {
         "the restore itself stands"
     );
 }
+
+#[test]
+fn with_openclaw_merges_the_real_verdict() {
+    let s = Sandbox::new();
+    // A stand-in `openclaw` that refuses the config the way 2026.9.6 prints it.
+    let bin = s.write(
+        "bin/openclaw",
+        "#!/bin/sh\n[ \"$1 $2 $3\" = \"config validate --json\" ] || exit 2\n[ -n \"$OPENCLAW_CONFIG_PATH\" ] || exit 3\n\
+         echo '{\"ok\":false,\"valid\":false,\"path\":\"x\",\"issues\":[{\"path\":\"gateway\",\"message\":\"Unrecognized key: \\\"extra\\\"\"}]}'\nexit 1\n",
+    );
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.write_settings(&format!(
+        "[general]\nopenclaw_bin = \"{}\"\n[config]\nwarn_plaintext_secrets = false\n",
+        bin.display()
+    ));
+    s.write_config(GOOD);
+    s.run(&["-q", "config", "validate"]).code(0);
+    let r = s.run(&["--json", "config", "validate", "--with-openclaw"]);
+    r.code(1);
+    let doc = r.json();
+    assert_eq!(doc["valid"], false);
+    let issues = doc["issues"].as_array().unwrap();
+    let issue = issues
+        .iter()
+        .find(|i| i["source"] == "openclaw")
+        .expect("OpenClaw's issue merged");
+    assert_eq!(issue["path"], "gateway");
+    assert_eq!(issue["severity"], "error");
+}
+
+#[test]
+fn unchanged_backup_does_not_need_the_schema() {
+    let s = Sandbox::new();
+    s.write_config(GOOD);
+    s.run(&["config", "backup"]).code(0);
+    // A broken cached schema only matters once the config changes.
+    std::fs::create_dir_all(s.state().join("schemas")).unwrap();
+    std::fs::write(
+        s.state().join("schemas/openclaw-9.9.9.schema.json"),
+        "{not json",
+    )
+    .unwrap();
+    std::fs::write(
+        s.state().join("schemas/current.json"),
+        r#"{"version":"9.9.9","file":"openclaw-9.9.9.schema.json"}"#,
+    )
+    .unwrap();
+    s.run(&["config", "backup"]).code(0).silent();
+    s.write_config(&GOOD.replace("18789", "18790"));
+    let r = s.run(&["config", "backup"]);
+    r.code(65);
+    assert!(
+        r.stderr.contains("openclaw-9.9.9.schema.json"),
+        "{}",
+        r.stderr
+    );
+}

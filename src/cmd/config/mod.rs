@@ -64,10 +64,10 @@ fn config_dir(path: &Path) -> PathBuf {
 }
 
 /// The config and its includes as backup content (includes relative to the config dir).
-fn content_of(path: &Path, bytes: Vec<u8>, report: &Report) -> Result<Content> {
+fn content_of(path: &Path, bytes: Vec<u8>) -> Result<Content> {
     let dir = std::fs::canonicalize(config_dir(path)).unwrap_or_else(|_| config_dir(path));
     let mut includes = Vec::new();
-    for inc in &report.includes {
+    for inc in &includes_of(path, &bytes) {
         let rel = inc
             .strip_prefix(&dir)
             .map(|r| r.to_string_lossy().into_owned())
@@ -83,7 +83,38 @@ fn content_of(path: &Path, bytes: Vec<u8>, report: &Report) -> Result<Content> {
     })
 }
 
+/// The files a config includes, found without validating it (an unparsable config has none).
+fn includes_of(path: &Path, bytes: &[u8]) -> Vec<PathBuf> {
+    let Some(v) = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| crate::openclaw::config::parse_json5(t).ok())
+    else {
+        return Vec::new();
+    };
+    crate::openclaw::config::resolve_includes(v, path, &validate::include_roots()).includes
+}
+
 // ---------- schema cache ----------
+
+/// The schema, loaded the first time a config actually needs validating: an unchanged config
+/// is backed up (or rather, not) without parsing 2.4 MB of schema.
+struct LazySchema<'a> {
+    ctx: &'a Ctx,
+    loaded: Option<(Option<Schema>, String)>,
+}
+
+impl<'a> LazySchema<'a> {
+    fn new(ctx: &'a Ctx) -> Self {
+        LazySchema { ctx, loaded: None }
+    }
+    fn get(&mut self) -> Result<(Option<&Schema>, &str)> {
+        if self.loaded.is_none() {
+            self.loaded = Some(pick_schema(self.ctx, None, false)?);
+        }
+        let (s, r) = self.loaded.as_ref().expect("just loaded");
+        Ok((s.as_ref(), r.as_str()))
+    }
+}
 
 fn schema_dir(ctx: &Ctx) -> PathBuf {
     ctx.paths.state.join("schemas")
@@ -353,7 +384,7 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
     for p in &problems {
         ctx.out.warn(p);
     }
-    let (schema, reason) = pick_schema(ctx, None, false)?;
+    let mut schema = LazySchema::new(ctx);
     let cfg = &ctx.paths.config;
     let name = cfg
         .file_name()
@@ -364,9 +395,7 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
 
     let current = read_config(cfg)?;
     if let Some(bytes) = &current {
-        let good = last_good(&store, &all);
-        let report = judge(ctx, cfg, bytes, schema.as_ref(), &reason, good.as_ref());
-        let content = content_of(cfg, bytes.clone(), &report)?;
+        let content = content_of(cfg, bytes.clone())?;
         let newest = all.first();
         let unchanged = newest
             .map(|m| m.set_sha256 == content.set_sha256())
@@ -378,33 +407,38 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
                 "unchanged since {}",
                 newest.map(|m| m.id.as_str()).unwrap_or("")
             ));
-        } else if ctx.dry_run {
-            actions.push(format!(
-                "would back up {} ({})",
-                cfg.display(),
-                if report.valid { "valid" } else { "invalid" }
-            ));
         } else {
-            let source = if accept { "accepted" } else { "backup" };
-            let m = store.write(
-                &content,
-                ctx.now,
-                source,
-                &name,
-                &verdict_of(&report),
-                accept,
-            )?;
-            record_backup(l, &m)?;
-            actions.push(format!("backed up {} as {}", cfg.display(), m.id));
-            if !m.valid {
-                ctx.out.warn(&format!(
-                    "{}: config is invalid; kept as {} but never used as good",
+            let good = last_good(&store, &all);
+            let (sch, reason) = schema.get()?;
+            let report = judge(ctx, cfg, bytes, sch, reason, good.as_ref());
+            if ctx.dry_run {
+                actions.push(format!(
+                    "would back up {} ({})",
                     cfg.display(),
-                    m.id
+                    if report.valid { "valid" } else { "invalid" }
                 ));
+            } else {
+                let source = if accept { "accepted" } else { "backup" };
+                let m = store.write(
+                    &content,
+                    ctx.now,
+                    source,
+                    &name,
+                    &verdict_of(&report),
+                    accept,
+                )?;
+                record_backup(l, &m)?;
+                actions.push(format!("backed up {} as {}", cfg.display(), m.id));
+                if !m.valid {
+                    ctx.out.warn(&format!(
+                        "{}: config is invalid; kept as {} but never used as good",
+                        cfg.display(),
+                        m.id
+                    ));
+                }
+                made.push(m.clone());
+                all.insert(0, m);
             }
-            made.push(m.clone());
-            all.insert(0, m);
         }
     }
 
@@ -429,7 +463,8 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
             actions.push(format!("would adopt {fname}"));
             continue;
         }
-        let report = judge(ctx, &copy, &content.config, schema.as_ref(), &reason, None);
+        let (sch, reason) = schema.get()?;
+        let report = judge(ctx, &copy, &content.config, sch, reason, None);
         let when = mtime_utc(&copy).unwrap_or(ctx.now);
         let m = store.write(
             &content,

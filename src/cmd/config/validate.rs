@@ -381,7 +381,8 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
     report
 }
 
-fn include_roots() -> Vec<PathBuf> {
+/// Extra directories includes may come from (`OPENCLAW_INCLUDE_ROOTS`, colon-separated).
+pub fn include_roots() -> Vec<PathBuf> {
     std::env::var("OPENCLAW_INCLUDE_ROOTS")
         .map(|v| {
             v.split(':')
