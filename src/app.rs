@@ -86,6 +86,7 @@ fn command_name(c: &Command) -> &'static str {
             C::Schema(S::Refresh) => "config schema refresh",
             C::Schema(S::Show) => "config schema show",
         },
+        Command::Dev(crate::cli::DevCmd::GenHome(_)) => "dev gen-home",
     }
 }
 
@@ -151,5 +152,6 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     match command {
         Command::Status => crate::cmd::status::run(ctx),
         Command::Config(c) => crate::cmd::config::run(ctx, c),
+        Command::Dev(c) => crate::cmd::dev::run(ctx, c),
     }
 }
