@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod cli;
 pub mod cmd;
 pub mod exit;
+pub mod gen;
 pub mod incremental;
 pub mod ledger;
 pub mod lock;

@@ -3,6 +3,7 @@
 pub mod alert;
 pub mod config;
 pub mod cost;
+pub mod dev;
 pub mod doctor;
 pub mod gen;
 pub mod status;

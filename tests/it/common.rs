@@ -147,3 +147,9 @@ pub fn shared() -> Option<PathBuf> {
         None
     }
 }
+
+/// A `[tick.schedule]` table that leaves only `config backup` among the built-in jobs, so
+/// tick tests see the same plan whichever jobs this build has.
+pub const TICK_ONLY_CONFIG_BACKUP: &str = "[tick.schedule]\nconfig-backup = \"30m\"\n\
+compaction-backup = \"off\"\ncost-track = \"off\"\nbudget-check = \"off\"\n\
+rate-limit-detect = \"off\"\nstuck-agent = \"off\"\ntunnel = \"off\"\n";

@@ -8,6 +8,7 @@ mod config;
 mod cost;
 mod doctor;
 mod fakehttp;
+mod genhome;
 mod packaging;
 mod tick;
 mod watch;

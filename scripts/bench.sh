@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Benchmark every claw job on generated OpenClaw homes, against what operators do today.
+#
+#   scripts/bench.sh            medium (~100 MB) and large (~2 GB) homes
+#   scripts/bench.sh --quick    medium only (CI)
+#
+# Homes are generated once into $CLAW_BENCH_CACHE (default: bench-cache/, gitignored) and
+# regenerated only when the generator's sources change. Each job runs twice: cold (fresh
+# claw state dir, nothing recorded yet; with CLAW_BENCH_DROP_CACHES=1 and root, the page
+# cache is dropped first, which slows everyone else on a shared box) and warm
+# (the same state again: nothing new to do). Wall time from `date +%s%N`, peak RSS from
+# `/usr/bin/time -f %M`. The baseline column is the jq/grep/cp one-liner the job replaces;
+# the ratios are baseline time / claw time (above 1: claw is faster).
+#
+# Adding a job is one line in JOBS below:
+#   "label|claw subcommand|extra claw args|baseline shell command"
+# {home} and {tmp} are replaced; a row whose subcommand does not exist yet
+# (`claw <subcommand> --help` fails) is skipped.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${CLAW_BENCH_CACHE:-$ROOT/bench-cache}
+SEED=1
+NOW=2026-11-21T08:00:00Z
+SCALES=(medium large)
+[[ ${1:-} == --quick ]] && SCALES=(medium)
+
+JOBS=(
+  "config validate|config validate|--no-schema {home}/openclaw.json|jq empty {home}/openclaw.json"
+  "config backup|config backup||cp {home}/openclaw.json {tmp}/openclaw.json.bak"
+  "cost track|cost track||find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n '[inputs | .message.usage.cost.total // empty] | add'"
+  "cost report|cost report||find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n '[inputs | .message.usage.cost.total // empty] | add'"
+  "rate-limit breaker|breaker check||cat {home}/logs/gateway/*.log | grep -c 429"
+  "stuck watchdog|stuck check||jq '[.runs[] | select(.endedAt == null)] | length' {home}/subagents/runs.json"
+  "transcript backup|backup sessions||tar -C {home} -cf {tmp}/agents.tar agents"
+  "compaction backup|compaction backup||tar -C {home} -cf {tmp}/agents.tar agents"
+)
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+if ! /usr/bin/time -f %M true >/dev/null 2>&1; then
+  echo "bench: installing GNU time" >&2
+  SUDO=; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get install -y -qq time >/dev/null || die "need /usr/bin/time (apt-get install time)"
+fi
+command -v jq >/dev/null || die "need jq for the baseline column"
+
+echo "bench: building release" >&2
+(cd "$ROOT" && cargo build --release --quiet)
+BIN=$ROOT/target/release/claw
+mkdir -p "$CACHE"
+
+# The cache is valid while the generator's sources are unchanged.
+STAMP=$(cat "$ROOT"/src/gen/*.rs | sha256sum | cut -c1-16)
+
+declare -A GEN_SECS
+for s in "${SCALES[@]}"; do
+  dir=$CACHE/$s
+  if [[ $(cat "$dir/stamp" 2>/dev/null) != "$STAMP" ]]; then
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    echo "bench: generating the $s home (seed $SEED)" >&2
+    t0=$(date +%s%N)
+    "$BIN" dev gen-home --out "$dir/home" --seed "$SEED" --scale "$s" --era both
+    echo $(( ($(date +%s%N) - t0) / 1000000 )) >"$dir/gen-ms"
+    echo "$STAMP" >"$dir/stamp"
+  fi
+  GEN_SECS[$s]=$(awk '{printf "%.1f", $1/1000}' "$dir/gen-ms")
+done
+
+drop_caches() {
+  sync
+  { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null && return 0
+  return 1
+}
+
+# measure CMD... -> "<seconds> <peak RSS MB> <exit code>"
+measure() {
+  local out t0 t1 rc
+  out=$(mktemp)
+  t0=$(date +%s%N)
+  set +e
+  /usr/bin/time -f %M -o "$out" "$@" >/dev/null 2>"$out.err"
+  rc=$?
+  set -e
+  t1=$(date +%s%N)
+  awk -v ns=$((t1 - t0)) -v rc="$rc" 'NR==1 {printf "%.3f %.0f %d\n", ns/1e9, $1/1024, rc}' "$out"
+  rm -f "$out" "$out.err"
+}
+
+ratio() { awk -v b="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.1f×", b / c; else print "-" }'; }
+
+CAN_DROP=no
+[[ ${CLAW_BENCH_DROP_CACHES:-0} == 1 ]] && drop_caches && CAN_DROP=yes
+
+ROWS=()
+for s in "${SCALES[@]}"; do
+  home=$CACHE/$s/home
+  size=$(du -sh "$home" | cut -f1)
+  for job in "${JOBS[@]}"; do
+    IFS='|' read -r label sub extra baseline <<<"$job"
+    # shellcheck disable=SC2086
+    "$BIN" $sub --help >/dev/null 2>&1 || continue
+    tmp=$(mktemp -d)
+    extra=${extra//\{home\}/$home}
+    baseline=${baseline//\{home\}/$home}
+    baseline=${baseline//\{tmp\}/$tmp}
+    export CLAW_OPENCLAW_DIR=$home CLAW_STATE_DIR=$tmp/state CLAW_NOW=$NOW HOME=$tmp
+    echo "bench: $s: $label" >&2
+    [[ $CAN_DROP == yes ]] && drop_caches
+    # shellcheck disable=SC2086
+    read -r cw cm cr < <(measure "$BIN" $sub $extra)
+    # shellcheck disable=SC2086
+    read -r ww wm wr < <(measure "$BIN" $sub $extra)
+    [[ $CAN_DROP == yes ]] && drop_caches
+    read -r bw bm _ < <(measure bash -c "$baseline")
+    unset CLAW_OPENCLAW_DIR CLAW_STATE_DIR CLAW_NOW
+    rm -rf "$tmp"
+    ROWS+=("| $label | $s ($size) | ${cw}s / ${cm} MB (exit $cr) | ${ww}s / ${wm} MB (exit $wr) | ${bw}s / ${bm} MB | $(ratio "$bw" "$cw") | $(ratio "$bw" "$ww") |")
+  done
+done
+
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); claw $("$BIN" --version | cut -d' ' -f2)."
+for s in "${SCALES[@]}"; do
+  echo "Home $s: $(du -sh "$CACHE/$s/home" | cut -f1), generated in ${GEN_SECS[$s]} s (release, seed $SEED)."
+done
+echo "Cold: fresh claw state dir; page cache dropped: $CAN_DROP. Warm: second run, nothing new. Ratios: baseline time / claw time."
+echo
+echo "| job | home | claw cold (wall / peak RSS) | claw warm | baseline (what operators do today) | cold vs baseline | warm vs baseline |"
+echo "|---|---|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"
