@@ -86,6 +86,8 @@ fn command_name(c: &Command) -> &'static str {
             C::Schema(S::Refresh) => "config schema refresh",
             C::Schema(S::Show) => "config schema show",
         },
+        Command::CompactionBackup(a) => crate::cmd::cbackup::command_name(a),
+        Command::Sessions(s) => crate::cmd::sessions::command_name(s),
     }
 }
 
@@ -151,5 +153,7 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     match command {
         Command::Status => crate::cmd::status::run(ctx),
         Command::Config(c) => crate::cmd::config::run(ctx, c),
+        Command::CompactionBackup(a) => crate::cmd::cbackup::run(ctx, a),
+        Command::Sessions(s) => crate::cmd::sessions::run(ctx, s),
     }
 }

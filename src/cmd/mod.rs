@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
+pub mod cbackup;
 pub mod config;
+pub mod sessions;
 pub mod status;
