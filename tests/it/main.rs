@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test drives the built `claw` binary in a temp
 //! sandbox (HOME, XDG dirs and every OpenClaw path redirected), the way a user or cron would.
 
+mod cbackup;
 mod common;
 mod config;
