@@ -383,6 +383,12 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
             Outcome::ok(format!("{} files would be snapshotted", res.would.len())).with_text(text),
         );
     }
+    // Chunks are durable before any manifest names them, manifests before the ledger.
+    store.sync()?;
+    for (m, _) in &res.snapshots {
+        store.put_manifest(m)?;
+    }
+    store.sync()?;
     record(ledger, ctx, &res)?;
     let mut detail = json!({
         "checked": res.checked,
@@ -391,7 +397,11 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
         "read_bytes": res.read_bytes,
         "errors": res.errors,
     });
-    if target.is_none() && ctx.settings.compaction_backup.prune_after_backup {
+    // Retention reads every manifest: only worth it when this run added snapshots.
+    if target.is_none()
+        && ctx.settings.compaction_backup.prune_after_backup
+        && !res.snapshots.is_empty()
+    {
         let p = retention::prune(ctx, ledger, false)?;
         detail["pruned"] = p.detail.clone();
     }
@@ -529,7 +539,6 @@ fn snapshot_one(
             link_target,
             chunks: stored.chunks,
         };
-        store.put_manifest(&m)?;
         res.new_bytes += stored.new_bytes;
         let id = m.id.clone();
         res.snapshots.push((m, stored.new_bytes));
@@ -611,7 +620,7 @@ fn record(ledger: &Ledger, ctx: &Ctx, res: &RunResult) -> Result<()> {
             "INSERT INTO cbackup_snapshots (id, created_at, agent, grp, path, kind, session_id, session_key,
                 compaction_count, size, sha256, lines, new_bytes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT(id) DO UPDATE SET removed_at = NULL",
+             ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, removed_at = NULL",
             params![
                 m.id,
                 m.created_at,
