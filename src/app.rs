@@ -108,6 +108,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Pricing(crate::cli::PricingCmd::Show) => "pricing show",
         Command::Budget(_) => "budget check",
         Command::Dev(crate::cli::DevCmd::GenHome(_)) => "dev gen-home",
+        Command::CompactionBackup(a) => crate::cmd::cbackup::command_name(a),
+        Command::Sessions(s) => crate::cmd::sessions::command_name(s),
     }
 }
 
@@ -189,5 +191,7 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Pricing(c) => crate::cmd::cost::pricing::run(ctx, c),
         Command::Budget(c) => crate::cmd::cost::budget::run(ctx, c),
         Command::Dev(c) => crate::cmd::dev::run(ctx, c),
+        Command::CompactionBackup(a) => crate::cmd::cbackup::run(ctx, a),
+        Command::Sessions(s) => crate::cmd::sessions::run(ctx, s),
     }
 }

@@ -117,6 +117,11 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+    /// Snapshot every agent's transcripts into claw's store (cron: every few minutes)
+    CompactionBackup(CbackupArgs),
+    /// What compaction-backup holds, and getting a transcript back
+    #[command(subcommand)]
+    Sessions(SessionsCmd),
     /// Developer tools: sample OpenClaw homes for tests and benchmarks
     #[command(subcommand, hide = true)]
     Dev(DevCmd),
@@ -163,6 +168,53 @@ pub enum AlertCmd {
     },
     /// Retry deliveries that failed on earlier runs
     Retry,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CbackupArgs {
+    #[command(subcommand)]
+    pub cmd: Option<CbackupCmd>,
+    /// Back up only this session (key such as agent:main:main, or session id): for the hook
+    #[arg(long, value_name = "KEY")]
+    pub session: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CbackupCmd {
+    /// Re-hash every chunk and snapshot in the store (exit 1 naming what is damaged)
+    Verify,
+    /// Apply the retention policy, printing the plan (keep or remove, with reasons)
+    Prune,
+    /// Write OpenClaw's session:compact:before hook that runs `claw compaction-backup --session`
+    InstallHook,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCmd {
+    /// Snapshots held per agent and session, with sizes and times
+    List {
+        /// Only this agent
+        #[arg(long, value_name = "ID")]
+        agent: Option<String>,
+    },
+    /// Write a session's transcript back as JSONL (from any snapshot, either storage era)
+    Restore(SessionRestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionRestoreArgs {
+    /// Session id or session key (agent:<id>:...)
+    pub session: String,
+    /// Snapshot id (or unique prefix); default: the newest snapshot of the session
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<String>,
+    /// Write into this directory instead of the agent's sessions directory
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    /// Overwrite an existing file
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,38 @@ pub struct Settings {
     pub tick: Tick,
     pub watch: Watch,
     pub cost: CostJob,
+    pub compaction_backup: CompactionBackup,
+}
+
+/// `[compaction_backup]`: transcript snapshots and their retention.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompactionBackup {
+    /// Snapshots kept per session (newest first); at least 1.
+    pub keep_last: u32,
+    /// Snapshots older than this many days are removed (0: no age cap). Protected copies stay.
+    pub max_age_days: u32,
+    /// Remove the oldest unprotected snapshots while the store is larger (MiB; 0: no cap).
+    pub max_store_mib: u64,
+    /// Allow removing the last copy of a file that no longer exists in OpenClaw.
+    pub delete_vanished: bool,
+    /// Apply retention at the end of every `compaction-backup` run.
+    pub prune_after_backup: bool,
+    /// zstd level for stored chunks (1 fastest .. 19 smallest).
+    pub zstd_level: i32,
+}
+
+impl Default for CompactionBackup {
+    fn default() -> Self {
+        CompactionBackup {
+            keep_last: 50,
+            max_age_days: 0,
+            max_store_mib: 0,
+            delete_vanished: false,
+            prune_after_backup: true,
+            zstd_level: 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -453,5 +485,6 @@ mod tests {
         assert_eq!(s.tick, Tick::default());
         assert_eq!(s.watch, Watch::default());
         assert_eq!(s.cost, CostJob::default());
+        assert_eq!(s.compaction_backup, CompactionBackup::default());
     }
 }

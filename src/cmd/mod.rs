@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
 pub mod alert;
+pub mod cbackup;
 pub mod config;
 pub mod cost;
 pub mod dev;
 pub mod doctor;
 pub mod gen;
+pub mod sessions;
 pub mod status;
 pub mod tick;

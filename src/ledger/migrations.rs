@@ -161,6 +161,40 @@ pub const ALL: &[&str] = &[
         ran_at TEXT NOT NULL,
         PRIMARY KEY (scope, period_start)
     );",
+    // 5: compaction-backup. `cbackup_sources` is the stat cache that makes an unchanged home
+    // cost only stats: what each OpenClaw file (path relative to OpenClaw's state dir) looked
+    // like when it was last read, and its newest snapshot. `cbackup_snapshots` has one row per
+    // snapshot in `<state>/backups/sessions/` (the manifests there are the truth; these rows
+    // are the record). `extra` holds the -wal file's size:mtime for SQLite databases.
+    "CREATE TABLE cbackup_sources (
+        path TEXT PRIMARY KEY,
+        dev INTEGER NOT NULL,
+        ino INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        extra TEXT NOT NULL DEFAULT '',
+        head_sha256 TEXT NOT NULL,
+        snapshot_id TEXT,
+        compaction_count INTEGER,
+        checked_at TEXT NOT NULL
+    );
+    CREATE TABLE cbackup_snapshots (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        session_id TEXT,
+        session_key TEXT,
+        compaction_count INTEGER,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        lines INTEGER NOT NULL,
+        new_bytes INTEGER NOT NULL,
+        removed_at TEXT
+    );
+    CREATE INDEX cbackup_snapshots_session ON cbackup_snapshots (agent, grp, created_at);",
 ];
 
 /// The schema version this claw writes.

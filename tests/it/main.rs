@@ -2,6 +2,7 @@
 //! sandbox (HOME, XDG dirs and every OpenClaw path redirected), the way a user or cron would.
 
 mod alerts;
+mod cbackup;
 mod common;
 mod compare;
 mod config;
