@@ -832,3 +832,95 @@ fn extra_meters_join_the_daily_totals_once_even_across_rotation() {
     );
     assert_eq!(doc["total"]["cost_micros"], 155_000);
 }
+
+/// cost-track on generated homes of every storage era equals the generator's ground truth to
+/// the micro-dollar, per day x agent x provider/model, and a second run adds nothing.
+#[test]
+fn cost_track_matches_generated_ground_truth_in_every_era() {
+    for era in ["jsonl", "sqlite", "both"] {
+        let s = Sandbox::new();
+        let home = s.root().join(format!("home-{era}"));
+        let truth_path = s.root().join(format!("truth-{era}.json"));
+        s.run(&[
+            "dev",
+            "gen-home",
+            "--out",
+            home.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--scale",
+            "small",
+            "--era",
+            era,
+            "--truth",
+            truth_path.to_str().unwrap(),
+        ])
+        .code(0);
+        s.write_settings("[general]\ntimezone = \"UTC\"\n");
+        let run = |args: &[&str]| {
+            let mut a = vec![
+                "--openclaw-dir",
+                home.to_str().unwrap(),
+                "--now",
+                "2026-11-21T08:00:00Z",
+            ];
+            a.extend_from_slice(args);
+            s.run(&a)
+        };
+        run(&["cost-track"]).code(0).silent();
+        run(&["cost-track"]).code(0).silent();
+
+        let truth: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+        let mut want: Vec<(String, String, String, String, i64, i64)> = truth["cost"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["day"].as_str().unwrap().to_string(),
+                    r["agent"].as_str().unwrap().to_string(),
+                    r["provider"].as_str().unwrap().to_string(),
+                    r["model"].as_str().unwrap().to_string(),
+                    r["micros"].as_i64().unwrap(),
+                    r["lines"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        want.sort();
+        let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
+        let mut st = db
+            .prepare(
+                "SELECT day, agent_id, provider, model, sum(auto_micros), sum(lines) FROM cost_daily
+                 GROUP BY day, agent_id, provider, model ORDER BY 1, 2, 3, 4",
+            )
+            .unwrap();
+        let got: Vec<(String, String, String, String, i64, i64)> = st
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, want, "era {era}");
+        let total: i64 = got.iter().map(|r| r.4).sum();
+        assert_eq!(
+            total,
+            truth["cost"]["total_micros"].as_i64().unwrap(),
+            "era {era}"
+        );
+        let unpriced: i64 = db
+            .query_row("SELECT sum(auto_unpriced) FROM cost_daily", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(unpriced, 0, "era {era}");
+    }
+}
