@@ -26,15 +26,33 @@ SCALES=(medium large)
 [[ ${1:-} == --quick ]] && SCALES=(medium)
 
 JOBS=(
-  "config validate|config validate|--no-schema {home}/openclaw.json|jq empty {home}/openclaw.json"
+  "config validate (structural)|config validate|--no-schema {home}/openclaw.json|jq empty {home}/openclaw.json"
+  "config validate (OpenClaw schema)|config validate|--schema {schema} {home}/openclaw.json|{openclaw_validate}"
   "config backup|config backup||cp {home}/openclaw.json {tmp}/openclaw.json.bak"
-  "cost track|cost track||find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n '[inputs | .message.usage.cost.total // empty] | add'"
-  "cost report|cost report||find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n '[inputs | .message.usage.cost.total // empty] | add'"
-  "rate-limit breaker|breaker check||cat {home}/logs/gateway/*.log | grep -c 429"
-  "stuck watchdog|stuck check||jq '[.runs[] | select(.endedAt == null)] | length' {home}/subagents/runs.json"
-  "transcript backup|backup sessions||tar -C {home} -cf {tmp}/agents.tar agents"
-  "compaction backup|compaction backup||tar -C {home} -cf {tmp}/agents.tar agents"
+  "cost-track vs jq|cost-track||find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n '[inputs | .message.usage.cost.total // empty] | add'"
+  "cost-track vs ccusage|cost-track||{ccusage} openclaw daily --json --offline --timezone UTC --open-claw-path {home}"
+  "cost report|cost report|--by day|{ccusage} openclaw daily --json --offline --timezone UTC --open-claw-path {home}"
+  "rate-limit-detect|rate-limit-detect|--log-dir {home}/logs/gateway|cat {home}/logs/gateway/*.log | grep -c 429"
+  "stuck-agent scan|stuck-agent scan||jq '[.runs[] | select(.endedAt == null)] | length' {home}/subagents/runs.json; for f in {home}/agents/*/sessions/*.jsonl; do stat -c '%Y %n' \"\$f\"; done | sort -n | tail -1"
+  "compaction-backup|compaction-backup||mkdir -p {tmp}/copy && cp -r {home}/agents {tmp}/copy/"
 )
+
+# Reference tools for the baseline column, when they can be had: OpenClaw 2026.9.6 (npm,
+# under node 24) and ccusage 20.0.24 (npm). A row whose baseline tool is missing is skipped.
+TOOLS=$CACHE/tools
+OPENCLAW=${CLAW_TEST_OPENCLAW:-}
+if [[ -z $OPENCLAW ]] && command -v npm >/dev/null; then
+  OPENCLAW=$("$ROOT/scripts/install-openclaw.sh" 2>/dev/null || true)
+fi
+CCUSAGE=$TOOLS/node_modules/.bin/ccusage
+if [[ ! -x $CCUSAGE ]] && command -v npm >/dev/null; then
+  mkdir -p "$TOOLS"
+  (cd "$TOOLS" && npm install --silent --no-audit --no-fund ccusage@20.0.24 >/dev/null 2>&1) || true
+fi
+SCHEMA=$CACHE/openclaw.schema.json
+if [[ -n $OPENCLAW && ! -s $SCHEMA ]]; then
+  OPENCLAW_CONFIG_PATH=$CACHE/absent/openclaw.json "$OPENCLAW" config schema >"$SCHEMA" 2>/dev/null || rm -f "$SCHEMA"
+fi
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -101,8 +119,13 @@ for s in "${SCALES[@]}"; do
     IFS='|' read -r label sub extra baseline <<<"$job"
     # shellcheck disable=SC2086
     "$BIN" $sub --help >/dev/null 2>&1 || continue
+    [[ $baseline == *"{ccusage}"* && ! -x $CCUSAGE ]] && continue
+    [[ $baseline == *"{openclaw_validate}"* && ( -z $OPENCLAW || ! -s $SCHEMA ) ]] && continue
     tmp=$(mktemp -d)
     extra=${extra//\{home\}/$home}
+    extra=${extra//\{schema\}/$SCHEMA}
+    baseline=${baseline//\{openclaw_validate\}/OPENCLAW_CONFIG_PATH=\{home\}/openclaw.json $OPENCLAW config validate --json}
+    baseline=${baseline//\{ccusage\}/$CCUSAGE}
     baseline=${baseline//\{home\}/$home}
     baseline=${baseline//\{tmp\}/$tmp}
     export CLAW_OPENCLAW_DIR=$home CLAW_STATE_DIR=$tmp/state CLAW_NOW=$NOW HOME=$tmp
