@@ -7,3 +7,4 @@ pub mod doctor;
 pub mod gen;
 pub mod status;
 pub mod tick;
+pub mod tunnel;

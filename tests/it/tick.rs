@@ -17,6 +17,7 @@ fn setup(s: &Sandbox) -> std::path::PathBuf {
         r#"
 [tick.schedule]
 config-backup = "30m"
+tunnel = "off"
 
 [[tick.commands]]
 name = "flaky"
@@ -152,16 +153,16 @@ fn dry_run_shows_the_plan_and_runs_nothing() {
     r.code(0);
     let doc = r.json();
     let jobs = doc["jobs"].as_array().unwrap();
-    assert_eq!(jobs.len(), 6);
+    assert_eq!(jobs.len(), 7);
     assert_eq!(jobs[0]["job"], "config-backup");
     assert_eq!(jobs[0]["due"], true);
     assert_eq!(jobs[0]["next"], "2026-05-04T10:30:00Z");
-    assert_eq!(jobs[5]["next"], "2026-05-04T11:00:00Z");
+    assert_eq!(jobs[6]["next"], "2026-05-04T11:00:00Z");
     assert!(doc["skipped"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|j| j == "tunnel"));
+        .any(|j| j == "stuck-agent"));
     assert!(take_log(&log).is_empty());
     let st = s.run(&["status", "--json"]).json();
     assert!(st["jobs"].as_array().unwrap().is_empty());
@@ -175,7 +176,7 @@ fn jobs_missing_from_this_build_are_skipped_with_a_verbose_note() {
     r.code(0);
     assert!(
         r.stderr
-            .contains("tick: tunnel is not in this build of claw; skipped"),
+            .contains("tick: stuck-agent is not in this build of claw; skipped"),
         "{}",
         r.stderr
     );
