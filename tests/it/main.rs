@@ -10,4 +10,5 @@ mod doctor;
 mod fakehttp;
 mod packaging;
 mod tick;
+mod tunnel;
 mod watch;
