@@ -664,3 +664,93 @@ fn bad_mode_is_a_settings_error() {
     r.code(78);
     assert!(r.stderr.contains("mode = \"fast\""), "{}", r.stderr);
 }
+
+#[test]
+fn a_generic_target_gets_its_template_its_token_and_is_read_back() {
+    const TOKEN: &str = "chat-secret-token-999";
+    let store = Arc::new(Mutex::new(Value::Null));
+    let store2 = store.clone();
+    let api = FakeHttp::serve(move |r: &Req| {
+        if r.header("authorization") != Some(&format!("Token {TOKEN}")) {
+            return (401, "{}".into());
+        }
+        let mut v = store2.lock().unwrap();
+        match r.method.as_str() {
+            "PUT" => {
+                *v = r.json();
+                (200, "{}".into())
+            }
+            _ => (200, json!({ "bot": v.clone() }).to_string()),
+        }
+    });
+    let w = World::new(&format!(
+        r#"
+[[tunnel.targets]]
+name = "chat"
+method = "put"
+url = "{u}"
+token_env = "T_CHAT_TOKEN"
+headers = {{ Authorization = "Token {{token}}", X-Client = "claw" }}
+body = '{{"webhook_url": "{{url}}/chat/webhook", "enabled": true}}'
+verify_url = "{u}"
+verify_pointer = "/bot/webhook_url"
+verify_value = "{{url}}/chat/webhook"
+"#,
+        u = api.url("/v1/bots/42")
+    ));
+    let good = [("T_CHAT_TOKEN", TOKEN)];
+    w.run_env(&["tunnel", "start"], &good).code(0);
+    let reqs = api.take();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].method, "PUT");
+    assert_eq!(reqs[0].header("x-client"), Some("claw"));
+    assert_eq!(
+        reqs[0].json(),
+        json!({"webhook_url": format!("{}/chat/webhook", url(1)), "enabled": true})
+    );
+    assert_eq!(reqs[1].method, "GET");
+    // cloudflared gets no target's secret.
+    let env = std::fs::read_to_string(w.fake.parent().unwrap().join("env")).unwrap();
+    assert!(!env.contains(TOKEN) && !env.contains(KEY));
+
+    // A 401 is not retried within the run; it is alerted without the token, and retried
+    // on the next run.
+    let r = w.run_env(
+        &["tunnel", "rotate"],
+        &[("T_CHAT_TOKEN", "wrong-token-0000")],
+    );
+    r.code(1);
+    assert_eq!(r.stdout, format!("{}\n", url(2)));
+    assert_eq!(api.take().len(), 1);
+    let alerts = w.alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let text = alerts[0]["text"].as_str().unwrap();
+    assert!(text.contains("HTTP 401") && text.contains("chat"), "{text}");
+    assert!(!text.contains("wrong-token-0000"), "{text}");
+    w.run_env(&["tunnel", "check"], &good).code(0).silent();
+    assert_eq!(api.take().len(), 2);
+    assert_eq!(
+        store.lock().unwrap()["webhook_url"],
+        format!("{}/chat/webhook", url(2))
+    );
+    w.stop_and_assert_clean();
+}
+
+#[test]
+fn changed_cloudflared_settings_restart_the_tunnel() {
+    let w = World::new("");
+    w.run(&["tunnel", "start"]).code(0);
+    let text = std::fs::read_to_string(w.s.settings()).unwrap().replace(
+        "[\"--no-autoupdate\"]",
+        "[\"--no-autoupdate\", \"--protocol\", \"http2\"]",
+    );
+    w.s.write_settings(&text);
+    let r = w.run(&["tunnel", "check"]);
+    r.code(1);
+    assert!(r.stdout.contains("settings changed"), "{}", r.stdout);
+    let argv = std::fs::read_to_string(w.fake.parent().unwrap().join("argv")).unwrap();
+    assert!(argv.contains("--protocol http2"), "{argv}");
+    w.run(&["tunnel", "check"]).code(0).silent();
+    assert_eq!(w.starts(), 2);
+    w.stop_and_assert_clean();
+}

@@ -293,6 +293,9 @@ fn ensure(ctx: &Ctx, ledger: &Ledger, mode: Mode) -> Result<Outcome> {
             f.log().display()
         )),
         (Some(_), Some(_)) if mode == Mode::Rotate => Some("rotate requested".into()),
+        (Some(p), Some(_)) if !p.argv.is_empty() && p.argv != cloudflared_argv(ctx) => {
+            Some("the cloudflared command in settings changed".into())
+        }
         (Some(_), Some(u)) => {
             let h = public_healthy(ctx, u, Duration::ZERO);
             let r = match &h {
@@ -446,7 +449,9 @@ fn restart(
     let s = &ctx.settings.tunnel;
     let attempts = s.restart_attempts.max(1);
     let argv = cloudflared_argv(ctx);
-    let drop_env = [s.telnyx.api_key_env.as_str()];
+    // cloudflared needs none of the targets' secrets.
+    let mut drop_env = vec![s.telnyx.api_key_env.as_str()];
+    drop_env.extend(s.targets.iter().filter_map(|t| t.token_env.as_deref()));
     let mut last = String::new();
     for n in 1..=attempts {
         std::thread::sleep(targets::backoff(s.backoff_ms, n));

@@ -47,6 +47,9 @@ pub struct PidFile {
     pub started_at: String,
     #[serde(default)]
     pub url: Option<String>,
+    /// The command it runs, to notice settings that changed since.
+    #[serde(default)]
+    pub argv: Vec<String>,
 }
 
 impl PidFile {
@@ -143,6 +146,7 @@ pub fn spawn(files: &Files, argv: &[String], drop_env: &[&str], now: &str) -> Re
         starttime,
         started_at: now.to_string(),
         url: None,
+        argv: argv.to_vec(),
     };
     let mut sp = Spawned { child, pid: pf };
     if let Err(e) = sp.pid.write(&files.pid()) {
@@ -267,6 +271,7 @@ mod tests {
             starttime: start,
             started_at: String::new(),
             url: None,
+            argv: Vec::new(),
         };
         assert!(ours.alive());
         let recycled = PidFile {
