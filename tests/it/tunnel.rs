@@ -382,6 +382,14 @@ fn start_points_both_telnyx_objects_at_the_url_and_stop_leaves_nothing() {
     human.code(0);
     assert!(human.stdout.contains(&url(1)), "{}", human.stdout);
     assert!(human.stdout.contains("running (pid"), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("telnyx:credential_connection:cc-2") && l.ends_with("ok")),
+        "{}",
+        human.stdout
+    );
 
     w.stop_and_assert_clean();
     // Stopped: the cron job leaves it alone.

@@ -169,7 +169,8 @@ fn probe(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
         Ok(r) if (200..300).contains(&r.status()) => Ok(()),
         Ok(r) => Err(format!("{url}: HTTP {}", r.status())),
         Err(ureq::Error::Status(st, _)) => Err(format!("{url}: HTTP {st}")),
-        Err(ureq::Error::Transport(t)) => Err(crate::redact::redact_text(&format!("{url}: {t}"))),
+        // ureq names the URL itself.
+        Err(ureq::Error::Transport(t)) => Err(crate::redact::redact_text(&t.to_string())),
     }
 }
 
@@ -812,14 +813,17 @@ fn status(ctx: &Ctx) -> Result<Outcome> {
         text.push('\n');
         let mut t = vec![vec![
             "TARGET".to_string(),
-            "RESULT".into(),
-            "ATTEMPTS".into(),
-            "UPDATED".into(),
             "WEBHOOK".into(),
+            "UPDATED".into(),
+            "ATTEMPTS".into(),
+            "RESULT".into(),
         ]];
         for r in &rows {
             t.push(vec![
                 r.target.clone(),
+                r.webhook_url.clone(),
+                r.updated_at.clone(),
+                r.attempts.to_string(),
                 if r.ok {
                     "ok".into()
                 } else {
@@ -828,9 +832,6 @@ fn status(ctx: &Ctx) -> Result<Outcome> {
                         r.error.clone().unwrap_or_else(|| "unknown".into())
                     )
                 },
-                r.attempts.to_string(),
-                r.updated_at.clone(),
-                r.webhook_url.clone(),
             ]);
         }
         text.push_str(&table(&t));

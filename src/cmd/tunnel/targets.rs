@@ -279,9 +279,10 @@ pub fn apply(
         &mut res,
     ) {
         Err(e) => {
+            // ureq's transport error names the URL itself.
             res.error = Some(scrub(format!(
-                "{} {}: {e} (after {} attempts)",
-                plan.method, plan.url, res.attempts
+                "{} {e} (after {} attempts)",
+                plan.method, res.attempts
             )));
             return res;
         }
@@ -302,7 +303,7 @@ pub fn apply(
     if let Some(v) = &plan.verify {
         let (st, body) = match http.call_retrying("GET", &v.url, &headers, None, &mut res) {
             Err(e) => {
-                res.error = Some(scrub(format!("read-back GET {}: {e}", v.url)));
+                res.error = Some(scrub(format!("read-back GET {e}")));
                 return res;
             }
             Ok(x) => x,
