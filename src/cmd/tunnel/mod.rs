@@ -298,7 +298,8 @@ fn ensure(ctx: &Ctx, ledger: &Ledger, mode: Mode) -> Result<Outcome> {
             Some("the cloudflared command in settings changed".into())
         }
         (Some(_), Some(u)) => {
-            let h = public_healthy(ctx, u, Duration::ZERO);
+            // A blip is not worth a new URL for every webhook: keep asking for one backoff.
+            let h = public_healthy(ctx, u, Duration::from_millis(s.backoff_ms));
             let r = match &h {
                 Ok(()) => None,
                 Err(e) => match origin_healthy(ctx) {
