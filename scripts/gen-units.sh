@@ -64,6 +64,13 @@ UNIT
     # A user manager needs a user namespace for PrivateTmp.
     echo "PrivateUsers=yes"
   fi
+  if [ "$name" = tunnel ] || [ "$name" = tick ]; then
+    cat <<UNIT
+# The cloudflared that \`claw tunnel check\` (re)starts must outlive this run; with the
+# default KillMode it would die with the unit's cgroup as soon as claw exits.
+KillMode=process
+UNIT
+  fi
 }
 
 timer() { # name calendar delay description

@@ -2,7 +2,8 @@
 //! directory. Readers see the old file or the new one, never a half-written one.
 //!
 //! `CLAW_FAULT=atomic-before-rename` aborts the process after the temp file is written and
-//! before the rename, so tests can prove an interrupted write leaves the old file whole.
+//! before the rename, so tests can prove an interrupted write leaves the old file whole;
+//! `atomic-before-rename:<file name>` does so only for files of that name.
 
 use anyhow::{Context, Result};
 use std::fs::{self, File, OpenOptions};
@@ -67,7 +68,13 @@ pub fn write(path: &Path, data: &[u8], opts: Opts) -> Result<()> {
         f.sync_all()
             .with_context(|| format!("{}: fsync failed", tmp.display()))?;
         drop(f);
-        if fault_point("atomic-before-rename") {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        if fault_point("atomic-before-rename")
+            || fault_point(&format!("atomic-before-rename:{name}"))
+        {
             std::process::abort();
         }
         fs::rename(&tmp, path).with_context(|| format!("{}: rename failed", path.display()))?;

@@ -105,6 +105,9 @@ pub enum Command {
     /// Alerts: send a test, list recent ones, raise or clear one from a script
     #[command(subcommand)]
     Alert(AlertCmd),
+    /// The webhook tunnel: keep cloudflared alive and every webhook pointing at its URL
+    #[command(subcommand)]
+    Tunnel(TunnelCmd),
     /// Run every scheduled job that is due (the one cron line: `* * * * * claw tick`);
     /// with --dry-run, show the schedule
     Tick,
@@ -125,6 +128,22 @@ pub enum Command {
     /// Developer tools: sample OpenClaw homes for tests and benchmarks
     #[command(subcommand, hide = true)]
     Dev(DevCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TunnelCmd {
+    /// Start cloudflared unless it runs, wait for its URL, point every target at it; prints
+    /// the URL
+    Start,
+    /// Stop cloudflared; `check` leaves the tunnel alone until the next `start`
+    Stop,
+    /// Current URL and since when, health, each target's last update (--json for scripts)
+    Status,
+    /// The cron job: restart a dead or unanswering tunnel (bounded, with backoff), retry
+    /// failed webhook updates; silent when all is well
+    Check,
+    /// Restart cloudflared for a new URL and update every target
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]

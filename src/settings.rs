@@ -19,6 +19,7 @@ pub struct Settings {
     pub watch: Watch,
     pub cost: CostJob,
     pub compaction_backup: CompactionBackup,
+    pub tunnel: TunnelJob,
 }
 
 /// `[compaction_backup]`: transcript snapshots and their retention.
@@ -203,6 +204,129 @@ impl Default for Budget {
             on_exceeded: Vec::new(),
         }
     }
+}
+
+/// `[tunnel]`: the webhook tunnel (`claw tunnel start|stop|status|check|rotate`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TunnelJob {
+    /// `quick`: claw runs a cloudflared quick tunnel (new URL on every restart) and points
+    /// the targets at it; `named`: a stable `hostname` served by a tunnel run elsewhere,
+    /// which claw only health-checks (never restarts or rotates).
+    pub mode: String,
+    /// named mode: the stable public hostname (e.g. `voice.example.com`).
+    pub hostname: String,
+    /// The cloudflared binary.
+    pub cloudflared_bin: String,
+    /// Local port the tunnel forwards to; 0: the OpenClaw gateway port
+    /// (`OPENCLAW_GATEWAY_PORT` > `gateway.port` > 18789).
+    pub port: u16,
+    /// Extra arguments placed after `cloudflared tunnel` (e.g. `["--no-autoupdate"]`).
+    pub extra_args: Vec<String>,
+    /// File holding the current public URL (one line); empty: `<state>/tunnel/url`.
+    pub url_file: String,
+    /// Seconds to wait for cloudflared to print its URL.
+    pub url_timeout_secs: u64,
+    /// Path requested through the public URL to tell the tunnel is healthy.
+    pub health_path: String,
+    /// When set, requested instead of URL + `health_path` (`{url}` = the public URL).
+    pub health_url: String,
+    /// Timeout of one health request, seconds.
+    pub health_timeout_secs: u64,
+    /// After a (re)start, how long the new URL may take to answer, seconds.
+    pub health_grace_secs: u64,
+    /// Restart attempts in one run before giving up and alerting.
+    pub restart_attempts: u32,
+    /// Attempts of one webhook update (and its read-back) on a 429, a 5xx or a network error.
+    pub update_attempts: u32,
+    /// First backoff between attempts (restarts, updates), milliseconds; doubles each time.
+    pub backoff_ms: u64,
+    pub telnyx: Telnyx,
+    /// `[[tunnel.targets]]`: generic webhook targets.
+    pub targets: Vec<WebhookTarget>,
+}
+
+impl Default for TunnelJob {
+    fn default() -> Self {
+        TunnelJob {
+            mode: "quick".into(),
+            hostname: String::new(),
+            cloudflared_bin: "cloudflared".into(),
+            port: 0,
+            extra_args: Vec::new(),
+            url_file: String::new(),
+            url_timeout_secs: 30,
+            health_path: "/health".into(),
+            health_url: String::new(),
+            health_timeout_secs: 5,
+            health_grace_secs: 30,
+            restart_attempts: 3,
+            update_attempts: 3,
+            backoff_ms: 2000,
+            telnyx: Telnyx::default(),
+            targets: Vec::new(),
+        }
+    }
+}
+
+/// `[tunnel.telnyx]`: Telnyx objects whose `webhook_event_url` follows the tunnel.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Telnyx {
+    /// Environment variable holding the Telnyx API v2 key (sent as a bearer token).
+    pub api_key_env: String,
+    pub api_base: String,
+    /// Appended to the tunnel URL to make `webhook_event_url`.
+    pub webhook_path: String,
+    /// Call Control Application ids (`/v2/call_control_applications/<id>`).
+    pub call_control_application_ids: Vec<String>,
+    /// Credential connection ids (`/v2/credential_connections/<id>`).
+    pub credential_connection_ids: Vec<String>,
+}
+
+impl Default for Telnyx {
+    fn default() -> Self {
+        Telnyx {
+            api_key_env: "TELNYX_API_KEY".into(),
+            api_base: "https://api.telnyx.com".into(),
+            webhook_path: "/voice/webhook".into(),
+            call_control_application_ids: Vec::new(),
+            credential_connection_ids: Vec::new(),
+        }
+    }
+}
+
+/// One `[[tunnel.targets]]` table: any API that must learn the new URL.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookTarget {
+    pub name: String,
+    /// HTTP method (default PATCH).
+    #[serde(default = "default_patch")]
+    pub method: String,
+    /// The API endpoint to call.
+    pub url: String,
+    /// Headers; `{token}` in a value is replaced by the secret from `token_env`.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// JSON body; `{url}` is replaced by the tunnel URL (JSON-escaped).
+    pub body: String,
+    /// Read back with a GET of this URL (same headers); empty: no read-back.
+    #[serde(default)]
+    pub verify_url: String,
+    /// JSON pointer into the read-back whose value must equal `verify_value`.
+    #[serde(default)]
+    pub verify_pointer: String,
+    /// Expected value at `verify_pointer` (`{url}` replaced); empty: must start with the
+    /// tunnel URL.
+    #[serde(default)]
+    pub verify_value: String,
+}
+
+fn default_patch() -> String {
+    "PATCH".into()
 }
 
 /// A keep-last / hourly / daily / weekly / monthly retention policy.
@@ -486,5 +610,6 @@ mod tests {
         assert_eq!(s.watch, Watch::default());
         assert_eq!(s.cost, CostJob::default());
         assert_eq!(s.compaction_backup, CompactionBackup::default());
+        assert_eq!(s.tunnel, TunnelJob::default());
     }
 }

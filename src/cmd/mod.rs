@@ -10,3 +10,4 @@ pub mod gen;
 pub mod sessions;
 pub mod status;
 pub mod tick;
+pub mod tunnel;

@@ -195,6 +195,61 @@ pub const ALL: &[&str] = &[
         removed_at TEXT
     );
     CREATE INDEX cbackup_snapshots_session ON cbackup_snapshots (agent, grp, created_at);",
+    // 6: tunnel: current state (one row), public URL history, lifecycle events (start,
+    // restart, stop, died, unhealthy, down), each webhook target's latest update and every
+    // update made.
+    "CREATE TABLE tunnel_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        managed INTEGER NOT NULL,
+        mode TEXT NOT NULL,
+        url TEXT,
+        url_since TEXT,
+        pid INTEGER,
+        health TEXT NOT NULL DEFAULT 'unknown',
+        health_detail TEXT,
+        checked_at TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE tunnel_urls (
+        url TEXT PRIMARY KEY,
+        first_seen_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        replaced_at TEXT
+    );
+    CREATE TABLE tunnel_events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        url TEXT,
+        pid INTEGER,
+        detail TEXT
+    );
+    CREATE INDEX tunnel_events_at ON tunnel_events (at, id);
+    CREATE TABLE tunnel_targets (
+        target TEXT PRIMARY KEY,
+        tunnel_url TEXT NOT NULL,
+        webhook_url TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        http_status INTEGER,
+        error TEXT,
+        updated_at TEXT NOT NULL,
+        ok_webhook_url TEXT,
+        ok_at TEXT
+    );
+    CREATE TABLE tunnel_updates (
+        id INTEGER PRIMARY KEY,
+        target TEXT NOT NULL,
+        tunnel_url TEXT NOT NULL,
+        webhook_url TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        http_status INTEGER,
+        error TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX tunnel_updates_target ON tunnel_updates (target, id);",
 ];
 
 /// The schema version this claw writes.

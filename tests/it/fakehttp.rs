@@ -74,6 +74,37 @@ impl FakeHttp {
         FakeHttp { port, rx, stop }
     }
 
+    /// Serve with `handler` answering each request with (status, JSON body), for fakes that
+    /// keep state (an API whose GET returns what a PATCH set).
+    pub fn serve(mut handler: impl FnMut(&Req) -> (u16, String) + Send + 'static) -> FakeHttp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut s) = conn else { continue };
+                if let Some(req) = read_request(&mut s) {
+                    let (status, body) = handler(&req);
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = s.flush();
+                    if tx.send(req).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        FakeHttp { port, rx, stop }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }

@@ -12,4 +12,5 @@ mod fakehttp;
 mod genhome;
 mod packaging;
 mod tick;
+mod tunnel;
 mod watch;

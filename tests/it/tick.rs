@@ -178,7 +178,7 @@ fn jobs_missing_from_this_build_are_skipped_with_a_verbose_note() {
     r.code(0);
     assert!(
         r.stderr
-            .contains("tick: tunnel is not in this build of claw; skipped"),
+            .contains("tick: stuck-agent is not in this build of claw; skipped"),
         "{}",
         r.stderr
     );
