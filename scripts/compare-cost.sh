@@ -17,6 +17,11 @@ fi
 (cd "$ROOT" && cargo build --release --quiet)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Readers of a WAL database leave -wal/-shm files beside it: keep the bundled sample pristine.
+if [[ $HOME_DIR == "$ROOT"/examples/* ]]; then
+  cp -a "$HOME_DIR" "$work/home"
+  HOME_DIR=$work/home
+fi
 printf '[general]\ntimezone = "UTC"\n' >"$work/claw.toml"
 export CLAW_SETTINGS=$work/claw.toml CLAW_STATE_DIR=$work/state CLAW_OPENCLAW_DIR=$HOME_DIR
 "$ROOT/target/release/claw" -q cost-track
