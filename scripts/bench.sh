@@ -102,7 +102,8 @@ measure() {
   rc=$?
   set -e
   t1=$(date +%s%N)
-  awk -v ns=$((t1 - t0)) -v rc="$rc" 'NR==1 {printf "%.3f %.0f %d\n", ns/1e9, $1/1024, rc}' "$out"
+  # GNU time puts "Command exited with non-zero status N" before the figure: take the last line.
+  tail -n 1 "$out" | awk -v ns=$((t1 - t0)) -v rc="$rc" '{printf "%.3f %.0f %d\n", ns/1e9, $1/1024, rc}'
   rm -f "$out" "$out.err"
 }
 

@@ -218,7 +218,7 @@ fn config(agents: &[&str]) -> Value {
         })
         .collect();
     json!({
-        "meta": {"lastTouchedVersion": "2026.9.6", "lastTouchedAt": "2026-11-18T09:41:07.512Z"},
+        "meta": {"lastTouchedVersion": "2026.9.6"},
         "gateway": {"port": 18789, "mode": "local", "bind": "loopback",
                     "auth": {"mode": "token", "token": "${OPENCLAW_GATEWAY_TOKEN}"}},
         "models": {"mode": "merge", "providers": {
@@ -673,7 +673,8 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
     let cfg = config(p.agents);
     home.json("openclaw.json", &cfg)?;
     let mut older = cfg.clone();
-    older["meta"]["lastTouchedAt"] = json!("2026-11-02T17:20:44.031Z");
+    // The copy OpenClaw kept from before its upgrade: 2026.7.1 still stamped lastTouchedAt.
+    older["meta"] = json!({"lastTouchedVersion": "2026.7.1", "lastTouchedAt": "2026-11-02T17:20:44.031Z"});
     older["agents"]["defaults"]["timeoutSeconds"] = json!(300);
     home.json("openclaw.json.bak", &older)?;
     let audit = [
