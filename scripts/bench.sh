@@ -31,7 +31,7 @@ JOBS=(
   "config backup|config backup||cp {home}/openclaw.json {tmp}/openclaw.json.bak"
   "cost-track vs jq|cost-track||find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n '[inputs | .message.usage.cost.total // empty] | add'"
   "cost-track vs ccusage|cost-track||{ccusage} openclaw daily --json --offline --timezone UTC --open-claw-path {home}"
-  "cost report|cost report|--by day|{ccusage} openclaw daily --json --offline --timezone UTC --open-claw-path {home}"
+  "cost report|cost report|--by day|find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n 'reduce (inputs | select(.message.usage.cost.total) | {d: .timestamp[0:10], c: .message.usage.cost.total}) as \$x ({}; .[\$x.d] += \$x.c)'"
   "rate-limit-detect|rate-limit-detect|--log-dir {home}/logs/gateway|cat {home}/logs/gateway/*.log | grep -c 429"
   "stuck-agent scan|stuck-agent scan||jq '[.runs[] | select(.endedAt == null)] | length' {home}/subagents/runs.json; for f in {home}/agents/*/sessions/*.jsonl; do stat -c '%Y %n' \"\$f\"; done | sort -n | tail -1"
   "compaction-backup|compaction-backup||mkdir -p {tmp}/copy && cp -r {home}/agents {tmp}/copy/"
