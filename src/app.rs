@@ -105,6 +105,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Pricing(crate::cli::PricingCmd::Import { .. }) => "pricing import",
         Command::Pricing(crate::cli::PricingCmd::Show) => "pricing show",
         Command::Budget(_) => "budget check",
+        Command::RateLimitDetect(_) => "rate-limit-detect",
     }
 }
 
@@ -178,5 +179,6 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Cost(c) => crate::cmd::cost::run(ctx, c),
         Command::Pricing(c) => crate::cmd::cost::pricing::run(ctx, c),
         Command::Budget(c) => crate::cmd::cost::budget::run(ctx, c),
+        Command::RateLimitDetect(a) => crate::cmd::ratelimit::run(ctx, a),
     }
 }

@@ -5,5 +5,6 @@ pub mod config;
 pub mod cost;
 pub mod doctor;
 pub mod gen;
+pub mod ratelimit;
 pub mod status;
 pub mod tick;
