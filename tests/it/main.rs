@@ -9,5 +9,6 @@ mod cost;
 mod doctor;
 mod fakehttp;
 mod packaging;
+mod ratelimit;
 mod tick;
 mod watch;

@@ -17,6 +17,8 @@ fn setup(s: &Sandbox) -> std::path::PathBuf {
         r#"
 [tick.schedule]
 config-backup = "30m"
+# Reads /tmp/openclaw by default: not part of this test.
+rate-limit-detect = "off"
 
 [[tick.commands]]
 name = "flaky"
@@ -152,11 +154,13 @@ fn dry_run_shows_the_plan_and_runs_nothing() {
     r.code(0);
     let doc = r.json();
     let jobs = doc["jobs"].as_array().unwrap();
-    assert_eq!(jobs.len(), 6);
+    assert_eq!(jobs.len(), 7);
     assert_eq!(jobs[0]["job"], "config-backup");
     assert_eq!(jobs[0]["due"], true);
     assert_eq!(jobs[0]["next"], "2026-05-04T10:30:00Z");
-    assert_eq!(jobs[5]["next"], "2026-05-04T11:00:00Z");
+    assert_eq!(jobs[1]["job"], "rate-limit-detect");
+    assert_eq!(jobs[1]["due"], false);
+    assert_eq!(jobs[6]["next"], "2026-05-04T11:00:00Z");
     assert!(doc["skipped"]
         .as_array()
         .unwrap()

@@ -12,7 +12,7 @@ const PING_SECRET: &str = "0f1e2d3c-ping-uuid-secret";
 
 fn settings(s: &Sandbox, extra: &str) {
     s.write_settings(&format!(
-        "[watch]\ntextfile_dir = \"{}\"\n\n[watch.pings.config-backup]\nurl_env = \"T_PING\"\n\n[alerts]\nretry_base_ms = 10\n{extra}",
+        "[watch]\ntextfile_dir = \"{}\"\n\n[watch.pings.config-backup]\nurl_env = \"T_PING\"\n\n[alerts]\nretry_base_ms = 10\n\n[tick.schedule]\nrate-limit-detect = \"off\"\n{extra}",
         s.root().join("prom").display()
     ));
     std::fs::create_dir_all(s.root().join("prom")).unwrap();
