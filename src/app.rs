@@ -111,6 +111,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Dev(crate::cli::DevCmd::GenHome(_)) => "dev gen-home",
         Command::CompactionBackup(a) => crate::cmd::cbackup::command_name(a),
         Command::Sessions(s) => crate::cmd::sessions::command_name(s),
+        Command::RateLimitDetect(_) => "rate-limit-detect",
     }
 }
 
@@ -195,5 +196,6 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Dev(c) => crate::cmd::dev::run(ctx, c),
         Command::CompactionBackup(a) => crate::cmd::cbackup::run(ctx, a),
         Command::Sessions(s) => crate::cmd::sessions::run(ctx, s),
+        Command::RateLimitDetect(a) => crate::cmd::ratelimit::run(ctx, a),
     }
 }

@@ -102,6 +102,9 @@ pub enum Command {
     /// Budgets from settings: verdict and projection (exit 1 at warning or beyond)
     #[command(subcommand)]
     Budget(BudgetCmd),
+    /// Detect rate-limit storms from logs, journald, cooldowns and transcripts; run the
+    /// circuit breaker and its actions (exit 1 while a breaker is open)
+    RateLimitDetect(RateLimitArgs),
     /// Alerts: send a test, list recent ones, raise or clear one from a script
     #[command(subcommand)]
     Alert(AlertCmd),
@@ -414,4 +417,12 @@ pub struct GenHomeArgs {
     /// Where to write the ground truth (default: <DIR>.truth.json beside DIR)
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RateLimitArgs {
+    /// Read gateway logs from DIR instead of the default places (repeatable; overrides
+    /// rate_limit.log_dirs)
+    #[arg(long, value_name = "DIR", env = "CLAW_RATE_LIMIT_LOG_DIR")]
+    pub log_dir: Vec<PathBuf>,
 }

@@ -20,6 +20,7 @@ pub struct Settings {
     pub cost: CostJob,
     pub compaction_backup: CompactionBackup,
     pub tunnel: TunnelJob,
+    pub rate_limit: RateLimitJob,
 }
 
 /// `[compaction_backup]`: transcript snapshots and their retention.
@@ -269,6 +270,79 @@ impl Default for TunnelJob {
     }
 }
 
+/// `[rate_limit]`: rate-limit-detect, its circuit breaker, probes and actions.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitJob {
+    /// Directories holding gateway logs (`openclaw[-<profile>]-YYYY-MM-DD[.N].log`). Empty:
+    /// `/tmp/openclaw`, `/tmp/openclaw-<uid>` and the directory of the config's `logging.file`.
+    /// `--log-dir` overrides.
+    pub log_dirs: Vec<String>,
+    /// journald: `auto` (read it only when no gateway log file was found, so one line is never
+    /// counted from both), `always`, or `off`.
+    pub journald: String,
+    /// The journalctl binary.
+    pub journalctl_bin: String,
+    /// Units to read; empty: `openclaw-gateway[-<profile>].service`.
+    pub journald_units: Vec<String>,
+    /// Read system units (`journalctl -u`) instead of user units (`journalctl --user -u`).
+    pub journald_system: bool,
+    /// Events in the window that open a breaker.
+    pub threshold: u32,
+    /// The sliding window, seconds.
+    pub window_secs: u64,
+    /// Count overload (529, `overloaded_error`) like rate limiting.
+    pub count_overloaded: bool,
+    /// First OPEN period, seconds; doubles on every repeated trip up to `max_cooldown_secs`.
+    pub cooldown_secs: u64,
+    pub max_cooldown_secs: u64,
+    /// Without a probe, HALF-OPEN closes when there was no event for this many seconds.
+    pub quiet_secs: u64,
+    /// Secondary lines of one failure (retry, agent end, failover decision, transcript error)
+    /// within this many seconds of a counted event of the same provider are not counted again.
+    pub echo_window_secs: u64,
+    /// The state file other scripts read; empty: `<openclaw state>/claw/rate-limit.json`.
+    pub state_file: String,
+    /// On trip: abort active subagent runs (`openclaw gateway call sessions.abort`).
+    pub abort_subagents: bool,
+    /// On trip: commands to run (argv, no shell), e.g. pause a heartbeat.
+    pub trip_commands: Vec<Vec<String>>,
+    /// On recovery: commands to run once (argv, no shell).
+    pub resume_commands: Vec<Vec<String>>,
+    /// Alert through `[alerts]` sinks on trip, and a recovery message.
+    pub alert: bool,
+    /// Timeout of a probe or an action command, seconds.
+    pub timeout_secs: u64,
+    /// `[[rate_limit.probes]]`: how HALF-OPEN tests a provider.
+    pub probes: Vec<Probe>,
+}
+
+impl Default for RateLimitJob {
+    fn default() -> Self {
+        RateLimitJob {
+            log_dirs: Vec::new(),
+            journald: "auto".into(),
+            journalctl_bin: "journalctl".into(),
+            journald_units: Vec::new(),
+            journald_system: false,
+            threshold: 3,
+            window_secs: 600,
+            count_overloaded: true,
+            cooldown_secs: 900,
+            max_cooldown_secs: 3600,
+            quiet_secs: 900,
+            echo_window_secs: 60,
+            state_file: String::new(),
+            abort_subagents: false,
+            trip_commands: Vec::new(),
+            resume_commands: Vec::new(),
+            alert: true,
+            timeout_secs: 20,
+            probes: Vec::new(),
+        }
+    }
+}
+
 /// `[tunnel.telnyx]`: Telnyx objects whose `webhook_event_url` follows the tunnel.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -327,6 +401,24 @@ pub struct WebhookTarget {
 
 fn default_patch() -> String {
     "PATCH".into()
+}
+
+/// One probe: a minimal model request (`url`) or a command (`command`, exit 0 = recovered).
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Probe {
+    /// The provider (breaker scope) this probe tests.
+    pub provider: String,
+    /// `anthropic` (`/v1/messages` body, `x-api-key`) or `openai` (`/chat/completions`
+    /// body, bearer token).
+    pub style: String,
+    /// Full endpoint URL.
+    pub url: String,
+    pub model: String,
+    /// Environment variable holding the API key (never the key itself).
+    pub api_key_env: String,
+    /// Instead of a request: argv (no shell).
+    pub command: Vec<String>,
 }
 
 /// A keep-last / hourly / daily / weekly / monthly retention policy.
@@ -611,5 +703,6 @@ mod tests {
         assert_eq!(s.cost, CostJob::default());
         assert_eq!(s.compaction_backup, CompactionBackup::default());
         assert_eq!(s.tunnel, TunnelJob::default());
+        assert_eq!(s.rate_limit, RateLimitJob::default());
     }
 }

@@ -7,6 +7,7 @@ pub mod cost;
 pub mod dev;
 pub mod doctor;
 pub mod gen;
+pub mod ratelimit;
 pub mod sessions;
 pub mod status;
 pub mod tick;

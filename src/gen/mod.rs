@@ -674,7 +674,8 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
     home.json("openclaw.json", &cfg)?;
     let mut older = cfg.clone();
     // The copy OpenClaw kept from before its upgrade: 2026.7.1 still stamped lastTouchedAt.
-    older["meta"] = json!({"lastTouchedVersion": "2026.7.1", "lastTouchedAt": "2026-11-02T17:20:44.031Z"});
+    older["meta"] =
+        json!({"lastTouchedVersion": "2026.7.1", "lastTouchedAt": "2026-11-02T17:20:44.031Z"});
     older["agents"]["defaults"]["timeoutSeconds"] = json!(300);
     home.json("openclaw.json.bak", &older)?;
     let audit = [

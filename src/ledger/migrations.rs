@@ -250,6 +250,85 @@ pub const ALL: &[&str] = &[
         at TEXT NOT NULL
     );
     CREATE INDEX tunnel_updates_target ON tunnel_updates (target, id);",
+    // 7: rate-limit-detect: its own read cursors, counted events, breakers, transitions,
+    // recoveries, probes and actions.
+    "CREATE TABLE rl_cursors (
+        source TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        head_len INTEGER NOT NULL DEFAULT 0,
+        head_sha256 TEXT NOT NULL DEFAULT '',
+        offset INTEGER NOT NULL DEFAULT 0,
+        size INTEGER NOT NULL DEFAULT 0,
+        mtime_ns INTEGER NOT NULL DEFAULT 0,
+        journal_cursor TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE rl_events (
+        origin TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        signal TEXT NOT NULL,
+        status INTEGER,
+        retry_after_secs INTEGER,
+        source TEXT NOT NULL,
+        excerpt TEXT NOT NULL,
+        counted_at TEXT NOT NULL
+    );
+    CREATE INDEX rl_events_at ON rl_events (at);
+    CREATE TABLE rl_breakers (
+        scope TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        since TEXT NOT NULL,
+        until TEXT,
+        opened_at TEXT,
+        trips INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT '',
+        events INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE rl_transitions (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        at TEXT NOT NULL,
+        from_state TEXT NOT NULL,
+        to_state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        trips INTEGER NOT NULL,
+        until TEXT
+    );
+    CREATE TABLE rl_recoveries (
+        scope TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        closed_at TEXT NOT NULL,
+        duration_secs INTEGER NOT NULL,
+        trips INTEGER NOT NULL,
+        PRIMARY KEY (scope, opened_at)
+    );
+    CREATE TABLE rl_probes (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        status INTEGER,
+        retry_after_secs INTEGER,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL
+    );
+    CREATE TABLE rl_actions (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        detail TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this claw writes.

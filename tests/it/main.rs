@@ -11,6 +11,7 @@ mod doctor;
 mod fakehttp;
 mod genhome;
 mod packaging;
+mod ratelimit;
 mod tick;
 mod tunnel;
 mod watch;

@@ -476,7 +476,7 @@ fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) -> Book {
 }
 
 /// Transcript files of one agent: `sessions/` and the JSONL the SQLite import moved aside.
-fn transcript_files(agent: &layout::Agent) -> Result<Vec<(PathBuf, FileKind)>> {
+pub(crate) fn transcript_files(agent: &layout::Agent) -> Result<Vec<(PathBuf, FileKind)>> {
     let mut out = Vec::new();
     for dir in [
         agent.sessions_dir.clone(),

@@ -1,0 +1,425 @@
+//! The edges of rate-limit-detect: HALF-OPEN probes (a minimal model request or a command)
+//! and the actions on trip and on recovery (abort subagent runs through the openclaw CLI,
+//! operators' commands, alerts). Each action is recorded in `rl_actions`; under `--dry-run`
+//! nothing runs and the exact commands are printed instead.
+
+use super::breaker::{self, Breaker, ProbeResult, Signals};
+use super::{ProbeRecord, JOB};
+use crate::app::Ctx;
+use crate::ledger::Ledger;
+use crate::notify::{self, Alert, Severity};
+use crate::openclaw::layout;
+use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::params;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Probe a HALF-OPEN provider: its configured request or command, else the quiet rule.
+/// `None` in a dry run when a probe would touch the network or run a command.
+pub fn probe(
+    ctx: &Ctx,
+    scope: &str,
+    cfg: &breaker::Config,
+    sig: &Signals,
+) -> Result<Option<ProbeRecord>> {
+    let p = ctx
+        .settings
+        .rate_limit
+        .probes
+        .iter()
+        .find(|p| p.provider == scope);
+    let Some(p) = p else {
+        return Ok(Some(ProbeRecord {
+            scope: scope.into(),
+            kind: "quiet",
+            result: Breaker::quiet_probe(cfg, ctx.now, sig),
+            status: None,
+            retry_after_secs: None,
+            input_tokens: 0,
+            output_tokens: 0,
+        }));
+    };
+    if ctx.dry_run {
+        return Ok(None);
+    }
+    let timeout = std::time::Duration::from_secs(ctx.settings.rate_limit.timeout_secs.max(1));
+    if !p.command.is_empty() {
+        let (ok, why) = run_command(&p.command, timeout, &[]);
+        return Ok(Some(ProbeRecord {
+            scope: scope.into(),
+            kind: "command",
+            result: if ok {
+                ProbeResult::Ok(why)
+            } else {
+                ProbeResult::Failed {
+                    why,
+                    retry_after_until: None,
+                }
+            },
+            status: None,
+            retry_after_secs: None,
+            input_tokens: 0,
+            output_tokens: 0,
+        }));
+    }
+    Ok(Some(http_probe(ctx, scope, p, timeout)))
+}
+
+fn http_probe(
+    ctx: &Ctx,
+    scope: &str,
+    p: &crate::settings::Probe,
+    timeout: std::time::Duration,
+) -> ProbeRecord {
+    let mut rec = ProbeRecord {
+        scope: scope.into(),
+        kind: "http",
+        result: ProbeResult::Ok(String::new()),
+        status: None,
+        retry_after_secs: None,
+        input_tokens: 0,
+        output_tokens: 0,
+    };
+    let key = if p.api_key_env.is_empty() {
+        None
+    } else {
+        match std::env::var(&p.api_key_env) {
+            Ok(k) if !k.is_empty() => Some(k),
+            _ => {
+                rec.result = ProbeResult::Failed {
+                    why: format!("probe: environment variable {} is not set", p.api_key_env),
+                    retry_after_until: None,
+                };
+                ctx.out.warn(&format!(
+                    "rate_limit probe for {scope}: environment variable {} is not set",
+                    p.api_key_env
+                ));
+                return rec;
+            }
+        }
+    };
+    let body = serde_json::json!({
+        "model": p.model,
+        "max_tokens": 1,
+        "messages": [{"role": "user", "content": "ping"}],
+    });
+    let agent = ureq::AgentBuilder::new().timeout(timeout).build();
+    let mut req = agent.post(&p.url).set("content-type", "application/json");
+    match (p.style.as_str(), &key) {
+        ("anthropic", k) => {
+            req = req.set("anthropic-version", "2023-06-01");
+            if let Some(k) = k {
+                req = req.set("x-api-key", k);
+            }
+        }
+        (_, Some(k)) => req = req.set("authorization", &format!("Bearer {k}")),
+        _ => {}
+    }
+    let (status, retry, text) = match req.send_string(&body.to_string()) {
+        Ok(r) => {
+            let ra = r.header("retry-after").and_then(|v| v.trim().parse().ok());
+            (r.status(), ra, r.into_string().unwrap_or_default())
+        }
+        Err(ureq::Error::Status(code, r)) => {
+            let ra = r.header("retry-after").and_then(|v| v.trim().parse().ok());
+            (code, ra, r.into_string().unwrap_or_default())
+        }
+        Err(ureq::Error::Transport(t)) => {
+            rec.result = ProbeResult::Failed {
+                why: format!("probe request failed: {}", t.kind()),
+                retry_after_until: None,
+            };
+            return rec;
+        }
+    };
+    rec.status = Some(status);
+    rec.retry_after_secs = retry;
+    if let Ok(v) = serde_json::from_str::<Value>(&text) {
+        let u = v.get("usage");
+        let n = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| u.and_then(|u| u.get(*k)).and_then(Value::as_u64))
+                .unwrap_or(0)
+        };
+        rec.input_tokens = n(&["input_tokens", "prompt_tokens"]);
+        rec.output_tokens = n(&["output_tokens", "completion_tokens"]);
+    }
+    rec.result = if (200..300).contains(&status) {
+        ProbeResult::Ok(format!("HTTP {status}"))
+    } else {
+        ProbeResult::Failed {
+            why: format!("HTTP {status}"),
+            retry_after_until: retry.map(|s| ctx.now + Duration::seconds(s.min(86_400) as i64)),
+        }
+    };
+    rec
+}
+
+/// Run argv (no shell) with a timeout; `(exit 0, what happened)`.
+pub fn run_command(
+    argv: &[String],
+    timeout: std::time::Duration,
+    env: &[(&str, String)],
+) -> (bool, String) {
+    let Some((bin, rest)) = argv.split_first() else {
+        return (false, "empty command".into());
+    };
+    let mut c = Command::new(bin);
+    c.args(rest)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = match c.spawn() {
+        Ok(ch) => ch,
+        Err(e) => return (false, format!("{bin}: cannot run: {e}")),
+    };
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return (st.success(), format!("{bin}: {st}")),
+            Ok(None) if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return (
+                    false,
+                    format!("{bin}: killed after {} s", timeout.as_secs()),
+                );
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => return (false, format!("{bin}: {e}")),
+        }
+    }
+}
+
+/// Shell-quote one word for printing.
+fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+pub fn shell_line(argv: &[String]) -> String {
+    argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+/// Session keys of subagent runs that have not ended: `sessions.json` subagent entries with
+/// no `endedAt` and a non-final status, and `subagents/runs.json` runs with no `endedAt`.
+pub fn active_subagents(ctx: &Ctx) -> Vec<String> {
+    let mut keys = BTreeSet::new();
+    let final_status = [
+        "done", "failed", "killed", "timeout", "aborted", "ended", "error",
+    ];
+    if let Ok(agents) = layout::agents(&ctx.paths.openclaw_dir) {
+        for a in agents {
+            let Ok(text) = std::fs::read_to_string(a.store_path()) else {
+                continue;
+            };
+            let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
+                ctx.out.warn(&format!(
+                    "{}: not a session store; its subagents are not aborted",
+                    a.store_path().display()
+                ));
+                continue;
+            };
+            for (k, e) in map {
+                let ended = e.get("endedAt").is_some_and(|v| !v.is_null());
+                let status = e.get("status").and_then(Value::as_str).unwrap_or("");
+                if k.contains(":subagent:") && !ended && !final_status.contains(&status) {
+                    keys.insert(k);
+                }
+            }
+        }
+    }
+    let runs = layout::runs_json(&ctx.paths.openclaw_dir);
+    if let Ok(text) = std::fs::read_to_string(&runs) {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) => {
+                if let Some(m) = v.get("runs").and_then(Value::as_object) {
+                    for r in m.values() {
+                        let ended = r.get("endedAt").is_some_and(|v| !v.is_null());
+                        if let (false, Some(k)) =
+                            (ended, r.get("childSessionKey").and_then(Value::as_str))
+                        {
+                            keys.insert(k.to_string());
+                        }
+                    }
+                }
+            }
+            Err(e) => ctx
+                .out
+                .warn(&format!("{}: corrupt JSON: {e}", runs.display())),
+        }
+    }
+    keys.into_iter().collect()
+}
+
+fn openclaw_argv(ctx: &Ctx, tail: &[&str]) -> Vec<String> {
+    let mut v = vec![ctx.settings.general.openclaw_bin.clone()];
+    if let Some(p) = &ctx.paths.profile {
+        v.push("--profile".into());
+        v.push(p.clone());
+    }
+    v.extend(tail.iter().map(|s| s.to_string()));
+    v
+}
+
+fn record_action(
+    ctx: &Ctx,
+    ledger: &Ledger,
+    phase: &str,
+    action: &str,
+    target: &str,
+    ok: bool,
+    detail: &str,
+) -> Result<()> {
+    ledger.conn.execute(
+        "INSERT INTO rl_actions (at, phase, action, target, ok, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            ctx.now_str(),
+            phase,
+            action,
+            crate::redact::redact_text(target),
+            ok,
+            crate::redact::redact_text(detail)
+        ],
+    )?;
+    Ok(())
+}
+
+/// Run (or, in a dry run, print) one command of an action; returns a line for the report
+/// when something failed or in a dry run.
+fn act(
+    ctx: &Ctx,
+    ledger: &Ledger,
+    phase: &str,
+    action: &str,
+    argv: &[String],
+) -> Result<Option<String>> {
+    let line = shell_line(argv);
+    if ctx.dry_run {
+        return Ok(Some(format!("dry run: would run: {line}")));
+    }
+    let timeout = std::time::Duration::from_secs(ctx.settings.rate_limit.timeout_secs.max(1));
+    let env = [(
+        "CLAW_RATE_LIMIT_STATE",
+        super::state_file(ctx).display().to_string(),
+    )];
+    let (ok, why) = run_command(argv, timeout, &env);
+    record_action(ctx, ledger, phase, action, &line, ok, &why)?;
+    Ok((!ok).then(|| format!("{phase} action failed: {line}: {why}")))
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map(breaker::fmt).unwrap_or_else(|| "?".into())
+}
+
+/// The first breaker left CLOSED: abort subagents, run the trip commands, alert.
+pub fn on_trip(
+    ctx: &Ctx,
+    ledger: &Ledger,
+    after: &BTreeMap<String, Breaker>,
+    cooldowns: &HashMap<String, (DateTime<Utc>, String)>,
+) -> Result<Vec<String>> {
+    let cfg = &ctx.settings.rate_limit;
+    let mut lines = Vec::new();
+    if cfg.abort_subagents {
+        for key in active_subagents(ctx) {
+            let params = serde_json::json!({ "key": key }).to_string();
+            let argv = openclaw_argv(
+                ctx,
+                &[
+                    "gateway",
+                    "call",
+                    "sessions.abort",
+                    "--params",
+                    &params,
+                    "--json",
+                ],
+            );
+            lines.extend(act(ctx, ledger, "trip", "abort-subagent", &argv)?);
+        }
+    }
+    for argv in &cfg.trip_commands {
+        lines.extend(act(ctx, ledger, "trip", "command", argv)?);
+    }
+    if cfg.alert {
+        let open: Vec<String> = after
+            .iter()
+            .filter(|(_, b)| !b.is_closed())
+            .map(|(s, b)| {
+                let cd = cooldowns
+                    .get(s)
+                    .map(|c| format!("; cooldown {}", c.1))
+                    .unwrap_or_default();
+                format!("{s}: {} until {}{cd}", b.reason, when(b.until))
+            })
+            .collect();
+        let alert = Alert {
+            job: JOB.into(),
+            severity: Severity::Critical,
+            key: "breaker".into(),
+            text: format!("Rate limited, circuit breaker open: {}", open.join("; ")),
+        };
+        let r = notify::raise(ctx, ledger, &alert)?;
+        if !ctx.dry_run {
+            record_action(
+                ctx,
+                ledger,
+                "trip",
+                "alert",
+                "breaker",
+                true,
+                &format!("{r:?}"),
+            )?;
+        }
+    }
+    Ok(lines)
+}
+
+/// Every breaker is CLOSED again: the resume commands, once, and the recovery alert.
+pub fn on_recovery(
+    ctx: &Ctx,
+    ledger: &Ledger,
+    recoveries: &[(String, breaker::Recovery)],
+) -> Result<Vec<String>> {
+    let cfg = &ctx.settings.rate_limit;
+    let mut lines = Vec::new();
+    for argv in &cfg.resume_commands {
+        lines.extend(act(ctx, ledger, "recovery", "command", argv)?);
+    }
+    if cfg.alert {
+        let longest = recoveries
+            .iter()
+            .map(|(_, r)| r.duration_secs())
+            .max()
+            .unwrap_or(0);
+        let text = format!(
+            "Rate limit over: every breaker closed after {} min",
+            (longest + 59) / 60
+        );
+        let sent = notify::clear(ctx, ledger, JOB, "breaker", &text)?;
+        if !ctx.dry_run {
+            record_action(
+                ctx,
+                ledger,
+                "recovery",
+                "alert",
+                "breaker",
+                true,
+                &format!("sent={sent}"),
+            )?;
+        }
+    }
+    Ok(lines)
+}

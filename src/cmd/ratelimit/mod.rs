@@ -1,0 +1,1080 @@
+//! `claw rate-limit-detect`: see a 429 storm early, trip a circuit breaker, recover gradually.
+//!
+//! Each run reads only what is new (own cursors in `rl_cursors`) from every signal OpenClaw
+//! leaves: gateway log files, journald (when no log file is found, or always), auth-state
+//! cooldowns and transcript errors. New events go to `rl_events` exactly once (see
+//! [`signal`] for the one-event-per-429 rule). Then one breaker per provider and a global one
+//! ([`breaker`]) are evaluated, HALF-OPEN ones probed, every transition recorded, the state
+//! file written atomically, and the trip / recovery actions run once per outage ([`actions`]).
+//! Exit 1 while any breaker is not closed.
+
+mod actions;
+pub mod breaker;
+pub mod signal;
+
+use crate::app::Ctx;
+use crate::cli::RateLimitArgs;
+use crate::exit::{fail, Code};
+use crate::incremental::{self, Cursor};
+use crate::ledger::Ledger;
+use crate::openclaw::{gatewaylog, layout, transcript};
+use crate::output::Outcome;
+use anyhow::{Context, Result};
+use breaker::{Breaker, ProbeResult, Signals, State, Transition};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use rusqlite::params;
+use serde_json::{json, Value};
+use signal::Candidate;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+pub const JOB: &str = "rate-limit-detect";
+/// The global breaker's scope name.
+pub const GLOBAL: &str = "global";
+
+pub fn run(ctx: &Ctx, args: &RateLimitArgs) -> Result<Outcome> {
+    ctx.run_job(JOB, JOB, |ctx, ledger| detect(ctx, ledger, args))
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::seconds(n.min(i64::MAX as u64 / 1000) as i64)
+}
+
+/// Per-run counters (ledger detail, `--json`).
+#[derive(Debug, Default, serde::Serialize)]
+struct Stats {
+    log_files: u64,
+    files_unchanged: u64,
+    transcripts: u64,
+    journal_units: u64,
+    lines_read: u64,
+    bytes_read: u64,
+    candidates: u64,
+    new_events: u64,
+    echoes_dropped: u64,
+    cooldowns_active: u64,
+    problems: Vec<String>,
+}
+
+impl Stats {
+    fn problem(&mut self, m: String) {
+        if self.problems.len() < 50 {
+            self.problems.push(m);
+        }
+    }
+}
+
+struct Cursors {
+    files: HashMap<String, Cursor>,
+    journal: HashMap<String, String>,
+}
+
+fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
+    let mut st = ledger.conn.prepare(
+        "SELECT source, head_len, head_sha256, offset, size, mtime_ns, journal_cursor FROM rl_cursors",
+    )?;
+    let mut files = HashMap::new();
+    let mut journal = HashMap::new();
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, Option<String>>(6)?,
+        ))
+    })?;
+    for row in rows {
+        let (key, head_len, head, offset, size, mtime_ns, jc) = row?;
+        if let Some(c) = jc {
+            journal.insert(key, c);
+            continue;
+        }
+        let mut parts = key.splitn(3, ':').skip(1);
+        let (Some(dev), Some(ino)) = (
+            parts.next().and_then(|x| x.parse().ok()),
+            parts.next().and_then(|x| x.parse().ok()),
+        ) else {
+            continue;
+        };
+        files.insert(
+            key,
+            Cursor {
+                dev,
+                ino,
+                head_len: head_len as u64,
+                head_sha256: head,
+                offset: offset as u64,
+                size: size as u64,
+                mtime_ns,
+            },
+        );
+    }
+    Ok(Cursors { files, journal })
+}
+
+/// What the scan found, before anything is written.
+struct Scan {
+    cands: Vec<Candidate>,
+    file_cursors: Vec<(String, String, Cursor)>,
+    journal_cursors: Vec<(String, String, String)>,
+    seen_files: HashSet<String>,
+    cooldowns: HashMap<String, (DateTime<Utc>, String)>,
+    stats: Stats,
+}
+
+/// The gateway log files to read: `--log-dir`, else settings, else the defaults plus the
+/// directory of `logging.file`.
+fn log_files(ctx: &Ctx, args: &RateLimitArgs) -> Vec<PathBuf> {
+    let cfg = &ctx.settings.rate_limit;
+    let profile = ctx.paths.profile.as_deref();
+    if !args.log_dir.is_empty() {
+        return gatewaylog::find_files(&args.log_dir, None, profile);
+    }
+    if !cfg.log_dirs.is_empty() {
+        let dirs: Vec<PathBuf> = cfg.log_dirs.iter().map(PathBuf::from).collect();
+        return gatewaylog::find_files(&dirs, None, profile);
+    }
+    let logging_file = std::fs::read_to_string(&ctx.paths.config)
+        .ok()
+        .and_then(|t| crate::openclaw::config::parse_json5(&t).ok())
+        .and_then(|v| {
+            v.pointer("/logging/file")
+                .and_then(Value::as_str)
+                .map(PathBuf::from)
+        });
+    gatewaylog::find_files(
+        &gatewaylog::default_dirs(),
+        logging_file.as_deref(),
+        profile,
+    )
+}
+
+fn scan_log_file(
+    sc: &mut Scan,
+    cursors: &Cursors,
+    path: &Path,
+    label: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (dev, ino, _, _) = incremental::stat(path)?;
+    let key = Cursor::key(dev, ino);
+    sc.seen_files.insert(key.clone());
+    let mut found = Vec::new();
+    let mut corrupt = 0u64;
+    let scan = incremental::scan_file(path, false, cursors.files.get(&key), |line, range| {
+        if !signal::prefilter(line) {
+            return Ok(());
+        }
+        match gatewaylog::parse_line(line) {
+            Ok(l) => {
+                let origin = format!("{key}@{}", range.start);
+                if let Some(c) = signal::from_log(&l, None, origin, label) {
+                    found.push(c);
+                }
+            }
+            Err(_) => corrupt += 1,
+        }
+        Ok(())
+    })?;
+    if corrupt > 0 {
+        sc.stats.problem(format!(
+            "{label}: {corrupt} candidate lines are not JSON; skipped"
+        ));
+    }
+    sc.stats.log_files += 1;
+    sc.stats.files_unchanged += scan.unchanged as u64;
+    sc.stats.lines_read += scan.lines;
+    sc.stats.bytes_read += scan.bytes;
+    let _ = now;
+    sc.cands.extend(found);
+    if !scan.unchanged {
+        sc.file_cursors.push((key, label.to_string(), scan.cursor));
+    }
+    Ok(())
+}
+
+fn scan_transcript(
+    sc: &mut Scan,
+    cursors: &Cursors,
+    path: &Path,
+    label: &str,
+    sid: &str,
+    zst: bool,
+) -> Result<()> {
+    let (dev, ino, _, _) = incremental::stat(path)?;
+    let key = Cursor::key(dev, ino);
+    sc.seen_files.insert(key.clone());
+    let mut found = Vec::new();
+    let scan = incremental::scan_file(path, zst, cursors.files.get(&key), |line, range| {
+        // Only assistant errors matter: skip every other line without parsing it.
+        if memchr::memmem::find(line, b"\"errorMessage\"").is_none() || !signal::prefilter(line) {
+            return Ok(());
+        }
+        let Ok(e) = transcript::parse(line) else {
+            return Ok(());
+        };
+        let Some(a) = e.assistant else { return Ok(()) };
+        if a.stop_reason.as_deref() != Some("error") {
+            return Ok(());
+        }
+        let Some(at) = e.timestamp.as_deref().and_then(parse_ts) else {
+            return Ok(());
+        };
+        let id = e.id.unwrap_or_else(|| format!("{key}@{}", range.start));
+        if let Some(c) = signal::from_transcript(
+            a.error_message.as_deref().unwrap_or_default(),
+            a.provider.as_deref().unwrap_or_default(),
+            a.model.as_deref().unwrap_or_default(),
+            at,
+            format!("transcript:{sid}:{id}"),
+            label,
+        ) {
+            found.push(c);
+        }
+        Ok(())
+    })?;
+    sc.stats.transcripts += 1;
+    sc.stats.lines_read += scan.lines;
+    sc.stats.bytes_read += scan.bytes;
+    sc.cands.extend(found);
+    if !scan.unchanged {
+        sc.file_cursors.push((key, label.to_string(), scan.cursor));
+    }
+    Ok(())
+}
+
+fn journal_units(ctx: &Ctx) -> Vec<String> {
+    let cfg = &ctx.settings.rate_limit;
+    if !cfg.journald_units.is_empty() {
+        return cfg.journald_units.clone();
+    }
+    vec![match &ctx.paths.profile {
+        Some(p) => format!("openclaw-gateway-{p}.service"),
+        None => "openclaw-gateway.service".into(),
+    }]
+}
+
+/// Read a unit's new journal entries. A missing journalctl is skipped quietly.
+fn scan_journal(ctx: &Ctx, sc: &mut Scan, cursors: &Cursors, unit: &str) -> Result<()> {
+    let cfg = &ctx.settings.rate_limit;
+    let key = format!("journal:{unit}");
+    let mut cmd = std::process::Command::new(&cfg.journalctl_bin);
+    if !cfg.journald_system {
+        cmd.arg("--user");
+    }
+    cmd.args(["-u", unit, "-o", "json", "--no-pager"]);
+    match cursors.journal.get(&key) {
+        Some(c) => {
+            cmd.arg(format!("--after-cursor={c}"));
+        }
+        None => {
+            // First run: the recent past only (the breaker looks no further back).
+            let from = ctx.now - secs(cfg.window_secs.max(cfg.quiet_secs)) - Duration::hours(1);
+            cmd.arg(format!("--since=@{}", from.timestamp()));
+        }
+    }
+    cmd.stdin(std::process::Stdio::null());
+    let out = match cmd.output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            ctx.out.note(&format!(
+                "{}: not installed; journald skipped",
+                cfg.journalctl_bin
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot run", cfg.journalctl_bin)),
+    };
+    sc.stats.journal_units += 1;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        ctx.out.note(&format!(
+            "journalctl -u {unit}: {} ({}); the cursor is reset",
+            out.status,
+            err.trim()
+        ));
+        // A stale cursor is the usual cause: start again from the recent past; origins
+        // (journal cursors) keep events exactly-once.
+        sc.journal_cursors
+            .push((key, unit.to_string(), String::new()));
+        return Ok(());
+    }
+    let label = format!("journal:{unit}");
+    let mut last_cursor = None;
+    for line in out.stdout.split(|b| *b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        sc.stats.lines_read += 1;
+        sc.stats.bytes_read += line.len() as u64 + 1;
+        let interesting = signal::prefilter(line);
+        let Ok(v) = serde_json::from_slice::<Value>(line) else {
+            sc.stats.problem(format!(
+                "{label}: journalctl printed a line that is not JSON"
+            ));
+            continue;
+        };
+        let Some(cur) = v.get("__CURSOR").and_then(Value::as_str) else {
+            continue;
+        };
+        last_cursor = Some(cur.to_string());
+        if !interesting {
+            continue;
+        }
+        let msg = match v.get("MESSAGE") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(bytes)) => {
+                let b: Vec<u8> = bytes
+                    .iter()
+                    .filter_map(|x| x.as_u64().map(|n| n as u8))
+                    .collect();
+                String::from_utf8_lossy(&b).into_owned()
+            }
+            _ => continue,
+        };
+        let fallback = v
+            .get("__REALTIME_TIMESTAMP")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<i64>().ok())
+            .and_then(DateTime::from_timestamp_micros);
+        let l = gatewaylog::parse_console(&msg);
+        if let Some(c) = signal::from_log(&l, fallback, format!("journal:{cur}"), &label) {
+            sc.cands.push(c);
+        }
+    }
+    if let Some(c) = last_cursor {
+        sc.journal_cursors.push((key, unit.to_string(), c));
+    }
+    Ok(())
+}
+
+/// Active rate-limit cooldowns from every agent's `auth-state.json`: provider -> (latest
+/// end, "agent/profile (reason)").
+fn cooldowns(
+    ctx: &Ctx,
+    agents: &[layout::Agent],
+    stats: &mut Stats,
+) -> HashMap<String, (DateTime<Utc>, String)> {
+    let mut out: HashMap<String, (DateTime<Utc>, String)> = HashMap::new();
+    for a in agents {
+        let p = a.auth_state();
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                stats.problem(format!("{}: cannot read: {e}", p.display()));
+                continue;
+            }
+        };
+        let v: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                stats.problem(format!("{}: corrupt JSON: {e}", p.display()));
+                continue;
+            }
+        };
+        let Some(usage) = v.get("usageStats").and_then(Value::as_object) else {
+            continue;
+        };
+        for (profile, st) in usage {
+            let until = match st.get("cooldownUntil") {
+                Some(Value::Number(n)) => n.as_i64().and_then(DateTime::from_timestamp_millis),
+                Some(Value::String(s)) => parse_ts(s),
+                _ => None,
+            };
+            let Some(until) = until.filter(|u| *u > ctx.now) else {
+                continue;
+            };
+            let reason = st
+                .get("cooldownReason")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let counts =
+                matches!(reason, "rate_limit" | "overloaded") || signal::classify(reason).is_some();
+            if !counts {
+                continue;
+            }
+            stats.cooldowns_active += 1;
+            let provider = profile.split(':').next().unwrap_or(profile).to_string();
+            let what = format!("{}/{profile} ({reason})", a.id);
+            let e = out.entry(provider).or_insert((until, what.clone()));
+            if until > e.0 {
+                *e = (until, what);
+            }
+        }
+    }
+    out
+}
+
+fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> {
+    let cfg = &ctx.settings.rate_limit;
+    let mut sc = Scan {
+        cands: Vec::new(),
+        file_cursors: Vec::new(),
+        journal_cursors: Vec::new(),
+        seen_files: HashSet::new(),
+        cooldowns: HashMap::new(),
+        stats: Stats::default(),
+    };
+    let files = log_files(ctx, args);
+    for f in &files {
+        let label = f.display().to_string();
+        if let Err(e) = scan_log_file(&mut sc, cursors, f, &label, ctx.now) {
+            sc.stats.problem(format!("{e:#}"));
+        }
+    }
+    let use_journal = match cfg.journald.as_str() {
+        "always" => true,
+        "auto" => files.is_empty(),
+        _ => false,
+    };
+    if use_journal {
+        for unit in journal_units(ctx) {
+            if let Err(e) = scan_journal(ctx, &mut sc, cursors, &unit) {
+                sc.stats.problem(format!("{e:#}"));
+            }
+        }
+    }
+    let agents = layout::agents(&ctx.paths.openclaw_dir).with_context(|| {
+        format!(
+            "{}: cannot list agents",
+            ctx.paths.openclaw_dir.join("agents").display()
+        )
+    })?;
+    let base = ctx.paths.openclaw_dir.clone();
+    for agent in &agents {
+        let files = match crate::cmd::cost::transcript_files(agent) {
+            Ok(f) => f,
+            Err(e) => {
+                sc.stats.problem(format!("{e:#}"));
+                continue;
+            }
+        };
+        for (path, kind) in files {
+            let sid = kind.session_id().unwrap_or_default().to_string();
+            let label = crate::paths::display_rel(&path, &base);
+            if let Err(e) =
+                scan_transcript(&mut sc, cursors, &path, &label, &sid, kind.is_compressed())
+            {
+                sc.stats.problem(format!("{e:#}"));
+            }
+        }
+    }
+    sc.cooldowns = cooldowns(ctx, &agents, &mut sc.stats);
+    Ok(sc)
+}
+
+fn check_settings(ctx: &Ctx) -> Result<()> {
+    let cfg = &ctx.settings.rate_limit;
+    if !matches!(cfg.journald.as_str(), "auto" | "always" | "off") {
+        return Err(fail(
+            Code::Config,
+            format!(
+                "rate_limit.journald = {:?}: expected \"auto\", \"always\" or \"off\"",
+                cfg.journald
+            ),
+        ));
+    }
+    if cfg.threshold == 0 || cfg.window_secs == 0 {
+        return Err(fail(
+            Code::Config,
+            "rate_limit.threshold and rate_limit.window_secs must be at least 1",
+        ));
+    }
+    for p in &cfg.probes {
+        if p.provider.is_empty() {
+            return Err(fail(
+                Code::Config,
+                "[[rate_limit.probes]]: provider is empty",
+            ));
+        }
+        if p.command.is_empty() && p.url.is_empty() {
+            return Err(fail(
+                Code::Config,
+                format!(
+                    "[[rate_limit.probes]] {}: set url (with style and model) or command",
+                    p.provider
+                ),
+            ));
+        }
+        if p.command.is_empty() && !matches!(p.style.as_str(), "anthropic" | "openai") {
+            return Err(fail(
+                Code::Config,
+                format!(
+                    "[[rate_limit.probes]] {}: style = {:?}: expected \"anthropic\" or \"openai\"",
+                    p.provider, p.style
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn breaker_config(ctx: &Ctx) -> breaker::Config {
+    let c = &ctx.settings.rate_limit;
+    breaker::Config {
+        threshold: c.threshold,
+        window: secs(c.window_secs),
+        cooldown: secs(c.cooldown_secs),
+        max_cooldown: secs(c.max_cooldown_secs),
+        quiet: secs(c.quiet_secs),
+    }
+}
+
+fn load_breakers(ledger: &Ledger) -> Result<BTreeMap<String, Breaker>> {
+    let mut st = ledger.conn.prepare(
+        "SELECT scope, state, since, until, opened_at, trips, reason, events FROM rl_breakers",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, i64>(7)?,
+        ))
+    })?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (scope, state, since, until, opened, trips, reason, events) = row?;
+        out.insert(
+            scope,
+            Breaker {
+                state: State::parse(&state).unwrap_or(State::Closed),
+                since: parse_ts(&since).unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+                until: until.as_deref().and_then(parse_ts),
+                opened_at: opened.as_deref().and_then(parse_ts),
+                trips: trips.max(0) as u32,
+                reason,
+                events: events.max(0) as u32,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Recent events per provider (`""` = none named): times and the latest Retry-After end.
+struct Recent {
+    times: HashMap<String, Vec<DateTime<Utc>>>,
+    retry_until: HashMap<String, DateTime<Utc>>,
+}
+
+fn recent_events(ctx: &Ctx, ledger: &Ledger, horizon: Duration) -> Result<Recent> {
+    let from = ts(ctx.now - horizon);
+    let kinds = if ctx.settings.rate_limit.count_overloaded {
+        "('rate_limit','overloaded')"
+    } else {
+        "('rate_limit')"
+    };
+    let mut st = ledger.conn.prepare(&format!(
+        "SELECT provider, at, retry_after_secs FROM rl_events WHERE at > ?1 AND kind IN {kinds}"
+    ))?;
+    let rows = st.query_map(params![from], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+        ))
+    })?;
+    let mut out = Recent {
+        times: HashMap::new(),
+        retry_until: HashMap::new(),
+    };
+    for row in rows {
+        let (p, at, ra) = row?;
+        let Some(at) = parse_ts(&at) else { continue };
+        out.times.entry(p.clone()).or_default().push(at);
+        if let Some(ra) = ra.filter(|s| *s > 0) {
+            let u = at + Duration::seconds(ra);
+            let e = out.retry_until.entry(p).or_insert(u);
+            *e = (*e).max(u);
+        }
+    }
+    Ok(out)
+}
+
+/// Each provider's latest counted event (for the echo rule).
+fn latest_events(ledger: &Ledger) -> Result<HashMap<String, DateTime<Utc>>> {
+    let mut st = ledger
+        .conn
+        .prepare("SELECT provider, MAX(at) FROM rl_events GROUP BY provider")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (p, at) = row?;
+        if let Some(t) = parse_ts(&at) {
+            out.insert(p, t);
+        }
+    }
+    Ok(out)
+}
+
+/// A probe that ran (for the ledger).
+pub struct ProbeRecord {
+    pub scope: String,
+    pub kind: &'static str,
+    pub result: ProbeResult,
+    pub status: Option<u16>,
+    pub retry_after_secs: Option<u64>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
+    check_settings(ctx)?;
+    let cfg = &ctx.settings.rate_limit;
+    let bcfg = breaker_config(ctx);
+    let cursors = load_cursors(ledger)?;
+    let Scan {
+        cands,
+        file_cursors,
+        journal_cursors,
+        seen_files,
+        cooldowns,
+        mut stats,
+    } = scan_all(ctx, args, &cursors)?;
+    stats.candidates = cands.len() as u64;
+    let latest = latest_events(ledger)?;
+    let kept = signal::dedupe(cands, &latest, secs(cfg.echo_window_secs));
+    stats.echoes_dropped = stats.candidates - kept.len() as u64;
+
+    // 1. Events and cursors, in one transaction (rolled back in a dry run).
+    let now_s = ctx.now_str();
+    ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
+    let written = (|| -> Result<u64> {
+        let mut n = 0;
+        let mut ins = ledger.conn.prepare_cached(
+            "INSERT INTO rl_events (origin, at, provider, model, profile, kind, signal, status,
+               retry_after_secs, source, excerpt, counted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (origin) DO NOTHING",
+        )?;
+        for c in &kept {
+            n += ins.execute(params![
+                c.origin,
+                ts(c.at),
+                c.provider,
+                c.model,
+                c.profile,
+                c.kind.as_str(),
+                c.signal,
+                c.status,
+                c.retry_after_secs.map(|s| s as i64),
+                c.source,
+                c.excerpt,
+                now_s
+            ])? as u64;
+        }
+        let mut up = ledger.conn.prepare_cached(
+            "INSERT INTO rl_cursors (source, path, head_len, head_sha256, offset, size, mtime_ns, journal_cursor, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (source) DO UPDATE SET path = excluded.path, head_len = excluded.head_len,
+               head_sha256 = excluded.head_sha256, offset = excluded.offset, size = excluded.size,
+               mtime_ns = excluded.mtime_ns, journal_cursor = excluded.journal_cursor,
+               updated_at = excluded.updated_at",
+        )?;
+        for (key, path, c) in &file_cursors {
+            up.execute(params![
+                key,
+                path,
+                c.head_len as i64,
+                c.head_sha256,
+                c.offset as i64,
+                c.size as i64,
+                c.mtime_ns,
+                Option::<String>::None,
+                now_s
+            ])?;
+        }
+        for (key, unit, c) in &journal_cursors {
+            if c.is_empty() {
+                ledger
+                    .conn
+                    .execute("DELETE FROM rl_cursors WHERE source = ?1", params![key])?;
+            } else {
+                up.execute(params![key, unit, 0, "", 0, 0, 0, c, now_s])?;
+            }
+        }
+        // Cursors of files that are gone (pruned logs, archives) would only pin reused inodes.
+        let stale: Vec<String> = ledger
+            .conn
+            .prepare("SELECT source FROM rl_cursors WHERE source LIKE 'file:%'")?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|k| !seen_files.contains(k))
+            .collect();
+        for k in stale {
+            ledger
+                .conn
+                .execute("DELETE FROM rl_cursors WHERE source = ?1", params![k])?;
+        }
+        Ok(n)
+    })();
+    match written {
+        Ok(n) => {
+            stats.new_events = n;
+            if ctx.dry_run {
+                // Evaluate the breakers on what this run found, then forget it all.
+                stats.new_events = kept.len() as u64;
+            } else {
+                ledger.conn.execute_batch("COMMIT")?;
+            }
+        }
+        Err(e) => {
+            let _ = ledger.conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+
+    // 2. Breakers (in a dry run the events above are still visible inside the open
+    //    transaction).
+    let before = load_breakers(ledger)?;
+    let horizon = secs(cfg.window_secs.max(cfg.quiet_secs)) + Duration::seconds(1);
+    let recent = recent_events(ctx, ledger, horizon)?;
+    if ctx.dry_run {
+        ledger.conn.execute_batch("ROLLBACK")?;
+    }
+    let mut scopes: Vec<String> = before
+        .keys()
+        .filter(|s| s.as_str() != GLOBAL)
+        .cloned()
+        .collect();
+    scopes.extend(recent.times.keys().filter(|p| !p.is_empty()).cloned());
+    scopes.extend(cooldowns.keys().cloned());
+    scopes.sort();
+    scopes.dedup();
+
+    let mut after: BTreeMap<String, Breaker> = BTreeMap::new();
+    let mut transitions: Vec<(String, Transition)> = Vec::new();
+    let mut recoveries: Vec<(String, breaker::Recovery)> = Vec::new();
+    let mut probes: Vec<ProbeRecord> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    let empty = Vec::new();
+    for scope in &scopes {
+        let mut b = before.get(scope).cloned().unwrap_or_default();
+        let sig = Signals {
+            events: recent.times.get(scope).unwrap_or(&empty),
+            cooldown_until: cooldowns.get(scope).map(|c| c.0),
+            retry_after_until: recent.retry_until.get(scope).copied(),
+        };
+        for t in b.evaluate(&bcfg, ctx.now, &sig) {
+            transitions.push((scope.clone(), t));
+        }
+        if b.state == State::HalfOpen {
+            match actions::probe(ctx, scope, &bcfg, &sig)? {
+                Some(rec) => {
+                    let (t, r) = b.probed(&bcfg, ctx.now, &sig, &rec.result);
+                    if let Some(t) = t {
+                        transitions.push((scope.clone(), t));
+                    }
+                    if let Some(r) = r {
+                        recoveries.push((scope.clone(), r));
+                    }
+                    probes.push(rec);
+                }
+                None => notes.push(format!("dry run: would probe {scope}")),
+            }
+        }
+        after.insert(scope.clone(), b);
+    }
+    // The global breaker: every event counts; its probe passes when every provider is closed.
+    {
+        let mut b = before.get(GLOBAL).cloned().unwrap_or_default();
+        let all: Vec<DateTime<Utc>> = recent.times.values().flatten().copied().collect();
+        let sig = Signals {
+            events: &all,
+            cooldown_until: None,
+            retry_after_until: None,
+        };
+        for t in b.evaluate(&bcfg, ctx.now, &sig) {
+            transitions.push((GLOBAL.into(), t));
+        }
+        if b.state == State::HalfOpen {
+            let open: Vec<&str> = after
+                .iter()
+                .filter(|(_, b)| !b.is_closed())
+                .map(|(s, _)| s.as_str())
+                .collect();
+            let res = if open.is_empty() {
+                ProbeResult::Ok("every provider breaker is closed".into())
+            } else {
+                ProbeResult::Failed {
+                    why: format!("still open: {}", open.join(", ")),
+                    retry_after_until: None,
+                }
+            };
+            let (t, r) = b.probed(&bcfg, ctx.now, &sig, &res);
+            if let Some(t) = t {
+                transitions.push((GLOBAL.into(), t));
+            }
+            if let Some(r) = r {
+                recoveries.push((GLOBAL.into(), r));
+            }
+        }
+        after.insert(GLOBAL.into(), b);
+    }
+
+    // 3. Record breakers, transitions, recoveries, probes.
+    if !ctx.dry_run {
+        ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let r = record(ledger, &now_s, &after, &transitions, &recoveries, &probes);
+        match r {
+            Ok(()) => ledger.conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = ledger.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        write_state_file(ctx, &after)?;
+    }
+
+    // 4. Actions once per outage: trip when the first breaker leaves CLOSED, recovery when
+    //    the last one closes again.
+    let was_limited = before.values().any(|b| !b.is_closed());
+    let limited = after.values().any(|b| !b.is_closed());
+    let mut text_lines: Vec<String> = Vec::new();
+    if limited && !was_limited {
+        text_lines.extend(actions::on_trip(ctx, ledger, &after, &cooldowns)?);
+    } else if was_limited && !limited {
+        text_lines.extend(actions::on_recovery(ctx, ledger, &recoveries)?);
+    }
+    text_lines.extend(notes);
+
+    for p in &stats.problems {
+        ctx.out.warn(p);
+    }
+    let summary = format!(
+        "{} log files ({} unchanged), {} transcripts, {} journal units, {} new events, {} echoes not counted, {} transitions, {}",
+        stats.log_files,
+        stats.files_unchanged,
+        stats.transcripts,
+        stats.journal_units,
+        stats.new_events,
+        stats.echoes_dropped,
+        transitions.len(),
+        if limited { "rate limited" } else { "all breakers closed" }
+    );
+    let breakers_doc: Value = after
+        .iter()
+        .map(|(s, b)| (s.clone(), breaker_doc(b)))
+        .collect::<serde_json::Map<String, Value>>()
+        .into();
+    let detail = json!({
+        "stats": stats,
+        "breakers": breakers_doc,
+        "transitions": transitions.iter().map(|(s, t)| json!({
+            "scope": s, "from": t.from.as_str(), "to": t.to.as_str(), "at": ts(t.at),
+            "reason": t.reason, "events": t.events, "trips": t.trips,
+            "until": t.until.map(ts),
+        })).collect::<Vec<_>>(),
+        "recoveries": recoveries.iter().map(|(s, r)| json!({
+            "scope": s, "opened_at": ts(r.opened_at), "closed_at": ts(r.closed_at),
+            "duration_secs": r.duration_secs(), "trips": r.trips,
+        })).collect::<Vec<_>>(),
+    });
+    let mut out = Outcome::ok(summary).with_detail(detail);
+    for (s, b) in &after {
+        out = out.metric(
+            "rate_limit_breaker_open",
+            &[("scope", s)],
+            (!b.is_closed()) as u8 as f64,
+        );
+        out = out.metric("rate_limit_events_window", &[("scope", s)], b.events as f64);
+    }
+    out = out.metric("rate_limit_new_events", &[], stats.new_events as f64);
+    if limited {
+        for (s, b) in after.iter().filter(|(_, b)| !b.is_closed()) {
+            text_lines.push(format!(
+                "rate limit: {s} {} since {}{}: {} ({} events in window, trip {})",
+                b.state.as_str().to_uppercase(),
+                ts(b.since),
+                b.until
+                    .map(|u| format!(", until {}", ts(u)))
+                    .unwrap_or_default(),
+                b.reason,
+                b.events,
+                b.trips
+            ));
+        }
+        out = out.finding();
+    }
+    if !text_lines.is_empty() {
+        out = out.with_text(text_lines.join("\n"));
+    }
+    Ok(out)
+}
+
+fn breaker_doc(b: &Breaker) -> Value {
+    json!({
+        "state": b.state.as_str(),
+        "since": ts(b.since),
+        "until": b.until.map(ts),
+        "openedAt": b.opened_at.map(ts),
+        "reason": b.reason,
+        "events": b.events,
+        "trips": b.trips,
+    })
+}
+
+fn record(
+    ledger: &Ledger,
+    now: &str,
+    after: &BTreeMap<String, Breaker>,
+    transitions: &[(String, Transition)],
+    recoveries: &[(String, breaker::Recovery)],
+    probes: &[ProbeRecord],
+) -> Result<()> {
+    let c = &ledger.conn;
+    for (scope, b) in after {
+        c.execute(
+            "INSERT INTO rl_breakers (scope, state, since, until, opened_at, trips, reason, events, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (scope) DO UPDATE SET state = excluded.state, since = excluded.since,
+               until = excluded.until, opened_at = excluded.opened_at, trips = excluded.trips,
+               reason = excluded.reason, events = excluded.events, updated_at = excluded.updated_at",
+            params![
+                scope,
+                b.state.as_str(),
+                ts(b.since),
+                b.until.map(ts),
+                b.opened_at.map(ts),
+                b.trips,
+                b.reason,
+                b.events,
+                now
+            ],
+        )?;
+    }
+    for (scope, t) in transitions {
+        c.execute(
+            "INSERT INTO rl_transitions (scope, at, from_state, to_state, reason, events, trips, until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                scope,
+                ts(t.at),
+                t.from.as_str(),
+                t.to.as_str(),
+                t.reason,
+                t.events,
+                t.trips,
+                t.until.map(ts)
+            ],
+        )?;
+    }
+    for (scope, r) in recoveries {
+        c.execute(
+            "INSERT INTO rl_recoveries (scope, opened_at, closed_at, duration_secs, trips)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope, opened_at) DO NOTHING",
+            params![
+                scope,
+                ts(r.opened_at),
+                ts(r.closed_at),
+                r.duration_secs(),
+                r.trips
+            ],
+        )?;
+    }
+    for p in probes {
+        let (ok, detail) = match &p.result {
+            ProbeResult::Ok(w) => (true, w.clone()),
+            ProbeResult::Failed { why, .. } => (false, why.clone()),
+        };
+        c.execute(
+            "INSERT INTO rl_probes (scope, at, kind, ok, status, retry_after_secs, input_tokens, output_tokens, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                p.scope,
+                now,
+                p.kind,
+                ok,
+                p.status,
+                p.retry_after_secs.map(|s| s as i64),
+                p.input_tokens as i64,
+                p.output_tokens as i64,
+                crate::redact::redact_text(&detail)
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// The state file's path: settings, else `<openclaw state>/claw/rate-limit.json`.
+pub fn state_file(ctx: &Ctx) -> PathBuf {
+    let s = &ctx.settings.rate_limit.state_file;
+    if s.is_empty() {
+        ctx.paths.openclaw_dir.join("claw").join("rate-limit.json")
+    } else {
+        PathBuf::from(s)
+    }
+}
+
+/// The state file (documented in README): the worst breaker at the top, every breaker below.
+fn state_doc(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Value {
+    let rank = |b: &Breaker| match b.state {
+        State::Open => 2,
+        State::HalfOpen => 1,
+        State::Closed => 0,
+    };
+    // Worst first; a provider before the global breaker at equal rank.
+    let worst = after
+        .iter()
+        .max_by_key(|(s, b)| (rank(b), s.as_str() != GLOBAL))
+        .map(|(s, b)| (s.clone(), b.clone()));
+    let global = after.get(GLOBAL).cloned().unwrap_or_default();
+    let (scope, top) = worst.unwrap_or((GLOBAL.into(), global.clone()));
+    let limited = !top.is_closed();
+    let providers: serde_json::Map<String, Value> = after
+        .iter()
+        .filter(|(s, _)| s.as_str() != GLOBAL)
+        .map(|(s, b)| (s.clone(), breaker_doc(b)))
+        .collect();
+    json!({
+        "schema_version": 1,
+        "state": top.state.as_str(),
+        "rateLimited": limited,
+        "since": ts(top.since),
+        "until": top.until.map(ts),
+        "provider": if limited && scope != GLOBAL { Value::String(scope) } else { Value::Null },
+        "reason": top.reason,
+        "events": global.events,
+        "trips": top.trips,
+        "updatedAt": ctx.now_str(),
+        "global": breaker_doc(&global),
+        "providers": providers,
+    })
+}
+
+fn write_state_file(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Result<()> {
+    let path = state_file(ctx);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+    }
+    let mut text = serde_json::to_string_pretty(&state_doc(ctx, after))?;
+    text.push('\n');
+    crate::atomic::write(
+        &path,
+        text.as_bytes(),
+        crate::atomic::Opts {
+            mode: 0o644,
+            keep_existing_mode_and_owner: false,
+        },
+    )
+}
