@@ -23,6 +23,9 @@ CACHE=${CLAW_BENCH_CACHE:-$ROOT/bench-cache}
 SEED=1
 NOW=2026-11-21T08:00:00Z
 SCALES=(medium large)
+# A baseline still running after this many seconds is stopped (ccusage is quadratic on
+# SQLite-era homes).
+BASELINE_TIMEOUT=${CLAW_BENCH_BASELINE_TIMEOUT:-300}
 [[ ${1:-} == --quick ]] && SCALES=(medium)
 
 JOBS=(
@@ -137,10 +140,15 @@ for s in "${SCALES[@]}"; do
     # shellcheck disable=SC2086
     read -r ww wm wr < <(measure "$BIN" $sub $extra)
     [[ $CAN_DROP == yes ]] && drop_caches
-    read -r bw bm _ < <(measure bash -c "$baseline")
+    read -r bw bm brc < <(measure timeout "$BASELINE_TIMEOUT" bash -c "$baseline")
     unset CLAW_OPENCLAW_DIR CLAW_STATE_DIR CLAW_NOW
     rm -rf "$tmp"
-    ROWS+=("| $label | $s ($size) | ${cw}s / ${cm} MB (exit $cr) | ${ww}s / ${wm} MB (exit $wr) | ${bw}s / ${bm} MB | $(ratio "$bw" "$cw") | $(ratio "$bw" "$ww") |")
+    if [[ $brc == 124 ]]; then
+      # Stopped at the time limit: the baseline took at least that long.
+      ROWS+=("| $label | $s ($size) | ${cw}s / ${cm} MB (exit $cr) | ${ww}s / ${wm} MB (exit $wr) | > ${BASELINE_TIMEOUT}s (stopped) | > $(ratio "$bw" "$cw") | > $(ratio "$bw" "$ww") |")
+    else
+      ROWS+=("| $label | $s ($size) | ${cw}s / ${cm} MB (exit $cr) | ${ww}s / ${wm} MB (exit $wr) | ${bw}s / ${bm} MB | $(ratio "$bw" "$cw") | $(ratio "$bw" "$ww") |")
+    fi
   done
 done
 
