@@ -162,3 +162,11 @@ echo
 echo "| job | home | claw cold (wall / peak RSS) | claw warm | baseline (what operators do today) | cold vs baseline | warm vs baseline |"
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
+
+# compaction-backup on a home that grows by appends, against full copies (full run only).
+if [[ " ${SCALES[*]} " == *" large "* ]]; then
+  echo
+  echo "compaction-backup, 50 rounds of appends on the large home:"
+  echo
+  "$ROOT/scripts/bench-cbackup-growth.sh" "$CACHE/large/home" 50
+fi
