@@ -640,3 +640,49 @@ fn bad_settings_and_bad_lines() {
         r.stderr
     );
 }
+
+/// The SQLite era: errors in `transcript_events` (plain and zstd-compressed rows) count once,
+/// and a second run reads nothing again.
+#[test]
+fn sqlite_era_transcript_errors_count_once() {
+    let s = sandbox("");
+    let dir = s.openclaw().join("agents/ops/agent");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = rusqlite::Connection::open(dir.join("openclaw-agent.sqlite")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT,
+           created_at INTEGER NOT NULL, event_zstd BLOB, event_utf8_bytes INTEGER, navigation_json TEXT,
+           PRIMARY KEY (session_id, seq));",
+    )
+    .unwrap();
+    let err = |id: &str, min: u32, msg: &str| {
+        json!({"type":"message","id":id,"parentId":null,"timestamp":t(min,0),"message":{"role":"assistant",
+            "content":[],"api":"openai-completions","provider":"openrouter","model":"deepseek/deepseek-v3.2",
+            "usage":{"input":0,"output":0,"cacheRead":0,"cacheWrite":0,"totalTokens":0},
+            "stopReason":"error","errorMessage":msg,"timestamp":1}})
+        .to_string()
+    };
+    let plain = err("f1", 1, "429 Too Many Requests: rate limit exceeded");
+    // More than the echo window apart, so each is its own event.
+    let packed = err("f2", 4, &format!("429 {}", "quota exceeded ".repeat(80)));
+    db.execute(
+        "INSERT INTO transcript_events VALUES ('s1', 1, ?1, 0, NULL, NULL, NULL)",
+        [&plain],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO transcript_events VALUES ('s1', 2, NULL, 0, ?1, NULL, NULL)",
+        [zstd::encode_all(packed.as_bytes(), 3).unwrap()],
+    )
+    .unwrap();
+    drop(db);
+    let (r, v) = detect_json(&s, &t(5, 0));
+    r.code(0);
+    assert_eq!(new_events(&v), 2, "{v:#}");
+    assert_eq!(
+        count(&s, "SELECT COUNT(*) FROM rl_events WHERE signal = 'transcript' AND provider = 'openrouter'"),
+        2
+    );
+    let (_, v) = detect_json(&s, &t(6, 0));
+    assert_eq!(new_events(&v), 0, "{v:#}");
+}

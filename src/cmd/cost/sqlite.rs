@@ -1,16 +1,12 @@
-//! The SQLite era: `agents/<id>/agent/openclaw-agent.sqlite`, `transcript_events`.
-//!
-//! Opened read-only with a short busy timeout (the gateway owns it; we never wait on it long
-//! and never write), inside one read transaction so every query sees one WAL snapshot. The
-//! cursor is per session: the highest `seq` counted. Events of about 1 KiB or more are stored
-//! zstd-compressed in `event_zstd` with `event_json` NULL; both columns are read.
+//! The SQLite era for cost-track: `transcript_events` through the shared reader
+//! ([`crate::openclaw::agentdb`]), with cost-track's own per-session cursors.
 
 use super::{Counted, LedgerErr, Tracker};
+use crate::openclaw::agentdb::{self, Event};
 use anyhow::{Context, Result};
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::params;
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
 
 pub(super) fn scan_db(
     tr: &mut Tracker,
@@ -19,28 +15,6 @@ pub(super) fn scan_db(
     base: &Path,
 ) -> Result<()> {
     let label = crate::paths::display_rel(db, base);
-    let name = db.display().to_string();
-    let conn = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("{name}: cannot open read-only"))?;
-    conn.busy_timeout(Duration::from_millis(250))?;
-    let cols: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info('transcript_events')")
-        .and_then(|mut st| st.query_map([], |r| r.get::<_, String>(0))?.collect())
-        .with_context(|| format!("{name}: not a readable SQLite database"))?;
-    if cols.is_empty() {
-        return Ok(());
-    }
-    let has_json = cols.iter().any(|c| c == "event_json");
-    let has_zstd = cols.iter().any(|c| c == "event_zstd");
-    if !has_json && !has_zstd {
-        anyhow::bail!("{name}: transcript_events has neither event_json nor event_zstd");
-    }
-    conn.execute_batch("BEGIN")
-        .with_context(|| format!("{name}: cannot start a read"))?;
-
     let prefix = format!("sqlite:{label}:");
     let mut cursors: HashMap<String, i64> = HashMap::new();
     {
@@ -62,73 +36,26 @@ pub(super) fn scan_db(
             cursors.insert(k[prefix.len()..].to_string(), v);
         }
     }
-
-    let sessions: Vec<(String, i64)> = conn
-        .prepare("SELECT session_id, max(seq) FROM transcript_events GROUP BY session_id")
-        .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
-        .with_context(|| format!("{name}: cannot read transcript_events"))?;
-
-    let select = format!(
-        "SELECT seq, {}, {} FROM transcript_events WHERE session_id = ?1 AND seq > ?2 ORDER BY seq",
-        if has_json { "event_json" } else { "NULL" },
-        if has_zstd { "event_zstd" } else { "NULL" }
-    );
-    let mut st = conn
-        .prepare(&select)
-        .with_context(|| format!("{name}: cannot read transcript_events"))?;
-    for (sid, max_seq) in sessions {
-        let mut after = cursors.get(&sid).copied().unwrap_or(-1);
-        if max_seq == after {
-            continue;
-        }
-        if max_seq < after {
-            // The session was rewritten below our cursor: read it again (counting dedupes).
-            after = -1;
-        }
-        let counted = Counted {
-            agent: &agent.id,
-            session_id: &sid,
-            source: &label,
-        };
-        let mut rows = st
-            .query(params![sid, after])
-            .with_context(|| format!("{name}: cannot read session {sid}"))?;
-        let mut last = after;
-        while let Some(r) = rows
-            .next()
-            .with_context(|| format!("{name}: cannot read session {sid}"))?
-        {
-            let seq: i64 = r.get(0)?;
-            let at = || format!("{label}: session {sid} seq {seq}");
-            let text: Option<Vec<u8>> = match r.get_ref(1)? {
-                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
-                    Some(t.to_vec())
-                }
-                _ => None,
-            };
-            let bytes = match text {
-                Some(t) => Some(t),
-                None => match r.get_ref(2)? {
-                    rusqlite::types::ValueRef::Blob(z) => match zstd::stream::decode_all(z) {
-                        Ok(b) => Some(b),
-                        Err(e) => {
-                            tr.problem(format!("{}: event_zstd does not decompress: {e}", at()));
-                            None
-                        }
-                    },
-                    _ => None,
-                },
-            };
-            if let Some(b) = bytes {
-                tr.line(&b, &counted, &at).context(LedgerErr)?;
+    let done = agentdb::scan_events(db, &cursors, |sid, seq, ev| {
+        let at = || format!("{label}: session {sid} seq {seq}");
+        match ev {
+            Event::Line(b) => {
+                let counted = Counted {
+                    agent: &agent.id,
+                    session_id: sid,
+                    source: &label,
+                };
+                tr.line(b, &counted, &at).context(LedgerErr)
             }
-            last = seq;
+            Event::Unreadable(why) => {
+                tr.problem(format!("{}: {why}", at()));
+                Ok(())
+            }
         }
-        drop(rows);
+    })?;
+    for (sid, last) in done {
         tr.w.save_seq_cursor(&format!("{prefix}{sid}"), &label, last)
             .context(LedgerErr)?;
     }
-    drop(st);
-    let _ = conn.execute_batch("COMMIT");
     Ok(())
 }

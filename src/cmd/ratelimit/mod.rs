@@ -77,6 +77,8 @@ impl Stats {
 struct Cursors {
     files: HashMap<String, Cursor>,
     journal: HashMap<String, String>,
+    /// SQLite-era sessions: `sqlite:<db>:<session id>` -> last seq read.
+    seqs: HashMap<String, i64>,
 }
 
 fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
@@ -85,6 +87,7 @@ fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
     )?;
     let mut files = HashMap::new();
     let mut journal = HashMap::new();
+    let mut seqs = HashMap::new();
     let rows = st.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -100,6 +103,10 @@ fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
         let (key, head_len, head, offset, size, mtime_ns, jc) = row?;
         if let Some(c) = jc {
             journal.insert(key, c);
+            continue;
+        }
+        if key.starts_with("sqlite:") {
+            seqs.insert(key, offset);
             continue;
         }
         let mut parts = key.splitn(3, ':').skip(1);
@@ -122,13 +129,19 @@ fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
             },
         );
     }
-    Ok(Cursors { files, journal })
+    Ok(Cursors {
+        files,
+        journal,
+        seqs,
+    })
 }
 
 /// What the scan found, before anything is written.
 struct Scan {
     cands: Vec<Candidate>,
     file_cursors: Vec<(String, String, Cursor)>,
+    /// SQLite-era session cursors to save: key, database label, last seq.
+    seq_cursors: Vec<(String, String, i64)>,
     journal_cursors: Vec<(String, String, String)>,
     seen_files: HashSet<String>,
     cooldowns: HashMap<String, (DateTime<Utc>, String)>,
@@ -219,29 +232,8 @@ fn scan_transcript(
     sc.seen_files.insert(key.clone());
     let mut found = Vec::new();
     let scan = incremental::scan_file(path, zst, cursors.files.get(&key), |line, range| {
-        // Only assistant errors matter: skip every other line without parsing it.
-        if memchr::memmem::find(line, b"\"errorMessage\"").is_none() || !signal::prefilter(line) {
-            return Ok(());
-        }
-        let Ok(e) = transcript::parse(line) else {
-            return Ok(());
-        };
-        let Some(a) = e.assistant else { return Ok(()) };
-        if a.stop_reason.as_deref() != Some("error") {
-            return Ok(());
-        }
-        let Some(at) = e.timestamp.as_deref().and_then(parse_ts) else {
-            return Ok(());
-        };
-        let id = e.id.unwrap_or_else(|| format!("{key}@{}", range.start));
-        if let Some(c) = signal::from_transcript(
-            a.error_message.as_deref().unwrap_or_default(),
-            a.provider.as_deref().unwrap_or_default(),
-            a.model.as_deref().unwrap_or_default(),
-            at,
-            format!("transcript:{sid}:{id}"),
-            label,
-        ) {
+        let fallback = || format!("{key}@{}", range.start);
+        if let Some(c) = transcript_error(line, sid, label, &fallback) {
             found.push(c);
         }
         Ok(())
@@ -252,6 +244,61 @@ fn scan_transcript(
     sc.cands.extend(found);
     if !scan.unchanged {
         sc.file_cursors.push((key, label.to_string(), scan.cursor));
+    }
+    Ok(())
+}
+
+/// A transcript line that records a rate-limit or overload error, as a candidate event.
+fn transcript_error(
+    line: &[u8],
+    sid: &str,
+    label: &str,
+    fallback_id: &dyn Fn() -> String,
+) -> Option<Candidate> {
+    // Only assistant errors matter: skip every other line without parsing it.
+    if memchr::memmem::find(line, b"\"errorMessage\"").is_none() || !signal::prefilter(line) {
+        return None;
+    }
+    let e = transcript::parse(line).ok()?;
+    let a = e.assistant?;
+    if a.stop_reason.as_deref() != Some("error") {
+        return None;
+    }
+    let at = e.timestamp.as_deref().and_then(parse_ts)?;
+    let id = e.id.unwrap_or_else(fallback_id);
+    signal::from_transcript(
+        a.error_message.as_deref().unwrap_or_default(),
+        a.provider.as_deref().unwrap_or_default(),
+        a.model.as_deref().unwrap_or_default(),
+        at,
+        format!("transcript:{sid}:{id}"),
+        label,
+    )
+}
+
+/// The SQLite era: the agent database's transcript events, through the shared reader.
+fn scan_agent_db(sc: &mut Scan, cursors: &Cursors, db: &Path, label: &str) -> Result<()> {
+    let prefix = format!("sqlite:{label}:");
+    let mine: HashMap<String, i64> = cursors
+        .seqs
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|sid| (sid.to_string(), *v)))
+        .collect();
+    let mut found = Vec::new();
+    let done = crate::openclaw::agentdb::scan_events(db, &mine, |sid, seq, ev| {
+        sc.stats.lines_read += 1;
+        if let crate::openclaw::agentdb::Event::Line(line) = ev {
+            let fallback = || format!("{sid}#{seq}");
+            if let Some(c) = transcript_error(line, sid, label, &fallback) {
+                found.push(c);
+            }
+        }
+        Ok(())
+    })?;
+    sc.cands.extend(found);
+    for (sid, last) in done {
+        sc.seq_cursors
+            .push((format!("{prefix}{sid}"), label.to_string(), last));
     }
     Ok(())
 }
@@ -424,6 +471,7 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
     let mut sc = Scan {
         cands: Vec::new(),
         file_cursors: Vec::new(),
+        seq_cursors: Vec::new(),
         journal_cursors: Vec::new(),
         seen_files: HashSet::new(),
         cooldowns: HashMap::new(),
@@ -469,6 +517,12 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
             if let Err(e) =
                 scan_transcript(&mut sc, cursors, &path, &label, &sid, kind.is_compressed())
             {
+                sc.stats.problem(format!("{e:#}"));
+            }
+        }
+        if let Some(db) = &agent.sqlite {
+            let label = crate::paths::display_rel(db, &base);
+            if let Err(e) = scan_agent_db(&mut sc, cursors, db, &label) {
                 sc.stats.problem(format!("{e:#}"));
             }
         }
@@ -644,6 +698,7 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
     let Scan {
         cands,
         file_cursors,
+        seq_cursors,
         journal_cursors,
         seen_files,
         cooldowns,
@@ -698,6 +753,19 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
                 c.offset as i64,
                 c.size as i64,
                 c.mtime_ns,
+                Option::<String>::None,
+                now_s
+            ])?;
+        }
+        for (key, db, seq) in &seq_cursors {
+            up.execute(params![
+                key,
+                db,
+                0,
+                "",
+                seq,
+                0,
+                0,
                 Option::<String>::None,
                 now_s
             ])?;

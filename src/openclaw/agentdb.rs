@@ -1,0 +1,110 @@
+//! The SQLite era's per-agent database (`agents/<id>/agent/openclaw-agent.sqlite`): its
+//! `transcript_events` read incrementally, one cursor (the highest `seq` read) per session.
+//!
+//! Opened read-only with a short busy timeout (the gateway owns it; claw never waits on it long
+//! and never writes), inside one read transaction so every query sees one WAL snapshot. Events
+//! of about 1 KiB or more are stored zstd-compressed in `event_zstd` with `event_json` NULL
+//! (2026.9.6); both columns are read. Every job that reads transcripts in this era uses this
+//! one reader with its own cursors.
+
+use crate::exit::{fail, Code};
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection, OpenFlags};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// One event as stored: its JSONL line, or why it could not be read.
+pub enum Event<'a> {
+    Line(&'a [u8]),
+    Unreadable(String),
+}
+
+/// Read every session's events after its cursor (`cursors`: session id -> last seq read), in
+/// seq order, calling `on_event(session_id, seq, event)`. Returns the new cursor of every
+/// session that had new events. An `Err` from the callback stops the scan and is returned.
+/// A session whose rows were rewritten below its cursor is read again from the start.
+pub fn scan_events(
+    db: &Path,
+    cursors: &HashMap<String, i64>,
+    mut on_event: impl FnMut(&str, i64, Event) -> Result<()>,
+) -> Result<Vec<(String, i64)>> {
+    let name = db.display().to_string();
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("{name}: cannot open read-only"))?;
+    conn.busy_timeout(Duration::from_millis(250))?;
+    let busy = |e: rusqlite::Error| -> anyhow::Error {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                fail(Code::TempFail, format!("{name}: busy"))
+            }
+            _ => anyhow::Error::new(e).context(format!("{name}: cannot read transcript_events")),
+        }
+    };
+    let cols: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('transcript_events')")
+        .and_then(|mut st| st.query_map([], |r| r.get::<_, String>(0))?.collect())
+        .map_err(busy)?;
+    if cols.is_empty() {
+        return Ok(Vec::new());
+    }
+    let has_json = cols.iter().any(|c| c == "event_json");
+    let has_zstd = cols.iter().any(|c| c == "event_zstd");
+    if !has_json && !has_zstd {
+        anyhow::bail!("{name}: transcript_events has neither event_json nor event_zstd");
+    }
+    conn.execute_batch("BEGIN").map_err(busy)?;
+    let sessions: Vec<(String, i64)> = conn
+        .prepare("SELECT session_id, max(seq) FROM transcript_events GROUP BY session_id")
+        .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(busy)?;
+    let select = format!(
+        "SELECT seq, {}, {} FROM transcript_events WHERE session_id = ?1 AND seq > ?2 ORDER BY seq",
+        if has_json { "event_json" } else { "NULL" },
+        if has_zstd { "event_zstd" } else { "NULL" }
+    );
+    let mut st = conn.prepare(&select).map_err(busy)?;
+    let mut out = Vec::new();
+    for (sid, max_seq) in sessions {
+        let mut after = cursors.get(&sid).copied().unwrap_or(-1);
+        if max_seq == after {
+            continue;
+        }
+        if max_seq < after {
+            after = -1;
+        }
+        let mut rows = st.query(params![sid, after]).map_err(busy)?;
+        let mut last = after;
+        while let Some(r) = rows.next().map_err(busy)? {
+            let seq: i64 = r.get(0)?;
+            use rusqlite::types::ValueRef;
+            let plain = match r.get_ref(1)? {
+                ValueRef::Text(t) | ValueRef::Blob(t) => Some(t),
+                _ => None,
+            };
+            match plain {
+                Some(t) => on_event(&sid, seq, Event::Line(t))?,
+                None => {
+                    if let ValueRef::Blob(z) = r.get_ref(2)? {
+                        match zstd::stream::decode_all(z) {
+                            Ok(b) => on_event(&sid, seq, Event::Line(&b))?,
+                            Err(e) => on_event(
+                                &sid,
+                                seq,
+                                Event::Unreadable(format!("event_zstd does not decompress: {e}")),
+                            )?,
+                        }
+                    }
+                }
+            }
+            last = seq;
+        }
+        out.push((sid, last));
+    }
+    drop(st);
+    let _ = conn.execute_batch("COMMIT");
+    Ok(out)
+}
