@@ -105,6 +105,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Pricing(crate::cli::PricingCmd::Import { .. }) => "pricing import",
         Command::Pricing(crate::cli::PricingCmd::Show) => "pricing show",
         Command::Budget(_) => "budget check",
+        Command::StuckAgent(c) => crate::cmd::stuck::command_name(c),
     }
 }
 
@@ -178,5 +179,6 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Cost(c) => crate::cmd::cost::run(ctx, c),
         Command::Pricing(c) => crate::cmd::cost::pricing::run(ctx, c),
         Command::Budget(c) => crate::cmd::cost::budget::run(ctx, c),
+        Command::StuckAgent(c) => crate::cmd::stuck::run(ctx, c),
     }
 }

@@ -92,6 +92,9 @@ pub enum Command {
     /// Budgets from settings: verdict and projection (exit 1 at warning or beyond)
     #[command(subcommand)]
     Budget(BudgetCmd),
+    /// Stuck subagent runs: find runs that stopped making progress, and act
+    #[command(subcommand, name = "stuck-agent")]
+    StuckAgent(StuckCmd),
     /// Alerts: send a test, list recent ones, raise or clear one from a script
     #[command(subcommand)]
     Alert(AlertCmd),
@@ -305,4 +308,11 @@ pub enum BudgetCmd {
         #[arg(long, value_enum, value_name = "MODE")]
         cost_mode: Option<crate::pricing::CostMode>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StuckCmd {
+    /// Classify every live subagent run (idle, waiting for input or permission, error loop,
+    /// past its timeout, orphaned), act per settings, alert once per run (exit 1 when stuck)
+    Scan,
 }

@@ -6,4 +6,5 @@ pub mod cost;
 pub mod doctor;
 pub mod gen;
 pub mod status;
+pub mod stuck;
 pub mod tick;

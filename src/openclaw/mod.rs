@@ -2,4 +2,5 @@
 
 pub mod config;
 pub mod layout;
+pub mod subagents;
 pub mod transcript;

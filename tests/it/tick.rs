@@ -17,6 +17,8 @@ fn setup(s: &Sandbox) -> std::path::PathBuf {
         r#"
 [tick.schedule]
 config-backup = "30m"
+# Built-in jobs merged from other branches stay out of these orderings.
+stuck-agent = "off"
 
 [[tick.commands]]
 name = "flaky"
@@ -151,7 +153,12 @@ fn dry_run_shows_the_plan_and_runs_nothing() {
     ]);
     r.code(0);
     let doc = r.json();
-    let jobs = doc["jobs"].as_array().unwrap();
+    let jobs: Vec<&serde_json::Value> = doc["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["schedule"] != "off")
+        .collect();
     assert_eq!(jobs.len(), 6);
     assert_eq!(jobs[0]["job"], "config-backup");
     assert_eq!(jobs[0]["due"], true);

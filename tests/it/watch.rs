@@ -144,7 +144,8 @@ fn pings_at_start_and_end_with_the_exit_code_and_never_change_it() {
 #[test]
 fn textfiles_carry_run_facts_and_parse_with_a_real_parser() {
     let s = Sandbox::new();
-    settings(&s, "");
+    // Only config-backup runs under tick here.
+    settings(&s, "\n[tick.schedule]\nstuck-agent = \"off\"\n");
     s.write_config("{}\n");
     s.run(&["--now", T0, "config", "backup"]).code(0).silent();
     let t = prom(&s, "config_backup");
