@@ -9,5 +9,6 @@ mod cost;
 mod doctor;
 mod fakehttp;
 mod packaging;
+mod stuck;
 mod tick;
 mod watch;

@@ -45,6 +45,49 @@ pub struct Opts {
     pub include_main: bool,
     pub log_dirs: Vec<PathBuf>,
     pub now: DateTime<Utc>,
+    /// OpenClaw's config: the subagent timeout a run record does not carry comes from there.
+    pub config: PathBuf,
+}
+
+/// `runTimeoutSeconds` from the config: `agents.defaults.subagents`, overridden per agent in
+/// `agents.list[]` (to 2026.7.x) or `agents.entries.<id>` (later). A missing config is none.
+pub fn config_timeouts(path: &Path) -> Result<(Option<u64>, HashMap<String, u64>)> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, HashMap::new())),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+    };
+    let root = crate::openclaw::config::parse_json5(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message))?;
+    let merged = crate::openclaw::config::resolve_includes(root, path, &[]).merged;
+    let t = |v: Option<&Value>| {
+        v.and_then(|v| v.pointer("/subagents/runTimeoutSeconds"))
+            .and_then(|x| x.as_u64())
+    };
+    let agents = merged.get("agents");
+    let default = t(agents.and_then(|a| a.get("defaults")));
+    let mut per = HashMap::new();
+    if let Some(list) = agents
+        .and_then(|a| a.get("list"))
+        .and_then(|l| l.as_array())
+    {
+        for a in list {
+            if let (Some(id), Some(secs)) = (a.get("id").and_then(|i| i.as_str()), t(Some(a))) {
+                per.insert(id.to_string(), secs);
+            }
+        }
+    }
+    if let Some(entries) = agents
+        .and_then(|a| a.get("entries"))
+        .and_then(|e| e.as_object())
+    {
+        for (id, a) in entries {
+            if let Some(secs) = t(Some(a)) {
+                per.insert(id.clone(), secs);
+            }
+        }
+    }
+    Ok((default, per))
 }
 
 /// Every watched run, sorted by agent then run key, and the per-file problems.
@@ -97,6 +140,13 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
         sessions.insert(a.id.clone(), m);
     }
 
+    let (default_timeout, agent_timeouts) = match config_timeouts(&o.config) {
+        Ok(x) => x,
+        Err(e) => {
+            problems.push(format!("{e:#}"));
+            (None, HashMap::new())
+        }
+    };
     let mut out = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for r in &runs {
@@ -106,7 +156,13 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
             .get(&agent)
             .and_then(|m| m.get(&r.child_session_key))
             .cloned();
-        out.push(watched_from(Some(r), agent, r.child_session_key.clone(), s));
+        let mut w = watched_from(Some(r), agent, r.child_session_key.clone(), s);
+        if let Some(rf) = w.facts.run.as_mut() {
+            if rf.run_timeout_secs.is_none() {
+                rf.run_timeout_secs = agent_timeouts.get(&w.agent).copied().or(default_timeout);
+            }
+        }
+        out.push(w);
     }
     for (agent, m) in &sessions {
         for (key, s) in m {

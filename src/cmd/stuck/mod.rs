@@ -316,6 +316,7 @@ fn scan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
             include_main: s.include_main,
             log_dirs: log_dirs(ctx),
             now,
+            config: ctx.paths.config.clone(),
         },
     )?;
     for p in &problems {

@@ -1,7 +1,7 @@
 //! What to do about a stuck run: pure. The class's policy from settings, the actions already
 //! taken on this run (from the ledger) and, optionally, a triage suggestion, in; at most one
-//! next step out. The ladder is steer, then (still stuck) extend once, then (still stuck
-//! after the extension) kill; each step happens once per run, across scans.
+//! next step out. The ladder is: steer; still stuck `extend` later, extend once by `extend`;
+//! still stuck when the extension ends, kill. Each step happens once per run, across scans.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -130,7 +130,13 @@ pub fn decide(r: &Rules, done: &[Done], suggestion: Option<&Suggestion>) -> Deci
         },
         Policy::Ladder => match (has(Step::Steer), has(Step::Extend)) {
             (None, _) => Decision::Act(Step::Steer, Some(steer_text)),
-            (Some(_), None) => Decision::Act(Step::Extend, None),
+            // The steer gets a reaction window first; still stuck after it: one extension.
+            (Some(st), None) if r.now >= st.at + r.extend => Decision::Act(Step::Extend, None),
+            (Some(st), None) => Decision::Hold(format!(
+                "steered at {}; judged again at {}",
+                st.at.to_rfc3339(),
+                (st.at + r.extend).to_rfc3339()
+            )),
             (Some(_), Some(e)) => {
                 let until = e.until.unwrap_or(e.at + r.extend);
                 if r.now >= until {
@@ -178,20 +184,24 @@ mod tests {
         let d = decide(&rules(Policy::Ladder, 0), &hist, None);
         assert_eq!(d, Decision::Act(Step::Steer, Some("proceed".into())));
         hist.push(done(Step::Steer, 0));
-        assert_eq!(
+        assert!(matches!(
             decide(&rules(Policy::Ladder, 1), &hist, None),
+            Decision::Hold(m) if m.contains("judged again")
+        ));
+        assert_eq!(
+            decide(&rules(Policy::Ladder, 5), &hist, None),
             Decision::Act(Step::Extend, None)
         );
-        hist.push(done(Step::Extend, 1));
+        hist.push(done(Step::Extend, 5));
         assert!(matches!(
-            decide(&rules(Policy::Ladder, 3), &hist, None),
+            decide(&rules(Policy::Ladder, 7), &hist, None),
             Decision::Hold(m) if m.contains("extended until")
         ));
         assert_eq!(
-            decide(&rules(Policy::Ladder, 6), &hist, None),
+            decide(&rules(Policy::Ladder, 10), &hist, None),
             Decision::Act(Step::Kill, None)
         );
-        hist.push(done(Step::Kill, 6));
+        hist.push(done(Step::Kill, 10));
         assert_eq!(
             decide(&rules(Policy::Ladder, 9), &hist, None),
             Decision::Hold("already killed".into())
