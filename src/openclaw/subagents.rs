@@ -28,9 +28,10 @@ pub struct RunRecord {
 }
 
 #[derive(Deserialize)]
-struct RunsFile {
-    #[serde(default)]
-    runs: Option<serde_json::Map<String, serde_json::Value>>,
+struct RunsFile<'a> {
+    /// Raw records, so one bad record is reported alone without building a tree of all.
+    #[serde(default, borrow)]
+    runs: Option<std::collections::BTreeMap<String, &'a serde_json::value::RawValue>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -104,7 +105,7 @@ pub fn read_runs(path: &Path) -> Result<(Vec<RunRecord>, Vec<String>)> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for (id, v) in file.runs.unwrap_or_default() {
-        let raw: RawRun = match serde_json::from_value(v) {
+        let raw: RawRun = match serde_json::from_str(v.get()) {
             Ok(r) => r,
             Err(e) => {
                 problems.push(format!("{}: run {id}: {e}", path.display()));
@@ -184,17 +185,45 @@ struct Lenient(StoreEntry);
 
 impl<'de> Deserialize<'de> for Lenient {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum E {
-            Ok(StoreEntry),
-            #[allow(dead_code)]
-            Bad(serde::de::IgnoredAny),
+        // A visitor rather than an untagged enum: untagged would buffer every entry (with its
+        // large skillsSnapshot) before trying the shape.
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Lenient;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a session entry")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Lenient, A::Error> {
+                StoreEntry::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Lenient)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Lenient, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_unit<E>(self) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
         }
-        Ok(Lenient(match E::deserialize(d)? {
-            E::Ok(e) => e,
-            E::Bad(_) => StoreEntry::default(),
-        }))
+        d.deserialize_any(V)
     }
 }
 

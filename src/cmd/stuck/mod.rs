@@ -650,8 +650,10 @@ fn outcome(
         *by_class.entry(r.v.class.as_str()).or_default() += 1;
     }
     let ts = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    // The per-run document is only built when asked for (20k runs make a large one).
     let runs: Vec<Value> = rows
         .iter()
+        .filter(|_| ctx.out.json)
         .map(|r| {
             let action = r.decision.as_ref().map(|d| match d {
                 Decision::Act(step, msg) => json!({
@@ -697,7 +699,9 @@ fn outcome(
         "cleared": cleared.iter().map(|(k, c, n)| json!({"run_key": k, "class": c, "now": n})).collect::<Vec<_>>(),
         "problems": problems,
     });
-    crate::redact::redact_json(&mut doc);
+    if ctx.out.json {
+        crate::redact::redact_json(&mut doc);
+    }
     let summary = format!(
         "{} stuck of {} watched run(s){}",
         stuck.len(),
