@@ -1059,6 +1059,67 @@ fn bad_settings_and_bad_files() {
 }
 
 #[test]
+fn gateway_log_hints_and_the_json_shape_of_one_run() {
+    let s = Sandbox::new();
+    jsonl_home(&s);
+    let logs = s.root().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let msg = format!(
+        "stuck session: sessionId={} sessionKey={} age=900s",
+        sid("idle"),
+        key("main", "idle")
+    );
+    let line = json!({"0": "{\"subsystem\":\"diagnostic\"}", "1": msg,
+        "_meta": {"logLevelName": "WARN"}, "time": "2026-08-10T11:59:00.000+00:00"});
+    let log = logs.join("openclaw-2026-08-10.log");
+    std::fs::write(&log, format!("{{\"1\":\"unrelated\"}}\n{line}\n")).unwrap();
+    set_mtime(&log, 1);
+    // An old file is not read.
+    let old = logs.join("openclaw-2026-08-01.log");
+    std::fs::write(
+        &old,
+        format!("{}\n", line.to_string().replace("900s", "OLD")),
+    )
+    .unwrap();
+    set_mtime(&old, 60 * 48);
+    s.write_settings(&format!("[stuck]\nlog_dir = \"{}\"\n", logs.display()));
+    let (path, _log) = fake_openclaw(&s);
+    let r = scan(&s, &path, NOW, &["--json"]);
+    r.code(1);
+    let doc = r.json();
+    let run = by_key(&doc, "run-idle");
+    assert_eq!(
+        run,
+        &json!({
+            "run_id": "run-idle",
+            "run_key": "run-idle",
+            "agent": "main",
+            "session_key": key("main", "idle"),
+            "session_id": sid("idle"),
+            "label": "crawler",
+            "class": "idle",
+            "stuck": true,
+            "evidence": [
+                "no new entry for 15m00s (threshold 9m)",
+                format!("gateway log: stuck session: sessionId=*** sessionKey={} age=900s", key("main", "idle")),
+            ],
+            "last_activity": "2026-08-10T11:45:00Z",
+            "transcript": "jsonl",
+            "entries_read": 12,
+            "lock": null,
+            "protected": false,
+            "action": {"step": null, "reason": "report only"},
+            "triage": null,
+        })
+    );
+    assert_eq!(doc["command"], "stuck-agent scan");
+    assert_eq!(doc["now"], NOW);
+    assert_eq!(doc["exit_code"], 1);
+    // run-idle, the lonely session, and ops's crawler under the default threshold.
+    assert_eq!(doc["classes"]["idle"], 3);
+}
+
+#[test]
 fn nothing_to_watch_is_silent() {
     let s = Sandbox::new();
     let (path, log) = fake_openclaw(&s);

@@ -227,12 +227,17 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
                 Ok(None) => {}
                 Err(e) => problems.push(format!("{e:#}")),
             }
-            if let Some(h) = hints.get(&sid) {
-                w.facts.log_hints.extend(h.iter().cloned());
-            }
         }
-        if let Some(h) = hints.get(&w.session_key) {
-            w.facts.log_hints.extend(h.iter().cloned());
+        // One line names both the session id and key: keep each hint once.
+        for k in [w.session_id.clone(), Some(w.session_key.clone())]
+            .into_iter()
+            .flatten()
+        {
+            for h in hints.get(&k).into_iter().flatten() {
+                if !w.facts.log_hints.contains(h) {
+                    w.facts.log_hints.push(h.clone());
+                }
+            }
         }
     }
     Ok((out, problems))
