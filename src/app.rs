@@ -112,6 +112,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::CompactionBackup(a) => crate::cmd::cbackup::command_name(a),
         Command::Sessions(s) => crate::cmd::sessions::command_name(s),
         Command::RateLimitDetect(_) => "rate-limit-detect",
+        Command::StuckAgent(c) => crate::cmd::stuck::command_name(c),
     }
 }
 
@@ -197,5 +198,6 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::CompactionBackup(a) => crate::cmd::cbackup::run(ctx, a),
         Command::Sessions(s) => crate::cmd::sessions::run(ctx, s),
         Command::RateLimitDetect(a) => crate::cmd::ratelimit::run(ctx, a),
+        Command::StuckAgent(c) => crate::cmd::stuck::run(ctx, c),
     }
 }

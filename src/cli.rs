@@ -105,6 +105,9 @@ pub enum Command {
     /// Detect rate-limit storms from logs, journald, cooldowns and transcripts; run the
     /// circuit breaker and its actions (exit 1 while a breaker is open)
     RateLimitDetect(RateLimitArgs),
+    /// Stuck subagent runs: find runs that stopped making progress, and act
+    #[command(subcommand, name = "stuck-agent")]
+    StuckAgent(StuckCmd),
     /// Alerts: send a test, list recent ones, raise or clear one from a script
     #[command(subcommand)]
     Alert(AlertCmd),
@@ -425,4 +428,11 @@ pub struct RateLimitArgs {
     /// rate_limit.log_dirs)
     #[arg(long, value_name = "DIR", env = "CLAW_RATE_LIMIT_LOG_DIR")]
     pub log_dir: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StuckCmd {
+    /// Classify every live subagent run (idle, waiting for input or permission, error loop,
+    /// past its timeout, orphaned), act per settings, alert once per run (exit 1 when stuck)
+    Scan,
 }

@@ -21,6 +21,7 @@ pub struct Settings {
     pub compaction_backup: CompactionBackup,
     pub tunnel: TunnelJob,
     pub rate_limit: RateLimitJob,
+    pub stuck: StuckJob,
 }
 
 /// `[compaction_backup]`: transcript snapshots and their retention.
@@ -421,6 +422,146 @@ pub struct Probe {
     pub command: Vec<String>,
 }
 
+/// `[stuck]`: the stuck-agent watchdog (`claw stuck-agent scan`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StuckJob {
+    /// No new transcript entry for longer than this: idle (overridable per agent/label).
+    pub idle_minutes: u64,
+    /// This many last assistant messages all errors: an error loop.
+    pub error_loop_count: usize,
+    /// A question or permission request counts once unanswered this many seconds.
+    pub waiting_after_secs: u64,
+    /// A run without a session counts as orphaned only after this many seconds.
+    pub orphan_grace_secs: u64,
+    /// How many last transcript entries are read per run.
+    pub tail_entries: usize,
+    /// Also watch and act on main sessions (`agent:<id>:main`).
+    pub include_main: bool,
+    /// Actions taken on one run over its life (steer, extend, kill).
+    pub max_actions_per_run: u32,
+    /// Actions taken by one scan; the rest wait for the next scan.
+    pub max_actions_per_scan: u32,
+    /// Grace given once after a steer before the ladder kills.
+    pub extend_minutes: u64,
+    /// Timeout of one `openclaw` command, seconds.
+    pub command_timeout_secs: u64,
+    /// Gateway log directory scanned for `stuck session:` lines; empty: /tmp/openclaw and
+    /// /tmp/openclaw-<uid>.
+    pub log_dir: String,
+    /// Steer message for waiting-for-input, idle and error-loop runs.
+    pub steer_input_text: String,
+    /// Steer message for waiting-for-permission runs.
+    pub steer_permission_text: String,
+    /// What to do per class: report, steer, kill or ladder (steer, extend once, kill).
+    pub actions: StuckActions,
+    /// `[[stuck.overrides]]`: idle threshold per agent and/or label; first match wins.
+    pub overrides: Vec<StuckOverride>,
+    pub triage: Triage,
+}
+
+impl Default for StuckJob {
+    fn default() -> Self {
+        StuckJob {
+            idle_minutes: 9,
+            error_loop_count: 3,
+            waiting_after_secs: 60,
+            orphan_grace_secs: 120,
+            tail_entries: 12,
+            include_main: false,
+            max_actions_per_run: 3,
+            max_actions_per_scan: 10,
+            extend_minutes: 5,
+            command_timeout_secs: 30,
+            log_dir: String::new(),
+            steer_input_text:
+                "Do not wait for user input. Make decisions and proceed autonomously.".into(),
+            steer_permission_text: "You have permission to proceed.".into(),
+            actions: StuckActions::default(),
+            overrides: Vec::new(),
+            triage: Triage::default(),
+        }
+    }
+}
+
+/// `[stuck.actions]`: one policy per stuck class.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StuckActions {
+    pub idle: String,
+    pub waiting_input: String,
+    pub waiting_permission: String,
+    pub error_loop: String,
+    pub past_timeout: String,
+    pub orphaned: String,
+}
+
+impl Default for StuckActions {
+    fn default() -> Self {
+        let r = || "report".to_string();
+        StuckActions {
+            idle: r(),
+            waiting_input: r(),
+            waiting_permission: r(),
+            error_loop: r(),
+            past_timeout: r(),
+            orphaned: r(),
+        }
+    }
+}
+
+/// One `[[stuck.overrides]]` table.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StuckOverride {
+    /// Agent id (empty: any).
+    pub agent: String,
+    /// Run label (empty: any).
+    pub label: String,
+    pub idle_minutes: u64,
+}
+
+/// `[stuck.triage]`: ask a cheap model about a stuck run (opt-in).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Triage {
+    pub enabled: bool,
+    /// `anthropic` (POST {url}/v1/messages) or `openai` (POST {url}/chat/completions).
+    pub api: String,
+    pub url: String,
+    pub model: String,
+    /// Environment variable holding the API key (never the key itself).
+    pub api_key_env: String,
+    /// Whole-request timeout, seconds.
+    pub timeout_secs: u64,
+    /// The redacted last entries are cut to this many characters.
+    pub max_chars: usize,
+    pub max_tokens: u32,
+    /// Prices for the ledger, USD per million tokens.
+    pub input_usd_per_mtok: f64,
+    pub output_usd_per_mtok: f64,
+    /// Let the answer change the action (kill now, or steer with its text).
+    pub follow: bool,
+}
+
+impl Default for Triage {
+    fn default() -> Self {
+        Triage {
+            enabled: false,
+            api: "anthropic".into(),
+            url: "https://api.anthropic.com".into(),
+            model: "claude-haiku-4-5".into(),
+            api_key_env: "ANTHROPIC_API_KEY".into(),
+            timeout_secs: 20,
+            max_chars: 6000,
+            max_tokens: 200,
+            input_usd_per_mtok: 1.0,
+            output_usd_per_mtok: 5.0,
+            follow: false,
+        }
+    }
+}
+
 /// A keep-last / hourly / daily / weekly / monthly retention policy.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -704,5 +845,6 @@ mod tests {
         assert_eq!(s.compaction_backup, CompactionBackup::default());
         assert_eq!(s.tunnel, TunnelJob::default());
         assert_eq!(s.rate_limit, RateLimitJob::default());
+        assert_eq!(s.stuck, StuckJob::default());
     }
 }

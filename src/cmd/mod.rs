@@ -10,5 +10,6 @@ pub mod gen;
 pub mod ratelimit;
 pub mod sessions;
 pub mod status;
+pub mod stuck;
 pub mod tick;
 pub mod tunnel;

@@ -4,7 +4,7 @@
 //! downtime each job runs once.
 //!
 //! The built-in jobs are the static [`JOBS`] table: a job added on another branch joins the
-//! schedule with one line there. A job whose subcommand is not in this build is skipped.
+//! schedule with one line there (a unit test checks every entry names a real subcommand).
 
 use crate::app::Ctx;
 use crate::exit::{code_of, fail, Code};
@@ -46,7 +46,8 @@ pub fn is_scheduled(job: &str) -> bool {
 }
 
 /// Whether this build has the subcommand `argv`.
-pub fn available(argv: &[&str]) -> bool {
+#[cfg(test)]
+fn available(argv: &[&str]) -> bool {
     use clap::CommandFactory;
     let mut cmd = crate::cli::Cli::command();
     for a in argv {
@@ -68,9 +69,8 @@ struct Entry {
     schedule_text: String,
 }
 
-/// The effective schedule: built-ins (with overrides) present in this build, then the
-/// operator's own commands. Also returns the skipped built-ins.
-fn entries(ctx: &Ctx) -> Result<(Vec<Entry>, Vec<String>)> {
+/// The effective schedule: the built-ins (with overrides), then the operator's own commands.
+fn entries(ctx: &Ctx) -> Result<Vec<Entry>> {
     let settings = &ctx.settings.tick;
     let bad = |m: String| {
         fail(
@@ -88,7 +88,6 @@ fn entries(ctx: &Ctx) -> Result<(Vec<Entry>, Vec<String>)> {
         }
     }
     let mut out = Vec::new();
-    let mut skipped = Vec::new();
     for j in JOBS {
         let text = settings
             .schedule
@@ -97,10 +96,6 @@ fn entries(ctx: &Ctx) -> Result<(Vec<Entry>, Vec<String>)> {
             .unwrap_or_else(|| j.schedule.to_string());
         let schedule =
             Schedule::parse(&text).map_err(|e| bad(format!("[tick.schedule] {}: {e}", j.name)))?;
-        if !available(j.argv) {
-            skipped.push(j.name.to_string());
-            continue;
-        }
         out.push(Entry {
             name: j.name.into(),
             program: None,
@@ -129,7 +124,7 @@ fn entries(ctx: &Ctx) -> Result<(Vec<Entry>, Vec<String>)> {
             schedule_text: c.schedule.clone(),
         });
     }
-    Ok((out, skipped))
+    Ok(out)
 }
 
 struct Last {
@@ -231,11 +226,7 @@ fn after_due(e: &Entry, last: &BTreeMap<String, Last>) -> bool {
 
 fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let zone = zone(ctx)?;
-    let (entries, skipped) = entries(ctx)?;
-    for s in &skipped {
-        ctx.out
-            .note(&format!("tick: {s} is not in this build of claw; skipped"));
-    }
+    let entries = entries(ctx)?;
     let mut last = last_runs(ledger)?;
     let mut ran: Vec<Value> = Vec::new();
     let mut failed: Vec<String> = Vec::new();
@@ -317,14 +308,13 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     }
     let n = ran.len();
     let mut o = Outcome::ok(format!("{n} jobs run, {} failed", failed.len()))
-        .with_detail(json!({"ran": ran, "skipped": skipped}))
+        .with_detail(json!({ "ran": ran }))
         .metric("tick_jobs_run", &[], n as f64)
         .metric("tick_jobs_failed", &[], failed.len() as f64);
     o.json = Some(json!({
         "schema_version": SCHEMA_VERSION,
         "now": ctx.now_str(),
         "ran": ran,
-        "skipped": skipped.iter().map(|s| json!({"job": s, "reason": "not in this build"})).collect::<Vec<_>>(),
     }));
     if !failed.is_empty() {
         o = o.finding().with_text(failed.join("\n"));
@@ -425,7 +415,7 @@ fn child_env(ctx: &Ctx) -> Vec<(&'static str, String)> {
 /// `tick --dry-run`: the schedule, what is due now and when each runs next.
 fn plan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let zone = zone(ctx)?;
-    let (entries, skipped) = entries(ctx)?;
+    let entries = entries(ctx)?;
     let last = last_runs(ledger)?;
     let due: BTreeMap<usize, DateTime<Utc>> = due_now(&entries, &last, ctx.now, zone)
         .into_iter()
@@ -458,22 +448,36 @@ fn plan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
             "next": next,
         }));
     }
-    let mut text = table(&rows);
-    for s in &skipped {
-        text.push_str(&format!("{s}: not in this build of claw\n"));
-    }
+    let text = table(&rows);
     let mut o = Outcome::ok(format!("{} jobs scheduled", entries.len())).with_text(text);
     o.json = Some(json!({
         "schema_version": SCHEMA_VERSION,
         "now": ctx.now_str(),
         "dry_run": true,
         "jobs": docs,
-        "skipped": skipped,
     }));
     Ok(o)
 }
 
 /// Parse a schedule for `doctor` and friends.
 pub fn check_schedules(ctx: &Ctx) -> Result<usize> {
-    entries(ctx).map(|(e, _)| e.len()).context("tick schedule")
+    entries(ctx).map(|e| e.len()).context("tick schedule")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scheduled_job_is_a_real_subcommand() {
+        for j in JOBS {
+            assert!(
+                available(j.argv),
+                "{}: `claw {}` does not exist",
+                j.name,
+                j.argv.join(" ")
+            );
+        }
+        assert!(!available(&["no-such-job"]));
+    }
 }

@@ -329,6 +329,50 @@ pub const ALL: &[&str] = &[
         ok INTEGER NOT NULL,
         detail TEXT NOT NULL
     );",
+    // 8: stuck-agent: one row per (run, class) detected (first/last seen, evidence, when it
+    // cleared), the actions taken per run (one per step: steer, extend, kill; inserted before
+    // the command runs so a crash never repeats it), and triage answers with tokens and cost.
+    "CREATE TABLE stuck_detections (
+        run_key TEXT NOT NULL,
+        class TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        session_key TEXT NOT NULL,
+        label TEXT,
+        first_at TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        scans INTEGER NOT NULL DEFAULT 1,
+        evidence TEXT NOT NULL,
+        cleared_at TEXT,
+        PRIMARY KEY (run_key, class)
+    );
+    CREATE INDEX stuck_detections_open ON stuck_detections (cleared_at);
+    CREATE TABLE stuck_actions (
+        run_key TEXT NOT NULL,
+        step TEXT NOT NULL,
+        class TEXT NOT NULL,
+        session_key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        until TEXT,
+        argv TEXT NOT NULL,
+        status TEXT NOT NULL,
+        exit_code INTEGER,
+        error TEXT,
+        PRIMARY KEY (run_key, step)
+    );
+    CREATE TABLE stuck_triage (
+        run_key TEXT NOT NULL,
+        class TEXT NOT NULL,
+        at TEXT NOT NULL,
+        api TEXT NOT NULL,
+        model TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        text TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_micros INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        PRIMARY KEY (run_key, class)
+    );",
 ];
 
 /// The schema version this claw writes.

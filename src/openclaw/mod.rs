@@ -4,4 +4,5 @@ pub mod agentdb;
 pub mod config;
 pub mod gatewaylog;
 pub mod layout;
+pub mod subagents;
 pub mod transcript;

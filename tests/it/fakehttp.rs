@@ -42,6 +42,12 @@ pub struct FakeHttp {
 impl FakeHttp {
     /// Serve; the i-th request gets `script[i]` (200 after the end).
     pub fn start(script: &[u16]) -> FakeHttp {
+        FakeHttp::start_body(script, "{\"ok\":true}")
+    }
+
+    /// Like [`FakeHttp::start`], answering every request with `body`.
+    pub fn start_body(script: &[u16], body: &str) -> FakeHttp {
+        let body = body.to_string();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().unwrap().port();
         let (tx, rx) = channel();
@@ -58,7 +64,6 @@ impl FakeHttp {
                 let status = script.get(n).copied().unwrap_or(200);
                 n += 1;
                 if let Some(req) = read_request(&mut s) {
-                    let body = "{\"ok\":true}";
                     let _ = write!(
                         s,
                         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

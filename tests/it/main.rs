@@ -12,6 +12,7 @@ mod fakehttp;
 mod genhome;
 mod packaging;
 mod ratelimit;
+mod stuck;
 mod tick;
 mod tunnel;
 mod watch;

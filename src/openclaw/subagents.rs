@@ -1,0 +1,409 @@
+//! Readers for what a watchdog needs about subagent runs: `subagents/runs.json`, the light
+//! fields of `sessions.json`, transcript writer locks, and the LAST lines of a transcript
+//! (read backwards from the end of the file, never the whole file).
+//!
+//! `sessions.json` entries carry a large `skillsSnapshot`; only the fields named here are
+//! kept, the rest is skipped without building a tree.
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// One `runs.json` record. Times are epoch ms (ISO strings are accepted too).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub child_session_key: String,
+    pub requester_session_key: Option<String>,
+    pub task: Option<String>,
+    pub label: Option<String>,
+    pub model: Option<String>,
+    pub run_timeout_seconds: Option<u64>,
+    pub created_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub outcome_status: Option<String>,
+    pub ended_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RunsFile<'a> {
+    /// Raw records, so one bad record is reported alone without building a tree of all.
+    #[serde(default, borrow)]
+    runs: Option<std::collections::BTreeMap<String, &'a serde_json::value::RawValue>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawRun {
+    run_id: Option<String>,
+    child_session_key: Option<String>,
+    requester_session_key: Option<String>,
+    task: Option<String>,
+    label: Option<String>,
+    model: Option<serde_json::Value>,
+    run_timeout_seconds: Option<Time>,
+    created_at: Option<Time>,
+    started_at: Option<Time>,
+    ended_at: Option<Time>,
+    outcome: Option<Outcome>,
+    ended_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Outcome {
+    Obj {
+        status: Option<String>,
+    },
+    Str(String),
+    #[allow(dead_code)]
+    Other(serde::de::IgnoredAny),
+}
+
+/// A time as epoch ms, epoch seconds-as-float, or an ISO string; or a plain count.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum Time {
+    N(f64),
+    S(String),
+    #[allow(dead_code)]
+    Other(serde::de::IgnoredAny),
+}
+
+impl Time {
+    fn ms(&self) -> Option<i64> {
+        match self {
+            Time::N(n) if n.is_finite() && *n > 0.0 => Some(*n as i64),
+            Time::S(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.timestamp_millis())
+                .or_else(|| s.trim().parse::<i64>().ok()),
+            _ => None,
+        }
+    }
+    fn count(&self) -> Option<u64> {
+        match self {
+            Time::N(n) if n.is_finite() && *n >= 0.0 => Some(*n as u64),
+            Time::S(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// Every run in `runs.json`; a missing file is no runs. Bad records are returned as problems
+/// (one line each) while the others are read.
+pub fn read_runs(path: &Path) -> Result<(Vec<RunRecord>, Vec<String>)> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+    };
+    let file: RunsFile = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a runs file", path.display()))?;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for (id, v) in file.runs.unwrap_or_default() {
+        let raw: RawRun = match serde_json::from_str(v.get()) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!("{}: run {id}: {e}", path.display()));
+                continue;
+            }
+        };
+        let Some(child) = raw.child_session_key.filter(|k| !k.is_empty()) else {
+            problems.push(format!("{}: run {id}: no childSessionKey", path.display()));
+            continue;
+        };
+        out.push(RunRecord {
+            run_id: raw.run_id.filter(|r| !r.is_empty()).unwrap_or(id),
+            child_session_key: child,
+            requester_session_key: raw.requester_session_key,
+            task: raw.task,
+            label: raw.label,
+            model: raw.model.and_then(|m| match m {
+                serde_json::Value::String(s) => Some(s),
+                serde_json::Value::Object(o) => o
+                    .get("primary")
+                    .and_then(|p| p.as_str())
+                    .map(str::to_string),
+                _ => None,
+            }),
+            run_timeout_seconds: raw.run_timeout_seconds.and_then(|t| t.count()),
+            created_at: raw.created_at.and_then(|t| t.ms()),
+            started_at: raw.started_at.and_then(|t| t.ms()),
+            ended_at: raw.ended_at.and_then(|t| t.ms()),
+            outcome_status: raw.outcome.and_then(|o| match o {
+                Outcome::Obj { status } => status,
+                Outcome::Str(s) => Some(s),
+                Outcome::Other(_) => None,
+            }),
+            ended_reason: raw.ended_reason,
+        });
+    }
+    out.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    Ok((out, problems))
+}
+
+/// The fields of a `sessions.json` entry a watchdog reads.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StoreEntry {
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "de_ms")]
+    pub updated_at: Option<i64>,
+    pub session_file: Option<String>,
+    pub spawned_by: Option<String>,
+    pub label: Option<String>,
+    pub status: Option<String>,
+    #[serde(deserialize_with = "de_ms")]
+    pub started_at: Option<i64>,
+    #[serde(deserialize_with = "de_ms")]
+    pub ended_at: Option<i64>,
+    pub model: Option<String>,
+}
+
+fn de_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(Option::<Time>::deserialize(d)?.and_then(|t| t.ms()))
+}
+
+/// Every entry of a session store, in key order; a missing file is an empty store.
+pub fn read_store(path: &Path) -> Result<Vec<(String, StoreEntry)>> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+    };
+    let map: std::collections::BTreeMap<String, Lenient> = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a session store", path.display()))?;
+    Ok(map.into_iter().map(|(k, v)| (k, v.0)).collect())
+}
+
+/// An entry that does not fit the shape becomes an empty entry rather than failing the store.
+struct Lenient(StoreEntry);
+
+impl<'de> Deserialize<'de> for Lenient {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A visitor rather than an untagged enum: untagged would buffer every entry (with its
+        // large skillsSnapshot) before trying the shape.
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Lenient;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a session entry")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Lenient, A::Error> {
+                StoreEntry::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Lenient)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Lenient, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+            fn visit_unit<E>(self) -> Result<Lenient, E> {
+                Ok(Lenient(StoreEntry::default()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A transcript writer lock `<sid>.jsonl.lock`: `{pid, createdAt}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lock {
+    pub pid: i64,
+    pub created_at: Option<i64>,
+}
+
+/// Read a lock file; None when absent. An unreadable or odd lock is an error naming it.
+pub fn read_lock(path: &Path) -> Result<Option<Lock>> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+    };
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Raw {
+        pid: Option<Time>,
+        created_at: Option<Time>,
+    }
+    let raw: Raw = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a lock file {{pid, createdAt}}", path.display()))?;
+    let pid = raw
+        .pid
+        .and_then(|p| p.count())
+        .filter(|p| *p > 0)
+        .with_context(|| format!("{}: lock without a pid", path.display()))?;
+    Ok(Some(Lock {
+        pid: pid.min(i64::MAX as u64) as i64,
+        created_at: raw.created_at.and_then(|t| t.ms()),
+    }))
+}
+
+/// Whether a process with this pid exists on this host (`/proc/<pid>`).
+pub fn pid_alive(pid: i64) -> bool {
+    pid > 0 && Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// The last `n` complete lines of a file, oldest first, read backwards in blocks from the
+/// end; at most `max_bytes` are read (a huge last line is then cut off, not loaded). A last
+/// line without its newline (being written) is skipped.
+pub fn tail_lines(path: &Path, n: usize, max_bytes: u64) -> std::io::Result<Vec<Vec<u8>>> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if n == 0 || len == 0 {
+        return Ok(vec![]);
+    }
+    const BLOCK: u64 = 64 * 1024;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut pos = len;
+    let floor = len.saturating_sub(max_bytes);
+    loop {
+        let start = pos.saturating_sub(BLOCK).max(floor);
+        let mut chunk = vec![0u8; (pos - start) as usize];
+        f.seek(SeekFrom::Start(start))?;
+        f.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&buf);
+        buf = chunk;
+        pos = start;
+        // n complete lines need n newlines plus the one before the first (or the file start).
+        if memchr::memchr_iter(b'\n', &buf).count() > n || pos == floor {
+            break;
+        }
+    }
+    // Drop the unfinished last line, and the partial first one unless it starts the file.
+    let end = match buf.last() {
+        Some(b'\n') => buf.len() - 1,
+        _ => match memchr::memrchr(b'\n', &buf) {
+            Some(i) => i,
+            None => return Ok(vec![]),
+        },
+    };
+    let body = &buf[..end];
+    let mut lines: Vec<&[u8]> = body.split(|b| *b == b'\n').collect();
+    if pos > 0 && !lines.is_empty() {
+        lines.remove(0);
+    }
+    let lines: Vec<Vec<u8>> = lines
+        .into_iter()
+        .filter(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+        .collect();
+    let skip = lines.len().saturating_sub(n);
+    Ok(lines.into_iter().skip(skip).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_reads_the_last_complete_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.jsonl");
+        let mut text = String::new();
+        for i in 0..5000 {
+            text.push_str(&format!(
+                "{{\"i\":{i},\"pad\":\"{}\"}}\n",
+                "x".repeat(i % 97)
+            ));
+        }
+        text.push_str("{\"partial\":");
+        std::fs::write(&p, &text).unwrap();
+        let got = tail_lines(&p, 3, 1 << 20).unwrap();
+        let got: Vec<String> = got
+            .iter()
+            .map(|l| String::from_utf8(l.clone()).unwrap())
+            .collect();
+        assert_eq!(got.len(), 3);
+        assert!(got[0].starts_with("{\"i\":4997,"), "{got:?}");
+        assert!(got[2].starts_with("{\"i\":4999,"), "{got:?}");
+        // Fewer lines than asked, and a file starting at a line.
+        std::fs::write(&p, "a\nb\n").unwrap();
+        assert_eq!(
+            tail_lines(&p, 5, 1 << 20).unwrap(),
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
+        // The byte cap cuts a giant line rather than loading it.
+        std::fs::write(&p, format!("{}\nlast\n", "y".repeat(300_000))).unwrap();
+        assert_eq!(tail_lines(&p, 2, 1000).unwrap(), vec![b"last".to_vec()]);
+        std::fs::write(&p, "").unwrap();
+        assert!(tail_lines(&p, 2, 1000).unwrap().is_empty());
+    }
+
+    #[test]
+    fn runs_and_store_and_locks() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("runs.json");
+        std::fs::write(
+            &p,
+            r#"{"version":2,"runs":{
+              "r1":{"runId":"r1","childSessionKey":"agent:main:subagent:u1","requesterSessionKey":"agent:main:main",
+                    "task":"t","label":"L","model":"anthropic/claude","runTimeoutSeconds":300,
+                    "createdAt":1786000000000,"startedAt":1786000001000},
+              "r2":{"runId":"r2","childSessionKey":"agent:main:subagent:u2","createdAt":"2026-08-06T00:00:00Z",
+                    "endedAt":1786000100000,"outcome":{"status":"ok"},"endedReason":"complete"},
+              "r3":{"runId":"r3"},
+              "r4":[1,2]}}"#,
+        )
+        .unwrap();
+        let (runs, problems) = read_runs(&p).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(runs[0].run_timeout_seconds, Some(300));
+        assert_eq!(runs[0].started_at, Some(1786000001000));
+        assert_eq!(runs[1].outcome_status.as_deref(), Some("ok"));
+        assert_eq!(runs[1].created_at, Some(1785974400000)); // 2026-08-06T00:00:00Z
+        assert!(read_runs(&d.path().join("none.json")).unwrap().0.is_empty());
+        std::fs::write(&p, "{not json").unwrap();
+        assert!(format!("{:#}", read_runs(&p).unwrap_err()).contains("runs.json"));
+
+        let s = d.path().join("sessions.json");
+        std::fs::write(
+            &s,
+            r#"{"agent:main:main":{"sessionId":"a","updatedAt":1786000000000,"skillsSnapshot":{"x":[1,2,{"y":3}]}},
+                "agent:main:subagent:u1":{"sessionId":"b","status":"running","label":"L","startedAt":1786000001000},
+                "weird":42}"#,
+        )
+        .unwrap();
+        let store = read_store(&s).unwrap();
+        assert_eq!(store.len(), 3);
+        assert_eq!(store[0].1.session_id.as_deref(), Some("a"));
+        assert_eq!(store[1].1.status.as_deref(), Some("running"));
+        assert_eq!(store[2].1, StoreEntry::default());
+
+        let l = d.path().join("b.jsonl.lock");
+        assert_eq!(read_lock(&l).unwrap(), None);
+        std::fs::write(
+            &l,
+            r#"{"pid":123456789,"createdAt":"2026-08-06T00:00:00Z"}"#,
+        )
+        .unwrap();
+        let lock = read_lock(&l).unwrap().unwrap();
+        assert_eq!(lock.pid, 123456789);
+        assert!(!pid_alive(lock.pid));
+        assert!(pid_alive(std::process::id() as i64));
+        std::fs::write(&l, "{}").unwrap();
+        assert!(read_lock(&l).is_err());
+    }
+}
