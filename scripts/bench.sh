@@ -116,6 +116,7 @@ CAN_DROP=no
 [[ ${CLAW_BENCH_DROP_CACHES:-0} == 1 ]] && drop_caches && CAN_DROP=yes
 
 ROWS=()
+REAL_HOME=$HOME
 for s in "${SCALES[@]}"; do
   home=$CACHE/$s/home
   size=$(du -sh "$home" | cut -f1)
@@ -142,6 +143,7 @@ for s in "${SCALES[@]}"; do
     [[ $CAN_DROP == yes ]] && drop_caches
     read -r bw bm brc < <(measure timeout "$BASELINE_TIMEOUT" bash -c "$baseline")
     unset CLAW_OPENCLAW_DIR CLAW_STATE_DIR CLAW_NOW
+    export HOME=$REAL_HOME
     rm -rf "$tmp"
     if [[ $brc == 124 ]]; then
       # Stopped at the time limit: the baseline took at least that long.

@@ -37,6 +37,12 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// Whether a file with this `(dev, ino, size, mtime_ns)` is exactly as the cursor left it
+    /// (then there is nothing new to read).
+    pub fn describes(&self, (dev, ino, size, mtime_ns): (u64, u64, u64, i64)) -> bool {
+        self.dev == dev && self.ino == ino && self.size == size && self.mtime_ns == mtime_ns
+    }
+
     /// The key a cursor is stored under: it follows the inode across renames.
     pub fn key(dev: u64, ino: u64) -> String {
         format!("file:{dev}:{ino}")
@@ -64,8 +70,9 @@ pub fn stat(path: &Path) -> Result<(u64, u64, u64, i64)> {
     Ok(stat_of(&md))
 }
 
+/// `(dev, ino, size, mtime_ns)` from metadata already at hand (e.g. a directory listing's).
 #[cfg(unix)]
-fn stat_of(md: &std::fs::Metadata) -> (u64, u64, u64, i64) {
+pub fn stat_of(md: &std::fs::Metadata) -> (u64, u64, u64, i64) {
     use std::os::unix::fs::MetadataExt;
     (
         md.dev(),
@@ -76,7 +83,7 @@ fn stat_of(md: &std::fs::Metadata) -> (u64, u64, u64, i64) {
 }
 
 #[cfg(not(unix))]
-fn stat_of(md: &std::fs::Metadata) -> (u64, u64, u64, i64) {
+pub fn stat_of(md: &std::fs::Metadata) -> (u64, u64, u64, i64) {
     let mt = md
         .modified()
         .ok()
@@ -112,26 +119,42 @@ pub fn scan_file(
     path: &Path,
     zst: bool,
     prev: Option<&Cursor>,
+    on_line: impl FnMut(&[u8], Range<u64>) -> Result<()>,
+) -> Result<Scan> {
+    scan_file_with(path, stat(path)?, zst, prev, on_line)
+}
+
+/// [`scan_file`] with the file's `(dev, ino, size, mtime_ns)` already taken by the caller: a
+/// file unchanged since `prev` costs that one `stat` and is never opened.
+pub fn scan_file_with(
+    path: &Path,
+    pre: (u64, u64, u64, i64),
+    zst: bool,
+    prev: Option<&Cursor>,
     mut on_line: impl FnMut(&[u8], Range<u64>) -> Result<()>,
 ) -> Result<Scan> {
+    let unchanged = |st: (u64, u64, u64, i64)| {
+        prev.filter(|p| p.describes(st)).map(|p| Scan {
+            cursor: p.clone(),
+            lines: 0,
+            bytes: 0,
+            restarted: false,
+            unchanged: true,
+            partial_tail: p.size.saturating_sub(p.offset),
+        })
+    };
+    if let Some(same) = unchanged(pre) {
+        return Ok(same);
+    }
     let name = || path.display().to_string();
     let mut file = File::open(path).with_context(|| format!("{}: cannot open", name()))?;
     let md = file
         .metadata()
         .with_context(|| format!("{}: cannot stat", name()))?;
+    // The open file's own stat decides from here (the path may have moved meanwhile).
     let (dev, ino, size, mtime_ns) = stat_of(&md);
-
-    if let Some(p) = prev {
-        if p.dev == dev && p.ino == ino && p.size == size && p.mtime_ns == mtime_ns {
-            return Ok(Scan {
-                cursor: p.clone(),
-                lines: 0,
-                bytes: 0,
-                restarted: false,
-                unchanged: true,
-                partial_tail: p.size.saturating_sub(p.offset),
-            });
-        }
+    if let Some(same) = unchanged((dev, ino, size, mtime_ns)) {
+        return Ok(same);
     }
 
     // Identity check against the previous cursor, then the new head for the new cursor.

@@ -831,7 +831,9 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
                         sidecars(&mut home, rng, a, &plan.sid, s)?;
                     }
                     if running {
-                        let lock = json!({"pid": 48_213, "createdAt": iso(plan.start)});
+                        // The writer is alive: pid 1 exists on every Linux machine the home is
+                        // read on, where a made-up pid would make every running run orphaned.
+                        let lock = json!({"pid": 1, "createdAt": iso(plan.start)});
                         home.write(
                             &format!("{}/sessions/{}.jsonl.lock", a.dir, plan.sid),
                             format!("{lock}\n").as_bytes(),

@@ -14,6 +14,24 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+/// A cheap fingerprint of the database and its WAL (size and mtime of each). Take it before
+/// reading: when the next run finds the same stamp, no row can have been added since, and the
+/// database need not be opened at all.
+pub fn stamp(db: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(db).ok()?;
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let (ws, wm) = std::fs::metadata(std::path::PathBuf::from(wal))
+        .map(|w| (w.size(), w.mtime() * 1_000_000_000 + w.mtime_nsec()))
+        .unwrap_or((0, 0));
+    Some(format!(
+        "{}:{}:{ws}:{wm}",
+        m.size(),
+        m.mtime() * 1_000_000_000 + m.mtime_nsec()
+    ))
+}
+
 /// One event as stored: its JSONL line, or why it could not be read.
 pub enum Event<'a> {
     Line(&'a [u8]),

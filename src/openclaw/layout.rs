@@ -5,6 +5,7 @@
 //! `.jsonl.deleted.<ts>[.zst]`, pre-compaction `<sid>.checkpoint.<uuid>.jsonl` copies, the
 //! SQLite era's `openclaw-agent.sqlite`, and sidecars that are never transcripts.
 
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 /// What a file in a sessions directory is.
@@ -172,6 +173,39 @@ pub fn agents(openclaw_dir: &Path) -> std::io::Result<Vec<Agent>> {
         });
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Transcript files of one agent (`sessions/` and the JSONL the SQLite import moved aside),
+/// each with its metadata from the directory listing (an `fstatat` against the open directory,
+/// cheaper than a `stat` of the full path; links are not followed, and are not transcripts).
+pub fn transcript_files(agent: &Agent) -> Result<Vec<(PathBuf, FileKind, std::fs::Metadata)>> {
+    let mut out = Vec::new();
+    for dir in [
+        agent.sessions_dir.clone(),
+        agent.sessions_dir.join("session-sqlite-import-archive"),
+    ] {
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot list", dir.display())),
+        };
+        for ent in rd {
+            let ent = ent.with_context(|| format!("{}: cannot list", dir.display()))?;
+            let name = ent.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let kind = classify(name);
+            if !kind.is_transcript() {
+                continue;
+            }
+            match ent.metadata() {
+                Ok(md) if md.is_file() => out.push((ent.path(), kind, md)),
+                _ => {}
+            }
+        }
+    }
+    // Byte order of the whole path: cheap, and the same on every run.
+    out.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
     Ok(out)
 }
 

@@ -686,3 +686,64 @@ fn sqlite_era_transcript_errors_count_once() {
     let (_, v) = detect_json(&s, &t(6, 0));
     assert_eq!(new_events(&v), 0, "{v:#}");
 }
+
+/// On a generated home, the events counted from the gateway logs equal the generator's ground
+/// truth per 10-minute window, provider and kind: one per real 429/529, none for the retry,
+/// failover and agent-end lines around it.
+#[test]
+fn generated_home_events_per_window_match_the_ground_truth() {
+    let s = Sandbox::new();
+    let home = s.root().join("generated");
+    let truth_path = s.root().join("truth.json");
+    s.run(&[
+        "dev",
+        "gen-home",
+        "--out",
+        home.to_str().unwrap(),
+        "--seed",
+        "5",
+        "--truth",
+        truth_path.to_str().unwrap(),
+    ])
+    .code(0);
+    let truth: Value = serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+    let logs = home.join(truth["generator"]["logs_dir"].as_str().unwrap());
+    let now = truth["generator"]["now"].as_str().unwrap();
+    s.run(&[
+        "--openclaw-dir",
+        home.to_str().unwrap(),
+        "--now",
+        now,
+        "rate-limit-detect",
+        "--log-dir",
+        logs.to_str().unwrap(),
+    ]);
+    let mut want: Vec<(String, String, i64, i64)> = truth["rate_limits"]["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["window_start"].as_str().unwrap()[..16].to_string(),
+                w["provider"].as_str().unwrap().to_string(),
+                w["rate_limit"].as_i64().unwrap(),
+                w["overloaded"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    want.sort();
+    let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
+    let mut st = db
+        .prepare(
+            "SELECT strftime('%Y-%m-%dT%H:', at) || printf('%02d', (CAST(strftime('%M', at) AS INTEGER) / 10) * 10) AS w,
+                    provider, sum(kind = 'rate_limit'), sum(kind = 'overloaded')
+             FROM rl_events WHERE signal = 'model-fetch' GROUP BY w, provider ORDER BY w, provider",
+        )
+        .unwrap();
+    let got: Vec<(String, String, i64, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got, want);
+}

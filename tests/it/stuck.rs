@@ -1164,3 +1164,115 @@ fn real_sample_home_has_no_stuck_subagent() {
     );
     assert!(take(&log).is_empty());
 }
+
+fn run_evidence(doc: &serde_json::Value, run_id: &str) -> Vec<String> {
+    doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == run_id)
+        .map(|r| {
+            r["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// On a generated home of both storage eras (JSONL agent `main`, SQLite agent `ops`), the scan
+/// finds exactly the runs the generator made stuck, each for one of the reasons it recorded.
+#[test]
+fn generated_home_runs_match_the_ground_truth() {
+    let s = Sandbox::new();
+    let home = s.root().join("generated");
+    let truth_path = s.root().join("truth.json");
+    s.run(&[
+        "dev",
+        "gen-home",
+        "--out",
+        home.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--truth",
+        truth_path.to_str().unwrap(),
+    ])
+    .code(0);
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+    // The generator's thresholds, in claw's settings.
+    s.write_settings(&format!(
+        "[stuck]\nidle_minutes = {}\nerror_loop_count = {}\n",
+        truth["runs"]["idle_after_seconds"].as_u64().unwrap() / 60,
+        truth["runs"]["error_loop_min"]
+    ));
+    let now = truth["generator"]["now"].as_str().unwrap();
+    let r = s.run(&[
+        "--openclaw-dir",
+        home.to_str().unwrap(),
+        "--now",
+        now,
+        "--json",
+        "stuck-agent",
+        "scan",
+    ]);
+    r.code(1);
+    let doc = r.json();
+    let by_run: BTreeMap<String, (bool, String)> = doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|run| {
+            let id = run["run_id"].as_str()?;
+            Some((
+                id.to_string(),
+                (
+                    run["stuck"] == true,
+                    run["class"].as_str().unwrap().to_string(),
+                ),
+            ))
+        })
+        .collect();
+    let mut stuck = 0;
+    for t in truth["runs"]["list"].as_array().unwrap() {
+        let id = t["run_id"].as_str().unwrap();
+        let (is_stuck, class) = by_run
+            .get(id)
+            .unwrap_or_else(|| panic!("run {id} not reported"));
+        let want_stuck = t["state"] == "stuck";
+        assert_eq!(*is_stuck, want_stuck, "run {id}: class {class}, truth {t}");
+        if want_stuck {
+            stuck += 1;
+            let reason = match class.as_str() {
+                "past_timeout" => "timeout",
+                "waiting_input" => "waiting_for_input",
+                c => c,
+            };
+            let reasons: Vec<&str> = t["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
+            // The generator writes writer locks with made-up pids, which are dead here: claw
+            // rightly calls such a run orphaned, a reason the generator's truth does not model.
+            let dead_lock = run_evidence(&doc, id)
+                .iter()
+                .any(|e| e.contains("which is dead"));
+            assert!(
+                reasons.contains(&reason) || (reason == "orphaned" && dead_lock),
+                "run {id}: claw says {class}, truth {reasons:?}"
+            );
+        } else {
+            let want = if t["state"] == "finished" {
+                "finished"
+            } else {
+                "progressing"
+            };
+            assert_eq!(class, want, "run {id}");
+        }
+    }
+    assert!(stuck >= 5, "the generator makes every kind of stuck run");
+}

@@ -18,7 +18,7 @@ use crate::cli::CostCmd;
 use crate::exit::{fail, Code};
 use crate::incremental::{self, Cursor};
 use crate::ledger::Ledger;
-use crate::openclaw::layout::{self, FileKind};
+use crate::openclaw::layout;
 use crate::openclaw::transcript;
 use crate::output::Outcome;
 use crate::pricing::{auto_cost, usd_to_micros, Book, Source, Tokens};
@@ -28,7 +28,7 @@ use rusqlite::{params, OptionalExtension};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub fn command_name(c: &CostCmd) -> &'static str {
     match c {
@@ -182,6 +182,20 @@ impl<'l> Writer<'l> {
                    updated_at = excluded.updated_at",
             )?
             .execute(params![key, path, seq, self.now])?;
+        self.in_tx += 1;
+        Ok(())
+    }
+
+    /// A database's stamp (see `agentdb::stamp`), kept in `head_sha256`.
+    fn save_stamp(&mut self, key: &str, path: &str, stamp: &str) -> Result<()> {
+        self.ledger
+            .conn
+            .prepare_cached(
+                "INSERT INTO cost_cursors (source, path, head_sha256, offset, updated_at) VALUES (?1, ?2, ?3, 0, ?4)
+                 ON CONFLICT (source) DO UPDATE SET path = excluded.path, head_sha256 = excluded.head_sha256,
+                   updated_at = excluded.updated_at",
+            )?
+            .execute(params![key, path, stamp, self.now])?;
         self.in_tx += 1;
         Ok(())
     }
@@ -475,32 +489,6 @@ fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) -> Book {
     book
 }
 
-/// Transcript files of one agent: `sessions/` and the JSONL the SQLite import moved aside.
-pub(crate) fn transcript_files(agent: &layout::Agent) -> Result<Vec<(PathBuf, FileKind)>> {
-    let mut out = Vec::new();
-    for dir in [
-        agent.sessions_dir.clone(),
-        agent.sessions_dir.join("session-sqlite-import-archive"),
-    ] {
-        let rd = match std::fs::read_dir(&dir) {
-            Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("{}: cannot list", dir.display())),
-        };
-        for ent in rd {
-            let ent = ent.with_context(|| format!("{}: cannot list", dir.display()))?;
-            let name = ent.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let kind = layout::classify(name);
-            if kind.is_transcript() && ent.file_type().map(|t| t.is_file()).unwrap_or(false) {
-                out.push((ent.path(), kind));
-            }
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
-}
-
 fn load_cursors(ledger: &Ledger) -> Result<HashMap<String, Cursor>> {
     let mut st = ledger.conn.prepare(
         "SELECT source, head_len, head_sha256, offset, size, mtime_ns FROM cost_cursors WHERE source LIKE 'file:%'",
@@ -561,7 +549,16 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     };
     let base = ctx.paths.openclaw_dir.clone();
     for agent in &agents {
-        for (path, kind) in transcript_files(agent)? {
+        for (path, kind, md) in layout::transcript_files(agent)? {
+            // An unchanged file costs its listing entry: no label, no open.
+            let st = incremental::stat_of(&md);
+            let key = Cursor::key(st.0, st.1);
+            if cursors.get(&key).is_some_and(|c| c.describes(st)) {
+                seen_keys.insert(key);
+                tr.stats.files += 1;
+                tr.stats.files_unchanged += 1;
+                continue;
+            }
             let sid = kind.session_id().unwrap_or_default().to_string();
             let label = crate::paths::display_rel(&path, &base);
             if let Err(e) = scan_one(
@@ -600,18 +597,10 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         }
     }
     meters::scan(&mut tr, &ctx.settings.cost.meters, &cursors, &mut seen_keys)?;
-    // Cursors of files that are gone (pruned archives) would only pin reused inodes.
+    // Cursors of files that are gone (pruned archives) would only pin reused inodes. The
+    // cursors loaded at the start are all there are: no second query.
     if !ctx.dry_run {
-        let mut st = ledger
-            .conn
-            .prepare("SELECT source FROM cost_cursors WHERE source LIKE 'file:%'")?;
-        let stale: Vec<String> = st
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|k| !seen_keys.contains(k))
-            .collect();
-        for k in stale {
+        for k in cursors.keys().filter(|k| !seen_keys.contains(*k)) {
             ledger
                 .conn
                 .execute("DELETE FROM cost_cursors WHERE source = ?1", params![k])?;
@@ -693,17 +682,23 @@ fn scan_tracked(
     zst: bool,
     mut handle: impl FnMut(&mut Tracker, &[u8], Range<u64>) -> Result<()>,
 ) -> Result<()> {
-    let (dev, ino, _, _) = incremental::stat(path)?;
-    let key = Cursor::key(dev, ino);
+    let st = incremental::stat(path)?;
+    let key = Cursor::key(st.0, st.1);
     seen.insert(key.clone());
     let mut ledger_err: Option<anyhow::Error> = None;
-    let scan = incremental::scan_file(path, zst, cursors.get(&key), |line, range: Range<u64>| {
-        if let Err(e) = handle(tr, line, range) {
-            ledger_err = Some(e.context(LedgerErr));
-            return Err(anyhow::Error::new(LedgerErr));
-        }
-        Ok(())
-    });
+    let scan = incremental::scan_file_with(
+        path,
+        st,
+        zst,
+        cursors.get(&key),
+        |line, range: Range<u64>| {
+            if let Err(e) = handle(tr, line, range) {
+                ledger_err = Some(e.context(LedgerErr));
+                return Err(anyhow::Error::new(LedgerErr));
+            }
+            Ok(())
+        },
+    );
     if let Some(e) = ledger_err {
         return Err(e);
     }

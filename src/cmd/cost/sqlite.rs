@@ -15,6 +15,22 @@ pub(super) fn scan_db(
     base: &Path,
 ) -> Result<()> {
     let label = crate::paths::display_rel(db, base);
+    // An unchanged database (and WAL) since the last run holds no new rows: not even opened.
+    let stamp_key = format!("sqlitedb:{label}");
+    let stamp = agentdb::stamp(db);
+    let stored: Option<String> =
+        tr.w.ledger
+            .conn
+            .query_row(
+                "SELECT head_sha256 FROM cost_cursors WHERE source = ?1",
+                params![stamp_key],
+                |r| r.get(0),
+            )
+            .ok();
+    if stamp.is_some() && stored == stamp {
+        tr.stats.files_unchanged += 1;
+        return Ok(());
+    }
     let prefix = format!("sqlite:{label}:");
     let mut cursors: HashMap<String, i64> = HashMap::new();
     {
@@ -55,6 +71,10 @@ pub(super) fn scan_db(
     })?;
     for (sid, last) in done {
         tr.w.save_seq_cursor(&format!("{prefix}{sid}"), &label, last)
+            .context(LedgerErr)?;
+    }
+    if let Some(st) = stamp {
+        tr.w.save_stamp(&stamp_key, &label, &st)
             .context(LedgerErr)?;
     }
     Ok(())

@@ -79,6 +79,8 @@ struct Cursors {
     journal: HashMap<String, String>,
     /// SQLite-era sessions: `sqlite:<db>:<session id>` -> last seq read.
     seqs: HashMap<String, i64>,
+    /// SQLite databases: `sqlitedb:<db>` -> stamp when last read.
+    stamps: HashMap<String, String>,
 }
 
 fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
@@ -88,6 +90,7 @@ fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
     let mut files = HashMap::new();
     let mut journal = HashMap::new();
     let mut seqs = HashMap::new();
+    let mut stamps = HashMap::new();
     let rows = st.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -107,6 +110,10 @@ fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
         }
         if key.starts_with("sqlite:") {
             seqs.insert(key, offset);
+            continue;
+        }
+        if key.starts_with("sqlitedb:") {
+            stamps.insert(key, head);
             continue;
         }
         let mut parts = key.splitn(3, ':').skip(1);
@@ -133,6 +140,7 @@ fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
         files,
         journal,
         seqs,
+        stamps,
     })
 }
 
@@ -142,6 +150,8 @@ struct Scan {
     file_cursors: Vec<(String, String, Cursor)>,
     /// SQLite-era session cursors to save: key, database label, last seq.
     seq_cursors: Vec<(String, String, i64)>,
+    /// Database stamps to save: key, database label, stamp.
+    stamps: Vec<(String, String, String)>,
     journal_cursors: Vec<(String, String, String)>,
     seen_files: HashSet<String>,
     cooldowns: HashMap<String, (DateTime<Utc>, String)>,
@@ -182,26 +192,27 @@ fn scan_log_file(
     label: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (dev, ino, _, _) = incremental::stat(path)?;
-    let key = Cursor::key(dev, ino);
+    let st = incremental::stat(path)?;
+    let key = Cursor::key(st.0, st.1);
     sc.seen_files.insert(key.clone());
     let mut found = Vec::new();
     let mut corrupt = 0u64;
-    let scan = incremental::scan_file(path, false, cursors.files.get(&key), |line, range| {
-        if !signal::prefilter(line) {
-            return Ok(());
-        }
-        match gatewaylog::parse_line(line) {
-            Ok(l) => {
-                let origin = format!("{key}@{}", range.start);
-                if let Some(c) = signal::from_log(&l, None, origin, label) {
-                    found.push(c);
-                }
+    let scan =
+        incremental::scan_file_with(path, st, false, cursors.files.get(&key), |line, range| {
+            if !signal::prefilter(line) {
+                return Ok(());
             }
-            Err(_) => corrupt += 1,
-        }
-        Ok(())
-    })?;
+            match gatewaylog::parse_line(line) {
+                Ok(l) => {
+                    let origin = format!("{key}@{}", range.start);
+                    if let Some(c) = signal::from_log(&l, None, origin, label) {
+                        found.push(c);
+                    }
+                }
+                Err(_) => corrupt += 1,
+            }
+            Ok(())
+        })?;
     if corrupt > 0 {
         sc.stats.problem(format!(
             "{label}: {corrupt} candidate lines are not JSON; skipped"
@@ -227,17 +238,18 @@ fn scan_transcript(
     sid: &str,
     zst: bool,
 ) -> Result<()> {
-    let (dev, ino, _, _) = incremental::stat(path)?;
-    let key = Cursor::key(dev, ino);
+    let st = incremental::stat(path)?;
+    let key = Cursor::key(st.0, st.1);
     sc.seen_files.insert(key.clone());
     let mut found = Vec::new();
-    let scan = incremental::scan_file(path, zst, cursors.files.get(&key), |line, range| {
-        let fallback = || format!("{key}@{}", range.start);
-        if let Some(c) = transcript_error(line, sid, label, &fallback) {
-            found.push(c);
-        }
-        Ok(())
-    })?;
+    let scan =
+        incremental::scan_file_with(path, st, zst, cursors.files.get(&key), |line, range| {
+            let fallback = || format!("{key}@{}", range.start);
+            if let Some(c) = transcript_error(line, sid, label, &fallback) {
+                found.push(c);
+            }
+            Ok(())
+        })?;
     sc.stats.transcripts += 1;
     sc.stats.lines_read += scan.lines;
     sc.stats.bytes_read += scan.bytes;
@@ -278,6 +290,12 @@ fn transcript_error(
 
 /// The SQLite era: the agent database's transcript events, through the shared reader.
 fn scan_agent_db(sc: &mut Scan, cursors: &Cursors, db: &Path, label: &str) -> Result<()> {
+    // An unchanged database (and WAL) since the last run holds no new rows: not even opened.
+    let stamp_key = format!("sqlitedb:{label}");
+    let stamp = crate::openclaw::agentdb::stamp(db);
+    if stamp.is_some() && cursors.stamps.get(&stamp_key) == stamp.as_ref() {
+        return Ok(());
+    }
     let prefix = format!("sqlite:{label}:");
     let mine: HashMap<String, i64> = cursors
         .seqs
@@ -299,6 +317,9 @@ fn scan_agent_db(sc: &mut Scan, cursors: &Cursors, db: &Path, label: &str) -> Re
     for (sid, last) in done {
         sc.seq_cursors
             .push((format!("{prefix}{sid}"), label.to_string(), last));
+    }
+    if let Some(st) = stamp {
+        sc.stamps.push((stamp_key, label.to_string(), st));
     }
     Ok(())
 }
@@ -472,6 +493,7 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
         cands: Vec::new(),
         file_cursors: Vec::new(),
         seq_cursors: Vec::new(),
+        stamps: Vec::new(),
         journal_cursors: Vec::new(),
         seen_files: HashSet::new(),
         cooldowns: HashMap::new(),
@@ -504,14 +526,22 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
     })?;
     let base = ctx.paths.openclaw_dir.clone();
     for agent in &agents {
-        let files = match crate::cmd::cost::transcript_files(agent) {
+        let files = match layout::transcript_files(agent) {
             Ok(f) => f,
             Err(e) => {
                 sc.stats.problem(format!("{e:#}"));
                 continue;
             }
         };
-        for (path, kind) in files {
+        for (path, kind, md) in files {
+            // An unchanged file costs its listing entry: no label, no open.
+            let st = incremental::stat_of(&md);
+            let key = Cursor::key(st.0, st.1);
+            if cursors.files.get(&key).is_some_and(|c| c.describes(st)) {
+                sc.seen_files.insert(key);
+                sc.stats.transcripts += 1;
+                continue;
+            }
             let sid = kind.session_id().unwrap_or_default().to_string();
             let label = crate::paths::display_rel(&path, &base);
             if let Err(e) =
@@ -699,6 +729,7 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
         cands,
         file_cursors,
         seq_cursors,
+        stamps,
         journal_cursors,
         seen_files,
         cooldowns,
@@ -764,6 +795,19 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
                 0,
                 "",
                 seq,
+                0,
+                0,
+                Option::<String>::None,
+                now_s
+            ])?;
+        }
+        for (key, db, stamp) in &stamps {
+            up.execute(params![
+                key,
+                db,
+                0,
+                stamp,
+                0,
                 0,
                 0,
                 Option::<String>::None,

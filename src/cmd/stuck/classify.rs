@@ -58,6 +58,9 @@ pub struct RunFacts {
     pub outcome: Option<String>,
     /// 0 or absent: no timeout (OpenClaw's default).
     pub run_timeout_secs: Option<u64>,
+    /// The session that spawned the run, when it is in no agent's session store any more:
+    /// nobody is left to receive the run's result.
+    pub requester_gone: Option<String>,
 }
 
 /// The session behind a run, from `sessions.json` or `session_windows`.
@@ -289,6 +292,11 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
                 "run has no endedAt but its session is gone (no store entry, no transcript){}",
                 born.map(|b| format!("; started {} ago", ago(now, b)))
                     .unwrap_or_default()
+            ));
+        }
+        if let Some(parent) = r.requester_gone.as_ref().filter(|_| old_enough) {
+            ev.push(format!(
+                "run has no endedAt but the session that spawned it ({parent}) is gone"
             ));
         }
     }
@@ -565,6 +573,21 @@ mod tests {
         assert_eq!(class(&f), Class::Progressing);
         f.run.as_mut().unwrap().run_timeout_secs = Some(1500);
         assert_eq!(class(&f), Class::Progressing);
+    }
+
+    #[test]
+    fn orphaned_when_the_requester_is_gone() {
+        let mut f = running(30);
+        f.tail = vec![assistant(0, "x", "toolUse")];
+        assert_eq!(class(&f), Class::Progressing);
+        f.run.as_mut().unwrap().requester_gone = Some("agent:main:subagent:parent".into());
+        let v = classify(&f, now(), &Thresholds::default());
+        assert_eq!(v.class, Class::Orphaned);
+        assert!(
+            v.evidence[0].contains("agent:main:subagent:parent"),
+            "{:?}",
+            v.evidence
+        );
     }
 
     #[test]

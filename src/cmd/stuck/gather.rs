@@ -158,6 +158,19 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
             .cloned();
         let mut w = watched_from(Some(r), agent, r.child_session_key.clone(), s);
         if let Some(rf) = w.facts.run.as_mut() {
+            rf.requester_gone = r
+                .requester_session_key
+                .as_ref()
+                // A main session is never gone (OpenClaw recreates it); a spawning subagent or
+                // cron run that left every store is.
+                .filter(|k| {
+                    let owner = agent_of(k).unwrap_or_default();
+                    !is_main(k)
+                        && !sessions
+                            .get(&owner)
+                            .is_some_and(|m| m.contains_key(k.as_str()))
+                })
+                .cloned();
             if rf.run_timeout_secs.is_none() {
                 rf.run_timeout_secs = agent_timeouts.get(&w.agent).copied().or(default_timeout);
             }
@@ -287,6 +300,7 @@ fn watched_from(r: Option<&RunRecord>, agent: String, key: String, s: Option<Ses
                 ended_at: r.ended_at,
                 outcome: r.outcome_status.clone(),
                 run_timeout_secs: r.run_timeout_seconds,
+                requester_gone: None,
             }),
             session: s.map(|s| s.facts),
             ..Default::default()
