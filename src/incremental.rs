@@ -43,6 +43,27 @@ impl Cursor {
         self.dev == dev && self.ino == ino && self.size == size && self.mtime_ns == mtime_ns
     }
 
+    /// A cursor read back from storage under its [`Cursor::key`]; `None` for another key.
+    pub fn from_stored(
+        key: &str,
+        head_len: i64,
+        head_sha256: String,
+        offset: i64,
+        size: i64,
+        mtime_ns: i64,
+    ) -> Option<Cursor> {
+        let mut parts = key.strip_prefix("file:")?.splitn(2, ':');
+        Some(Cursor {
+            dev: parts.next()?.parse().ok()?,
+            ino: parts.next()?.parse().ok()?,
+            head_len: head_len as u64,
+            head_sha256,
+            offset: offset as u64,
+            size: size as u64,
+            mtime_ns,
+        })
+    }
+
     /// The key a cursor is stored under: it follows the inode across renames.
     pub fn key(dev: u64, ino: u64) -> String {
         format!("file:{dev}:{ino}")

@@ -11,6 +11,22 @@ pub const MAX_INCLUDE_DEPTH: usize = 10;
 /// Largest included file OpenClaw reads.
 pub const MAX_INCLUDE_BYTES: u64 = 2 * 1024 * 1024;
 
+/// The gateway's port as OpenClaw picks it: `OPENCLAW_GATEWAY_PORT`, else `gateway.port` in
+/// the config, else 18789.
+pub fn gateway_port(config: &Path) -> u16 {
+    std::env::var("OPENCLAW_GATEWAY_PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .or_else(|| {
+            let b = std::fs::read_to_string(config).ok()?;
+            let v = parse_json5(&b).ok()?;
+            v.pointer("/gateway/port")?
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+        })
+        .unwrap_or(18789)
+}
+
 /// A JSON5 syntax error with a 1-based position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntaxError {

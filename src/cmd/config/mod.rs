@@ -924,17 +924,7 @@ fn health_url(ctx: &Ctx) -> String {
     if !ctx.settings.config.health_url.is_empty() {
         return ctx.settings.config.health_url.clone();
     }
-    let port = std::env::var("OPENCLAW_GATEWAY_PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .or_else(|| {
-            let b = std::fs::read_to_string(&ctx.paths.config).ok()?;
-            let v = crate::openclaw::config::parse_json5(&b).ok()?;
-            v.pointer("/gateway/port")?
-                .as_u64()
-                .and_then(|p| u16::try_from(p).ok())
-        })
-        .unwrap_or(18789);
+    let port = crate::openclaw::config::gateway_port(&ctx.paths.config);
     format!("http://127.0.0.1:{port}/health")
 }
 

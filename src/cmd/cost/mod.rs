@@ -507,25 +507,9 @@ fn load_cursors(ledger: &Ledger) -> Result<HashMap<String, Cursor>> {
     let mut out = HashMap::new();
     for row in rows {
         let (key, head_len, head_sha256, offset, size, mtime_ns) = row?;
-        let mut parts = key.splitn(3, ':').skip(1);
-        let (Some(dev), Some(ino)) = (
-            parts.next().and_then(|x| x.parse().ok()),
-            parts.next().and_then(|x| x.parse().ok()),
-        ) else {
-            continue;
-        };
-        out.insert(
-            key,
-            Cursor {
-                dev,
-                ino,
-                head_len: head_len as u64,
-                head_sha256,
-                offset: offset as u64,
-                size: size as u64,
-                mtime_ns,
-            },
-        );
+        if let Some(c) = Cursor::from_stored(&key, head_len, head_sha256, offset, size, mtime_ns) {
+            out.insert(key, c);
+        }
     }
     Ok(out)
 }

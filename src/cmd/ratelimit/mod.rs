@@ -116,25 +116,9 @@ fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
             stamps.insert(key, head);
             continue;
         }
-        let mut parts = key.splitn(3, ':').skip(1);
-        let (Some(dev), Some(ino)) = (
-            parts.next().and_then(|x| x.parse().ok()),
-            parts.next().and_then(|x| x.parse().ok()),
-        ) else {
-            continue;
-        };
-        files.insert(
-            key,
-            Cursor {
-                dev,
-                ino,
-                head_len: head_len as u64,
-                head_sha256: head,
-                offset: offset as u64,
-                size: size as u64,
-                mtime_ns,
-            },
-        );
+        if let Some(c) = Cursor::from_stored(&key, head_len, head, offset, size, mtime_ns) {
+            files.insert(key, c);
+        }
     }
     Ok(Cursors {
         files,

@@ -108,17 +108,7 @@ fn port(ctx: &Ctx) -> u16 {
     if ctx.settings.tunnel.port != 0 {
         return ctx.settings.tunnel.port;
     }
-    std::env::var("OPENCLAW_GATEWAY_PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .or_else(|| {
-            let b = std::fs::read_to_string(&ctx.paths.config).ok()?;
-            let v = crate::openclaw::config::parse_json5(&b).ok()?;
-            v.pointer("/gateway/port")?
-                .as_u64()
-                .and_then(|p| u16::try_from(p).ok())
-        })
-        .unwrap_or(18789)
+    crate::openclaw::config::gateway_port(&ctx.paths.config)
 }
 
 fn files(ctx: &Ctx) -> Files {
