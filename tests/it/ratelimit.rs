@@ -747,3 +747,19 @@ fn generated_home_events_per_window_match_the_ground_truth() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// A journal that never answers is killed at `rate_limit.timeout_secs`: the job ends, says
+/// why, and keeps its cursor for the next run.
+#[test]
+fn a_hung_journalctl_is_killed_at_the_timeout() {
+    let s = Sandbox::new();
+    let jc = script(&s.root().join("bin"), "journalctl", "exec sleep 30");
+    s.write_settings(&format!(
+        "[rate_limit]\nlog_dirs = [{:?}]\njournalctl_bin = {:?}\ntimeout_secs = 1\n",
+        s.root().join("no-logs-here").display().to_string(),
+        jc.display().to_string()
+    ));
+    let r = detect(&s, &t(2, 0));
+    r.code(0);
+    assert!(r.stderr.contains("no answer within 1 s"), "{}", r.stderr);
+}

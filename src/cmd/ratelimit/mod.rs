@@ -339,8 +339,18 @@ fn scan_journal(ctx: &Ctx, sc: &mut Scan, cursors: &Cursors, unit: &str) -> Resu
         }
     }
     cmd.stdin(std::process::Stdio::null());
-    let out = match cmd.output() {
-        Ok(o) => o,
+    let timeout = std::time::Duration::from_secs(cfg.timeout_secs.max(1));
+    let out = match actions::output_with_timeout(&mut cmd, timeout) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            // A hung journal must not hold the job (and its lock) past its slot.
+            sc.stats.problem(format!(
+                "{} -u {unit}: no answer within {} s; killed, tried again next run",
+                cfg.journalctl_bin,
+                timeout.as_secs()
+            ));
+            return Ok(());
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             ctx.out.note(&format!(
                 "{}: not installed; journald skipped",
