@@ -107,6 +107,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Cost(c) => crate::cmd::cost::command_name(c),
         Command::Pricing(crate::cli::PricingCmd::Import { .. }) => "pricing import",
         Command::Pricing(crate::cli::PricingCmd::Show) => "pricing show",
+        Command::Pricing(crate::cli::PricingCmd::Reprice) => "pricing reprice",
         Command::Budget(_) => "budget check",
         Command::Dev(crate::cli::DevCmd::GenHome(_)) => "dev gen-home",
         Command::CompactionBackup(a) => crate::cmd::cbackup::command_name(a),

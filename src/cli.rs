@@ -385,6 +385,9 @@ pub enum PricingCmd {
     },
     /// Show the price tables in use and their versions
     Show,
+    /// Price every counted line again with today's tables (after an import or a config
+    /// change); logged costs are kept, daily totals rebuilt
+    Reprice,
 }
 
 #[derive(Debug, Subcommand)]

@@ -922,5 +922,88 @@ fn cost_track_matches_generated_ground_truth_in_every_era() {
             })
             .unwrap();
         assert_eq!(unpriced, 0, "era {era}");
+        // Daily totals rebuilt from the counted lines equal the incremental ones.
+        run(&["pricing", "reprice"]).code(0).silent();
+        let again: Vec<(String, String, String, String, i64, i64)> = st
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(again, got, "era {era}: rebuilt totals");
     }
+}
+
+/// `pricing reprice` after an import: lines priced by claw's tables take the new price, lines
+/// with a logged cost keep it, the daily totals are rebuilt; with nothing new it changes nothing.
+#[test]
+fn reprice_applies_a_newer_table_to_lines_already_counted() {
+    let s = Sandbox::new();
+    s.write_settings("[general]\ntimezone = \"UTC\"\n");
+    let a = sessions(&s, "main").join(format!("{SID_A}.jsonl"));
+    let ts = "2026-03-10T10:00:00.000Z";
+    write_lines(
+        &a,
+        &[
+            header(SID_A),
+            logged("r0000001", ts, 0.25),
+            usage_line("r0000002", ts, "local", "mystery", [1000, 100, 0, 0], None),
+        ],
+    );
+    let now = "2026-03-10T12:00:00Z";
+    s.run(&["--now", now, "cost-track"]).code(0);
+    let daily = |s: &Sandbox| -> Vec<(String, String, i64, i64, i64)> {
+        let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
+        let mut st = db
+            .prepare("SELECT day, model, auto_micros, auto_estimated, auto_unpriced FROM cost_daily ORDER BY 1, 2")
+            .unwrap();
+        st.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let first = daily(&s);
+    assert_eq!(
+        first[1],
+        ("2026-03-10".into(), "mystery".into(), 0, 0, 1),
+        "{first:?}"
+    );
+    // Nothing changed: the rebuilt totals are exactly the incremental ones.
+    let r = s.run(&["--now", now, "-v", "pricing", "reprice"]);
+    r.code(0);
+    assert!(r.stderr.contains("repriced 0 lines"), "{}", r.stderr);
+    assert_eq!(daily(&s), first);
+    // A table that knows the model prices the line already counted; the logged one stays.
+    let table = json!({"mystery": {"litellm_provider": "openai", "input_cost_per_token": 1e-5, "output_cost_per_token": 2e-5}});
+    let f = s.write("prices.json", &table.to_string());
+    s.run(&["--now", now, "pricing", "import", f.to_str().unwrap()])
+        .code(0);
+    s.run(&["--now", now, "--dry-run", "pricing", "reprice"])
+        .code(0);
+    assert_eq!(daily(&s), first, "a dry run changes nothing");
+    s.run(&["--now", now, "pricing", "reprice"])
+        .code(0)
+        .silent();
+    let after = daily(&s);
+    assert_eq!(after[0], first[0], "logged cost kept");
+    assert_eq!(
+        after[1],
+        (
+            "2026-03-10".into(),
+            "mystery".into(),
+            1000 * 10 + 100 * 20,
+            1,
+            0
+        )
+    );
 }

@@ -320,13 +320,7 @@ impl Tracker<'_> {
         };
         let (src, price) = self.book.lookup(c.agent, &provider, &model);
         let computed = price.map(|p| p.cost_micros(&tokens));
-        let price_source = if logged.is_some() && src == Source::Unpriced {
-            "logged".to_string()
-        } else if logged.is_some() {
-            format!("logged;{}", src.label())
-        } else {
-            src.label()
-        };
+        let price_source = price_source(logged.is_some(), src);
         self.record(&Record {
             agent: c.agent,
             session_id: c.session_id,
@@ -421,6 +415,15 @@ impl Tracker<'_> {
     }
 }
 
+/// Where a line's price came from, as recorded: the logged cost and/or the price table.
+pub(super) fn price_source(logged: bool, src: Source) -> String {
+    match (logged, src) {
+        (true, Source::Unpriced) => "logged".to_string(),
+        (true, src) => format!("logged;{}", src.label()),
+        (false, src) => src.label(),
+    }
+}
+
 /// One line ready to be counted.
 struct Record<'a> {
     agent: &'a str,
@@ -438,7 +441,7 @@ struct Record<'a> {
 }
 
 /// The price book for this run: agents' models.json, the config, the imported table.
-fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) -> Book {
+pub(super) fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) -> Book {
     let mut book = Book {
         builtin: crate::pricing::builtin(),
         ..Default::default()

@@ -60,8 +60,126 @@ pub fn run(ctx: &Ctx, c: &PricingCmd) -> Result<Outcome> {
             }))
         }),
         PricingCmd::Show => show(ctx),
+        PricingCmd::Reprice => ctx.run_job("pricing-reprice", "cost", reprice),
     }
 }
+
+/// Price every counted transcript line again with the current book (models.json, config,
+/// newest import, built-in), keep logged costs, and rebuild the daily totals from the lines.
+/// Meter lines keep their own unit price. One transaction; a dry run rolls it back.
+fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
+    let agents = crate::openclaw::layout::agents(&ctx.paths.openclaw_dir).with_context(|| {
+        format!(
+            "{}: cannot list agents",
+            ctx.paths.openclaw_dir.join("agents").display()
+        )
+    })?;
+    let book = super::load_book(ctx, ledger, &agents);
+    let total = |l: &Ledger| -> Result<i64> {
+        Ok(l.conn.query_row(
+            "SELECT coalesce(sum(auto_micros), 0) FROM cost_daily",
+            [],
+            |r| r.get(0),
+        )?)
+    };
+    let before = total(ledger)?;
+    ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| -> Result<u64> {
+        let mut changed = 0u64;
+        let rows: Vec<LineRow> = ledger
+            .conn
+            .prepare(
+                "SELECT rowid, agent_id, provider, model, input, output, cache_read, cache_write,
+                        logged_micros, computed_micros, price_source
+                 FROM cost_lines WHERE provider != 'meter'",
+            )?
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut up = ledger.conn.prepare(
+            "UPDATE cost_lines SET computed_micros = ?2, price_source = ?3 WHERE rowid = ?1",
+        )?;
+        for (rowid, agent, provider, model, t, logged, computed, source) in rows {
+            let tokens = crate::pricing::Tokens {
+                input: t[0] as u64,
+                output: t[1] as u64,
+                cache_read: t[2] as u64,
+                cache_write: t[3] as u64,
+            };
+            let (src, price) = book.lookup(&agent, &provider, &model);
+            let new = price.map(|p| p.cost_micros(&tokens));
+            let new_source = super::price_source(logged.is_some(), src);
+            if new != computed || new_source != source {
+                up.execute(params![rowid, new, new_source])?;
+                changed += 1;
+            }
+        }
+        ledger.conn.execute_batch(REBUILD_DAILY)?;
+        Ok(changed)
+    })();
+    let changed = match result {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = ledger.conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    };
+    let after = total(ledger)?;
+    ledger
+        .conn
+        .execute_batch(if ctx.dry_run { "ROLLBACK" } else { "COMMIT" })?;
+    let usd = super::report::usd;
+    let verb = if ctx.dry_run {
+        "would reprice"
+    } else {
+        "repriced"
+    };
+    Ok(Outcome::ok(format!(
+        "{verb} {changed} lines; total ${} -> ${}",
+        usd(before),
+        usd(after)
+    ))
+    .with_detail(json!({"changed_lines": changed, "before_micros": before, "after_micros": after})))
+}
+
+/// rowid, agent, provider, model, tokens (input, output, cache read, cache write), logged and
+/// computed micro-dollars, price source.
+type LineRow = (
+    i64,
+    String,
+    String,
+    String,
+    [i64; 4],
+    Option<i64>,
+    Option<i64>,
+    String,
+);
+
+/// The daily totals from the counted lines, with the `auto` cost rule of
+/// [`crate::pricing::auto_cost`]: the logged cost when non-zero, else the computed one
+/// (estimated), else unpriced.
+const REBUILD_DAILY: &str = "
+DELETE FROM cost_daily;
+INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
+  cache_write, logged_micros, logged_missing, computed_micros, computed_missing, auto_micros,
+  auto_estimated, auto_unpriced)
+SELECT day, agent_id, session_id, provider, model, count(*), sum(input), sum(output), sum(cache_read),
+  sum(cache_write), sum(coalesce(logged_micros, 0)), sum(logged_micros IS NULL),
+  sum(coalesce(computed_micros, 0)), sum(computed_micros IS NULL),
+  sum(CASE WHEN coalesce(logged_micros, 0) != 0 THEN logged_micros ELSE coalesce(computed_micros, 0) END),
+  sum(coalesce(logged_micros, 0) = 0 AND computed_micros IS NOT NULL),
+  sum(coalesce(logged_micros, 0) = 0 AND computed_micros IS NULL)
+FROM cost_lines GROUP BY day, agent_id, session_id, provider, model;";
 
 fn store(
     ledger: &Ledger,
