@@ -90,6 +90,29 @@ impl Sandbox {
         std::fs::write(self.settings(), text).unwrap();
     }
 
+    /// A home written by `claw dev gen-home` (small scale) in `<root>/<name>`, and its ground
+    /// truth.
+    pub fn gen_home(&self, name: &str, seed: u64, era: &str) -> (PathBuf, serde_json::Value) {
+        let home = self.root().join(name);
+        let truth = self.root().join(format!("{name}.truth.json"));
+        let seed = seed.to_string();
+        self.run(&[
+            "dev",
+            "gen-home",
+            "--out",
+            home.to_str().unwrap(),
+            "--seed",
+            &seed,
+            "--era",
+            era,
+            "--truth",
+            truth.to_str().unwrap(),
+        ])
+        .code(0);
+        let truth = serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
+        (home, truth)
+    }
+
     /// A `claw` command with the sandbox's environment and nothing of the caller's.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_claw"));

@@ -839,23 +839,7 @@ fn extra_meters_join_the_daily_totals_once_even_across_rotation() {
 fn cost_track_matches_generated_ground_truth_in_every_era() {
     for era in ["jsonl", "sqlite", "both"] {
         let s = Sandbox::new();
-        let home = s.root().join(format!("home-{era}"));
-        let truth_path = s.root().join(format!("truth-{era}.json"));
-        s.run(&[
-            "dev",
-            "gen-home",
-            "--out",
-            home.to_str().unwrap(),
-            "--seed",
-            "7",
-            "--scale",
-            "small",
-            "--era",
-            era,
-            "--truth",
-            truth_path.to_str().unwrap(),
-        ])
-        .code(0);
+        let (home, truth) = s.gen_home(&format!("home-{era}"), 7, era);
         s.write_settings("[general]\ntimezone = \"UTC\"\n");
         let run = |args: &[&str]| {
             let mut a = vec![
@@ -869,9 +853,6 @@ fn cost_track_matches_generated_ground_truth_in_every_era() {
         };
         run(&["cost-track"]).code(0).silent();
         run(&["cost-track"]).code(0).silent();
-
-        let truth: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
         let mut want: Vec<(String, String, String, String, i64, i64)> = truth["cost"]["rows"]
             .as_array()
             .unwrap()
@@ -895,8 +876,9 @@ fn cost_track_matches_generated_ground_truth_in_every_era() {
                  GROUP BY day, agent_id, provider, model ORDER BY 1, 2, 3, 4",
             )
             .unwrap();
-        let got: Vec<(String, String, String, String, i64, i64)> = st
-            .query_map([], |r| {
+        type Row = (String, String, String, String, i64, i64);
+        let rows = |st: &mut rusqlite::Statement| -> Vec<Row> {
+            st.query_map([], |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
@@ -908,7 +890,9 @@ fn cost_track_matches_generated_ground_truth_in_every_era() {
             })
             .unwrap()
             .map(Result::unwrap)
-            .collect();
+            .collect()
+        };
+        let got = rows(&mut st);
         assert_eq!(got, want, "era {era}");
         let total: i64 = got.iter().map(|r| r.4).sum();
         assert_eq!(
@@ -924,20 +908,7 @@ fn cost_track_matches_generated_ground_truth_in_every_era() {
         assert_eq!(unpriced, 0, "era {era}");
         // Daily totals rebuilt from the counted lines equal the incremental ones.
         run(&["pricing", "reprice"]).code(0).silent();
-        let again: Vec<(String, String, String, String, i64, i64)> = st
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let again = rows(&mut st);
         assert_eq!(again, got, "era {era}: rebuilt totals");
     }
 }

@@ -693,20 +693,7 @@ fn sqlite_era_transcript_errors_count_once() {
 #[test]
 fn generated_home_events_per_window_match_the_ground_truth() {
     let s = Sandbox::new();
-    let home = s.root().join("generated");
-    let truth_path = s.root().join("truth.json");
-    s.run(&[
-        "dev",
-        "gen-home",
-        "--out",
-        home.to_str().unwrap(),
-        "--seed",
-        "5",
-        "--truth",
-        truth_path.to_str().unwrap(),
-    ])
-    .code(0);
-    let truth: Value = serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+    let (home, truth) = s.gen_home("generated", 5, "both");
     let logs = home.join(truth["generator"]["logs_dir"].as_str().unwrap());
     let now = truth["generator"]["now"].as_str().unwrap();
     s.run(&[

@@ -1187,21 +1187,7 @@ fn run_evidence(doc: &serde_json::Value, run_id: &str) -> Vec<String> {
 #[test]
 fn generated_home_runs_match_the_ground_truth() {
     let s = Sandbox::new();
-    let home = s.root().join("generated");
-    let truth_path = s.root().join("truth.json");
-    s.run(&[
-        "dev",
-        "gen-home",
-        "--out",
-        home.to_str().unwrap(),
-        "--seed",
-        "3",
-        "--truth",
-        truth_path.to_str().unwrap(),
-    ])
-    .code(0);
-    let truth: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+    let (home, truth) = s.gen_home("generated", 3, "both");
     // The generator's thresholds, in claw's settings.
     s.write_settings(&format!(
         "[stuck]\nidle_minutes = {}\nerror_loop_count = {}\n",

@@ -209,6 +209,17 @@ struct Work {
     restarts: u32,
 }
 
+/// The local gateway itself does not answer: record it and alert; a new URL would not help.
+fn origin_down(state: &mut State, w: &mut Work, why: &str, tail: &str) {
+    state.health = "origin-down".into();
+    state.health_detail = Some(why.to_string());
+    w.alert(
+        Severity::Critical,
+        "origin",
+        format!("tunnel: the local gateway does not answer ({why}){tail}"),
+    );
+}
+
 impl Work {
     fn new() -> Work {
         Work {
@@ -295,12 +306,11 @@ fn ensure(ctx: &Ctx, ledger: &Ledger, mode: Mode) -> Result<Outcome> {
                 Err(e) => match origin_healthy(ctx) {
                     // The gateway itself is down: a new URL would not help.
                     Err(oe) => {
-                        state.health = "origin-down".into();
-                        state.health_detail = Some(oe.clone());
-                        w.alert(
-                            Severity::Critical,
-                            "origin",
-                            format!("tunnel: the local gateway does not answer ({oe}); tunnel {u} left as it is"),
+                        origin_down(
+                            &mut state,
+                            &mut w,
+                            &oe,
+                            &format!("; tunnel {u} left as it is"),
                         );
                         None
                     }
@@ -715,15 +725,7 @@ fn check_named(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 .push(("origin".into(), "the local gateway answers again".into()));
         }
         Err(e) => match origin_healthy(ctx) {
-            Err(oe) => {
-                state.health = "origin-down".into();
-                state.health_detail = Some(oe.clone());
-                w.alert(
-                    Severity::Critical,
-                    "origin",
-                    format!("tunnel: the local gateway does not answer ({oe})"),
-                );
-            }
+            Err(oe) => origin_down(&mut state, &mut w, &oe, ""),
             Ok(()) => {
                 state.health = "unhealthy".into();
                 state.health_detail = Some(e.clone());
