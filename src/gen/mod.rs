@@ -246,13 +246,20 @@ struct Home {
 }
 
 impl Home {
+    /// Writes a file stamped with the generated gateway's "now" (never the real clock, so a
+    /// home generated today reads the same as one generated before [`NOW`]).
     fn write(&mut self, rel: &str, data: &[u8]) -> Result<()> {
+        self.write_at(rel, data, NOW_MS)
+    }
+    /// Writes a file whose mtime is `mtime_ms`: the gateway last wrote it then.
+    fn write_at(&mut self, rel: &str, data: &[u8], mtime_ms: i64) -> Result<()> {
         let p = self.out.join(rel);
         if let Some(d) = p.parent() {
             std::fs::create_dir_all(d)
                 .with_context(|| format!("{}: cannot create", d.display()))?;
         }
         std::fs::write(&p, data).with_context(|| format!("{}: cannot write", p.display()))?;
+        set_mtime(&p, mtime_ms)?;
         self.bytes += data.len() as u64;
         Ok(())
     }
@@ -639,6 +646,7 @@ pub fn generate(o: &Opts) -> Result<Summary> {
     let log_out = log_result.map_err(|_| anyhow::anyhow!("log writer panicked"))??;
     truth.merge_rate(log_out.rate);
     truth.log_lines = log_out.lines;
+    clamp_mtimes(&o.out)?;
     home.bytes = dir_bytes(&o.out);
     let generator = json!({"tool": "claw dev gen-home", "seed": o.seed, "scale": format!("{:?}", o.scale).to_lowercase(),
                            "era": format!("{:?}", o.era).to_lowercase(), "now": NOW,
@@ -808,23 +816,26 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
             if let Some(s) = &s {
                 if db.is_some() {
                     if plan.start < migrated_at {
-                        home.write(
+                        home.write_at(
                             &format!("{}/sessions/session-sqlite-import-archive/{fname}", a.dir),
                             &encode(&fname, &s.buf)?,
+                            s.last_ms,
                         )?;
                     }
                 } else {
-                    home.write(
+                    home.write_at(
                         &format!("{}/sessions/{fname}", a.dir),
                         &encode(&fname, &s.buf)?,
+                        s.last_ms,
                     )?;
                     for c in &s.checkpoints {
-                        home.write(
+                        home.write_at(
                             &format!(
                                 "{}/sessions/{}.checkpoint.{}.jsonl",
                                 a.dir, plan.sid, c.uuid
                             ),
                             s.prefix(c.lines),
+                            s.last_ms,
                         )?;
                     }
                     if fname.ends_with(".jsonl") && rng.chance(0.3) {
@@ -980,6 +991,34 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
         &json!({"version": 2, "runs": Value::Object(runs_map)}),
     )?;
     Ok((truth, home))
+}
+
+/// Sets a file's modification time to `ms` (epoch milliseconds).
+fn set_mtime(p: &Path, ms: i64) -> Result<()> {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(p)
+        .and_then(|f| f.set_modified(t))
+        .with_context(|| format!("{}: cannot set mtime", p.display()))
+}
+
+/// Stamps every file under `dir` that the generator left with the real clock (SQLite databases
+/// and their side files) with the generated "now", when the real clock is past it.
+fn clamp_mtimes(dir: &Path) -> Result<()> {
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(NOW_MS as u64);
+    for e in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+    {
+        if e.file_type().is_file() {
+            let m = e.metadata().ok().and_then(|m| m.modified().ok());
+            if m.map(|m| m > now).unwrap_or(false) {
+                set_mtime(e.path(), NOW_MS)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Archive names ending `.zst` hold zstd-compressed JSONL.

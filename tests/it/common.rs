@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -135,6 +136,36 @@ impl Sandbox {
         run_cmd(self.cmd(args))
     }
 
+    /// Run as the invoking user, or, as root (where every file is readable), as `nobody`
+    /// through util-linux's `setpriv`, so permission cases run everywhere. The sandbox is
+    /// opened to that user first.
+    pub fn run_unprivileged(&self, args: &[&str]) -> Run {
+        if !is_root() {
+            return self.run(args);
+        }
+        for e in walkdir::WalkDir::new(self.root()).into_iter().flatten() {
+            let mode = e.metadata().unwrap().permissions().mode();
+            // Open what the test did not lock on purpose (mode 0 stays 0).
+            if mode & 0o777 != 0 {
+                let open = if e.file_type().is_dir() { 0o777 } else { 0o666 };
+                std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(open)).unwrap();
+            }
+        }
+        let plain = self.cmd(args);
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(plain.get_program())
+            .args(plain.get_args())
+            .env_clear()
+            .stdin(Stdio::null());
+        for (k, v) in plain.get_envs() {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+        }
+        run_cmd(c)
+    }
+
     /// Run with extra environment variables.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut c = self.cmd(args);
@@ -158,15 +189,31 @@ pub fn run_cmd(mut c: Command) -> Run {
     }
 }
 
+/// Says that a test skipped a case, on the terminal even though cargo captures test output
+/// (a direct write to stderr is not captured, `eprintln!` is), so a skip is never silent.
+/// With `CLAW_NO_SKIP=1` (set by `.ci/run`) a skip fails the test instead: CI runs every case.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    assert!(
+        std::env::var_os("CLAW_NO_SKIP").is_none_or(|v| v != "1"),
+        "CLAW_NO_SKIP=1 but this case would be skipped: {why}"
+    );
+    let _ = writeln!(std::io::stderr(), "note: skipped: {why}");
+}
+
+/// Running as root (CI does): permission cases then run claw as an unprivileged user.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// `../shared` (real public OpenClaw samples), when this checkout has it beside it.
 pub fn shared() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
     if p.join("samples").is_dir() {
         Some(p)
     } else {
-        eprintln!(
-            "note: ../shared/samples not found; skipping the cases that read real OpenClaw samples"
-        );
+        skip("../shared/samples not found; the cases that read real OpenClaw samples");
         None
     }
 }

@@ -112,7 +112,7 @@ fn verdicts_match_the_real_openclaw() {
             !required,
             "CLAW_COMPARE_REQUIRED=1 but no reference OpenClaw"
         );
-        eprintln!("note: no reference OpenClaw (set CLAW_TEST_OPENCLAW or run scripts/install-openclaw.sh); skipping the comparison");
+        crate::common::skip("no reference OpenClaw (set CLAW_TEST_OPENCLAW or run scripts/install-openclaw.sh): the comparison with the real validator");
         return;
     };
     let Some(shared) = shared_dir() else {

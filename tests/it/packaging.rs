@@ -27,7 +27,7 @@ fn every_unit_passes_systemd_analyze_verify() {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !have {
-        eprintln!("note: systemd-analyze not found; skipping unit verification (install systemd)");
+        crate::common::skip("systemd-analyze not found (install systemd): unit verification");
         return;
     }
     let claw = env!("CARGO_BIN_EXE_claw");

@@ -35,10 +35,10 @@ fn prom_python() -> Option<String> {
     if ok {
         Some(py)
     } else {
-        eprintln!(
-            "note: no Python with prometheus_client ({py}); skipping the real-parser check \
-             (set CLAW_TEST_PYTHON to a venv python with prometheus_client installed)"
-        );
+        crate::common::skip(&format!(
+            "no Python with prometheus_client ({py}; set CLAW_TEST_PYTHON to a venv python with \
+             prometheus_client): the real-parser check"
+        ));
         None
     }
 }

@@ -227,21 +227,47 @@ pub fn asks_input(text: &str) -> bool {
 pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
     let mut ev: Vec<String> = Vec::new();
     let last_entry = f.tail.iter().rev().find_map(|e| e.at);
-    let last_activity = [
-        last_entry,
-        f.transcript_mtime.and_then(ms),
-        f.session.as_ref().and_then(|s| s.updated_at).and_then(ms),
-        f.session.as_ref().and_then(|s| s.started_at).and_then(ms),
-        f.run.as_ref().and_then(|r| r.started_at).and_then(ms),
-        f.run.as_ref().and_then(|r| r.created_at).and_then(ms),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    let verdict = |class, evidence| Verdict {
-        class,
-        evidence,
-        last_activity,
+    let signs = [
+        ("last entry", last_entry),
+        ("transcript mtime", f.transcript_mtime.and_then(ms)),
+        (
+            "session updatedAt",
+            f.session.as_ref().and_then(|s| s.updated_at).and_then(ms),
+        ),
+        (
+            "session startedAt",
+            f.session.as_ref().and_then(|s| s.started_at).and_then(ms),
+        ),
+        (
+            "run startedAt",
+            f.run.as_ref().and_then(|r| r.started_at).and_then(ms),
+        ),
+        (
+            "run createdAt",
+            f.run.as_ref().and_then(|r| r.created_at).and_then(ms),
+        ),
+    ];
+    // A time after `now` is a skewed clock or a copied file, not activity: counting it would
+    // keep a hung run "progressing" until the clock catches up. It is ignored and reported.
+    let last_activity = signs
+        .iter()
+        .filter_map(|(_, t)| *t)
+        .filter(|t| *t <= now)
+        .max();
+    let future: Vec<String> = signs
+        .iter()
+        .filter_map(|(what, t)| t.filter(|t| *t > now).map(|t| (what, t)))
+        .map(|(what, t)| format!("{what} {}", ago(now, t)))
+        .collect();
+    let skew =
+        (!future.is_empty()).then(|| format!("ignored times after now: {}", future.join(", ")));
+    let verdict = |class, mut evidence: Vec<String>| {
+        evidence.extend(skew.clone());
+        Verdict {
+            class,
+            evidence,
+            last_activity,
+        }
     };
 
     let session_end = f.session.as_ref().and_then(|s| {
@@ -479,6 +505,28 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(class(&f), Class::Finished);
+    }
+
+    #[test]
+    fn a_time_after_now_is_not_activity_and_is_reported() {
+        // A transcript touched "in the future" (a skewed clock, a copied home) must not keep
+        // a silent run progressing.
+        let mut f = running(60);
+        f.tail = vec![assistant(20, "Working on it.", "toolUse")];
+        f.transcript_mtime = Some(ms_ago(-600));
+        let v = classify(&f, now(), &Thresholds::default());
+        assert_eq!(v.class, Class::Idle);
+        assert_eq!(v.last_activity, Some(at(20)));
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e
+                    .contains("ignored times after now: transcript mtime 36000s in the future")),
+            "{:?}",
+            v.evidence
+        );
+        f.transcript_mtime = Some(ms_ago(1));
+        assert_eq!(class(&f), Class::Progressing);
     }
 
     #[test]
