@@ -81,6 +81,24 @@ impl Ledger {
         Ok(())
     }
 
+    /// Runs `f` inside one short IMMEDIATE transaction: committed when `f` returns `Ok`, rolled
+    /// back when it returns an error or panics (the transaction rolls back when dropped), so a
+    /// failed job never leaves a transaction open behind its run record. Make no network call
+    /// or subprocess inside `f`.
+    pub fn immediate<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .context("ledger: cannot begin a write transaction")?;
+        let v = f(&tx)?;
+        tx.commit().context("ledger: cannot commit")?;
+        Ok(v)
+    }
+
     /// Record the start of a job run; returns its id.
     pub fn begin_run(&self, job: &str, started_at: &str) -> Result<i64> {
         self.conn.execute(
@@ -170,6 +188,31 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(jm, "wal");
+    }
+
+    #[test]
+    fn immediate_commits_on_ok_and_rolls_back_on_error() {
+        let d = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&d.path().join("ledger.db")).unwrap();
+        let count = |l: &Ledger| -> i64 {
+            l.conn
+                .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+                .unwrap()
+        };
+        l.immediate(|tx| {
+            tx.execute("INSERT INTO runs (job, started_at) VALUES ('a', 't')", [])?;
+            Ok(())
+        })
+        .unwrap();
+        let r: Result<()> = l.immediate(|tx| {
+            tx.execute("INSERT INTO runs (job, started_at) VALUES ('b', 't')", [])?;
+            anyhow::bail!("fails after writing")
+        });
+        assert!(r.is_err());
+        assert_eq!(count(&l), 1);
+        // The connection is usable again: no transaction was left open.
+        l.begin_run("c", "t").unwrap();
+        assert_eq!(count(&l), 2);
     }
 
     #[test]

@@ -1,0 +1,250 @@
+//! The one way claw runs another program: always with a timeout, in its own process group (so
+//! a timeout kills the whole tree a shell command started, not just the shell), stdin written
+//! and stdout/stderr drained on threads (a chatty child never blocks on a full pipe), stdout
+//! bounded and only the tail of stderr kept. Callers redact what they show of it.
+
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to run one command.
+#[derive(Debug, Clone)]
+pub struct Opts {
+    /// Killed (the whole process group) after this long.
+    pub timeout: Duration,
+    /// Written to the child's stdin, which is then closed; `None`: stdin is /dev/null.
+    pub stdin: Option<Vec<u8>>,
+    /// Keep at most this many bytes of stdout (0: stdout goes to /dev/null).
+    pub stdout_max: usize,
+    /// Keep the last this many bytes of stderr.
+    pub stderr_tail: usize,
+}
+
+impl Opts {
+    /// A command whose output is not wanted beyond an error tail.
+    pub fn new(timeout: Duration) -> Opts {
+        Opts {
+            timeout,
+            stdin: None,
+            stdout_max: 0,
+            stderr_tail: 4096,
+        }
+    }
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Opts {
+        self.stdin = Some(data.into());
+        self
+    }
+    pub fn capture(mut self, max_bytes: usize) -> Opts {
+        self.stdout_max = max_bytes;
+        self
+    }
+}
+
+/// How a command ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// `None`: it was killed at the timeout.
+    pub status: Option<ExitStatus>,
+    pub stdout: Vec<u8>,
+    /// The last bytes of stderr, lossily decoded.
+    pub stderr_tail: String,
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+    pub fn timed_out(&self) -> bool {
+        self.status.is_none()
+    }
+    /// The last non-empty stderr line, or "".
+    pub fn last_stderr_line(&self) -> &str {
+        self.stderr_tail
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+    }
+    /// `exit 3`, `killed by signal 9`, `killed after 30 s`; with the last stderr line.
+    pub fn describe(&self) -> String {
+        let how = match self.status {
+            None => format!("killed after {} s", self.elapsed.as_secs()),
+            Some(s) => match (s.code(), s.signal()) {
+                (Some(c), _) => format!("exit {c}"),
+                (None, Some(sig)) => format!("killed by signal {sig}"),
+                _ => s.to_string(),
+            },
+        };
+        match self.last_stderr_line() {
+            "" => how,
+            l => format!("{how}: {l}"),
+        }
+    }
+}
+
+/// Runs `cmd` as [`Opts`] says. An error only when it could not be started.
+pub fn run(mut cmd: Command, opts: &Opts) -> std::io::Result<Finished> {
+    cmd.process_group(0)
+        .stdin(if opts.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(if opts.stdout_max > 0 {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn()?;
+    let pgid = child.id() as i32;
+    let writer = match (child.stdin.take(), opts.stdin.clone()) {
+        (Some(mut w), Some(data)) => Some(std::thread::spawn(move || {
+            // A child that does not read its stdin is its own business.
+            let _ = w.write_all(&data);
+        })),
+        _ => None,
+    };
+    let out = child.stdout.take().map(|o| {
+        let max = opts.stdout_max;
+        std::thread::spawn(move || read_head(o, max))
+    });
+    let err = child.stderr.take().map(|e| {
+        let max = opts.stderr_tail;
+        std::thread::spawn(move || read_tail(e, max))
+    });
+    let deadline = start + opts.timeout;
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        match child.try_wait()? {
+            Some(st) => break Some(st),
+            None if Instant::now() >= deadline => {
+                kill_group(pgid);
+                let _ = child.wait();
+                break None;
+            }
+            None => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+        }
+    };
+    // Grandchildren still holding the pipes would keep the readers waiting: end the group.
+    kill_group(pgid);
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
+    let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
+    Ok(Finished {
+        status,
+        stdout,
+        stderr_tail: String::from_utf8_lossy(&stderr).into_owned(),
+        elapsed: start.elapsed(),
+    })
+}
+
+fn kill_group(pgid: i32) {
+    if pgid > 1 {
+        // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// The first `max` bytes; the rest is read and dropped so the child never blocks.
+fn read_head(mut r: impl Read, max: usize) -> Vec<u8> {
+    let mut keep = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = r.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let room = max.saturating_sub(keep.len());
+        keep.extend_from_slice(&buf[..n.min(room)]);
+    }
+    keep
+}
+
+/// The last `max` bytes.
+fn read_tail(mut r: impl Read, max: usize) -> Vec<u8> {
+    let mut keep: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = r.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        keep.extend_from_slice(&buf[..n]);
+        if keep.len() > 2 * max.max(1) {
+            keep.drain(..keep.len() - max);
+        }
+    }
+    if keep.len() > max {
+        keep.drain(..keep.len() - max);
+    }
+    keep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.args(["-c", script]);
+        c
+    }
+
+    #[test]
+    fn output_stdin_and_exit_code() {
+        let f = run(
+            sh("cat; echo oops >&2; exit 3"),
+            &Opts::new(Duration::from_secs(10))
+                .stdin("hello")
+                .capture(1024),
+        )
+        .unwrap();
+        assert_eq!(f.stdout, b"hello");
+        assert_eq!(f.status.and_then(|s| s.code()), Some(3));
+        assert_eq!(f.describe(), "exit 3: oops");
+    }
+
+    #[test]
+    fn a_timeout_kills_the_whole_group() {
+        // The shell's child `sleep` holds stderr open: without the group kill the reader
+        // would wait for it.
+        let f = run(
+            sh("sleep 30 & sleep 30"),
+            &Opts::new(Duration::from_millis(200)),
+        )
+        .unwrap();
+        assert!(f.timed_out());
+        assert!(f.elapsed < Duration::from_secs(5), "{:?}", f.elapsed);
+    }
+
+    #[test]
+    fn stdout_is_bounded_and_stderr_keeps_its_tail() {
+        let f = run(
+            sh("yes x | head -c 100000; yes e | head -c 50000 >&2; echo last >&2"),
+            &Opts::new(Duration::from_secs(10)).capture(10),
+        )
+        .unwrap();
+        assert_eq!(f.stdout.len(), 10);
+        assert!(f.stderr_tail.len() <= 4096);
+        assert_eq!(f.last_stderr_line(), "last");
+    }
+
+    #[test]
+    fn a_missing_program_is_an_error() {
+        assert!(run(
+            Command::new("/nonexistent/prog"),
+            &Opts::new(Duration::from_secs(1))
+        )
+        .is_err());
+    }
+}
