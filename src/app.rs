@@ -49,7 +49,14 @@ impl Ctx {
         let result = f(self, &ledger);
         let ended = self.now_str();
         match &result {
-            Ok(o) => ledger.end_run(id, &ended, o.code.as_u8(), &o.summary, &o.detail)?,
+            Ok(o) => ledger.end_run(
+                id,
+                &ended,
+                o.code.as_u8(),
+                &o.summary,
+                &o.detail,
+                &o.metrics,
+            )?,
             Err(e) => {
                 let msg = crate::redact::redact_text(&format!("{e:#}"));
                 // Recording the failure must not hide the failure itself.
@@ -59,6 +66,7 @@ impl Ctx {
                     code_of(e).as_u8(),
                     &msg,
                     &serde_json::Value::Null,
+                    &[],
                 );
             }
         }

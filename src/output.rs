@@ -45,17 +45,21 @@ pub struct Outcome {
     pub text: String,
     /// A `--json` document of a command-specific shape (must carry `schema_version`).
     pub json: Option<Value>,
-    /// The job's own figures for its Prometheus textfile (`claw_<name>` gauges), written by
-    /// the job runner next to last run / success / duration / exit code.
+    /// The job's own figures for its Prometheus textfile (`claw_<name>`, each registered in
+    /// `crate::metrics::REGISTRY`), written by the job runner next to last run / success /
+    /// duration / exit code.
     pub metrics: Vec<Metric>,
 }
 
-/// One gauge sample: `claw_` is prefixed to `name` unless it is already there.
+/// One sample: `claw_` is prefixed to `name` unless it is already there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
     pub name: String,
     pub labels: Vec<(String, String)>,
     pub value: f64,
+    /// `value` is an increment of a counter the ledger keeps (`Outcome::count`), not the
+    /// value to show.
+    pub delta: bool,
 }
 
 impl Outcome {
@@ -70,8 +74,9 @@ impl Outcome {
         }
     }
 
-    /// Add a gauge for the job's `.prom` file, e.g. `.metric("cost_usd_today", &[("agent",
-    /// "main")], 1.25)`.
+    /// Add a sample for the job's `.prom` file: a gauge's value or a counter's running total,
+    /// e.g. `.metric("budget_usage_ratio", &[("budget", "daily all")], 0.25)`. The name must
+    /// be in `crate::metrics::REGISTRY` (a unit test scans the source for these calls).
     pub fn metric(mut self, name: &str, labels: &[(&str, &str)], value: f64) -> Outcome {
         self.metrics.push(Metric {
             name: name.to_string(),
@@ -80,7 +85,19 @@ impl Outcome {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             value,
+            delta: false,
         });
+        self
+    }
+
+    /// Add `delta` to a registered counter (`…_total`) that the ledger keeps across runs: for
+    /// events a run sees once (restarts, new rate-limit events). Recorded with the run, so a
+    /// pruned history never lowers it.
+    pub fn count(mut self, name: &str, labels: &[(&str, &str)], delta: f64) -> Outcome {
+        self = self.metric(name, labels, delta);
+        if let Some(m) = self.metrics.last_mut() {
+            m.delta = true;
+        }
         self
     }
 

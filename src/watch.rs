@@ -109,8 +109,18 @@ fn write_metrics(
         duration_secs: (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         exit_code: code.as_u8(),
     };
+    // Gauges from this run, counters as the ledger's running totals.
+    let mut samples: Vec<crate::output::Metric> =
+        extra.iter().filter(|m| !m.delta).cloned().collect();
+    samples.extend(ledger.counters(job)?);
     let dir = PathBuf::from(&ctx.settings.watch.textfile_dir);
-    crate::metrics::write(&dir, &facts, extra)?;
+    let (path, problems) = crate::metrics::write(&dir, &facts, &samples)?;
+    for p in problems {
+        // A bug in claw, not in the operator's setup: say it, never write a file node_exporter
+        // would reject.
+        ctx.out
+            .warn(&format!("{}: metric left out: {p}", path.display()));
+    }
     Ok(())
 }
 

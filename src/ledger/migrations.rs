@@ -373,6 +373,23 @@ pub const ALL: &[&str] = &[
         error TEXT,
         PRIMARY KEY (run_key, class)
     );",
+    // 9: Prometheus counters that must only go up: runs per job and result, and what jobs
+    // count with `Outcome::count`. Never pruned (unlike `runs` may be), so `rate()` stays
+    // right; seeded with the runs already recorded. `labels` is the JSON array of
+    // [name, value] pairs as serde_json writes it.
+    "CREATE TABLE metric_counters (
+        job TEXT NOT NULL,
+        name TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        value REAL NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (job, name, labels)
+    );
+    INSERT INTO metric_counters (job, name, labels, value, updated_at)
+        SELECT job, 'claw_job_runs_total',
+               json_array(json_array('result', CASE exit_code WHEN 0 THEN 'ok' WHEN 1 THEN 'finding' ELSE 'error' END)),
+               count(*), max(ended_at)
+        FROM runs WHERE exit_code IS NOT NULL GROUP BY 1, 2, 3;",
 ];
 
 /// The schema version this claw writes.

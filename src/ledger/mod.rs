@@ -108,7 +108,9 @@ impl Ledger {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Record the end of a job run. `detail` must already be redacted.
+    /// Record the end of a job run, in one transaction with its counters: the job's
+    /// `claw_job_runs_total{result}` and the increments in `deltas` (from `Outcome::count`).
+    /// `detail` must already be redacted.
     pub fn end_run(
         &self,
         id: i64,
@@ -116,12 +118,68 @@ impl Ledger {
         exit_code: u8,
         summary: &str,
         detail: &serde_json::Value,
+        deltas: &[crate::output::Metric],
     ) -> Result<()> {
-        self.conn.execute(
-            "UPDATE runs SET ended_at = ?2, exit_code = ?3, summary = ?4, detail = ?5 WHERE id = ?1",
-            params![id, ended_at, exit_code, summary, detail.to_string()],
+        self.immediate(|tx| {
+            tx.execute(
+                "UPDATE runs SET ended_at = ?2, exit_code = ?3, summary = ?4, detail = ?5 WHERE id = ?1",
+                params![id, ended_at, exit_code, summary, detail.to_string()],
+            )?;
+            let job: String =
+                tx.query_row("SELECT job FROM runs WHERE id = ?1", params![id], |r| {
+                    r.get(0)
+                })?;
+            let result = match exit_code {
+                0 => "ok",
+                1 => "finding",
+                _ => "error",
+            };
+            let add = |name: &str, labels: &[(String, String)], v: f64| {
+                let labels = serde_json::to_string(labels).unwrap_or_default();
+                tx.execute(
+                    "INSERT INTO metric_counters (job, name, labels, value, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (job, name, labels) DO UPDATE SET value = value + excluded.value,
+                         updated_at = excluded.updated_at",
+                    params![job, name, labels, v, ended_at],
+                )
+            };
+            add(
+                "claw_job_runs_total",
+                &[("result".into(), result.into())],
+                1.0,
+            )?;
+            // A negative or NaN increment would break the counter for good.
+            for m in deltas.iter().filter(|m| m.delta && m.value > 0.0) {
+                add(&crate::metrics::metric_name(&m.name), &m.labels, m.value)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Every counter `job` owns, with its total.
+    pub fn counters(&self, job: &str) -> Result<Vec<crate::output::Metric>> {
+        let mut st = self.conn.prepare(
+            "SELECT name, labels, value FROM metric_counters WHERE job = ?1 ORDER BY name, labels",
         )?;
-        Ok(())
+        let rows = st
+            .query_map(params![job], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, f64>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, labels, value)| crate::output::Metric {
+                name,
+                labels: serde_json::from_str(&labels).unwrap_or_default(),
+                value,
+                delta: false,
+            })
+            .collect())
     }
 
     /// The newest run of every job.
@@ -176,6 +234,7 @@ mod tests {
             0,
             "ok",
             &serde_json::json!({"a": 1}),
+            &[],
         )
         .unwrap();
         drop(l);
@@ -213,6 +272,93 @@ mod tests {
         // The connection is usable again: no transaction was left open.
         l.begin_run("c", "t").unwrap();
         assert_eq!(count(&l), 2);
+    }
+
+    #[test]
+    fn run_counters_only_grow_and_outlive_pruned_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&d.path().join("ledger.db")).unwrap();
+        let delta = |v: f64| crate::output::Metric {
+            name: "tunnel_restarts_total".into(),
+            labels: vec![],
+            value: v,
+            delta: true,
+        };
+        for (code, d) in [(0, 2.0), (1, 0.0), (74, -5.0), (0, 1.0)] {
+            let id = l.begin_run("tunnel", "t").unwrap();
+            l.end_run(id, "t", code, "", &serde_json::Value::Null, &[delta(d)])
+                .unwrap();
+        }
+        // Pruning the run history must not lower a counter.
+        l.conn.execute("DELETE FROM runs", []).unwrap();
+        let c = l.counters("tunnel").unwrap();
+        let get = |name: &str, labels: &[(&str, &str)]| {
+            c.iter()
+                .find(|m| {
+                    m.name == name
+                        && m.labels
+                            == labels
+                                .iter()
+                                .map(|(a, b)| (a.to_string(), b.to_string()))
+                                .collect::<Vec<_>>()
+                })
+                .map(|m| m.value)
+        };
+        assert_eq!(get("claw_job_runs_total", &[("result", "ok")]), Some(2.0));
+        assert_eq!(
+            get("claw_job_runs_total", &[("result", "finding")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            get("claw_job_runs_total", &[("result", "error")]),
+            Some(1.0)
+        );
+        // A negative increment is ignored, never subtracted.
+        assert_eq!(get("claw_tunnel_restarts_total", &[]), Some(3.0));
+        assert!(l.counters("other").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_counter_migration_starts_from_the_recorded_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("ledger.db");
+        let l = Ledger::open(&p).unwrap();
+        for code in [0, 0, 1, 66] {
+            let id = l.begin_run("config-backup", "t").unwrap();
+            l.conn
+                .execute(
+                    "UPDATE runs SET exit_code = ?2, ended_at = 't' WHERE id = ?1",
+                    params![id, code],
+                )
+                .unwrap();
+        }
+        l.begin_run("config-backup", "t").unwrap(); // still running: not counted
+                                                    // Back to the schema before the counters, then migrate again.
+        l.conn
+            .execute_batch(&format!(
+                "DROP TABLE metric_counters; PRAGMA user_version = {};",
+                LATEST - 1
+            ))
+            .unwrap();
+        drop(l);
+        let l = Ledger::open(&p).unwrap();
+        let c = l.counters("config-backup").unwrap();
+        let vals: Vec<(String, f64)> = c.iter().map(|m| (m.labels[0].1.clone(), m.value)).collect();
+        assert_eq!(
+            vals,
+            [
+                ("error".into(), 1.0),
+                ("finding".into(), 1.0),
+                ("ok".into(), 2.0)
+            ]
+        );
+        // The seeded labels match what end_run writes: the next run adds to the same row.
+        let id = l.begin_run("config-backup", "t").unwrap();
+        l.end_run(id, "t", 0, "", &serde_json::Value::Null, &[])
+            .unwrap();
+        let c = l.counters("config-backup").unwrap();
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[2].value, 3.0);
     }
 
     #[test]

@@ -216,7 +216,20 @@ fn textfiles_carry_run_facts_and_parse_with_a_real_parser() {
     assert!(cb
         .iter()
         .any(|x| x[0] == "claw_job_exit_code" && x[1]["job"] == "config-backup" && x[2] == 0.0));
-    assert_eq!(cb.len(), 4, "{cb:?}");
+    // The four run facts, the run counter per result, and the backup figures.
+    let names: Vec<&str> = cb.iter().map(|x| x[0].as_str().unwrap()).collect();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("claw_job_")).count(),
+        4 + 2,
+        "{cb:?}"
+    );
+    assert!(cb
+        .iter()
+        .any(|x| x[0] == "claw_job_runs_total" && x[1]["result"] == "error" && x[2] == 1.0));
+    assert!(
+        names.contains(&"claw_config_backup_last_timestamp_seconds"),
+        "{cb:?}"
+    );
 }
 
 #[test]

@@ -420,6 +420,39 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
             .collect();
         o = o.with_text(text).finding();
     }
+    let confirmed = (target.is_none() && res.errors.is_empty()).then(|| ctx.now.timestamp());
+    snapshot_figures(ledger, o, confirmed)
+}
+
+/// Per agent, when its transcripts were last known backed up and the kept snapshots' bytes
+/// (before deduplication and compression), for the textfile. A full run without errors
+/// (`confirmed`) has every transcript either snapshotted or unchanged since its snapshot:
+/// backed up as of now, however old the newest snapshot of an idle agent is. Otherwise the
+/// newest snapshot's time.
+fn snapshot_figures(ledger: &Ledger, mut o: Outcome, confirmed: Option<i64>) -> Result<Outcome> {
+    let mut st = ledger.conn.prepare(
+        "SELECT agent, max(created_at), sum(size) FROM cbackup_snapshots WHERE removed_at IS NULL
+         GROUP BY agent ORDER BY agent",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (agent, newest, bytes) in rows {
+        let l = [("agent", agent.as_str())];
+        let newest = chrono::DateTime::parse_from_rfc3339(&newest)
+            .ok()
+            .map(|t| t.timestamp());
+        if let Some(t) = newest.max(confirmed) {
+            o = o.metric("compaction_backup_last_timestamp_seconds", &l, t as f64);
+        }
+        o = o.metric("compaction_backup_bytes", &l, bytes as f64);
+    }
     Ok(o)
 }
 

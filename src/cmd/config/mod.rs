@@ -24,17 +24,17 @@ const LOCK: &str = "config";
 pub fn run(ctx: &Ctx, cmd: &ConfigCmd) -> Result<Outcome> {
     match cmd {
         ConfigCmd::Validate(a) => validate_cmd(ctx, a),
-        ConfigCmd::Backup { accept } => {
-            ctx.run_job("config-backup", LOCK, |ctx, l| backup(ctx, l, *accept))
-        }
+        ConfigCmd::Backup { accept } => ctx.run_job("config-backup", LOCK, |ctx, l| {
+            backup(ctx, l, *accept).and_then(|o| backup_figures(ctx, o))
+        }),
         ConfigCmd::List => list(ctx),
         ConfigCmd::Diff { a, b } => diff_cmd(ctx, a.as_deref(), b.as_deref()),
         ConfigCmd::Restore(a) => {
             ctx.run_job("config-restore", LOCK, |ctx, l| restore_cmd(ctx, l, a))
         }
-        ConfigCmd::Heal { restart } => {
-            ctx.run_job("config-heal", LOCK, |ctx, l| heal(ctx, l, *restart))
-        }
+        ConfigCmd::Heal { restart } => ctx.run_job("config-heal", LOCK, |ctx, l| {
+            heal(ctx, l, *restart).and_then(|o| backup_figures(ctx, o))
+        }),
         ConfigCmd::Prune => ctx.run_job("config-prune", LOCK, prune_cmd),
         ConfigCmd::Schema(SchemaCmd::Refresh) => {
             ctx.run_job("config-schema-refresh", "config-schema", schema_refresh)
@@ -819,6 +819,34 @@ fn restore_cmd(ctx: &Ctx, l: &Ledger, a: &RestoreArgs) -> Result<Outcome> {
     };
     let mut o = Outcome::ok(summary).with_text(text).with_detail(detail);
     o.code = code;
+    Ok(o)
+}
+
+/// The backups kept per config file name, for the textfile: how many, and when the config
+/// was last known backed up (an alert rule turns it into an age). A run that ended 0 has
+/// either backed up the current config or found it identical to a backup: its config is
+/// backed up as of now, however old the newest backup is (an unchanged config makes none).
+/// Otherwise the newest backup's time.
+fn backup_figures(ctx: &Ctx, mut o: Outcome) -> Result<Outcome> {
+    let (all, _) = Store::new(&ctx.paths.state).list()?;
+    let mut per: std::collections::BTreeMap<&str, (i64, usize)> = Default::default();
+    for m in &all {
+        let e = per.entry(m.config_name.as_str()).or_insert((i64::MIN, 0));
+        e.0 = e.0.max(m.created_at.timestamp());
+        e.1 += 1;
+    }
+    let current = ctx.paths.config.file_name().and_then(|n| n.to_str());
+    if let (Some(name), Code::Ok) = (current, o.code) {
+        if let Some(e) = per.get_mut(name) {
+            e.0 = e.0.max(ctx.now.timestamp());
+        }
+    }
+    for (name, (newest, n)) in per {
+        let l = [("config", name)];
+        o = o
+            .metric("config_backup_last_timestamp_seconds", &l, newest as f64)
+            .metric("config_backups", &l, n as f64);
+    }
     Ok(o)
 }
 

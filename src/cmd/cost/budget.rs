@@ -182,6 +182,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
         let mut items = Vec::new();
         let mut worst = Level::Ok;
         let mut actions = Vec::new();
+        let mut figures = Vec::new();
         for b in &budgets {
             let kind = Kind::parse(&b.period)?;
             let (first, next) = period_of(kind, today, ws);
@@ -199,6 +200,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
             let v = verdict(spent, limit, b.warn_percent, today_spent, today_start, zone.start_of(next), ctx.now);
             worst = worst.max(v.level);
             let sc = scope(b);
+            figures.push((sc.clone(), spent, limit, b.warn_percent));
             let mut new_alerts = Vec::new();
             let thresholds: &[u32] = match v.level {
                 Level::Ok => &[],
@@ -285,6 +287,15 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
         }
         let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
         o.json = Some(json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}));
+        for (sc, spent, limit, warn) in &figures {
+            // The budget's stable name is its label: one series per configured budget.
+            let l = [("budget", sc.as_str())];
+            o = o
+                .metric("budget_spent_usd", &l, *spent as f64 / 1e6)
+                .metric("budget_limit_usd", &l, *limit as f64 / 1e6)
+                .metric("budget_usage_ratio", &l, *spent as f64 / *limit as f64)
+                .metric("budget_warning_ratio", &l, f64::from(*warn) / 100.0);
+        }
         if worst > Level::Ok {
             o = o.finding().with_text(findings.join("\n"));
         }

@@ -622,7 +622,73 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         stats.corrupt
     );
     let detail = serde_json::to_value(&stats).unwrap_or(json!(null));
-    Ok(Outcome::ok(summary).with_detail(detail))
+    let mut o = Outcome::ok(summary).with_detail(detail);
+    for t in totals(ledger, cost_mode(ctx, None)?)? {
+        let l = [
+            ("agent", t.agent.as_str()),
+            ("provider", t.provider.as_str()),
+            ("model", t.model.as_str()),
+        ];
+        // Exact micro-dollars until here; the float is only the exposition.
+        o = o.metric("cost_usd_total", &l, t.micros as f64 / 1e6);
+        for (kind, n) in [
+            ("input", t.input),
+            ("output", t.output),
+            ("cache_read", t.cache_read),
+            ("cache_write", t.cache_write),
+        ] {
+            let mut lk = l.to_vec();
+            lk.push(("kind", kind));
+            o = o.metric("tokens_total", &lk, n as f64);
+        }
+    }
+    Ok(o)
+}
+
+/// All-time spend and tokens of one agent x provider x model.
+#[derive(Debug, PartialEq)]
+pub struct Total {
+    pub agent: String,
+    pub provider: String,
+    pub model: String,
+    pub micros: i64,
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+}
+
+/// The ledger's all-time totals per agent x provider x model: what the Prometheus counters
+/// show. They only grow as lines are counted (counting is exactly-once); a `claw pricing
+/// reprice` re-prices the past and can lower the spend, which Prometheus reads as a counter
+/// reset (README says so).
+pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Total>> {
+    use crate::pricing::CostMode;
+    let col = match mode {
+        CostMode::Auto => "auto_micros",
+        CostMode::Logged => "logged_micros",
+        CostMode::Computed => "computed_micros",
+    };
+    let sql = format!(
+        "SELECT agent_id, provider, model, sum({col}), sum(input), sum(output), sum(cache_read), sum(cache_write)
+         FROM cost_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    );
+    let mut st = ledger.conn.prepare(&sql)?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(Total {
+                agent: r.get(0)?,
+                provider: r.get(1)?,
+                model: r.get(2)?,
+                micros: r.get(3)?,
+                input: r.get(4)?,
+                output: r.get(5)?,
+                cache_read: r.get(6)?,
+                cache_write: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 /// Marker for errors that come from the ledger itself (they stop the run).

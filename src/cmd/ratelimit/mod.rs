@@ -997,14 +997,19 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
     });
     let mut out = Outcome::ok(summary).with_detail(detail);
     for (s, b) in &after {
+        // Scopes are providers (and "global"): a small set, never a session.
         out = out.metric(
-            "rate_limit_breaker_open",
-            &[("scope", s)],
-            (!b.is_closed()) as u8 as f64,
+            "rate_limit_breaker_state",
+            &[("provider", s)],
+            breaker_state_value(b.state),
         );
-        out = out.metric("rate_limit_events_window", &[("scope", s)], b.events as f64);
+        out = out.metric(
+            "rate_limit_window_events",
+            &[("provider", s)],
+            b.events as f64,
+        );
     }
-    out = out.metric("rate_limit_new_events", &[], stats.new_events as f64);
+    out = out.count("rate_limit_events_total", &[], stats.new_events as f64);
     if limited {
         for (s, b) in after.iter().filter(|(_, b)| !b.is_closed()) {
             text_lines.push(format!(
@@ -1183,4 +1188,14 @@ fn write_state_file(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Result<()> 
             keep_existing_mode_and_owner: false,
         },
     )
+}
+
+/// The breaker state as `claw_rate_limit_breaker_state` shows it: 0 closed, 1 half-open,
+/// 2 open (so `max` over providers is the worst).
+fn breaker_state_value(s: breaker::State) -> f64 {
+    match s {
+        breaker::State::Closed => 0.0,
+        breaker::State::HalfOpen => 1.0,
+        breaker::State::Open => 2.0,
+    }
 }

@@ -619,7 +619,7 @@ fn finish(
             &[],
             if state.health == "ok" { 1.0 } else { 0.0 },
         )
-        .metric("tunnel_restarts", &[], w.restarts as f64)
+        .count("tunnel_restarts_total", &[], w.restarts as f64)
         .metric("tunnel_targets_failed", &[], failed as f64);
     let bad = w.finding || failed > 0 || url.is_none();
     if bad {
