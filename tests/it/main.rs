@@ -9,6 +9,7 @@ mod config;
 mod cost;
 mod doctor;
 mod fakehttp;
+mod fleet;
 mod genhome;
 mod packaging;
 mod ratelimit;
