@@ -63,23 +63,32 @@ pub fn code_of(err: &anyhow::Error) -> Code {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<rusqlite::Error>() {
             if let rusqlite::Error::SqliteFailure(se, _) = e {
-                if matches!(
-                    se.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) {
-                    return Code::TempFail;
+                match se.code {
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                        return Code::TempFail
+                    }
+                    // A damaged ledger or a file that is not a database is bad data, not I/O.
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt => {
+                        return Code::DataErr
+                    }
+                    _ => {}
                 }
             }
             return Code::IoErr;
         }
         if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+            if crate::safefs::is_not_regular(e) {
+                return Code::NoInput;
+            }
             return match e.kind() {
                 std::io::ErrorKind::NotFound => Code::NoInput,
                 std::io::ErrorKind::InvalidData => Code::DataErr,
                 _ => Code::IoErr,
             };
         }
-        if cause.downcast_ref::<serde_json::Error>().is_some() {
+        if cause.downcast_ref::<serde_json::Error>().is_some()
+            || cause.downcast_ref::<crate::safefs::TooDeep>().is_some()
+        {
             return Code::DataErr;
         }
     }

@@ -168,7 +168,8 @@ pub fn scan_file_with(
         return Ok(same);
     }
     let name = || path.display().to_string();
-    let mut file = File::open(path).with_context(|| format!("{}: cannot open", name()))?;
+    let mut file = crate::safefs::open(path, crate::safefs::Follow::Yes)
+        .with_context(|| format!("{}: cannot open", name()))?;
     let md = file
         .metadata()
         .with_context(|| format!("{}: cannot stat", name()))?;

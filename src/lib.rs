@@ -21,6 +21,7 @@ pub mod paths;
 pub mod pricing;
 pub mod proc;
 pub mod redact;
+pub mod safefs;
 pub mod schedule;
 pub mod settings;
 pub mod watch;

@@ -744,7 +744,7 @@ pub struct SecretRef {
 impl Settings {
     /// Load from `path`; a missing file gives the defaults unless it was named explicitly.
     pub fn load(path: &Path, explicit: bool) -> Result<Settings> {
-        let text = match std::fs::read(path) {
+        let text = match crate::safefs::read(path) {
             Ok(b) => String::from_utf8(b)
                 .map_err(|_| fail(Code::Config, format!("{}: not valid UTF-8", path.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {

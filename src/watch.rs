@@ -156,7 +156,7 @@ pub fn resolve_secret(
                 p = d.join(p);
             }
         }
-        return match std::fs::read_to_string(&p) {
+        return match crate::safefs::read_to_string(&p) {
             Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
             Ok(_) => Err(format!("{}: empty", p.display())),
             Err(e) => Err(format!("{}: {e}", p.display())),

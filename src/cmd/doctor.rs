@@ -147,7 +147,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
 }
 
 fn config_readable(path: &Path) -> std::result::Result<String, String> {
-    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = crate::safefs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let text = String::from_utf8(text).map_err(|_| format!("{}: not UTF-8", path.display()))?;
     crate::openclaw::config::parse_json5(&text)
         .map(|_| path.display().to_string())

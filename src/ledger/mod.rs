@@ -34,6 +34,10 @@ impl Ledger {
         if let Some(dir) = path.parent() {
             crate::atomic::create_private_dir(dir)?;
         }
+        if path.exists() {
+            crate::safefs::check_regular(path)
+                .with_context(|| format!("{}: cannot open ledger", path.display()))?;
+        }
         let conn = Connection::open(path)
             .with_context(|| format!("{}: cannot open ledger", path.display()))?;
         conn.busy_timeout(Duration::from_secs(10))?;

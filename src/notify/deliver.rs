@@ -77,7 +77,7 @@ fn secret(
     }
     if let Some(f) = file {
         let p = secret_file_path(ctx, f);
-        return match std::fs::read_to_string(&p) {
+        return match crate::safefs::read_to_string(&p) {
             Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
             Ok(_) => Err(format!("{}: {what}_file is empty", p.display())),
             Err(e) => Err(format!("{}: cannot read {what}_file: {e}", p.display())),

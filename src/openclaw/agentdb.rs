@@ -48,6 +48,7 @@ pub fn scan_events(
     mut on_event: impl FnMut(&str, i64, Event) -> Result<()>,
 ) -> Result<Vec<(String, i64)>> {
     let name = db.display().to_string();
+    crate::safefs::check_regular(db).with_context(|| format!("{name}: cannot open"))?;
     let conn = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -18,7 +18,7 @@ pub fn gateway_port(config: &Path) -> u16 {
         .ok()
         .and_then(|p| p.parse::<u16>().ok())
         .or_else(|| {
-            let b = std::fs::read_to_string(config).ok()?;
+            let b = crate::safefs::read_to_string(config).ok()?;
             let v = parse_json5(&b).ok()?;
             v.pointer("/gateway/port")?
                 .as_u64()
@@ -38,6 +38,14 @@ pub struct SyntaxError {
 /// Parse JSON5 text (comments, trailing commas, unquoted keys) into JSON.
 pub fn parse_json5(text: &str) -> Result<Value, SyntaxError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // The parser recurses per level: refuse absurd nesting before it can overflow the stack.
+    if let Err(d) = crate::safefs::check_depth(text.as_bytes(), crate::safefs::MAX_DEPTH) {
+        return Err(SyntaxError {
+            line: d.line,
+            column: d.column,
+            message: format!("nested deeper than {} levels", d.max),
+        });
+    }
     json5::from_str::<Value>(text).map_err(|e| {
         let (line, column) = e
             .position()
@@ -211,7 +219,7 @@ impl IncludeState {
             );
             return None;
         }
-        let text = match std::fs::read(&canon).map(String::from_utf8) {
+        let text = match crate::safefs::read(&canon).map(String::from_utf8) {
             Ok(Ok(t)) => t,
             Ok(Err(_)) => {
                 self.issue(path, format!("$include {name}: not valid UTF-8"));
@@ -350,7 +358,7 @@ pub fn defined_env_names(merged: &Value, state_dir: &Path) -> BTreeSet<String> {
             }
         }
     }
-    if let Ok(text) = std::fs::read_to_string(state_dir.join(".env")) {
+    if let Ok(text) = crate::safefs::read_to_string(state_dir.join(".env")) {
         for line in text.lines() {
             let l = line.trim().trim_start_matches("export ").trim();
             if let Some((k, _)) = l.split_once('=') {

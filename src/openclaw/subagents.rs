@@ -95,7 +95,7 @@ impl Time {
 /// Every run in `runs.json`; a missing file is no runs. Bad records are returned as problems
 /// (one line each) while the others are read.
 pub fn read_runs(path: &Path) -> Result<(Vec<RunRecord>, Vec<String>)> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::safefs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
         Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
@@ -170,7 +170,7 @@ fn de_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error
 
 /// Every entry of a session store, in key order; a missing file is an empty store.
 pub fn read_store(path: &Path) -> Result<Vec<(String, StoreEntry)>> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::safefs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
         Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
@@ -236,7 +236,7 @@ pub struct Lock {
 
 /// Read a lock file; None when absent. An unreadable or odd lock is an error naming it.
 pub fn read_lock(path: &Path) -> Result<Option<Lock>> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::safefs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
@@ -269,7 +269,7 @@ pub fn pid_alive(pid: i64) -> bool {
 /// end; at most `max_bytes` are read (a huge last line is then cut off, not loaded). A last
 /// line without its newline (being written) is skipped.
 pub fn tail_lines(path: &Path, n: usize, max_bytes: u64) -> std::io::Result<Vec<Vec<u8>>> {
-    let mut f = std::fs::File::open(path)?;
+    let mut f = crate::safefs::open(path, crate::safefs::Follow::Yes)?;
     let len = f.metadata()?.len();
     if n == 0 || len == 0 {
         return Ok(vec![]);

@@ -89,7 +89,7 @@ pub struct Schema {
 impl Schema {
     pub fn load(file: &Path, version: &str) -> anyhow::Result<Schema> {
         use crate::exit::{fail, Code};
-        let text = std::fs::read(file).map_err(|e| {
+        let text = crate::safefs::read(file).map_err(|e| {
             fail(
                 Code::NoInput,
                 format!("{}: cannot read schema: {e}", file.display()),
@@ -520,7 +520,7 @@ fn env_lookup<'a>(
             }
         }
     }
-    if let Ok(text) = std::fs::read_to_string(state_dir.join(".env")) {
+    if let Ok(text) = crate::safefs::read_to_string(state_dir.join(".env")) {
         for line in text.lines() {
             let l = line.trim();
             if l.starts_with('#') {

@@ -446,7 +446,7 @@ pub(super) fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) ->
         builtin: crate::pricing::builtin(),
         ..Default::default()
     };
-    if let Ok(text) = std::fs::read_to_string(&ctx.paths.config) {
+    if let Ok(text) = crate::safefs::read_to_string(&ctx.paths.config) {
         match crate::openclaw::config::parse_json5(&text) {
             Ok(v) => {
                 let loaded = crate::openclaw::config::resolve_includes(v, &ctx.paths.config, &[]);
@@ -463,7 +463,7 @@ pub(super) fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) ->
     }
     for a in agents {
         let p = a.models_json();
-        let Ok(text) = std::fs::read_to_string(&p) else {
+        let Ok(text) = crate::safefs::read_to_string(&p) else {
             continue;
         };
         match crate::openclaw::config::parse_json5(&text) {
@@ -777,7 +777,7 @@ pub fn session_labels(agent: &layout::Agent) -> HashMap<String, String> {
         display_name: Option<String>,
     }
     let mut out = HashMap::new();
-    let Ok(f) = std::fs::File::open(agent.store_path()) else {
+    let Ok(f) = crate::safefs::open(agent.store_path(), crate::safefs::Follow::Yes) else {
         return out;
     };
     let Ok(map) = serde_json::from_reader::<_, HashMap<String, E>>(std::io::BufReader::new(f))

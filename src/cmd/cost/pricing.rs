@@ -21,7 +21,8 @@ pub fn run(ctx: &Ctx, c: &PricingCmd) -> Result<Outcome> {
     match c {
         PricingCmd::Import { file } => ctx.run_job("pricing-import", "cost", |ctx, ledger| {
             let name = file.display().to_string();
-            let f = std::fs::File::open(file).with_context(|| format!("{name}: cannot open"))?;
+            let f = crate::safefs::open(file, crate::safefs::Follow::Yes)
+                .with_context(|| format!("{name}: cannot open"))?;
             let mut bytes = Vec::new();
             f.take(MAX_BYTES + 1)
                 .read_to_end(&mut bytes)

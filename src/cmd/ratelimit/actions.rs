@@ -263,7 +263,7 @@ pub fn active_subagents(ctx: &Ctx) -> Vec<String> {
     ];
     if let Ok(agents) = layout::agents(&ctx.paths.openclaw_dir) {
         for a in agents {
-            let Ok(text) = std::fs::read_to_string(a.store_path()) else {
+            let Ok(text) = crate::safefs::read_to_string(a.store_path()) else {
                 continue;
             };
             let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
@@ -283,7 +283,7 @@ pub fn active_subagents(ctx: &Ctx) -> Vec<String> {
         }
     }
     let runs = layout::runs_json(&ctx.paths.openclaw_dir);
-    if let Ok(text) = std::fs::read_to_string(&runs) {
+    if let Ok(text) = crate::safefs::read_to_string(&runs) {
         match serde_json::from_str::<Value>(&text) {
             Ok(v) => {
                 if let Some(m) = v.get("runs").and_then(Value::as_object) {

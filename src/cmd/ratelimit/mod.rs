@@ -154,7 +154,7 @@ fn log_files(ctx: &Ctx, args: &RateLimitArgs) -> Vec<PathBuf> {
         let dirs: Vec<PathBuf> = cfg.log_dirs.iter().map(PathBuf::from).collect();
         return gatewaylog::find_files(&dirs, None, profile);
     }
-    let logging_file = std::fs::read_to_string(&ctx.paths.config)
+    let logging_file = crate::safefs::read_to_string(&ctx.paths.config)
         .ok()
         .and_then(|t| crate::openclaw::config::parse_json5(&t).ok())
         .and_then(|v| {
@@ -433,7 +433,7 @@ fn cooldowns(
     let mut out: HashMap<String, (DateTime<Utc>, String)> = HashMap::new();
     for a in agents {
         let p = a.auth_state();
-        let text = match std::fs::read_to_string(&p) {
+        let text = match crate::safefs::read_to_string(&p) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {

@@ -52,7 +52,7 @@ pub struct Opts {
 /// `runTimeoutSeconds` from the config: `agents.defaults.subagents`, overridden per agent in
 /// `agents.list[]` (to 2026.7.x) or `agents.entries.<id>` (later). A missing config is none.
 pub fn config_timeouts(path: &Path) -> Result<(Option<u64>, HashMap<String, u64>)> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::safefs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, HashMap::new())),
         Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
@@ -400,6 +400,7 @@ pub fn tail_entry(line: &[u8], created_ms: Option<i64>) -> Option<TailEntry> {
 }
 
 fn open_ro(db: &Path) -> Result<Connection> {
+    crate::safefs::check_regular(db).with_context(|| format!("{}: cannot open", db.display()))?;
     let c = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -499,7 +499,7 @@ fn restart(
 fn write_url_file(ctx: &Ctx, url: &str) -> Result<()> {
     let p = url_file(ctx);
     let want = format!("{url}\n");
-    if std::fs::read_to_string(&p).ok().as_deref() == Some(want.as_str()) {
+    if crate::safefs::read_to_string(&p).ok().as_deref() == Some(want.as_str()) {
         return Ok(());
     }
     if let Some(dir) = p.parent() {

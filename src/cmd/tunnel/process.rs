@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -55,7 +55,7 @@ pub struct PidFile {
 
 impl PidFile {
     pub fn read(path: &Path) -> Result<Option<PidFile>> {
-        match fs::read(path) {
+        match crate::safefs::read(path) {
             Ok(b) => Ok(serde_json::from_slice(&b).ok()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("{}: cannot read pid file", path.display())),
@@ -231,7 +231,7 @@ pub fn url_from_log(log: &Path) -> Option<String> {
 
 fn read_lossy(p: &Path) -> String {
     let mut b = Vec::new();
-    if let Ok(mut f) = File::open(p) {
+    if let Ok(mut f) = crate::safefs::open(p, crate::safefs::Follow::Yes) {
         use std::io::Read;
         // A quick tunnel prints its URL in the first few KiB; bound what we read.
         let _ = (&mut f).take(1 << 20).read_to_end(&mut b);
