@@ -171,12 +171,12 @@ pub fn main(cli: Cli) -> u8 {
             let code = code_of(&e);
             let msg = crate::redact::redact_text(&format!("{e:#}"));
             let msg = msg.replace('\n', " ");
-            eprintln!("claw: {msg}");
+            crate::output::stderr(&format!("claw: {msg}"));
             if out.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&error_doc(name, code, &msg)).unwrap_or_default()
-                );
+                let mut doc =
+                    serde_json::to_string_pretty(&error_doc(name, code, &msg)).unwrap_or_default();
+                doc.push('\n');
+                crate::output::stdout(&doc);
             }
             code.as_u8()
         }

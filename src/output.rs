@@ -19,14 +19,17 @@ impl Output {
     /// A diagnostic shown only with `-v`.
     pub fn note(&self, msg: &str) {
         if self.verbose > 0 && !self.quiet {
-            eprintln!("{}", crate::redact::redact_text(msg));
+            stderr(&crate::redact::redact_text(msg));
         }
     }
 
     /// A warning shown unless `-q`.
     pub fn warn(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("claw: warning: {}", crate::redact::redact_text(msg));
+            stderr(&format!(
+                "claw: warning: {}",
+                crate::redact::redact_text(msg)
+            ));
         }
     }
 }
@@ -128,21 +131,43 @@ impl Outcome {
                     "detail": self.detail,
                 })
             });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            s.push('\n');
+            stdout(&s);
             return;
         }
         if !self.text.is_empty() {
-            let t = crate::redact::redact_text(&self.text);
-            if t.ends_with('\n') {
-                print!("{t}");
-            } else {
-                println!("{t}");
+            let mut t = crate::redact::redact_text(&self.text);
+            if !t.ends_with('\n') {
+                t.push('\n');
             }
+            stdout(&t);
         }
         if self.text.is_empty() || out.verbose > 0 {
             out.note(&format!("{command}: {}", self.summary));
         }
     }
+}
+
+/// Write `text` to stdout. A reader that went away (`claw sessions list | head`) ends the
+/// output quietly: the rest is not wanted, and `print!` would panic (exit 101) on the broken
+/// pipe. Other write errors are reported once on stderr.
+pub fn stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "claw: cannot write to stdout: {e}");
+        }
+    }
+}
+
+/// One diagnostic line on stderr; a closed stderr is ignored (`eprintln!` would panic).
+pub fn stderr(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The `--json` document for a failed run.

@@ -189,18 +189,20 @@ pub fn is_log_name(name: &str, profile: Option<&str>) -> bool {
         },
         None => rest,
     };
-    if rest.len() < 10 || !is_date(&rest[..10]) {
+    // Bytes, not str slices: a name in world-writable /tmp/openclaw may hold any character.
+    let (Some(date), Some(tail)) = (rest.as_bytes().get(..10), rest.as_bytes().get(10..)) else {
+        return false;
+    };
+    if !is_date(date) {
         return false;
     }
-    let tail = &rest[10..];
     tail.is_empty()
         || tail
-            .strip_prefix('.')
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .strip_prefix(b".")
+            .is_some_and(|n| !n.is_empty() && n.iter().all(|b| b.is_ascii_digit()))
 }
 
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
+fn is_date(b: &[u8]) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
@@ -325,6 +327,13 @@ mod tests {
         assert!(!is_log_name("openclaw-2026-05-04.log", Some("work")));
         assert!(!is_log_name("openclaw-2026-05-04.log.bak", None));
         assert!(!is_log_name("openclaw-2026-5-04.log", None));
+        // A multi-byte character across the date's end once panicked (byte slicing of a str).
+        assert!(!is_log_name("openclaw-2026-05-0\u{e9}.log", None));
+        assert!(!is_log_name("openclaw-2026-05-04\u{e9}.log", None));
+        assert!(!is_log_name(
+            "openclaw-\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}.log",
+            None
+        ));
         assert!(is_rotated_part("gw.log", "gw.log"));
         assert!(is_rotated_part("gw.3.log", "gw.log"));
         assert!(!is_rotated_part("gw.x.log", "gw.log"));
