@@ -34,7 +34,35 @@ fn temp_name(path: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    dir.join(format!(".{name}.claw-tmp-{}", std::process::id()))
+    dir.join(format!(
+        "{}{}",
+        temp_prefix(&name),
+        crate::safefs::unique_suffix()
+    ))
+}
+
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.claw-tmp-")
+}
+
+/// Remove the temp files killed runs of [`write`] left beside `path` (`.<name>.claw-tmp-*`),
+/// returning how many. Call only under the lock of the job that writes `path`, so no live
+/// writer's temp file is taken.
+pub fn sweep_temps(path: &Path) -> usize {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return 0;
+    };
+    let prefix = temp_prefix(&name.to_string_lossy());
+    let mut n = 0;
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix)
+            && e.file_type().is_ok_and(|t| t.is_file())
+            && fs::remove_file(e.path()).is_ok()
+        {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Atomically replace `path` with `data`.
@@ -142,6 +170,27 @@ mod tests {
         };
         write(&p, b"new", opts).unwrap();
         assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn temp_names_are_unique_and_swept() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.json");
+        assert_ne!(temp_name(&p), temp_name(&p));
+        // A temp left by a killed run with this very PID must not block the next write.
+        let left = d
+            .path()
+            .join(format!(".x.json.claw-tmp-{}", std::process::id()));
+        fs::write(&left, "half").unwrap();
+        write(&p, b"new", Opts::default()).unwrap();
+        fs::write(d.path().join("other"), "keep").unwrap();
+        assert_eq!(sweep_temps(&p), 1);
+        let mut names: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["other", "x.json"]);
     }
 
     #[test]

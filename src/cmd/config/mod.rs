@@ -47,13 +47,13 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCmd) -> Result<Outcome> {
 
 /// The live config's bytes, or `None` when it does not exist.
 fn read_config(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
+    match crate::safefs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(fail(
-            Code::IoErr,
-            format!("{}: cannot read config: {e}", path.display()),
-        )),
+        // Classified by the cause: a FIFO or directory is 66, permissions 74.
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("{}: cannot read config", path.display())))
+        }
     }
 }
 
@@ -73,7 +73,7 @@ fn content_of(path: &Path, bytes: Vec<u8>) -> Result<Content> {
             .map(|r| r.to_string_lossy().into_owned())
             // Includes from OPENCLAW_INCLUDE_ROOTS outside the config dir keep their full path.
             .unwrap_or_else(|_| inc.to_string_lossy().trim_start_matches('/').to_string());
-        let b = std::fs::read(inc)
+        let b = crate::safefs::read(inc)
             .with_context(|| format!("{}: cannot read include", inc.display()))?;
         includes.push((rel, b));
     }
@@ -141,7 +141,7 @@ fn pick_schema(
         return Ok((Some(Schema::load(&p, &version)?), String::new()));
     }
     let current = schema_dir(ctx).join("current.json");
-    let Ok(bytes) = std::fs::read(&current) else {
+    let Ok(bytes) = crate::safefs::read(&current) else {
         return Ok((
             None,
             "no cached OpenClaw schema (run `claw config schema refresh`)".into(),
@@ -335,7 +335,7 @@ fn record_backup(l: &Ledger, m: &Manifest) -> Result<()> {
             m.created_at.to_rfc3339(),
             m.source,
             m.set_sha256,
-            m.files[0].sha256,
+            m.config_sha256(),
             m.config_size() as i64,
             m.good() as i64,
             m.issues as i64,
@@ -378,12 +378,31 @@ fn mtime_utc(p: &Path) -> Option<DateTime<Utc>> {
         .map(DateTime::<Utc>::from)
 }
 
+/// Under the config lock, before a job writes: remove what killed runs left (trash,
+/// half-built backups, temp copies of the config beside it) and give every backup in place a
+/// ledger row (one renamed into place by an older claw before its row was written).
+fn recover(ctx: &Ctx, l: &Ledger, store: &Store, all: &[Manifest]) -> Result<()> {
+    if ctx.dry_run {
+        return Ok(());
+    }
+    let n = store.sweep()? + crate::atomic::sweep_temps(&ctx.paths.config);
+    if n > 0 {
+        ctx.out
+            .note(&format!("removed {n} leftovers of interrupted config runs"));
+    }
+    for m in all {
+        record_backup(l, m)?;
+    }
+    Ok(())
+}
+
 fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
     let store = Store::new(&ctx.paths.state);
     let (mut all, problems) = store.list()?;
     for p in &problems {
         ctx.out.warn(p);
     }
+    recover(ctx, l, &store, &all)?;
     let mut schema = LazySchema::new(ctx);
     let cfg = &ctx.paths.config;
     let name = cfg
@@ -426,8 +445,8 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
                     &name,
                     &verdict_of(&report),
                     accept,
+                    &|m| record_backup(l, m),
                 )?;
-                record_backup(l, &m)?;
                 actions.push(format!("backed up {} as {}", cfg.display(), m.id));
                 if !m.valid {
                     ctx.out.warn(&format!(
@@ -444,7 +463,7 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
 
     // Adopt OpenClaw's own copies (deduplicated by content).
     for copy in openclaw_copies(cfg) {
-        let Ok(bytes) = std::fs::read(&copy) else {
+        let Ok(bytes) = crate::safefs::read(&copy) else {
             continue;
         };
         let content = Content {
@@ -473,8 +492,8 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
             &name,
             &verdict_of(&report),
             false,
+            &|m| record_backup(l, m),
         )?;
-        record_backup(l, &m)?;
         actions.push(format!("adopted {fname} as {}", m.id));
         made.push(m.clone());
         all.push(m);
@@ -553,7 +572,11 @@ fn apply_retention(
 
 fn prune_cmd(ctx: &Ctx, l: &Ledger) -> Result<Outcome> {
     let store = Store::new(&ctx.paths.state);
-    let (all, _) = store.list()?;
+    let (all, problems) = store.list()?;
+    for p in &problems {
+        ctx.out.warn(p);
+    }
+    recover(ctx, l, &store, &all)?;
     let plan = apply_retention(ctx, l, &store, &all)?;
     let removed = plan.iter().filter(|d| !d.keep).count();
     let verb = if ctx.dry_run {
@@ -591,7 +614,7 @@ fn list(ctx: &Ctx) -> Result<Outcome> {
             m.id.clone(),
             m.created_at.format("%Y-%m-%d %H:%M:%SZ").to_string(),
             m.config_size().to_string(),
-            m.files[0].sha256[..12].to_string(),
+            m.config_sha256()[..12].to_string(),
             state.into(),
             m.source.clone(),
         ]);
@@ -621,24 +644,32 @@ fn side(ctx: &Ctx, store: &Store, all: &[Manifest], key: &str) -> Result<(String
     Ok((format!("backup {}", m.id), store.read(m)?.config))
 }
 
-fn newest_good_id(all: &[Manifest]) -> Result<String> {
+fn newest_good_id(all: &[Manifest], problems: &[String]) -> Result<String> {
     all.iter()
         .find(|m| m.auto_candidate())
         .map(|m| m.id.clone())
-        .ok_or_else(|| {
-            fail(
+        .ok_or_else(|| match problems.first() {
+            // Damaged backups are not "no backup yet": say which and why.
+            Some(p) => fail(
+                Code::DataErr,
+                format!(
+                    "no usable valid backup: {} damaged (first: {p})",
+                    problems.len()
+                ),
+            ),
+            None => fail(
                 Code::NoInput,
                 "no valid backup yet (run `claw config backup`)",
-            )
+            ),
         })
 }
 
 fn diff_cmd(ctx: &Ctx, a: Option<&str>, b: Option<&str>) -> Result<Outcome> {
     let store = Store::new(&ctx.paths.state);
-    let (all, _) = store.list()?;
+    let (all, problems) = store.list()?;
     let a = match a {
         Some(k) => k.to_string(),
-        None => newest_good_id(&all)?,
+        None => newest_good_id(&all, &problems)?,
     };
     let b = b.unwrap_or("current");
     let (la, ba) = side(ctx, &store, &all, &a)?;
@@ -665,6 +696,25 @@ fn restore_backup(
     force: bool,
 ) -> Result<(String, Value)> {
     let content = store.read(m)?;
+    // `restore_to` comes from a manifest: each must name a place inside the config dir, all
+    // checked before anything is written.
+    let dir = config_dir(&ctx.paths.config);
+    let include_dests = content
+        .includes
+        .iter()
+        .map(|(rel, bytes)| {
+            let dest = crate::safefs::confined_join(&dir, rel).map_err(|e| {
+                fail(
+                    Code::DataErr,
+                    format!(
+                        "{}: {e}",
+                        store.path_of(&m.id).join(store::MANIFEST).display()
+                    ),
+                )
+            })?;
+            Ok((dest, bytes))
+        })
+        .collect::<Result<Vec<_>>>()?;
     // The ledger is a second witness: a manifest rewritten to match a tampered file is caught.
     let recorded: Option<String> = l
         .conn
@@ -675,7 +725,7 @@ fn restore_backup(
         )
         .ok();
     if let Some(r) = recorded {
-        if r != m.files[0].sha256 {
+        if r != m.config_sha256() {
             return Err(fail(
                 Code::DataErr,
                 format!(
@@ -749,20 +799,18 @@ fn restore_backup(
                     &name,
                     &verdict_of(&report),
                     false,
+                    &|m| record_backup(l, m),
                 )?;
-                record_backup(l, &pm)?;
                 Some(pm.id)
             }
         };
     }
-    let dir = config_dir(cfg);
-    for (rel, bytes) in &content.includes {
-        let dest = dir.join(rel);
+    for (dest, bytes) in &include_dests {
         if let Some(p) = dest.parent() {
             crate::atomic::create_private_dir(p)?;
         }
         crate::atomic::write(
-            &dest,
+            dest,
             bytes,
             crate::atomic::Opts {
                 mode: 0o600,
@@ -791,9 +839,13 @@ fn restore_backup(
 
 fn restore_cmd(ctx: &Ctx, l: &Ledger, a: &RestoreArgs) -> Result<Outcome> {
     let store = Store::new(&ctx.paths.state);
-    let (all, _) = store.list()?;
+    let (all, problems) = store.list()?;
+    for p in &problems {
+        ctx.out.warn(p);
+    }
+    recover(ctx, l, &store, &all)?;
     let m = if a.latest_valid {
-        let id = newest_good_id(&all)?;
+        let id = newest_good_id(&all, &problems)?;
         store.find(&all, &id)?.clone()
     } else {
         store
@@ -852,7 +904,7 @@ fn backup_figures(ctx: &Ctx, mut o: Outcome) -> Result<Outcome> {
 
 fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
     let store = Store::new(&ctx.paths.state);
-    let (all, _) = store.list()?;
+    let (all, problems) = store.list()?;
     let cfg = &ctx.paths.config;
     let (schema, reason) = pick_schema(ctx, None, false)?;
     let good = last_good(&store, &all);
@@ -873,17 +925,24 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
     let Some(problem) = problem else {
         return backup(ctx, l, false);
     };
+    for p in &problems {
+        ctx.out.warn(p);
+    }
+    recover(ctx, l, &store, &all)?;
     let Some(target) = all.iter().find(|m| m.auto_candidate()).cloned() else {
-        return Ok(Outcome::ok(format!(
-            "{} is broken and no valid backup exists",
-            cfg.display()
-        ))
-        .with_text(format!(
-            "{}: {problem}\nno valid backup to restore; fix the config by hand\n",
-            cfg.display()
-        ))
-        .with_detail(json!({"problem": problem, "restored": null}))
-        .finding());
+        let why = match problems.len() {
+            0 => "no valid backup exists".to_string(),
+            n => format!("no valid backup is usable ({n} damaged: {})", problems[0]),
+        };
+        return Ok(
+            Outcome::ok(format!("{} is broken and {why}", cfg.display()))
+                .with_text(format!(
+                    "{}: {problem}\n{why}; fix the config by hand\n",
+                    cfg.display()
+                ))
+                .with_detail(json!({"problem": problem, "restored": null}))
+                .finding(),
+        );
     };
     let (text, mut detail) = restore_backup(ctx, l, &store, &all, &target, false)?;
     let mut text = format!("{}: {problem}\n{text}", cfg.display());
@@ -1045,7 +1104,7 @@ fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
 
 fn schema_show(ctx: &Ctx) -> Result<Outcome> {
     let current = schema_dir(ctx).join("current.json");
-    let meta: Value = match std::fs::read(&current) {
+    let meta: Value = match crate::safefs::read(&current) {
         Ok(b) => serde_json::from_slice(&b)
             .map_err(|e| fail(Code::DataErr, format!("{}: {e}", current.display())))?,
         Err(_) => json!(null),

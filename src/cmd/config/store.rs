@@ -68,6 +68,39 @@ impl Manifest {
     pub fn config_size(&self) -> u64 {
         self.files.first().map(|f| f.size).unwrap_or(0)
     }
+    /// The config's sha256 ([`Manifest::check`] guarantees there is one).
+    pub fn config_sha256(&self) -> &str {
+        self.files.first().map(|f| f.sha256.as_str()).unwrap_or("")
+    }
+
+    /// A manifest is outside input (anyone with write access to the store can edit it): check
+    /// its shape before anything indexes, slices or joins what it says.
+    pub fn check(&self, dir_name: &str) -> std::result::Result<(), String> {
+        if self.id != dir_name {
+            return Err(format!("id {:?} is not its directory's name", self.id));
+        }
+        match self.files.first() {
+            Some(f) if f.path == "config" && f.restore_to.is_none() => {}
+            Some(_) => return Err("first file is not the config".into()),
+            None => return Err("lists no files".into()),
+        }
+        for f in &self.files {
+            if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!("{}: sha256 is not 64 hex digits", f.path));
+            }
+            let base = Path::new("/");
+            crate::safefs::confined_join(base, &f.path)?;
+            if let Some(r) = &f.restore_to {
+                crate::safefs::confined_join(base, r)?;
+            }
+        }
+        for f in self.files.iter().skip(1) {
+            if f.restore_to.is_none() || !f.path.starts_with("includes/") {
+                return Err(format!("{}: an include without its place", f.path));
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -136,8 +169,8 @@ impl Store {
         }
     }
 
-    /// Every backup, newest first. Half-built temp dirs are skipped; a damaged manifest is
-    /// reported by name and skipped.
+    /// Every backup, newest first. Half-built temp dirs and the trash are skipped (their names
+    /// start with a dot); a damaged manifest is reported by name and skipped.
     pub fn list(&self) -> Result<(Vec<Manifest>, Vec<String>)> {
         let mut out = Vec::new();
         let mut problems = Vec::new();
@@ -157,12 +190,15 @@ impl Store {
                 continue;
             }
             let mp = ent.path().join(MANIFEST);
-            match fs::read(&mp)
+            match crate::safefs::read_with(&mp, crate::safefs::Follow::No)
                 .map_err(anyhow::Error::from)
-                .and_then(|b| Ok(serde_json::from_slice::<Manifest>(&b)?))
-            {
+                .and_then(|b| crate::safefs::json_from_slice::<Manifest>(&b))
+                .and_then(|m| match m.check(&name) {
+                    Ok(()) => Ok(m),
+                    Err(e) => Err(anyhow::anyhow!(e)),
+                }) {
                 Ok(m) => out.push(m),
-                Err(e) => problems.push(format!("{}: unreadable manifest: {e}", mp.display())),
+                Err(e) => problems.push(format!("{}: damaged manifest: {e:#}", mp.display())),
             }
         }
         sort_newest_first(&mut out);
@@ -179,6 +215,10 @@ impl Store {
 
     /// Find a backup by id or unique id prefix.
     pub fn find<'a>(&self, all: &'a [Manifest], key: &str) -> Result<&'a Manifest> {
+        // A whole id is itself even when it prefixes another (`<id>-pre-restore`).
+        if let Some(m) = all.iter().find(|m| m.id == key) {
+            return Ok(m);
+        }
         let hits: Vec<&Manifest> = all.iter().filter(|m| m.id.starts_with(key)).collect();
         match hits.as_slice() {
             [one] => Ok(one),
@@ -194,6 +234,9 @@ impl Store {
     }
 
     /// Write a new backup; returns its manifest. The caller dedupes beforehand.
+    // `record` writes the ledger row before the backup is published; the rest is the
+    // manifest's content.
+    #[allow(clippy::too_many_arguments)]
     pub fn write(
         &self,
         content: &Content,
@@ -202,6 +245,7 @@ impl Store {
         config_name: &str,
         verdict: &Verdict,
         accepted: bool,
+        record: &dyn Fn(&Manifest) -> Result<()>,
     ) -> Result<Manifest> {
         atomic::create_private_dir(&self.dir)?;
         let files = content.files();
@@ -225,8 +269,9 @@ impl Store {
             issues: verdict.issues,
             rules: verdict.rules.clone(),
         };
-        let tmp = self.dir.join(format!(".tmp-{id}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&tmp);
+        let tmp = self
+            .dir
+            .join(format!(".tmp-{id}-{}", crate::safefs::unique_suffix()));
         let build = || -> Result<()> {
             atomic::create_private_dir(&tmp)?;
             write_new(&tmp.join("config"), &content.config)?;
@@ -240,6 +285,12 @@ impl Store {
             let mjson = serde_json::to_vec_pretty(&manifest)?;
             write_new(&tmp.join(MANIFEST), &mjson)?;
             atomic::sync_dir(&tmp)?;
+            // The ledger row first: a backup is never in place without the row the tamper
+            // check compares against (a crash here leaves a row for no backup: harmless).
+            record(&manifest)?;
+            if atomic::fault_point("config-backup-before-publish") {
+                std::process::abort();
+            }
             let dest = self.path_of(&id);
             fs::rename(&tmp, &dest)
                 .with_context(|| format!("{}: cannot move backup into place", dest.display()))?;
@@ -262,8 +313,9 @@ impl Store {
     pub fn verify(&self, m: &Manifest) -> Result<()> {
         let base = self.path_of(&m.id);
         for f in &m.files {
-            let p = base.join(&f.path);
-            let bytes = fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+            let p = self.file_path(m, &f.path)?;
+            let bytes = crate::safefs::read_with(&p, crate::safefs::Follow::No)
+                .with_context(|| format!("{}: cannot read", p.display()))?;
             if sha256_hex(&bytes) != f.sha256 || bytes.len() as u64 != f.size {
                 return Err(fail(
                     Code::DataErr,
@@ -290,23 +342,72 @@ impl Store {
     pub fn read(&self, m: &Manifest) -> Result<Content> {
         self.verify(m)?;
         let base = self.path_of(&m.id);
-        let config = fs::read(base.join("config"))
+        let config = crate::safefs::read_with(base.join("config"), crate::safefs::Follow::No)
             .with_context(|| format!("{}: cannot read", base.display()))?;
         let mut includes = Vec::new();
         for f in m.files.iter().skip(1) {
-            let p = base.join(&f.path);
+            let p = self.file_path(m, &f.path)?;
             let rel = f.restore_to.clone().unwrap_or_default();
             includes.push((
                 rel,
-                fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?,
+                crate::safefs::read_with(&p, crate::safefs::Follow::No)
+                    .with_context(|| format!("{}: cannot read", p.display()))?,
             ));
         }
         Ok(Content { config, includes })
     }
 
+    /// A file of backup `m`, confined to its directory.
+    fn file_path(&self, m: &Manifest, rel: &str) -> Result<PathBuf> {
+        let base = self.path_of(&m.id);
+        crate::safefs::confined_join(&base, rel).map_err(|e| {
+            fail(
+                Code::DataErr,
+                format!("{}: {e}", base.join(MANIFEST).display()),
+            )
+        })
+    }
+
+    fn trash(&self) -> PathBuf {
+        self.dir.join(".trash")
+    }
+
+    /// Remove a backup: renamed into the trash first (one atomic step, so a killed prune
+    /// never leaves a half-deleted backup that still lists as whole), then deleted.
     pub fn remove(&self, id: &str) -> Result<()> {
         let p = self.path_of(id);
-        fs::remove_dir_all(&p).with_context(|| format!("{}: cannot remove backup", p.display()))
+        let trash = self.trash();
+        atomic::create_private_dir(&trash)?;
+        let t = trash.join(format!("{id}-{}", crate::safefs::unique_suffix()));
+        fs::rename(&p, &t).with_context(|| format!("{}: cannot remove backup", p.display()))?;
+        atomic::sync_dir(&self.dir)?;
+        if atomic::fault_point("config-prune-in-trash") {
+            std::process::abort();
+        }
+        fs::remove_dir_all(&t).with_context(|| format!("{}: cannot remove", t.display()))?;
+        // Only when empty: another removal's entry may still be in there.
+        let _ = fs::remove_dir(&trash);
+        Ok(())
+    }
+
+    /// Delete what killed runs left: the trash and half-built `.tmp-*` backups. Call under
+    /// the config lock only (a running backup's temp dir is not garbage).
+    pub fn sweep(&self) -> Result<usize> {
+        let mut n = 0;
+        for e in fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name == ".trash" || name.starts_with(".tmp-") {
+                let p = e.path();
+                let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    fs::remove_dir_all(&p)
+                } else {
+                    fs::remove_file(&p)
+                };
+                r.with_context(|| format!("{}: cannot remove leftover", p.display()))?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -358,7 +459,15 @@ mod tests {
             includes: vec![("sub/x.json5".into(), b"{}".to_vec())],
         };
         let m = s
-            .write(&c, Utc::now(), "backup", "openclaw.json", &verdict(), false)
+            .write(
+                &c,
+                Utc::now(),
+                "backup",
+                "openclaw.json",
+                &verdict(),
+                false,
+                &|_| Ok(()),
+            )
             .unwrap();
         let back = s.read(&m).unwrap();
         assert_eq!(back.config, c.config);
