@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, c: &SessionsCmd) -> Result<Outcome> {
         SessionsCmd::List { agent } => list(ctx, agent.as_deref()),
         SessionsCmd::Restore(a) => {
             ctx.run_job("sessions-restore", crate::cmd::cbackup::LOCK, |ctx, _| {
-                restore(ctx, a)
+                crate::cmd::cbackup::writing(ctx, || restore(ctx, a))
             })
         }
     }
@@ -152,13 +152,26 @@ fn newest_first(ms: &mut [&Manifest]) {
 
 fn restore(ctx: &Ctx, a: &SessionRestoreArgs) -> Result<Outcome> {
     let store = open_store(ctx);
-    let (manifests, _) = store.manifests(None)?;
+    let (manifests, bad) = store.manifests(None)?;
+    for (p, e) in &bad {
+        ctx.out.warn(&format!("{}: unreadable: {e}", p.display()));
+    }
     let chosen: Option<&Manifest> = if let Some(prefix) = &a.snapshot {
         let hits: Vec<&Manifest> = manifests
             .iter()
             .filter(|m| m.id.starts_with(prefix.as_str()))
             .collect();
         match hits.len() {
+            0 if !bad.is_empty() => {
+                return Err(fail(
+                    Code::DataErr,
+                    format!(
+                        "no readable snapshot {prefix}, and {} snapshot manifest(s) are unreadable (first: {})",
+                        bad.len(),
+                        bad[0].0.display()
+                    ),
+                ))
+            }
             0 => {
                 return Err(fail(
                     Code::NoInput,
@@ -204,6 +217,18 @@ fn restore(ctx: &Ctx, a: &SessionRestoreArgs) -> Result<Outcome> {
             return Ok(done);
         }
     }
+    if let Some((p, _)) = bad.first() {
+        // The session may well be in a manifest that cannot be read: never say it is absent.
+        return Err(fail(
+            Code::DataErr,
+            format!(
+                "no readable snapshot holds session {}, and {} snapshot manifest(s) are unreadable (first: {})",
+                a.session,
+                bad.len(),
+                p.display()
+            ),
+        ));
+    }
     Err(fail(
         Code::NoInput,
         format!(
@@ -236,7 +261,7 @@ fn write_atomically(target: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        std::process::id()
+        crate::safefs::unique_suffix()
     ));
     let result = (|| -> Result<()> {
         let f = OpenOptions::new()
@@ -284,7 +309,10 @@ fn target_dir(ctx: &Ctx, a: &SessionRestoreArgs, original: Option<&Path>) -> Res
 }
 
 fn restore_file(ctx: &Ctx, store: &Store, m: &Manifest, a: &SessionRestoreArgs) -> Result<Outcome> {
-    let original = ctx.paths.openclaw_dir.join(&m.path);
+    // The path comes from a manifest: confined to OpenClaw's state dir (checked for `..` and
+    // absolute paths when read, here for symlinked directories on the way).
+    let original = crate::safefs::confined_join(&ctx.paths.openclaw_dir, &m.path)
+        .map_err(|e| fail(Code::DataErr, format!("snapshot {}: {e}", m.id)))?;
     let dir = target_dir(ctx, a, Some(&original))?;
     let target = dir.join(m.file_name());
     check_target(&target, a.force)?;
@@ -320,9 +348,11 @@ fn export_sqlite(
     a: &SessionRestoreArgs,
 ) -> Result<Option<Outcome>> {
     crate::atomic::create_private_dir(&store.tmp_dir())?;
-    let tmp = store
-        .tmp_dir()
-        .join(format!("restore-{}-{}.sqlite", db.id, std::process::id()));
+    let tmp = store.tmp_dir().join(format!(
+        "restore-{}-{}.sqlite",
+        db.id,
+        crate::safefs::unique_suffix()
+    ));
     let result = (|| -> Result<Option<Outcome>> {
         {
             let f =

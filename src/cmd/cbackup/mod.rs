@@ -41,15 +41,38 @@ pub fn command_name(a: &CbackupArgs) -> &'static str {
 
 pub fn run(ctx: &Ctx, a: &CbackupArgs) -> Result<Outcome> {
     match a.cmd {
-        None => ctx.run_job(JOB, LOCK, |ctx, l| backup(ctx, l, a.session.as_deref())),
+        None => ctx.run_job(JOB, LOCK, |ctx, l| {
+            writing(ctx, || backup(ctx, l, a.session.as_deref()))
+        }),
         Some(CbackupCmd::Verify) => {
             ctx.run_job("compaction-backup-verify", LOCK, |ctx, _| verify(ctx))
         }
         Some(CbackupCmd::Prune) => ctx.run_job("compaction-backup-prune", LOCK, |ctx, l| {
-            retention::prune(ctx, l, true)
+            writing(ctx, || retention::prune(ctx, l, true))
         }),
         Some(CbackupCmd::InstallHook) => install_hook(ctx),
     }
+}
+
+/// Run `f`, which writes the store, between [`Store::begin_write`] and [`Store::end_write`]
+/// (so what a killed run leaves is swept by the next). Call under the store's lock.
+pub fn writing(ctx: &Ctx, f: impl FnOnce() -> Result<Outcome>) -> Result<Outcome> {
+    if ctx.dry_run {
+        return f();
+    }
+    let store = open_store(ctx);
+    let swept = store.begin_write()?;
+    if swept > 0 {
+        ctx.out.note(&format!(
+            "{}: removed {swept} temp files of an interrupted run",
+            store.root.display()
+        ));
+    }
+    let r = f();
+    if r.is_ok() {
+        store.end_write()?;
+    }
+    r
 }
 
 /// The store for this run.
@@ -88,7 +111,7 @@ struct StoreEntry {
 /// is reported and treated as empty.
 fn read_store(path: &Path, warn: &mut Vec<String>) -> HashMap<String, StoreEntry> {
     let mut out = HashMap::new();
-    let bytes = match fs::read(path) {
+    let bytes = match crate::safefs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
         Err(e) => {
@@ -508,7 +531,7 @@ fn snapshot_one(
             let row = rows.get(live_rel.to_str()?)?;
             Some(store.manifest_path(&s.agent, &s.group, row.snapshot_id.as_ref()?))
         })
-        .and_then(|p| Store::read_manifest(&p).ok());
+        .and_then(|p| store.read_manifest(&p).ok());
 
     let (stored, link_target, head, fp) = if is_link {
         let t = fs::read_link(&s.abs)
@@ -523,8 +546,8 @@ fn snapshot_one(
         let (st, head) = snapshot_sqlite(store, s, base.as_ref())?;
         (st, None, head, fp)
     } else {
-        let mut f =
-            File::open(&s.abs).with_context(|| format!("{}: cannot open", s.abs.display()))?;
+        let mut f = crate::safefs::open(&s.abs, crate::safefs::Follow::Yes)
+            .with_context(|| format!("{}: cannot open", s.abs.display()))?;
         // Describe what was actually read (the file may have been replaced since lstat).
         let meta = f
             .metadata()
@@ -590,7 +613,7 @@ fn snapshot_one(
 }
 
 fn zst_lines(path: &Path) -> Result<u64> {
-    let f = File::open(path)?;
+    let f = crate::safefs::open(path, crate::safefs::Follow::Yes)?;
     let mut d = zstd::stream::read::Decoder::new(f)?;
     let mut buf = vec![0u8; 1 << 16];
     let mut n = 0u64;
@@ -610,11 +633,14 @@ fn snapshot_sqlite(
     base: Option<&Manifest>,
 ) -> Result<(store::Stored, String)> {
     crate::atomic::create_private_dir(&store.tmp_dir())?;
-    let tmp = store
-        .tmp_dir()
-        .join(format!("{}-{}.sqlite", s.agent, std::process::id()));
-    let _ = fs::remove_file(&tmp);
+    let tmp = store.tmp_dir().join(format!(
+        "{}-{}.sqlite",
+        s.agent,
+        crate::safefs::unique_suffix()
+    ));
     let result = (|| -> Result<(store::Stored, String)> {
+        crate::safefs::check_regular(&s.abs)
+            .with_context(|| format!("{}: cannot open database", s.abs.display()))?;
         let src = rusqlite::Connection::open_with_flags(
             &s.abs,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -717,7 +743,7 @@ fn verify(ctx: &Ctx) -> Result<Outcome> {
                 damaged_chunks.push(format!("{}: not a chunk name", e.path().display()));
                 continue;
             };
-            let ok = fs::read(e.path())
+            let ok = crate::safefs::read(e.path())
                 .ok()
                 .and_then(|p| zstd::stream::decode_all(&p[..]).ok())
                 .filter(|d| store::sha256_hex(d) == sha)

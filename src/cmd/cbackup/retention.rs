@@ -157,8 +157,18 @@ pub fn prune(ctx: &Ctx, ledger: &Ledger, report: bool) -> Result<Outcome> {
     let store = super::open_store(ctx);
     let (manifests, bad) = store.manifests(None)?;
     for (p, e) in &bad {
-        ctx.out
-            .warn(&format!("{}: skipped by retention: {e}", p.display()));
+        ctx.out.warn(&format!("{}: unreadable: {e}", p.display()));
+    }
+    // A manifest that cannot be read may be the newest (or only) copy of a transcript, and its
+    // chunks are unknown: removing anything could lose it for good. Keep everything until it
+    // is readable again or removed by hand.
+    let paused = !bad.is_empty();
+    if paused {
+        ctx.out.warn(&format!(
+            "retention paused: {} snapshot manifest(s) unreadable (first: {}); nothing removed, every chunk kept",
+            bad.len(),
+            bad[0].0.display()
+        ));
     }
     let sizes = chunk_sizes(&store)?;
     let items: Vec<Item> = manifests
@@ -178,7 +188,15 @@ pub fn prune(ctx: &Ctx, ledger: &Ledger, report: bool) -> Result<Outcome> {
                 .collect(),
         })
         .collect();
-    let decisions = plan(&items, policy, ctx.now);
+    let mut decisions = plan(&items, policy, ctx.now);
+    if paused {
+        for d in &mut decisions {
+            if !d.keep {
+                d.keep = true;
+                d.reasons = vec!["retention paused: unreadable manifests".into()];
+            }
+        }
+    }
     let remove: Vec<&Decision> = decisions.iter().filter(|d| !d.keep).collect();
     let by_id: HashMap<&str, &Manifest> = manifests.iter().map(|m| (m.id.as_str(), m)).collect();
     let mut freed = 0u64;

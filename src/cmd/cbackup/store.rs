@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 pub const LINE_CHUNK: usize = 4 << 20;
 /// Fixed chunk size for databases and other binary content.
 pub const FIXED_CHUNK: usize = 1 << 20;
+/// In the names of temp files (`.<name>.claw-tmp-<unique>`), swept after a killed run.
+const TMP_MARK: &str = ".claw-tmp-";
 /// Bump when the manifest layout changes incompatibly.
 pub const FORMAT: u32 = 1;
 
@@ -133,6 +135,56 @@ impl Store {
     }
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
+    }
+
+    fn in_progress(&self) -> PathBuf {
+        self.root.join(".in-progress")
+    }
+
+    /// Start a run that writes the store (under the compaction-backup lock). When the last
+    /// such run did not finish (killed, or failed), first remove what it left: SQLite copies
+    /// in `tmp/`, and temp files of chunks and manifests. Returns how many were removed.
+    pub fn begin_write(&self) -> Result<usize> {
+        atomic::create_private_dir(&self.root)?;
+        let marker = self.in_progress();
+        let mut n = 0;
+        if marker.exists() {
+            n = self.sweep()?;
+        }
+        write_unsynced(&marker, b"")?;
+        Ok(n)
+    }
+
+    /// The run started by [`Store::begin_write`] finished cleanly.
+    pub fn end_write(&self) -> Result<()> {
+        let m = self.in_progress();
+        fs::remove_file(&m).with_context(|| format!("{}: cannot remove", m.display()))
+    }
+
+    fn sweep(&self) -> Result<usize> {
+        let mut n = 0;
+        for e in fs::read_dir(self.tmp_dir()).into_iter().flatten().flatten() {
+            if fs::remove_file(e.path()).is_ok() {
+                n += 1;
+            }
+        }
+        for dir in [self.chunks_dir(), self.snapshots_dir()] {
+            for e in walkdir::WalkDir::new(&dir)
+                .follow_links(false)
+                .into_iter()
+                .flatten()
+            {
+                let name = e.file_name().to_string_lossy();
+                if e.file_type().is_file()
+                    && name.starts_with('.')
+                    && name.contains(TMP_MARK)
+                    && fs::remove_file(e.path()).is_ok()
+                {
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
     }
 
     pub fn chunk_path(&self, sha: &str) -> PathBuf {
@@ -291,44 +343,99 @@ impl Store {
         write_unsynced(&path, &text)
     }
 
-    pub fn read_manifest(path: &Path) -> Result<Manifest> {
-        let b =
-            fs::read(path).with_context(|| format!("{}: cannot read manifest", path.display()))?;
-        serde_json::from_slice(&b).map_err(|e| {
+    /// Read a manifest (never through a symlink, never blocking on a FIFO) and check it.
+    pub fn read_manifest(&self, path: &Path) -> Result<Manifest> {
+        let b = crate::safefs::read_with(path, crate::safefs::Follow::No)
+            .with_context(|| format!("{}: cannot read manifest", path.display()))?;
+        let m: Manifest = crate::safefs::json_from_slice(&b).map_err(|e| {
             fail(
                 Code::DataErr,
                 format!("{}: bad manifest: {e}", path.display()),
             )
-        })
+        })?;
+        self.check(&m, path).map_err(|e| {
+            fail(
+                Code::DataErr,
+                format!("{}: bad manifest: {e}", path.display()),
+            )
+        })?;
+        Ok(m)
     }
 
-    /// Every manifest path under `snapshots/` (optionally one agent's), sorted.
-    pub fn manifest_paths(&self, agent: Option<&str>) -> Result<Vec<PathBuf>> {
+    /// A manifest is outside input: before anything slices, joins or deletes by what it says,
+    /// its id must be the one its content gives (so an edited path or hash is caught), it must
+    /// sit where its agent/group/id put it, and every hash must be a hash.
+    fn check(&self, m: &Manifest, found_at: &Path) -> std::result::Result<(), String> {
+        let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex64(&m.sha256) || m.chunks.iter().any(|c| !hex64(&c.sha256)) {
+            return Err("a sha256 is not 64 hex digits".into());
+        }
+        crate::safefs::confined_join(Path::new("/"), &m.path)?;
+        for part in [&m.agent, &m.group] {
+            if part.is_empty() || part.contains('/') || part == "." || part == ".." {
+                return Err(format!("agent/group {part:?} is not a plain name"));
+            }
+        }
+        if m.id != snapshot_id(&m.path, &m.sha256) {
+            return Err(format!(
+                "id {} does not match its path and content (edited?)",
+                m.id
+            ));
+        }
+        if self.manifest_path(&m.agent, &m.group, &m.id) != found_at {
+            return Err("not where its agent, group and id place it".into());
+        }
+        if m.chunks.iter().map(|c| c.size).sum::<u64>() != m.size && m.link_target.is_none() {
+            return Err("chunk sizes do not add up to the file size".into());
+        }
+        Ok(())
+    }
+
+    /// Every manifest path under `snapshots/` (optionally one agent's), sorted, and the
+    /// entries named like a manifest that are not a regular file (a directory, FIFO, symlink):
+    /// those are unreadable manifests, never silently absent ones.
+    pub fn manifest_paths(&self, agent: Option<&str>) -> Result<(Vec<PathBuf>, Vec<BadManifest>)> {
         let root = match agent {
             Some(a) => self.snapshots_dir().join(a),
             None => self.snapshots_dir(),
         };
         let mut out = Vec::new();
+        let mut bad = Vec::new();
         if !root.is_dir() {
-            return Ok(out);
+            return Ok((out, bad));
         }
         for e in walkdir::WalkDir::new(&root).follow_links(false) {
             let e = e.with_context(|| format!("{}: cannot list snapshots", root.display()))?;
             let name = e.file_name().to_string_lossy();
-            if e.file_type().is_file() && name.ends_with(".json") && !name.starts_with('.') {
+            if !name.ends_with(".json") || name.starts_with('.') {
+                continue;
+            }
+            if e.file_type().is_file() {
                 out.push(e.into_path());
+            } else {
+                let what = if e.file_type().is_dir() {
+                    "a directory"
+                } else if e.file_type().is_symlink() {
+                    "a symlink"
+                } else {
+                    "a special file"
+                };
+                bad.push((
+                    e.path().to_path_buf(),
+                    format!("{}: is {what}, not a manifest file", e.path().display()),
+                ));
             }
         }
         out.sort();
-        Ok(out)
+        Ok((out, bad))
     }
 
-    /// Every manifest that parses, with the paths of those that do not.
+    /// Every manifest that reads and checks, with the paths of those that do not.
     pub fn manifests(&self, agent: Option<&str>) -> Result<(Vec<Manifest>, Vec<BadManifest>)> {
         let mut good = Vec::new();
-        let mut bad = Vec::new();
-        for p in self.manifest_paths(agent)? {
-            match Self::read_manifest(&p) {
+        let (paths, mut bad) = self.manifest_paths(agent)?;
+        for p in paths {
+            match self.read_manifest(&p) {
                 Ok(m) => good.push(m),
                 Err(e) => bad.push((p, format!("{e:#}"))),
             }
@@ -339,8 +446,8 @@ impl Store {
     /// One chunk's plain bytes, checked against its name.
     pub fn read_chunk(&self, c: &ChunkRef) -> Result<Vec<u8>> {
         let path = self.chunk_path(&c.sha256);
-        let packed =
-            fs::read(&path).with_context(|| format!("{}: cannot read chunk", path.display()))?;
+        let packed = crate::safefs::read(&path)
+            .with_context(|| format!("{}: cannot read chunk", path.display()))?;
         let data = zstd::stream::decode_all(&packed[..]).map_err(|e| {
             fail(
                 Code::DataErr,
@@ -386,7 +493,10 @@ fn write_unsynced(path: &Path, data: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.claw-tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(format!(
+        ".{name}{TMP_MARK}{}",
+        crate::safefs::unique_suffix()
+    ));
     let r = (|| -> Result<()> {
         let mut f = fs::OpenOptions::new()
             .write(true)
