@@ -1,12 +1,14 @@
 //! The one integration-test binary: every test drives the built `claw` binary in a temp
 //! sandbox (HOME, XDG dirs and every OpenClaw path redirected), the way a user or cron would.
 
+mod adversarial;
 mod alerts;
 mod cbackup;
 mod common;
 mod compare;
 mod config;
 mod cost;
+mod crash;
 mod doctor;
 mod fakehttp;
 mod fleet;
