@@ -10,8 +10,8 @@ Exit codes:
    0  ok
    1  a finding or alert (invalid config, config healed, stuck agent, budget passed, breaker open)
    2  usage error
-  65  bad data (corrupt JSON, unreadable database, newer ledger)
-  66  missing input (no config, no such backup)
+  65  bad data (corrupt JSON, too deeply nested, damaged backup or ledger, newer ledger)
+  66  missing input (no config, no such backup, a FIFO or directory where a file belongs)
   70  internal error (a bug: please report it)
   74  I/O error (permissions, disk full)
   75  try later (another run holds the lock, database busy)
