@@ -255,14 +255,23 @@ fn check_target(path: &Path, force: bool) -> Result<()> {
 /// Write through a temp file in the target directory, then rename over the target.
 fn write_atomically(target: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.claw-restore-{}",
+    let prefix = format!(
+        ".{}.claw-restore-",
         target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        crate::safefs::unique_suffix()
-    ));
+            .unwrap_or_default()
+    );
+    // A restore of this file killed earlier left its temp copy here (in OpenClaw's own
+    // directory): remove it now, under the same lock, so it never piles up.
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix)
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+    let tmp = dir.join(format!("{prefix}{}", crate::safefs::unique_suffix()));
     let result = (|| -> Result<()> {
         let f = OpenOptions::new()
             .write(true)

@@ -985,3 +985,25 @@ fn read_only_and_full_state_and_a_clock_that_went_back() {
         "OpenClaw's files changed or gone: {changed:?}"
     );
 }
+
+#[test]
+fn a_killed_sessions_restore_leaves_no_copy_in_openclaws_dir() {
+    let s = cbackup_home();
+    let live = manifests_of(&s)
+        .into_iter()
+        .map(|p| serde_json::from_slice::<serde_json::Value>(&fs::read(p).unwrap()).unwrap())
+        .find(|v| v["kind"] == "live" && v["agent"] == "main")
+        .unwrap();
+    let sid = live["session_id"].as_str().unwrap();
+    let r = s.run(&["--json", "sessions", "restore", sid, "--force"]);
+    r.code(0);
+    let target = PathBuf::from(r.json()["detail"]["path"].as_str().unwrap());
+    // What a restore killed before its rename leaves (the PID-named temp of an older claw too).
+    let left = target.with_file_name(format!(
+        ".{}.claw-restore-4242",
+        target.file_name().unwrap().to_string_lossy()
+    ));
+    fs::write(&left, "half a transcript").unwrap();
+    s.run(&["sessions", "restore", sid, "--force"]).code(0);
+    assert!(!left.exists(), "temp copy of a killed restore still there");
+}
