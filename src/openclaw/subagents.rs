@@ -1,4 +1,5 @@
-//! Readers for what a watchdog needs about subagent runs: `subagents/runs.json`, the light
+//! Readers for what a watchdog needs about subagent runs: `subagents/runs.json` (to 2026.7.x)
+//! and `state/openclaw.sqlite` `subagent_runs`/`task_runs` (2026.9.x), the light
 //! fields of `sessions.json`, transcript writer locks, and the LAST lines of a transcript
 //! (read backwards from the end of the file, never the whole file).
 //!
@@ -144,6 +145,147 @@ pub fn read_runs(path: &Path) -> Result<(Vec<RunRecord>, Vec<String>)> {
     }
     out.sort_by(|a, b| a.run_id.cmp(&b.run_id));
     Ok((out, problems))
+}
+
+/// Task statuses after which a run no longer runs (`task_runs.status`, 2026.9.x).
+const TASK_TERMINAL: &[&str] = &[
+    "succeeded",
+    "failed",
+    "cancelled",
+    "canceled",
+    "timed_out",
+    "timeout",
+    "lost",
+    "killed",
+    "done",
+    "error",
+];
+
+/// Every subagent run of the SQLite era: `subagent_runs` of `<state>/state/openclaw.sqlite`
+/// (2026.9.x keeps no `runs.json`), with the task's status and end from `task_runs` (same
+/// `run_id`). A missing database or table is no runs; a database that exists but cannot be
+/// read is an error, because "no runs" would then be a silent lie to the caller.
+pub fn read_runs_sqlite(db: &Path) -> Result<(Vec<RunRecord>, Vec<String>)> {
+    use rusqlite::{Connection, OpenFlags};
+    if !db.is_file() {
+        return Ok((vec![], vec![]));
+    }
+    let name = db.display();
+    let c = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("{name}: cannot open read-only"))?;
+    c.busy_timeout(std::time::Duration::from_millis(1000))?;
+    let has = |t: &str| -> Result<bool> {
+        c.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [t],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .with_context(|| format!("{name}: not a readable SQLite database"))
+    };
+    if !has("subagent_runs")? {
+        return Ok((vec![], vec![]));
+    }
+    let tasks = has("task_runs")?;
+    let sql = if tasks {
+        "SELECT r.run_id, r.child_session_key, r.requester_session_key, r.created_at, \
+         r.payload_json, t.status, t.ended_at, t.terminal_outcome \
+         FROM subagent_runs r LEFT JOIN task_runs t ON t.run_id = r.run_id \
+         ORDER BY r.run_id"
+    } else {
+        "SELECT run_id, child_session_key, requester_session_key, created_at, payload_json, \
+         NULL, NULL, NULL FROM subagent_runs ORDER BY run_id"
+    };
+    let mut st = c
+        .prepare(sql)
+        .with_context(|| format!("{name}: cannot read subagent_runs"))?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })
+        .with_context(|| format!("{name}: cannot read subagent_runs"))?;
+    let mut out: Vec<RunRecord> = Vec::new();
+    let mut problems = Vec::new();
+    for row in rows {
+        let (run_id, child, requester, created, payload, status, ended, outcome) =
+            row.with_context(|| format!("{name}: cannot read subagent_runs"))?;
+        // A run id joined to several tasks appears once.
+        if out.last().is_some_and(|r| r.run_id == run_id) {
+            continue;
+        }
+        let p: serde_json::Value = match payload.as_deref().map(serde_json::from_str) {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                problems.push(format!("{name}: run {run_id}: payload_json: {e}"));
+                serde_json::Value::Null
+            }
+            None => serde_json::Value::Null,
+        };
+        let ms = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_f64()).map(|f| f as i64);
+        let exec = p.get("execution");
+        let exec_status = exec
+            .and_then(|e| e.get("status"))
+            .and_then(|s| s.as_str())
+            .map(str::to_string);
+        let ended_at = ended
+            .or_else(|| ms(exec.and_then(|e| e.get("endedAt"))))
+            .or_else(|| ms(p.get("endedAt")));
+        let terminal = status
+            .as_deref()
+            .filter(|s| TASK_TERMINAL.contains(s))
+            .map(str::to_string);
+        let outcome_status = terminal
+            .or_else(|| ended_at.map(|_| exec_status.clone().unwrap_or_else(|| "ended".into())));
+        let text = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        out.push(RunRecord {
+            run_id,
+            child_session_key: child,
+            requester_session_key: requester,
+            task: text("task"),
+            label: text("label"),
+            model: text("model"),
+            run_timeout_seconds: p.get("runTimeoutSeconds").and_then(|v| v.as_u64()),
+            created_at: created.or_else(|| ms(p.get("createdAt"))),
+            started_at: ms(exec.and_then(|e| e.get("startedAt"))),
+            ended_at,
+            outcome_status,
+            ended_reason: outcome.or_else(|| {
+                exec.and_then(|e| e.get("interruptionReason"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            }),
+        });
+    }
+    Ok((out, problems))
+}
+
+/// Every subagent run of an OpenClaw home, both eras: `state/openclaw.sqlite` (2026.9.x) and
+/// `subagents/runs.json` (before; both are read when both exist, the database winning for a
+/// run id in both). Unreadable sources are problems, the other source is still read.
+pub fn read_all_runs(openclaw_dir: &Path) -> (Vec<RunRecord>, Vec<String>) {
+    let mut problems = Vec::new();
+    let db = openclaw_dir.join("state").join("openclaw.sqlite");
+    let (mut runs, p) = read_runs_sqlite(&db).unwrap_or_else(|e| (vec![], vec![format!("{e:#}")]));
+    problems.extend(p);
+    let json = openclaw_dir.join("subagents").join("runs.json");
+    let (old, p) = read_runs(&json).unwrap_or_else(|e| (vec![], vec![format!("{e:#}")]));
+    problems.extend(p);
+    let seen: std::collections::HashSet<String> = runs.iter().map(|r| r.run_id.clone()).collect();
+    runs.extend(old.into_iter().filter(|r| !seen.contains(&r.run_id)));
+    runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    (runs, problems)
 }
 
 /// The fields of a `sessions.json` entry a watchdog reads.
@@ -316,6 +458,58 @@ pub fn tail_lines(path: &Path, n: usize, max_bytes: u64) -> std::io::Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 2026.9.6 tables as the real gateway creates them (columns trimmed to those read).
+    #[test]
+    fn sqlite_era_runs_with_their_task_status() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("state")).unwrap();
+        let c = rusqlite::Connection::open(d.path().join("state/openclaw.sqlite")).unwrap();
+        c.execute_batch(
+            r#"CREATE TABLE subagent_runs (run_id TEXT NOT NULL PRIMARY KEY,
+                 child_session_key TEXT NOT NULL, controller_session_key TEXT,
+                 requester_session_key TEXT NOT NULL, created_at INTEGER NOT NULL,
+                 payload_json TEXT NOT NULL DEFAULT '{}') STRICT;
+               CREATE TABLE task_runs (task_id TEXT NOT NULL PRIMARY KEY, run_id TEXT,
+                 child_session_key TEXT, status TEXT NOT NULL, ended_at INTEGER,
+                 terminal_outcome TEXT) STRICT;
+               INSERT INTO subagent_runs VALUES ('r1', 'agent:main:subagent:a', NULL,
+                 'agent:main:main', 1000, '{"task":"hang","label":"l1","model":"fake/m1",
+                 "runTimeoutSeconds":0,"execution":{"status":"running","startedAt":1100}}');
+               INSERT INTO task_runs VALUES ('t1', 'r1', 'agent:main:subagent:a', 'running',
+                 NULL, NULL);
+               INSERT INTO subagent_runs VALUES ('r2', 'agent:main:subagent:b', NULL,
+                 'agent:main:main', 2000, '{"execution":{"status":"terminal","endedAt":2500}}');
+               INSERT INTO task_runs VALUES ('t2', 'r2', 'agent:main:subagent:b', 'cancelled',
+                 2500, 'killed');"#,
+        )
+        .unwrap();
+        drop(c);
+        let (runs, problems) = read_all_runs(d.path());
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].run_id, "r1");
+        assert_eq!(runs[0].child_session_key, "agent:main:subagent:a");
+        assert_eq!(runs[0].label.as_deref(), Some("l1"));
+        assert_eq!(runs[0].started_at, Some(1100));
+        assert_eq!(
+            (runs[0].ended_at, runs[0].outcome_status.as_deref()),
+            (None, None)
+        );
+        assert_eq!(runs[1].ended_at, Some(2500));
+        assert_eq!(runs[1].outcome_status.as_deref(), Some("cancelled"));
+        assert_eq!(runs[1].ended_reason.as_deref(), Some("killed"));
+
+        // A database that exists but is not one is an error, never "no runs".
+        std::fs::write(
+            d.path().join("state/openclaw.sqlite"),
+            b"not a database at all, sorry",
+        )
+        .unwrap();
+        let (runs, problems) = read_all_runs(d.path());
+        assert!(runs.is_empty());
+        assert!(problems[0].contains("openclaw.sqlite"), "{problems:?}");
+    }
 
     #[test]
     fn tail_reads_the_last_complete_lines() {

@@ -370,9 +370,21 @@ fn fake_openclaw(s: &Sandbox) -> (String, PathBuf) {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\t' \"$a\"; done >> '{}'\nprintf '\\n' >> '{}'\necho '{{\"ok\":true}}'\n",
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\t' \"$a\"; done >> '{}'\nprintf '\\n' >> '{}'\n{}\necho '{{\"ok\":true}}'\n",
             log.display(),
-            log.display()
+            log.display(),
+            // The effect of a cancel, as OpenClaw records it: the run gets an end time
+            // (claw judges a kill by it, not by the exit status).
+            r#"if [ "$1" = tasks ] && [ "$2" = cancel ]; then python3 - "$OPENCLAW_STATE_DIR/subagents/runs.json" "$3" <<'PY'
+import json, sys
+p, run = sys.argv[1], sys.argv[2]
+d = json.load(open(p))
+for k, r in d.get("runs", {}).items():
+    if k == run or r.get("runId") == run:
+        r["endedAt"] = 1
+json.dump(d, open(p, "w"))
+PY
+fi"#
         ),
     )
     .unwrap();
@@ -542,7 +554,7 @@ past_timeout = "kill"
         vec![
             "gateway".to_string(),
             "call".into(),
-            "sessions.send".into(),
+            "sessions.steer".into(),
             "--params".into(),
             json!({"key": key("main", tag), "message": msg}).to_string(),
             "--json".into(),
@@ -644,7 +656,7 @@ fn dry_run_prints_the_exact_commands_and_does_nothing() {
     let r = scan(&s, &path, NOW, &["--dry-run"]);
     r.code(1);
     let steer = format!(
-        "dry run: would run: openclaw gateway call sessions.send --params '{{\"key\":\"{}\",\"message\":\"Do not wait for user input. Make decisions and proceed autonomously.\"}}' --json",
+        "dry run: would run: openclaw gateway call sessions.steer --params '{{\"key\":\"{}\",\"message\":\"Do not wait for user input. Make decisions and proceed autonomously.\"}}' --json",
         key("main", "ask")
     );
     assert!(r.stdout.contains(&steer), "{}", r.stdout);

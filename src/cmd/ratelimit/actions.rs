@@ -255,7 +255,7 @@ pub fn shell_line(argv: &[String]) -> String {
 }
 
 /// Session keys of subagent runs that have not ended: `sessions.json` subagent entries with
-/// no `endedAt` and a non-final status, and `subagents/runs.json` runs with no `endedAt`.
+/// no `endedAt` and a non-final status, and runs (SQLite era or `runs.json`) not ended.
 pub fn active_subagents(ctx: &Ctx) -> Vec<String> {
     let mut keys = BTreeSet::new();
     let final_status = [
@@ -282,24 +282,15 @@ pub fn active_subagents(ctx: &Ctx) -> Vec<String> {
             }
         }
     }
-    let runs = layout::runs_json(&ctx.paths.openclaw_dir);
-    if let Ok(text) = crate::safefs::read_to_string(&runs) {
-        match serde_json::from_str::<Value>(&text) {
-            Ok(v) => {
-                if let Some(m) = v.get("runs").and_then(Value::as_object) {
-                    for r in m.values() {
-                        let ended = r.get("endedAt").is_some_and(|v| !v.is_null());
-                        if let (false, Some(k)) =
-                            (ended, r.get("childSessionKey").and_then(Value::as_str))
-                        {
-                            keys.insert(k.to_string());
-                        }
-                    }
-                }
-            }
-            Err(e) => ctx
-                .out
-                .warn(&format!("{}: corrupt JSON: {e}", runs.display())),
+    // Runs of both eras (`state/openclaw.sqlite` on 2026.9.x, `runs.json` before): a run
+    // with neither an end nor a terminal status is still a target.
+    let (runs, problems) = crate::openclaw::subagents::read_all_runs(&ctx.paths.openclaw_dir);
+    for p in problems {
+        ctx.out.warn(&p);
+    }
+    for r in runs {
+        if r.ended_at.is_none() && r.outcome_status.is_none() {
+            keys.insert(r.child_session_key);
         }
     }
     keys.into_iter().collect()
@@ -375,7 +366,26 @@ pub fn on_trip(
     let cfg = &ctx.settings.rate_limit;
     let mut lines = Vec::new();
     if cfg.abort_subagents {
-        for key in active_subagents(ctx) {
+        let targets = active_subagents(ctx);
+        if targets.is_empty() {
+            // Said once per trip, so "nothing aborted" is never mistaken for "aborted".
+            ctx.out.warn(&format!(
+                "abort_subagents: no running subagent found in {} (sessions, runs.json, state/openclaw.sqlite); nothing aborted",
+                ctx.paths.openclaw_dir.display()
+            ));
+            if !ctx.dry_run {
+                record_action(
+                    ctx,
+                    ledger,
+                    "trip",
+                    "abort-subagent",
+                    "-",
+                    true,
+                    "no running subagent found",
+                )?;
+            }
+        }
+        for key in targets {
             let params = serde_json::json!({ "key": key }).to_string();
             let argv = openclaw_argv(
                 ctx,

@@ -99,11 +99,7 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
             openclaw_dir.join("agents").display()
         )
     })?;
-    let runs_path = layout::runs_json(openclaw_dir);
-    let (runs, p) = match subagents::read_runs(&runs_path) {
-        Ok(x) => x,
-        Err(e) => (vec![], vec![format!("{e:#}")]),
-    };
+    let (runs, p) = subagents::read_all_runs(openclaw_dir);
     problems.extend(p);
 
     let mut sessions: HashMap<String, HashMap<String, Session>> = HashMap::new();

@@ -155,8 +155,11 @@ fn commands(ctx: &Ctx, w: &Watched, step: Step, msg: Option<&str>) -> Vec<Vec<St
         ]
     };
     match step {
+        // `sessions.steer` interrupts the active run and starts a turn with the message;
+        // `sessions.send` only queues it behind the hung model call (which never returns) and
+        // bumps the session's timestamp, so the next scan would call the run progressing.
         Step::Steer => vec![call(
-            "sessions.send",
+            "sessions.steer",
             json!({"key": w.session_key, "message": msg.unwrap_or_default()}),
         )],
         Step::Extend => vec![],
@@ -172,6 +175,30 @@ fn commands(ctx: &Ctx, w: &Watched, step: Step, msg: Option<&str>) -> Vec<Vec<St
             }
             v
         }
+    }
+}
+
+fn step_of(r: &Row) -> Option<Step> {
+    match &r.decision {
+        Some(Decision::Act(step, _)) => Some(*step),
+        _ => None,
+    }
+}
+
+/// Whether OpenClaw records the run as ended (task terminal or an end time), polled for a
+/// few seconds because the gateway finishes an abort asynchronously.
+fn wait_run_ended(ctx: &Ctx, run_id: &str) -> bool {
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (runs, _) = crate::openclaw::subagents::read_all_runs(&ctx.paths.openclaw_dir);
+        let ended = runs
+            .iter()
+            .find(|r| r.run_id == run_id)
+            .is_some_and(|r| r.ended_at.is_some() || r.outcome_status.is_some());
+        if ended || Instant::now() >= deadline {
+            return ended;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
     }
 }
 
@@ -554,10 +581,23 @@ fn scan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                         errs.push(format!("{}: {e}", argv[1..4.min(argv.len())].join(" ")));
                     }
                 }
-                r.result = Some(if errs.is_empty() {
-                    ("ok".into(), None)
-                } else {
-                    ("failed".into(), Some(errs.join("; ")))
+                // A kill is done when the run has ended, not when the commands exited 0:
+                // `tasks cancel` fails with "already terminal" after a working abort, and
+                // 2026.7.1 answers 0 with "Subagent was not running." for a hung run.
+                let ended = match (step_of(r), r.w.facts.run.as_ref()) {
+                    (Some(Step::Kill), Some(run)) if !ctx.dry_run => {
+                        Some(wait_run_ended(ctx, &run.run_id))
+                    }
+                    _ => None,
+                };
+                r.result = Some(match ended {
+                    Some(true) => ("ok".into(), None),
+                    Some(false) => {
+                        errs.push("the run has not ended (its task is not terminal)".into());
+                        ("failed".into(), Some(errs.join("; ")))
+                    }
+                    None if errs.is_empty() => ("ok".into(), None),
+                    None => ("failed".into(), Some(errs.join("; "))),
                 });
             }
         }
