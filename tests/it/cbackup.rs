@@ -463,16 +463,50 @@ fn restore_refuses_to_overwrite_a_live_file_without_force() {
     assert_eq!(fs::read_to_string(&p).unwrap().lines().count(), 4);
 }
 
+/// A fake `openclaw` that logs its argv and answers `hooks ... list --json` with the hook
+/// `disabled` as given.
+fn fake_hooks_openclaw(s: &Sandbox, disabled: bool) -> PathBuf {
+    let bin = s.root().join("fake-openclaw");
+    let log = s.root().join("openclaw.argv");
+    fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$*\" in *list*) echo '{{\"hooks\":[{{\"name\":\"claw-compaction-backup\",\"eligible\":true,\"disabled\":{disabled}}}]}}' ;; esac\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
 #[test]
-fn install_hook_writes_hook_md_and_handler() {
+fn install_hook_writes_a_nonblocking_handler_and_enables_it_for_every_agent() {
     let s = Sandbox::new();
+    let bin = fake_hooks_openclaw(&s, false);
+    s.write_settings(&format!(
+        "[general]\nopenclaw_bin = \"{}\"\n",
+        bin.display()
+    ));
+    // Two agents (2026.9.6 refuses a plain `hooks enable` then): enabled per agent.
+    fs::write(
+        s.openclaw().join("openclaw.json"),
+        r#"{"agents": {"ownership": "explicit", "entries": {"alpha": {}, "beta": {}}}}"#,
+    )
+    .unwrap();
     let r = s.run(&["compaction-backup", "install-hook"]);
     r.code(0);
-    assert!(
-        r.stdout
-            .contains("openclaw hooks enable claw-compaction-backup"),
-        "{}",
-        r.stdout
+    assert!(r.stdout.contains("for: alpha, beta"), "{}", r.stdout);
+    let argv = fs::read_to_string(s.root().join("openclaw.argv")).unwrap();
+    assert_eq!(
+        argv.lines().collect::<Vec<_>>(),
+        [
+            "hooks --agent alpha enable claw-compaction-backup",
+            "hooks --agent beta enable claw-compaction-backup",
+            "hooks --agent alpha list --json",
+            "hooks --agent beta list --json",
+        ]
     );
     let dir = s.openclaw().join("hooks/claw-compaction-backup");
     let md = fs::read_to_string(dir.join("HOOK.md")).unwrap();
@@ -481,9 +515,44 @@ fn install_hook_writes_hook_md_and_handler() {
         "{md}"
     );
     let js = fs::read_to_string(dir.join("handler.js")).unwrap();
+    // Never synchronous inside the gateway's event loop; detached; bounded wait.
     assert!(
-        js.contains("compaction-backup") && js.contains("--session") && js.contains("timeout"),
+        !js.contains("spawnSync") && !js.contains("execSync"),
         "{js}"
+    );
+    assert!(
+        js.contains("detached: true") && js.contains("WAIT_MS"),
+        "{js}"
+    );
+    assert!(
+        js.contains("--session") && js.contains("compaction-backup"),
+        "{js}"
+    );
+    // The scheduled jobs' state dir, fixed at install time.
+    assert!(
+        js.contains(&format!(
+            "\"CLAW_STATE_DIR\":{}",
+            serde_json::json!(s.state())
+        )),
+        "{js}"
+    );
+}
+
+#[test]
+fn install_hook_fails_when_openclaw_does_not_list_it_enabled() {
+    let s = Sandbox::new();
+    let bin = fake_hooks_openclaw(&s, true);
+    s.write_settings(&format!(
+        "[general]\nopenclaw_bin = \"{}\"\n",
+        bin.display()
+    ));
+    let r = s.run(&["compaction-backup", "install-hook"]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(r.stderr.contains("not enabled"), "{}", r.stderr);
+    let argv = fs::read_to_string(s.root().join("openclaw.argv")).unwrap();
+    assert!(
+        argv.starts_with("hooks enable claw-compaction-backup\n"),
+        "{argv}"
     );
 }
 

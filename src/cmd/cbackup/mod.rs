@@ -835,30 +835,69 @@ fn install_hook(ctx: &Ctx) -> Result<Outcome> {
         "---\nname: {HOOK_NAME}\ndescription: Snapshot a session's transcript with claw before OpenClaw compacts it\n\
          metadata: {{\"openclaw\":{{\"events\":[\"session:compact:before\"]}}}}\n---\n\n\
          # {HOOK_NAME}\n\nRuns `claw compaction-backup --session <key>` before compaction so no line is lost\n\
-         when compaction rewrites or truncates the transcript. Waits at most 60 s; a failure never\n\
-         blocks compaction. Installed by `claw compaction-backup install-hook`.\n"
+         when compaction rewrites or truncates the transcript. Never blocks the gateway: claw runs as\n\
+         a detached child and compaction waits for it at most 50 s. Installed by\n\
+         `claw compaction-backup install-hook`.\n"
     );
+    // The hook's claw must use the state dir and settings of the scheduled jobs, not whatever
+    // the gateway's environment says: they are fixed here, at install time.
+    let mut env = serde_json::json!({
+        "CLAW_STATE_DIR": ctx.paths.state,
+        "OPENCLAW_STATE_DIR": ctx.paths.openclaw_dir,
+        "OPENCLAW_CONFIG_PATH": ctx.paths.config,
+    });
+    // Named only when it exists: a named settings file that is missing is an error.
+    if ctx.paths.settings.is_file() {
+        env["CLAW_SETTINGS"] = json!(ctx.paths.settings);
+    }
     let handler = format!(
-        "// Installed by `claw compaction-backup install-hook`. Bounded: never holds compaction\n\
-         // for more than 60 s, and never throws.\n\
-         const {{ spawnSync }} = require(\"node:child_process\");\n\
-         const CLAW = {claw};\n\n\
+        "// Installed by `claw compaction-backup install-hook`.\n\
+         // The handler runs inside the gateway's event loop: a synchronous child process\n\
+         // would freeze every request of the gateway while claw runs. claw is started detached\n\
+         // (own process group) and awaited asynchronously for at most WAIT_MS, so compaction\n\
+         // normally starts after the snapshot, and never waits longer. It never throws.\n\
+         const {{ spawn }} = require(\"node:child_process\");\n\
+         const CLAW = {claw};\n\
+         const ENV = {env};\n\
+         const WAIT_MS = 50000;\n\n\
          module.exports = async function handler(event) {{\n  \
            const key = (event && (event.sessionKey || (event.session && event.session.key) || (event.context && event.context.sessionKey))) || \"\";\n  \
            if (!key) return;\n  \
            try {{\n    \
-             const r = spawnSync(CLAW, [\"--wait\", \"45\", \"compaction-backup\", \"--session\", String(key)], {{ timeout: 60000, stdio: [\"ignore\", \"ignore\", \"pipe\"] }});\n    \
-             if (r.status !== 0) console.error(`claw compaction-backup --session ${{key}}: exit ${{r.status}} ${{r.stderr || \"\"}}`);\n  \
+             const child = spawn(CLAW, [\"--wait\", \"45\", \"compaction-backup\", \"--session\", String(key)], {{\n      \
+               detached: true,\n      \
+               stdio: \"ignore\",\n      \
+               env: Object.assign({{}}, process.env, ENV),\n    \
+             }});\n    \
+             child.on(\"error\", (e) => console.error(`claw compaction-backup: ${{e}}`));\n    \
+             child.unref();\n    \
+             await new Promise((resolve) => {{\n      \
+               const t = setTimeout(resolve, WAIT_MS);\n      \
+               t.unref();\n      \
+               child.on(\"exit\", (code) => {{\n        \
+                 clearTimeout(t);\n        \
+                 if (code !== 0) console.error(`claw compaction-backup --session ${{key}}: exit ${{code}}`);\n        \
+                 resolve();\n      \
+               }});\n      \
+               child.on(\"error\", () => {{ clearTimeout(t); resolve(); }});\n    \
+             }});\n  \
            }} catch (e) {{\n    \
              console.error(`claw compaction-backup: ${{e}}`);\n  \
            }}\n\
          }};\nmodule.exports.default = module.exports;\n",
-        claw = serde_json::to_string(&claw)?
+        claw = serde_json::to_string(&claw)?,
+        env = serde_json::to_string(&env)?
     );
+    let agents = hook_agents(ctx);
     if ctx.dry_run {
         return Ok(Outcome::ok("hook not written (dry run)").with_text(format!(
-            "would write {}/HOOK.md and handler.js\n",
-            dir.display()
+            "would write {}/HOOK.md and handler.js\nwould run: {}\n",
+            dir.display(),
+            enable_plan(ctx, &agents)
+                .iter()
+                .map(|a| crate::cmd::stuck::shell_line(a))
+                .collect::<Vec<_>>()
+                .join("; ")
         )));
     }
     crate::atomic::create_private_dir(&dir)?;
@@ -868,9 +907,134 @@ fn install_hook(ctx: &Ctx) -> Result<Outcome> {
     };
     crate::atomic::write(&dir.join("HOOK.md"), hook_md.as_bytes(), opts)?;
     crate::atomic::write(&dir.join("handler.js"), handler.as_bytes(), opts)?;
+    let enabled = enable_hook(ctx, &agents)?;
     let text = format!(
-        "wrote {}/HOOK.md and handler.js\nnow enable it: openclaw hooks enable {HOOK_NAME}\n",
-        dir.display()
+        "wrote {}/HOOK.md and handler.js\nenabled and verified with `openclaw hooks list --json` for: {}\n\
+         OpenClaw 2026.9 loads it at once; older gateways (2026.7.x) load it at their next restart.\n",
+        dir.display(),
+        enabled.join(", ")
     );
-    Ok(Outcome::ok(format!("hook written to {}", dir.display())).with_text(text))
+    Ok(Outcome::ok(format!("hook written to {} and enabled", dir.display())).with_text(text))
+}
+
+/// Agent ids from OpenClaw's config (`agents.list[].id` to 2026.7.x, `agents.entries` keys
+/// later), else the agent directories; empty when there is only the implicit `main`.
+fn hook_agents(ctx: &Ctx) -> Vec<String> {
+    let mut ids = std::collections::BTreeSet::new();
+    if let Ok(text) = std::fs::read_to_string(&ctx.paths.config) {
+        if let Ok(v) = crate::openclaw::config::parse_json5(&text) {
+            let agents = v.get("agents");
+            for a in agents
+                .and_then(|a| a.get("list"))
+                .and_then(|l| l.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(id) = a.get("id").and_then(|i| i.as_str()) {
+                    ids.insert(id.to_string());
+                }
+            }
+            if let Some(e) = agents
+                .and_then(|a| a.get("entries"))
+                .and_then(|e| e.as_object())
+            {
+                ids.extend(e.keys().cloned());
+            }
+        }
+    }
+    ids.into_iter().collect()
+}
+
+/// The enable commands: one `openclaw hooks --agent <id> enable` per configured agent (2026.9.6
+/// refuses a plain `hooks enable` when several agents exist), or the plain form without agents.
+fn enable_plan(ctx: &Ctx, agents: &[String]) -> Vec<Vec<String>> {
+    let bin = ctx.settings.general.openclaw_bin.clone();
+    if agents.len() < 2 {
+        return vec![vec![bin, "hooks".into(), "enable".into(), HOOK_NAME.into()]];
+    }
+    agents
+        .iter()
+        .map(|a| {
+            vec![
+                bin.clone(),
+                "hooks".into(),
+                "--agent".into(),
+                a.clone(),
+                "enable".into(),
+                HOOK_NAME.into(),
+            ]
+        })
+        .collect()
+}
+
+/// Enable the hook and check with `openclaw hooks list --json` that OpenClaw sees it enabled
+/// and eligible, per agent. The hook is not done until OpenClaw says so.
+fn enable_hook(ctx: &Ctx, agents: &[String]) -> Result<Vec<String>> {
+    let timeout = std::time::Duration::from_secs(120);
+    let run = |argv: &[String]| -> Result<crate::proc::Finished> {
+        let mut cmd = std::process::Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .env("OPENCLAW_STATE_DIR", &ctx.paths.openclaw_dir)
+            .env("OPENCLAW_CONFIG_PATH", &ctx.paths.config);
+        crate::proc::run(cmd, &crate::proc::Opts::new(timeout).capture(16 << 20))
+            .with_context(|| format!("cannot start {}", argv[0]))
+    };
+    for argv in enable_plan(ctx, agents) {
+        let f = run(&argv)?;
+        if !f.success() {
+            anyhow::bail!(
+                "{}: {} ({})",
+                crate::cmd::stuck::shell_line(&argv),
+                f.describe(),
+                f.last_stderr_line()
+            );
+        }
+    }
+    let bin = ctx.settings.general.openclaw_bin.clone();
+    let checks: Vec<(String, Vec<String>)> = if agents.len() < 2 {
+        vec![(
+            "all agents".into(),
+            vec![bin, "hooks".into(), "list".into(), "--json".into()],
+        )]
+    } else {
+        agents
+            .iter()
+            .map(|a| {
+                (
+                    a.clone(),
+                    vec![
+                        bin.clone(),
+                        "hooks".into(),
+                        "--agent".into(),
+                        a.clone(),
+                        "list".into(),
+                        "--json".into(),
+                    ],
+                )
+            })
+            .collect()
+    };
+    let mut done = Vec::new();
+    for (who, argv) in checks {
+        let f = run(&argv)?;
+        let line = crate::cmd::stuck::shell_line(&argv);
+        if !f.success() {
+            anyhow::bail!("{line}: {} ({})", f.describe(), f.last_stderr_line());
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&f.stdout).with_context(|| format!("{line}: not JSON"))?;
+        let hook = v.get("hooks").and_then(|h| h.as_array()).and_then(|h| {
+            h.iter()
+                .find(|h| h.get("name").and_then(|n| n.as_str()) == Some(HOOK_NAME))
+        });
+        let Some(hook) = hook else {
+            anyhow::bail!("{line}: OpenClaw does not list {HOOK_NAME} after enabling it");
+        };
+        let yes = |k: &str| hook.get(k).and_then(|b| b.as_bool());
+        if yes("disabled") == Some(true) || yes("eligible") == Some(false) {
+            anyhow::bail!("{line}: OpenClaw lists {HOOK_NAME} as not enabled: {hook}");
+        }
+        done.push(who);
+    }
+    Ok(done)
 }
