@@ -978,3 +978,38 @@ fn reprice_applies_a_newer_table_to_lines_already_counted() {
         )
     );
 }
+
+#[test]
+fn an_unreadable_agent_database_fails_the_run_and_marks_reports_incomplete() {
+    let s = Sandbox::new();
+    s.write_settings("[general]\ntimezone = \"UTC\"\n");
+    // One readable transcript, and one agent whose database is not a database.
+    let a = sessions(&s, "main").join(format!("{SID_A}.jsonl"));
+    let ts = "2026-03-10T10:00:00.000Z";
+    write_lines(&a, &[header(SID_A), logged("u0000001", ts, 0.25)]);
+    let db = s.openclaw().join("agents/ops/agent/openclaw-agent.sqlite");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+    let now = "2026-03-10T12:00:00Z";
+    let r = s.run(&["--now", now, "cost-track"]);
+    // Never a silent zero: I/O exit, the file named, the rest still counted.
+    r.code(74);
+    assert!(
+        r.stderr.contains("openclaw-agent.sqlite") && r.stderr.contains("spend is missing"),
+        "{}",
+        r.stderr
+    );
+    let rep = s.run(&["--now", now, "cost", "report", "--json"]);
+    rep.code(0);
+    let doc = rep.json();
+    assert_eq!(doc["incomplete"], true, "{doc}");
+    assert_eq!(doc["total"]["cost_usd"], "0.250000", "{doc}");
+    assert!(rep.stderr.contains("incomplete"), "{}", rep.stderr);
+    // Once the database is gone (or readable again) a run succeeds and the mark clears.
+    std::fs::remove_file(&db).unwrap();
+    s.run(&["--now", now, "cost-track"]).code(0);
+    assert_eq!(
+        s.run(&["--now", now, "cost", "report", "--json"]).json()["incomplete"],
+        false
+    );
+}

@@ -527,6 +527,7 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     })?;
     let book = load_book(ctx, ledger, &agents);
     let cursors = load_cursors(ledger)?;
+    let mut unreadable: Vec<(bool, String)> = Vec::new();
     let mut seen_keys: HashSet<String> = HashSet::new();
     let mut tr = Tracker {
         w: Writer::begin(ledger, ctx.now_str(), ctx.dry_run)?,
@@ -569,16 +570,13 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         if let Some(db) = &agent.sqlite {
             tr.stats.databases += 1;
             if let Err(e) = sqlite::scan_db(&mut tr, agent, db, &base) {
-                if crate::exit::code_of(&e) == Code::TempFail {
-                    ctx.out.warn(&format!(
-                        "{}: busy; its new rows wait for the next run",
-                        db.display()
-                    ));
-                } else if e.downcast_ref::<LedgerErr>().is_some() {
+                if e.downcast_ref::<LedgerErr>().is_some() {
                     return Err(e);
-                } else {
-                    tr.problem(format!("{e:#}"));
                 }
+                // The spend in a database that cannot be read (busy, read-only for us,
+                // corrupt) is missing from the totals: the run fails once the rest is counted.
+                let busy = crate::exit::code_of(&e) == Code::TempFail;
+                unreadable.push((busy, format!("{e:#}")));
             }
             tr.w.maybe_commit()?;
         }
@@ -608,6 +606,19 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         ctx.out.warn(&format!(
             "{} new usage lines have no price (no logged cost, model unknown to every table): see `claw cost report`",
             stats.unpriced
+        ));
+    }
+    if !unreadable.is_empty() {
+        let all_busy = unreadable.iter().all(|(busy, _)| *busy);
+        let first = &unreadable[0].1;
+        return Err(fail(
+            if all_busy { Code::TempFail } else { Code::IoErr },
+            format!(
+                "{first}; {} agent database(s) could not be read, their spend is missing from the totals ({} new usage lines from the rest counted, ${}); `claw cost report` says incomplete until a run reads them",
+                unreadable.len(),
+                stats.counted,
+                report::usd(stats.counted_micros)
+            ),
         ));
     }
     let summary = format!(

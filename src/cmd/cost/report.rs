@@ -7,6 +7,7 @@ use crate::output::{table, Outcome, SCHEMA_VERSION};
 use crate::pricing::CostMode;
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
+use rusqlite::OptionalExtension;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -281,9 +282,15 @@ pub fn report(ctx: &Ctx, a: &ReportArgs) -> Result<Outcome> {
         s.push('\n');
         s
     };
+    let incomplete = last_track_failure(ctx)?;
+    if let Some(why) = &incomplete {
+        ctx.out.warn(&format!("incomplete: {why}"));
+    }
     let doc = json!({
         "schema_version": SCHEMA_VERSION,
         "command": "cost report",
+        "incomplete": incomplete.is_some(),
+        "incomplete_reason": incomplete,
         "cost_mode": mode_name(mode),
         "by": by,
         "since": since.map(|d| d.to_string()),
@@ -294,6 +301,31 @@ pub fn report(ctx: &Ctx, a: &ReportArgs) -> Result<Outcome> {
     let mut o = Outcome::ok(summary).with_text(text);
     o.json = Some(doc);
     Ok(o)
+}
+
+/// Why the totals miss spend: the newest `cost-track` run failed (an agent database it could
+/// not read, for example). None when it succeeded or never ran.
+pub fn last_track_failure(ctx: &Ctx) -> Result<Option<String>> {
+    if !ctx.paths.ledger().exists() {
+        return Ok(None);
+    }
+    let ledger = ctx.ledger()?;
+    let last: Option<(String, Option<i64>, Option<String>)> = ledger
+        .conn
+        .query_row(
+            "SELECT started_at, exit_code, summary FROM runs WHERE job = 'cost-track' \
+             AND exit_code IS NOT NULL ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    Ok(match last {
+        Some((at, Some(code), summary)) if code != 0 => Some(format!(
+            "the last cost-track run ({at}) failed with exit {code}: {}",
+            summary.unwrap_or_default()
+        )),
+        _ => None,
+    })
 }
 
 fn csv_field(s: &str) -> String {
