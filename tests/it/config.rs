@@ -452,6 +452,53 @@ fn openclaw_own_copies_are_adopted_once() {
     ] {
         assert!(sources.contains(&want), "{want} in {sources:?}");
     }
+    // OpenClaw judged the .clobbered copy a clobber: adopted as suspect, never good.
+    let c = b
+        .iter()
+        .find(|m| m["source"] == "adopted:openclaw.json.clobbered.2026-11-20T10-00-00Z")
+        .unwrap();
+    assert_eq!(c["clobbered"], true, "{c}");
+}
+
+#[test]
+fn heal_restores_the_newest_backup_that_is_valid_now() {
+    let s = Sandbox::new();
+    // Two backups taken before any schema was known (structural rules): the newer one has
+    // a key today's schema refuses.
+    quiet_settings(&s);
+    let older = r#"{"meta": {"lastTouchedVersion": "2026.9.6"}, "gateway": {"mode": "local", "port": 18789}}"#;
+    let newer = r#"{"meta": {"lastTouchedVersion": "2026.9.6"}, "gateway": {"mode": "local", "port": 18789}, "talk": {}}"#;
+    s.write_config(older);
+    s.run(&["--now", "2026-11-20T10:00:00Z", "config", "backup"])
+        .code(0);
+    s.write_config(newer);
+    s.run(&["--now", "2026-11-20T11:00:00Z", "config", "backup"])
+        .code(0);
+    assert!(backups(&s).iter().all(|m| m["valid"] == true));
+    // Today's schema: no `talk`.
+    let schema = serde_json::json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "meta": {"type": "object"},
+            "gateway": {"type": "object", "properties": {"mode": {"enum": ["local", "remote"]}, "port": {"type": "integer", "minimum": 1}}}
+        }
+    });
+    let f = s.write("schema.json", &schema.to_string());
+    s.write_settings(&format!(
+        "[config]\nwarn_plaintext_secrets = false\nschema = \"{}\"\n",
+        f.display()
+    ));
+    s.write_config(r#"{"gateway": {"mode": "local", "port": "#);
+    let r = s.run(&["--now", "2026-11-20T12:00:00Z", "config", "heal"]);
+    r.code(1);
+    assert!(
+        r.stderr.contains("skipped backup") && r.stderr.contains("talk"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(s.config()).unwrap(), older);
 }
 
 #[test]

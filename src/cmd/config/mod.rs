@@ -484,13 +484,19 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
         }
         let (sch, reason) = schema.get()?;
         let report = judge(ctx, &copy, &content.config, sch, reason, None);
+        let mut verdict = verdict_of(&report);
+        // OpenClaw names a copy `.clobbered.*` because it judged that write a clobber: it is
+        // kept as evidence, never as a restore target (unless an operator accepts it).
+        if fname.contains(".clobbered.") {
+            verdict.clobbered = true;
+        }
         let when = mtime_utc(&copy).unwrap_or(ctx.now);
         let m = store.write(
             &content,
             when,
             &format!("adopted:{fname}"),
             &name,
-            &verdict_of(&report),
+            &verdict,
             false,
             &|m| record_backup(l, m),
         )?;
@@ -929,10 +935,40 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
         ctx.out.warn(p);
     }
     recover(ctx, l, &store, &all)?;
-    let Some(target) = all.iter().find(|m| m.auto_candidate()).cloned() else {
-        let why = match problems.len() {
-            0 => "no valid backup exists".to_string(),
-            n => format!("no valid backup is usable ({n} damaged: {})", problems[0]),
+    // A backup judged valid when it was taken may not be valid now (taken before the schema
+    // was cached, or for an older OpenClaw): every candidate is judged again against today's
+    // rules, newest first, and the first that passes is restored.
+    let mut rejected = Vec::new();
+    let mut target = None;
+    for m in all.iter().filter(|m| m.auto_candidate()) {
+        let bytes = match store.read(m) {
+            Ok(c) => c.config,
+            Err(e) => {
+                rejected.push(format!("{}: unreadable ({e:#})", m.id));
+                continue;
+            }
+        };
+        let r = judge(ctx, cfg, &bytes, schema.as_ref(), &reason, None);
+        let errors: Vec<String> = r
+            .issues
+            .iter()
+            .filter(|i| i.severity == validate::Severity::Error)
+            .map(|i| format!("{}: {}", i.path, i.message))
+            .collect();
+        if errors.is_empty() {
+            target = Some(m.clone());
+            break;
+        }
+        rejected.push(format!("{}: invalid now ({})", m.id, errors.join("; ")));
+    }
+    for r in &rejected {
+        ctx.out.warn(&format!("heal: skipped backup {r}"));
+    }
+    let Some(target) = target else {
+        let why = match (problems.len(), rejected.len()) {
+            (0, 0) => "no valid backup exists".to_string(),
+            (0, n) => format!("no backup is valid now ({n} invalid against today's rules)"),
+            (n, _) => format!("no valid backup is usable ({n} damaged: {})", problems[0]),
         };
         return Ok(
             Outcome::ok(format!("{} is broken and {why}", cfg.display()))
@@ -966,20 +1002,32 @@ fn restart_gateway(ctx: &Ctx) -> Result<(bool, String)> {
     let Some((prog, args)) = argv.split_first() else {
         return Err(fail(Code::Config, "[config] restart_command is empty"));
     };
-    let status = std::process::Command::new(prog)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .status()
-        .map_err(|e| {
-            fail(
-                Code::IoErr,
-                format!("{prog}: cannot run restart command: {e}"),
-            )
-        })?;
-    if !status.success() {
+    // Bounded like every command: a restart that hangs is killed (its process group).
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args);
+    let secs = ctx.settings.config.health_timeout_secs.max(1);
+    let done = crate::proc::run(
+        cmd,
+        &crate::proc::Opts::new(std::time::Duration::from_secs(secs)),
+    )
+    .map_err(|e| {
+        fail(
+            Code::IoErr,
+            format!("{prog}: cannot run restart command: {e}"),
+        )
+    })?;
+    if !done.success() {
         return Ok((
             false,
-            format!("restart command {} failed ({status})\n", argv.join(" ")),
+            format!(
+                "restart command {} failed ({}{})\n",
+                argv.join(" "),
+                done.describe(),
+                match done.last_stderr_line() {
+                    "" => String::new(),
+                    l => format!(": {l}"),
+                }
+            ),
         ));
     }
     let url = health_url(ctx);
