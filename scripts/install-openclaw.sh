@@ -5,6 +5,8 @@
 # usage: scripts/install-openclaw.sh [DIR]
 #   DIR      default $CLAW_OPENCLAW_REF_DIR, else ${XDG_CACHE_HOME:-$HOME/.cache}/claw-openclaw
 #   env      OC_VERSION (default 2026.9.6), OC_NODE_SPEC (default 24)
+#            Give each version its own DIR (scripts/e2e.sh uses claw-openclaw for 2026.9.6 and
+#            claw-openclaw-<version> for the others): one npm project holds one openclaw.
 # prints    DIR/bin/openclaw   (a sh wrapper: node 24 + openclaw.mjs, node 24 first on PATH)
 #
 # Why two npm steps: openclaw's preinstall refuses a node older than 24.16 and runs with

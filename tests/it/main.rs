@@ -10,6 +10,7 @@ mod config;
 mod cost;
 mod crash;
 mod doctor;
+mod e2e;
 mod fakehttp;
 mod fleet;
 mod genhome;

@@ -1,0 +1,525 @@
+#!/usr/bin/env bash
+# End-to-end suite: claw against the REAL OpenClaw gateway (npm, node 24) and a fake model
+# provider (scripts/e2e_provider.py), every claw action judged by its effect on the gateway.
+#
+# usage: scripts/e2e.sh [VERSION...]        default: 2026.9.6 2026.7.1
+#   env  CLAW_BIN      claw binary (default target/debug/claw)
+#        E2E_PYTHON    python with `zstandard` (for the zstd ground truth; default python3)
+#        E2E_KEEP=1    keep the scratch directories (printed) after the run
+# exit  0 every check passed; 1 a check failed (each printed as `e2e FAIL <version> <check>`)
+#
+# Everything binds 127.0.0.1. Every process started here is stopped by PID (its process
+# group) in an EXIT trap, on success or failure; every wait has a deadline. One line per
+# check (`e2e ok|FAIL|known <version> <check>: <what was observed>`) and `e2e-timing:` lines.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+claw=${CLAW_BIN:-$root/target/debug/claw}
+py=${E2E_PYTHON:-python3}
+versions=("$@")
+[ ${#versions[@]} -gt 0 ] || versions=(2026.9.6 2026.7.1)
+[ -x "$claw" ] || { echo "e2e.sh: $claw: no claw binary (cargo build first)" >&2; exit 66; }
+
+pids=()
+scratch_dirs=()
+# A PID and all its descendants: the gateway starts helpers in their own sessions
+# (spawn-broker), so killing its process group alone would leave them running.
+tree() {
+  local p=$1 c
+  echo "$p"
+  for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree "$c"; done
+}
+# Stop a PID's tree: TERM, then KILL what is left after 3 s (2026.9.6 drains for up to
+# 315 s on TERM while a model call hangs; the suite does not wait for that).
+stop_tree() {
+  local all p
+  all=$(tree "$1")
+  for p in $all; do kill -TERM "$p" 2>/dev/null; done
+  for _ in 1 2 3 4 5 6; do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.5
+  done
+  for p in $all; do kill -KILL "$p" 2>/dev/null; done
+}
+stop_gateway() {
+  [ -f "$1/gateway.pid" ] && stop_tree "$(cat "$1/gateway.pid")"
+}
+cleanup() {
+  local p d
+  for d in "${scratch_dirs[@]}"; do stop_gateway "$d"; done
+  for p in "${pids[@]}"; do stop_tree "$p"; done
+  for d in "${scratch_dirs[@]}"; do
+    if [ "${E2E_KEEP:-}" = 1 ]; then echo "e2e: kept $d" >&2; else rm -rf "$d"; fi
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+failed=0
+t_all=$(date +%s)
+ok() { echo "e2e ok   $ver $1: $2"; }
+fail() { echo "e2e FAIL $ver $1: $2"; failed=1; }
+# A refusal by this OpenClaw version that claw reports as a failure (the effect is absent and
+# claw says so): not a pass of the effect, not a claw bug.
+known() { echo "e2e known $ver $1: $2"; }
+
+free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_for SECONDS CMD...: poll CMD every 0.5 s until it succeeds or the deadline passes.
+wait_for() {
+  local secs=$1; shift
+  local end=$(( $(date +%s) + secs ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+health() { curl -s -m 2 "http://127.0.0.1:$gw_port/health" | grep -q '"ok":true'; }
+
+oc() { timeout 120 "$oc_bin" "$@"; }
+
+# Start the gateway in its own process group; PID in $work/gateway.pid. Also the body of
+# claw's restart_command (scripts can't share shell functions, so it is written out below).
+write_gateway_scripts() {
+  cat >"$work/start-gateway.sh" <<EOF
+#!/bin/sh
+export HOME="$work/home" OPENCLAW_STATE_DIR="$oc_dir"
+setsid "$oc_bin" gateway run >>"$work/gateway.out" 2>&1 </dev/null &
+echo \$! >"$work/gateway.pid"
+EOF
+  cat >"$work/restart-gateway.sh" <<EOF
+#!/bin/bash
+# claw's restart_command in the e2e suite: stop the gateway by PID (with its helpers), start it.
+$(declare -f tree stop_tree)
+p=\$(cat "$work/gateway.pid" 2>/dev/null)
+[ -n "\$p" ] && stop_tree "\$p"
+exec sh "$work/start-gateway.sh"
+EOF
+  chmod 755 "$work/start-gateway.sh" "$work/restart-gateway.sh"
+}
+
+start_gateway() {
+  sh "$work/start-gateway.sh"
+  if wait_for 240 health; then return 0; fi
+  tail -20 "$work/gateway.out" >&2
+  return 1
+}
+
+# Provider requests since line N whose current turn contains TEXT.
+prov_lines() { wc -l <"$work/provider.jsonl" 2>/dev/null || echo 0; }
+prov_seen() { # since text
+  tail -n +"$(( $1 + 1 ))" "$work/provider.jsonl" 2>/dev/null | grep -q "$2"
+}
+
+# --- the claw side ---------------------------------------------------------------------
+claw_run() { # settings-file args...
+  local s=$1; shift
+  HOME="$work/home" OPENCLAW_STATE_DIR="$oc_dir" XDG_STATE_HOME="$work/xdg" \
+    XDG_CONFIG_HOME="$work/xdg-config" CLAW_STATE_DIR="$work/claw-state" \
+    timeout "${claw_timeout:-180}" "$claw" --settings "$s" "$@"
+}
+
+write_settings() { # file extra-toml
+  cat >"$1" <<EOF
+[general]
+openclaw_bin = "$oc_bin"
+
+[config]
+restart_command = ["bash", "$work/restart-gateway.sh"]
+health_timeout_secs = 240
+
+[stuck]
+steer_input_text = "E2E_STEER proceed without waiting."
+command_timeout_secs = 60
+
+$2
+EOF
+}
+
+spawn_hung_subagent() { # session-key -> prints the child session key once the child hangs
+  local key=$1 before
+  before=$(prov_lines)
+  oc agent --agent main --session-key "$key" -m "E2E_SPAWN for $key" --json >"$work/agent-$$.json" 2>&1 || true
+  # The child asks the provider with E2E_HANG in its turn and never gets an answer.
+  if ! wait_for 60 prov_seen "$before" '"hang_session": true'; then return 1; fi
+  "$py" - "$oc_dir" "$key" <<'PY'
+import sqlite3, sys, time, json, os
+d, parent = sys.argv[1], sys.argv[2]
+db = os.path.join(d, "state", "openclaw.sqlite")
+for _ in range(60):
+    try:
+        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
+        r = c.execute("SELECT child_session_key FROM subagent_runs WHERE requester_session_key = ? ORDER BY created_at DESC LIMIT 1", (parent,)).fetchone()
+        if r:
+            print(r[0]); sys.exit(0)
+    except sqlite3.Error:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+PY
+}
+
+task_status() { # child session key -> newest task status
+  "$py" - "$oc_dir" "$1" <<'PY'
+import sqlite3, sys, os
+c = sqlite3.connect(f"file:{os.path.join(sys.argv[1], 'state', 'openclaw.sqlite')}?mode=ro", uri=True, timeout=2)
+rows = [r[0] for r in c.execute("SELECT status FROM task_runs WHERE child_session_key = ? ORDER BY created_at DESC", (sys.argv[2],))]
+print(rows[0] if rows else "none")
+PY
+}
+task_terminal() { case "$(task_status "$1")" in succeeded|failed|cancelled|canceled|timed_out|lost|killed) return 0;; esac; return 1; }
+
+# Ground truth of spend: the sum of usage.cost.total over every live transcript line, JSONL
+# files (not trajectories or archives) and SQLite transcript_events (event_json or zstd).
+transcript_cost() {
+  "$py" - "$oc_dir" <<'PY'
+import glob, json, os, sqlite3, sys
+d = sys.argv[1]
+tot = 0.0; n = 0; z = 0
+def take(line):
+    global tot, n
+    try: e = json.loads(line)
+    except ValueError: return
+    m = e.get("message") or {}
+    c = ((m.get("usage") or {}).get("cost") or {}).get("total")
+    if e.get("type") == "message" and m.get("role") == "assistant" and isinstance(c, (int, float)):
+        tot += c; n += 1
+for f in glob.glob(os.path.join(d, "agents", "*", "sessions", "*.jsonl")):
+    if f.endswith(".trajectory.jsonl"): continue
+    for line in open(f, encoding="utf-8", errors="replace"): take(line)
+for db in glob.glob(os.path.join(d, "agents", "*", "agent", "openclaw-agent.sqlite")):
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    cols = [r[1] for r in c.execute("PRAGMA table_info(transcript_events)")]
+    has_z = "event_zstd" in cols
+    q = "SELECT event_json, %s FROM transcript_events" % ("event_zstd" if has_z else "NULL")
+    for j, zb in c.execute(q):
+        if j is None and zb is not None:
+            import zstandard
+            j = zstandard.ZstdDecompressor().decompress(zb, max_output_size=1 << 26).decode()
+            z += 1
+        if j: take(j)
+print(f"{tot:.6f} {n} {z}")
+PY
+}
+
+# Entry ids of a session's transcript (JSONL file from sessions.json, or transcript_events).
+session_ids() {
+  "$py" - "$oc_dir" "$1" <<'PY'
+import glob, json, os, sqlite3, sys
+d, key = sys.argv[1], sys.argv[2]
+store = os.path.join(d, "agents", "main", "sessions", "sessions.json")
+if os.path.exists(store):
+    e = json.load(open(store)).get(key) or {}
+    f = e.get("sessionFile") or os.path.join(os.path.dirname(store), f"{e.get('sessionId')}.jsonl")
+    if os.path.exists(f):
+        for line in open(f):
+            try: print(json.loads(line)["id"])
+            except (ValueError, KeyError): pass
+        sys.exit(0)
+db = os.path.join(d, "agents", "main", "agent", "openclaw-agent.sqlite")
+c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+sid = c.execute("SELECT session_id FROM session_windows WHERE session_key = ?", (key,)).fetchone()
+for j, z in c.execute("SELECT event_json, event_zstd FROM transcript_events WHERE session_id = ? ORDER BY seq", (sid[0],)):
+    if j is None and z is not None:
+        import zstandard
+        j = zstandard.ZstdDecompressor().decompress(z, max_output_size=1 << 26).decode()
+    try: print(json.loads(j)["id"])
+    except (ValueError, KeyError, TypeError): pass
+PY
+}
+
+# Checksums of everything the gateway owns under the state dir (claw's read-only opens must
+# change none of it): agent databases and transcripts.
+owned_sums() {
+  find "$oc_dir/agents" -type f \( -name '*.sqlite' -o -name '*.jsonl' -o -name 'sessions.json' \) \
+    -printf '%P %s %T@\n' 2>/dev/null | sort
+}
+
+run_version() {
+  ver=$1
+  local t0 t1
+  t0=$(date +%s)
+  local cache=${XDG_CACHE_HOME:-$HOME/.cache}
+  local dir=$cache/claw-openclaw
+  [ "$ver" = 2026.9.6 ] || dir=$cache/claw-openclaw-$ver
+  oc_bin=$(OC_VERSION=$ver "$here/install-openclaw.sh" "$dir") || { fail install "install-openclaw.sh failed"; return; }
+  t1=$(date +%s); echo "e2e-timing: $ver install $((t1 - t0)) s"; t0=$t1
+
+  work=$(mktemp -d "${TMPDIR:-/tmp}/claw-e2e-$ver.XXXXXX")
+  scratch_dirs+=("$work")
+  oc_dir=$work/state
+  mkdir -p "$work/home" "$oc_dir" "$work/xdg" "$work/logs"
+  "$py" "$here/e2e_provider.py" --log "$work/provider.jsonl" --port-file "$work/provider.port" \
+    >"$work/provider.out" 2>&1 </dev/null &
+  pids+=($!)
+  wait_for 20 test -s "$work/provider.port" || { fail provider "fake provider did not start"; return; }
+  prov_port=$(cat "$work/provider.port")
+  gw_port=$(free_port)
+  # 2026.9.x defers tool schemas behind tool search unless told not to; 2026.7.1 has no
+  # such key (its schema is strict), and offers sessions_spawn directly.
+  local tools=''
+  case $ver in 2026.9.*) tools='"tools": {"toolSearch": false},' ;; esac
+  cat >"$oc_dir/openclaw.json" <<EOF
+{
+  "meta": {"lastTouchedVersion": "$ver"},
+  "gateway": {"mode": "local", "port": $gw_port, "bind": "loopback",
+              "auth": {"mode": "token", "token": "e2e-token-0123456789abcdef"}},
+  $tools
+  "models": {"providers": {"fake": {"baseUrl": "http://127.0.0.1:$prov_port/v1",
+    "apiKey": "fake-key", "api": "openai-completions",
+    "models": [{"id": "m1", "name": "m1", "contextWindow": 200000, "maxTokens": 8192,
+                "cost": {"input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75}}]}}},
+  "logging": {"file": "$work/logs/openclaw-$(date +%Y-%m-%d).log"},
+  "agents": {"defaults": {"model": "fake/m1"}}
+}
+EOF
+  export HOME="$work/home" OPENCLAW_STATE_DIR="$oc_dir"
+  write_gateway_scripts
+  if ! start_gateway; then fail gateway "no /health within 240 s"; return; fi
+  t1=$(date +%s); echo "e2e-timing: $ver gateway-start $((t1 - t0)) s"; t0=$t1
+
+  # --- cost-track while the gateway writes -------------------------------------------------
+  write_settings "$work/claw.toml" ""
+  local i
+  for i in 1 2 3; do
+    oc agent --agent main --session-key "agent:main:e2e-cost-$i" -m "hello $i" --json >/dev/null 2>&1 \
+      || fail cost "openclaw agent turn $i failed"
+  done
+  # A long reply is stored zstd-compressed in the SQLite era: ask for one.
+  oc agent --agent main --session-key agent:main:e2e-cost-long -m "E2E_LONG please" --json >/dev/null 2>&1 || true
+  local before_sums after_sums truth got
+  before_sums=$(owned_sums)
+  claw_run "$work/claw.toml" cost-track >"$work/cost-track.out" 2>&1
+  local rc=$?
+  after_sums=$(owned_sums)
+  truth=$(transcript_cost)
+  got=$(claw_run "$work/claw.toml" cost report --json 2>/dev/null | "$py" -c 'import json,sys; print(json.load(sys.stdin)["total"]["cost_usd"])')
+  local t_usd t_lines t_zstd
+  read -r t_usd t_lines t_zstd <<<"$truth"
+  if [ "$rc" = 0 ] && "$py" -c "import sys; t=float('$t_usd'); g=float('${got:-nan}'); sys.exit(0 if t > 0 and abs(t-g) < 1e-5 else 1)"; then
+    ok cost "claw total \$$got = transcripts \$$t_usd ($t_lines usage lines, $t_zstd of them zstd rows)"
+  else
+    fail cost "cost-track exit $rc, claw total '$got', transcripts '${truth}': $(tail -2 "$work/cost-track.out")"
+  fi
+  if [ "$before_sums" = "$after_sums" ]; then
+    ok cost-readonly "no gateway-owned file changed size or mtime during cost-track"
+  else
+    fail cost-readonly "$(diff <(echo "$before_sums") <(echo "$after_sums") | head -5)"
+  fi
+  t1=$(date +%s); echo "e2e-timing: $ver cost $((t1 - t0)) s"; t0=$t1
+
+  # --- steer: the hung run receives a new model request within 20 s -----------------------
+  write_settings "$work/steer.toml" '[stuck.actions]
+idle = "steer"'
+  local child before now
+  if child=$(spawn_hung_subagent agent:main:e2e-steer); then
+    before=$(prov_lines)
+    now=$(date -u -d '+20 min' +%Y-%m-%dT%H:%M:%SZ)
+    claw_run "$work/steer.toml" stuck-agent scan --now "$now" >"$work/steer.out" 2>&1
+    if wait_for 20 prov_seen "$before" 'E2E_STEER'; then
+      ok steer "provider received the steered turn for $child within 20 s ($(grep -o 'steer [a-z]*' "$work/steer.out" | head -1))"
+    elif grep -q 'steer failed' "$work/steer.out" && grep -q 'unauthorized' "$work/steer.out"; then
+      known steer "gateway refused sessions.steer (unauthorized) and claw reported 'steer failed': $(grep -o 'steer failed.*' "$work/steer.out" | head -1)"
+    else
+      fail steer "no provider request with the steer text within 20 s; claw said: $(tail -3 "$work/steer.out" | tr '\n' ' ')"
+    fi
+  else
+    fail steer "could not get a hung subagent (see $work/provider.jsonl)"
+  fi
+  t1=$(date +%s); echo "e2e-timing: $ver steer $((t1 - t0)) s"; t0=$t1
+
+  # --- kill: the run ends (task terminal) ----------------------------------------------------
+  write_settings "$work/kill.toml" '[stuck.actions]
+idle = "kill"'
+  if child=$(spawn_hung_subagent agent:main:e2e-kill); then
+    now=$(date -u -d '+20 min' +%Y-%m-%dT%H:%M:%SZ)
+    claw_run "$work/kill.toml" stuck-agent scan --now "$now" >"$work/kill.out" 2>&1
+    if wait_for 20 task_terminal "$child"; then
+      if grep -q 'kill ok' "$work/kill.out"; then
+        ok kill "task of $child is $(task_status "$child"); claw said 'kill ok'"
+      else
+        fail kill "the run ended but claw did not say 'kill ok': $(tail -3 "$work/kill.out" | tr '\n' ' ')"
+      fi
+    elif grep -q 'kill failed' "$work/kill.out" && grep -q 'unauthorized' "$work/kill.out"; then
+      known kill "gateway refused sessions.abort (unauthorized), task still $(task_status "$child"); claw reported: $(grep -o 'kill failed.*' "$work/kill.out" | head -1 | cut -c1-240)"
+    else
+      fail kill "task of $child still $(task_status "$child") after 20 s; claw said: $(tail -3 "$work/kill.out" | tr '\n' ' ')"
+    fi
+  else
+    fail kill "could not get a hung subagent"
+  fi
+  t1=$(date +%s); echo "e2e-timing: $ver kill $((t1 - t0)) s"; t0=$t1
+
+  # --- compaction hook: installed and enabled by claw, never blocks the gateway ------------
+  claw_run "$work/claw.toml" compaction-backup install-hook >"$work/hook.out" 2>&1
+  rc=$?
+  if [ "$rc" = 0 ] && oc hooks list --json 2>/dev/null | "$py" -c '
+import json, sys
+h = [x for x in json.load(sys.stdin)["hooks"] if x["name"] == "claw-compaction-backup"]
+sys.exit(0 if h and not h[0].get("disabled") and h[0].get("eligible") else 1)'; then
+    ok hook-enabled "claw installed and enabled the hook; openclaw hooks list --json lists it enabled and eligible"
+  else
+    fail hook-enabled "install-hook exit $rc: $(tail -3 "$work/hook.out" | tr '\n' ' ')"
+  fi
+  # 2026.7.1 loads a newly enabled hook only at its next start.
+  case $ver in 2026.7.*) bash "$work/restart-gateway.sh"; wait_for 240 health || fail hook "no /health after restart" ;; esac
+  local ck=agent:main:e2e-compact
+  for i in 1 2 3; do oc agent --agent main --session-key "$ck" -m "turn $i" --json >/dev/null 2>&1; done
+  claw_run "$work/claw.toml" compaction-backup >/dev/null 2>&1
+  session_ids "$ck" >"$work/pre-ids"
+  # Hold claw's compaction-backup lock for 20 s: the hook's claw waits for it (--wait 45).
+  mkdir -p "$work/claw-state/locks"
+  flock "$work/claw-state/locks/compaction-backup.lock" sleep 20 &
+  local holder=$!
+  pids+=("$holder")
+  sleep 0.5
+  local tc=$(date +%s)
+  oc gateway call sessions.compact --params "{\"key\":\"$ck\"}" --json --timeout 120000 >"$work/compact.out" 2>&1 &
+  local compactor=$!
+  pids+=("$compactor")
+  # /health latency while the hook's claw waits for the lock (one sample every 0.25 s).
+  : >"$work/health-ms"
+  while kill -0 "$holder" 2>/dev/null; do
+    curl -s -o /dev/null -m 30 -w '%{time_total}\n' "http://127.0.0.1:$gw_port/health" >>"$work/health-ms"
+    sleep 0.25
+  done
+  wait_for 120 bash -c "! kill -0 $compactor 2>/dev/null"
+  local took=$(( $(date +%s) - tc ))
+  # The hook really ran claw while the lock was held: a compaction-backup run in claw's ledger
+  # that started after the compaction was asked for.
+  local hook_runs stats
+  hook_runs=$("$py" - "$work/claw-state/ledger.db" "$(date -u -d "@$tc" +%Y-%m-%dT%H:%M:%SZ)" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=5)
+print(c.execute("SELECT count(*) FROM runs WHERE job LIKE 'compaction-backup%' AND started_at >= ?", (sys.argv[2],)).fetchone()[0])
+PY
+)
+  # A blocked event loop answers nothing for the whole 20 s hold (spawnSync did); a machine
+  # shared with builds adds noise of its own, so p95 is judged against 500 ms and the worst
+  # sample against 5 s, and both are printed.
+  stats=$("$py" -c '
+import sys
+v = sorted(float(x) * 1000 for x in open(sys.argv[1]) if x.strip())
+p95 = v[int(len(v) * 0.95) - 1] if v else 99999
+print(len(v), int(v[-1]) if v else 99999, int(p95), int(v[len(v)//2]) if v else 99999)' "$work/health-ms")
+  local n worst p95 med
+  read -r n worst p95 med <<<"$stats"
+  if [ "$hook_runs" -ge 1 ] && [ "$p95" -lt 500 ] && [ "$worst" -lt 5000 ]; then
+    ok hook-nonblocking "/health during the 20 s lock hold: $n samples, median ${med} ms, p95 ${p95} ms, worst ${worst} ms; compaction took ${took} s; hook's claw runs: $hook_runs"
+  else
+    fail hook-nonblocking "/health: $n samples, median ${med} ms, p95 ${p95} ms, worst ${worst} ms; compaction took ${took} s; hook's claw runs since the compaction: $hook_runs"
+  fi
+  # Every pre-compaction entry comes back from claw's store.
+  sleep 2
+  claw_run "$work/claw.toml" compaction-backup >/dev/null 2>&1
+  rm -rf "$work/restored"; mkdir -p "$work/restored"
+  claw_run "$work/claw.toml" sessions restore "$ck" --to "$work/restored" >"$work/restore.out" 2>&1
+  local missing
+  missing=$("$py" - "$work/pre-ids" "$work/restored" <<'PY'
+import glob, json, os, sys
+want = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+have = set()
+for f in glob.glob(os.path.join(sys.argv[2], "**", "*"), recursive=True):
+    if os.path.isfile(f):
+        for line in open(f, errors="replace"):
+            try: have.add(json.loads(line).get("id"))
+            except (ValueError, AttributeError): pass
+print(sum(1 for w in want if w not in have), len(want))
+PY
+)
+  if [ "${missing%% *}" = 0 ] && [ "${missing##* }" -gt 0 ]; then
+    ok hook-restore "all ${missing##* } pre-compaction entries restored by claw sessions restore; compaction answer: $(head -c 120 "$work/compact.out" | tr '\n' ' ')"
+  else
+    fail hook-restore "missing/total pre-compaction entries: $missing; $(tail -2 "$work/restore.out" | tr '\n' ' ')"
+  fi
+  t1=$(date +%s); echo "e2e-timing: $ver hook $((t1 - t0)) s"; t0=$t1
+
+  # --- rate-limit-detect: a 429 storm trips the breaker (and aborts the running subagent),
+  # a probe closes it when the provider recovers -------------------------------------------
+  write_settings "$work/rl.toml" "[rate_limit]
+log_dirs = [\"$work/logs\"]
+journald = \"off\"
+threshold = 3
+abort_subagents = true
+alert = false
+[[rate_limit.probes]]
+provider = \"fake\"
+style = \"openai\"
+url = \"http://127.0.0.1:$prov_port/v1/chat/completions\"
+model = \"m1\"
+api_key_env = \"E2E_FAKE_KEY\""
+  local rl_child=""
+  rl_child=$(spawn_hung_subagent agent:main:e2e-rl) || fail rl-abort "could not get a hung subagent"
+  curl -s -m 5 -X POST -d '{"mode":"429"}' "http://127.0.0.1:$prov_port/control" >/dev/null
+  for i in 1 2; do
+    oc agent --agent main --session-key "agent:main:e2e-storm-$i" -m "storm $i" --timeout 60 --json >/dev/null 2>&1
+  done
+  E2E_FAKE_KEY=fake-key claw_run "$work/rl.toml" rate-limit-detect --json >"$work/rl-trip.json" 2>"$work/rl-trip.err"
+  rc=$?
+  local rl_state
+  rl_state=$("$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("state","?"))' "$oc_dir/claw/rate-limit.json" 2>/dev/null)
+  if [ "$rc" = 1 ] && [ "$rl_state" = open ]; then
+    ok rl-trip "a 429 storm tripped the breaker (exit 1, state file: open)"
+  else
+    fail rl-trip "exit $rc, state '$rl_state': $(tail -2 "$work/rl-trip.err" | tr '\n' ' ')"
+  fi
+  if [ -n "$rl_child" ]; then
+    if wait_for 20 task_terminal "$rl_child"; then
+      ok rl-abort "abort_subagents ended the running subagent (task $(task_status "$rl_child"))"
+    elif grep -q unauthorized "$work/rl-trip.err" "$work/rl-trip.json" 2>/dev/null; then
+      known rl-abort "gateway refused sessions.abort (unauthorized), task still $(task_status "$rl_child"); claw reported the failed action"
+    else
+      fail rl-abort "task of $rl_child still $(task_status "$rl_child"): $(grep -o 'abort[^"]*' "$work/rl-trip.json" | head -2 | tr '\n' ' ')"
+    fi
+  fi
+  # Recovery: the provider answers again; past the cooldown the probe closes the breaker.
+  curl -s -m 5 -X POST -d '{"mode":"ok"}' "http://127.0.0.1:$prov_port/control" >/dev/null
+  before=$(prov_lines)
+  now=$(date -u -d '+40 min' +%Y-%m-%dT%H:%M:%SZ)
+  E2E_FAKE_KEY=fake-key claw_run "$work/rl.toml" rate-limit-detect --now "$now" --json >"$work/rl-close.json" 2>"$work/rl-close.err"
+  rc=$?
+  rl_state=$("$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("state","?"))' "$oc_dir/claw/rate-limit.json" 2>/dev/null)
+  if [ "$rc" = 0 ] && [ "$rl_state" = closed ] && [ "$(prov_lines)" -gt "$before" ]; then
+    ok rl-probe "the probe reached the recovered provider and closed the breaker (exit 0, state file: closed)"
+  else
+    fail rl-probe "exit $rc, state '$rl_state', provider requests since: $(( $(prov_lines) - before )): $(tail -2 "$work/rl-close.err" | tr '\n' ' ')"
+  fi
+  t1=$(date +%s); echo "e2e-timing: $ver rate-limit $((t1 - t0)) s"; t0=$t1
+
+  # --- config heal --restart after a truncation and after a wipe ---------------------------
+  claw_run "$work/claw.toml" config backup >"$work/backup.out" 2>&1 || fail heal "config backup failed: $(tail -2 "$work/backup.out")"
+  local good
+  good=$(sha256sum <"$oc_dir/openclaw.json")
+  for damage in truncate wipe; do
+    case $damage in
+      truncate) head -c 100 "$oc_dir/openclaw.json" >"$work/cfg.tmp" ;;
+      # What users found after a clobber: 43 bytes, valid, everything else gone.
+      wipe) printf '{\n  "gateway": {\n    "mode": "local"\n  }\n}\n' >"$work/cfg.tmp" ;;
+    esac
+    cat "$work/cfg.tmp" >"$oc_dir/openclaw.json"
+    # The restart waits up to health_timeout_secs (240 s) for /health.
+    claw_timeout=400 claw_run "$work/claw.toml" config heal --restart >"$work/heal-$damage.out" 2>&1
+    rc=$?
+    if wait_for 240 health && [ "$(sha256sum <"$oc_dir/openclaw.json")" = "$good" ] \
+      && oc config validate --json 2>/dev/null | grep -q '"valid":true'; then
+      ok "heal-$damage" "claw exit $rc; gateway healthy on the restored config (sha256 equal, openclaw validates it)"
+    else
+      fail "heal-$damage" "claw exit $rc: $(tail -2 "$work/heal-$damage.out" | tr '\n' ' '); health: $(curl -s -m 2 "http://127.0.0.1:$gw_port/health")"
+    fi
+  done
+  t1=$(date +%s); echo "e2e-timing: $ver heal $((t1 - t0)) s"; t0=$t1
+}
+
+for v in "${versions[@]}"; do
+  tv=$(date +%s)
+  run_version "$v"
+  # Stop this version's processes before the next (the trap catches what is left).
+  stop_gateway "$work"
+  for p in "${pids[@]}"; do stop_tree "$p"; done
+  pids=()
+  echo "e2e-timing: $v total $(( $(date +%s) - tv )) s"
+done
+echo "e2e-timing: all $(( $(date +%s) - t_all )) s"
+exit $failed
