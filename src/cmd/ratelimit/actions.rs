@@ -398,7 +398,29 @@ pub fn on_trip(
                     "--json",
                 ],
             );
-            lines.extend(act(ctx, ledger, "trip", "abort-subagent", &argv)?);
+            // Through openclaw::cli so the gateway's refusal (2026.7.1: unauthorized) is
+            // recorded and shown, not just "exit status 1".
+            let line = shell_line(&argv);
+            if ctx.dry_run {
+                lines.push(format!("dry run: would run: {line}"));
+                continue;
+            }
+            let timeout = std::time::Duration::from_secs(cfg.timeout_secs.max(1));
+            let r = crate::openclaw::cli::run(&argv, &ctx.paths.openclaw_dir, timeout)
+                .map_err(|e| e.replace("{timeout}", "rate_limit.timeout_secs"));
+            let why = r.as_ref().err().cloned().unwrap_or_default();
+            record_action(
+                ctx,
+                ledger,
+                "trip",
+                "abort-subagent",
+                &line,
+                r.is_ok(),
+                &why,
+            )?;
+            if let Err(e) = r {
+                lines.push(format!("trip action failed: {line}: {e}"));
+            }
         }
     }
     for argv in &cfg.trip_commands {
