@@ -271,6 +271,29 @@ pub fn read_runs_sqlite(db: &Path) -> Result<(Vec<RunRecord>, Vec<String>)> {
     Ok((out, problems))
 }
 
+/// When the gateway last started (epoch ms): the newest `gateway_boot_lifecycle` row of
+/// `<state>/state/openclaw.sqlite` (2026.7.1 and later). None when unknown.
+pub fn latest_gateway_boot(openclaw_dir: &Path) -> Option<i64> {
+    let db = openclaw_dir.join("state").join("openclaw.sqlite");
+    if !db.is_file() {
+        return None;
+    }
+    let c = rusqlite::Connection::open_with_flags(
+        &db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    c.busy_timeout(std::time::Duration::from_millis(1000))
+        .ok()?;
+    c.query_row(
+        "SELECT max(started_at_ms) FROM gateway_boot_lifecycle",
+        [],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .ok()
+    .flatten()
+}
+
 /// Every subagent run of an OpenClaw home, both eras: `state/openclaw.sqlite` (2026.9.x) and
 /// `subagents/runs.json` (before; both are read when both exist, the database winning for a
 /// run id in both). Unreadable sources are problems, the other source is still read.

@@ -61,6 +61,9 @@ pub struct RunFacts {
     /// The session that spawned the run, when it is in no agent's session store any more:
     /// nobody is left to receive the run's result.
     pub requester_gone: Option<String>,
+    /// The gateway's newest boot (epoch ms), when it started after this run did: the process
+    /// that ran it is gone (2026.7.1 leaves such runs "running" after a restart).
+    pub gateway_boot_after_start: Option<i64>,
 }
 
 /// The session behind a run, from `sessions.json` or `session_windows`.
@@ -319,6 +322,15 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
                 born.map(|b| format!("; started {} ago", ago(now, b)))
                     .unwrap_or_default()
             ));
+        }
+        if let Some(boot) = r.gateway_boot_after_start.and_then(ms) {
+            // Nothing written since the restart: the run died with the old gateway.
+            if last_activity.is_none_or(|t| t < boot) {
+                ev.push(format!(
+                    "run has no endedAt but the gateway restarted at {} after it started, and it wrote nothing since",
+                    boot.to_rfc3339()
+                ));
+            }
         }
         if let Some(parent) = r.requester_gone.as_ref().filter(|_| old_enough) {
             ev.push(format!(
@@ -620,6 +632,26 @@ mod tests {
         f.run.as_mut().unwrap().run_timeout_secs = Some(0);
         assert_eq!(class(&f), Class::Progressing);
         f.run.as_mut().unwrap().run_timeout_secs = Some(1500);
+        assert_eq!(class(&f), Class::Progressing);
+    }
+
+    #[test]
+    fn orphaned_when_the_gateway_restarted_and_the_run_wrote_nothing_since() {
+        // 2026.7.1 after a restart: the run still says running, its last entry is older
+        // than the gateway's boot.
+        let mut f = running(30);
+        f.tail = vec![assistant(4, "x", "toolUse")];
+        assert_eq!(class(&f), Class::Progressing);
+        f.run.as_mut().unwrap().gateway_boot_after_start = Some(ms_ago(2));
+        let v = classify(&f, now(), &Thresholds::default());
+        assert_eq!(v.class, Class::Orphaned);
+        assert!(
+            v.evidence[0].contains("gateway restarted"),
+            "{:?}",
+            v.evidence
+        );
+        // It wrote after the restart: alive in the new gateway.
+        f.tail = vec![assistant(1, "x", "toolUse")];
         assert_eq!(class(&f), Class::Progressing);
     }
 

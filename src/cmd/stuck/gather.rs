@@ -143,6 +143,7 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
             (None, HashMap::new())
         }
     };
+    let boot = subagents::latest_gateway_boot(openclaw_dir);
     let mut out = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for r in &runs {
@@ -154,6 +155,8 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
             .cloned();
         let mut w = watched_from(Some(r), agent, r.child_session_key.clone(), s);
         if let Some(rf) = w.facts.run.as_mut() {
+            let born = rf.started_at.or(rf.created_at);
+            rf.gateway_boot_after_start = boot.filter(|b| born.is_some_and(|t| t < *b));
             rf.requester_gone = r
                 .requester_session_key
                 .as_ref()
@@ -297,6 +300,7 @@ fn watched_from(r: Option<&RunRecord>, agent: String, key: String, s: Option<Ses
                 outcome: r.outcome_status.clone(),
                 run_timeout_secs: r.run_timeout_seconds,
                 requester_gone: None,
+                gateway_boot_after_start: None,
             }),
             session: s.map(|s| s.facts),
             ..Default::default()
