@@ -43,8 +43,21 @@ stop_tree() {
   done
   for p in $all; do kill -KILL "$p" 2>/dev/null; done
 }
+# Everything still running with this scratch dir as its OpenClaw state (a gateway restarted
+# by claw, its helpers, a CLI call cut short): found by its environment, never by name.
+stop_by_state() {
+  local e p
+  for e in /proc/[0-9]*/environ; do
+    p=${e#/proc/}; p=${p%/environ}
+    [ "$p" = $$ ] && continue
+    if tr '\0' '\n' <"$e" 2>/dev/null | grep -qx "OPENCLAW_STATE_DIR=$1/state"; then
+      kill -KILL "$p" 2>/dev/null
+    fi
+  done
+}
 stop_gateway() {
   [ -f "$1/gateway.pid" ] && stop_tree "$(cat "$1/gateway.pid")"
+  stop_by_state "$1"
 }
 cleanup() {
   local p d
@@ -445,6 +458,7 @@ journald = \"off\"
 threshold = 3
 abort_subagents = true
 alert = false
+timeout_secs = 90
 [[rate_limit.probes]]
 provider = \"fake\"
 style = \"openai\"
@@ -472,10 +486,21 @@ api_key_env = \"E2E_FAKE_KEY\""
   if [ -n "$rl_child" ]; then
     if wait_for 20 task_terminal "$rl_child"; then
       ok rl-abort "abort_subagents ended the running subagent (task $(task_status "$rl_child"))"
-    elif grep -q unauthorized "$work/rl-trip.err" "$work/rl-trip.json" 2>/dev/null; then
-      known rl-abort "gateway refused sessions.abort (unauthorized), task still $(task_status "$rl_child"); claw reported the failed action"
     else
-      fail rl-abort "task of $rl_child still $(task_status "$rl_child"): $(grep -o 'abort[^"]*' "$work/rl-trip.json" | head -2 | tr '\n' ' ')"
+      # What claw recorded for the abort (the ledger's rl_actions).
+      local acts
+      acts=$("$py" - "$work/claw-state/ledger.db" "$rl_child" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=5)
+for ok, detail in c.execute("SELECT ok, detail FROM rl_actions WHERE action = 'abort-subagent' AND target LIKE ?", (f"%{sys.argv[2]}%",)):
+    print(f"ok={ok} {detail}")
+PY
+)
+      if grep -q 'ok=0.*unauthorized' <<<"$acts"; then
+        known rl-abort "gateway refused sessions.abort (unauthorized), task still $(task_status "$rl_child"); claw recorded: $(head -c 160 <<<"$acts")"
+      else
+        fail rl-abort "task of $rl_child still $(task_status "$rl_child"); claw recorded: ${acts:-nothing}"
+      fi
     fi
   fi
   # Recovery: the provider answers again; past the cooldown the probe closes the breaker.
