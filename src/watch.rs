@@ -4,7 +4,7 @@
 //!
 //! None of this may change the job's outcome: every failure here is a `-v` note or a warning.
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{code_of, Code};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
@@ -43,7 +43,7 @@ pub fn after(ctx: &Ctx, ledger: &Ledger, w: Watched, result: &Result<Outcome>) {
         Ok(o) => o.code,
         Err(e) => code_of(e),
     };
-    if crate::cmd::tick::is_scheduled(&w.job) {
+    if crate::jobs::is_scheduled(&w.job) {
         let r = match result {
             // Another run holding the lock is not a failure.
             Err(_) if code == Code::TempFail => Ok(()),

@@ -1,8 +1,8 @@
 //! `claw alert`: test the sinks, list recent alerts, and raise or clear one from a script
 //! (with the same dedupe, cooldown and recovery as the jobs get).
 
-use crate::app::Ctx;
 use crate::cli::AlertCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::notify::{self, Alert, Raised, Severity};
 use crate::output::{table, Outcome, SCHEMA_VERSION};

@@ -1,8 +1,8 @@
 //! `claw dev ...`: developer tools (hidden from `--help`). `gen-home` writes sample OpenClaw
 //! homes for tests and benchmarks; the generator itself lives in `crate::gen`.
 
-use crate::app::Ctx;
 use crate::cli::{DevCmd, GenHomeArgs};
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::output::Outcome;
 use anyhow::Result;

@@ -1,7 +1,7 @@
 //! `claw doctor`: check what breaks these jobs in practice, print a table (or `--json`), and
 //! exit 1 on any problem. Read-only apart from a probe file in the state and collector dirs.
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
 use anyhow::Result;
 use serde_json::json;
@@ -79,7 +79,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     ));
     checks.push(check(
         "schedule",
-        crate::cmd::tick::check_schedules(ctx)
+        crate::jobs::check_schedules(ctx)
             .map(|n| format!("{n} jobs scheduled by claw tick"))
             .map_err(|e| format!("{e:#}")),
     ));

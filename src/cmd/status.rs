@@ -1,6 +1,6 @@
 //! `claw status`: the last run of each job, from the ledger.
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
 use anyhow::Result;
 use serde_json::json;

@@ -3,129 +3,23 @@
 //! and exit in the ledger's `schedule` table. One job failing does not stop the others; after
 //! downtime each job runs once.
 //!
-//! The built-in jobs are the static [`JOBS`] table: a job added on another branch joins the
-//! schedule with one line there (a unit test checks every entry names a real subcommand).
+//! The built-in jobs are the static `crate::jobs::JOBS` table.
 
-use crate::app::Ctx;
-use crate::exit::{code_of, fail, Code};
+use crate::ctx::Ctx;
+use crate::exit::{code_of, Code};
+use crate::jobs::{entries, zone, Entry};
+/// The job table `tick` runs (it lives below `cmd/` so `watch` and `doctor` can read it).
+pub use crate::jobs::{JobSpec, JOBS};
 use crate::ledger::Ledger;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
 use crate::schedule::{Schedule, Zone};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A built-in scheduled job: its name (as it records itself with `Ctx::run_job`), the
-/// subcommand that runs it, and its default schedule.
-pub struct JobSpec {
-    pub name: &'static str,
-    pub argv: &'static [&'static str],
-    pub schedule: &'static str,
-}
-
-/// Every built-in scheduled job, in tie-break order. Defaults from the operators' playbook;
-/// keep `examples/claw.example.toml` in step.
-#[rustfmt::skip]
-pub const JOBS: &[JobSpec] = &[
-    JobSpec { name: "config-backup", argv: &["config", "backup"], schedule: "30m" },
-    JobSpec { name: "compaction-backup", argv: &["compaction-backup"], schedule: "5m" },
-    JobSpec { name: "cost-track", argv: &["cost-track"], schedule: "1h" },
-    JobSpec { name: "budget-check", argv: &["budget-check"], schedule: "after cost-track" },
-    JobSpec { name: "rate-limit-detect", argv: &["rate-limit-detect"], schedule: "5m" },
-    JobSpec { name: "stuck-agent", argv: &["stuck-agent", "scan"], schedule: "1m" },
-    JobSpec { name: "tunnel", argv: &["tunnel", "check"], schedule: "1m" },
-];
-
-/// Whether `job` is one of the built-in scheduled jobs (those get a failure alert for free).
-pub fn is_scheduled(job: &str) -> bool {
-    JOBS.iter().any(|j| j.name == job)
-}
-
-/// Whether this build has the subcommand `argv`.
-#[cfg(test)]
-fn available(argv: &[&str]) -> bool {
-    use clap::CommandFactory;
-    let mut cmd = crate::cli::Cli::command();
-    for a in argv {
-        match cmd.find_subcommand(a) {
-            Some(c) => cmd = c.clone(),
-            None => return false,
-        }
-    }
-    true
-}
-
-/// One schedulable thing for this tick.
-struct Entry {
-    name: String,
-    /// Program and arguments; `None` program = this binary.
-    program: Option<String>,
-    args: Vec<String>,
-    schedule: Schedule,
-    schedule_text: String,
-}
-
-/// The effective schedule: the built-ins (with overrides), then the operator's own commands.
-fn entries(ctx: &Ctx) -> Result<Vec<Entry>> {
-    let settings = &ctx.settings.tick;
-    let bad = |m: String| {
-        fail(
-            Code::Config,
-            format!("{}: {m}", ctx.paths.settings.display()),
-        )
-    };
-    for name in settings.schedule.keys() {
-        if !is_scheduled(name) {
-            let known: Vec<&str> = JOBS.iter().map(|j| j.name).collect();
-            return Err(bad(format!(
-                "[tick.schedule] {name}: no such job (known: {})",
-                known.join(", ")
-            )));
-        }
-    }
-    let mut out = Vec::new();
-    for j in JOBS {
-        let text = settings
-            .schedule
-            .get(j.name)
-            .cloned()
-            .unwrap_or_else(|| j.schedule.to_string());
-        let schedule =
-            Schedule::parse(&text).map_err(|e| bad(format!("[tick.schedule] {}: {e}", j.name)))?;
-        out.push(Entry {
-            name: j.name.into(),
-            program: None,
-            args: j.argv.iter().map(|s| s.to_string()).collect(),
-            schedule,
-            schedule_text: text,
-        });
-    }
-    for c in &settings.commands {
-        if is_scheduled(&c.name) || out.iter().any(|e| e.name == c.name) {
-            return Err(bad(format!(
-                "[[tick.commands]] {}: name already used",
-                c.name
-            )));
-        }
-        let Some((prog, args)) = c.command.split_first() else {
-            return Err(bad(format!("[[tick.commands]] {}: empty command", c.name)));
-        };
-        let schedule = Schedule::parse(&c.schedule)
-            .map_err(|e| bad(format!("[[tick.commands]] {}: {e}", c.name)))?;
-        out.push(Entry {
-            name: c.name.clone(),
-            program: Some(prog.clone()),
-            args: args.to_vec(),
-            schedule,
-            schedule_text: c.schedule.clone(),
-        });
-    }
-    Ok(out)
-}
 
 struct Last {
     started: DateTime<Utc>,
@@ -156,19 +50,6 @@ fn last_runs(ledger: &Ledger) -> Result<BTreeMap<String, Last>> {
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn zone(ctx: &Ctx) -> Result<Zone> {
-    Zone::parse(&ctx.settings.general.timezone).ok_or_else(|| {
-        fail(
-            Code::Config,
-            format!(
-                "{}: [general] timezone {:?}: expected \"local\", \"UTC\" or an offset like \"+02:00\"",
-                ctx.paths.settings.display(),
-                ctx.settings.general.timezone
-            ),
-        )
-    })
 }
 
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
@@ -457,27 +338,4 @@ fn plan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         "jobs": docs,
     }));
     Ok(o)
-}
-
-/// Parse a schedule for `doctor` and friends.
-pub fn check_schedules(ctx: &Ctx) -> Result<usize> {
-    entries(ctx).map(|e| e.len()).context("tick schedule")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_scheduled_job_is_a_real_subcommand() {
-        for j in JOBS {
-            assert!(
-                available(j.argv),
-                "{}: `claw {}` does not exist",
-                j.name,
-                j.argv.join(" ")
-            );
-        }
-        assert!(!available(&["no-such-job"]));
-    }
 }

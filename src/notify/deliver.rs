@@ -4,7 +4,7 @@
 //! reason before it is returned).
 
 use super::{Kind, Message, Severity};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::settings::{Sink, SinkKind};
 use serde_json::json;
 use std::io::Write;

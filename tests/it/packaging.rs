@@ -89,7 +89,7 @@ fn units_are_what_the_generator_writes_and_match_the_schedule() {
         );
     }
     let cron = std::fs::read_to_string(repo().join("crontab.example")).unwrap();
-    for j in claw::cmd::tick::JOBS {
+    for j in claw::jobs::JOBS {
         let argv = j.argv.join(" ");
         for variant in ["system", "user"] {
             let svc = repo().join(format!("jobs/{variant}/claw-{}.service", j.name));

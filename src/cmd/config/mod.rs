@@ -7,8 +7,8 @@ pub mod retention;
 pub mod store;
 pub mod validate;
 
-use crate::app::Ctx;
 use crate::cli::{ConfigCmd, RestoreArgs, SchemaCmd, ValidateArgs};
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::output::{table, Outcome, SCHEMA_VERSION};

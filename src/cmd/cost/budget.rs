@@ -6,8 +6,8 @@
 //! is at warning or beyond. (Alert sinks and the optional action come with their own issue.)
 
 use super::{cost_mode, report, Zone};
-use crate::app::Ctx;
 use crate::cli::BudgetCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::notify;
 use crate::output::{Outcome, SCHEMA_VERSION};

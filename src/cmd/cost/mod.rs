@@ -13,8 +13,8 @@ pub mod pricing;
 pub mod report;
 mod sqlite;
 
-use crate::app::Ctx;
 use crate::cli::CostCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::incremental::{self, Cursor};
 use crate::ledger::Ledger;

@@ -2,8 +2,8 @@
 //! ledger. The newest import is used for models that neither models.json nor the config price;
 //! the built-in snapshot covers the rest.
 
-use crate::app::Ctx;
 use crate::cli::PricingCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::output::{table, Outcome, SCHEMA_VERSION};

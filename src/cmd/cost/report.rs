@@ -1,8 +1,8 @@
 //! `claw cost report` and `claw cost top`: read the daily totals cost-track counted.
 
 use super::{cost_mode, day_range, session_labels};
-use crate::app::Ctx;
 use crate::cli::{GroupBy, ReportArgs, TopArgs};
+use crate::ctx::Ctx;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
 use crate::pricing::CostMode;
 use anyhow::Result;

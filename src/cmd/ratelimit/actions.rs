@@ -5,7 +5,7 @@
 
 use super::breaker::{self, Breaker, ProbeResult, Signals};
 use super::{ProbeRecord, JOB};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
 use crate::openclaw::layout;

@@ -12,8 +12,8 @@ mod actions;
 pub mod breaker;
 pub mod signal;
 
-use crate::app::Ctx;
 use crate::cli::RateLimitArgs;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::incremental::{self, Cursor};
 use crate::ledger::Ledger;

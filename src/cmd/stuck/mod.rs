@@ -12,7 +12,7 @@ pub mod gather;
 pub mod policy;
 pub mod triage;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};

@@ -13,8 +13,8 @@ pub mod process;
 pub mod store;
 pub mod targets;
 
-use crate::app::Ctx;
 use crate::cli::TunnelCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
@@ -27,7 +27,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use store::{Event, Record, State, Update};
 
-/// The job name `check` records under (as in `tick::JOBS`), also used for its alerts.
+/// The job name `check` records under (as in `jobs::JOBS`), also used for its alerts.
 pub const JOB: &str = "tunnel";
 
 pub fn command_name(c: &TunnelCmd) -> &'static str {
