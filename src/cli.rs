@@ -131,9 +131,6 @@ pub enum Command {
     /// What compaction-backup holds, and getting a transcript back
     #[command(subcommand)]
     Sessions(SessionsCmd),
-    /// Developer tools: sample OpenClaw homes for tests and benchmarks
-    #[command(subcommand, hide = true)]
-    Dev(DevCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -398,31 +395,6 @@ pub enum BudgetCmd {
         #[arg(long, value_enum, value_name = "MODE")]
         cost_mode: Option<crate::pricing::CostMode>,
     },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DevCmd {
-    /// Write a realistic OpenClaw state dir and its ground truth (same seed, same bytes)
-    GenHome(GenHomeArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct GenHomeArgs {
-    /// Directory to create (must not exist, or be empty)
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Seed: the same seed, scale and era always give the same bytes
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Size of the home
-    #[arg(long, value_enum, default_value = "small")]
-    pub scale: crate::gen::Scale,
-    /// Storage era of the agents' sessions
-    #[arg(long, value_enum, default_value = "both")]
-    pub era: crate::gen::Era,
-    /// Where to write the ground truth (default: <DIR>.truth.json beside DIR)
-    #[arg(long, value_name = "FILE")]
-    pub truth: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

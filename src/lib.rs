@@ -9,7 +9,6 @@ pub mod cli;
 pub mod cmd;
 pub mod ctx;
 pub mod exit;
-pub mod gen;
 pub mod http;
 pub mod incremental;
 pub mod jobs;
