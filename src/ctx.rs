@@ -27,6 +27,16 @@ impl Ctx {
         self.now.to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 
+    /// `[general] timezone`: the one zone cost days, budget periods and tick schedules use.
+    pub fn zone(&self) -> Result<crate::zone::Zone> {
+        crate::zone::Zone::parse(&self.settings.general.timezone).map_err(|e| {
+            fail(
+                Code::Config,
+                format!("{}: [general] timezone {e}", self.paths.settings.display()),
+            )
+        })
+    }
+
     pub fn ledger(&self) -> Result<Ledger> {
         Ledger::open(&self.paths.ledger())
     }

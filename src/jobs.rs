@@ -7,7 +7,7 @@
 
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
-use crate::schedule::{Schedule, Zone};
+use crate::schedule::Schedule;
 use anyhow::{Context, Result};
 
 /// A built-in scheduled job: its name (as it records itself with `Ctx::run_job`), the
@@ -116,20 +116,6 @@ pub fn entries(ctx: &Ctx) -> Result<Vec<Entry>> {
         });
     }
     Ok(out)
-}
-
-/// The zone `[general] timezone` names, for schedule fire times.
-pub fn zone(ctx: &Ctx) -> Result<Zone> {
-    Zone::parse(&ctx.settings.general.timezone).ok_or_else(|| {
-        fail(
-            Code::Config,
-            format!(
-                "{}: [general] timezone {:?}: expected \"local\", \"UTC\" or an offset like \"+02:00\"",
-                ctx.paths.settings.display(),
-                ctx.settings.general.timezone
-            ),
-        )
-    })
 }
 
 /// Parse a schedule for `doctor` and friends.

@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod cli;
 pub mod cmd;
 pub mod ctx;
+pub mod digest;
 pub mod exit;
 pub mod http;
 pub mod incremental;
@@ -27,6 +28,7 @@ pub mod schedule;
 pub mod sessionstore;
 pub mod settings;
 pub mod watch;
+pub mod zone;
 
 #[cfg(test)]
 mod layers;

@@ -16,6 +16,7 @@
 
 use crate::atomic;
 use crate::ctx::Ctx;
+use crate::digest::{hex, sha256_hex};
 use crate::exit::{fail, Code};
 use crate::output::Outcome;
 use anyhow::{Context, Result};
@@ -106,20 +107,6 @@ impl Manifest {
     pub fn file_name(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or(&self.path)
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(d: &[u8]) -> String {
-    const H: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(d.len() * 2);
-    for b in d {
-        s.push(H[(b >> 4) as usize] as char);
-        s.push(H[(b & 15) as usize] as char);
-    }
-    s
 }
 
 /// A snapshot's id: the same file content at the same path is the same snapshot.

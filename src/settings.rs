@@ -60,8 +60,9 @@ impl Default for CompactionBackup {
 pub struct General {
     /// The `openclaw` CLI used for schema refresh, `--with-openclaw` and job actions.
     pub openclaw_bin: String,
-    /// Time zone for days and periods: `local` (as OpenClaw buckets days) or a fixed offset
-    /// such as `+02:00` / `UTC`.
+    /// Time zone for cost days, budget periods and cron schedules (`crate::zone`): `local`
+    /// (TZ, else /etc/localtime, as OpenClaw buckets days), an IANA name such as
+    /// `Europe/Berlin`, `UTC`, or a fixed offset such as `+02:00`.
     pub timezone: String,
 }
 

@@ -146,7 +146,15 @@ mod tests {
             Zone::parse("Europe/Berlin"),
             Ok(Zone::Named(chrono_tz::Europe::Berlin))
         );
-        for bad in ["+15:00", "+02:60", "Mars/Olympus", "2", "+a", "+02:0x", "CEST+"] {
+        for bad in [
+            "+15:00",
+            "+02:60",
+            "Mars/Olympus",
+            "2",
+            "+a",
+            "+02:0x",
+            "CEST+",
+        ] {
             let e = Zone::parse(bad).unwrap_err();
             assert!(e.contains("IANA zone name"), "{bad}: {e}");
         }
@@ -180,6 +188,9 @@ mod tests {
         let start = z.start_of(d("2026-09-06"));
         assert_eq!(z.day_of(start), d("2026-09-06"));
         assert_eq!(z.wall(start).time().to_string(), "01:00:00");
-        assert_eq!(z.day_of(start - chrono::Duration::seconds(1)), d("2026-09-05"));
+        assert_eq!(
+            z.day_of(start - chrono::Duration::seconds(1)),
+            d("2026-09-05")
+        );
     }
 }

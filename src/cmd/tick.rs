@@ -7,12 +7,13 @@
 
 use crate::ctx::Ctx;
 use crate::exit::{code_of, Code};
-use crate::jobs::{entries, zone, Entry};
+use crate::jobs::{entries, Entry};
 /// The job table `tick` runs (it lives below `cmd/` so `watch` and `doctor` can read it).
 pub use crate::jobs::{JobSpec, JOBS};
 use crate::ledger::Ledger;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
-use crate::schedule::{Schedule, Zone};
+use crate::schedule::Schedule;
+use crate::zone::Zone;
 use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::params;
@@ -106,7 +107,7 @@ fn after_due(e: &Entry, last: &BTreeMap<String, Last>) -> bool {
 }
 
 fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = zone(ctx)?;
+    let zone = ctx.zone()?;
     let entries = entries(ctx)?;
     let mut last = last_runs(ledger)?;
     let mut ran: Vec<Value> = Vec::new();
@@ -295,7 +296,7 @@ fn child_env(ctx: &Ctx) -> Vec<(&'static str, String)> {
 
 /// `tick --dry-run`: the schedule, what is due now and when each runs next.
 fn plan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = zone(ctx)?;
+    let zone = ctx.zone()?;
     let entries = entries(ctx)?;
     let last = last_runs(ledger)?;
     let due: BTreeMap<usize, DateTime<Utc>> = due_now(&entries, &last, ctx.now, zone)

@@ -328,12 +328,11 @@ fn parallel_backups_end_with_0_or_75_and_a_consistent_ledger() {
 
 #[test]
 fn a_held_lock_exits_75_at_once_naming_the_holder() {
-    use fs2::FileExt;
     let s = Sandbox::new();
     s.write_config(GOOD);
     std::fs::create_dir_all(s.state().join("locks")).unwrap();
     let lock = std::fs::File::create(s.state().join("locks/config.lock")).unwrap();
-    lock.lock_exclusive().unwrap();
+    lock.lock().unwrap();
     std::fs::write(
         s.state().join("locks/config.lock"),
         "pid 4242 since 2026-11-20T00:00:00Z: claw config heal\n",

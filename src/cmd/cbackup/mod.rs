@@ -510,7 +510,7 @@ fn snapshot_one(
             .with_context(|| format!("{}: cannot read link", s.abs.display()))?;
         let t = t.to_string_lossy().into_owned();
         let st = store::Stored {
-            sha256: store::sha256_hex(t.as_bytes()),
+            sha256: crate::digest::sha256_hex(t.as_bytes()),
             ..Default::default()
         };
         (st, Some(t), String::new(), fp)
@@ -718,7 +718,7 @@ fn verify(ctx: &Ctx) -> Result<Outcome> {
             let ok = crate::safefs::read(e.path())
                 .ok()
                 .and_then(|p| zstd::stream::decode_all(&p[..]).ok())
-                .filter(|d| store::sha256_hex(d) == sha)
+                .filter(|d| crate::digest::sha256_hex(d) == sha)
                 .map(|d| d.len() as u64);
             match ok {
                 Some(n) => {

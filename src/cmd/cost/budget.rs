@@ -5,7 +5,7 @@
 //! start, threshold), so the 80 % warning never hides the 100 % alert. Exit 1 while any budget
 //! is at warning or beyond. (Alert sinks and the optional action come with their own issue.)
 
-use super::{cost_mode, report, Zone};
+use super::{cost_mode, report};
 use crate::cli::BudgetCmd;
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
@@ -157,7 +157,7 @@ fn matches(b: &Budget, r: &report::Row) -> bool {
 pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
     let BudgetCmd::Check { cost_mode: flag } = c;
     let mode = cost_mode(ctx, *flag)?;
-    let zone = Zone::parse(&ctx.settings.general.timezone)?;
+    let zone = ctx.zone()?;
     let ws = parse_weekday(&ctx.settings.cost.week_start)?;
     let budgets = ctx.settings.cost.budgets.clone();
     for b in &budgets {

@@ -128,7 +128,7 @@ fn scan_file(
 
 type Parsed = (DateTime<Utc>, String, f64, Option<String>);
 
-fn parse(m: &Meter, line: &[u8], zone: &super::Zone) -> std::result::Result<Parsed, String> {
+fn parse(m: &Meter, line: &[u8], zone: &crate::zone::Zone) -> std::result::Result<Parsed, String> {
     let t = line.trim_ascii();
     let v: Value = serde_json::from_slice(t).map_err(|e| format!("corrupt JSON: {e}"))?;
     let date = field(&v, &m.date_field)
@@ -178,7 +178,7 @@ mod tests {
             quantity_field: "usage.minutes".into(),
             ..Meter::default()
         };
-        let z = super::super::Zone::parse("UTC").unwrap();
+        let z = crate::zone::Zone::utc();
         let (_, day, q, id) = parse(
             &m,
             br#"{"at":"2026-03-10T23:30:00Z","usage":{"minutes":2.5},"id":7}"#,

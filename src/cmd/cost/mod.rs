@@ -23,7 +23,7 @@ use crate::openclaw::transcript;
 use crate::output::Outcome;
 use crate::pricing::{auto_cost, usd_to_micros, Book, Source, Tokens};
 use anyhow::{Context, Result};
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -46,67 +46,7 @@ pub fn run(ctx: &Ctx, c: &CostCmd) -> Result<Outcome> {
     }
 }
 
-/// The time zone days and periods are counted in (`general.timezone`).
-#[derive(Debug, Clone, Copy)]
-pub enum Zone {
-    Local,
-    Fixed(FixedOffset),
-}
-
-impl Zone {
-    pub fn parse(s: &str) -> Result<Zone> {
-        let t = s.trim();
-        if t.eq_ignore_ascii_case("local") || t.is_empty() {
-            return Ok(Zone::Local);
-        }
-        if t.eq_ignore_ascii_case("utc") || t == "Z" {
-            return Ok(Zone::Fixed(FixedOffset::east_opt(0).expect("0 is valid")));
-        }
-        let bad = || {
-            fail(
-                Code::Config,
-                format!("general.timezone = {s:?}: expected \"local\", \"UTC\" or an offset like \"+02:00\""),
-            )
-        };
-        let (sign, rest) = match t.as_bytes().first() {
-            Some(b'+') => (1, &t[1..]),
-            Some(b'-') => (-1, &t[1..]),
-            _ => return Err(bad()),
-        };
-        let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        if !(0..=14).contains(&h) || !(0..60).contains(&m) {
-            return Err(bad());
-        }
-        FixedOffset::east_opt(sign * (h * 3600 + m * 60))
-            .map(Zone::Fixed)
-            .ok_or_else(bad)
-    }
-
-    pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
-        match self {
-            Zone::Local => t.with_timezone(&chrono::Local).date_naive(),
-            Zone::Fixed(o) => t.with_timezone(o).date_naive(),
-        }
-    }
-
-    /// The instant a day starts in this zone.
-    pub fn start_of(&self, day: NaiveDate) -> DateTime<Utc> {
-        let naive = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-        match self {
-            Zone::Local => chrono::Local
-                .from_local_datetime(&naive)
-                .earliest()
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or_else(|| naive.and_utc()),
-            Zone::Fixed(o) => o
-                .from_local_datetime(&naive)
-                .single()
-                .expect("fixed offsets are unambiguous")
-                .with_timezone(&Utc),
-        }
-    }
-}
+use crate::zone::Zone;
 
 /// Per-run counters, reported in the summary and the ledger detail.
 #[derive(Debug, Default, serde::Serialize)]
@@ -305,10 +245,7 @@ impl Tracker<'_> {
         let day = self.zone.day_of(ts).format("%Y-%m-%d").to_string();
         let entry_id = match e.id {
             Some(id) => id,
-            None => format!(
-                "sha256:{}",
-                &incremental::hex(&<sha2::Sha256 as sha2::Digest>::digest(raw))[..32]
-            ),
+            None => format!("sha256:{}", &crate::digest::sha256_hex(raw)[..32]),
         };
         let provider = a.provider.unwrap_or_default();
         let model = a.model.unwrap_or_default();
@@ -518,7 +455,7 @@ fn load_cursors(ledger: &Ledger) -> Result<HashMap<String, Cursor>> {
 }
 
 fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = Zone::parse(&ctx.settings.general.timezone)?;
+    let zone = ctx.zone()?;
     let agents = layout::agents(&ctx.paths.openclaw_dir).with_context(|| {
         format!(
             "{}: cannot list agents",
@@ -802,7 +739,7 @@ pub fn day_range(
     ctx: &Ctx,
     r: &crate::cli::Range,
 ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
-    let zone = Zone::parse(&ctx.settings.general.timezone)?;
+    let zone = ctx.zone()?;
     let parse = |flag: &str, s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
             fail(
@@ -877,7 +814,8 @@ mod tests {
             Zone::parse("-05:30").unwrap().day_of(t).to_string(),
             "2026-03-08"
         );
-        assert!(Zone::parse("Europe/Paris").is_err());
+        assert!(Zone::parse("Europe/Paris").is_ok());
+        assert!(Zone::parse("Europe/Pariss").is_err());
         assert!(Zone::parse("+25:00").is_err());
         let z = Zone::parse("+02:00").unwrap();
         let d = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();

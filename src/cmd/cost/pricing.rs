@@ -11,7 +11,6 @@ use crate::pricing::{from_litellm, Price, Rates, Table};
 use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::io::Read;
 
 /// Refuse absurd inputs: LiteLLM's own file is about 1.5 MB.
@@ -36,10 +35,7 @@ pub fn run(ctx: &Ctx, c: &PricingCmd) -> Result<Outcome> {
             let doc: serde_json::Value = serde_json::from_slice(&bytes)
                 .map_err(|e| fail(Code::DataErr, format!("{name}: not JSON: {e}")))?;
             let t = from_litellm(&doc).map_err(|m| fail(Code::DataErr, format!("{name}: {m}")))?;
-            let version = format!(
-                "litellm-{}",
-                &crate::incremental::hex(&Sha256::digest(&bytes))[..12]
-            );
+            let version = format!("litellm-{}", &crate::digest::sha256_hex(&bytes)[..12]);
             if ctx.dry_run {
                 return Ok(Outcome::ok(format!(
                     "would import {} models as {version}",
@@ -50,7 +46,7 @@ pub fn run(ctx: &Ctx, c: &PricingCmd) -> Result<Outcome> {
                 ledger,
                 &version,
                 &name,
-                &crate::incremental::hex(&Sha256::digest(&bytes)),
+                &crate::digest::sha256_hex(&bytes),
                 &t,
                 &ctx.now_str(),
             )?;

@@ -12,14 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-extern "C" {
-    // From the C library std already links; two calls do not earn the `libc` crate.
-    fn setsid() -> i32;
-    fn kill(pid: i32, sig: i32) -> i32;
-}
-
-const SIGTERM: i32 = 15;
-const SIGKILL: i32 = 9;
+use libc::{kill, setsid, SIGKILL, SIGTERM};
 
 /// Where the tunnel's files live: `<state>/tunnel/`.
 #[derive(Debug, Clone)]
