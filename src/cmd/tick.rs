@@ -19,7 +19,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 struct Last {
@@ -222,50 +222,31 @@ fn spawn(ctx: &Ctx, e: &Entry) -> (Option<i64>, Option<String>) {
             cmd.arg("-q");
         }
     }
-    cmd.args(&e.args)
-        .stdin(Stdio::null())
-        // One --json document is tick's own; the children's reports then go to stderr.
-        .stdout(if ctx.out.json {
-            Stdio::from(std::io::stderr())
-        } else {
-            Stdio::inherit()
-        })
-        .stderr(Stdio::inherit());
+    cmd.args(&e.args);
     for (k, v) in child_env(ctx) {
         cmd.env(k, v);
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(err) => {
-            return (
+    // One --json document is tick's own; the children's reports then go to stderr.
+    let timeout = Duration::from_secs(ctx.settings.tick.job_timeout_secs.max(1));
+    let opts = crate::proc::Opts::new(timeout).inherit(ctx.out.json);
+    match crate::proc::run(cmd, &opts) {
+        Err(err) => (
+            None,
+            Some(format!("cannot start {}: {err}", program.display())),
+        ),
+        Ok(f) => match f.status {
+            Some(status) => match status.code() {
+                Some(c) => (Some(i64::from(c)), None),
+                None => (None, Some(format!("killed by a signal ({status})"))),
+            },
+            None => (
                 None,
-                Some(format!("cannot start {}: {err}", program.display())),
-            )
-        }
-    };
-    let deadline = Instant::now() + Duration::from_secs(ctx.settings.tick.job_timeout_secs.max(1));
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                return match status.code() {
-                    Some(c) => (Some(i64::from(c)), None),
-                    None => (None, Some(format!("killed by a signal ({status})"))),
-                }
-            }
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return (
-                    None,
-                    Some(format!(
-                        "killed after tick.job_timeout_secs = {}",
-                        ctx.settings.tick.job_timeout_secs
-                    )),
-                );
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(err) => return (None, Some(format!("wait failed: {err}"))),
-        }
+                Some(format!(
+                    "killed after tick.job_timeout_secs = {}",
+                    ctx.settings.tick.job_timeout_secs
+                )),
+            ),
+        },
     }
 }
 

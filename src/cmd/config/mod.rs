@@ -960,26 +960,33 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
     )
 }
 
+/// How long `[config] restart_command` may run before its process group is killed.
+const RESTART_TIMEOUT_SECS: u64 = 300;
+
 /// Run the restart command from settings, then wait for the gateway's health endpoint.
 fn restart_gateway(ctx: &Ctx) -> Result<(bool, String)> {
     let argv = &ctx.settings.config.restart_command;
     let Some((prog, args)) = argv.split_first() else {
         return Err(fail(Code::Config, "[config] restart_command is empty"));
     };
-    let status = std::process::Command::new(prog)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .status()
-        .map_err(|e| {
-            fail(
-                Code::IoErr,
-                format!("{prog}: cannot run restart command: {e}"),
-            )
-        })?;
-    if !status.success() {
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args);
+    // A restart that hangs must not hold the config lock forever (it had no bound before).
+    let opts = crate::proc::Opts::new(std::time::Duration::from_secs(RESTART_TIMEOUT_SECS));
+    let f = crate::proc::run(cmd, &opts).map_err(|e| {
+        fail(
+            Code::IoErr,
+            format!("{prog}: cannot run restart command: {e}"),
+        )
+    })?;
+    if !f.success() {
+        let why = match f.status {
+            Some(status) => status.to_string(),
+            None => format!("killed after {RESTART_TIMEOUT_SECS} s"),
+        };
         return Ok((
             false,
-            format!("restart command {} failed ({status})\n", argv.join(" ")),
+            format!("restart command {} failed ({why})\n", argv.join(" ")),
         ));
     }
     let url = health_url(ctx);

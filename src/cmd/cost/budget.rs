@@ -303,6 +303,9 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
     })
 }
 
+/// How long a budget's `on_exceeded` command may run before its process group is killed.
+const ON_EXCEEDED_TIMEOUT_SECS: u64 = 300;
+
 /// Run a budget's `on_exceeded` command once per budget and period; `None` when it already
 /// ran. Under `--dry-run` the command is only described.
 fn run_action(
@@ -328,11 +331,12 @@ fn run_action(
         return Ok(Some(json!({"scope": scope, "argv": argv, "dry_run": true})));
     }
     let (prog, args) = b.on_exceeded.split_first().expect("checked non-empty");
-    let code = std::process::Command::new(prog)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .status()
-        .map(|s| s.code().unwrap_or(-1))
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args);
+    // Bounded (it had no timeout before); killed or signalled is recorded as exit -1.
+    let opts = crate::proc::Opts::new(std::time::Duration::from_secs(ON_EXCEEDED_TIMEOUT_SECS));
+    let code = crate::proc::run(cmd, &opts)
+        .map(|f| f.status.and_then(|s| s.code()).unwrap_or(-1))
         .map_err(|e| {
             fail(
                 Code::IoErr,

@@ -338,11 +338,12 @@ fn scan_journal(ctx: &Ctx, sc: &mut Scan, cursors: &Cursors, unit: &str) -> Resu
             cmd.arg(format!("--since=@{}", from.timestamp()));
         }
     }
-    cmd.stdin(std::process::Stdio::null());
     let timeout = std::time::Duration::from_secs(cfg.timeout_secs.max(1));
-    let out = match actions::output_with_timeout(&mut cmd, timeout) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
+    // The journal is read whole: the cursor only moves over lines that were parsed.
+    let opts = crate::proc::Opts::new(timeout).capture(usize::MAX);
+    let out = match crate::proc::run(cmd, &opts) {
+        Ok(o) if !o.timed_out() => o,
+        Ok(_) => {
             // A hung journal must not hold the job (and its lock) past its slot.
             sc.stats.problem(format!(
                 "{} -u {unit}: no answer within {} s; killed, tried again next run",
@@ -361,12 +362,10 @@ fn scan_journal(ctx: &Ctx, sc: &mut Scan, cursors: &Cursors, unit: &str) -> Resu
         Err(e) => return Err(e).with_context(|| format!("{}: cannot run", cfg.journalctl_bin)),
     };
     sc.stats.journal_units += 1;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
+    if let Some(status) = out.status.filter(|s| !s.success()) {
         ctx.out.note(&format!(
-            "journalctl -u {unit}: {} ({}); the cursor is reset",
-            out.status,
-            err.trim()
+            "journalctl -u {unit}: {status} ({}); the cursor is reset",
+            out.stderr_tail.trim()
         ));
         // A stale cursor is the usual cause: start again from the recent past; origins
         // (journal cursors) keep events exactly-once.

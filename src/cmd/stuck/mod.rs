@@ -25,10 +25,8 @@ use policy::{Decision, Done, Policy, Step, Suggestion};
 use rusqlite::{params, Transaction, TransactionBehavior};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 pub const JOB: &str = "stuck-agent";
 
@@ -251,57 +249,29 @@ fn known_triage(ledger: &Ledger) -> Result<HashMap<(String, String), Suggestion>
 fn run_argv(ctx: &Ctx, argv: &[String]) -> std::result::Result<(), String> {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
-        .env("OPENCLAW_STATE_DIR", &ctx.paths.openclaw_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
-    let mut err = child.stderr.take();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(e) = err.as_mut() {
-            let _ = e.take(8192).read_to_string(&mut s);
-        }
-        s
-    });
+        .env("OPENCLAW_STATE_DIR", &ctx.paths.openclaw_dir);
     let secs = ctx.settings.stuck.command_timeout_secs.max(1);
-    let deadline = Instant::now() + std::time::Duration::from_secs(secs);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("killed after stuck.command_timeout_secs = {secs}"));
-            }
-            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            Err(e) => return Err(format!("wait failed: {e}")),
-        }
+    let opts = crate::proc::Opts::new(std::time::Duration::from_secs(secs));
+    let f = crate::proc::run(cmd, &opts).map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let Some(status) = f.status else {
+        return Err(format!("killed after stuck.command_timeout_secs = {secs}"));
     };
-    let stderr = reader.join().unwrap_or_default();
     if status.success() {
-        Ok(())
-    } else {
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        Err(crate::redact::redact_text(&format!(
-            "exit {}{}",
-            status
-                .code()
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "by signal".into()),
-            if last.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", last.trim())
-            }
-        )))
+        return Ok(());
     }
+    let last = f.last_stderr_line();
+    Err(crate::redact::redact_text(&format!(
+        "exit {}{}",
+        status
+            .code()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "by signal".into()),
+        if last.is_empty() {
+            String::new()
+        } else {
+            format!(": {last}")
+        }
+    )))
 }
 
 fn scan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
