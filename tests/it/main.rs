@@ -14,6 +14,7 @@ mod fakehttp;
 mod fleet;
 mod genhome;
 mod packaging;
+mod poison;
 mod ratelimit;
 mod stuck;
 mod tick;

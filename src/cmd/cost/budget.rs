@@ -111,13 +111,14 @@ pub fn verdict(
     let elapsed = (now - today_start).num_seconds().max(1) as f64;
     let rate = today_micros.max(0) as f64 / elapsed; // micro-dollars per second
     let remaining = (period_end - now).num_seconds().max(0) as f64;
-    let projected = spent + (rate * remaining).round() as i64;
+    let projected = spent.saturating_add((rate * remaining).round() as i64);
     let passes_at = if spent >= limit {
         Some(now)
     } else if rate > 0.0 {
         let secs = ((limit - spent) as f64 / rate).ceil() as i64;
-        let t = now + chrono::Duration::seconds(secs);
-        (t < period_end).then_some(t)
+        chrono::Duration::try_seconds(secs)
+            .and_then(|d| now.checked_add_signed(d))
+            .filter(|t| *t < period_end)
     } else {
         None
     };
@@ -190,10 +191,10 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
             let (mut spent, mut today_spent, mut unpriced) = (0i64, 0i64, 0i64);
             let today_s = today.to_string();
             for r in rows.iter().filter(|r| matches(b, r)) {
-                spent += r.cost;
-                unpriced += r.unpriced;
+                spent = spent.saturating_add(r.cost);
+                unpriced = unpriced.saturating_add(r.unpriced);
                 if r.day == today_s {
-                    today_spent += r.cost;
+                    today_spent = today_spent.saturating_add(r.cost);
                 }
             }
             let limit = crate::pricing::usd_to_micros(b.limit_usd);
