@@ -353,12 +353,7 @@ pub fn from_transcript(
 }
 
 fn excerpt(text: &str) -> String {
-    let t = crate::redact::redact_text(text);
-    let mut out: String = t.chars().take(200).collect();
-    if t.chars().count() > 200 {
-        out.push('…');
-    }
-    out
+    crate::redact::excerpt(text, 200)
 }
 
 /// Keep the candidates that are events (see the module doc). `latest`: each provider's latest
