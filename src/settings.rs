@@ -122,6 +122,8 @@ pub struct CostJob {
     pub budgets: Vec<Budget>,
     /// `[[cost.meters]]`: other usage logs priced per unit; none by default.
     pub meters: Vec<Meter>,
+    /// A budget's `on_exceeded` command is killed after this many seconds.
+    pub action_timeout_secs: u64,
 }
 
 /// Another usage log (JSONL with a date and a quantity per line, e.g. call minutes or TTS
@@ -169,6 +171,7 @@ impl Default for CostJob {
             week_start: "monday".into(),
             budgets: Vec::new(),
             meters: Vec::new(),
+            action_timeout_secs: 60,
         }
     }
 }

@@ -16,6 +16,7 @@ mod genhome;
 mod packaging;
 mod poison;
 mod ratelimit;
+mod reliability;
 mod stuck;
 mod tick;
 mod tunnel;

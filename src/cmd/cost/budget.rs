@@ -306,6 +306,9 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
 
 /// Run a budget's `on_exceeded` command once per budget and period; `None` when it already
 /// ran. Under `--dry-run` the command is only described.
+///
+/// The action is recorded (claimed) before it runs and given `cost.action_timeout_secs`: a
+/// claw killed or hung while it runs never runs it a second time for the same period.
 fn run_action(
     ctx: &Ctx,
     ledger: &crate::ledger::Ledger,
@@ -314,39 +317,54 @@ fn run_action(
     period: &str,
 ) -> Result<Option<Value>> {
     let argv = b.on_exceeded.join(" ");
-    let done: bool = ledger
-        .conn
-        .query_row(
-            "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
-            params![scope, period],
-            |r| r.get::<_, i64>(0),
-        )
-        .map(|n| n > 0)?;
-    if done {
+    if ctx.dry_run {
+        let done: bool = ledger
+            .conn
+            .query_row(
+                "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
+                params![scope, period],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)?;
+        return Ok((!done).then(|| json!({"scope": scope, "argv": argv, "dry_run": true})));
+    }
+    let claimed = ledger.immediate(|tx| {
+        Ok(tx.execute(
+            "INSERT INTO budget_actions (scope, period_start, argv, exit_code, ran_at) VALUES (?1, ?2, ?3, NULL, ?4)
+             ON CONFLICT DO NOTHING",
+            params![scope, period, argv, ctx.now_str()],
+        )? == 1)
+    })?;
+    if !claimed {
         return Ok(None);
     }
-    if ctx.dry_run {
-        return Ok(Some(json!({"scope": scope, "argv": argv, "dry_run": true})));
-    }
     let (prog, args) = b.on_exceeded.split_first().expect("checked non-empty");
-    let code = std::process::Command::new(prog)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .status()
-        .map(|s| s.code().unwrap_or(-1))
-        .map_err(|e| {
-            fail(
-                Code::IoErr,
-                format!("cost.budgets [{scope}] on_exceeded: cannot run {prog}: {e}"),
-            )
-        })?;
-    ledger.conn.execute(
-        "INSERT INTO budget_actions (scope, period_start, argv, exit_code, ran_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT DO NOTHING",
-        params![scope, period, argv, code, ctx.now_str()],
-    )?;
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args);
+    let timeout = std::time::Duration::from_secs(ctx.settings.cost.action_timeout_secs);
+    let done = crate::proc::run(cmd, &crate::proc::Opts::new(timeout)).map_err(|e| {
+        fail(
+            Code::IoErr,
+            format!("cost.budgets [{scope}] on_exceeded: cannot run {prog}: {e}"),
+        )
+    })?;
+    // -1: killed (by the timeout or a signal); the ledger keeps that it was started.
+    let code = done.status.and_then(|s| s.code()).unwrap_or(-1);
+    ledger.immediate(|tx| {
+        tx.execute(
+            "UPDATE budget_actions SET exit_code = ?3 WHERE scope = ?1 AND period_start = ?2",
+            params![scope, period, code],
+        )?;
+        Ok(())
+    })?;
+    let result = crate::redact::excerpt(&done.describe(), 300);
+    if !done.success() {
+        ctx.out.warn(&format!(
+            "cost.budgets [{scope}] on_exceeded: {prog} {result}"
+        ));
+    }
     Ok(Some(
-        json!({"scope": scope, "argv": argv, "exit_code": code}),
+        json!({"scope": scope, "argv": argv, "exit_code": code, "result": result}),
     ))
 }
 

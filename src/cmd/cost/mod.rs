@@ -227,6 +227,17 @@ impl<'l> Writer<'l> {
     }
 }
 
+/// A run that fails mid-batch rolls its open transaction back here (like
+/// [`Ledger::immediate`]; a long run commits every `BATCH` lines, so it cannot be one closure).
+/// Left open, the run's end record and its job-failed alert would be written into it and lost.
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if !self.ledger.conn.is_autocommit() {
+            let _ = self.ledger.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 /// Everything the per-line handler needs.
 struct Tracker<'l> {
     w: Writer<'l>,
@@ -589,6 +600,10 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 tr.problem(format!("{e:#}"));
             }
             tr.w.maybe_commit()?;
+            if crate::atomic::fault_point("cost-track-ledger-error") {
+                // Test-only: a ledger write failing mid-run (disk full, I/O error).
+                return Err(anyhow::anyhow!("injected ledger failure").context(LedgerErr));
+            }
         }
         if let Some(db) = &agent.sqlite {
             tr.stats.databases += 1;
