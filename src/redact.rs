@@ -164,11 +164,24 @@ pub fn redact_text(s: &str) -> String {
     out.into_owned()
 }
 
+/// Characters redacted beyond an excerpt's cut (see [`excerpt`]).
+const EXCERPT_MARGIN: usize = 4096;
+
 /// Redact, then cut to at most `max_chars` characters (a `…` marks the cut). The one way to
 /// shorten text that may hold a secret: cutting first could leave a token's head, no longer
 /// matching any pattern, in what is shown.
 pub fn excerpt(s: &str, max_chars: usize) -> String {
-    let r = redact_text(s);
+    // Only a bounded head is redacted (a 50 MB value must not cost 50 MB of regex work): the
+    // margin past the cut is far longer than any secret, so a token crossing the cut is still
+    // whole enough there for its pattern to match.
+    let head = match s
+        .char_indices()
+        .nth(max_chars.saturating_add(EXCERPT_MARGIN))
+    {
+        Some((end, _)) => &s[..end],
+        None => s,
+    };
+    let r = redact_text(head);
     match r.char_indices().nth(max_chars) {
         None => r,
         Some((end, _)) => {
@@ -181,7 +194,13 @@ pub fn excerpt(s: &str, max_chars: usize) -> String {
 
 /// Like [`excerpt`], keeping the last `max_chars` characters (the end of a long reply).
 pub fn excerpt_tail(s: &str, max_chars: usize) -> String {
-    let r = redact_text(s);
+    let n = s.chars().count();
+    let skip = n.saturating_sub(max_chars.saturating_add(EXCERPT_MARGIN));
+    let tail = match s.char_indices().nth(skip) {
+        Some((start, _)) => &s[start..],
+        None => s,
+    };
+    let r = redact_text(tail);
     let n = r.chars().count();
     if n <= max_chars {
         return r;
@@ -219,6 +238,12 @@ mod tests {
             }
         }
         assert_eq!(excerpt("short", 160), "short");
+        // A token crossing the redaction margin too.
+        for pad in [160 + EXCERPT_MARGIN - 10, 160 + EXCERPT_MARGIN - 3] {
+            let text = format!("{}password={}", "x".repeat(pad), "s".repeat(64));
+            let e = excerpt(&text, 160 + EXCERPT_MARGIN);
+            assert!(!e.contains("ssssssss"), "{pad}");
+        }
         assert_eq!(excerpt("ééé", 2), "éé…");
     }
     use serde_json::json;

@@ -134,3 +134,25 @@ fn a_hanging_on_exceeded_is_killed_at_its_timeout() {
         .unwrap();
     assert_eq!(code, Some(-1));
 }
+
+/// Typed settings: a value out of its range is refused when the file is loaded, by any
+/// command, in one line naming the file, line, table and key.
+#[test]
+fn a_bad_settings_value_is_refused_at_load_by_every_command() {
+    let s = Sandbox::new();
+    s.write_settings("[general]\ntimezone = \"UTC\"\n[compaction_backup]\nzstd_level = 99\n");
+    for args in [
+        vec!["status"],
+        vec!["cost", "report"],
+        vec!["stuck-agent", "scan"],
+    ] {
+        let r = s.run(&args);
+        assert_eq!(r.code, 78, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("claw.toml:4: compaction_backup.zstd_level = 99: expected 1 .. 19 in [compaction_backup]"),
+            "{}",
+            r.stderr
+        );
+    }
+}
