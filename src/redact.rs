@@ -111,7 +111,8 @@ fn text_res() -> &'static [(Regex, &'static str)] {
             ),
             // Authorization headers and bare bearer tokens.
             (r(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{4,}"), "$1 ***"),
-            (r(r"(?i)\b(authorization|proxy-authorization)\s*:\s*[^\s,;]+(\s+[^\s,;]+)?"), "$1: ***"),
+            // An already masked value is taken alone (redacting twice changes nothing).
+            (r(r"(?i)\b(authorization|proxy-authorization)\s*:\s*(?:\*\*\*|[^\s,;]+(\s+[^\s,;]+)?)"), "$1: ***"),
             // Cookies: every value after the header name.
             (r(r"(?i)\b(set-cookie|cookie)\s*:\s*[^\r\n]*"), "$1: ***"),
             // key=value pairs, JSON `"key": "value"` and line-leading `key: value` whose key is

@@ -15,6 +15,7 @@ mod fleet;
 mod genhome;
 mod packaging;
 mod poison;
+mod props;
 mod ratelimit;
 mod reliability;
 mod stuck;
