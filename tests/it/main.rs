@@ -18,6 +18,7 @@ mod poison;
 mod props;
 mod ratelimit;
 mod reliability;
+mod secrets;
 mod stuck;
 mod tick;
 mod tunnel;
