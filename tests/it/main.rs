@@ -6,6 +6,7 @@ mod alerts;
 mod cbackup;
 mod common;
 mod compare;
+mod concurrency;
 mod config;
 mod cost;
 mod crash;
