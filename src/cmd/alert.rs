@@ -199,10 +199,5 @@ fn list(ctx: &Ctx, limit: usize) -> Result<Outcome> {
 }
 
 fn first_line(s: &str) -> String {
-    let l = s.lines().next().unwrap_or("");
-    if l.chars().count() > 100 {
-        format!("{}…", l.chars().take(99).collect::<String>())
-    } else {
-        l.to_string()
-    }
+    crate::redact::excerpt(s.lines().next().unwrap_or(""), 100)
 }

@@ -4,6 +4,7 @@
 
 use super::{Record, Tracker};
 use crate::incremental::{self, Cursor};
+use crate::openclaw::transcript;
 use crate::pricing::{usd_to_micros, Tokens};
 use crate::settings::Meter;
 use anyhow::{Context, Result};
@@ -108,7 +109,18 @@ fn scan_file(
             }
         };
         let id = id.unwrap_or_else(|| format!("f{dev}:{ino}:{}", range.start));
-        let cost = usd_to_micros(qty * m.unit_price_usd);
+        let usd = qty * m.unit_price_usd;
+        if !(0.0..=transcript::MAX_LINE_USD).contains(&usd) {
+            tr.stats.absurd += 1;
+            tr.problem(format!(
+                "{label}: byte {}: absurd cost {qty} x ${} = ${usd} for one line (ceiling ${}); not counted",
+                range.start,
+                m.unit_price_usd,
+                transcript::MAX_LINE_USD
+            ));
+            return Ok(());
+        }
+        let cost = usd_to_micros(usd);
         tr.record(&Record {
             agent: &m.agent,
             session_id: &session_id,

@@ -65,6 +65,8 @@ struct Stats {
     unpriced: u64,
     corrupt: u64,
     undated: u64,
+    /// Usage lines with a number no model call can have (not counted; each is a problem).
+    absurd: u64,
     counted_micros: i64,
     problems: Vec<String>,
 }
@@ -165,6 +167,17 @@ impl<'l> Writer<'l> {
     }
 }
 
+/// A run that fails mid-batch rolls its open transaction back here (like
+/// [`Ledger::immediate`]; a long run commits every `BATCH` lines, so it cannot be one closure).
+/// Left open, the run's end record and its job-failed alert would be written into it and lost.
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if !self.ledger.conn.is_autocommit() {
+            let _ = self.ledger.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 /// Everything the per-line handler needs.
 struct Tracker<'l> {
     w: Writer<'l>,
@@ -223,6 +236,14 @@ impl Tracker<'_> {
             self.stats.excluded_injected += 1;
             return Ok(());
         }
+        if let Some(bad) = u.absurd {
+            // One forged or corrupted line must never become spend (it would poison every
+            // later sum): it is a problem, named by where it is and its id.
+            self.stats.absurd += 1;
+            let id = e.id.as_deref().unwrap_or("-");
+            self.problem(format!("{}: entry {id}: {bad}; not counted", at()));
+            return Ok(());
+        }
         let logged = u.cost_total.map(usd_to_micros);
         if u.tokens() == 0 && logged.unwrap_or(0) == 0 {
             // Failed turns write all-zero usage: not spend.
@@ -257,6 +278,17 @@ impl Tracker<'_> {
         };
         let (src, price) = self.book.lookup(c.agent, &provider, &model);
         let computed = price.map(|p| p.cost_micros(&tokens));
+        if let Some(c) = computed.filter(|c| !(0..=MAX_LINE_MICROS).contains(c)) {
+            // A price table (models.json, the config) is outside input too.
+            self.stats.absurd += 1;
+            self.problem(format!(
+                "{}: entry {entry_id}: absurd computed cost ${} for {provider}/{model} (ceiling ${}); not counted",
+                at(),
+                report::usd(c),
+                transcript::MAX_LINE_USD
+            ));
+            return Ok(());
+        }
         let price_source = price_source(logged.is_some(), src);
         self.record(&Record {
             agent: c.agent,
@@ -313,7 +345,10 @@ impl Tracker<'_> {
         if auto.is_none() {
             self.stats.unpriced += 1;
         }
-        self.stats.counted_micros += auto.map(|a| a.0).unwrap_or(0);
+        self.stats.counted_micros = self
+            .stats
+            .counted_micros
+            .saturating_add(auto.map(|a| a.0).unwrap_or(0));
         conn.prepare_cached(
             "INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
                cache_write, logged_micros, logged_missing, computed_micros, computed_missing, auto_micros,
@@ -502,6 +537,10 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 tr.problem(format!("{e:#}"));
             }
             tr.w.maybe_commit()?;
+            if crate::atomic::fault_point("cost-track-ledger-error") {
+                // Test-only: a ledger write failing mid-run (disk full, I/O error).
+                return Err(anyhow::anyhow!("injected ledger failure").context(LedgerErr));
+            }
         }
         if let Some(db) = &agent.sqlite {
             tr.stats.databases += 1;
@@ -626,6 +665,31 @@ pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Tot
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// [`transcript::MAX_LINE_USD`] in micro-dollars: no counted line costs more.
+pub(crate) const MAX_LINE_MICROS: i64 = transcript::MAX_LINE_USD as i64 * 1_000_000;
+
+/// The counted lines a sum may include: every number within the per-line bounds. Lines
+/// counted by claw before the bounds existed may be outside them; they are left out of every
+/// rebuilt total (and reported) instead of overflowing it.
+pub(crate) const SANE_LINE_SQL: &str =
+    "input BETWEEN 0 AND 1000000000 AND output BETWEEN 0 AND 1000000000
+  AND cache_read BETWEEN 0 AND 1000000000 AND cache_write BETWEEN 0 AND 1000000000
+  AND coalesce(logged_micros, 0) BETWEEN 0 AND 10000000000
+  AND coalesce(computed_micros, 0) BETWEEN 0 AND 10000000000";
+
+/// An integer column that an overflowing `+` in SQLite may have turned into a REAL (a ledger
+/// poisoned before the bounds): read saturating, never as an error.
+pub(crate) fn int_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<i64> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Integer(n) => n,
+        // `as` saturates (NaN becomes 0).
+        ValueRef::Real(f) => f as i64,
+        ValueRef::Null => 0,
+        _ => r.get(i)?,
+    })
 }
 
 /// Marker for errors that come from the ledger itself (they stop the run).
@@ -796,6 +860,13 @@ pub fn has_counted(ledger: &Ledger) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sane_line_sql_matches_the_parse_bounds() {
+        assert_eq!(MAX_LINE_MICROS, 10_000_000_000);
+        assert!(SANE_LINE_SQL.contains(&format!("AND {MAX_LINE_MICROS}")));
+        assert!(SANE_LINE_SQL.contains(&format!("AND {}", transcript::MAX_LINE_TOKENS)));
+    }
 
     #[test]
     fn zones_parse_and_bucket_days() {

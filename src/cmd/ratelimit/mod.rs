@@ -677,8 +677,12 @@ fn recent_events(ctx: &Ctx, ledger: &Ledger, horizon: Duration) -> Result<Recent
         let (p, at, ra) = row?;
         let Some(at) = parse_ts(&at) else { continue };
         out.times.entry(p.clone()).or_default().push(at);
-        if let Some(ra) = ra.filter(|s| *s > 0) {
-            let u = at + Duration::seconds(ra);
+        // Stored by an older claw without the one-day bound: bounded again on reading.
+        if let Some(u) = ra.filter(|s| *s > 0).and_then(|ra| {
+            at.checked_add_signed(Duration::seconds(
+                ra.min(signal::MAX_RETRY_AFTER_SECS as i64),
+            ))
+        }) {
             let e = out.retry_until.entry(p).or_insert(u);
             *e = (*e).max(u);
         }

@@ -234,13 +234,7 @@ fn read_lossy(p: &Path) -> String {
 
 fn last_line(text: &str) -> String {
     match text.lines().rev().find(|l| !l.trim().is_empty()) {
-        Some(l) => format!(
-            "; last log line: {}",
-            crate::redact::redact_text(l.trim())
-                .chars()
-                .take(200)
-                .collect::<String>()
-        ),
+        Some(l) => format!("; last log line: {}", crate::redact::excerpt(l.trim(), 200)),
         None => String::new(),
     }
 }
