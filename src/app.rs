@@ -42,11 +42,24 @@ impl Ctx {
         let _lock = crate::lock::acquire(&self.paths.locks(), lock, self.wait, &self.now_str())?;
         let ledger = self.ledger()?;
         if self.dry_run {
+            if needs_openclaw(job) {
+                self.require_openclaw()?;
+            }
             return f(self, &ledger);
         }
         let id = ledger.begin_run(job, &self.now_str())?;
         let watched = crate::watch::before(self, job);
-        let result = f(self, &ledger);
+        // No silent zero: a job that reads OpenClaw's files and finds no OpenClaw home
+        // fails (66), is recorded and alerted like any failure, instead of "0 files".
+        let result = if needs_openclaw(job) {
+            self.require_openclaw().and_then(|()| f(self, &ledger))
+        } else {
+            f(self, &ledger)
+        };
+        let result = match result {
+            Ok(o) => crate::findings::only_new(self, &ledger, job, o),
+            Err(e) => Err(e),
+        };
         let ended = self.now_str();
         match &result {
             Ok(o) => ledger.end_run(
@@ -73,6 +86,44 @@ impl Ctx {
         // Pings, metrics, failure alert, delayed alert deliveries: never change the result.
         crate::watch::after(self, &ledger, watched, &result);
         result
+    }
+}
+
+/// Jobs that read (or write) OpenClaw's state dir and cannot do their work without it.
+const OPENCLAW_JOBS: &[&str] = &[
+    "config-backup",
+    "config-heal",
+    "config-restore",
+    "cost-track",
+    "budget-check",
+    "compaction-backup",
+    "rate-limit-detect",
+    "stuck-agent",
+];
+
+fn needs_openclaw(job: &str) -> bool {
+    OPENCLAW_JOBS.contains(&job)
+}
+
+impl Ctx {
+    /// The OpenClaw state dir exists and can be listed; else exit 66 naming it (a wrong
+    /// `HOME` under cron, a typo in `CLAW_OPENCLAW_DIR`, a unit that cannot see it).
+    pub fn require_openclaw(&self) -> Result<()> {
+        let dir = &self.paths.openclaw_dir;
+        match std::fs::read_dir(dir) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(fail(
+                Code::NoInput,
+                format!(
+                    "{}: no OpenClaw state dir (set --openclaw-dir / CLAW_OPENCLAW_DIR, or the HOME OpenClaw runs with)",
+                    dir.display()
+                ),
+            )),
+            Err(e) => Err(fail(
+                Code::NoInput,
+                format!("{}: OpenClaw state dir unreadable: {e}", dir.display()),
+            )),
+        }
     }
 }
 

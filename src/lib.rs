@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod cli;
 pub mod cmd;
 pub mod exit;
+pub mod findings;
 pub mod gen;
 pub mod http;
 pub mod incremental;

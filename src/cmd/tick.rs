@@ -31,7 +31,8 @@ pub struct JobSpec {
 /// keep `examples/claw.example.toml` in step.
 #[rustfmt::skip]
 pub const JOBS: &[JobSpec] = &[
-    JobSpec { name: "config-backup", argv: &["config", "backup"], schedule: "30m" },
+    // Heal, not only back up: a broken config is restored by the schedule, with an alert.
+    JobSpec { name: "config-heal", argv: &["config", "heal"], schedule: "30m" },
     JobSpec { name: "compaction-backup", argv: &["compaction-backup"], schedule: "5m" },
     JobSpec { name: "cost-track", argv: &["cost-track"], schedule: "1h" },
     JobSpec { name: "budget-check", argv: &["budget-check"], schedule: "after cost-track" },
@@ -40,9 +41,13 @@ pub const JOBS: &[JobSpec] = &[
     JobSpec { name: "tunnel", argv: &["tunnel", "check"], schedule: "1m" },
 ];
 
-/// Whether `job` is one of the built-in scheduled jobs (those get a failure alert for free).
+/// The config job's name before it healed by default: still accepted in `[tick.schedule]`.
+const LEGACY_CONFIG_JOB: &str = "config-backup";
+
+/// Whether `job` is one of the built-in scheduled jobs (those get a failure alert for free);
+/// `config-backup` still counts, for crontabs that run it on its own.
 pub fn is_scheduled(job: &str) -> bool {
-    JOBS.iter().any(|j| j.name == job)
+    JOBS.iter().any(|j| j.name == job) || job == LEGACY_CONFIG_JOB
 }
 
 /// Whether this build has the subcommand `argv`.
@@ -92,10 +97,21 @@ fn entries(ctx: &Ctx) -> Result<Vec<Entry>> {
         let text = settings
             .schedule
             .get(j.name)
+            .or_else(|| {
+                (j.name == "config-heal")
+                    .then(|| settings.schedule.get(LEGACY_CONFIG_JOB))
+                    .flatten()
+            })
             .cloned()
             .unwrap_or_else(|| j.schedule.to_string());
+        // Errors name the key as the operator wrote it (the legacy name too).
+        let key = if settings.schedule.contains_key(j.name) || j.name != "config-heal" {
+            j.name
+        } else {
+            LEGACY_CONFIG_JOB
+        };
         let schedule =
-            Schedule::parse(&text).map_err(|e| bad(format!("[tick.schedule] {}: {e}", j.name)))?;
+            Schedule::parse(&text).map_err(|e| bad(format!("[tick.schedule] {key}: {e}")))?;
         out.push(Entry {
             name: j.name.into(),
             program: None,
@@ -152,6 +168,18 @@ fn last_runs(ledger: &Ledger) -> Result<BTreeMap<String, Last>> {
             Some((job, Last { started, exit }))
         })
         .collect())
+}
+
+/// Jobs whose last scheduled run failed, from the ledger's `schedule` table.
+fn last_failures(ledger: &Ledger) -> Result<Vec<(String, Option<i64>)>> {
+    let mut st = ledger.conn.prepare(
+        "SELECT job, last_exit FROM schedule
+         WHERE last_ended_at IS NOT NULL AND (last_exit IS NULL OR last_exit NOT IN (0, 1, 75))",
+    )?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -229,7 +257,7 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let entries = entries(ctx)?;
     let mut last = last_runs(ledger)?;
     let mut ran: Vec<Value> = Vec::new();
-    let mut failed: Vec<String> = Vec::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
     let mut done: Vec<usize> = Vec::new();
     let mut run_one = |i: usize,
                        missed: Option<DateTime<Utc>>,
@@ -266,11 +294,14 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         );
         let ok = matches!(exit, Some(0) | Some(1) | Some(75));
         if !ok {
-            failed.push(format!(
-                "tick: {} failed ({})",
-                e.name,
-                why.clone()
-                    .unwrap_or_else(|| format!("exit {}", exit.unwrap_or(-1)))
+            failed.push((
+                format!("failed:{}", e.name),
+                format!(
+                    "tick: {} failed ({})",
+                    e.name,
+                    why.clone()
+                        .unwrap_or_else(|| format!("exit {}", exit.unwrap_or(-1)))
+                ),
             ));
         }
         ran.push(json!({
@@ -307,19 +338,32 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         done.push(k);
     }
     let n = ran.len();
-    let mut o = Outcome::ok(format!("{n} jobs run, {} failed", failed.len()))
+    let n_failed = failed.len();
+    let mut o = Outcome::ok(format!("{n} jobs run, {n_failed} failed"))
         .with_detail(json!({ "ran": ran }))
         .metric("tick_jobs_run", &[], n as f64)
-        .metric("tick_jobs_failed", &[], failed.len() as f64);
+        .metric("tick_jobs_failed", &[], n_failed as f64);
     o.json = Some(json!({
         "schema_version": SCHEMA_VERSION,
         "now": ctx.now_str(),
         "ran": ran,
     }));
-    if !failed.is_empty() {
-        o = o.finding().with_text(failed.join("\n"));
+    // A job that fails every minute is reported once, and once more when it works again
+    // (jobs that did not run this tick keep their earlier state).
+    for (name, _) in last_failures(ledger)? {
+        let key = format!("failed:{name}");
+        if !ran.iter().any(|r| r["job"] == name.as_str()) && !failed.iter().any(|(k, _)| *k == key)
+        {
+            failed.push((key, format!("tick: {name} failed")));
+        }
     }
-    Ok(o)
+    if ran
+        .iter()
+        .any(|r| !matches!(r["exit_code"].as_i64(), Some(0) | Some(1) | Some(75)))
+    {
+        o = o.finding();
+    }
+    Ok(o.with_findings(failed))
 }
 
 /// Run one entry as a child process; (exit code, reason when it did not exit by itself).

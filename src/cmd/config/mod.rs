@@ -871,17 +871,32 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
         }
     };
     let Some(problem) = problem else {
-        return backup(ctx, l, false);
+        let o = backup(ctx, l, false)?;
+        let msg = format!("{} is valid again", cfg.display());
+        crate::notify::clear(ctx, l, HEAL_JOB, HEAL_ALERT, &msg)?;
+        return Ok(o.with_findings(Vec::new()));
     };
     let Some(target) = all.iter().find(|m| m.auto_candidate()).cloned() else {
+        heal_alert(
+            ctx,
+            l,
+            format!(
+                "{} is broken and cannot be healed (no valid backup): {problem}",
+                cfg.display()
+            ),
+        );
         return Ok(Outcome::ok(format!(
             "{} is broken and no valid backup exists",
             cfg.display()
         ))
-        .with_text(format!(
-            "{}: {problem}\nno valid backup to restore; fix the config by hand\n",
-            cfg.display()
-        ))
+        // Printed once while it lasts (and "recovered:" once fixed), not every 30 minutes.
+        .with_findings(vec![(
+            format!("unhealable:{problem}"),
+            format!(
+                "{}: {problem}; no valid backup to restore: fix the config by hand",
+                cfg.display()
+            ),
+        )])
         .with_detail(json!({"problem": problem, "restored": null}))
         .finding());
     };
@@ -893,12 +908,40 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
         detail["restart"] = json!({"healthy": ok, "message": msg.trim()});
     }
     detail["problem"] = json!(problem);
+    heal_alert(
+        ctx,
+        l,
+        format!(
+            "{} was broken ({problem}); healed from backup {}",
+            cfg.display(),
+            target.id
+        ),
+    );
     Ok(
         Outcome::ok(format!("healed {} from {}", cfg.display(), target.id))
             .with_text(text)
             .with_detail(detail)
             .finding(),
     )
+}
+
+const HEAL_JOB: &str = "config-heal";
+/// One alert key for the config's health: raised (critical) when it is broken, healed or
+/// cannot be healed; cleared with a recovery once a run finds it valid.
+const HEAL_ALERT: &str = "config";
+
+fn heal_alert(ctx: &Ctx, l: &Ledger, text: String) {
+    let alert = crate::notify::Alert {
+        job: HEAL_JOB.into(),
+        severity: crate::notify::Severity::Critical,
+        key: HEAL_ALERT.into(),
+        text,
+    };
+    // An alert that cannot be recorded must not hide the heal itself.
+    if let Err(e) = crate::notify::raise(ctx, l, &alert) {
+        ctx.out
+            .warn(&format!("config heal: alert not recorded: {e:#}"));
+    }
 }
 
 /// Run the restart command from settings, then wait for the gateway's health endpoint.
