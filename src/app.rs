@@ -6,8 +6,9 @@ use crate::ledger::Ledger;
 use crate::output::{error_doc, Outcome, Output};
 use crate::paths::{self, Paths};
 use crate::settings::Settings;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Everything a subcommand needs to know about this run.
@@ -131,19 +132,17 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S") {
-        return Ok(t.and_utc());
-    }
+    // A time without an offset would be read in some zone nobody chose: refuse it.
     Err(fail(
         Code::Usage,
-        format!("--now {s}: not an RFC 3339 time (e.g. 2026-11-21T08:00:00Z)"),
+        format!("--now {s}: not an RFC 3339 time with an offset (e.g. 2026-11-21T08:00:00Z)"),
     ))
 }
 
 fn command_name(c: &Command) -> &'static str {
     use crate::cli::{ConfigCmd as C, SchemaCmd as S};
     match c {
-        Command::Status => "status",
+        Command::Status { .. } => "status",
         Command::Config(c) => match c {
             C::Validate(_) => "config validate",
             C::Backup { .. } => "config backup",
@@ -160,7 +159,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Tick => "tick",
         Command::Doctor => "doctor",
         Command::Completions { .. } => "completions",
-        Command::Man => "man",
+        Command::Man { .. } => "man",
         Command::CostTrack => "cost-track",
         Command::BudgetCheck { .. } => "budget-check",
         Command::Cost(c) => crate::cmd::cost::command_name(c),
@@ -176,13 +175,30 @@ fn command_name(c: &Command) -> &'static str {
     }
 }
 
+/// A path flag, or its environment twin. Paths from the environment must be absolute (cron
+/// and units run jobs from a cwd nobody chose); a relative flag is taken from the cwd.
+fn path_arg(flag: &Option<PathBuf>, var: &str) -> Result<Option<PathBuf>> {
+    let Some(p) = flag else { return Ok(None) };
+    if p.is_absolute() {
+        return Ok(Some(p.clone()));
+    }
+    if std::env::var_os(var).is_some_and(|v| PathBuf::from(v) == *p) {
+        return Err(fail(
+            Code::Usage,
+            format!("{var}={}: must be an absolute path", p.display()),
+        ));
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(Some(cwd.join(p)))
+}
+
 fn build_ctx(cli: &Cli) -> Result<Ctx> {
     let g = &cli.global;
     let flags = paths::Flags {
-        openclaw_dir: g.openclaw_dir.clone(),
+        openclaw_dir: path_arg(&g.openclaw_dir, "CLAW_OPENCLAW_DIR")?,
         profile: g.profile.clone(),
-        state_dir: g.state_dir.clone(),
-        settings: g.settings.clone(),
+        state_dir: path_arg(&g.state_dir, "CLAW_STATE_DIR")?,
+        settings: path_arg(&g.settings, "CLAW_SETTINGS")?,
     };
     let paths = paths::resolve(&flags, &|k| std::env::var(k).ok())?;
     let settings = Settings::load(&paths.settings, paths.settings_explicit)?;
@@ -236,14 +252,14 @@ pub fn main(cli: Cli) -> u8 {
 
 fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     match command {
-        Command::Status => crate::cmd::status::run(ctx),
+        Command::Status { check } => crate::cmd::status::run(ctx, *check),
         Command::Config(c) => crate::cmd::config::run(ctx, c),
         Command::Alert(a) => crate::cmd::alert::run(ctx, a),
         Command::Tunnel(t) => crate::cmd::tunnel::run(ctx, t),
         Command::Tick => crate::cmd::tick::run(ctx),
         Command::Doctor => crate::cmd::doctor::run(ctx),
         Command::Completions { shell } => crate::cmd::gen::completions(*shell),
-        Command::Man => crate::cmd::gen::man(),
+        Command::Man { dir } => crate::cmd::gen::man(dir.as_deref()),
         Command::CostTrack => crate::cmd::cost::run(ctx, &crate::cli::CostCmd::Track),
         Command::BudgetCheck { cost_mode } => crate::cmd::cost::budget::run(
             ctx,

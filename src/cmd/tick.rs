@@ -503,6 +503,90 @@ fn plan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     Ok(o)
 }
 
+/// How late a job may be past a missed fire time before `status --check` calls it overdue:
+/// tick starts due jobs within a minute, and a run takes a while.
+pub const OVERDUE_GRACE_SECS: i64 = 600;
+
+/// Built-in jobs whose last success (exit 0 or 1) is older than their schedule allows, with
+/// why; plus tick itself when it ran once and then stopped (cron or its timer is gone).
+pub fn overdue(ctx: &Ctx, ledger: &Ledger) -> Result<Vec<(String, String)>> {
+    let zone = zone(ctx)?;
+    let grace = chrono::Duration::seconds(OVERDUE_GRACE_SECS);
+    let cutoff = ctx.now - grace;
+    let success = |job: &str| -> Result<Option<DateTime<Utc>>> {
+        let mut names = vec![job];
+        if job == "config-heal" {
+            names.push(LEGACY_CONFIG_JOB);
+        }
+        let mut best: Option<DateTime<Utc>> = None;
+        for n in names {
+            if let Some(t) = ledger.last_success(n)? {
+                if let Ok(t) = DateTime::parse_from_rfc3339(&t) {
+                    let t = t.with_timezone(&Utc);
+                    best = Some(best.map_or(t, |b| b.max(t)));
+                }
+            }
+        }
+        Ok(best)
+    };
+    let shown = |t: Option<DateTime<Utc>>| t.map(ts).unwrap_or_else(|| "never".into());
+    let mut out = Vec::new();
+    for e in entries(ctx)?.iter().filter(|e| e.program.is_none()) {
+        let last = success(&e.name)?;
+        match &e.schedule {
+            Schedule::Off => {}
+            Schedule::After(dep) => {
+                if let Some(d) = success(dep)? {
+                    if d < cutoff && last.is_none_or(|l| l < d) {
+                        out.push((
+                            e.name.clone(),
+                            format!(
+                                "last success {}, but {dep} succeeded at {} ({})",
+                                shown(last),
+                                ts(d),
+                                e.schedule_text
+                            ),
+                        ));
+                    }
+                }
+            }
+            s => {
+                if let Some(missed) = s.due(last, cutoff, zone) {
+                    out.push((
+                        e.name.clone(),
+                        format!(
+                            "last success {}, due since {} (schedule {})",
+                            shown(last),
+                            ts(missed),
+                            e.schedule_text
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    // Tick runs every minute when it is the set-up in use.
+    let tick_ran: Option<String> = ledger
+        .conn
+        .query_row(
+            "SELECT max(started_at) FROM runs WHERE job = 'tick'",
+            [],
+            |r| r.get(0),
+        )
+        .ok()
+        .flatten();
+    if tick_ran.is_some() {
+        let last = success("tick")?;
+        if last.is_none_or(|l| l < cutoff) {
+            out.push((
+                "tick".into(),
+                format!("last success {} (runs every minute)", shown(last)),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// Parse a schedule for `doctor` and friends.
 pub fn check_schedules(ctx: &Ctx) -> Result<usize> {
     entries(ctx).map(|e| e.len()).context("tick schedule")

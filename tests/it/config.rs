@@ -396,7 +396,7 @@ fn clobbered_backup_is_not_good_until_accepted() {
     let b = backups(&s);
     assert_eq!(b[0]["clobbered"], true);
     let diff = s.run(&["config", "diff"]);
-    diff.code(0);
+    diff.code(1);
     assert!(
         diff.stdout
             .contains(&format!("--- backup {}", b[1]["id"].as_str().unwrap())),

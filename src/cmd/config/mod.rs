@@ -646,6 +646,10 @@ fn diff_cmd(ctx: &Ctx, a: Option<&str>, b: Option<&str>) -> Result<Outcome> {
     let text = diff::unified(&la, &ba, &lb, &bb);
     let same = text.is_empty();
     let mut o = Outcome::ok(if same { "identical" } else { "differ" }).with_text(text.clone());
+    // diff's convention: 1 when the two differ, so scripts can test it.
+    if !same {
+        o = o.finding();
+    }
     o.json = Some(
         json!({"schema_version": SCHEMA_VERSION, "a": la, "b": lb, "identical": same, "diff": text}),
     );
