@@ -182,7 +182,7 @@ fn path_arg(flag: &Option<PathBuf>, var: &str) -> Result<Option<PathBuf>> {
     if p.is_absolute() {
         return Ok(Some(p.clone()));
     }
-    if std::env::var_os(var).is_some_and(|v| PathBuf::from(v) == *p) {
+    if std::env::var_os(var).is_some_and(|v| std::path::Path::new(&v) == p.as_path()) {
         return Err(fail(
             Code::Usage,
             format!("{var}={}: must be an absolute path", p.display()),
