@@ -86,6 +86,7 @@ impl Ctx {
         }
         // Pings, metrics, failure alert, delayed alert deliveries: never change the result.
         crate::watch::after(self, &ledger, watched, &result);
+        self.prune_ledger(&ledger);
         result
     }
 }
@@ -124,6 +125,28 @@ impl Ctx {
                 Code::NoInput,
                 format!("{}: OpenClaw state dir unreadable: {e}", dir.display()),
             )),
+        }
+    }
+}
+
+impl Ctx {
+    /// One small batch of ledger retention after each job run (`[ledger] keep_days`); a
+    /// failure here is a warning and never the job's result.
+    fn prune_ledger(&self, ledger: &Ledger) {
+        let days = self.settings.ledger.keep_days;
+        if days == 0 {
+            return;
+        }
+        let cutoff = self.now - chrono::Duration::days(i64::from(days));
+        let cutoff = cutoff.to_rfc3339_opts(SecondsFormat::Secs, true);
+        match ledger.prune(&cutoff, crate::ledger::PRUNE_BATCH) {
+            Ok(done) => {
+                for (table, n) in done {
+                    self.out
+                        .note(&format!("ledger: pruned {n} {table} rows before {cutoff}"));
+                }
+            }
+            Err(e) => self.out.warn(&format!("ledger retention: {e:#}")),
         }
     }
 }

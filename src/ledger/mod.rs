@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 mod migrations;
+mod retention;
 pub use migrations::LATEST;
+pub use retention::BATCH as PRUNE_BATCH;
 
 /// An open ledger.
 pub struct Ledger {

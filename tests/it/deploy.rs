@@ -280,3 +280,67 @@ fn man_pages_refer_only_to_pages_that_exist() {
     assert!(pages > 20, "{pages} pages");
     assert!(dir.join("claw-config-heal.1").exists());
 }
+
+/// Ledger retention: 90 days later one job run prunes the old runs (keeping the newest of
+/// each job), rate-limit events and transitions, and keeps the daily cost totals and the
+/// counted usage lines.
+#[test]
+fn ledger_retention_prunes_history_and_keeps_daily_totals() {
+    let s = Sandbox::new();
+    let oc = s.root().join("oc");
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/openclaw-home"))
+        .arg(&oc)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    s.write_settings("[general]\ntimezone = \"UTC\"\n");
+    let oc_s = oc.to_str().unwrap();
+    for now in [
+        "2026-11-21T08:00:00Z",
+        "2026-11-21T08:10:00Z",
+        "2026-11-21T09:00:00Z",
+    ] {
+        s.run(&["--now", now, "--openclaw-dir", oc_s, "tick"]);
+    }
+    let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let runs = count("SELECT count(*) FROM runs");
+    let jobs = count("SELECT count(DISTINCT job) FROM runs");
+    assert!(runs > jobs, "{runs} runs of {jobs} jobs");
+    assert!(count("SELECT count(*) FROM rl_events") > 0);
+    let daily = count("SELECT count(*) FROM cost_daily");
+    let lines = count("SELECT count(*) FROM cost_lines");
+    assert!(daily > 0 && lines > 0);
+    // 89 days later nothing is old enough.
+    s.run(&[
+        "--now",
+        "2027-02-18T07:00:00Z",
+        "--openclaw-dir",
+        oc_s,
+        "config",
+        "heal",
+    ])
+    .code(0);
+    assert!(count("SELECT count(*) FROM rl_events") > 0);
+    // 91 days later: one run prunes the history.
+    s.run(&[
+        "--now",
+        "2027-02-21T09:00:00Z",
+        "--openclaw-dir",
+        oc_s,
+        "config",
+        "heal",
+    ])
+    .code(0);
+    assert_eq!(count("SELECT count(*) FROM rl_events"), 0);
+    assert_eq!(count("SELECT count(*) FROM rl_transitions"), 0);
+    // The newest run of each job, plus config-heal's run of day 89 (not old yet).
+    assert_eq!(count("SELECT count(*) FROM runs"), jobs + 1);
+    assert_eq!(count("SELECT count(*) FROM cost_daily"), daily);
+    assert_eq!(count("SELECT count(*) FROM cost_lines"), lines);
+    // status still shows every job's newest run.
+    let st = s.run(&["--json", "status"]).json();
+    assert_eq!(st["jobs"].as_array().unwrap().len() as i64, jobs);
+}
