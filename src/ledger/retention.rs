@@ -94,12 +94,19 @@ mod tests {
             let id = l.begin_run("a", &t).unwrap();
             // Day 9 fails: the newest success (day 8) is kept too.
             let code = if day == 9 { 74 } else { 0 };
-            l.end_run(id, &t, code, "", &serde_json::Value::Null)
+            l.end_run(id, &t, code, "", &serde_json::Value::Null, &[])
                 .unwrap();
         }
         let id = l.begin_run("b", "2026-01-01T00:00:00Z").unwrap();
-        l.end_run(id, "2026-01-01T00:00:00Z", 0, "", &serde_json::Value::Null)
-            .unwrap();
+        l.end_run(
+            id,
+            "2026-01-01T00:00:00Z",
+            0,
+            "",
+            &serde_json::Value::Null,
+            &[],
+        )
+        .unwrap();
         let count = |l: &Ledger| -> i64 {
             l.conn
                 .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))

@@ -536,7 +536,8 @@ fn unreadable_config_is_one_line_naming_the_file() {
 #[test]
 fn status_shows_last_runs() {
     let s = Sandbox::new();
-    s.run(&["status"]).code(0);
+    // No state dir yet: said, not "no job has run yet".
+    s.run(&["status"]).code(66);
     s.write_config(GOOD);
     s.run(&["config", "backup"]).code(0);
     let r = s.run(&["status"]);

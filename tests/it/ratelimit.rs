@@ -258,7 +258,11 @@ fn breaker_walks_closed_open_halfopen_closed_and_reopens_longer() {
     assert_eq!(st["until"], format!("{DAY}T12:18:00.000Z"));
     assert_eq!(st["trips"], 1);
     assert_eq!(st["events"], 3);
-    // Exit 1 while open; the finding was printed when the breaker opened, not again.
+    // Exit 1 while open; the first text run prints the finding (the --json runs above do
+    // not use it up), the next one does not print it again.
+    let r = detect(&s, &t(10, 0));
+    r.code(1);
+    assert!(r.stdout.contains("anthropic OPEN"), "{}", r.stdout);
     let r = detect(&s, &t(10, 0));
     r.code(1);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
