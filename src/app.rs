@@ -5,17 +5,19 @@
 use crate::cli::{Cli, Command};
 use crate::ctx::{parse_now, Ctx};
 use crate::exit::code_of;
+use crate::exit::{fail, Code};
 use crate::output::{error_doc, Outcome, Output};
 use crate::paths;
 use crate::settings::Settings;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::Utc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 fn command_name(c: &Command) -> &'static str {
     use crate::cli::{ConfigCmd as C, SchemaCmd as S};
     match c {
-        Command::Status => "status",
+        Command::Status { .. } => "status",
         Command::Config(c) => match c {
             C::Validate(_) => "config validate",
             C::Backup { .. } => "config backup",
@@ -32,7 +34,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Tick => "tick",
         Command::Doctor => "doctor",
         Command::Completions { .. } => "completions",
-        Command::Man => "man",
+        Command::Man { .. } => "man",
         Command::CostTrack => "cost-track",
         Command::BudgetCheck { .. } => "budget-check",
         Command::Cost(c) => crate::cmd::cost::command_name(c),
@@ -47,13 +49,30 @@ fn command_name(c: &Command) -> &'static str {
     }
 }
 
+/// A path flag, or its environment twin. Paths from the environment must be absolute (cron
+/// and units run jobs from a cwd nobody chose); a relative flag is taken from the cwd.
+fn path_arg(flag: &Option<PathBuf>, var: &str) -> Result<Option<PathBuf>> {
+    let Some(p) = flag else { return Ok(None) };
+    if p.is_absolute() {
+        return Ok(Some(p.clone()));
+    }
+    if std::env::var_os(var).is_some_and(|v| std::path::Path::new(&v) == p.as_path()) {
+        return Err(fail(
+            Code::Usage,
+            format!("{var}={}: must be an absolute path", p.display()),
+        ));
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(Some(cwd.join(p)))
+}
+
 fn build_ctx(cli: &Cli) -> Result<Ctx> {
     let g = &cli.global;
     let flags = paths::Flags {
-        openclaw_dir: g.openclaw_dir.clone(),
+        openclaw_dir: path_arg(&g.openclaw_dir, "CLAW_OPENCLAW_DIR")?,
         profile: g.profile.clone(),
-        state_dir: g.state_dir.clone(),
-        settings: g.settings.clone(),
+        state_dir: path_arg(&g.state_dir, "CLAW_STATE_DIR")?,
+        settings: path_arg(&g.settings, "CLAW_SETTINGS")?,
     };
     let paths = paths::resolve(&flags, &|k| std::env::var(k).ok())?;
     let settings = Settings::load(&paths.settings, paths.settings_explicit)?;
@@ -107,14 +126,14 @@ pub fn main(cli: Cli) -> u8 {
 
 fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     match command {
-        Command::Status => crate::cmd::status::run(ctx),
+        Command::Status { check } => crate::cmd::status::run(ctx, *check),
         Command::Config(c) => crate::cmd::config::run(ctx, c),
         Command::Alert(a) => crate::cmd::alert::run(ctx, a),
         Command::Tunnel(t) => crate::cmd::tunnel::run(ctx, t),
         Command::Tick => crate::cmd::tick::run(ctx),
         Command::Doctor => crate::cmd::doctor::run(ctx),
         Command::Completions { shell } => crate::cmd::clidocs::completions(*shell),
-        Command::Man => crate::cmd::clidocs::man(),
+        Command::Man { dir } => crate::cmd::clidocs::man(dir.as_deref()),
         Command::CostTrack => crate::cmd::cost::run(ctx, &crate::cli::CostCmd::Track),
         Command::BudgetCheck { cost_mode } => crate::cmd::cost::budget::run(
             ctx,

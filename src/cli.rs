@@ -79,7 +79,12 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Last run of each job with its outcome, from the ledger
-    Status,
+    Status {
+        /// Exit 1 naming every scheduled job whose last success is older than its schedule
+        /// allows (for external monitors)
+        #[arg(long)]
+        check: bool,
+    },
     /// Keep openclaw.json safe: validate, back up, diff, restore, heal
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -124,8 +129,12 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    Man,
+    /// Print the man page (roff); with --dir, write one page per subcommand there
+    Man {
+        /// Write claw.1 and a claw-<subcommand>.1 for every subcommand into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Snapshot every agent's transcripts into claw's store (cron: every few minutes)
     CompactionBackup(CbackupArgs),
     /// What compaction-backup holds, and getting a transcript back

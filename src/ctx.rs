@@ -53,11 +53,24 @@ impl Ctx {
         let _lock = crate::lock::acquire(&self.paths.locks(), lock, self.wait, &self.now_str())?;
         let ledger = self.ledger()?;
         if self.dry_run {
+            if needs_openclaw(job) {
+                self.require_openclaw()?;
+            }
             return f(self, &ledger);
         }
         let id = ledger.begin_run(job, &self.now_str())?;
         let watched = crate::watch::before(self, job);
-        let result = f(self, &ledger);
+        // No silent zero: a job that reads OpenClaw's files and finds no OpenClaw home
+        // fails (66), is recorded and alerted like any failure, instead of "0 files".
+        let result = if needs_openclaw(job) {
+            self.require_openclaw().and_then(|()| f(self, &ledger))
+        } else {
+            f(self, &ledger)
+        };
+        let result = match result {
+            Ok(o) => crate::findings::only_new(self, &ledger, job, o),
+            Err(e) => Err(e),
+        };
         let ended = self.now_str();
         match &result {
             Ok(o) => ledger.end_run(
@@ -83,20 +96,77 @@ impl Ctx {
         }
         // Pings, metrics, failure alert, delayed alert deliveries: never change the result.
         crate::watch::after(self, &ledger, watched, &result);
+        self.prune_ledger(&ledger);
         result
     }
 }
 
-/// Parse `--now` / `CLAW_NOW` (RFC 3339, or a naive time taken as UTC).
+/// Jobs that read (or write) OpenClaw's state dir and cannot do their work without it.
+const OPENCLAW_JOBS: &[&str] = &[
+    "config-backup",
+    "config-heal",
+    "config-restore",
+    "cost-track",
+    "budget-check",
+    "compaction-backup",
+    "rate-limit-detect",
+    "stuck-agent",
+];
+
+fn needs_openclaw(job: &str) -> bool {
+    OPENCLAW_JOBS.contains(&job)
+}
+
+impl Ctx {
+    /// The OpenClaw state dir exists and can be listed; else exit 66 naming it (a wrong
+    /// `HOME` under cron, a typo in `CLAW_OPENCLAW_DIR`, a unit that cannot see it).
+    pub fn require_openclaw(&self) -> Result<()> {
+        let dir = &self.paths.openclaw_dir;
+        match std::fs::read_dir(dir) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(fail(
+                Code::NoInput,
+                format!(
+                    "{}: no OpenClaw state dir (set --openclaw-dir / CLAW_OPENCLAW_DIR, or the HOME OpenClaw runs with)",
+                    dir.display()
+                ),
+            )),
+            Err(e) => Err(fail(
+                Code::NoInput,
+                format!("{}: OpenClaw state dir unreadable: {e}", dir.display()),
+            )),
+        }
+    }
+
+    /// One small batch of ledger retention after each job run (`[ledger] keep_days`); a
+    /// failure here is a warning and never the job's result.
+    fn prune_ledger(&self, ledger: &Ledger) {
+        let days = self.settings.ledger.keep_days;
+        if days == 0 {
+            return;
+        }
+        let cutoff = self.now - chrono::Duration::days(i64::from(days));
+        let cutoff = cutoff.to_rfc3339_opts(SecondsFormat::Secs, true);
+        match ledger.prune(&cutoff, crate::ledger::PRUNE_BATCH) {
+            Ok(done) => {
+                for (table, n) in done {
+                    self.out
+                        .note(&format!("ledger: pruned {n} {table} rows before {cutoff}"));
+                }
+            }
+            Err(e) => self.out.warn(&format!("ledger retention: {e:#}")),
+        }
+    }
+}
+
+/// Parse `--now` / `CLAW_NOW` (RFC 3339 with an offset).
 pub fn parse_now(s: &str) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S") {
-        return Ok(t.and_utc());
-    }
+    // A time without an offset would be read in some zone nobody chose: refuse it.
     Err(fail(
         Code::Usage,
-        format!("--now {s}: not an RFC 3339 time (e.g. 2026-11-21T08:00:00Z)"),
+        format!("--now {s}: not an RFC 3339 time with an offset (e.g. 2026-11-21T08:00:00Z)"),
     ))
 }

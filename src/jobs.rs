@@ -7,8 +7,10 @@
 
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
+use crate::ledger::Ledger;
 use crate::schedule::Schedule;
 use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
 
 /// A built-in scheduled job: its name (as it records itself with `Ctx::run_job`), the
 /// subcommand that runs it, and its default schedule.
@@ -22,7 +24,8 @@ pub struct JobSpec {
 /// keep `examples/claw.example.toml` in step.
 #[rustfmt::skip]
 pub const JOBS: &[JobSpec] = &[
-    JobSpec { name: "config-backup", argv: &["config", "backup"], schedule: "30m" },
+    // Heal, not only back up: a broken config is restored by the schedule, with an alert.
+    JobSpec { name: "config-heal", argv: &["config", "heal"], schedule: "30m" },
     JobSpec { name: "compaction-backup", argv: &["compaction-backup"], schedule: "5m" },
     JobSpec { name: "cost-track", argv: &["cost-track"], schedule: "1h" },
     JobSpec { name: "budget-check", argv: &["budget-check"], schedule: "after cost-track" },
@@ -31,9 +34,13 @@ pub const JOBS: &[JobSpec] = &[
     JobSpec { name: "tunnel", argv: &["tunnel", "check"], schedule: "1m" },
 ];
 
-/// Whether `job` is one of the built-in scheduled jobs (those get a failure alert for free).
+/// The config job's name before it healed by default: still accepted in `[tick.schedule]`.
+const LEGACY_CONFIG_JOB: &str = "config-backup";
+
+/// Whether `job` is one of the built-in scheduled jobs (those get a failure alert for free);
+/// `config-backup` still counts, for crontabs that run it on its own.
 pub fn is_scheduled(job: &str) -> bool {
-    JOBS.iter().any(|j| j.name == job)
+    JOBS.iter().any(|j| j.name == job) || job == LEGACY_CONFIG_JOB
 }
 
 /// Whether this build has the subcommand `argv`.
@@ -83,10 +90,21 @@ pub fn entries(ctx: &Ctx) -> Result<Vec<Entry>> {
         let text = settings
             .schedule
             .get(j.name)
+            .or_else(|| {
+                (j.name == "config-heal")
+                    .then(|| settings.schedule.get(LEGACY_CONFIG_JOB))
+                    .flatten()
+            })
             .cloned()
             .unwrap_or_else(|| j.schedule.to_string());
+        // Errors name the key as the operator wrote it (the legacy name too).
+        let key = if settings.schedule.contains_key(j.name) || j.name != "config-heal" {
+            j.name
+        } else {
+            LEGACY_CONFIG_JOB
+        };
         let schedule =
-            Schedule::parse(&text).map_err(|e| bad(format!("[tick.schedule] {}: {e}", j.name)))?;
+            Schedule::parse(&text).map_err(|e| bad(format!("[tick.schedule] {key}: {e}")))?;
         out.push(Entry {
             name: j.name.into(),
             program: None,
@@ -116,6 +134,94 @@ pub fn entries(ctx: &Ctx) -> Result<Vec<Entry>> {
         });
     }
     Ok(out)
+}
+
+/// How late a job may be past a missed fire time before `status --check` calls it overdue:
+/// tick starts due jobs within a minute, and a run takes a while.
+pub const OVERDUE_GRACE_SECS: i64 = 600;
+
+/// Built-in jobs whose last success (exit 0 or 1) is older than their schedule allows, with
+/// why; plus tick itself when it ran once and then stopped (cron or its timer is gone).
+pub fn overdue(ctx: &Ctx, ledger: &Ledger) -> Result<Vec<(String, String)>> {
+    let zone = ctx.zone()?;
+    let grace = chrono::Duration::seconds(OVERDUE_GRACE_SECS);
+    let cutoff = ctx.now - grace;
+    let success = |job: &str| -> Result<Option<DateTime<Utc>>> {
+        let mut names = vec![job];
+        if job == "config-heal" {
+            names.push(LEGACY_CONFIG_JOB);
+        }
+        let mut best: Option<DateTime<Utc>> = None;
+        for n in names {
+            if let Some(t) = ledger.last_success(n)? {
+                if let Ok(t) = DateTime::parse_from_rfc3339(&t) {
+                    let t = t.with_timezone(&Utc);
+                    best = Some(best.map_or(t, |b| b.max(t)));
+                }
+            }
+        }
+        Ok(best)
+    };
+    let shown = |t: Option<DateTime<Utc>>| t.map(ts).unwrap_or_else(|| "never".into());
+    let mut out = Vec::new();
+    for e in entries(ctx)?.iter().filter(|e| e.program.is_none()) {
+        let last = success(&e.name)?;
+        match &e.schedule {
+            Schedule::Off => {}
+            Schedule::After(dep) => {
+                if let Some(d) = success(dep)? {
+                    if d < cutoff && last.is_none_or(|l| l < d) {
+                        out.push((
+                            e.name.clone(),
+                            format!(
+                                "last success {}, but {dep} succeeded at {} ({})",
+                                shown(last),
+                                ts(d),
+                                e.schedule_text
+                            ),
+                        ));
+                    }
+                }
+            }
+            s => {
+                if let Some(missed) = s.due(last, cutoff, zone) {
+                    out.push((
+                        e.name.clone(),
+                        format!(
+                            "last success {}, due since {} (schedule {})",
+                            shown(last),
+                            ts(missed),
+                            e.schedule_text
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    // Tick runs every minute when it is the set-up in use.
+    let tick_ran: Option<String> = ledger
+        .conn
+        .query_row(
+            "SELECT max(started_at) FROM runs WHERE job = 'tick'",
+            [],
+            |r| r.get(0),
+        )
+        .ok()
+        .flatten();
+    if tick_ran.is_some() {
+        let last = success("tick")?;
+        if last.is_none_or(|l| l < cutoff) {
+            out.push((
+                "tick".into(),
+                format!("last success {} (runs every minute)", shown(last)),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Parse a schedule for `doctor` and friends.

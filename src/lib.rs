@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod ctx;
 pub mod digest;
 pub mod exit;
+pub mod findings;
 pub mod http;
 pub mod incremental;
 pub mod jobs;

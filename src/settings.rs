@@ -22,6 +22,24 @@ pub struct Settings {
     pub tunnel: TunnelJob,
     pub rate_limit: RateLimitJob,
     pub stuck: StuckJob,
+    pub ledger: LedgerRetention,
+}
+
+/// `[ledger]`: how long the ledger keeps its per-run history.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerRetention {
+    /// Job runs, alerts, rate-limit events and transitions, tunnel events and cleared stuck
+    /// detections older than this many days are pruned, a small batch after every job run
+    /// (0: keep everything). Daily cost totals, counted usage lines, backups and the newest
+    /// run of each job are kept forever.
+    pub keep_days: u32,
+}
+
+impl Default for LedgerRetention {
+    fn default() -> Self {
+        LedgerRetention { keep_days: 90 }
+    }
 }
 
 /// `[compaction_backup]`: transcript snapshots and their retention.
@@ -911,13 +929,7 @@ impl Settings {
         let mut c = Check::default();
         let g = &self.general;
         if let Err(e) = crate::zone::Zone::parse(&g.timezone) {
-            c.refuse(
-                "general",
-                None,
-                "timezone",
-                format!("{:?}", g.timezone),
-                e,
-            );
+            c.refuse("general", None, "timezone", format!("{:?}", g.timezone), e);
         }
         c.non_empty("general", None, "openclaw_bin", &g.openclaw_bin);
 

@@ -86,7 +86,14 @@ pub fn after(ctx: &Ctx, ledger: &Ledger, w: Watched, result: &Result<Outcome>) {
         }
     }
     if let Some(u) = &w.ping {
-        ping_send(ctx, &w.job, &format!("{u}/{}", code.as_u8()));
+        // A finding (exit 1) is a run that did its work: a success for the dead-man switch,
+        // as for the metrics' last success. Only a failure reports its code.
+        let sent = if code == Code::Finding {
+            0
+        } else {
+            code.as_u8()
+        };
+        ping_send(ctx, &w.job, &format!("{u}/{sent}"));
     }
 }
 

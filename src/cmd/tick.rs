@@ -49,6 +49,18 @@ fn last_runs(ledger: &Ledger) -> Result<BTreeMap<String, Last>> {
         .collect())
 }
 
+/// Jobs whose last scheduled run failed, from the ledger's `schedule` table.
+fn last_failures(ledger: &Ledger) -> Result<Vec<(String, Option<i64>)>> {
+    let mut st = ledger.conn.prepare(
+        "SELECT job, last_exit FROM schedule
+         WHERE last_ended_at IS NOT NULL AND (last_exit IS NULL OR last_exit NOT IN (0, 1, 75))",
+    )?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -111,7 +123,7 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let entries = entries(ctx)?;
     let mut last = last_runs(ledger)?;
     let mut ran: Vec<Value> = Vec::new();
-    let mut failed: Vec<String> = Vec::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
     let mut done: Vec<usize> = Vec::new();
     let mut run_one = |i: usize,
                        missed: Option<DateTime<Utc>>,
@@ -148,11 +160,14 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         );
         let ok = matches!(exit, Some(0) | Some(1) | Some(75));
         if !ok {
-            failed.push(format!(
-                "tick: {} failed ({})",
-                e.name,
-                why.clone()
-                    .unwrap_or_else(|| format!("exit {}", exit.unwrap_or(-1)))
+            failed.push((
+                format!("failed:{}", e.name),
+                format!(
+                    "tick: {} failed ({})",
+                    e.name,
+                    why.clone()
+                        .unwrap_or_else(|| format!("exit {}", exit.unwrap_or(-1)))
+                ),
             ));
         }
         ran.push(json!({
@@ -189,19 +204,32 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         done.push(k);
     }
     let n = ran.len();
-    let mut o = Outcome::ok(format!("{n} jobs run, {} failed", failed.len()))
+    let n_failed = failed.len();
+    let mut o = Outcome::ok(format!("{n} jobs run, {n_failed} failed"))
         .with_detail(json!({ "ran": ran }))
         .metric("tick_jobs_run", &[], n as f64)
-        .metric("tick_jobs_failed", &[], failed.len() as f64);
+        .metric("tick_jobs_failed", &[], n_failed as f64);
     o.json = Some(json!({
         "schema_version": SCHEMA_VERSION,
         "now": ctx.now_str(),
         "ran": ran,
     }));
-    if !failed.is_empty() {
-        o = o.finding().with_text(failed.join("\n"));
+    // A job that fails every minute is reported once, and once more when it works again
+    // (jobs that did not run this tick keep their earlier state).
+    for (name, _) in last_failures(ledger)? {
+        let key = format!("failed:{name}");
+        if !ran.iter().any(|r| r["job"] == name.as_str()) && !failed.iter().any(|(k, _)| *k == key)
+        {
+            failed.push((key, format!("tick: {name} failed")));
+        }
     }
-    Ok(o)
+    if ran
+        .iter()
+        .any(|r| !matches!(r["exit_code"].as_i64(), Some(0) | Some(1) | Some(75)))
+    {
+        o = o.finding();
+    }
+    Ok(o.with_findings(failed))
 }
 
 /// Run one entry as a child process; (exit code, reason when it did not exit by itself).

@@ -699,8 +699,15 @@ fn budget_check_warns_once_per_level_and_resets_with_the_period() {
     );
     let r = s.run(&["--now", later, "budget", "check"]);
     assert!(!r.stdout.contains("new alert"), "{}", r.stdout);
-    // Local midnight starts a new day: ok again.
-    s.run(&["--now", "2026-03-10T22:00:00Z", "budget", "check"])
+    // Local midnight starts a new day: ok again, said once as a recovery, then silence.
+    let r = s.run(&["--now", "2026-03-10T22:00:00Z", "budget", "check"]);
+    r.code(0);
+    assert!(
+        r.stdout.starts_with("recovered: budget daily"),
+        "{}",
+        r.stdout
+    );
+    s.run(&["--now", "2026-03-10T22:10:00Z", "budget", "check"])
         .code(0)
         .silent();
     // A budget typo is refused (exit 78) naming the setting.

@@ -253,7 +253,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     Some(t) => format!("will pass at {} at today's rate", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
                     None => "not on course to pass this period".into(),
                 };
-                findings.push(format!(
+                findings.push((format!("{sc}:{first}:{}", v.level as u8), format!(
                     "budget {sc}: {} — ${} of ${} ({:.0} %), projected ${} by period end; {pass}{}{}",
                     match v.level {
                         Level::Exceeded => "EXCEEDED",
@@ -265,7 +265,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     report::usd(v.projected_micros),
                     if unpriced > 0 { format!("; {unpriced} unpriced lines not included") } else { String::new() },
                     if new_alerts.is_empty() { String::new() } else { format!(" [new alert at {} %]", new_alerts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")) },
-                ));
+                )));
             }
             items.push(json!({
                 "scope": sc,
@@ -283,9 +283,11 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
             items.iter().filter(|i| i["verdict"]["level"] != "ok").count()
         );
         let actions: Vec<Value> = actions.into_iter().flatten().collect();
-        for a in &actions {
-            findings.push(format!("ran {}", a["argv"].as_str().unwrap_or_default()));
-        }
+        // Commands run in this run are events: always printed.
+        let ran: Vec<String> = actions
+            .iter()
+            .map(|a| format!("ran {}", a["argv"].as_str().unwrap_or_default()))
+            .collect();
         let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
         o.json = Some(json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}));
         for (sc, spent, limit, warn) in &figures {
@@ -298,8 +300,9 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                 .metric("budget_warning_ratio", &l, f64::from(*warn) / 100.0);
         }
         if worst > Level::Ok {
-            o = o.finding().with_text(findings.join("\n"));
+            o = o.finding();
         }
+        o = o.with_text(ran.join("\n")).with_findings(findings);
         Ok(o)
     })
 }

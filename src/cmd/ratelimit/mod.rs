@@ -952,6 +952,7 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
             }
         }
         write_state_file(ctx, &after)?;
+        retire_legacy_state_file(ctx);
     }
 
     // 4. Actions once per outage: trip when the first breaker leaves CLOSED, recovery when
@@ -1013,22 +1014,29 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
         );
     }
     out = out.count("rate_limit_events_total", &[], stats.new_events as f64);
+    // A breaker that stays in one state is printed once (see `findings`): key scope + state.
+    let mut findings = Vec::new();
     if limited {
         for (s, b) in after.iter().filter(|(_, b)| !b.is_closed()) {
-            text_lines.push(format!(
-                "rate limit: {s} {} since {}{}: {} ({} events in window, trip {})",
-                b.state.as_str().to_uppercase(),
-                ts(b.since),
-                b.until
-                    .map(|u| format!(", until {}", ts(u)))
-                    .unwrap_or_default(),
-                b.reason,
-                b.events,
-                b.trips
+            let key = format!("{s}:{}", b.state.as_str());
+            findings.push((
+                key,
+                format!(
+                    "rate limit: {s} {} since {}{}: {} ({} events in window, trip {})",
+                    b.state.as_str().to_uppercase(),
+                    ts(b.since),
+                    b.until
+                        .map(|u| format!(", until {}", ts(u)))
+                        .unwrap_or_default(),
+                    b.reason,
+                    b.events,
+                    b.trips
+                ),
             ));
         }
         out = out.finding();
     }
+    out = out.with_findings(findings);
     if !text_lines.is_empty() {
         out = out.with_text(text_lines.join("\n"));
     }
@@ -1129,13 +1137,45 @@ fn record(
     Ok(())
 }
 
-/// The state file's path: settings, else `<openclaw state>/claw/rate-limit.json`.
+/// The state file's path: settings, else `<claw state>/rate-limit.json` (inside the dir
+/// the units let claw write; it used to be `<openclaw state>/claw/rate-limit.json`).
 pub fn state_file(ctx: &Ctx) -> PathBuf {
     let s = &ctx.settings.rate_limit.state_file;
     if s.is_empty() {
-        ctx.paths.openclaw_dir.join("claw").join("rate-limit.json")
+        ctx.paths.state.join("rate-limit.json")
     } else {
         PathBuf::from(s)
+    }
+}
+
+/// Where the state file lived before it moved into claw's state dir.
+fn legacy_state_file(ctx: &Ctx) -> PathBuf {
+    ctx.paths.openclaw_dir.join("claw").join("rate-limit.json")
+}
+
+/// After the move: the new file is written on every run, so the old default file is only
+/// removed (a script still reading it would otherwise see a state that never changes). A
+/// sandbox may keep OpenClaw's dir read-only: then it stays and `-v` says so.
+fn retire_legacy_state_file(ctx: &Ctx) {
+    if !ctx.settings.rate_limit.state_file.is_empty() {
+        return;
+    }
+    let old = legacy_state_file(ctx);
+    if !old.is_file() {
+        return;
+    }
+    let new = state_file(ctx);
+    match std::fs::remove_file(&old) {
+        Ok(()) => ctx.out.note(&format!(
+            "rate-limit state file moved from {} to {}",
+            old.display(),
+            new.display()
+        )),
+        Err(e) => ctx.out.warn(&format!(
+            "{}: old rate-limit state file not removed ({e}); it now lives in {}",
+            old.display(),
+            new.display()
+        )),
     }
 }
 
