@@ -390,6 +390,16 @@ pub const ALL: &[&str] = &[
                json_array(json_array('result', CASE exit_code WHEN 0 THEN 'ok' WHEN 1 THEN 'finding' ELSE 'error' END)),
                count(*), max(ended_at)
         FROM runs WHERE exit_code IS NOT NULL GROUP BY 1, 2, 3;",
+    // 10: what each job last reported (one row per finding key), so a job prints a finding
+    // when it first appears and a recovery when it goes, never the same finding every run.
+    "CREATE TABLE job_findings (
+        job TEXT NOT NULL,
+        key TEXT NOT NULL,
+        text TEXT NOT NULL,
+        first_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        PRIMARY KEY (job, key)
+    );",
 ];
 
 /// The schema version this claw writes.

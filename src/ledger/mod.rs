@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 mod migrations;
+mod retention;
 pub use migrations::LATEST;
+pub use retention::BATCH as PRUNE_BATCH;
 
 /// An open ledger.
 pub struct Ledger {
@@ -340,8 +342,13 @@ mod tests {
                                                     // Back to the schema before the counters, then migrate again.
         l.conn
             .execute_batch(&format!(
-                "DROP TABLE metric_counters; PRAGMA user_version = {};",
-                LATEST - 1
+                "DROP TABLE metric_counters; DROP TABLE IF EXISTS job_findings;
+                 PRAGMA user_version = {};",
+                // The version before the counters (later migrations are dropped as well).
+                migrations::ALL
+                    .iter()
+                    .position(|m| m.contains("CREATE TABLE metric_counters"))
+                    .unwrap()
             ))
             .unwrap();
         drop(l);

@@ -1,11 +1,13 @@
 //! The end-to-end suite (scripts/e2e.sh) against the real OpenClaw gateways 2026.9.6 and
 //! 2026.7.1 with a fake model provider: every claw action judged by its effect on the
-//! gateway. It takes minutes and needs npm, so it runs only with CLAW_E2E=1 (CI sets it).
+//! gateway. It takes minutes and needs npm: `cargo test` leaves it out (ignored); `.ci/run`
+//! runs it as its own stage: `CLAW_E2E=1 cargo test --test it e2e -- --ignored`.
 
 use crate::common;
 use std::process::{Command, Stdio};
 
 #[test]
+#[ignore = "live gateways (minutes, npm): CLAW_E2E=1 cargo test --test it e2e -- --ignored"]
 fn claw_actions_have_their_effect_on_real_gateways() {
     if std::env::var_os("CLAW_E2E").is_none_or(|v| v != "1") {
         common::skip("CLAW_E2E=1 not set: the end-to-end suite against real gateways is off");

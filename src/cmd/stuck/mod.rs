@@ -12,11 +12,11 @@ pub mod gather;
 pub mod policy;
 pub mod triage;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
-use crate::output::{table, Outcome, SCHEMA_VERSION};
+use crate::output::{Outcome, SCHEMA_VERSION};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use classify::{Class, Thresholds, Verdict};
@@ -709,33 +709,28 @@ fn outcome(
         .iter()
         .filter(|r| matches!(r.decision, Some(Decision::Act(..))))
         .collect();
-    if !stuck.is_empty() {
-        text.push_str(&format!("{summary}\n"));
-        let mut t = vec![vec![
-            "AGENT".to_string(),
-            "RUN".into(),
-            "LABEL".into(),
-            "CLASS".into(),
-            "LAST ACTIVITY".into(),
-            "ACTION".into(),
-        ]];
-        for r in &stuck {
-            t.push(vec![
-                r.w.agent.clone(),
-                r.w.run_key.clone(),
+    // One line per stuck run and class: printed when it first appears, "recovered:" when it
+    // clears (see `findings`); `--json` has the full table.
+    let findings: Vec<(String, String)> = stuck
+        .iter()
+        .map(|r| {
+            let key = format!("{}:{}", r.w.run_key, r.v.class.as_str());
+            let line = format!(
+                "stuck: {} {} ({}) {}, last activity {}, {}{}",
+                r.w.agent,
+                r.w.run_key,
                 r.w.label.clone().unwrap_or_else(|| "-".into()),
-                r.v.class.as_str().into(),
+                r.v.class.as_str(),
                 ts(r.v.last_activity).unwrap_or_else(|| "-".into()),
                 describe(r),
-            ]);
-        }
-        text.push_str(&table(&t));
-        for r in &stuck {
-            for e in &r.v.evidence {
-                text.push_str(&format!("  {}: {e}\n", r.w.run_key));
-            }
-        }
-    }
+                r.v.evidence
+                    .first()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+            (key, line)
+        })
+        .collect();
     if ctx.dry_run {
         for r in &planned {
             if r.commands.is_empty() {
@@ -749,7 +744,10 @@ fn outcome(
             }
         }
     }
-    let mut o = Outcome::ok(summary).with_text(text).with_detail(json!({
+    let mut o = Outcome::ok(summary)
+        .with_text(text)
+        .with_findings(findings)
+        .with_detail(json!({
         "watched": rows.len(),
         "stuck": stuck.len(),
         "classes": doc["classes"].clone(),
