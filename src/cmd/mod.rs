@@ -6,6 +6,7 @@ pub mod config;
 pub mod cost;
 pub mod dev;
 pub mod doctor;
+pub mod gateway;
 pub mod gen;
 pub mod ratelimit;
 pub mod sessions;

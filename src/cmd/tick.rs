@@ -38,6 +38,7 @@ pub const JOBS: &[JobSpec] = &[
     JobSpec { name: "rate-limit-detect", argv: &["rate-limit-detect"], schedule: "5m" },
     JobSpec { name: "stuck-agent", argv: &["stuck-agent", "scan"], schedule: "1m" },
     JobSpec { name: "tunnel", argv: &["tunnel", "check"], schedule: "1m" },
+    JobSpec { name: "gateway-check", argv: &["gateway", "check"], schedule: "1m" },
 ];
 
 /// Whether `job` is one of the built-in scheduled jobs (those get a failure alert for free).

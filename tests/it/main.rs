@@ -12,6 +12,7 @@ mod crash;
 mod doctor;
 mod fakehttp;
 mod fleet;
+mod gateway;
 mod genhome;
 mod packaging;
 mod ratelimit;
