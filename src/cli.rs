@@ -8,7 +8,8 @@ use std::path::PathBuf;
 pub const EXIT_CODES: &str = "\
 Exit codes:
    0  ok
-   1  a finding or alert (invalid config, config healed, stuck agent, budget passed, breaker open)
+   1  a finding or alert (invalid config, config healed, stuck agent, budget passed, breaker open,
+      gateway down or exposed)
    2  usage error
   65  bad data (corrupt JSON, too deeply nested, damaged backup or ledger, newer ledger)
   66  missing input (no config, no such backup, a FIFO or directory where a file belongs)

@@ -154,6 +154,9 @@ pub struct GatewayJob {
     pub rss_min_mib: u64,
     /// Refresh claw's cached OpenClaw schema when the installed version differs.
     pub refresh_schema: bool,
+    /// Finding ids accepted as they are (claw's or `openclaw security audit`'s, e.g.
+    /// `gateway.trusted_proxies_missing`): not reported, alerted or counted.
+    pub ignore_findings: Vec<String>,
 }
 
 impl Default for GatewayJob {
@@ -182,6 +185,7 @@ impl Default for GatewayJob {
             rss_growth_warn_percent: 200.0,
             rss_min_mib: 256,
             refresh_schema: true,
+            ignore_findings: Vec::new(),
         }
     }
 }

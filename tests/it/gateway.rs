@@ -600,6 +600,25 @@ fn openclaw_audit_is_merged_and_throttled_and_schema_drift_is_refreshed() {
     // After the interval it runs again.
     check(&s, 61, &[]).code(1);
     assert_eq!(audits(&s), 2);
+    // A finding the operator accepts: gone from the report, the alerts and the exit code.
+    let t = std::fs::read_to_string(s.settings()).unwrap();
+    s.write_settings(&t.replace(
+        "[gateway]\n",
+        "[gateway]\nignore_findings = [\"gateway.auth_no_rate_limit\"]\n",
+    ));
+    let r = check(&s, 62, &["--json"]);
+    r.code(0);
+    assert_eq!(r.json()["findings"], serde_json::json!([]));
+    // Sent at minute 0, again at 61 (the hour's cooldown passed), then its recovery.
+    let a = alerts(&s);
+    assert_eq!(
+        keys(&a),
+        [
+            "alert:finding:gateway.auth_no_rate_limit",
+            "alert:finding:gateway.auth_no_rate_limit",
+            "recovery:finding:gateway.auth_no_rate_limit"
+        ]
+    );
 }
 
 #[test]

@@ -379,7 +379,11 @@ pub fn parse_openclaw_audit(text: &str) -> Result<Vec<Finding>, String> {
             id: id.to_string(),
             severity,
             message: crate::redact::redact_text(&message),
-            fix: crate::redact::redact_text(s("remediation").lines().next().unwrap_or_default()),
+            fix: match s("remediation").lines().next().unwrap_or_default() {
+                // 2026.9.6 leaves it out for some checks (gateway.token_too_short).
+                "" => "see `openclaw security audit --json` for this check".to_string(),
+                r => crate::redact::redact_text(r),
+            },
             source: "openclaw",
         });
     }
@@ -525,7 +529,8 @@ mod tests {
     {"checkId": "summary.attack_surface", "severity": "info", "title": "Attack surface summary", "detail": "groups: open=0"},
     {"checkId": "gateway.bind_no_auth", "severity": "critical", "title": "Gateway binds beyond loopback without auth", "detail": "gateway.bind=\"lan\" but no gateway.auth token/password is configured.", "remediation": "Set gateway.auth (token recommended) or bind to loopback."},
     {"checkId": "gateway.http.no_auth", "severity": "critical", "title": "Gateway HTTP APIs are reachable without auth", "detail": "gateway.auth.mode=\"none\" leaves /tools/invoke callable.\nsecond line", "remediation": "Set gateway.auth.mode to token/password (recommended)."},
-    {"checkId": "gateway.auth_no_rate_limit", "severity": "warn", "title": "No auth rate limiting configured", "detail": "x", "remediation": "Set gateway.auth.rateLimit."}
+    {"checkId": "gateway.auth_no_rate_limit", "severity": "warn", "title": "No auth rate limiting configured", "detail": "x", "remediation": "Set gateway.auth.rateLimit."},
+    {"checkId": "gateway.token_too_short", "severity": "warn", "title": "Gateway token looks short", "detail": "gateway auth token is 22 chars; prefer a long random token."}
   ],
   "secretDiagnostics": []
 }"#;
@@ -535,10 +540,16 @@ mod tests {
             [
                 "gateway.bind_no_auth",
                 "gateway.http.no_auth",
-                "gateway.auth_no_rate_limit"
+                "gateway.auth_no_rate_limit",
+                "gateway.token_too_short"
             ]
         );
         assert_eq!(oc[2].severity, Severity::Warning);
+        assert!(
+            oc[3].fix.contains("openclaw security audit"),
+            "{}",
+            oc[3].fix
+        );
         assert!(!oc[1].message.contains("second line"));
         let own = run(
             json!({"gateway": {"bind": "lan", "auth": {"mode": "none"}}}),
@@ -546,7 +557,7 @@ mod tests {
             &Files::default(),
         );
         let all = merge(own, &oc);
-        assert_eq!(all.len(), 3);
+        assert_eq!(all.len(), 4);
         assert_eq!(all[0].source, "claw");
         assert_eq!(all[1].id, "gateway.http.no_auth");
         assert_eq!(all[1].source, "openclaw");

@@ -197,6 +197,8 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
         });
     }
 
+    findings.retain(|f| !g.ignore_findings.contains(&f.id));
+
     // Record.
     let ids: Vec<String> = findings.iter().map(|f| f.id.clone()).collect();
     let state = store::State {
