@@ -731,7 +731,6 @@ fn metrics_have_help_type_and_base_units() {
     for want in [
         "# HELP claw_gateway_up ",
         "# TYPE claw_gateway_up gauge\nclaw_gateway_up{job=\"gateway-check\"} 1\n",
-        "# TYPE claw_gateway_restarts_total counter\nclaw_gateway_restarts_total{job=\"gateway-check\"} 0\n",
         "# TYPE claw_gateway_exposure_findings gauge\n",
         "claw_gateway_exposure_findings{job=\"gateway-check\",kind=\"critical\"} 0\n",
         "# TYPE claw_gateway_resident_memory_bytes gauge\n",

@@ -808,7 +808,11 @@ fn metrics(
             &[],
             live.probe.elapsed.as_secs_f64(),
         )
-        .metric("gateway_consecutive_failures", &[], f64::from(live.failures))
+        .metric(
+            "gateway_consecutive_failures",
+            &[],
+            f64::from(live.failures),
+        )
         .count(
             "gateway_restarts_total",
             &[],
