@@ -820,3 +820,29 @@ fn doctor_shows_the_gateway_up_down_and_exposed() {
     assert_eq!(st, "problem");
     assert!(detail.contains("exposed without auth"), "{detail}");
 }
+
+#[test]
+fn a_fifo_config_is_a_finding_not_a_hang() {
+    let d = tempfile::tempdir().unwrap();
+    let gw = FakeGateway::start(d.path(), "up");
+    let s = setup(&gw, "");
+    std::fs::remove_file(s.config()).unwrap();
+    let c = std::ffi::CString::new(s.config().to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let t = std::time::Instant::now();
+    let r = s.run(&[
+        "--now",
+        T0,
+        "gateway",
+        "check",
+        "--json",
+        "--health-url",
+        &format!("http://127.0.0.1:{}/health", gw.port),
+    ]);
+    r.code(1);
+    assert!(t.elapsed() < Duration::from_secs(20));
+    let doc = r.json();
+    assert_eq!(doc["health"]["up"], true);
+    assert_eq!(doc["findings"][0]["id"], "config.unreadable", "{doc}");
+}

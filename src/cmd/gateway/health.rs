@@ -168,7 +168,7 @@ pub fn last_error_lines(ctx: &Ctx, n: usize) -> Vec<String> {
     } else {
         vec![std::path::PathBuf::from(&g.log_dir)]
     };
-    let logging_file = std::fs::read_to_string(&ctx.paths.config)
+    let logging_file = crate::safefs::read_to_string(&ctx.paths.config)
         .ok()
         .and_then(|t| crate::openclaw::config::parse_json5(&t).ok())
         .and_then(|v| {

@@ -64,7 +64,7 @@ pub fn restart_recorded(ctx: &Ctx, l: &Ledger, why: &str) -> Result<health::Rest
 
 /// The config as OpenClaw would read it (includes merged), or why it could not be read.
 pub fn load_config(path: &Path) -> (Value, Option<String>) {
-    let text = match std::fs::read(path) {
+    let text = match crate::safefs::read(path) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (json!({}), None),
         Err(e) => return (json!({}), Some(format!("{}: {e}", path.display()))),

@@ -31,7 +31,7 @@ pub fn which(bin: &str) -> Option<PathBuf> {
 fn package_version(bin: &Path) -> Option<String> {
     let real = std::fs::canonicalize(bin).ok()?;
     for dir in real.ancestors().skip(1).take(4) {
-        let Ok(text) = std::fs::read_to_string(dir.join("package.json")) else {
+        let Ok(text) = crate::safefs::read_to_string(dir.join("package.json")) else {
             continue;
         };
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
@@ -66,7 +66,7 @@ pub fn installed(ctx: &Ctx) -> Option<(String, &'static str)> {
 
 /// The version of the schema `claw config schema refresh` cached, if any.
 pub fn cached_schema(state: &Path) -> Option<String> {
-    let b = std::fs::read(state.join("schemas/current.json")).ok()?;
+    let b = crate::safefs::read(state.join("schemas/current.json")).ok()?;
     let v: serde_json::Value = serde_json::from_slice(&b).ok()?;
     v.get("version")?.as_str().map(String::from)
 }
