@@ -72,7 +72,8 @@ BIN=$ROOT/target/release/claw
 mkdir -p "$CACHE"
 
 # The cache is valid while the generator's sources are unchanged.
-STAMP=$(cat "$ROOT"/src/gen/*.rs | sha256sum | cut -c1-16)
+STAMP=$(cat "$ROOT"/gen/src/*.rs | sha256sum | cut -c1-16)
+GEN=$ROOT/target/release/claw-gen
 
 declare -A GEN_SECS
 for s in "${SCALES[@]}"; do
@@ -82,7 +83,7 @@ for s in "${SCALES[@]}"; do
     mkdir -p "$dir"
     echo "bench: generating the $s home (seed $SEED)" >&2
     t0=$(date +%s%N)
-    "$BIN" dev gen-home --out "$dir/home" --seed "$SEED" --scale "$s" --era both
+    "$GEN" --out "$dir/home" --seed "$SEED" --scale "$s" --era both
     echo $(( ($(date +%s%N) - t0) / 1000000 )) >"$dir/gen-ms"
     echo "$STAMP" >"$dir/stamp"
   fi

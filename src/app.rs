@@ -1,98 +1,23 @@
-//! The run context every subcommand gets, and the job runner: lock, ledger record, outcome.
+//! The dispatcher: builds the run context from the command line and hands it to the job.
+//!
+//! The top layer: it imports `cmd/`, never the reverse (`ctx.rs` holds what jobs share).
 
 use crate::cli::{Cli, Command};
-use crate::exit::{code_of, fail, Code};
-use crate::ledger::Ledger;
+use crate::ctx::{parse_now, Ctx};
+use crate::exit::code_of;
+use crate::exit::{fail, Code};
 use crate::output::{error_doc, Outcome, Output};
-use crate::paths::{self, Paths};
+use crate::paths;
 use crate::settings::Settings;
-use anyhow::Result;
-use chrono::{DateTime, SecondsFormat, Utc};
+use anyhow::{Context, Result};
+use chrono::Utc;
+use std::path::PathBuf;
 use std::time::Duration;
-
-/// Everything a subcommand needs to know about this run.
-pub struct Ctx {
-    pub paths: Paths,
-    pub settings: Settings,
-    /// "Now" for every decision (injectable with `--now` / `CLAW_NOW`).
-    pub now: DateTime<Utc>,
-    pub out: Output,
-    pub dry_run: bool,
-    pub wait: Duration,
-}
-
-impl Ctx {
-    pub fn now_str(&self) -> String {
-        self.now.to_rfc3339_opts(SecondsFormat::Secs, true)
-    }
-
-    pub fn ledger(&self) -> Result<Ledger> {
-        Ledger::open(&self.paths.ledger())
-    }
-
-    /// Run `f` as the job `job`: under `<state>/locks/<lock>.lock`, recorded in the ledger
-    /// (start, end, exit code, summary, detail), with dead-man pings, the Prometheus textfile
-    /// and a failure alert (see `watch`). A dry run takes the lock but records nothing.
-    pub fn run_job(
-        &self,
-        job: &str,
-        lock: &str,
-        f: impl FnOnce(&Ctx, &Ledger) -> Result<Outcome>,
-    ) -> Result<Outcome> {
-        let _lock = crate::lock::acquire(&self.paths.locks(), lock, self.wait, &self.now_str())?;
-        let ledger = self.ledger()?;
-        if self.dry_run {
-            return f(self, &ledger);
-        }
-        let id = ledger.begin_run(job, &self.now_str())?;
-        let watched = crate::watch::before(self, job);
-        let result = f(self, &ledger);
-        let ended = self.now_str();
-        match &result {
-            Ok(o) => ledger.end_run(
-                id,
-                &ended,
-                o.code.as_u8(),
-                &o.summary,
-                &o.detail,
-                &o.metrics,
-            )?,
-            Err(e) => {
-                let msg = crate::redact::redact_text(&format!("{e:#}"));
-                // Recording the failure must not hide the failure itself.
-                let _ = ledger.end_run(
-                    id,
-                    &ended,
-                    code_of(e).as_u8(),
-                    &msg,
-                    &serde_json::Value::Null,
-                    &[],
-                );
-            }
-        }
-        // Pings, metrics, failure alert, delayed alert deliveries: never change the result.
-        crate::watch::after(self, &ledger, watched, &result);
-        result
-    }
-}
-
-fn parse_now(s: &str) -> Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S") {
-        return Ok(t.and_utc());
-    }
-    Err(fail(
-        Code::Usage,
-        format!("--now {s}: not an RFC 3339 time (e.g. 2026-11-21T08:00:00Z)"),
-    ))
-}
 
 fn command_name(c: &Command) -> &'static str {
     use crate::cli::{ConfigCmd as C, SchemaCmd as S};
     match c {
-        Command::Status => "status",
+        Command::Status { .. } => "status",
         Command::Config(c) => match c {
             C::Validate(_) => "config validate",
             C::Backup { .. } => "config backup",
@@ -110,7 +35,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Tick => "tick",
         Command::Doctor => "doctor",
         Command::Completions { .. } => "completions",
-        Command::Man => "man",
+        Command::Man { .. } => "man",
         Command::CostTrack => "cost-track",
         Command::BudgetCheck { .. } => "budget-check",
         Command::Cost(c) => crate::cmd::cost::command_name(c),
@@ -118,7 +43,6 @@ fn command_name(c: &Command) -> &'static str {
         Command::Pricing(crate::cli::PricingCmd::Show) => "pricing show",
         Command::Pricing(crate::cli::PricingCmd::Reprice) => "pricing reprice",
         Command::Budget(_) => "budget check",
-        Command::Dev(crate::cli::DevCmd::GenHome(_)) => "dev gen-home",
         Command::CompactionBackup(a) => crate::cmd::cbackup::command_name(a),
         Command::Sessions(s) => crate::cmd::sessions::command_name(s),
         Command::RateLimitDetect(_) => "rate-limit-detect",
@@ -126,13 +50,30 @@ fn command_name(c: &Command) -> &'static str {
     }
 }
 
+/// A path flag, or its environment twin. Paths from the environment must be absolute (cron
+/// and units run jobs from a cwd nobody chose); a relative flag is taken from the cwd.
+fn path_arg(flag: &Option<PathBuf>, var: &str) -> Result<Option<PathBuf>> {
+    let Some(p) = flag else { return Ok(None) };
+    if p.is_absolute() {
+        return Ok(Some(p.clone()));
+    }
+    if std::env::var_os(var).is_some_and(|v| std::path::Path::new(&v) == p.as_path()) {
+        return Err(fail(
+            Code::Usage,
+            format!("{var}={}: must be an absolute path", p.display()),
+        ));
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(Some(cwd.join(p)))
+}
+
 fn build_ctx(cli: &Cli) -> Result<Ctx> {
     let g = &cli.global;
     let flags = paths::Flags {
-        openclaw_dir: g.openclaw_dir.clone(),
+        openclaw_dir: path_arg(&g.openclaw_dir, "CLAW_OPENCLAW_DIR")?,
         profile: g.profile.clone(),
-        state_dir: g.state_dir.clone(),
-        settings: g.settings.clone(),
+        state_dir: path_arg(&g.state_dir, "CLAW_STATE_DIR")?,
+        settings: path_arg(&g.settings, "CLAW_SETTINGS")?,
     };
     let paths = paths::resolve(&flags, &|k| std::env::var(k).ok())?;
     let settings = Settings::load(&paths.settings, paths.settings_explicit)?;
@@ -191,15 +132,15 @@ pub fn main(cli: Cli) -> u8 {
 
 fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     match command {
-        Command::Status => crate::cmd::status::run(ctx),
+        Command::Status { check } => crate::cmd::status::run(ctx, *check),
         Command::Config(c) => crate::cmd::config::run(ctx, c),
         Command::Alert(a) => crate::cmd::alert::run(ctx, a),
         Command::Tunnel(t) => crate::cmd::tunnel::run(ctx, t),
         Command::Gateway(g) => crate::cmd::gateway::run(ctx, g),
         Command::Tick => crate::cmd::tick::run(ctx),
         Command::Doctor => crate::cmd::doctor::run(ctx),
-        Command::Completions { shell } => crate::cmd::gen::completions(*shell),
-        Command::Man => crate::cmd::gen::man(),
+        Command::Completions { shell } => crate::cmd::clidocs::completions(*shell),
+        Command::Man { dir } => crate::cmd::clidocs::man(dir.as_deref()),
         Command::CostTrack => crate::cmd::cost::run(ctx, &crate::cli::CostCmd::Track),
         Command::BudgetCheck { cost_mode } => crate::cmd::cost::budget::run(
             ctx,
@@ -210,7 +151,6 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Cost(c) => crate::cmd::cost::run(ctx, c),
         Command::Pricing(c) => crate::cmd::cost::pricing::run(ctx, c),
         Command::Budget(c) => crate::cmd::cost::budget::run(ctx, c),
-        Command::Dev(c) => crate::cmd::dev::run(ctx, c),
         Command::CompactionBackup(a) => crate::cmd::cbackup::run(ctx, a),
         Command::Sessions(s) => crate::cmd::sessions::run(ctx, s),
         Command::RateLimitDetect(a) => crate::cmd::ratelimit::run(ctx, a),

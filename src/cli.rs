@@ -80,7 +80,12 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Last run of each job with its outcome, from the ledger
-    Status,
+    Status {
+        /// Exit 1 naming every scheduled job whose last success is older than its schedule
+        /// allows (for external monitors)
+        #[arg(long)]
+        check: bool,
+    },
     /// Keep openclaw.json safe: validate, back up, diff, restore, heal
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -128,16 +133,17 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    Man,
+    /// Print the man page (roff); with --dir, write one page per subcommand there
+    Man {
+        /// Write claw.1 and a claw-<subcommand>.1 for every subcommand into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Snapshot every agent's transcripts into claw's store (cron: every few minutes)
     CompactionBackup(CbackupArgs),
     /// What compaction-backup holds, and getting a transcript back
     #[command(subcommand)]
     Sessions(SessionsCmd),
-    /// Developer tools: sample OpenClaw homes for tests and benchmarks
-    #[command(subcommand, hide = true)]
-    Dev(DevCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -419,31 +425,6 @@ pub enum BudgetCmd {
         #[arg(long, value_enum, value_name = "MODE")]
         cost_mode: Option<crate::pricing::CostMode>,
     },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DevCmd {
-    /// Write a realistic OpenClaw state dir and its ground truth (same seed, same bytes)
-    GenHome(GenHomeArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct GenHomeArgs {
-    /// Directory to create (must not exist, or be empty)
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Seed: the same seed, scale and era always give the same bytes
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Size of the home
-    #[arg(long, value_enum, default_value = "small")]
-    pub scale: crate::gen::Scale,
-    /// Storage era of the agents' sessions
-    #[arg(long, value_enum, default_value = "both")]
-    pub era: crate::gen::Era,
-    /// Where to write the ground truth (default: <DIR>.truth.json beside DIR)
-    #[arg(long, value_name = "FILE")]
-    pub truth: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

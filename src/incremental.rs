@@ -11,7 +11,6 @@
 //! next run. Memory is bounded by the longest line, whatever the file size.
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
@@ -125,11 +124,7 @@ fn head_hash(r: &mut impl Read, want: Option<u64>) -> Result<(u64, String)> {
             buf.truncate(nl + 1);
         }
     }
-    Ok((buf.len() as u64, hex(&Sha256::digest(&buf))))
-}
-
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    Ok((buf.len() as u64, crate::digest::sha256_hex(&buf)))
 }
 
 /// Read the complete lines of `path` after `prev` (when it still describes this file),

@@ -7,10 +7,13 @@ pub mod app;
 pub mod atomic;
 pub mod cli;
 pub mod cmd;
+pub mod ctx;
+pub mod digest;
 pub mod exit;
-pub mod gen;
+pub mod findings;
 pub mod http;
 pub mod incremental;
+pub mod jobs;
 pub mod ledger;
 pub mod lock;
 pub mod metrics;
@@ -23,5 +26,10 @@ pub mod proc;
 pub mod redact;
 pub mod safefs;
 pub mod schedule;
+pub mod sessionstore;
 pub mod settings;
 pub mod watch;
+pub mod zone;
+
+#[cfg(test)]
+mod layers;

@@ -5,7 +5,6 @@
 
 use crate::exit::{fail, Code};
 use anyhow::{Context, Result};
-use fs2::FileExt;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -29,7 +28,7 @@ impl Drop for JobLock {
     fn drop(&mut self) {
         // Empty the holder line so a reader never sees a stale pid; then unlock.
         let _ = self.file.set_len(0);
-        let _ = FileExt::unlock(&self.file);
+        let _ = self.file.unlock();
     }
 }
 
@@ -47,11 +46,9 @@ pub fn acquire(locks_dir: &Path, job: &str, wait: Duration, now_label: &str) -> 
         .with_context(|| format!("{}: cannot open lock file", path.display()))?;
     let deadline = Instant::now() + wait;
     loop {
-        match file.try_lock_exclusive() {
+        match file.try_lock() {
             Ok(()) => break,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(11) =>
-            {
+            Err(std::fs::TryLockError::WouldBlock) => {
                 if Instant::now() >= deadline {
                     let holder = read_holder(&mut file);
                     return Err(fail(
@@ -64,7 +61,7 @@ pub fn acquire(locks_dir: &Path, job: &str, wait: Duration, now_label: &str) -> 
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(e) => {
+            Err(std::fs::TryLockError::Error(e)) => {
                 return Err(e).with_context(|| format!("{}: cannot lock", path.display()));
             }
         }

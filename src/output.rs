@@ -52,6 +52,12 @@ pub struct Outcome {
     /// `crate::metrics::REGISTRY`), written by the job runner next to last run / success /
     /// duration / exit code.
     pub metrics: Vec<Metric>,
+    /// Findings that may persist from run to run, as (stable key, one line). When set, the
+    /// job runner prints only the ones that are new since the job's last run, and a
+    /// "recovered:" line for those that went away (silence means health). `text` is
+    /// printed as well, so it holds only what happened in this run (or the full report
+    /// under `-v`).
+    pub findings: Option<Vec<(String, String)>>,
 }
 
 /// One sample: `claw_` is prefixed to `name` unless it is already there.
@@ -74,7 +80,14 @@ impl Outcome {
             text: String::new(),
             json: None,
             metrics: Vec::new(),
+            findings: None,
         }
+    }
+
+    /// Set the persisting findings (see [`Outcome::findings`]).
+    pub fn with_findings(mut self, findings: Vec<(String, String)>) -> Outcome {
+        self.findings = Some(findings);
+        self
     }
 
     /// Add a sample for the job's `.prom` file: a gauge's value or a counter's running total,
@@ -119,10 +132,11 @@ impl Outcome {
         self
     }
 
-    /// Print the outcome as the flags ask.
+    /// Print the outcome as the flags ask: `-q` prints nothing (errors go to stderr
+    /// elsewhere), `--json` one document.
     pub fn emit(&self, command: &str, out: &Output) {
         if out.json {
-            let doc = self.json.clone().unwrap_or_else(|| {
+            let mut doc = self.json.clone().unwrap_or_else(|| {
                 json!({
                     "schema_version": SCHEMA_VERSION,
                     "command": command,
@@ -131,19 +145,35 @@ impl Outcome {
                     "detail": self.detail,
                 })
             });
+            // Every document names the command that printed it, so a monitor reading several
+            // can tell them apart.
+            if let Some(m) = doc.as_object_mut() {
+                m.entry("command").or_insert_with(|| json!(command));
+            }
             let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
             s.push('\n');
             stdout(&s);
             return;
         }
-        if !self.text.is_empty() {
-            let mut t = crate::redact::redact_text(&self.text);
+        if out.quiet {
+            return;
+        }
+        let mut text = self.text.clone();
+        // Findings the job runner did not diff (a dry run): all of them are shown.
+        for (_, line) in self.findings.iter().flatten() {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(line);
+        }
+        if !text.is_empty() {
+            let mut t = crate::redact::redact_text(&text);
             if !t.ends_with('\n') {
                 t.push('\n');
             }
             stdout(&t);
         }
-        if self.text.is_empty() || out.verbose > 0 {
+        if text.is_empty() || out.verbose > 0 {
             out.note(&format!("{command}: {}", self.summary));
         }
     }

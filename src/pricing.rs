@@ -81,7 +81,7 @@ pub fn usd_to_micros(usd: f64) -> i64 {
         (int, next)
     };
     let v = if next_digit >= 5 {
-        int_part + 1
+        int_part.saturating_add(1)
     } else {
         int_part
     };

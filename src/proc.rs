@@ -19,6 +19,10 @@ pub struct Opts {
     pub stdout_max: usize,
     /// Keep the last this many bytes of stderr.
     pub stderr_tail: usize,
+    /// The child writes to claw's own stdout and stderr (nothing captured); its stdout goes
+    /// to claw's stderr instead when `stdout_to_stderr` (a `--json` caller owns stdout).
+    pub inherit: bool,
+    pub stdout_to_stderr: bool,
 }
 
 impl Opts {
@@ -29,7 +33,15 @@ impl Opts {
             stdin: None,
             stdout_max: 0,
             stderr_tail: 4096,
+            inherit: false,
+            stdout_to_stderr: false,
         }
+    }
+    /// Pass the child's output through (see [`Opts::inherit`]).
+    pub fn inherit(mut self, stdout_to_stderr: bool) -> Opts {
+        self.inherit = true;
+        self.stdout_to_stderr = stdout_to_stderr;
+        self
     }
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Opts {
         self.stdin = Some(data.into());
@@ -93,12 +105,20 @@ pub fn run(mut cmd: Command, opts: &Opts) -> std::io::Result<Finished> {
         } else {
             Stdio::null()
         })
-        .stdout(if opts.stdout_max > 0 {
+        .stdout(if opts.inherit && opts.stdout_to_stderr {
+            Stdio::from(std::io::stderr())
+        } else if opts.inherit {
+            Stdio::inherit()
+        } else if opts.stdout_max > 0 {
             Stdio::piped()
         } else {
             Stdio::null()
         })
-        .stderr(Stdio::piped());
+        .stderr(if opts.inherit {
+            Stdio::inherit()
+        } else {
+            Stdio::piped()
+        });
     let start = Instant::now();
     let mut child = cmd.spawn()?;
     let pgid = child.id() as i32;

@@ -14,7 +14,7 @@ fn secret_key_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)(token$|password|passwd|secret|api.?key|encrypt.?key|private.?key|serviceaccount(ref)?$|^authorization$|^cookie$|^credentials?$|^bearer$)",
+            r"(?i)(token$|password|passwd|secret|api.?key|encrypt.?key|private.?key|serviceaccount(ref)?$|^authorization$|^cookie$|^credentials?$|^bearer$|webhook.?url$)",
         )
         .expect("static regex")
     })
@@ -111,7 +111,8 @@ fn text_res() -> &'static [(Regex, &'static str)] {
             ),
             // Authorization headers and bare bearer tokens.
             (r(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{4,}"), "$1 ***"),
-            (r(r"(?i)\b(authorization|proxy-authorization)\s*:\s*[^\s,;]+(\s+[^\s,;]+)?"), "$1: ***"),
+            // An already masked value is taken alone (redacting twice changes nothing).
+            (r(r"(?i)\b(authorization|proxy-authorization)\s*:\s*(?:\*\*\*|[^\s,;]+(\s+[^\s,;]+)?)"), "$1: ***"),
             // Cookies: every value after the header name.
             (r(r"(?i)\b(set-cookie|cookie)\s*:\s*[^\r\n]*"), "$1: ***"),
             // key=value pairs, JSON `"key": "value"` and line-leading `key: value` whose key is
@@ -134,6 +135,14 @@ fn text_res() -> &'static [(Regex, &'static str)] {
                 r(r#"(?i)([?&](?:key|api_key|apikey|token|access_token|auth|sig|signature|secret|password|code)=)[^&\s#"']+"#),
                 "$1***",
             ),
+            // Secrets in URL paths: the Telegram bot API (`/bot<token>/`), Slack and Discord
+            // incoming webhooks, Teams (Office 365 connector and Workflows) webhooks. The
+            // whole secret part of the path goes; the host stays so the sink is recognisable.
+            (r(r#"(?i)(api\.telegram\.org/(?:file/)?bot)[^/\s"'?#]+"#), "${1}***"),
+            (r(r#"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s"'?#]+"#), "${1}***"),
+            (r(r#"(?i)(discord(?:app)?\.com/api/webhooks/)[^\s"'?#]+"#), "${1}***"),
+            (r(r#"(?i)(\.webhook\.office\.com/webhookb2/)[^\s"'?#]+"#), "${1}***"),
+            (r(r#"(?i)(\.logic\.azure\.com(?::\d+)?/workflows/)[^\s"'?#]+"#), "${1}***"),
             // Credentials in URLs: user:pass@host.
             (r(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s:@]+:[^/\s@]+@"), "$1***:***@"),
             // Well-known key shapes: OpenAI/Anthropic `sk-...`, Slack `xox?-`, GitHub, Telegram bot tokens.
@@ -156,6 +165,55 @@ pub fn redact_text(s: &str) -> String {
     out.into_owned()
 }
 
+/// Characters redacted beyond an excerpt's cut (see [`excerpt`]).
+const EXCERPT_MARGIN: usize = 4096;
+
+/// Redact, then cut to at most `max_chars` characters (a `…` marks the cut). The one way to
+/// shorten text that may hold a secret: cutting first could leave a token's head, no longer
+/// matching any pattern, in what is shown.
+pub fn excerpt(s: &str, max_chars: usize) -> String {
+    // Only a bounded head is redacted (a 50 MB value must not cost 50 MB of regex work): the
+    // margin past the cut is far longer than any secret, so a token crossing the cut is still
+    // whole enough there for its pattern to match.
+    let head = match s
+        .char_indices()
+        .nth(max_chars.saturating_add(EXCERPT_MARGIN))
+    {
+        Some((end, _)) => &s[..end],
+        None => s,
+    };
+    let r = redact_text(head);
+    match r.char_indices().nth(max_chars) {
+        None => r,
+        Some((end, _)) => {
+            let mut out = r[..end].to_string();
+            out.push('…');
+            out
+        }
+    }
+}
+
+/// Like [`excerpt`], keeping the last `max_chars` characters (the end of a long reply).
+pub fn excerpt_tail(s: &str, max_chars: usize) -> String {
+    let n = s.chars().count();
+    let skip = n.saturating_sub(max_chars.saturating_add(EXCERPT_MARGIN));
+    let tail = match s.char_indices().nth(skip) {
+        Some((start, _)) => &s[start..],
+        None => s,
+    };
+    let r = redact_text(tail);
+    let n = r.chars().count();
+    if n <= max_chars {
+        return r;
+    }
+    let start = r
+        .char_indices()
+        .nth(n - max_chars)
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    format!("…{}", &r[start..])
+}
+
 /// Redact a JSON value that is about to be shown, and return it as pretty text.
 pub fn redacted_pretty(v: &Value) -> String {
     let mut c = v.clone();
@@ -166,6 +224,29 @@ pub fn redacted_pretty(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpt_redacts_before_it_cuts() {
+        let secret = "sk-ant-api03-SECRETSECRETSECRET";
+        for pad in 140..170 {
+            let text = format!("{} {secret} tail", "x".repeat(pad));
+            for max in [150, 160, 170] {
+                let e = excerpt(&text, max);
+                assert!(!e.contains("SECRET"), "{pad}/{max}: {e}");
+                assert!(e.chars().count() <= max + 1, "{e}");
+                let t = excerpt_tail(&format!("{secret} {}", "y".repeat(pad)), max);
+                assert!(!t.contains("SECRET"), "{pad}/{max}: {t}");
+            }
+        }
+        assert_eq!(excerpt("short", 160), "short");
+        // A token crossing the redaction margin too.
+        for pad in [160 + EXCERPT_MARGIN - 10, 160 + EXCERPT_MARGIN - 3] {
+            let text = format!("{}password={}", "x".repeat(pad), "s".repeat(64));
+            let e = excerpt(&text, 160 + EXCERPT_MARGIN);
+            assert!(!e.contains("ssssssss"), "{pad}");
+        }
+        assert_eq!(excerpt("ééé", 2), "éé…");
+    }
     use serde_json::json;
 
     #[test]
@@ -178,6 +259,8 @@ mod tests {
             "signingSecret",
             "privateKey",
             "serviceAccount",
+            "webhookUrl",
+            "slack_webhook_url",
         ] {
             assert!(is_secret_key(k), "{k}");
         }
@@ -188,6 +271,7 @@ mod tests {
             "passwordFile",
             "model",
             "tokens",
+            "webhookPath",
         ] {
             assert!(!is_secret_key(k), "{k}");
         }
@@ -236,6 +320,24 @@ mod tests {
         ] {
             let r = redact_text(input);
             assert!(!r.contains(secret), "{input} -> {r}");
+        }
+        // The Telegram bot API puts the token in the URL path.
+        let r = redact_text(
+            "POST https://api.telegram.org/bot123456789:AAH-0123456789abcdefghijklmnopqrstu/sendMessage failed",
+        );
+        assert!(
+            !r.contains("AAH-0123456789") && !r.contains("123456789:"),
+            "{r}"
+        );
+        assert!(r.contains("api.telegram.org/bot***/sendMessage"), "{r}");
+        for (url, secret) in [
+            ("https://hooks.slack.com/services/T0001/B0002/XXXXsecretXXXX", "XXXXsecretXXXX"),
+            ("https://acme.webhook.office.com/webhookb2/abc@def/IncomingWebhook/0123secret/x", "0123secret"),
+            ("https://prod-01.westus.logic.azure.com:443/workflows/0123secret/triggers/manual/paths/invoke?api-version=1&sig=SIGsecret", "secret"),
+            ("https://discord.com/api/webhooks/123/TOKsecret", "TOKsecret"),
+        ] {
+            let r = redact_text(&format!("url = \"{url}\""));
+            assert!(!r.contains(secret), "{r}");
         }
         let prose = "Open the browser settings page and summarize visible tab metadata.";
         assert_eq!(redact_text(prose), prose);

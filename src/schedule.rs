@@ -1,14 +1,13 @@
 //! When a scheduled job is due: intervals ("30m", aligned to the clock), 5-field cron
-//! expressions (in the settings' time zone), "after <job>", or "off". Pure functions of the
+//! expressions (in `general.timezone`, `crate::zone`), "after <job>", or "off". Pure functions of the
 //! last start and "now", so `claw tick` is tested with injected time.
 //!
 //! A job is due when a fire time passed since its last start; however many were missed, it
 //! runs once (catch up once, never flood). How overdue it is = now - the first missed fire
 //! time, which orders a tick's runs.
 
-use chrono::{
-    DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, Offset, TimeZone, Timelike, Utc,
-};
+use crate::zone::Zone;
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Timelike, Utc};
 
 /// A parsed schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,42 +18,6 @@ pub enum Schedule {
     /// Right after the named job ran (in the same tick), when it ran since this one.
     After(String),
     Off,
-}
-
-/// The time zone cron expressions are read in.
-#[derive(Debug, Clone, Copy)]
-pub enum Zone {
-    Local,
-    Fixed(FixedOffset),
-}
-
-impl Zone {
-    /// `local`, `UTC` or a fixed offset such as `+02:00` (as `general.timezone`).
-    pub fn parse(s: &str) -> Option<Zone> {
-        match s.trim() {
-            "local" | "" => Some(Zone::Local),
-            "UTC" | "utc" | "Z" => Some(Zone::Fixed(Utc.fix())),
-            o => {
-                let sign = match o.as_bytes().first()? {
-                    b'+' => 1,
-                    b'-' => -1,
-                    _ => return None,
-                };
-                let (h, m) = o[1..].split_once(':').unwrap_or((&o[1..], "0"));
-                let secs = sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60);
-                FixedOffset::east_opt(secs).map(Zone::Fixed)
-            }
-        }
-    }
-
-    fn naive(self, t: DateTime<Utc>) -> NaiveDateTime {
-        match self {
-            Zone::Local => chrono::Local
-                .from_utc_datetime(&t.naive_utc())
-                .naive_local(),
-            Zone::Fixed(o) => o.from_utc_datetime(&t.naive_utc()).naive_local(),
-        }
-    }
 }
 
 impl Schedule {
@@ -233,7 +196,7 @@ impl Cron {
         let mut t = start;
         while t <= end {
             let u = DateTime::from_timestamp(t, 0)?;
-            if self.matches(zone.naive(u)) {
+            if self.matches(zone.wall(u)) {
                 return Some(u);
             }
             t += 60;
@@ -246,7 +209,7 @@ impl Cron {
         let stop = t - 8 * 86400;
         while t > stop {
             let u = DateTime::from_timestamp(t, 0)?;
-            if self.matches(zone.naive(u)) {
+            if self.matches(zone.wall(u)) {
                 return Some(u);
             }
             t -= 60;
@@ -312,7 +275,7 @@ mod tests {
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
-    const UTC: Zone = Zone::Fixed(FixedOffset::east_opt(0).unwrap());
+    const UTC: Zone = Zone::Fixed(chrono::FixedOffset::east_opt(0).unwrap());
 
     #[test]
     fn intervals_parse_and_align_to_the_clock() {
@@ -381,6 +344,32 @@ mod tests {
         assert_eq!(
             s.next(t("2026-01-04T12:00:00Z"), UTC),
             Some(t("2026-01-05T03:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn cron_follows_berlin_across_both_daylight_saving_changes() {
+        let s = Schedule::parse("0 3 * * *").unwrap();
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        // 03:00 CET = 02:00Z before the spring change, 03:00 CEST = 01:00Z after it.
+        assert_eq!(
+            s.next(t("2026-03-28T12:00:00Z"), berlin),
+            Some(t("2026-03-29T01:00:00Z"))
+        );
+        assert_eq!(
+            s.next(t("2026-03-27T12:00:00Z"), berlin),
+            Some(t("2026-03-28T02:00:00Z"))
+        );
+        // And back after the autumn change.
+        assert_eq!(
+            s.next(t("2026-10-24T12:00:00Z"), berlin),
+            Some(t("2026-10-25T02:00:00Z"))
+        );
+        // 02:30 does not exist on 2026-03-29: the next 02:30 is the day after.
+        let s = Schedule::parse("30 2 * * *").unwrap();
+        assert_eq!(
+            s.next(t("2026-03-28T12:00:00Z"), berlin),
+            Some(t("2026-03-30T00:30:00Z"))
         );
     }
 

@@ -26,6 +26,24 @@ pub struct Settings {
     /// Deprecation notes found at load (old keys still honoured), shown once per run.
     #[serde(skip)]
     pub deprecations: Vec<String>,
+    pub ledger: LedgerRetention,
+}
+
+/// `[ledger]`: how long the ledger keeps its per-run history.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerRetention {
+    /// Job runs, alerts, rate-limit events and transitions, tunnel events and cleared stuck
+    /// detections older than this many days are pruned, a small batch after every job run
+    /// (0: keep everything). Daily cost totals, counted usage lines, backups and the newest
+    /// run of each job are kept forever.
+    pub keep_days: u32,
+}
+
+impl Default for LedgerRetention {
+    fn default() -> Self {
+        LedgerRetention { keep_days: 90 }
+    }
 }
 
 /// `[compaction_backup]`: transcript snapshots and their retention.
@@ -64,8 +82,9 @@ impl Default for CompactionBackup {
 pub struct General {
     /// The `openclaw` CLI used for schema refresh, `--with-openclaw` and job actions.
     pub openclaw_bin: String,
-    /// Time zone for days and periods: `local` (as OpenClaw buckets days) or a fixed offset
-    /// such as `+02:00` / `UTC`.
+    /// Time zone for cost days, budget periods and cron schedules (`crate::zone`): `local`
+    /// (TZ, else /etc/localtime, as OpenClaw buckets days), an IANA name such as
+    /// `Europe/Berlin`, `UTC`, or a fixed offset such as `+02:00`.
     pub timezone: String,
 }
 
@@ -203,6 +222,8 @@ pub struct CostJob {
     pub budgets: Vec<Budget>,
     /// `[[cost.meters]]`: other usage logs priced per unit; none by default.
     pub meters: Vec<Meter>,
+    /// A budget's `on_exceeded` command is killed after this many seconds.
+    pub action_timeout_secs: u64,
 }
 
 /// Another usage log (JSONL with a date and a quantity per line, e.g. call minutes or TTS
@@ -250,6 +271,7 @@ impl Default for CostJob {
             week_start: "monday".into(),
             budgets: Vec::new(),
             meters: Vec::new(),
+            action_timeout_secs: 60,
         }
     }
 }
@@ -887,8 +909,32 @@ impl Settings {
         }
     }
 
-    /// Parse settings text; the error is `line:col: message` with the table named.
+    /// Parse and validate settings text; the error is `line[:col]: message` naming the table
+    /// and key. Every value is checked here, at load, so a bad one never waits for the job
+    /// that uses it.
     pub fn parse(text: &str) -> std::result::Result<Settings, String> {
+        let s = Self::parse_toml(text)?;
+        match s.check() {
+            None => Ok(s),
+            Some(b) => {
+                let line = locate(text, &b.table, b.index, &b.key);
+                let (name, table) = match b.index {
+                    Some(i) => (
+                        format!("{}[{i}].{}", b.table, b.key),
+                        format!("[[{}]]", b.table),
+                    ),
+                    None => (format!("{}.{}", b.table, b.key), format!("[{}]", b.table)),
+                };
+                Err(format!(
+                    "{line}: {name} = {}: {} in {table}",
+                    crate::redact::excerpt(&b.value, 60),
+                    b.why
+                ))
+            }
+        }
+    }
+
+    fn parse_toml(text: &str) -> std::result::Result<Settings, String> {
         toml::from_str::<Settings>(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             let table = table_at(text, line);
@@ -899,12 +945,620 @@ impl Settings {
                 .next()
                 .unwrap_or_default()
                 .to_string();
+            // serde quotes the offending value: a 50 MB string is never echoed back whole.
+            let msg = crate::redact::excerpt(&msg, 200);
             match table {
                 Some(t) => format!("{line}:{col}: {msg} in [{t}]"),
                 None => format!("{line}:{col}: {msg}"),
             }
         })
     }
+}
+
+/// A value refused at load: where it is and why.
+struct Bad {
+    /// Dotted table name (`cost.budgets`).
+    table: String,
+    /// For an array of tables, which one (0-based).
+    index: Option<usize>,
+    key: String,
+    value: String,
+    why: String,
+}
+
+/// Collects the first refused value.
+#[derive(Default)]
+struct Check {
+    bad: Option<Bad>,
+}
+
+impl Check {
+    fn refuse(&mut self, table: &str, index: Option<usize>, key: &str, value: String, why: String) {
+        if self.bad.is_none() {
+            self.bad = Some(Bad {
+                table: table.to_string(),
+                index,
+                key: key.to_string(),
+                value,
+                why,
+            });
+        }
+    }
+
+    /// `lo <= v <= hi`.
+    fn range(&mut self, t: &str, i: Option<usize>, key: &str, v: u64, lo: u64, hi: u64) {
+        if !(lo..=hi).contains(&v) {
+            self.refuse(t, i, key, v.to_string(), format!("expected {lo} .. {hi}"));
+        }
+    }
+
+    fn range_f(&mut self, t: &str, i: Option<usize>, key: &str, v: f64, lo: f64, hi: f64) {
+        if !(v.is_finite() && lo <= v && v <= hi) {
+            self.refuse(t, i, key, v.to_string(), format!("expected {lo} .. {hi}"));
+        }
+    }
+
+    fn one_of(&mut self, t: &str, i: Option<usize>, key: &str, v: &str, allowed: &[&str]) {
+        if !allowed.contains(&v) {
+            let list: Vec<String> = allowed.iter().map(|a| format!("{a:?}")).collect();
+            self.refuse(
+                t,
+                i,
+                key,
+                format!("{v:?}"),
+                format!("expected one of {}", list.join(", ")),
+            );
+        }
+    }
+
+    fn argv(&mut self, t: &str, i: Option<usize>, key: &str, v: &[String]) {
+        if v.is_empty() || v[0].trim().is_empty() {
+            self.refuse(
+                t,
+                i,
+                key,
+                format!("{v:?}"),
+                "expected a program and its arguments".into(),
+            );
+        }
+    }
+
+    fn non_empty(&mut self, t: &str, i: Option<usize>, key: &str, v: &str) {
+        if v.trim().is_empty() {
+            self.refuse(t, i, key, "\"\"".into(), "must not be empty".into());
+        }
+    }
+
+    fn schedule(&mut self, t: &str, i: Option<usize>, key: &str, v: &str) {
+        if let Err(e) = crate::schedule::Schedule::parse(v) {
+            self.refuse(t, i, key, format!("{v:?}"), e);
+        }
+    }
+}
+
+const DAY_SECS: u64 = 86_400;
+/// Any case is accepted (`put` is sent as PUT).
+const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+const POLICIES: &[&str] = &["report", "steer", "kill", "ladder"];
+const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+impl Settings {
+    /// Every key with a natural range or set of values, checked; the first refused one.
+    fn check(&self) -> Option<Bad> {
+        let mut c = Check::default();
+        let g = &self.general;
+        if let Err(e) = crate::zone::Zone::parse(&g.timezone) {
+            c.refuse("general", None, "timezone", format!("{:?}", g.timezone), e);
+        }
+        c.non_empty("general", None, "openclaw_bin", &g.openclaw_bin);
+
+        let k = &self.config;
+        // The deprecated [config] restart keys, when still written.
+        if let Some(argv) = &k.restart_command {
+            c.argv("config", None, "restart_command", argv);
+        }
+        if let Some(t) = k.health_timeout_secs {
+            c.range("config", None, "health_timeout_secs", t, 1, 3600);
+        }
+        let gw = &self.gateway;
+        c.argv("gateway", None, "restart_command", &gw.restart_command);
+        c.range("gateway", None, "health_timeout_secs", gw.health_timeout_secs, 1, 3600);
+        c.range("gateway", None, "probe_timeout_secs", gw.probe_timeout_secs, 1, 300);
+        c.range(
+            "gateway",
+            None,
+            "failures_before_restart",
+            gw.failures_before_restart.into(),
+            1,
+            1000,
+        );
+        c.range(
+            "gateway",
+            None,
+            "command_timeout_secs",
+            gw.command_timeout_secs,
+            1,
+            3600,
+        );
+        c.range(
+            "config.retention",
+            None,
+            "keep_last",
+            k.retention.keep_last.into(),
+            1,
+            1_000_000,
+        );
+
+        let a = &self.alerts;
+        c.range("alerts", None, "timeout_secs", a.timeout_secs, 1, 600);
+        c.range("alerts", None, "retries", a.retries.into(), 0, 10);
+        c.range("alerts", None, "retry_base_ms", a.retry_base_ms, 0, 600_000);
+        c.range(
+            "alerts",
+            None,
+            "retry_for_secs",
+            a.retry_for_secs,
+            0,
+            30 * DAY_SECS,
+        );
+        c.range(
+            "alerts",
+            None,
+            "cooldown_secs",
+            a.cooldown_secs,
+            0,
+            365 * DAY_SECS,
+        );
+        for (i, k) in a.sinks.iter().enumerate() {
+            let i = Some(i);
+            c.non_empty("alerts.sinks", i, "name", &k.name);
+            if k.kind == SinkKind::Command {
+                c.argv("alerts.sinks", i, "command", &k.command);
+            }
+            if let Some(m) = &k.method {
+                c.one_of(
+                    "alerts.sinks",
+                    i,
+                    "method",
+                    &m.to_ascii_uppercase(),
+                    HTTP_METHODS,
+                );
+            }
+        }
+
+        let t = &self.tick;
+        c.range(
+            "tick",
+            None,
+            "job_timeout_secs",
+            t.job_timeout_secs,
+            1,
+            DAY_SECS,
+        );
+        for (job, v) in &t.schedule {
+            c.schedule("tick.schedule", None, job, v);
+        }
+        for (i, k) in t.commands.iter().enumerate() {
+            c.non_empty("tick.commands", Some(i), "name", &k.name);
+            c.schedule("tick.commands", Some(i), "schedule", &k.schedule);
+            c.argv("tick.commands", Some(i), "command", &k.command);
+        }
+        c.range(
+            "watch",
+            None,
+            "ping_timeout_secs",
+            self.watch.ping_timeout_secs,
+            1,
+            600,
+        );
+
+        let k = &self.cost;
+        c.one_of(
+            "cost",
+            None,
+            "cost_mode",
+            &k.cost_mode,
+            &["auto", "logged", "computed"],
+        );
+        c.one_of(
+            "cost",
+            None,
+            "week_start",
+            &k.week_start.to_ascii_lowercase(),
+            WEEKDAYS,
+        );
+        c.range(
+            "cost",
+            None,
+            "action_timeout_secs",
+            k.action_timeout_secs,
+            1,
+            DAY_SECS,
+        );
+        for (i, b) in k.budgets.iter().enumerate() {
+            let i = Some(i);
+            c.one_of(
+                "cost.budgets",
+                i,
+                "period",
+                &b.period,
+                &["daily", "weekly", "monthly"],
+            );
+            c.range_f("cost.budgets", i, "limit_usd", b.limit_usd, 0.000001, 1e9);
+            c.range(
+                "cost.budgets",
+                i,
+                "warn_percent",
+                b.warn_percent.into(),
+                1,
+                100,
+            );
+            if !b.on_exceeded.is_empty() {
+                c.argv("cost.budgets", i, "on_exceeded", &b.on_exceeded);
+            }
+        }
+        for (i, m) in k.meters.iter().enumerate() {
+            let i = Some(i);
+            c.non_empty("cost.meters", i, "name", &m.name);
+            c.non_empty("cost.meters", i, "path", &m.path);
+            c.non_empty("cost.meters", i, "date_field", &m.date_field);
+            c.non_empty("cost.meters", i, "quantity_field", &m.quantity_field);
+            c.range_f(
+                "cost.meters",
+                i,
+                "unit_price_usd",
+                m.unit_price_usd,
+                0.0,
+                1e6,
+            );
+        }
+
+        let k = &self.compaction_backup;
+        c.range(
+            "compaction_backup",
+            None,
+            "keep_last",
+            k.keep_last.into(),
+            1,
+            1_000_000,
+        );
+        c.range(
+            "compaction_backup",
+            None,
+            "zstd_level",
+            k.zstd_level.max(0) as u64,
+            1,
+            19,
+        );
+
+        let k = &self.tunnel;
+        c.one_of("tunnel", None, "mode", &k.mode, &["quick", "named"]);
+        c.non_empty("tunnel", None, "cloudflared_bin", &k.cloudflared_bin);
+        c.range(
+            "tunnel",
+            None,
+            "url_timeout_secs",
+            k.url_timeout_secs,
+            1,
+            3600,
+        );
+        c.range(
+            "tunnel",
+            None,
+            "health_timeout_secs",
+            k.health_timeout_secs,
+            1,
+            600,
+        );
+        c.range(
+            "tunnel",
+            None,
+            "health_grace_secs",
+            k.health_grace_secs,
+            0,
+            3600,
+        );
+        c.range(
+            "tunnel",
+            None,
+            "restart_attempts",
+            k.restart_attempts.into(),
+            0,
+            100,
+        );
+        c.range(
+            "tunnel",
+            None,
+            "update_attempts",
+            k.update_attempts.into(),
+            1,
+            100,
+        );
+        c.range("tunnel", None, "backoff_ms", k.backoff_ms, 0, 600_000);
+        for (i, w) in k.targets.iter().enumerate() {
+            let i = Some(i);
+            c.non_empty("tunnel.targets", i, "name", &w.name);
+            c.non_empty("tunnel.targets", i, "url", &w.url);
+            c.one_of(
+                "tunnel.targets",
+                i,
+                "method",
+                &w.method.to_ascii_uppercase(),
+                HTTP_METHODS,
+            );
+        }
+
+        let k = &self.rate_limit;
+        c.one_of(
+            "rate_limit",
+            None,
+            "journald",
+            &k.journald,
+            &["auto", "always", "off"],
+        );
+        c.range(
+            "rate_limit",
+            None,
+            "threshold",
+            k.threshold.into(),
+            1,
+            1_000_000,
+        );
+        c.range(
+            "rate_limit",
+            None,
+            "window_secs",
+            k.window_secs,
+            1,
+            30 * DAY_SECS,
+        );
+        c.range(
+            "rate_limit",
+            None,
+            "cooldown_secs",
+            k.cooldown_secs,
+            1,
+            30 * DAY_SECS,
+        );
+        c.range(
+            "rate_limit",
+            None,
+            "max_cooldown_secs",
+            k.max_cooldown_secs,
+            k.cooldown_secs,
+            30 * DAY_SECS,
+        );
+        c.range(
+            "rate_limit",
+            None,
+            "quiet_secs",
+            k.quiet_secs,
+            0,
+            30 * DAY_SECS,
+        );
+        c.range(
+            "rate_limit",
+            None,
+            "echo_window_secs",
+            k.echo_window_secs,
+            0,
+            DAY_SECS,
+        );
+        c.range("rate_limit", None, "timeout_secs", k.timeout_secs, 1, 3600);
+        for v in &k.trip_commands {
+            c.argv("rate_limit", None, "trip_commands", v);
+        }
+        for v in &k.resume_commands {
+            c.argv("rate_limit", None, "resume_commands", v);
+        }
+        for (i, p) in k.probes.iter().enumerate() {
+            let i = Some(i);
+            c.non_empty("rate_limit.probes", i, "provider", &p.provider);
+            if p.command.is_empty() {
+                c.non_empty("rate_limit.probes", i, "url", &p.url);
+                c.one_of(
+                    "rate_limit.probes",
+                    i,
+                    "style",
+                    &p.style,
+                    &["anthropic", "openai"],
+                );
+            }
+        }
+
+        let k = &self.stuck;
+        c.range(
+            "stuck",
+            None,
+            "idle_minutes",
+            k.idle_minutes,
+            1,
+            365 * 24 * 60,
+        );
+        c.range(
+            "stuck",
+            None,
+            "error_loop_count",
+            k.error_loop_count as u64,
+            1,
+            1000,
+        );
+        c.range(
+            "stuck",
+            None,
+            "waiting_after_secs",
+            k.waiting_after_secs,
+            0,
+            30 * DAY_SECS,
+        );
+        c.range(
+            "stuck",
+            None,
+            "orphan_grace_secs",
+            k.orphan_grace_secs,
+            0,
+            30 * DAY_SECS,
+        );
+        c.range(
+            "stuck",
+            None,
+            "tail_entries",
+            k.tail_entries as u64,
+            1,
+            10_000,
+        );
+        c.range(
+            "stuck",
+            None,
+            "extend_minutes",
+            k.extend_minutes,
+            1,
+            365 * 24 * 60,
+        );
+        c.range(
+            "stuck",
+            None,
+            "command_timeout_secs",
+            k.command_timeout_secs,
+            1,
+            3600,
+        );
+        let p = &k.actions;
+        c.one_of("stuck.actions", None, "idle", &p.idle, POLICIES);
+        c.one_of(
+            "stuck.actions",
+            None,
+            "waiting_input",
+            &p.waiting_input,
+            POLICIES,
+        );
+        c.one_of(
+            "stuck.actions",
+            None,
+            "waiting_permission",
+            &p.waiting_permission,
+            POLICIES,
+        );
+        c.one_of("stuck.actions", None, "error_loop", &p.error_loop, POLICIES);
+        c.one_of(
+            "stuck.actions",
+            None,
+            "past_timeout",
+            &p.past_timeout,
+            POLICIES,
+        );
+        c.one_of("stuck.actions", None, "orphaned", &p.orphaned, POLICIES);
+        for (i, o) in k.overrides.iter().enumerate() {
+            c.range(
+                "stuck.overrides",
+                Some(i),
+                "idle_minutes",
+                o.idle_minutes,
+                1,
+                365 * 24 * 60,
+            );
+        }
+        let t = &k.triage;
+        c.one_of(
+            "stuck.triage",
+            None,
+            "api",
+            &t.api,
+            &["anthropic", "openai"],
+        );
+        c.range("stuck.triage", None, "timeout_secs", t.timeout_secs, 1, 600);
+        c.range(
+            "stuck.triage",
+            None,
+            "max_chars",
+            t.max_chars as u64,
+            100,
+            1_000_000,
+        );
+        c.range(
+            "stuck.triage",
+            None,
+            "max_tokens",
+            t.max_tokens.into(),
+            1,
+            100_000,
+        );
+        c.range_f(
+            "stuck.triage",
+            None,
+            "input_usd_per_mtok",
+            t.input_usd_per_mtok,
+            0.0,
+            1e6,
+        );
+        c.range_f(
+            "stuck.triage",
+            None,
+            "output_usd_per_mtok",
+            t.output_usd_per_mtok,
+            0.0,
+            1e6,
+        );
+        c.bad
+    }
+}
+
+/// The 1-based line of `key` in `table` (the `index`-th of an array of tables); the table's
+/// header line when the key is not written there (a default, or an inline table); 1 when
+/// neither is found.
+fn locate(text: &str, table: &str, index: Option<usize>, key: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let header = |l: &str| -> Option<(String, bool)> {
+        let t = l.trim();
+        if let Some(x) = t.strip_prefix("[[").and_then(|x| x.split("]]").next()) {
+            return Some((x.trim().to_string(), true));
+        }
+        let x = t.strip_prefix('[')?.split(']').next()?;
+        Some((x.trim().to_string(), false))
+    };
+    let mut seen = 0usize;
+    let mut start = None;
+    for (n, l) in lines.iter().enumerate() {
+        if let Some((name, _)) = header(l) {
+            if name == table {
+                if index.is_none_or(|i| i == seen) {
+                    start = Some(n);
+                    break;
+                }
+                seen += 1;
+            }
+        }
+    }
+    let Some(start) = start else {
+        // A key of a sub-table written inline in its parent (`retention = { ... }`), or the
+        // map of `tick.schedule`: the line that names the last part.
+        let last = table.rsplit('.').next().unwrap_or(table);
+        return lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(last))
+            .map(|n| n + 1)
+            .unwrap_or(1);
+    };
+    for (n, l) in lines.iter().enumerate().skip(start + 1) {
+        if header(l).is_some() {
+            break;
+        }
+        let t = l.trim_start();
+        if t.strip_prefix(key)
+            .is_some_and(|r| r.trim_start().starts_with('='))
+        {
+            return n + 1;
+        }
+    }
+    start + 1
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -968,6 +1622,46 @@ mod tests {
         assert!(s.deprecations[0]
             .contains("[config] restart_command is deprecated, move it to [gateway]"));
         assert!(s.deprecations[1].contains("ignored"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_at_load_naming_line_table_and_key() {
+        for (text, line, want) in [
+            ("[compaction_backup]\nzstd_level = 99\n", 2, "compaction_backup.zstd_level = 99: expected 1 .. 19 in [compaction_backup]"),
+            ("[config.retention]\nhourly = 3\nkeep_last = 0\n", 3, "config.retention.keep_last = 0"),
+            ("[compaction_backup]\nkeep_last = 0\n", 2, "compaction_backup.keep_last = 0"),
+            ("[stuck]\n\nidle_minutes = 0\n", 3, "stuck.idle_minutes = 0"),
+            ("[tunnel]\nmode = \"fast\"\n", 2, "tunnel.mode = \"fast\": expected one of \"quick\", \"named\" in [tunnel]"),
+            ("[[tick.commands]]\nname = \"a\"\nschedule = \"5m\"\ncommand = [\"true\"]\n[[tick.commands]]\nname = \"b\"\nschedule = \"5m\"\ncommand = []\n", 8, "tick.commands[1].command = []"),
+            ("[[alerts.sinks]]\nname = \"c\"\nkind = \"command\"\ncommand = []\n", 4, "alerts.sinks[0].command = []: expected a program and its arguments in [[alerts.sinks]]"),
+            ("[tick.schedule]\ncost-track = \"every tuesday\"\n", 2, "tick.schedule.cost-track"),
+            ("[cost]\ncost_mode = \"cheap\"\n", 2, "cost.cost_mode"),
+            ("[[cost.budgets]]\nlimit_usd = 1.0\nwarn_percent = 150\n", 3, "cost.budgets[0].warn_percent = 150"),
+            ("[rate_limit]\njournald = \"sometimes\"\n", 2, "rate_limit.journald"),
+            ("[stuck.actions]\nidle = \"nuke\"\n", 2, "stuck.actions.idle"),
+            ("[general]\ntimezone = \"Mars/Olympus\"\n", 2, "general.timezone"),
+            ("[config]\nrestart_command = []\n", 2, "config.restart_command"),
+            ("[alerts]\ntimeout_secs = 0\n", 2, "alerts.timeout_secs = 0"),
+            // Not written at all but refused through another key's value: the table's line.
+            ("[rate_limit]\ncooldown_secs = 9000\n", 1, "rate_limit.max_cooldown_secs = 3600: expected 9000"),
+        ] {
+            let err = Settings::parse(text).unwrap_err();
+            assert!(err.starts_with(&format!("{line}: ")), "{text:?}: {err}");
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_huge_value_is_never_echoed_whole() {
+        // 5 MB keeps the debug-build test quick; nothing in the path depends on the size.
+        let big = "x".repeat(5 << 20);
+        for text in [
+            format!("[tunnel]\nmode = \"{big}\"\n"),
+            format!("[compaction_backup]\nzstd_level = \"{big}\"\n"),
+        ] {
+            let err = Settings::parse(&text).unwrap_err();
+            assert!(err.len() < 400, "{} bytes", err.len());
+        }
     }
 
     #[test]

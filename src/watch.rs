@@ -4,7 +4,7 @@
 //!
 //! None of this may change the job's outcome: every failure here is a `-v` note or a warning.
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{code_of, Code};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
@@ -43,7 +43,7 @@ pub fn after(ctx: &Ctx, ledger: &Ledger, w: Watched, result: &Result<Outcome>) {
         Ok(o) => o.code,
         Err(e) => code_of(e),
     };
-    if crate::cmd::tick::is_scheduled(&w.job) {
+    if crate::jobs::is_scheduled(&w.job) {
         let r = match result {
             // Another run holding the lock is not a failure.
             Err(_) if code == Code::TempFail => Ok(()),
@@ -86,7 +86,14 @@ pub fn after(ctx: &Ctx, ledger: &Ledger, w: Watched, result: &Result<Outcome>) {
         }
     }
     if let Some(u) = &w.ping {
-        ping_send(ctx, &w.job, &format!("{u}/{}", code.as_u8()));
+        // A finding (exit 1) is a run that did its work: a success for the dead-man switch,
+        // as for the metrics' last success. Only a failure reports its code.
+        let sent = if code == Code::Finding {
+            0
+        } else {
+            code.as_u8()
+        };
+        ping_send(ctx, &w.job, &format!("{u}/{sent}"));
     }
 }
 

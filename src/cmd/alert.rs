@@ -1,8 +1,8 @@
 //! `claw alert`: test the sinks, list recent alerts, and raise or clear one from a script
 //! (with the same dedupe, cooldown and recovery as the jobs get).
 
-use crate::app::Ctx;
 use crate::cli::AlertCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::notify::{self, Alert, Raised, Severity};
 use crate::output::{table, Outcome, SCHEMA_VERSION};
@@ -199,10 +199,5 @@ fn list(ctx: &Ctx, limit: usize) -> Result<Outcome> {
 }
 
 fn first_line(s: &str) -> String {
-    let l = s.lines().next().unwrap_or("");
-    if l.chars().count() > 100 {
-        format!("{}…", l.chars().take(99).collect::<String>())
-    } else {
-        l.to_string()
-    }
+    crate::redact::excerpt(s.lines().next().unwrap_or(""), 100)
 }

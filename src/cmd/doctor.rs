@@ -1,7 +1,7 @@
 //! `claw doctor`: check what breaks these jobs in practice, print a table (or `--json`), and
 //! exit 1 on any problem. Read-only apart from a probe file in the state and collector dirs.
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
 use anyhow::Result;
 use serde_json::json;
@@ -90,13 +90,17 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     ));
     checks.push(check(
         "schedule",
-        crate::cmd::tick::check_schedules(ctx)
+        crate::jobs::check_schedules(ctx)
             .map(|n| format!("{n} jobs scheduled by claw tick"))
             .map_err(|e| format!("{e:#}")),
     ));
     checks.push(check("openclaw on cron PATH", openclaw_on_path(ctx)));
     checks.extend(gateway(ctx));
     checks.push(scheduler(ctx));
+    let units = installed_units();
+    checks.extend(timers_enabled(&units));
+    checks.extend(unit_path(ctx, &units));
+    checks.push(scheduled_state_dir(ctx, &units));
     if ctx.settings.watch.textfile_dir.is_empty() {
         checks.push(skip("collector dir", "[watch] textfile_dir not set"));
     } else {
@@ -335,4 +339,185 @@ fn gateway(ctx: &Ctx) -> Vec<Check> {
         (Some(c), _) => check("schema cached", Ok(format!("OpenClaw {c}"))),
     });
     out
+}
+/// Where claw's timer units are installed: (user units?, dir, timer file names).
+fn installed_units() -> Vec<(bool, PathBuf, Vec<String>)> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let user_dir = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home.map(|h| h.join(".config")))
+        .map(|d| d.join("systemd/user"));
+    let mut out = Vec::new();
+    let dirs = user_dir
+        .into_iter()
+        .map(|d| (true, d))
+        .chain([(false, PathBuf::from("/etc/systemd/system"))]);
+    for (user, dir) in dirs {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut timers: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("claw-") && n.ends_with(".timer"))
+            .collect();
+        timers.sort();
+        if !timers.is_empty() {
+            out.push((user, dir, timers));
+        }
+    }
+    out
+}
+
+/// `systemctl [--user] ARGS`, bounded; None when systemd cannot be asked (no systemctl, no
+/// user session, a container without systemd).
+fn systemctl(user: bool, args: &[&str]) -> Option<(bool, String)> {
+    let mut cmd = std::process::Command::new("systemctl");
+    if user {
+        cmd.arg("--user");
+    }
+    cmd.args(args);
+    let f = crate::proc::run(
+        cmd,
+        &crate::proc::Opts::new(std::time::Duration::from_secs(5)).capture(64 * 1024),
+    )
+    .ok()?;
+    let out = String::from_utf8_lossy(&f.stdout).trim().to_string();
+    // is-enabled/is-active answer on stdout even when they exit non-zero; no answer at all
+    // means systemd was not reachable.
+    if out.is_empty() && !f.success() {
+        return None;
+    }
+    Some((f.success(), out))
+}
+
+/// Installed is not running: every claw timer must be enabled and active.
+fn timers_enabled(units: &[(bool, PathBuf, Vec<String>)]) -> Vec<Check> {
+    let mut out = Vec::new();
+    for (user, dir, timers) in units {
+        let scope = if *user { "user" } else { "system" };
+        let name = format!("{scope} timers enabled");
+        if systemctl(*user, &["show-environment"]).is_none() {
+            out.push(skip(
+                name,
+                format!(
+                    "{}: cannot ask systemd ({scope} manager not reachable)",
+                    dir.display()
+                ),
+            ));
+            continue;
+        }
+        let mut bad = Vec::new();
+        for t in timers {
+            let enabled = systemctl(*user, &["is-enabled", t]).map(|(_, s)| s);
+            let active = systemctl(*user, &["is-active", t]).map(|(_, s)| s);
+            let (e, a) = (
+                enabled.unwrap_or_else(|| "unknown".into()),
+                active.unwrap_or_else(|| "unknown".into()),
+            );
+            if e != "enabled" || a != "active" {
+                bad.push(format!("{t} is {e}/{a}"));
+            }
+        }
+        let flag = if *user { "--user " } else { "" };
+        out.push(check(
+            name,
+            if bad.is_empty() {
+                Ok(format!("{} enabled and active", timers.join(", ")))
+            } else {
+                Err(format!(
+                    "{} (run: systemctl {flag}enable --now <timer>)",
+                    bad.join("; ")
+                ))
+            },
+        ));
+    }
+    out
+}
+
+/// The PATH a unit's jobs run with is the service manager's, not this shell's: look for
+/// `openclaw` there.
+fn unit_path(ctx: &Ctx, units: &[(bool, PathBuf, Vec<String>)]) -> Vec<Check> {
+    // systemd's built-in default for services.
+    const SYSTEMD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    let bin = &ctx.settings.general.openclaw_bin;
+    let mut out = Vec::new();
+    for (user, _, _) in units {
+        let scope = if *user { "user" } else { "system" };
+        let (path, from) = match systemctl(*user, &["show-environment"]) {
+            Some((true, env)) => match env.lines().find_map(|l| l.strip_prefix("PATH=")) {
+                Some(p) => (p.to_string(), format!("the {scope} manager's PATH")),
+                None => (SYSTEMD_PATH.to_string(), "systemd's default PATH".into()),
+            },
+            _ => (SYSTEMD_PATH.to_string(), "systemd's default PATH".into()),
+        };
+        out.push(check(
+            format!("openclaw on {scope} unit PATH"),
+            match which(bin, &path) {
+                Some(p) => Ok(format!("{} (via {from})", p.display())),
+                None => Err(format!(
+                    "{bin} not found on {from} ({path}); add Environment=PATH=... to the units or set [general] openclaw_bin to an absolute path"
+                )),
+            },
+        ));
+    }
+    out
+}
+
+/// The scheduled jobs write their ledger where their unit or cron line says; a doctor (or
+/// status) reading another state dir would show an empty ledger.
+fn scheduled_state_dir(ctx: &Ctx, units: &[(bool, PathBuf, Vec<String>)]) -> Check {
+    let mut dirs: Vec<(String, PathBuf)> = Vec::new();
+    for (user, dir, _) in units {
+        let d = if *user {
+            // StateDirectory=claw of a user manager: $XDG_STATE_HOME/claw.
+            std::env::var_os("XDG_STATE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+                .map(|d| d.join("claw"))
+        } else {
+            Some(PathBuf::from("/var/lib/claw"))
+        };
+        if let Some(d) = d {
+            dirs.push((format!("units in {}", dir.display()), d));
+        }
+    }
+    if let Some(t) = crontab_text() {
+        if t.lines()
+            .any(|l| !l.trim_start().starts_with('#') && l.contains("claw"))
+        {
+            let explicit = t
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("CLAW_STATE_DIR="))
+                .map(|p| PathBuf::from(p.trim().trim_matches('"')));
+            let d = explicit.or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state/claw"))
+            });
+            if let Some(d) = d {
+                dirs.push(("the crontab".into(), d));
+            }
+        }
+    }
+    if dirs.is_empty() {
+        return skip("scheduled state dir", "no claw timer or crontab line found");
+    }
+    let here = &ctx.paths.state;
+    let other: Vec<String> = dirs
+        .iter()
+        .filter(|(_, d)| d != here)
+        .map(|(from, d)| format!("{from} use {}", d.display()))
+        .collect();
+    check(
+        "scheduled state dir",
+        if other.is_empty() {
+            Ok(format!("{} (the same as this run)", here.display()))
+        } else {
+            Err(format!(
+                "{}, this run reads {}: pass --state-dir to see their ledger",
+                other.join("; "),
+                here.display()
+            ))
+        },
+    )
 }

@@ -2,12 +2,11 @@
 
 pub mod alert;
 pub mod cbackup;
+pub mod clidocs;
 pub mod config;
 pub mod cost;
-pub mod dev;
 pub mod doctor;
 pub mod gateway;
-pub mod gen;
 pub mod ratelimit;
 pub mod sessions;
 pub mod status;

@@ -5,11 +5,11 @@
 //! snapshot as JSONL (`event_json`, or `event_zstd` decoded). It never overwrites an existing
 //! file without `--force`.
 
-use crate::app::Ctx;
 use crate::cli::{SessionRestoreArgs, SessionsCmd};
-use crate::cmd::cbackup::{open_store, store::Manifest, store::Store};
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::output::{table, Outcome, SCHEMA_VERSION};
+use crate::sessionstore::{open as open_store, Manifest, Store};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -29,8 +29,8 @@ pub fn run(ctx: &Ctx, c: &SessionsCmd) -> Result<Outcome> {
     match c {
         SessionsCmd::List { agent } => list(ctx, agent.as_deref()),
         SessionsCmd::Restore(a) => {
-            ctx.run_job("sessions-restore", crate::cmd::cbackup::LOCK, |ctx, _| {
-                crate::cmd::cbackup::writing(ctx, || restore(ctx, a))
+            ctx.run_job("sessions-restore", crate::sessionstore::LOCK, |ctx, _| {
+                crate::sessionstore::writing(ctx, || restore(ctx, a))
             })
         }
     }

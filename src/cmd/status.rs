@@ -1,11 +1,22 @@
 //! `claw status`: the last run of each job, from the ledger.
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
+use crate::exit::{fail, Code};
 use crate::output::{table, Outcome, SCHEMA_VERSION};
 use anyhow::Result;
 use serde_json::json;
 
-pub fn run(ctx: &Ctx) -> Result<Outcome> {
+pub fn run(ctx: &Ctx, check: bool) -> Result<Outcome> {
+    // A mistyped --state-dir must not read as "nothing ran yet".
+    if !ctx.paths.state.is_dir() {
+        return Err(fail(
+            Code::NoInput,
+            format!(
+                "{}: claw state dir does not exist (no job has run with this state dir)",
+                ctx.paths.state.display()
+            ),
+        ));
+    }
     let runs = if ctx.paths.ledger().exists() {
         ctx.ledger()?.last_runs()?
     } else {
@@ -36,7 +47,29 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     } else {
         table(&rows)
     };
+    if check {
+        return check_overdue(ctx);
+    }
     let mut o = Outcome::ok(format!("{} jobs", runs.len())).with_text(text);
     o.json = Some(json!({"schema_version": SCHEMA_VERSION, "jobs": runs}));
+    Ok(o)
+}
+
+/// `status --check`: one line per overdue job, exit 1 when there is any; silent otherwise.
+fn check_overdue(ctx: &Ctx) -> Result<Outcome> {
+    let ledger = ctx.ledger()?;
+    let overdue = crate::jobs::overdue(ctx, &ledger)?;
+    let lines: Vec<String> = overdue
+        .iter()
+        .map(|(job, why)| format!("overdue: {job}: {why}"))
+        .collect();
+    let mut o = Outcome::ok(format!("{} jobs overdue", overdue.len())).with_text(lines.join("\n"));
+    o.json = Some(json!({
+        "schema_version": SCHEMA_VERSION,
+        "overdue": overdue.iter().map(|(job, why)| json!({"job": job, "reason": why})).collect::<Vec<_>>(),
+    }));
+    if !overdue.is_empty() {
+        o = o.finding();
+    }
     Ok(o)
 }

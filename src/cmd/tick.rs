@@ -3,130 +3,24 @@
 //! and exit in the ledger's `schedule` table. One job failing does not stop the others; after
 //! downtime each job runs once.
 //!
-//! The built-in jobs are the static [`JOBS`] table: a job added on another branch joins the
-//! schedule with one line there (a unit test checks every entry names a real subcommand).
+//! The built-in jobs are the static `crate::jobs::JOBS` table.
 
-use crate::app::Ctx;
-use crate::exit::{code_of, fail, Code};
+use crate::ctx::Ctx;
+use crate::exit::{code_of, Code};
+use crate::jobs::{entries, Entry};
+/// The job table `tick` runs (it lives below `cmd/` so `watch` and `doctor` can read it).
+pub use crate::jobs::{JobSpec, JOBS};
 use crate::ledger::Ledger;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
-use crate::schedule::{Schedule, Zone};
-use anyhow::{Context, Result};
+use crate::schedule::Schedule;
+use crate::zone::Zone;
+use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// A built-in scheduled job: its name (as it records itself with `Ctx::run_job`), the
-/// subcommand that runs it, and its default schedule.
-pub struct JobSpec {
-    pub name: &'static str,
-    pub argv: &'static [&'static str],
-    pub schedule: &'static str,
-}
-
-/// Every built-in scheduled job, in tie-break order. Defaults from the operators' playbook;
-/// keep `examples/claw.example.toml` in step.
-#[rustfmt::skip]
-pub const JOBS: &[JobSpec] = &[
-    JobSpec { name: "config-backup", argv: &["config", "backup"], schedule: "30m" },
-    JobSpec { name: "compaction-backup", argv: &["compaction-backup"], schedule: "5m" },
-    JobSpec { name: "cost-track", argv: &["cost-track"], schedule: "1h" },
-    JobSpec { name: "budget-check", argv: &["budget-check"], schedule: "after cost-track" },
-    JobSpec { name: "rate-limit-detect", argv: &["rate-limit-detect"], schedule: "5m" },
-    JobSpec { name: "stuck-agent", argv: &["stuck-agent", "scan"], schedule: "1m" },
-    JobSpec { name: "tunnel", argv: &["tunnel", "check"], schedule: "1m" },
-    JobSpec { name: "gateway-check", argv: &["gateway", "check"], schedule: "1m" },
-];
-
-/// Whether `job` is one of the built-in scheduled jobs (those get a failure alert for free).
-pub fn is_scheduled(job: &str) -> bool {
-    JOBS.iter().any(|j| j.name == job)
-}
-
-/// Whether this build has the subcommand `argv`.
-#[cfg(test)]
-fn available(argv: &[&str]) -> bool {
-    use clap::CommandFactory;
-    let mut cmd = crate::cli::Cli::command();
-    for a in argv {
-        match cmd.find_subcommand(a) {
-            Some(c) => cmd = c.clone(),
-            None => return false,
-        }
-    }
-    true
-}
-
-/// One schedulable thing for this tick.
-struct Entry {
-    name: String,
-    /// Program and arguments; `None` program = this binary.
-    program: Option<String>,
-    args: Vec<String>,
-    schedule: Schedule,
-    schedule_text: String,
-}
-
-/// The effective schedule: the built-ins (with overrides), then the operator's own commands.
-fn entries(ctx: &Ctx) -> Result<Vec<Entry>> {
-    let settings = &ctx.settings.tick;
-    let bad = |m: String| {
-        fail(
-            Code::Config,
-            format!("{}: {m}", ctx.paths.settings.display()),
-        )
-    };
-    for name in settings.schedule.keys() {
-        if !is_scheduled(name) {
-            let known: Vec<&str> = JOBS.iter().map(|j| j.name).collect();
-            return Err(bad(format!(
-                "[tick.schedule] {name}: no such job (known: {})",
-                known.join(", ")
-            )));
-        }
-    }
-    let mut out = Vec::new();
-    for j in JOBS {
-        let text = settings
-            .schedule
-            .get(j.name)
-            .cloned()
-            .unwrap_or_else(|| j.schedule.to_string());
-        let schedule =
-            Schedule::parse(&text).map_err(|e| bad(format!("[tick.schedule] {}: {e}", j.name)))?;
-        out.push(Entry {
-            name: j.name.into(),
-            program: None,
-            args: j.argv.iter().map(|s| s.to_string()).collect(),
-            schedule,
-            schedule_text: text,
-        });
-    }
-    for c in &settings.commands {
-        if is_scheduled(&c.name) || out.iter().any(|e| e.name == c.name) {
-            return Err(bad(format!(
-                "[[tick.commands]] {}: name already used",
-                c.name
-            )));
-        }
-        let Some((prog, args)) = c.command.split_first() else {
-            return Err(bad(format!("[[tick.commands]] {}: empty command", c.name)));
-        };
-        let schedule = Schedule::parse(&c.schedule)
-            .map_err(|e| bad(format!("[[tick.commands]] {}: {e}", c.name)))?;
-        out.push(Entry {
-            name: c.name.clone(),
-            program: Some(prog.clone()),
-            args: args.to_vec(),
-            schedule,
-            schedule_text: c.schedule.clone(),
-        });
-    }
-    Ok(out)
-}
 
 struct Last {
     started: DateTime<Utc>,
@@ -155,21 +49,20 @@ fn last_runs(ledger: &Ledger) -> Result<BTreeMap<String, Last>> {
         .collect())
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// Jobs whose last scheduled run failed, from the ledger's `schedule` table.
+fn last_failures(ledger: &Ledger) -> Result<Vec<(String, Option<i64>)>> {
+    let mut st = ledger.conn.prepare(
+        "SELECT job, last_exit FROM schedule
+         WHERE last_ended_at IS NOT NULL AND (last_exit IS NULL OR last_exit NOT IN (0, 1, 75))",
+    )?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
-fn zone(ctx: &Ctx) -> Result<Zone> {
-    Zone::parse(&ctx.settings.general.timezone).ok_or_else(|| {
-        fail(
-            Code::Config,
-            format!(
-                "{}: [general] timezone {:?}: expected \"local\", \"UTC\" or an offset like \"+02:00\"",
-                ctx.paths.settings.display(),
-                ctx.settings.general.timezone
-            ),
-        )
-    })
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
@@ -226,11 +119,11 @@ fn after_due(e: &Entry, last: &BTreeMap<String, Last>) -> bool {
 }
 
 fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = zone(ctx)?;
+    let zone = ctx.zone()?;
     let entries = entries(ctx)?;
     let mut last = last_runs(ledger)?;
     let mut ran: Vec<Value> = Vec::new();
-    let mut failed: Vec<String> = Vec::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
     let mut done: Vec<usize> = Vec::new();
     let mut run_one = |i: usize,
                        missed: Option<DateTime<Utc>>,
@@ -267,11 +160,14 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         );
         let ok = matches!(exit, Some(0) | Some(1) | Some(75));
         if !ok {
-            failed.push(format!(
-                "tick: {} failed ({})",
-                e.name,
-                why.clone()
-                    .unwrap_or_else(|| format!("exit {}", exit.unwrap_or(-1)))
+            failed.push((
+                format!("failed:{}", e.name),
+                format!(
+                    "tick: {} failed ({})",
+                    e.name,
+                    why.clone()
+                        .unwrap_or_else(|| format!("exit {}", exit.unwrap_or(-1)))
+                ),
             ));
         }
         ran.push(json!({
@@ -308,19 +204,32 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         done.push(k);
     }
     let n = ran.len();
-    let mut o = Outcome::ok(format!("{n} jobs run, {} failed", failed.len()))
+    let n_failed = failed.len();
+    let mut o = Outcome::ok(format!("{n} jobs run, {n_failed} failed"))
         .with_detail(json!({ "ran": ran }))
         .metric("tick_jobs_run", &[], n as f64)
-        .metric("tick_jobs_failed", &[], failed.len() as f64);
+        .metric("tick_jobs_failed", &[], n_failed as f64);
     o.json = Some(json!({
         "schema_version": SCHEMA_VERSION,
         "now": ctx.now_str(),
         "ran": ran,
     }));
-    if !failed.is_empty() {
-        o = o.finding().with_text(failed.join("\n"));
+    // A job that fails every minute is reported once, and once more when it works again
+    // (jobs that did not run this tick keep their earlier state).
+    for (name, _) in last_failures(ledger)? {
+        let key = format!("failed:{name}");
+        if !ran.iter().any(|r| r["job"] == name.as_str()) && !failed.iter().any(|(k, _)| *k == key)
+        {
+            failed.push((key, format!("tick: {name} failed")));
+        }
     }
-    Ok(o)
+    if ran
+        .iter()
+        .any(|r| !matches!(r["exit_code"].as_i64(), Some(0) | Some(1) | Some(75)))
+    {
+        o = o.finding();
+    }
+    Ok(o.with_findings(failed))
 }
 
 /// Run one entry as a child process; (exit code, reason when it did not exit by itself).
@@ -341,50 +250,31 @@ fn spawn(ctx: &Ctx, e: &Entry) -> (Option<i64>, Option<String>) {
             cmd.arg("-q");
         }
     }
-    cmd.args(&e.args)
-        .stdin(Stdio::null())
-        // One --json document is tick's own; the children's reports then go to stderr.
-        .stdout(if ctx.out.json {
-            Stdio::from(std::io::stderr())
-        } else {
-            Stdio::inherit()
-        })
-        .stderr(Stdio::inherit());
+    cmd.args(&e.args);
     for (k, v) in child_env(ctx) {
         cmd.env(k, v);
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(err) => {
-            return (
+    // One --json document is tick's own; the children's reports then go to stderr.
+    let timeout = Duration::from_secs(ctx.settings.tick.job_timeout_secs.max(1));
+    let opts = crate::proc::Opts::new(timeout).inherit(ctx.out.json);
+    match crate::proc::run(cmd, &opts) {
+        Err(err) => (
+            None,
+            Some(format!("cannot start {}: {err}", program.display())),
+        ),
+        Ok(f) => match f.status {
+            Some(status) => match status.code() {
+                Some(c) => (Some(i64::from(c)), None),
+                None => (None, Some(format!("killed by a signal ({status})"))),
+            },
+            None => (
                 None,
-                Some(format!("cannot start {}: {err}", program.display())),
-            )
-        }
-    };
-    let deadline = Instant::now() + Duration::from_secs(ctx.settings.tick.job_timeout_secs.max(1));
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                return match status.code() {
-                    Some(c) => (Some(i64::from(c)), None),
-                    None => (None, Some(format!("killed by a signal ({status})"))),
-                }
-            }
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return (
-                    None,
-                    Some(format!(
-                        "killed after tick.job_timeout_secs = {}",
-                        ctx.settings.tick.job_timeout_secs
-                    )),
-                );
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(err) => return (None, Some(format!("wait failed: {err}"))),
-        }
+                Some(format!(
+                    "killed after tick.job_timeout_secs = {}",
+                    ctx.settings.tick.job_timeout_secs
+                )),
+            ),
+        },
     }
 }
 
@@ -415,7 +305,7 @@ fn child_env(ctx: &Ctx) -> Vec<(&'static str, String)> {
 
 /// `tick --dry-run`: the schedule, what is due now and when each runs next.
 fn plan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = zone(ctx)?;
+    let zone = ctx.zone()?;
     let entries = entries(ctx)?;
     let last = last_runs(ledger)?;
     let due: BTreeMap<usize, DateTime<Utc>> = due_now(&entries, &last, ctx.now, zone)
@@ -458,27 +348,4 @@ fn plan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         "jobs": docs,
     }));
     Ok(o)
-}
-
-/// Parse a schedule for `doctor` and friends.
-pub fn check_schedules(ctx: &Ctx) -> Result<usize> {
-    entries(ctx).map(|e| e.len()).context("tick schedule")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_scheduled_job_is_a_real_subcommand() {
-        for j in JOBS {
-            assert!(
-                available(j.argv),
-                "{}: `claw {}` does not exist",
-                j.name,
-                j.argv.join(" ")
-            );
-        }
-        assert!(!available(&["no-such-job"]));
-    }
 }

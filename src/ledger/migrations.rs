@@ -390,7 +390,17 @@ pub const ALL: &[&str] = &[
                json_array(json_array('result', CASE exit_code WHEN 0 THEN 'ok' WHEN 1 THEN 'finding' ELSE 'error' END)),
                count(*), max(ended_at)
         FROM runs WHERE exit_code IS NOT NULL GROUP BY 1, 2, 3;",
-    // 10: gateway check: the one-row state a run starts from (consecutive failed probes, the
+    // 10: what each job last reported (one row per finding key), so a job prints a finding
+    // when it first appears and a recovery when it goes, never the same finding every run.
+    "CREATE TABLE job_findings (
+        job TEXT NOT NULL,
+        key TEXT NOT NULL,
+        text TEXT NOT NULL,
+        first_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        PRIMARY KEY (job, key)
+    );",
+    // 11: gateway check: the one-row state a run starts from (consecutive failed probes, the
     // gateway process seen last and its first RSS reading, the last `openclaw security audit`
     // and when it ran), and its events (probe failures, restarts recorded before the command
     // runs, their outcome, restart-loop holds) that bound restarts per hour.

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 mod migrations;
+mod retention;
 pub use migrations::LATEST;
+pub use retention::BATCH as PRUNE_BATCH;
 
 /// An open ledger.
 pub struct Ledger {
@@ -340,10 +342,14 @@ mod tests {
                                                     // Back to the schema before the counters, then migrate again.
         l.conn
             .execute_batch(&format!(
-                // Migration 9 made the counters; later migrations' tables go too.
-                "DROP TABLE metric_counters; DROP TABLE gateway_state; DROP TABLE gateway_events;
+                "DROP TABLE metric_counters; DROP TABLE IF EXISTS job_findings;
+                 DROP TABLE IF EXISTS gateway_state; DROP TABLE IF EXISTS gateway_events;
                  PRAGMA user_version = {};",
-                8
+                // The version before the counters (later migrations are dropped as well).
+                migrations::ALL
+                    .iter()
+                    .position(|m| m.contains("CREATE TABLE metric_counters"))
+                    .unwrap()
             ))
             .unwrap();
         drop(l);

@@ -4,13 +4,12 @@
 //! reason before it is returned).
 
 use super::{Kind, Message, Severity};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::settings::{Sink, SinkKind};
 use serde_json::json;
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// How a delivery went.
 #[derive(Debug, Clone, Default)]
@@ -365,51 +364,28 @@ fn run_command(ctx: &Ctx, sink: &Sink, msg: &Message) -> Delivery {
         retry: true,
         ..Delivery::default()
     };
-    let mut child = match Command::new(&sink.command[0])
-        .args(&sink.command[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(c) => c,
+    let mut cmd = Command::new(&sink.command[0]);
+    cmd.args(&sink.command[1..]);
+    let timeout = Duration::from_secs(ctx.settings.alerts.timeout_secs.max(1));
+    // A command that does not read its stdin is its own business.
+    let opts = crate::proc::Opts::new(timeout).stdin(format!("{}\n", msg.doc()));
+    match crate::proc::run(cmd, &opts) {
         Err(e) => {
             d.error = Some(format!(
                 "sink {}: cannot run {}: {e}",
                 sink.name, sink.command[0]
             ));
-            return d;
         }
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        // A command that does not read its stdin is its own business.
-        let _ = stdin.write_all(format!("{}\n", msg.doc()).as_bytes());
-    }
-    let deadline = Instant::now() + Duration::from_secs(ctx.settings.alerts.timeout_secs.max(1));
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => {
-                d.ok = true;
-                d.retry = false;
-                return d;
-            }
-            Ok(Some(status)) => {
-                d.error = Some(format!("sink {}: command {status}", sink.name));
-                return d;
-            }
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                d.error = Some(format!("sink {}: command timed out", sink.name));
-                return d;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => {
-                d.error = Some(format!("sink {}: {e}", sink.name));
-                return d;
-            }
+        Ok(f) if f.success() => {
+            d.ok = true;
+            d.retry = false;
         }
+        Ok(f) => match f.status {
+            Some(status) => d.error = Some(format!("sink {}: command {status}", sink.name)),
+            None => d.error = Some(format!("sink {}: command timed out", sink.name)),
+        },
     }
+    d
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 mod deliver;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::ledger::Ledger;
 use crate::settings::Sink;
 use anyhow::{Context, Result};

@@ -43,11 +43,52 @@ pub struct Usage {
     pub cache_write: u64,
     /// `usage.cost.total` in USD as logged at write time, when present.
     pub cost_total: Option<f64>,
+    /// The first value no model call can have (see [`MAX_LINE_TOKENS`], [`MAX_LINE_USD`]):
+    /// the line is a problem to report, never spend.
+    pub absurd: Option<Absurd>,
+}
+
+/// The most tokens one model call can report in one field. The largest context windows are
+/// a few million tokens, so a billion is far above any real call, and every sum of such
+/// fields stays exact in an f64 and far from overflowing an i64 of micro-dollars.
+pub const MAX_LINE_TOKENS: u64 = 1_000_000_000;
+
+/// The most one model call can cost, USD. A full 2M-token window at today's dearest output
+/// price is a few hundred dollars; above this a logged cost is corruption or forgery.
+pub const MAX_LINE_USD: f64 = 10_000.0;
+
+/// A usage number outside what one model call can have: negative, not finite, or above the
+/// per-line ceiling.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Absurd {
+    /// The field as OpenClaw names it (`cost.total`, `input`, `cacheRead`, ...).
+    pub field: &'static str,
+    pub value: f64,
+}
+
+impl std::fmt::Display for Absurd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = if !self.value.is_finite() {
+            "not a finite number".to_string()
+        } else if self.value < 0.0 {
+            "negative".to_string()
+        } else if self.field == "cost.total" {
+            format!("above the per-line ceiling of ${MAX_LINE_USD}")
+        } else {
+            format!("above the per-line ceiling of {MAX_LINE_TOKENS} tokens")
+        };
+        write!(f, "absurd usage.{} = {} ({why})", self.field, self.value)
+    }
 }
 
 impl Usage {
+    /// All four token counts (saturating: an absurd line must not overflow on its way to
+    /// being reported).
     pub fn tokens(&self) -> u64 {
-        self.input + self.output + self.cache_read + self.cache_write
+        self.input
+            .saturating_add(self.output)
+            .saturating_add(self.cache_read)
+            .saturating_add(self.cache_write)
     }
 }
 
@@ -175,59 +216,90 @@ fn de_num_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 }
 
 impl Num {
+    /// The number, finite or not (`"Infinity"`, `"NaN"` as strings); `None` when it is not a
+    /// number at all.
     fn get(self) -> Option<f64> {
         match self {
-            Num::F(f) | Num::S(f) if f.is_finite() => Some(f),
-            _ => None,
+            Num::F(f) | Num::S(f) => Some(f),
+            Num::Other(_) => None,
         }
     }
 }
 
-fn first(xs: &[Option<Num>]) -> Option<f64> {
-    xs.iter().flatten().find_map(|n| n.get())
+/// Folds aliases, checking each chosen number against the per-line bounds; the first
+/// absurd value is kept for the report.
+#[derive(Default)]
+struct Fold {
+    absurd: Option<Absurd>,
 }
 
-fn tokens(x: Option<f64>) -> u64 {
-    match x {
-        Some(f) if f > 0.0 => f.round() as u64,
-        _ => 0,
+impl Fold {
+    /// The first alias present; `field` names it in a problem.
+    fn first(&mut self, field: &'static str, xs: &[Option<Num>]) -> Option<f64> {
+        let v = xs.iter().flatten().find_map(|n| n.get())?;
+        self.check(field, v, MAX_LINE_TOKENS as f64)
     }
+
+    /// `v` when it is a sane value of `field`, else `None` with the problem noted.
+    fn check(&mut self, field: &'static str, v: f64, max: f64) -> Option<f64> {
+        if v.is_finite() && (0.0..=max).contains(&v) {
+            return Some(v);
+        }
+        self.absurd.get_or_insert(Absurd { field, value: v });
+        None
+    }
+}
+
+/// A checked count (at most `MAX_LINE_TOKENS`, so the cast is exact).
+fn tokens(x: Option<f64>) -> u64 {
+    x.map(|f| f.round() as u64).unwrap_or(0)
 }
 
 impl RawUsage {
     fn fold(self) -> Usage {
-        let cache_read = first(&[
-            self.cache_read,
-            self.cache_read_input_tokens,
-            self.cached_tokens,
-            self.prompt_tokens_details
-                .as_ref()
-                .and_then(|d| d.cached_tokens),
-        ]);
-        let cache_write = first(&[self.cache_write, self.cache_creation_input_tokens]);
-        let input = if let Some(i) = first(&[self.input, self.input_tokens]) {
-            tokens(Some(i))
-        } else if let Some(p) = self.prompt_tokens.and_then(Num::get) {
+        let mut f = Fold::default();
+        let input = f.first("input", &[self.input, self.input_tokens]);
+        let prompt = f.first("prompt_tokens", &[self.prompt_tokens]);
+        let output = f.first(
+            "output",
+            &[self.output, self.output_tokens, self.completion_tokens],
+        );
+        let cache_read = f.first(
+            "cacheRead",
+            &[
+                self.cache_read,
+                self.cache_read_input_tokens,
+                self.cached_tokens,
+                self.prompt_tokens_details
+                    .as_ref()
+                    .and_then(|d| d.cached_tokens),
+            ],
+        );
+        let cache_write = f.first(
+            "cacheWrite",
+            &[self.cache_write, self.cache_creation_input_tokens],
+        );
+        let input = match (input, prompt) {
+            (Some(i), _) => tokens(Some(i)),
             // OpenAI-style prompt_tokens include the cached part; OpenClaw's `input` does not.
-            tokens(Some(p)).saturating_sub(tokens(cache_read) + tokens(cache_write))
-        } else {
-            0
+            (None, Some(p)) => {
+                tokens(Some(p)).saturating_sub(tokens(cache_read) + tokens(cache_write))
+            }
+            (None, None) => 0,
         };
         let cost_total = match self.cost {
             Some(Cost::Parts { total }) => total.and_then(Num::get),
             Some(Cost::Total(n)) => n.get(),
             _ => None,
-        };
+        }
+        .and_then(|c| f.check("cost.total", c, MAX_LINE_USD));
         Usage {
             input,
-            output: tokens(first(&[
-                self.output,
-                self.output_tokens,
-                self.completion_tokens,
-            ])),
+            output: tokens(output),
             cache_read: tokens(cache_read),
             cache_write: tokens(cache_write),
             cost_total,
+            absurd: f.absurd,
         }
     }
 }
@@ -285,6 +357,48 @@ mod tests {
             .usage
             .unwrap();
         assert_eq!((u.input, u.cache_read, u.cost_total), (70, 30, Some(0.5)));
+    }
+
+    #[test]
+    fn absurd_numbers_are_named_not_counted() {
+        let usage = |u: &str| {
+            parse(
+                format!(
+                    r#"{{"type":"message","id":"a","message":{{"role":"assistant","usage":{u}}}}}"#
+                )
+                .as_bytes(),
+            )
+            .unwrap()
+            .assistant
+            .unwrap()
+            .usage
+            .unwrap()
+        };
+        for (u, field) in [
+            (r#"{"input":1,"cost":{"total":1e18}}"#, "cost.total"),
+            (r#"{"input":1,"cost":-0.5}"#, "cost.total"),
+            (r#"{"input":1,"cost":{"total":"NaN"}}"#, "cost.total"),
+            (r#"{"input":18446744073709551615}"#, "input"),
+            (r#"{"output_tokens":9007199254740993}"#, "output"),
+            (r#"{"prompt_tokens":-3}"#, "prompt_tokens"),
+            (
+                r#"{"input":1,"prompt_tokens_details":{"cached_tokens":"inf"}}"#,
+                "cacheRead",
+            ),
+        ] {
+            let got = usage(u);
+            assert_eq!(got.absurd.map(|a| a.field), Some(field), "{u}");
+            assert!(
+                got.absurd.unwrap().to_string().starts_with("absurd usage."),
+                "{u}"
+            );
+        }
+        // At the ceilings exactly: sane.
+        let u = usage(r#"{"input":1000000000,"cost":{"total":10000}}"#);
+        assert_eq!(
+            (u.absurd, u.input, u.cost_total),
+            (None, MAX_LINE_TOKENS, Some(MAX_LINE_USD))
+        );
     }
 
     #[test]

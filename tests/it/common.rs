@@ -91,25 +91,27 @@ impl Sandbox {
         std::fs::write(self.settings(), text).unwrap();
     }
 
-    /// A home written by `claw dev gen-home` (small scale) in `<root>/<name>`, and its ground
+    /// A home written by `claw-gen` (small scale) in `<root>/<name>`, and its ground
     /// truth.
     pub fn gen_home(&self, name: &str, seed: u64, era: &str) -> (PathBuf, serde_json::Value) {
         let home = self.root().join(name);
         let truth = self.root().join(format!("{name}.truth.json"));
         let seed = seed.to_string();
-        self.run(&[
-            "dev",
-            "gen-home",
-            "--out",
-            home.to_str().unwrap(),
-            "--seed",
-            &seed,
-            "--era",
-            era,
-            "--truth",
-            truth.to_str().unwrap(),
-        ])
-        .code(0);
+        assert_eq!(
+            claw_gen::main_with([
+                "claw-gen",
+                "--out",
+                home.to_str().unwrap(),
+                "--seed",
+                &seed,
+                "--era",
+                era,
+                "--truth",
+                truth.to_str().unwrap(),
+            ]),
+            0,
+            "claw-gen {name}"
+        );
         let truth = serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
         (home, truth)
     }

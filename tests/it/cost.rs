@@ -699,8 +699,15 @@ fn budget_check_warns_once_per_level_and_resets_with_the_period() {
     );
     let r = s.run(&["--now", later, "budget", "check"]);
     assert!(!r.stdout.contains("new alert"), "{}", r.stdout);
-    // Local midnight starts a new day: ok again.
-    s.run(&["--now", "2026-03-10T22:00:00Z", "budget", "check"])
+    // Local midnight starts a new day: ok again, said once as a recovery, then silence.
+    let r = s.run(&["--now", "2026-03-10T22:00:00Z", "budget", "check"]);
+    r.code(0);
+    assert!(
+        r.stdout.starts_with("recovered: budget daily"),
+        "{}",
+        r.stdout
+    );
+    s.run(&["--now", "2026-03-10T22:10:00Z", "budget", "check"])
         .code(0)
         .silent();
     // A budget typo is refused (exit 78) naming the setting.
@@ -976,5 +983,118 @@ fn reprice_applies_a_newer_table_to_lines_already_counted() {
             1,
             0
         )
+    );
+}
+
+/// A sandbox with `timezone = tz` (and `TZ=env_tz` for every run), lines on both sides of
+/// Europe/Berlin's 2026 daylight-saving changes, tracked; and its (day, cost) report rows.
+fn dst_home(tz: &str, env_tz: Option<&str>) -> (Sandbox, Vec<(String, i64)>) {
+    let s = Sandbox::new();
+    s.write_settings(&format!(
+        "[general]\ntimezone = \"{tz}\"\n[[cost.budgets]]\nperiod = \"daily\"\nlimit_usd = 1.0\nagent = \"main\"\n"
+    ));
+    // The budget counts agent main; ops holds the lines at the far end of each day.
+    let main = sessions(&s, "main");
+    write_lines(
+        &main.join(format!("{SID_A}.jsonl")),
+        &[
+            header(SID_A),
+            // Spring forward (2026-03-29 has 23 hours): the 29th starts 23:00Z on the 28th
+            // (CET) and ends 22:00Z on the 29th (CEST).
+            logged("d0000001", "2026-03-28T22:30:00.000Z", 2.0), // 23:30 CET, the 28th
+            logged("d0000002", "2026-03-28T23:00:00.000Z", 0.65), // 00:00 CET, the 29th
+            // Fall back (2026-10-25 has 25 hours): the 25th starts 22:00Z on the 24th (CEST)
+            // and ends 23:00Z on the 25th (CET).
+            logged("d0000005", "2026-10-24T21:59:59.000Z", 3.0), // 23:59:59 CEST, the 24th
+            logged("d0000006", "2026-10-24T22:00:00.000Z", 0.7), // 00:00 CEST, the 25th
+        ],
+    );
+    let ops = sessions(&s, "ops");
+    write_lines(
+        &ops.join(format!("{SID_B}.jsonl")),
+        &[
+            header(SID_B),
+            logged("e0000003", "2026-03-29T21:59:59.000Z", 0.01), // 23:59:59 CEST, the 29th
+            logged("e0000004", "2026-03-29T22:00:00.000Z", 0.02), // 00:00 CEST, the 30th
+            logged("e0000007", "2026-10-25T22:59:59.000Z", 0.04), // 23:59:59 CET, the 25th
+            logged("e0000008", "2026-10-25T23:00:00.000Z", 0.08), // 00:00 CET, the 26th
+        ],
+    );
+    let run = |args: &[&str]| {
+        let mut c = s.cmd(args);
+        if let Some(t) = env_tz {
+            c.env("TZ", t);
+        }
+        crate::common::run_cmd(c)
+    };
+    let end = "2026-10-27T00:00:00Z";
+    run(&["--now", end, "cost", "track"]).code(0).silent();
+    let r = run(&[
+        "--now",
+        end,
+        "--json",
+        "cost",
+        "report",
+        "--since",
+        "2026-01-01",
+    ]);
+    r.code(0);
+    let rows = r.json()["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let key = r["key"].as_str().unwrap().to_string();
+            (key, r["cost_micros"].as_i64().unwrap())
+        })
+        .collect();
+    (s, rows)
+}
+
+#[test]
+fn berlin_days_and_budget_periods_follow_both_daylight_saving_changes() {
+    let (s, rows) = dst_home("Europe/Berlin", None);
+    let want: Vec<(String, i64)> = [
+        ("2026-03-28", 2_000_000),
+        ("2026-03-29", 660_000),
+        ("2026-03-30", 20_000),
+        ("2026-10-24", 3_000_000),
+        ("2026-10-25", 740_000),
+        ("2026-10-26", 80_000),
+    ]
+    .iter()
+    .map(|(d, c)| (d.to_string(), *c))
+    .collect();
+    assert_eq!(rows, want);
+    // `local` reads the system zone the way OpenClaw (node) does: TZ first.
+    assert_eq!(dst_home("local", Some("Europe/Berlin")).1, want);
+    // A fixed offset is not the same thing: +01:00 puts 23:00Z on the 29th of March into
+    // the 30th, and 22:00Z on the 24th of October into the 24th.
+    assert_ne!(dst_home("+01:00", None).1, want);
+
+    // Budget periods: today's spend and the day's end follow the same boundaries.
+    let budget = |now: &str| {
+        let r = s.run(&["--now", now, "--json", "budget", "check"]);
+        r.code(0);
+        r.json()["budgets"][0]["verdict"].clone()
+    };
+    // 2026-03-29 12:00Z: the day began 13 h ago and ends in 10 h (a 23-hour day);
+    // $0.65 over 13 h projects $0.50 more.
+    let v = budget("2026-03-29T12:00:00Z");
+    assert_eq!(v["spent_micros"], 650_000, "{v}");
+    assert_eq!(v["projected_micros"], 1_150_000, "{v}");
+    // 2026-10-25 12:00Z: the day began 14 h ago and ends in 11 h (a 25-hour day);
+    // $0.70 over 14 h projects $0.55 more.
+    let v = budget("2026-10-25T12:00:00Z");
+    assert_eq!(v["spent_micros"], 700_000, "{v}");
+    assert_eq!(v["projected_micros"], 1_250_000, "{v}");
+    // A zone that is neither a name nor an offset is refused naming the file and the key.
+    s.write_settings("[general]\ntimezone = \"Europe/Berlim\"\n");
+    let r = s.run(&["budget", "check"]);
+    r.code(78);
+    assert!(
+        r.stderr.contains("claw.toml") && r.stderr.contains("[general] timezone"),
+        "{}",
+        r.stderr
     );
 }

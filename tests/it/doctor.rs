@@ -21,11 +21,34 @@ fn doctor_is_clean_on_a_healthy_host_and_names_each_problem() {
     let s = Sandbox::new();
     healthy(&s);
     let secret = "https://hooks.slack.com/services/T0/B0/SECRETdoctor";
-    let r = s.run_env(&["doctor"], &[("T_SLACK", secret)]);
+    // The user timer's jobs keep their ledger in $XDG_STATE_HOME/claw (StateDirectory=claw):
+    // a doctor reading another state dir says so, naming both.
+    let units_state = s.root().join("xdg-state/claw");
+    let r = s.run_env(&["doctor", "--json"], &[("T_SLACK", secret)]);
+    r.code(1);
+    let doc = r.json();
+    let st = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "scheduled state dir")
+        .unwrap();
+    assert_eq!(st["status"], "problem", "{doc:#}");
+    let detail = st["detail"].as_str().unwrap();
+    assert!(detail.contains(units_state.to_str().unwrap()), "{detail}");
+    assert!(detail.contains(s.state().to_str().unwrap()), "{detail}");
+    let state_flag = ["--state-dir", units_state.to_str().unwrap()];
+    let r = s.run_env(
+        &[&state_flag[..], &["doctor"]].concat(),
+        &[("T_SLACK", secret)],
+    );
     r.code(0);
     assert!(r.stdout.contains("sink slack"), "{}", r.stdout);
     let doc = s
-        .run_env(&["doctor", "--json"], &[("T_SLACK", secret)])
+        .run_env(
+            &[&state_flag[..], &["doctor", "--json"]].concat(),
+            &[("T_SLACK", secret)],
+        )
         .json();
     assert_eq!(doc["ok"], true, "{doc:#}");
     assert_eq!(doc["schema_version"], 1);
@@ -33,7 +56,7 @@ fn doctor_is_clean_on_a_healthy_host_and_names_each_problem() {
     // Break three things: the secret, the config, the collector dir.
     s.write_config("{ broken");
     std::fs::remove_dir(s.root().join("prom")).unwrap();
-    let r = s.run(&["doctor", "--json"]);
+    let r = s.run(&[&state_flag[..], &["doctor", "--json"]].concat());
     r.code(1);
     let doc = r.json();
     let problems: Vec<&str> = doc["checks"]

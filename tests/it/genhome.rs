@@ -1,4 +1,4 @@
-//! `claw dev gen-home`: deterministic output, and a ground truth that matches an
+//! `claw-gen` (the test-data generator, not shipped in `claw`): deterministic output, and a ground truth that matches an
 //! independent reading of the files it wrote (this reader shares no code with the generator).
 
 use crate::common::Sandbox;
@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 
 fn gen(s: &Sandbox, name: &str, seed: &str, era: &str) -> (PathBuf, Value) {
     let out = s.root().join(name);
-    s.run(&[
-        "dev",
-        "gen-home",
+    let code = claw_gen::main_with([
+        "claw-gen",
         "--out",
         out.to_str().unwrap(),
         "--seed",
@@ -20,9 +19,8 @@ fn gen(s: &Sandbox, name: &str, seed: &str, era: &str) -> (PathBuf, Value) {
         "small",
         "--era",
         era,
-    ])
-    .code(0)
-    .silent();
+    ]);
+    assert_eq!(code, 0, "claw-gen {name}");
     let truth_path = s.root().join(format!("{name}.truth.json"));
     let truth: Value = serde_json::from_slice(&std::fs::read(truth_path).unwrap()).unwrap();
     (out, truth)
@@ -62,8 +60,33 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     assert_eq!(ta, tb);
     assert_ne!(tree_hash(&a), tree_hash(&c));
     // A second run into a non-empty directory refuses instead of mixing two homes.
-    s.run(&["dev", "gen-home", "--out", a.to_str().unwrap()])
-        .code(2);
+    assert_eq!(
+        claw_gen::main_with(["claw-gen", "--out", a.to_str().unwrap()]),
+        2
+    );
+    // A typo in an argument is a usage error too.
+    assert_eq!(
+        claw_gen::main_with(["claw-gen", "--out", "x", "--scale", "huge"]),
+        2
+    );
+}
+
+#[test]
+fn the_shipped_claw_has_no_generator() {
+    let s = Sandbox::new();
+    // `dev` was the generator's old home inside `claw`; it must stay out of the shipped binary.
+    let r = s.run(&[
+        "dev",
+        "gen-home",
+        "--out",
+        s.root().join("x").to_str().unwrap(),
+    ]);
+    r.code(2);
+    assert!(!s.root().join("x").exists());
+    // Nor its code: a string only the generator holds (its fixed home path) is not in the binary.
+    let bin = std::fs::read(env!("CARGO_BIN_EXE_claw")).unwrap();
+    let needle = b"/home/operator/.openclaw";
+    assert!(!bin.windows(needle.len()).any(|w| w == needle));
 }
 
 #[test]
@@ -74,7 +97,7 @@ fn bundled_example_is_what_the_generator_writes() {
     assert_eq!(
         tree_hash(&fresh),
         tree_hash(&repo.join("openclaw-home")),
-        "examples/openclaw-home is stale: regenerate it with `claw dev gen-home --out examples/openclaw-home --seed 1 --scale small`"
+        "examples/openclaw-home is stale: regenerate it with `cargo run -p claw-gen -- --out examples/openclaw-home --seed 1 --scale small`"
     );
     let bundled: Value =
         serde_json::from_slice(&std::fs::read(repo.join("openclaw-home.truth.json")).unwrap())

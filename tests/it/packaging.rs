@@ -89,7 +89,7 @@ fn units_are_what_the_generator_writes_and_match_the_schedule() {
         );
     }
     let cron = std::fs::read_to_string(repo().join("crontab.example")).unwrap();
-    for j in claw::cmd::tick::JOBS {
+    for j in claw::jobs::JOBS {
         let argv = j.argv.join(" ");
         for variant in ["system", "user"] {
             let svc = repo().join(format!("jobs/{variant}/claw-{}.service", j.name));
@@ -267,4 +267,96 @@ fn cron_mode_adds_one_line_once_and_removes_it() {
     h.install(&["--uninstall"]).code(0);
     let tab = std::fs::read_to_string(h.p("crontab")).unwrap();
     assert_eq!(tab, "0 5 * * * /usr/bin/other-job\n");
+}
+
+#[test]
+fn cron_mode_keeps_the_rest_of_the_crontab_byte_for_byte() {
+    let h = Home::new();
+    let mine = "MAILTO=me\n\n# nightly\n0 5 * * * /usr/bin/other-job\n\n\n30 6 * * 1 /usr/bin/weekly  # trailing\n";
+    std::fs::write(h.p("crontab"), mine).unwrap();
+    h.install(&["--mode", "cron"]).code(0);
+    let tab = std::fs::read_to_string(h.p("crontab")).unwrap();
+    assert!(tab.starts_with(mine), "{tab}");
+    assert_eq!(tab.matches(" tick\n").count(), 1, "{tab}");
+    // Installing again changes nothing; uninstalling gives back exactly what was there.
+    h.install(&["--mode", "cron"]).code(0);
+    assert_eq!(std::fs::read_to_string(h.p("crontab")).unwrap(), tab);
+    let r = h.install(&["--uninstall", "--dry-run"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains("would: remove the claw block"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("uninstalled"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("dry run: nothing was removed"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(std::fs::read_to_string(h.p("crontab")).unwrap(), tab);
+    assert!(h.p(".local/bin/claw").exists());
+    h.install(&["--uninstall"]).code(0);
+    assert_eq!(std::fs::read_to_string(h.p("crontab")).unwrap(), mine);
+}
+
+#[test]
+fn system_install_writes_units_for_the_account_and_uninstalls() {
+    let h = Home::new();
+    let root = h.p("root");
+    let root_s = root.to_str().unwrap();
+    let args = [
+        "--system",
+        "--user",
+        "svc-oc",
+        "--root",
+        root_s,
+        "--no-enable",
+    ];
+    h.install(&args).code(0);
+    let unit = std::fs::read_to_string(root.join("etc/systemd/system/claw-tick.service")).unwrap();
+    assert!(
+        unit.contains("ExecStart=/usr/local/bin/claw tick"),
+        "{unit}"
+    );
+    assert!(unit.contains("\nUser=svc-oc\n"), "{unit}");
+    assert!(unit.contains("ReadWritePaths=/var/lib/claw"), "{unit}");
+    // The account's own home (no such account here: /home/<name>).
+    assert!(
+        unit.contains("ReadWritePaths=-/home/svc-oc/.openclaw"),
+        "{unit}"
+    );
+    assert!(!unit.contains("/home/openclaw"), "{unit}");
+    assert!(root.join("etc/systemd/system/claw-tick.timer").is_file());
+    assert!(root.join("usr/local/bin/claw").is_file());
+    assert!(root
+        .join("usr/local/share/man/man1/claw-config-heal.1")
+        .is_file());
+    assert!(root.join("home/svc-oc/.config/claw/claw.toml").is_file());
+    // Nothing went to the invoking user's home.
+    assert!(!h.p(".config/systemd").exists());
+    let mut with_root = vec!["--uninstall"];
+    with_root.extend_from_slice(&args);
+    h.install(&with_root).code(0);
+    assert!(!root.join("etc/systemd/system/claw-tick.service").exists());
+    assert!(!root.join("usr/local/bin/claw").exists());
+    assert!(!root.join("usr/local/share/man/man1/claw.1").exists());
+}
+
+#[test]
+fn install_builds_where_cargo_target_dir_says() {
+    let h = Home::new();
+    let mut c = Command::new(repo().join("scripts/install.sh"));
+    c.args(["--dry-run", "--mode", "none"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", h.dir.path())
+        .env("CARGO_TARGET_DIR", "/elsewhere/tgt");
+    let r = run_cmd(c);
+    r.code(0);
+    assert!(
+        r.stdout.contains("binary at /elsewhere/tgt/release/claw"),
+        "{}",
+        r.stdout
+    );
 }

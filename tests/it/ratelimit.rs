@@ -108,7 +108,7 @@ fn new_events(v: &Value) -> u64 {
 }
 
 fn state_file(s: &Sandbox) -> Value {
-    let p = s.openclaw().join("claw").join("rate-limit.json");
+    let p = s.state().join("rate-limit.json");
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
 }
 
@@ -258,10 +258,20 @@ fn breaker_walks_closed_open_halfopen_closed_and_reopens_longer() {
     assert_eq!(st["until"], format!("{DAY}T12:18:00.000Z"));
     assert_eq!(st["trips"], 1);
     assert_eq!(st["events"], 3);
-    // Text for the finding, exit 1 while open.
+    // Exit 1 while open; the first text run prints the finding (the --json runs above do
+    // not use it up), the next one does not print it again.
     let r = detect(&s, &t(10, 0));
     r.code(1);
     assert!(r.stdout.contains("anthropic OPEN"), "{}", r.stdout);
+    let r = detect(&s, &t(10, 0));
+    r.code(1);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let r = s.run(&["--now", &t(10, 0), "-v", "rate-limit-detect"]);
+    assert!(
+        r.stdout.contains("anthropic OPEN"),
+        "-v shows it: {}",
+        r.stdout
+    );
     // Cooldown over, no event for the quiet period: half-open, then closed.
     let (r, v) = detect_json(&s, &t(19, 0));
     r.code(0);
@@ -447,7 +457,7 @@ fn actions_run_once_per_trip_with_the_real_cli_shape() {
     );
     assert!(r.stdout.contains("heartbeat pause"), "{}", r.stdout);
     assert!(!calls.exists());
-    assert!(!s.openclaw().join("claw/rate-limit.json").exists());
+    assert!(!s.state().join("rate-limit.json").exists());
     // The trip: two aborts (aaaa from both lists, once) and the pause command.
     run(&t(3, 0), false).code(1);
     let got = std::fs::read_to_string(&calls).unwrap();

@@ -506,8 +506,8 @@ fn jsonl_era_every_class_with_evidence_report_only() {
     // Report only: no command ran.
     assert!(take(&log).is_empty());
 
-    // Text mode: a table naming each stuck run, exit 1.
-    let r = scan(&s, &path, NOW, &[]);
+    // Text mode (-v: every finding, not only the new ones): a line per stuck run, exit 1.
+    let r = scan(&s, &path, NOW, &["-v"]);
     r.code(1);
     assert!(
         r.stdout.contains("run-perm") && r.stdout.contains("waiting_permission"),

@@ -8,14 +8,14 @@
 //! API first. One ledger transaction at the end records the snapshots and the new stat cache.
 
 pub mod retention;
-pub mod store;
 
-use crate::app::Ctx;
 use crate::cli::{CbackupArgs, CbackupCmd};
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::openclaw::layout::{self, FileKind};
 use crate::output::{Outcome, SCHEMA_VERSION};
+use crate::sessionstore::{self as store, Cut, Manifest, Store};
 use anyhow::{Context, Result};
 use rusqlite::params;
 use serde_json::json;
@@ -23,9 +23,8 @@ use std::collections::HashMap;
 use std::fs::{self, File};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use store::{Cut, Manifest, Store};
 
-pub const LOCK: &str = "compaction-backup";
+use crate::sessionstore::LOCK;
 pub const JOB: &str = "compaction-backup";
 /// Where OpenClaw moved JSONL files when it migrated a session to SQLite.
 const IMPORT_ARCHIVE: &str = "session-sqlite-import-archive";
@@ -54,34 +53,7 @@ pub fn run(ctx: &Ctx, a: &CbackupArgs) -> Result<Outcome> {
     }
 }
 
-/// Run `f`, which writes the store, between [`Store::begin_write`] and [`Store::end_write`]
-/// (so what a killed run leaves is swept by the next). Call under the store's lock.
-pub fn writing(ctx: &Ctx, f: impl FnOnce() -> Result<Outcome>) -> Result<Outcome> {
-    if ctx.dry_run {
-        return f();
-    }
-    let store = open_store(ctx);
-    let swept = store.begin_write()?;
-    if swept > 0 {
-        ctx.out.note(&format!(
-            "{}: removed {swept} temp files of an interrupted run",
-            store.root.display()
-        ));
-    }
-    let r = f();
-    if r.is_ok() {
-        store.end_write()?;
-    }
-    r
-}
-
-/// The store for this run.
-pub fn open_store(ctx: &Ctx) -> Store {
-    Store::new(
-        ctx.paths.backups().join("sessions"),
-        ctx.settings.compaction_backup.zstd_level,
-    )
-}
+use crate::sessionstore::{open as open_store, writing};
 
 // ---------- what to look at ----------
 
@@ -538,7 +510,7 @@ fn snapshot_one(
             .with_context(|| format!("{}: cannot read link", s.abs.display()))?;
         let t = t.to_string_lossy().into_owned();
         let st = store::Stored {
-            sha256: store::sha256_hex(t.as_bytes()),
+            sha256: crate::digest::sha256_hex(t.as_bytes()),
             ..Default::default()
         };
         (st, Some(t), String::new(), fp)
@@ -746,7 +718,7 @@ fn verify(ctx: &Ctx) -> Result<Outcome> {
             let ok = crate::safefs::read(e.path())
                 .ok()
                 .and_then(|p| zstd::stream::decode_all(&p[..]).ok())
-                .filter(|d| store::sha256_hex(d) == sha)
+                .filter(|d| crate::digest::sha256_hex(d) == sha)
                 .map(|d| d.len() as u64);
             match ok {
                 Some(n) => {

@@ -6,11 +6,11 @@
 //! that still exists; and the last copy of a file that is gone from OpenClaw unless
 //! `delete_vanished` says otherwise. A disk cap then drops the oldest unprotected snapshots.
 
-use super::store::{Manifest, Store};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::output::{Outcome, SCHEMA_VERSION};
+use crate::sessionstore::{Manifest, Store};
 use crate::settings::CompactionBackup as Policy;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};

@@ -7,8 +7,8 @@ pub mod retention;
 pub mod store;
 pub mod validate;
 
-use crate::app::Ctx;
 use crate::cli::{ConfigCmd, RestoreArgs, SchemaCmd, ValidateArgs};
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
@@ -677,6 +677,10 @@ fn diff_cmd(ctx: &Ctx, a: Option<&str>, b: Option<&str>) -> Result<Outcome> {
     let text = diff::unified(&la, &ba, &lb, &bb);
     let same = text.is_empty();
     let mut o = Outcome::ok(if same { "identical" } else { "differ" }).with_text(text.clone());
+    // diff's convention: 1 when the two differ, so scripts can test it.
+    if !same {
+        o = o.finding();
+    }
     o.json = Some(
         json!({"schema_version": SCHEMA_VERSION, "a": la, "b": lb, "identical": same, "diff": text}),
     );
@@ -923,7 +927,10 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
         }
     };
     let Some(problem) = problem else {
-        return backup(ctx, l, false);
+        let o = backup(ctx, l, false)?;
+        let msg = format!("{} is valid again", cfg.display());
+        crate::notify::clear(ctx, l, HEAL_JOB, HEAL_ALERT, &msg)?;
+        return Ok(o.with_findings(Vec::new()));
     };
     for p in &problems {
         ctx.out.warn(p);
@@ -934,12 +941,24 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
             0 => "no valid backup exists".to_string(),
             n => format!("no valid backup is usable ({n} damaged: {})", problems[0]),
         };
+        heal_alert(
+            ctx,
+            l,
+            format!(
+                "{} is broken and cannot be healed ({why}): {problem}",
+                cfg.display()
+            ),
+        );
         return Ok(
             Outcome::ok(format!("{} is broken and {why}", cfg.display()))
-                .with_text(format!(
-                    "{}: {problem}\n{why}; fix the config by hand\n",
-                    cfg.display()
-                ))
+                // Printed once while it lasts (and "recovered:" once fixed), not every 30 minutes.
+                .with_findings(vec![(
+                    format!("unhealable:{problem}"),
+                    format!(
+                        "{}: {problem}; {why}: fix the config by hand",
+                        cfg.display()
+                    ),
+                )])
                 .with_detail(json!({"problem": problem, "restored": null}))
                 .finding(),
         );
@@ -952,12 +971,40 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
         detail["restart"] = json!({"healthy": ok, "message": msg.trim()});
     }
     detail["problem"] = json!(problem);
+    heal_alert(
+        ctx,
+        l,
+        format!(
+            "{} was broken ({problem}); healed from backup {}",
+            cfg.display(),
+            target.id
+        ),
+    );
     Ok(
         Outcome::ok(format!("healed {} from {}", cfg.display(), target.id))
             .with_text(text)
             .with_detail(detail)
             .finding(),
     )
+}
+
+const HEAL_JOB: &str = "config-heal";
+/// One alert key for the config's health: raised (critical) when it is broken, healed or
+/// cannot be healed; cleared with a recovery once a run finds it valid.
+const HEAL_ALERT: &str = "config";
+
+fn heal_alert(ctx: &Ctx, l: &Ledger, text: String) {
+    let alert = crate::notify::Alert {
+        job: HEAL_JOB.into(),
+        severity: crate::notify::Severity::Critical,
+        key: HEAL_ALERT.into(),
+        text,
+    };
+    // An alert that cannot be recorded must not hide the heal itself.
+    if let Err(e) = crate::notify::raise(ctx, l, &alert) {
+        ctx.out
+            .warn(&format!("config heal: alert not recorded: {e:#}"));
+    }
 }
 
 /// Restart the gateway the one way claw does (`[gateway]` settings, recorded against the

@@ -103,11 +103,7 @@ impl Manifest {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(bytes);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::digest::sha256_hex;
 
 fn set_hash(files: &[FileEntry]) -> String {
     let mut h = Sha256::new();

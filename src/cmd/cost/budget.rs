@@ -5,9 +5,9 @@
 //! start, threshold), so the 80 % warning never hides the 100 % alert. Exit 1 while any budget
 //! is at warning or beyond. (Alert sinks and the optional action come with their own issue.)
 
-use super::{cost_mode, report, Zone};
-use crate::app::Ctx;
+use super::{cost_mode, report};
 use crate::cli::BudgetCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::notify;
 use crate::output::{Outcome, SCHEMA_VERSION};
@@ -111,13 +111,14 @@ pub fn verdict(
     let elapsed = (now - today_start).num_seconds().max(1) as f64;
     let rate = today_micros.max(0) as f64 / elapsed; // micro-dollars per second
     let remaining = (period_end - now).num_seconds().max(0) as f64;
-    let projected = spent + (rate * remaining).round() as i64;
+    let projected = spent.saturating_add((rate * remaining).round() as i64);
     let passes_at = if spent >= limit {
         Some(now)
     } else if rate > 0.0 {
         let secs = ((limit - spent) as f64 / rate).ceil() as i64;
-        let t = now + chrono::Duration::seconds(secs);
-        (t < period_end).then_some(t)
+        chrono::Duration::try_seconds(secs)
+            .and_then(|d| now.checked_add_signed(d))
+            .filter(|t| *t < period_end)
     } else {
         None
     };
@@ -157,7 +158,7 @@ fn matches(b: &Budget, r: &report::Row) -> bool {
 pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
     let BudgetCmd::Check { cost_mode: flag } = c;
     let mode = cost_mode(ctx, *flag)?;
-    let zone = Zone::parse(&ctx.settings.general.timezone)?;
+    let zone = ctx.zone()?;
     let ws = parse_weekday(&ctx.settings.cost.week_start)?;
     let budgets = ctx.settings.cost.budgets.clone();
     for b in &budgets {
@@ -190,10 +191,10 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
             let (mut spent, mut today_spent, mut unpriced) = (0i64, 0i64, 0i64);
             let today_s = today.to_string();
             for r in rows.iter().filter(|r| matches(b, r)) {
-                spent += r.cost;
-                unpriced += r.unpriced;
+                spent = spent.saturating_add(r.cost);
+                unpriced = unpriced.saturating_add(r.unpriced);
                 if r.day == today_s {
-                    today_spent += r.cost;
+                    today_spent = today_spent.saturating_add(r.cost);
                 }
             }
             let limit = crate::pricing::usd_to_micros(b.limit_usd);
@@ -252,7 +253,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     Some(t) => format!("will pass at {} at today's rate", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
                     None => "not on course to pass this period".into(),
                 };
-                findings.push(format!(
+                findings.push((format!("{sc}:{first}:{}", v.level as u8), format!(
                     "budget {sc}: {} — ${} of ${} ({:.0} %), projected ${} by period end; {pass}{}{}",
                     match v.level {
                         Level::Exceeded => "EXCEEDED",
@@ -264,7 +265,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     report::usd(v.projected_micros),
                     if unpriced > 0 { format!("; {unpriced} unpriced lines not included") } else { String::new() },
                     if new_alerts.is_empty() { String::new() } else { format!(" [new alert at {} %]", new_alerts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")) },
-                ));
+                )));
             }
             items.push(json!({
                 "scope": sc,
@@ -282,9 +283,11 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
             items.iter().filter(|i| i["verdict"]["level"] != "ok").count()
         );
         let actions: Vec<Value> = actions.into_iter().flatten().collect();
-        for a in &actions {
-            findings.push(format!("ran {}", a["argv"].as_str().unwrap_or_default()));
-        }
+        // Commands run in this run are events: always printed.
+        let ran: Vec<String> = actions
+            .iter()
+            .map(|a| format!("ran {}", a["argv"].as_str().unwrap_or_default()))
+            .collect();
         let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
         o.json = Some(json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}));
         for (sc, spent, limit, warn) in &figures {
@@ -297,14 +300,18 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                 .metric("budget_warning_ratio", &l, f64::from(*warn) / 100.0);
         }
         if worst > Level::Ok {
-            o = o.finding().with_text(findings.join("\n"));
+            o = o.finding();
         }
+        o = o.with_text(ran.join("\n")).with_findings(findings);
         Ok(o)
     })
 }
 
 /// Run a budget's `on_exceeded` command once per budget and period; `None` when it already
 /// ran. Under `--dry-run` the command is only described.
+///
+/// The action is recorded (claimed) before it runs and given `cost.action_timeout_secs`: a
+/// claw killed or hung while it runs never runs it a second time for the same period.
 fn run_action(
     ctx: &Ctx,
     ledger: &crate::ledger::Ledger,
@@ -313,39 +320,54 @@ fn run_action(
     period: &str,
 ) -> Result<Option<Value>> {
     let argv = b.on_exceeded.join(" ");
-    let done: bool = ledger
-        .conn
-        .query_row(
-            "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
-            params![scope, period],
-            |r| r.get::<_, i64>(0),
-        )
-        .map(|n| n > 0)?;
-    if done {
+    if ctx.dry_run {
+        let done: bool = ledger
+            .conn
+            .query_row(
+                "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
+                params![scope, period],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)?;
+        return Ok((!done).then(|| json!({"scope": scope, "argv": argv, "dry_run": true})));
+    }
+    let claimed = ledger.immediate(|tx| {
+        Ok(tx.execute(
+            "INSERT INTO budget_actions (scope, period_start, argv, exit_code, ran_at) VALUES (?1, ?2, ?3, NULL, ?4)
+             ON CONFLICT DO NOTHING",
+            params![scope, period, argv, ctx.now_str()],
+        )? == 1)
+    })?;
+    if !claimed {
         return Ok(None);
     }
-    if ctx.dry_run {
-        return Ok(Some(json!({"scope": scope, "argv": argv, "dry_run": true})));
-    }
     let (prog, args) = b.on_exceeded.split_first().expect("checked non-empty");
-    let code = std::process::Command::new(prog)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .status()
-        .map(|s| s.code().unwrap_or(-1))
-        .map_err(|e| {
-            fail(
-                Code::IoErr,
-                format!("cost.budgets [{scope}] on_exceeded: cannot run {prog}: {e}"),
-            )
-        })?;
-    ledger.conn.execute(
-        "INSERT INTO budget_actions (scope, period_start, argv, exit_code, ran_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT DO NOTHING",
-        params![scope, period, argv, code, ctx.now_str()],
-    )?;
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args);
+    let timeout = std::time::Duration::from_secs(ctx.settings.cost.action_timeout_secs);
+    let done = crate::proc::run(cmd, &crate::proc::Opts::new(timeout)).map_err(|e| {
+        fail(
+            Code::IoErr,
+            format!("cost.budgets [{scope}] on_exceeded: cannot run {prog}: {e}"),
+        )
+    })?;
+    // -1: killed (by the timeout or a signal); the ledger keeps that it was started.
+    let code = done.status.and_then(|s| s.code()).unwrap_or(-1);
+    ledger.immediate(|tx| {
+        tx.execute(
+            "UPDATE budget_actions SET exit_code = ?3 WHERE scope = ?1 AND period_start = ?2",
+            params![scope, period, code],
+        )?;
+        Ok(())
+    })?;
+    let result = crate::redact::excerpt(&done.describe(), 300);
+    if !done.success() {
+        ctx.out.warn(&format!(
+            "cost.budgets [{scope}] on_exceeded: {prog} {result}"
+        ));
+    }
     Ok(Some(
-        json!({"scope": scope, "argv": argv, "exit_code": code}),
+        json!({"scope": scope, "argv": argv, "exit_code": code, "result": result}),
     ))
 }
 

@@ -4,6 +4,7 @@
 
 use super::{Record, Tracker};
 use crate::incremental::{self, Cursor};
+use crate::openclaw::transcript;
 use crate::pricing::{usd_to_micros, Tokens};
 use crate::settings::Meter;
 use anyhow::{Context, Result};
@@ -108,7 +109,18 @@ fn scan_file(
             }
         };
         let id = id.unwrap_or_else(|| format!("f{dev}:{ino}:{}", range.start));
-        let cost = usd_to_micros(qty * m.unit_price_usd);
+        let usd = qty * m.unit_price_usd;
+        if !(0.0..=transcript::MAX_LINE_USD).contains(&usd) {
+            tr.stats.absurd += 1;
+            tr.problem(format!(
+                "{label}: byte {}: absurd cost {qty} x ${} = ${usd} for one line (ceiling ${}); not counted",
+                range.start,
+                m.unit_price_usd,
+                transcript::MAX_LINE_USD
+            ));
+            return Ok(());
+        }
+        let cost = usd_to_micros(usd);
         tr.record(&Record {
             agent: &m.agent,
             session_id: &session_id,
@@ -128,7 +140,7 @@ fn scan_file(
 
 type Parsed = (DateTime<Utc>, String, f64, Option<String>);
 
-fn parse(m: &Meter, line: &[u8], zone: &super::Zone) -> std::result::Result<Parsed, String> {
+fn parse(m: &Meter, line: &[u8], zone: &crate::zone::Zone) -> std::result::Result<Parsed, String> {
     let t = line.trim_ascii();
     let v: Value = serde_json::from_slice(t).map_err(|e| format!("corrupt JSON: {e}"))?;
     let date = field(&v, &m.date_field)
@@ -178,7 +190,7 @@ mod tests {
             quantity_field: "usage.minutes".into(),
             ..Meter::default()
         };
-        let z = super::super::Zone::parse("UTC").unwrap();
+        let z = crate::zone::Zone::utc();
         let (_, day, q, id) = parse(
             &m,
             br#"{"at":"2026-03-10T23:30:00Z","usage":{"minutes":2.5},"id":7}"#,

@@ -13,8 +13,8 @@ pub mod pricing;
 pub mod report;
 mod sqlite;
 
-use crate::app::Ctx;
 use crate::cli::CostCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::incremental::{self, Cursor};
 use crate::ledger::Ledger;
@@ -23,7 +23,7 @@ use crate::openclaw::transcript;
 use crate::output::Outcome;
 use crate::pricing::{auto_cost, usd_to_micros, Book, Source, Tokens};
 use anyhow::{Context, Result};
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -46,67 +46,7 @@ pub fn run(ctx: &Ctx, c: &CostCmd) -> Result<Outcome> {
     }
 }
 
-/// The time zone days and periods are counted in (`general.timezone`).
-#[derive(Debug, Clone, Copy)]
-pub enum Zone {
-    Local,
-    Fixed(FixedOffset),
-}
-
-impl Zone {
-    pub fn parse(s: &str) -> Result<Zone> {
-        let t = s.trim();
-        if t.eq_ignore_ascii_case("local") || t.is_empty() {
-            return Ok(Zone::Local);
-        }
-        if t.eq_ignore_ascii_case("utc") || t == "Z" {
-            return Ok(Zone::Fixed(FixedOffset::east_opt(0).expect("0 is valid")));
-        }
-        let bad = || {
-            fail(
-                Code::Config,
-                format!("general.timezone = {s:?}: expected \"local\", \"UTC\" or an offset like \"+02:00\""),
-            )
-        };
-        let (sign, rest) = match t.as_bytes().first() {
-            Some(b'+') => (1, &t[1..]),
-            Some(b'-') => (-1, &t[1..]),
-            _ => return Err(bad()),
-        };
-        let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        if !(0..=14).contains(&h) || !(0..60).contains(&m) {
-            return Err(bad());
-        }
-        FixedOffset::east_opt(sign * (h * 3600 + m * 60))
-            .map(Zone::Fixed)
-            .ok_or_else(bad)
-    }
-
-    pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
-        match self {
-            Zone::Local => t.with_timezone(&chrono::Local).date_naive(),
-            Zone::Fixed(o) => t.with_timezone(o).date_naive(),
-        }
-    }
-
-    /// The instant a day starts in this zone.
-    pub fn start_of(&self, day: NaiveDate) -> DateTime<Utc> {
-        let naive = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-        match self {
-            Zone::Local => chrono::Local
-                .from_local_datetime(&naive)
-                .earliest()
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or_else(|| naive.and_utc()),
-            Zone::Fixed(o) => o
-                .from_local_datetime(&naive)
-                .single()
-                .expect("fixed offsets are unambiguous")
-                .with_timezone(&Utc),
-        }
-    }
-}
+use crate::zone::Zone;
 
 /// Per-run counters, reported in the summary and the ledger detail.
 #[derive(Debug, Default, serde::Serialize)]
@@ -125,6 +65,8 @@ struct Stats {
     unpriced: u64,
     corrupt: u64,
     undated: u64,
+    /// Usage lines with a number no model call can have (not counted; each is a problem).
+    absurd: u64,
     counted_micros: i64,
     problems: Vec<String>,
 }
@@ -225,6 +167,17 @@ impl<'l> Writer<'l> {
     }
 }
 
+/// A run that fails mid-batch rolls its open transaction back here (like
+/// [`Ledger::immediate`]; a long run commits every `BATCH` lines, so it cannot be one closure).
+/// Left open, the run's end record and its job-failed alert would be written into it and lost.
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if !self.ledger.conn.is_autocommit() {
+            let _ = self.ledger.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 /// Everything the per-line handler needs.
 struct Tracker<'l> {
     w: Writer<'l>,
@@ -283,6 +236,14 @@ impl Tracker<'_> {
             self.stats.excluded_injected += 1;
             return Ok(());
         }
+        if let Some(bad) = u.absurd {
+            // One forged or corrupted line must never become spend (it would poison every
+            // later sum): it is a problem, named by where it is and its id.
+            self.stats.absurd += 1;
+            let id = e.id.as_deref().unwrap_or("-");
+            self.problem(format!("{}: entry {id}: {bad}; not counted", at()));
+            return Ok(());
+        }
         let logged = u.cost_total.map(usd_to_micros);
         if u.tokens() == 0 && logged.unwrap_or(0) == 0 {
             // Failed turns write all-zero usage: not spend.
@@ -305,10 +266,7 @@ impl Tracker<'_> {
         let day = self.zone.day_of(ts).format("%Y-%m-%d").to_string();
         let entry_id = match e.id {
             Some(id) => id,
-            None => format!(
-                "sha256:{}",
-                &incremental::hex(&<sha2::Sha256 as sha2::Digest>::digest(raw))[..32]
-            ),
+            None => format!("sha256:{}", &crate::digest::sha256_hex(raw)[..32]),
         };
         let provider = a.provider.unwrap_or_default();
         let model = a.model.unwrap_or_default();
@@ -320,6 +278,17 @@ impl Tracker<'_> {
         };
         let (src, price) = self.book.lookup(c.agent, &provider, &model);
         let computed = price.map(|p| p.cost_micros(&tokens));
+        if let Some(c) = computed.filter(|c| !(0..=MAX_LINE_MICROS).contains(c)) {
+            // A price table (models.json, the config) is outside input too.
+            self.stats.absurd += 1;
+            self.problem(format!(
+                "{}: entry {entry_id}: absurd computed cost ${} for {provider}/{model} (ceiling ${}); not counted",
+                at(),
+                report::usd(c),
+                transcript::MAX_LINE_USD
+            ));
+            return Ok(());
+        }
         let price_source = price_source(logged.is_some(), src);
         self.record(&Record {
             agent: c.agent,
@@ -376,7 +345,10 @@ impl Tracker<'_> {
         if auto.is_none() {
             self.stats.unpriced += 1;
         }
-        self.stats.counted_micros += auto.map(|a| a.0).unwrap_or(0);
+        self.stats.counted_micros = self
+            .stats
+            .counted_micros
+            .saturating_add(auto.map(|a| a.0).unwrap_or(0));
         conn.prepare_cached(
             "INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
                cache_write, logged_micros, logged_missing, computed_micros, computed_missing, auto_micros,
@@ -518,7 +490,7 @@ fn load_cursors(ledger: &Ledger) -> Result<HashMap<String, Cursor>> {
 }
 
 fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = Zone::parse(&ctx.settings.general.timezone)?;
+    let zone = ctx.zone()?;
     let agents = layout::agents(&ctx.paths.openclaw_dir).with_context(|| {
         format!(
             "{}: cannot list agents",
@@ -565,6 +537,10 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 tr.problem(format!("{e:#}"));
             }
             tr.w.maybe_commit()?;
+            if crate::atomic::fault_point("cost-track-ledger-error") {
+                // Test-only: a ledger write failing mid-run (disk full, I/O error).
+                return Err(anyhow::anyhow!("injected ledger failure").context(LedgerErr));
+            }
         }
         if let Some(db) = &agent.sqlite {
             tr.stats.databases += 1;
@@ -691,6 +667,31 @@ pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Tot
     Ok(rows)
 }
 
+/// [`transcript::MAX_LINE_USD`] in micro-dollars: no counted line costs more.
+pub(crate) const MAX_LINE_MICROS: i64 = transcript::MAX_LINE_USD as i64 * 1_000_000;
+
+/// The counted lines a sum may include: every number within the per-line bounds. Lines
+/// counted by claw before the bounds existed may be outside them; they are left out of every
+/// rebuilt total (and reported) instead of overflowing it.
+pub(crate) const SANE_LINE_SQL: &str =
+    "input BETWEEN 0 AND 1000000000 AND output BETWEEN 0 AND 1000000000
+  AND cache_read BETWEEN 0 AND 1000000000 AND cache_write BETWEEN 0 AND 1000000000
+  AND coalesce(logged_micros, 0) BETWEEN 0 AND 10000000000
+  AND coalesce(computed_micros, 0) BETWEEN 0 AND 10000000000";
+
+/// An integer column that an overflowing `+` in SQLite may have turned into a REAL (a ledger
+/// poisoned before the bounds): read saturating, never as an error.
+pub(crate) fn int_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<i64> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Integer(n) => n,
+        // `as` saturates (NaN becomes 0).
+        ValueRef::Real(f) => f as i64,
+        ValueRef::Null => 0,
+        _ => r.get(i)?,
+    })
+}
+
 /// Marker for errors that come from the ledger itself (they stop the run).
 #[derive(Debug)]
 pub(crate) struct LedgerErr;
@@ -802,7 +803,7 @@ pub fn day_range(
     ctx: &Ctx,
     r: &crate::cli::Range,
 ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
-    let zone = Zone::parse(&ctx.settings.general.timezone)?;
+    let zone = ctx.zone()?;
     let parse = |flag: &str, s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
             fail(
@@ -861,6 +862,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sane_line_sql_matches_the_parse_bounds() {
+        assert_eq!(MAX_LINE_MICROS, 10_000_000_000);
+        assert!(SANE_LINE_SQL.contains(&format!("AND {MAX_LINE_MICROS}")));
+        assert!(SANE_LINE_SQL.contains(&format!("AND {}", transcript::MAX_LINE_TOKENS)));
+    }
+
+    #[test]
     fn zones_parse_and_bucket_days() {
         let t = DateTime::parse_from_rfc3339("2026-03-08T23:30:00Z")
             .unwrap()
@@ -877,7 +885,8 @@ mod tests {
             Zone::parse("-05:30").unwrap().day_of(t).to_string(),
             "2026-03-08"
         );
-        assert!(Zone::parse("Europe/Paris").is_err());
+        assert!(Zone::parse("Europe/Paris").is_ok());
+        assert!(Zone::parse("Europe/Pariss").is_err());
         assert!(Zone::parse("+25:00").is_err());
         let z = Zone::parse("+02:00").unwrap();
         let d = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();

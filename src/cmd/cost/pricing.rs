@@ -2,8 +2,8 @@
 //! ledger. The newest import is used for models that neither models.json nor the config price;
 //! the built-in snapshot covers the rest.
 
-use crate::app::Ctx;
 use crate::cli::PricingCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
@@ -11,7 +11,6 @@ use crate::pricing::{from_litellm, Price, Rates, Table};
 use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::io::Read;
 
 /// Refuse absurd inputs: LiteLLM's own file is about 1.5 MB.
@@ -36,10 +35,7 @@ pub fn run(ctx: &Ctx, c: &PricingCmd) -> Result<Outcome> {
             let doc: serde_json::Value = serde_json::from_slice(&bytes)
                 .map_err(|e| fail(Code::DataErr, format!("{name}: not JSON: {e}")))?;
             let t = from_litellm(&doc).map_err(|m| fail(Code::DataErr, format!("{name}: {m}")))?;
-            let version = format!(
-                "litellm-{}",
-                &crate::incremental::hex(&Sha256::digest(&bytes))[..12]
-            );
+            let version = format!("litellm-{}", &crate::digest::sha256_hex(&bytes)[..12]);
             if ctx.dry_run {
                 return Ok(Outcome::ok(format!(
                     "would import {} models as {version}",
@@ -50,7 +46,7 @@ pub fn run(ctx: &Ctx, c: &PricingCmd) -> Result<Outcome> {
                 ledger,
                 &version,
                 &name,
-                &crate::incremental::hex(&Sha256::digest(&bytes)),
+                &crate::digest::sha256_hex(&bytes),
                 &t,
                 &ctx.now_str(),
             )?;
@@ -76,24 +72,34 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         )
     })?;
     let book = super::load_book(ctx, ledger, &agents);
+    // `total()` never overflows (SQL `sum()` fails on a ledger poisoned before the per-line
+    // bounds); it is exact below 2^53 micro-dollars and saturates in the cast above.
     let total = |l: &Ledger| -> Result<i64> {
-        Ok(l.conn.query_row(
-            "SELECT coalesce(sum(auto_micros), 0) FROM cost_daily",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(l.conn
+            .query_row("SELECT total(auto_micros) FROM cost_daily", [], |r| {
+                r.get::<_, f64>(0).map(|f| f as i64)
+            })?)
     };
+    let absurd: i64 = ledger.conn.query_row(
+        &format!(
+            "SELECT count(*) FROM cost_lines WHERE NOT ({})",
+            super::SANE_LINE_SQL
+        ),
+        [],
+        |r| r.get(0),
+    )?;
     let before = total(ledger)?;
     ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| -> Result<u64> {
         let mut changed = 0u64;
         let rows: Vec<LineRow> = ledger
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT rowid, agent_id, provider, model, input, output, cache_read, cache_write,
                         logged_micros, computed_micros, price_source
-                 FROM cost_lines WHERE provider != 'meter'",
-            )?
+                 FROM cost_lines WHERE provider != 'meter' AND {}",
+                super::SANE_LINE_SQL
+            ))?
             .query_map([], |r| {
                 Ok((
                     r.get(0)?,
@@ -125,7 +131,9 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 changed += 1;
             }
         }
-        ledger.conn.execute_batch(REBUILD_DAILY)?;
+        ledger
+            .conn
+            .execute_batch(&REBUILD_DAILY.replace("{sane}", super::SANE_LINE_SQL))?;
         Ok(changed)
     })();
     let changed = match result {
@@ -145,12 +153,17 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     } else {
         "repriced"
     };
+    if absurd > 0 {
+        ctx.out.warn(&format!(
+            "{absurd} counted lines carry absurd numbers (counted before claw bounded usage lines); left out of the rebuilt totals"
+        ));
+    }
     Ok(Outcome::ok(format!(
         "{verb} {changed} lines; total ${} -> ${}",
         usd(before),
         usd(after)
     ))
-    .with_detail(json!({"changed_lines": changed, "before_micros": before, "after_micros": after})))
+    .with_detail(json!({"changed_lines": changed, "before_micros": before, "after_micros": after, "absurd_lines": absurd})))
 }
 
 /// rowid, agent, provider, model, tokens (input, output, cache read, cache write), logged and
@@ -168,7 +181,7 @@ type LineRow = (
 
 /// The daily totals from the counted lines, with the `auto` cost rule of
 /// [`crate::pricing::auto_cost`]: the logged cost when non-zero, else the computed one
-/// (estimated), else unpriced.
+/// (estimated), else unpriced. Lines outside the per-line bounds (`{sane}`) are left out.
 const REBUILD_DAILY: &str = "
 DELETE FROM cost_daily;
 INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
@@ -180,7 +193,7 @@ SELECT day, agent_id, session_id, provider, model, count(*), sum(input), sum(out
   sum(CASE WHEN coalesce(logged_micros, 0) != 0 THEN logged_micros ELSE coalesce(computed_micros, 0) END),
   sum(coalesce(logged_micros, 0) = 0 AND computed_micros IS NOT NULL),
   sum(coalesce(logged_micros, 0) = 0 AND computed_micros IS NULL)
-FROM cost_lines GROUP BY day, agent_id, session_id, provider, model;";
+FROM cost_lines WHERE {sane} GROUP BY day, agent_id, session_id, provider, model;";
 
 fn store(
     ledger: &Ledger,

@@ -1,8 +1,8 @@
 //! `claw cost report` and `claw cost top`: read the daily totals cost-track counted.
 
-use super::{cost_mode, day_range, session_labels};
-use crate::app::Ctx;
+use super::{cost_mode, day_range, int_col, session_labels};
 use crate::cli::{GroupBy, ReportArgs, TopArgs};
+use crate::ctx::Ctx;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
 use crate::pricing::CostMode;
 use anyhow::Result;
@@ -34,15 +34,17 @@ pub struct Agg {
 }
 
 impl Agg {
+    /// Saturating: a ledger poisoned before the per-line bounds still reports.
     fn add(&mut self, r: &Row) {
-        self.lines += r.lines;
-        self.input += r.input;
-        self.output += r.output;
-        self.cache_read += r.cache_read;
-        self.cache_write += r.cache_write;
-        self.cost += r.cost;
-        self.estimated += r.estimated;
-        self.unpriced += r.unpriced;
+        let add = |a: &mut i64, b: i64| *a = a.saturating_add(b);
+        add(&mut self.lines, r.lines);
+        add(&mut self.input, r.input);
+        add(&mut self.output, r.output);
+        add(&mut self.cache_read, r.cache_read);
+        add(&mut self.cache_write, r.cache_write);
+        add(&mut self.cost, r.cost);
+        add(&mut self.estimated, r.estimated);
+        add(&mut self.unpriced, r.unpriced);
         if self.first_day.as_ref().is_none_or(|d| r.day < *d) {
             self.first_day = Some(r.day.clone());
         }
@@ -52,7 +54,10 @@ impl Agg {
         self.models.insert(format!("{}/{}", r.provider, r.model));
     }
     fn tokens(&self) -> i64 {
-        self.input + self.output + self.cache_read + self.cache_write
+        self.input
+            .saturating_add(self.output)
+            .saturating_add(self.cache_read)
+            .saturating_add(self.cache_write)
     }
     /// Cache reads as a share of prompt tokens.
     fn cache_share(&self) -> f64 {
@@ -137,14 +142,14 @@ pub fn rows(
                 session: r.get(2)?,
                 provider: r.get(3)?,
                 model: r.get(4)?,
-                lines: r.get(5)?,
-                input: r.get(6)?,
-                output: r.get(7)?,
-                cache_read: r.get(8)?,
-                cache_write: r.get(9)?,
-                cost: r.get(10)?,
-                estimated: r.get(11)?,
-                unpriced: r.get(12)?,
+                lines: int_col(r, 5)?,
+                input: int_col(r, 6)?,
+                output: int_col(r, 7)?,
+                cache_read: int_col(r, 8)?,
+                cache_write: int_col(r, 9)?,
+                cost: int_col(r, 10)?,
+                estimated: int_col(r, 11)?,
+                unpriced: int_col(r, 12)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -3,7 +3,7 @@
 //! timeout, then `/health` polled until it answers. A restart is done when the gateway
 //! answers, not when the command returned 0.
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use std::time::{Duration, Instant};
 
 /// The health URL: `--health-url` / `CLAW_GATEWAY_HEALTH_URL`, else `[gateway] health_url`,

@@ -18,7 +18,7 @@ pub mod resources;
 pub mod store;
 pub mod version;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::cli::{GatewayCheckArgs, GatewayCmd};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};

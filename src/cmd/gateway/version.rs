@@ -2,7 +2,7 @@
 //! upgrade the cached schema is an older version's rules (OpenClaw's schema drifts between
 //! releases), so validation would call valid configs invalid or miss new rules.
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

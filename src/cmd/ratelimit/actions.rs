@@ -5,7 +5,7 @@
 
 use super::breaker::{self, Breaker, ProbeResult, Signals};
 use super::{ProbeRecord, JOB};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
 use crate::openclaw::layout;
@@ -14,8 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 /// Probe a HALF-OPEN provider: its configured request or command, else the quiet rule.
 /// `None` in a dry run when a probe would touch the network or run a command.
@@ -168,74 +167,20 @@ pub fn run_command(
         return (false, "empty command".into());
     };
     let mut c = Command::new(bin);
-    c.args(rest)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    c.args(rest);
     for (k, v) in env {
         c.env(k, v);
     }
-    let mut child = match c.spawn() {
-        Ok(ch) => ch,
-        Err(e) => return (false, format!("{bin}: cannot run: {e}")),
-    };
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(st)) => return (st.success(), format!("{bin}: {st}")),
-            Ok(None) if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return (
-                    false,
-                    format!("{bin}: killed after {} s", timeout.as_secs()),
-                );
-            }
-            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            Err(e) => return (false, format!("{bin}: {e}")),
-        }
+    match crate::proc::run(c, &crate::proc::Opts::new(timeout)) {
+        Err(e) => (false, format!("{bin}: cannot run: {e}")),
+        Ok(f) => match f.status {
+            Some(st) => (st.success(), format!("{bin}: {st}")),
+            None => (
+                false,
+                format!("{bin}: killed after {} s", timeout.as_secs()),
+            ),
+        },
     }
-}
-
-/// Run a prepared command collecting its output, killing it after `timeout`: `Ok(None)` when
-/// it had to be killed. Output is read on threads so a chatty child never blocks on a full pipe.
-pub fn output_with_timeout(
-    cmd: &mut Command,
-    timeout: std::time::Duration,
-) -> std::io::Result<Option<std::process::Output>> {
-    use std::io::Read;
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let t_out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = out.read_to_end(&mut b);
-        b
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = err.read_to_end(&mut b);
-        b
-    });
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait()? {
-            Some(st) => break Some(st),
-            None if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            None => std::thread::sleep(std::time::Duration::from_millis(20)),
-        }
-    };
-    let stdout = t_out.join().unwrap_or_default();
-    let stderr = t_err.join().unwrap_or_default();
-    Ok(status.map(|status| std::process::Output {
-        status,
-        stdout,
-        stderr,
-    }))
 }
 
 /// Shell-quote one word for printing.

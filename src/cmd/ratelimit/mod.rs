@@ -12,8 +12,8 @@ mod actions;
 pub mod breaker;
 pub mod signal;
 
-use crate::app::Ctx;
 use crate::cli::RateLimitArgs;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::incremental::{self, Cursor};
 use crate::ledger::Ledger;
@@ -338,11 +338,12 @@ fn scan_journal(ctx: &Ctx, sc: &mut Scan, cursors: &Cursors, unit: &str) -> Resu
             cmd.arg(format!("--since=@{}", from.timestamp()));
         }
     }
-    cmd.stdin(std::process::Stdio::null());
     let timeout = std::time::Duration::from_secs(cfg.timeout_secs.max(1));
-    let out = match actions::output_with_timeout(&mut cmd, timeout) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
+    // The journal is read whole: the cursor only moves over lines that were parsed.
+    let opts = crate::proc::Opts::new(timeout).capture(usize::MAX);
+    let out = match crate::proc::run(cmd, &opts) {
+        Ok(o) if !o.timed_out() => o,
+        Ok(_) => {
             // A hung journal must not hold the job (and its lock) past its slot.
             sc.stats.problem(format!(
                 "{} -u {unit}: no answer within {} s; killed, tried again next run",
@@ -361,12 +362,10 @@ fn scan_journal(ctx: &Ctx, sc: &mut Scan, cursors: &Cursors, unit: &str) -> Resu
         Err(e) => return Err(e).with_context(|| format!("{}: cannot run", cfg.journalctl_bin)),
     };
     sc.stats.journal_units += 1;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
+    if let Some(status) = out.status.filter(|s| !s.success()) {
         ctx.out.note(&format!(
-            "journalctl -u {unit}: {} ({}); the cursor is reset",
-            out.status,
-            err.trim()
+            "journalctl -u {unit}: {status} ({}); the cursor is reset",
+            out.stderr_tail.trim()
         ));
         // A stale cursor is the usual cause: start again from the recent past; origins
         // (journal cursors) keep events exactly-once.
@@ -678,8 +677,12 @@ fn recent_events(ctx: &Ctx, ledger: &Ledger, horizon: Duration) -> Result<Recent
         let (p, at, ra) = row?;
         let Some(at) = parse_ts(&at) else { continue };
         out.times.entry(p.clone()).or_default().push(at);
-        if let Some(ra) = ra.filter(|s| *s > 0) {
-            let u = at + Duration::seconds(ra);
+        // Stored by an older claw without the one-day bound: bounded again on reading.
+        if let Some(u) = ra.filter(|s| *s > 0).and_then(|ra| {
+            at.checked_add_signed(Duration::seconds(
+                ra.min(signal::MAX_RETRY_AFTER_SECS as i64),
+            ))
+        }) {
             let e = out.retry_until.entry(p).or_insert(u);
             *e = (*e).max(u);
         }
@@ -949,6 +952,7 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
             }
         }
         write_state_file(ctx, &after)?;
+        retire_legacy_state_file(ctx);
     }
 
     // 4. Actions once per outage: trip when the first breaker leaves CLOSED, recovery when
@@ -1010,22 +1014,29 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
         );
     }
     out = out.count("rate_limit_events_total", &[], stats.new_events as f64);
+    // A breaker that stays in one state is printed once (see `findings`): key scope + state.
+    let mut findings = Vec::new();
     if limited {
         for (s, b) in after.iter().filter(|(_, b)| !b.is_closed()) {
-            text_lines.push(format!(
-                "rate limit: {s} {} since {}{}: {} ({} events in window, trip {})",
-                b.state.as_str().to_uppercase(),
-                ts(b.since),
-                b.until
-                    .map(|u| format!(", until {}", ts(u)))
-                    .unwrap_or_default(),
-                b.reason,
-                b.events,
-                b.trips
+            let key = format!("{s}:{}", b.state.as_str());
+            findings.push((
+                key,
+                format!(
+                    "rate limit: {s} {} since {}{}: {} ({} events in window, trip {})",
+                    b.state.as_str().to_uppercase(),
+                    ts(b.since),
+                    b.until
+                        .map(|u| format!(", until {}", ts(u)))
+                        .unwrap_or_default(),
+                    b.reason,
+                    b.events,
+                    b.trips
+                ),
             ));
         }
         out = out.finding();
     }
+    out = out.with_findings(findings);
     if !text_lines.is_empty() {
         out = out.with_text(text_lines.join("\n"));
     }
@@ -1126,13 +1137,45 @@ fn record(
     Ok(())
 }
 
-/// The state file's path: settings, else `<openclaw state>/claw/rate-limit.json`.
+/// The state file's path: settings, else `<claw state>/rate-limit.json` (inside the dir
+/// the units let claw write; it used to be `<openclaw state>/claw/rate-limit.json`).
 pub fn state_file(ctx: &Ctx) -> PathBuf {
     let s = &ctx.settings.rate_limit.state_file;
     if s.is_empty() {
-        ctx.paths.openclaw_dir.join("claw").join("rate-limit.json")
+        ctx.paths.state.join("rate-limit.json")
     } else {
         PathBuf::from(s)
+    }
+}
+
+/// Where the state file lived before it moved into claw's state dir.
+fn legacy_state_file(ctx: &Ctx) -> PathBuf {
+    ctx.paths.openclaw_dir.join("claw").join("rate-limit.json")
+}
+
+/// After the move: the new file is written on every run, so the old default file is only
+/// removed (a script still reading it would otherwise see a state that never changes). A
+/// sandbox may keep OpenClaw's dir read-only: then it stays and `-v` says so.
+fn retire_legacy_state_file(ctx: &Ctx) {
+    if !ctx.settings.rate_limit.state_file.is_empty() {
+        return;
+    }
+    let old = legacy_state_file(ctx);
+    if !old.is_file() {
+        return;
+    }
+    let new = state_file(ctx);
+    match std::fs::remove_file(&old) {
+        Ok(()) => ctx.out.note(&format!(
+            "rate-limit state file moved from {} to {}",
+            old.display(),
+            new.display()
+        )),
+        Err(e) => ctx.out.warn(&format!(
+            "{}: old rate-limit state file not removed ({e}); it now lives in {}",
+            old.display(),
+            new.display()
+        )),
     }
 }
 

@@ -98,8 +98,13 @@ pub fn retry_after_secs(text: &str) -> Option<u64> {
         || c.get(3)
             .is_some_and(|m| m.as_str().eq_ignore_ascii_case("ms"));
     let secs = if ms { n / 1000.0 } else { n };
-    (secs.is_finite() && secs >= 0.0).then(|| secs.ceil() as u64)
+    // Outside input: a Retry-After beyond a day is taken as a day (as probes do), so no
+    // logged number can push a time out of range.
+    (secs.is_finite() && secs >= 0.0).then(|| secs.ceil().min(MAX_RETRY_AFTER_SECS as f64) as u64)
 }
+
+/// The longest Retry-After honoured, seconds (one day).
+pub const MAX_RETRY_AFTER_SECS: u64 = 86_400;
 
 /// A possible event, before dedupe.
 #[derive(Debug, Clone, PartialEq)]
@@ -348,12 +353,7 @@ pub fn from_transcript(
 }
 
 fn excerpt(text: &str) -> String {
-    let t = crate::redact::redact_text(text);
-    let mut out: String = t.chars().take(200).collect();
-    if t.chars().count() > 200 {
-        out.push('…');
-    }
-    out
+    crate::redact::excerpt(text, 200)
 }
 
 /// Keep the candidates that are events (see the module doc). `latest`: each provider's latest
@@ -444,6 +444,10 @@ mod tests {
         assert_eq!(retry_after_secs("\"retry-after\":\"12\""), Some(12));
         assert_eq!(retry_after_secs("please retry after 20s"), Some(20));
         assert_eq!(retry_after_secs("nothing here"), None);
+        assert_eq!(
+            retry_after_secs("retry-after: 9000000000000000000"),
+            Some(86_400)
+        );
     }
 
     #[test]

@@ -368,7 +368,7 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
             "last {k} assistant messages are errors{}",
             last.error_message
                 .as_deref()
-                .map(|m| format!(": {}", m.chars().take(160).collect::<String>()))
+                .map(|m| format!(": {}", crate::redact::excerpt(m, 160)))
                 .unwrap_or_default()
         ));
         return verdict(Class::ErrorLoop, ev);
@@ -381,16 +381,7 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
             Some("toolUse") | Some("error") | Some("aborted")
         );
         if last.is_assistant() && ended_turn && waited && !last.text.trim().is_empty() {
-            let quote: String = last
-                .text
-                .trim()
-                .chars()
-                .rev()
-                .take(160)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let quote = crate::redact::excerpt_tail(last.text.trim(), 160);
             let since = last_activity.map(|t| ago(now, t)).unwrap_or_default();
             if asks_permission(&last.text) {
                 ev.push(format!(

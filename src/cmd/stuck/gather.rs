@@ -284,9 +284,12 @@ fn watched_from(r: Option<&RunRecord>, agent: String, key: String, s: Option<Ses
         run_key: r
             .map(|r| r.run_id.clone())
             .unwrap_or_else(|| format!("session:{key}")),
+        // Labels are free text written by whoever spawned the run: redacted once here, so
+        // the ledger, alerts, --json and the table never hold a token typed into one.
         label: r
             .and_then(|r| r.label.clone())
-            .or_else(|| s.as_ref().and_then(|s| s.label.clone())),
+            .or_else(|| s.as_ref().and_then(|s| s.label.clone()))
+            .map(|l| crate::redact::redact_text(&l)),
         task: r.and_then(|r| r.task.clone()),
         session_id: s.as_ref().and_then(|s| s.id.clone()),
         agent,

@@ -12,11 +12,11 @@ pub mod gather;
 pub mod policy;
 pub mod triage;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
-use crate::output::{table, Outcome, SCHEMA_VERSION};
+use crate::output::{Outcome, SCHEMA_VERSION};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use classify::{Class, Thresholds, Verdict};
@@ -25,10 +25,8 @@ use policy::{Decision, Done, Policy, Step, Suggestion};
 use rusqlite::{params, Transaction, TransactionBehavior};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 pub const JOB: &str = "stuck-agent";
 
@@ -251,57 +249,29 @@ fn known_triage(ledger: &Ledger) -> Result<HashMap<(String, String), Suggestion>
 fn run_argv(ctx: &Ctx, argv: &[String]) -> std::result::Result<(), String> {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
-        .env("OPENCLAW_STATE_DIR", &ctx.paths.openclaw_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
-    let mut err = child.stderr.take();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(e) = err.as_mut() {
-            let _ = e.take(8192).read_to_string(&mut s);
-        }
-        s
-    });
+        .env("OPENCLAW_STATE_DIR", &ctx.paths.openclaw_dir);
     let secs = ctx.settings.stuck.command_timeout_secs.max(1);
-    let deadline = Instant::now() + std::time::Duration::from_secs(secs);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("killed after stuck.command_timeout_secs = {secs}"));
-            }
-            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            Err(e) => return Err(format!("wait failed: {e}")),
-        }
+    let opts = crate::proc::Opts::new(std::time::Duration::from_secs(secs));
+    let f = crate::proc::run(cmd, &opts).map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let Some(status) = f.status else {
+        return Err(format!("killed after stuck.command_timeout_secs = {secs}"));
     };
-    let stderr = reader.join().unwrap_or_default();
     if status.success() {
-        Ok(())
-    } else {
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        Err(crate::redact::redact_text(&format!(
-            "exit {}{}",
-            status
-                .code()
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "by signal".into()),
-            if last.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", last.trim())
-            }
-        )))
+        return Ok(());
     }
+    let last = f.last_stderr_line();
+    Err(crate::redact::redact_text(&format!(
+        "exit {}{}",
+        status
+            .code()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "by signal".into()),
+        if last.is_empty() {
+            String::new()
+        } else {
+            format!(": {last}")
+        }
+    )))
 }
 
 fn scan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
@@ -717,33 +687,28 @@ fn outcome(
         .iter()
         .filter(|r| matches!(r.decision, Some(Decision::Act(..))))
         .collect();
-    if !stuck.is_empty() {
-        text.push_str(&format!("{summary}\n"));
-        let mut t = vec![vec![
-            "AGENT".to_string(),
-            "RUN".into(),
-            "LABEL".into(),
-            "CLASS".into(),
-            "LAST ACTIVITY".into(),
-            "ACTION".into(),
-        ]];
-        for r in &stuck {
-            t.push(vec![
-                r.w.agent.clone(),
-                r.w.run_key.clone(),
+    // One line per stuck run and class: printed when it first appears, "recovered:" when it
+    // clears (see `findings`); `--json` has the full table.
+    let findings: Vec<(String, String)> = stuck
+        .iter()
+        .map(|r| {
+            let key = format!("{}:{}", r.w.run_key, r.v.class.as_str());
+            let line = format!(
+                "stuck: {} {} ({}) {}, last activity {}, {}{}",
+                r.w.agent,
+                r.w.run_key,
                 r.w.label.clone().unwrap_or_else(|| "-".into()),
-                r.v.class.as_str().into(),
+                r.v.class.as_str(),
                 ts(r.v.last_activity).unwrap_or_else(|| "-".into()),
                 describe(r),
-            ]);
-        }
-        text.push_str(&table(&t));
-        for r in &stuck {
-            for e in &r.v.evidence {
-                text.push_str(&format!("  {}: {e}\n", r.w.run_key));
-            }
-        }
-    }
+                r.v.evidence
+                    .first()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+            (key, line)
+        })
+        .collect();
     if ctx.dry_run {
         for r in &planned {
             if r.commands.is_empty() {
@@ -757,7 +722,10 @@ fn outcome(
             }
         }
     }
-    let mut o = Outcome::ok(summary).with_text(text).with_detail(json!({
+    let mut o = Outcome::ok(summary)
+        .with_text(text)
+        .with_findings(findings)
+        .with_detail(json!({
         "watched": rows.len(),
         "stuck": stuck.len(),
         "classes": doc["classes"].clone(),

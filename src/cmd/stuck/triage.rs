@@ -36,10 +36,7 @@ pub fn prompt(
 ) -> String {
     let mut head = format!("Class: {class}\nEvidence: {}\n", evidence.join("; "));
     if let Some(t) = task {
-        head.push_str(&format!(
-            "Task: {}\n",
-            t.chars().take(500).collect::<String>()
-        ));
+        head.push_str(&format!("Task: {}\n", crate::redact::excerpt(t, 500)));
     }
     head.push_str("Last entries (oldest first):\n");
     let mut body = String::new();
@@ -54,9 +51,9 @@ pub fn prompt(
                 .unwrap_or_default(),
             e.error_message
                 .as_deref()
-                .map(|s| format!(" error={}", s.chars().take(200).collect::<String>()))
+                .map(|s| format!(" error={}", crate::redact::excerpt(s, 200)))
                 .unwrap_or_default(),
-            e.text.chars().take(800).collect::<String>()
+            crate::redact::excerpt(&e.text, 800)
         ));
     }
     let text = crate::redact::redact_text(&format!("{head}{body}"));

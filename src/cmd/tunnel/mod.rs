@@ -13,8 +13,8 @@ pub mod process;
 pub mod store;
 pub mod targets;
 
-use crate::app::Ctx;
 use crate::cli::TunnelCmd;
+use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
@@ -27,7 +27,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use store::{Event, Record, State, Update};
 
-/// The job name `check` records under (as in `tick::JOBS`), also used for its alerts.
+/// The job name `check` records under (as in `jobs::JOBS`), also used for its alerts.
 pub const JOB: &str = "tunnel";
 
 pub fn command_name(c: &TunnelCmd) -> &'static str {
@@ -395,8 +395,12 @@ fn ensure(ctx: &Ctx, ledger: &Ledger, mode: Mode) -> Result<Outcome> {
                         Severity::Critical,
                         "down",
                         format!(
-                            "tunnel down: cloudflared could not be started after {} attempts ({e}); webhooks still point at {}",
-                            s.restart_attempts.max(1),
+                            "tunnel down: cloudflared could not be started {}; webhooks still point at {}",
+                            if e.contains("not found on PATH") {
+                                format!("({e})")
+                            } else {
+                                format!("after {} attempts ({e})", s.restart_attempts.max(1))
+                            },
                             old_url.as_deref().unwrap_or("(none)")
                         ),
                     );
@@ -471,6 +475,18 @@ fn restart(
         std::thread::sleep(targets::backoff(s.backoff_ms, n));
         let mut sp = match process::spawn(f, &argv, &drop_env, &ctx.now_str()) {
             Ok(sp) => sp,
+            // A missing binary will not appear by retrying: say so at once.
+            Err(e)
+                if e.chain().any(|c| {
+                    c.downcast_ref::<std::io::Error>()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+                }) =>
+            {
+                return Err(format!(
+                    "{}: not found on PATH (install cloudflared or set [tunnel] cloudflared_bin)",
+                    argv.first().map(String::as_str).unwrap_or("cloudflared")
+                ));
+            }
             Err(e) => {
                 last = format!("{e:#}");
                 continue;

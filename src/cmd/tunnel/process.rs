@@ -12,14 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-extern "C" {
-    // From the C library std already links; two calls do not earn the `libc` crate.
-    fn setsid() -> i32;
-    fn kill(pid: i32, sig: i32) -> i32;
-}
-
-const SIGTERM: i32 = 15;
-const SIGKILL: i32 = 9;
+use libc::{kill, setsid, SIGKILL, SIGTERM};
 
 /// Where the tunnel's files live: `<state>/tunnel/`.
 #[derive(Debug, Clone)]
@@ -241,13 +234,7 @@ fn read_lossy(p: &Path) -> String {
 
 fn last_line(text: &str) -> String {
     match text.lines().rev().find(|l| !l.trim().is_empty()) {
-        Some(l) => format!(
-            "; last log line: {}",
-            crate::redact::redact_text(l.trim())
-                .chars()
-                .take(200)
-                .collect::<String>()
-        ),
+        Some(l) => format!("; last log line: {}", crate::redact::excerpt(l.trim(), 200)),
         None => String::new(),
     }
 }

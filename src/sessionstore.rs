@@ -1,4 +1,5 @@
-//! The transcript store: `<claw state>/backups/sessions/`.
+//! The transcript store: `<claw state>/backups/sessions/`, written by `compaction-backup`,
+//! read by `sessions`.
 //!
 //! ```text
 //! chunks/<aa>/<sha256>.zst                 one chunk, named by the sha256 of its plain bytes
@@ -14,13 +15,48 @@
 //! same snapshot again instead of a duplicate.
 
 use crate::atomic;
+use crate::ctx::Ctx;
+use crate::digest::{hex, sha256_hex};
 use crate::exit::{fail, Code};
+use crate::output::Outcome;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+/// The lock shared by every writer of the store (`compaction-backup`, `sessions restore`).
+pub const LOCK: &str = "compaction-backup";
+
+/// The store under this run's state dir, with the configured zstd level.
+pub fn open(ctx: &Ctx) -> Store {
+    Store::new(
+        ctx.paths.backups().join("sessions"),
+        ctx.settings.compaction_backup.zstd_level,
+    )
+}
+
+/// Run `f`, which writes the store, between [`Store::begin_write`] and [`Store::end_write`]
+/// (so what a killed run leaves is swept by the next). Call under the store's lock.
+pub fn writing(ctx: &Ctx, f: impl FnOnce() -> Result<Outcome>) -> Result<Outcome> {
+    if ctx.dry_run {
+        return f();
+    }
+    let store = open(ctx);
+    let swept = store.begin_write()?;
+    if swept > 0 {
+        ctx.out.note(&format!(
+            "{}: removed {swept} temp files of an interrupted run",
+            store.root.display()
+        ));
+    }
+    let r = f();
+    if r.is_ok() {
+        store.end_write()?;
+    }
+    r
+}
 
 /// Largest chunk of a JSONL file (cut at the last line end before it when there is one).
 pub const LINE_CHUNK: usize = 4 << 20;
@@ -71,20 +107,6 @@ impl Manifest {
     pub fn file_name(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or(&self.path)
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(d: &[u8]) -> String {
-    const H: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(d.len() * 2);
-    for b in d {
-        s.push(H[(b >> 4) as usize] as char);
-        s.push(H[(b & 15) as usize] as char);
-    }
-    s
 }
 
 /// A snapshot's id: the same file content at the same path is the same snapshot.

@@ -1,4 +1,4 @@
-//! `claw dev gen-home`: realistic OpenClaw state dirs at any size, from a seed, with the
+//! `claw-gen`: realistic OpenClaw state dirs at any size, from a seed, with the
 //! ground truth every job can be checked against.
 //!
 //! Deterministic: the same seed, scale and era give the same bytes (own PRNG, a fixed "now"
@@ -15,6 +15,9 @@
 //!   `/tmp/openclaw/`; point a job's log setting at this directory)
 //!
 //! The truth goes to `<out>.truth.json` beside the home (see [`truth`]).
+//!
+//! A workspace member, not part of the shipped `claw`: the tests call [`main_with`], the
+//! benchmarks run the `claw-gen` binary.
 
 pub mod logs;
 pub mod rng;
@@ -133,6 +136,108 @@ pub struct Summary {
     pub sessions: u64,
     pub bytes: u64,
     pub truth: Value,
+}
+
+/// The generator refused its arguments (a usage error: exit 2).
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// `claw-gen --out DIR [--seed N] [--scale S] [--era E] [--truth FILE]`
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "claw-gen",
+    version,
+    about = "Write a realistic OpenClaw state dir and its ground truth (same seed, same bytes)"
+)]
+pub struct Args {
+    /// Directory to create (must not exist, or be empty)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Seed: the same seed, scale and era always give the same bytes
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Size of the home
+    #[arg(long, value_enum, default_value = "small")]
+    pub scale: Scale,
+    /// Storage era of the agents' sessions
+    #[arg(long, value_enum, default_value = "both")]
+    pub era: Era,
+    /// Where to write the ground truth (default: <DIR>.truth.json beside DIR)
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// Print what was written as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run the command line `argv` (program name first): silent on success unless `--json`,
+/// one `claw-gen: ...` line on stderr on failure. Returns the exit code (0 ok, 2 usage or a
+/// refused directory, 74 I/O).
+pub fn main_with<I, T>(argv: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    let a = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(&a) {
+        Ok(doc) => {
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("claw-gen: {}", format!("{e:#}").replace('\n', " "));
+            if e.downcast_ref::<Refused>().is_some() {
+                2
+            } else {
+                74
+            }
+        }
+    }
+}
+
+fn run(a: &Args) -> Result<Value> {
+    let truth = match &a.truth {
+        Some(t) => t.clone(),
+        None => {
+            let name = a.out.file_name().ok_or_else(|| {
+                Refused(format!(
+                    "{}: give --truth for a directory without a name",
+                    a.out.display()
+                ))
+            })?;
+            a.out
+                .with_file_name(format!("{}.truth.json", name.to_string_lossy()))
+        }
+    };
+    let s = generate(&Opts {
+        out: a.out.clone(),
+        truth: truth.clone(),
+        seed: a.seed,
+        scale: a.scale,
+        era: a.era,
+    })?;
+    Ok(json!({
+        "out": a.out, "truth": truth, "sessions": s.sessions, "bytes": s.bytes,
+        "cost_total_micros": s.truth["cost"]["total_micros"],
+    }))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -609,13 +714,11 @@ pub fn generate(o: &Opts) -> Result<Summary> {
             .map(|mut d| d.next().is_some())
             .unwrap_or(true)
     {
-        return Err(crate::exit::fail(
-            crate::exit::Code::Usage,
-            format!(
-                "{}: exists and is not empty; give a new directory",
-                o.out.display()
-            ),
-        ));
+        return Err(Refused(format!(
+            "{}: exists and is not empty; give a new directory",
+            o.out.display()
+        ))
+        .into());
     }
     std::fs::create_dir_all(&o.out)
         .with_context(|| format!("{}: cannot create", o.out.display()))?;
@@ -648,7 +751,7 @@ pub fn generate(o: &Opts) -> Result<Summary> {
     truth.log_lines = log_out.lines;
     clamp_mtimes(&o.out)?;
     home.bytes = dir_bytes(&o.out);
-    let generator = json!({"tool": "claw dev gen-home", "seed": o.seed, "scale": format!("{:?}", o.scale).to_lowercase(),
+    let generator = json!({"tool": "claw-gen", "seed": o.seed, "scale": format!("{:?}", o.scale).to_lowercase(),
                            "era": format!("{:?}", o.era).to_lowercase(), "now": NOW,
                            "gateway_utc_offset_minutes": GATEWAY_UTC_OFFSET_MIN, "logs_dir": "logs/gateway"});
     let doc = truth.to_json(generator, IDLE_AFTER_SECS, ERROR_LOOP_MIN);

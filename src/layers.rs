@@ -1,0 +1,124 @@
+//! The layering rule, checked on the source so it cannot regress: arrows point down.
+//!
+//! ```text
+//! main.rs -> app.rs (dispatcher) -> cmd/<job> -> everything else (ctx, ledger, openclaw, notify, ...)
+//! ```
+//! Nothing below the dispatcher names it; nothing below `cmd/` names `cmd/`; a job never
+//! reaches into another job (shared pieces move down instead).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in fs::read_dir(dir).expect("read src") {
+        let p = e.expect("dir entry").path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// (path relative to `src/`, text) of every source file.
+fn all() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    files
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+            (rel, fs::read_to_string(&p).expect("read source"))
+        })
+        .collect()
+}
+
+/// Lines of code (comments dropped) that mention `needle`.
+fn mentions<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .filter(|l| l.contains(needle))
+        .collect()
+}
+
+/// The job a file under `cmd/` belongs to (`cmd/cost/budget.rs` -> `cost`).
+fn job_of(rel: &str) -> Option<&str> {
+    let rest = rel.strip_prefix("cmd/")?;
+    let first = rest.split('/').next()?;
+    Some(first.strip_suffix(".rs").unwrap_or(first))
+}
+
+#[test]
+fn nothing_below_the_dispatcher_imports_it() {
+    let files = all();
+    assert!(files.len() > 20, "found the sources");
+    let mut bad = Vec::new();
+    for (rel, text) in &files {
+        if rel == "app.rs" || rel == "main.rs" || rel == "lib.rs" || rel == "layers.rs" {
+            continue;
+        }
+        for l in mentions(text, "crate::app")
+            .into_iter()
+            .chain(mentions(text, "app::"))
+        {
+            bad.push(format!("{rel}: {}", l.trim()));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "modules below app.rs import it:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn nothing_below_cmd_imports_a_job() {
+    let mut bad = Vec::new();
+    for (rel, text) in all() {
+        if rel == "app.rs" || rel == "layers.rs" || rel.starts_with("cmd/") {
+            continue;
+        }
+        for l in mentions(&text, "cmd::") {
+            bad.push(format!("{rel}: {}", l.trim()));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "modules below cmd/ import a job:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn no_job_reaches_into_another() {
+    let mut bad = Vec::new();
+    for (rel, text) in all() {
+        let Some(job) = job_of(&rel) else { continue };
+        for l in mentions(&text, "crate::cmd::") {
+            let other = l.split("crate::cmd::").nth(1).unwrap_or("");
+            let other = other
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .next();
+            if other != Some(job) {
+                bad.push(format!("{rel}: {}", l.trim()));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "jobs reach into other jobs:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_checks_can_fail() {
+    assert_eq!(
+        mentions("use crate::app::Ctx;\n// crate::app", "crate::app").len(),
+        1
+    );
+    assert_eq!(job_of("cmd/cost/budget.rs"), Some("cost"));
+    assert_eq!(job_of("cmd/tick.rs"), Some("tick"));
+    assert_eq!(job_of("watch.rs"), None);
+}
