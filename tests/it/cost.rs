@@ -1093,7 +1093,7 @@ fn berlin_days_and_budget_periods_follow_both_daylight_saving_changes() {
     let r = s.run(&["budget", "check"]);
     r.code(78);
     assert!(
-        r.stderr.contains("claw.toml") && r.stderr.contains("[general] timezone"),
+        r.stderr.contains("claw.toml") && r.stderr.contains("general.timezone"),
         "{}",
         r.stderr
     );

@@ -197,6 +197,14 @@ fn a_ledger_poisoned_by_an_older_claw_still_reports_and_reprice_heals_it() {
         r.stderr
     );
     assert_eq!(report_micros(&s), 250_000);
+    // The budget is back under its limit: said once as a recovery, then silence.
+    let r = s.run(&["--now", NOW, "budget", "check"]);
+    r.code(0);
+    assert!(
+        r.stdout.starts_with("recovered: budget daily"),
+        "{}",
+        r.stdout
+    );
     s.run(&["--now", NOW, "budget", "check"]).code(0).silent();
 }
 
