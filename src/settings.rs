@@ -1070,8 +1070,22 @@ impl Settings {
         }
         let gw = &self.gateway;
         c.argv("gateway", None, "restart_command", &gw.restart_command);
-        c.range("gateway", None, "health_timeout_secs", gw.health_timeout_secs, 1, 3600);
-        c.range("gateway", None, "probe_timeout_secs", gw.probe_timeout_secs, 1, 300);
+        c.range(
+            "gateway",
+            None,
+            "health_timeout_secs",
+            gw.health_timeout_secs,
+            1,
+            3600,
+        );
+        c.range(
+            "gateway",
+            None,
+            "probe_timeout_secs",
+            gw.probe_timeout_secs,
+            1,
+            300,
+        );
         c.range(
             "gateway",
             None,

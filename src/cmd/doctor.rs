@@ -281,7 +281,7 @@ fn scheduler(ctx: &Ctx) -> Check {
 /// The gateway section: up or down, version, bind/auth verdict, and the schema claw validates
 /// with. Only an exposed gateway is a problem; down or drifting is for `gateway check`.
 fn gateway(ctx: &Ctx) -> Vec<Check> {
-    use crate::cmd::gateway::{exposure, health, load_config, version};
+    use crate::gateway::{exposure, health, load_config, version};
     let mut out = Vec::new();
     let url = health::url(ctx, None);
     let p = health::probe(

@@ -1010,7 +1010,7 @@ fn heal_alert(ctx: &Ctx, l: &Ledger, text: String) {
 /// Restart the gateway the one way claw does (`[gateway]` settings, recorded against the
 /// hourly restart budget), then wait for its health endpoint.
 fn restart_gateway(ctx: &Ctx, l: &Ledger) -> Result<(bool, String)> {
-    let r = crate::cmd::gateway::restart_recorded(ctx, l, "config heal/restore --restart")?;
+    let r = crate::gateway::restart_recorded(ctx, l, "config heal/restore --restart")?;
     Ok((r.healthy, format!("{}\n", r.message)))
 }
 
