@@ -87,7 +87,7 @@ fn serve(port: u16, mode_file: &Path, stop: &AtomicBool) {
                         hung.push(s);
                         continue;
                     }
-                    "flap" if n % 2 == 0 => (503, r#"{"ok":false,"status":"starting"}"#),
+                    "flap" if n.is_multiple_of(2) => (503, r#"{"ok":false,"status":"starting"}"#),
                     _ => (200, r#"{"ok":true,"status":"live"}"#),
                 };
                 let _ = write!(
