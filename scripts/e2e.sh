@@ -141,9 +141,10 @@ write_settings() { # file extra-toml
 [general]
 openclaw_bin = "$oc_bin"
 
-[config]
+[gateway]
 restart_command = ["bash", "$work/restart-gateway.sh"]
 health_timeout_secs = 240
+command_timeout_secs = 240
 
 [stuck]
 steer_input_text = "E2E_STEER proceed without waiting."

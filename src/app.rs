@@ -31,6 +31,7 @@ fn command_name(c: &Command) -> &'static str {
         },
         Command::Alert(a) => crate::cmd::alert::command_name(a),
         Command::Tunnel(t) => crate::cmd::tunnel::command_name(t),
+        Command::Gateway(crate::cli::GatewayCmd::Check(_)) => "gateway check",
         Command::Tick => "tick",
         Command::Doctor => "doctor",
         Command::Completions { .. } => "completions",
@@ -102,7 +103,12 @@ pub fn main(cli: Cli) -> u8 {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
     };
-    let result = build_ctx(&cli).and_then(|ctx| dispatch(&ctx, &cli.command));
+    let result = build_ctx(&cli).and_then(|ctx| {
+        for d in &ctx.settings.deprecations {
+            ctx.out.warn(d);
+        }
+        dispatch(&ctx, &cli.command)
+    });
     match result {
         Ok(outcome) => {
             outcome.emit(name, &out);
@@ -130,6 +136,7 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Config(c) => crate::cmd::config::run(ctx, c),
         Command::Alert(a) => crate::cmd::alert::run(ctx, a),
         Command::Tunnel(t) => crate::cmd::tunnel::run(ctx, t),
+        Command::Gateway(g) => crate::cmd::gateway::run(ctx, g),
         Command::Tick => crate::cmd::tick::run(ctx),
         Command::Doctor => crate::cmd::doctor::run(ctx),
         Command::Completions { shell } => crate::cmd::clidocs::completions(*shell),

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 pub const EXIT_CODES: &str = "\
 Exit codes:
    0  ok
-   1  a finding or alert (invalid config, config healed, stuck agent, budget passed, breaker open)
+   1  a finding or alert (invalid config, config healed, stuck agent, budget passed, breaker open,
+      gateway down or exposed)
    2  usage error
   65  bad data (corrupt JSON, too deeply nested, damaged backup or ledger, newer ledger)
   66  missing input (no config, no such backup, a FIFO or directory where a file belongs)
@@ -119,6 +120,9 @@ pub enum Command {
     /// The webhook tunnel: keep cloudflared alive and every webhook pointing at its URL
     #[command(subcommand)]
     Tunnel(TunnelCmd),
+    /// The gateway itself: liveness, safe restarts, exposure audit, resources, version drift
+    #[command(subcommand)]
+    Gateway(GatewayCmd),
     /// Run every scheduled job that is due (the one cron line: `* * * * * claw tick`);
     /// with --dry-run, show the schedule
     Tick,
@@ -156,6 +160,23 @@ pub enum TunnelCmd {
     Check,
     /// Restart cloudflared for a new URL and update every target
     Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCmd {
+    /// The cron job: probe /health (restart after repeated failures, bounded per hour), audit
+    /// exposure, disk and version drift; silent when all is well, exit 1 on a finding
+    Check(GatewayCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayCheckArgs {
+    /// Probe this URL instead of `[gateway] health_url` / the config's port
+    #[arg(long, value_name = "URL", env = "CLAW_GATEWAY_HEALTH_URL")]
+    pub health_url: Option<String>,
+    /// Never restart in this run, only report
+    #[arg(long)]
+    pub no_restart: bool,
 }
 
 #[derive(Debug, Subcommand)]

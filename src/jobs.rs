@@ -32,6 +32,7 @@ pub const JOBS: &[JobSpec] = &[
     JobSpec { name: "rate-limit-detect", argv: &["rate-limit-detect"], schedule: "5m" },
     JobSpec { name: "stuck-agent", argv: &["stuck-agent", "scan"], schedule: "1m" },
     JobSpec { name: "tunnel", argv: &["tunnel", "check"], schedule: "1m" },
+    JobSpec { name: "gateway-check", argv: &["gateway", "check"], schedule: "1m" },
 ];
 
 /// The config job's name before it healed by default: still accepted in `[tick.schedule]`.

@@ -11,6 +11,7 @@ pub mod ctx;
 pub mod digest;
 pub mod exit;
 pub mod findings;
+pub mod gateway;
 pub mod http;
 pub mod incremental;
 pub mod jobs;

@@ -117,9 +117,19 @@ pub const REGISTRY: &[Spec] = &[
     g("claw_compaction_backup_last_timestamp_seconds", "seconds", &["agent"], "Unix time the agent's transcripts were last known backed up (the last full run without errors, else its newest snapshot)."),
     g("claw_compaction_backup_bytes", "bytes", &["agent"], "Bytes of the agent's kept transcript snapshots."),
     // gateway check.
-    g("claw_gateway_up", "", &[], "1 when the gateway answered its health check."),
-    g("claw_gateway_exposure_findings", "", &["kind"], "Exposure findings of the last gateway check."),
+    g("claw_gateway_up", "", &[], "1 when the gateway answered its health check (or did after a restart)."),
+    g("claw_gateway_exposure_findings", "", &["kind"], "Exposure, resource and drift findings of the last gateway check, by severity (kind=\"warning\" or \"critical\")."),
     c("claw_gateway_restarts_total", "", &[], "Gateway restarts claw made."),
+    g("claw_gateway_probe_duration_seconds", "seconds", &[], "Time the last health probe took."),
+    g("claw_gateway_consecutive_failures", "", &[], "Failed health checks in a row."),
+    g("claw_gateway_restarts_last_hour", "", &[], "Gateway restarts in the last hour (the budget is max_restarts_per_hour)."),
+    g("claw_gateway_restart_held", "", &[], "1 when restarts are on hold (restart loop)."),
+    g("claw_gateway_version_drift", "", &[], "1 when the installed OpenClaw differs from claw's cached schema."),
+    g("claw_gateway_resident_memory_bytes", "bytes", &[], "Resident memory of the gateway process."),
+    g("claw_gateway_uptime_seconds", "seconds", &[], "Seconds since the gateway process started."),
+    g("claw_gateway_fs_avail_bytes", "bytes", &["kind"], "Bytes available on the filesystem holding kind=\"openclaw\" (state dir), \"claw_state\" or \"gateway_logs\"."),
+    g("claw_gateway_fs_size_bytes", "bytes", &["kind"], "Size of the filesystem holding kind=\"openclaw\", \"claw_state\" or \"gateway_logs\"."),
+    g("claw_gateway_fs_inodes_free_ratio", "ratio", &["kind"], "Free inodes as a fraction on the filesystem holding kind=\"openclaw\", \"claw_state\" or \"gateway_logs\"."),
 ];
 
 /// The registered spec of `name` (with or without the `claw_` prefix).

@@ -168,6 +168,24 @@ pub fn run(mut cmd: Command, opts: &Opts) -> std::io::Result<Finished> {
     })
 }
 
+/// An argv as a shell line a person can paste (for --dry-run, the ledger and alerts): plain
+/// words as they are, anything else single-quoted.
+pub fn shell_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_./:=@-+,".contains(c));
+            if plain {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn kill_group(pgid: i32) {
     if pgid > 1 {
         // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.

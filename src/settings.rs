@@ -22,6 +22,10 @@ pub struct Settings {
     pub tunnel: TunnelJob,
     pub rate_limit: RateLimitJob,
     pub stuck: StuckJob,
+    pub gateway: GatewayJob,
+    /// Deprecation notes found at load (old keys still honoured), shown once per run.
+    #[serde(skip)]
+    pub deprecations: Vec<String>,
     pub ledger: LedgerRetention,
 }
 
@@ -99,12 +103,12 @@ impl Default for General {
 pub struct ConfigJob {
     /// JSON Schema to validate with instead of the cached one for the installed OpenClaw.
     pub schema: Option<String>,
-    /// Command run by `restore --restart` and `heal --restart` (argv, no shell).
-    pub restart_command: Vec<String>,
-    /// Health URL checked after a restart; empty: `http://127.0.0.1:<gateway port>/health`.
-    pub health_url: String,
-    /// Seconds to wait for the gateway to answer its health check after a restart.
-    pub health_timeout_secs: u64,
+    /// Deprecated: `[gateway] restart_command` (still read, with a warning).
+    pub restart_command: Option<Vec<String>>,
+    /// Deprecated: `[gateway] health_url` (still read, with a warning).
+    pub health_url: Option<String>,
+    /// Deprecated: `[gateway] health_timeout_secs` (still read, with a warning).
+    pub health_timeout_secs: Option<u64>,
     /// Warn about secrets written in plain text where a `${VAR}` reference would do.
     pub warn_plaintext_secrets: bool,
     pub retention: Retention,
@@ -114,6 +118,69 @@ impl Default for ConfigJob {
     fn default() -> Self {
         ConfigJob {
             schema: None,
+            restart_command: None,
+            health_url: None,
+            health_timeout_secs: None,
+            warn_plaintext_secrets: true,
+            retention: Retention::default(),
+        }
+    }
+}
+
+/// `[gateway]`: the gateway itself (`claw gateway check`, and every restart claw makes,
+/// `config heal --restart` included).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayJob {
+    /// Command that restarts the gateway (argv, no shell).
+    pub restart_command: Vec<String>,
+    /// Health URL; empty: `http://127.0.0.1:<gateway port>/health` (port as OpenClaw
+    /// resolves it). `CLAW_GATEWAY_HEALTH_URL` overrides.
+    pub health_url: String,
+    /// Seconds to wait for the gateway to answer its health check after a restart.
+    pub health_timeout_secs: u64,
+    /// Timeout of one health probe, seconds.
+    pub probe_timeout_secs: u64,
+    /// `gateway check` restarts after this many consecutive failed probes (runs).
+    pub failures_before_restart: u32,
+    /// Restarts allowed in any hour; past that claw stops restarting and alerts once.
+    pub max_restarts_per_hour: u32,
+    /// Let `gateway check` restart the gateway (false: only alert).
+    pub auto_restart: bool,
+    /// Timeout of the restart command and of `openclaw` calls, seconds.
+    pub command_timeout_secs: u64,
+    /// Gateway log directory for the last error lines of a restart-loop alert; empty:
+    /// `/tmp/openclaw`, `/tmp/openclaw-<uid>` and the config's `logging.file`.
+    pub log_dir: String,
+    /// journald unit read when no log file has error lines; empty:
+    /// `openclaw-gateway[-<profile>].service` (user unit).
+    pub journald_unit: String,
+    /// The journalctl binary (empty: do not read journald).
+    pub journalctl_bin: String,
+    /// Also ask `openclaw gateway call health --json` (RPC health) on every run.
+    pub rpc_health: bool,
+    /// Merge `openclaw security audit --json` findings, at most once per this many seconds
+    /// (it takes about 10 s); 0: never.
+    pub security_audit_interval_secs: u64,
+    /// Free space or inodes below this percent: warning.
+    pub disk_warn_percent: f64,
+    /// Free space or inodes below this percent: critical.
+    pub disk_critical_percent: f64,
+    /// Gateway RSS grown by this percent over its first reading (same process): warning.
+    /// 0: off.
+    pub rss_growth_warn_percent: f64,
+    /// RSS growth below this many MiB is never reported.
+    pub rss_min_mib: u64,
+    /// Refresh claw's cached OpenClaw schema when the installed version differs.
+    pub refresh_schema: bool,
+    /// Finding ids accepted as they are (claw's or `openclaw security audit`'s, e.g.
+    /// `gateway.trusted_proxies_missing`): not reported, alerted or counted.
+    pub ignore_findings: Vec<String>,
+}
+
+impl Default for GatewayJob {
+    fn default() -> Self {
+        GatewayJob {
             restart_command: vec![
                 "systemctl".into(),
                 "--user".into(),
@@ -122,8 +189,22 @@ impl Default for ConfigJob {
             ],
             health_url: String::new(),
             health_timeout_secs: 30,
-            warn_plaintext_secrets: true,
-            retention: Retention::default(),
+            probe_timeout_secs: 5,
+            failures_before_restart: 2,
+            max_restarts_per_hour: 3,
+            auto_restart: true,
+            command_timeout_secs: 60,
+            log_dir: String::new(),
+            journald_unit: String::new(),
+            journalctl_bin: "journalctl".into(),
+            rpc_health: false,
+            security_audit_interval_secs: 3600,
+            disk_warn_percent: 10.0,
+            disk_critical_percent: 5.0,
+            rss_growth_warn_percent: 200.0,
+            rss_min_mib: 256,
+            refresh_schema: true,
+            ignore_findings: Vec::new(),
         }
     }
 }
@@ -779,7 +860,53 @@ impl Settings {
                 ))
             }
         };
-        Self::parse(&text).map_err(|m| fail(Code::Config, format!("{}:{m}", path.display())))
+        let mut s = Self::parse(&text)
+            .map_err(|m| fail(Code::Config, format!("{}:{m}", path.display())))?;
+        s.apply_deprecated(&text, path);
+        Ok(s)
+    }
+
+    /// `[config] restart_command`, `health_url` and `health_timeout_secs` moved to
+    /// `[gateway]`: an old key still works (unless the new one is set) and leaves a note.
+    fn apply_deprecated(&mut self, text: &str, path: &Path) {
+        let raw: toml::Table = toml::from_str(text).unwrap_or_default();
+        let set_in_gateway = |k: &str| {
+            raw.get("gateway")
+                .and_then(|g| g.as_table())
+                .is_some_and(|g| g.contains_key(k))
+        };
+        let mut note = |k: &str, used: bool| {
+            self.deprecations.push(format!(
+                "{}: [config] {k} is deprecated, move it to [gateway]{}",
+                path.display(),
+                if used {
+                    ""
+                } else {
+                    " (ignored: [gateway] sets it)"
+                }
+            ));
+        };
+        if let Some(v) = self.config.restart_command.take() {
+            let used = !set_in_gateway("restart_command");
+            note("restart_command", used);
+            if used {
+                self.gateway.restart_command = v;
+            }
+        }
+        if let Some(v) = self.config.health_url.take() {
+            let used = !set_in_gateway("health_url");
+            note("health_url", used);
+            if used {
+                self.gateway.health_url = v;
+            }
+        }
+        if let Some(v) = self.config.health_timeout_secs.take() {
+            let used = !set_in_gateway("health_timeout_secs");
+            note("health_timeout_secs", used);
+            if used {
+                self.gateway.health_timeout_secs = v;
+            }
+        }
     }
 
     /// Parse and validate settings text; the error is `line[:col]: message` naming the table
@@ -934,12 +1061,44 @@ impl Settings {
         c.non_empty("general", None, "openclaw_bin", &g.openclaw_bin);
 
         let k = &self.config;
-        c.argv("config", None, "restart_command", &k.restart_command);
+        // The deprecated [config] restart keys, when still written.
+        if let Some(argv) = &k.restart_command {
+            c.argv("config", None, "restart_command", argv);
+        }
+        if let Some(t) = k.health_timeout_secs {
+            c.range("config", None, "health_timeout_secs", t, 1, 3600);
+        }
+        let gw = &self.gateway;
+        c.argv("gateway", None, "restart_command", &gw.restart_command);
         c.range(
-            "config",
+            "gateway",
             None,
             "health_timeout_secs",
-            k.health_timeout_secs,
+            gw.health_timeout_secs,
+            1,
+            3600,
+        );
+        c.range(
+            "gateway",
+            None,
+            "probe_timeout_secs",
+            gw.probe_timeout_secs,
+            1,
+            300,
+        );
+        c.range(
+            "gateway",
+            None,
+            "failures_before_restart",
+            gw.failures_before_restart.into(),
+            1,
+            1000,
+        );
+        c.range(
+            "gateway",
+            None,
+            "command_timeout_secs",
+            gw.command_timeout_secs,
             1,
             3600,
         );
@@ -1466,6 +1625,20 @@ mod tests {
     }
 
     #[test]
+    fn old_config_restart_keys_still_work_with_a_note() {
+        let p = Path::new("/x/claw.toml");
+        let t = "[config]\nrestart_command = [\"true\"]\nhealth_timeout_secs = 7\n\n[gateway]\nhealth_timeout_secs = 9\n";
+        let mut s = Settings::parse(t).unwrap();
+        s.apply_deprecated(t, p);
+        assert_eq!(s.gateway.restart_command, vec!["true".to_string()]);
+        assert_eq!(s.gateway.health_timeout_secs, 9);
+        assert_eq!(s.deprecations.len(), 2, "{:?}", s.deprecations);
+        assert!(s.deprecations[0]
+            .contains("[config] restart_command is deprecated, move it to [gateway]"));
+        assert!(s.deprecations[1].contains("ignored"));
+    }
+
+    #[test]
     fn bad_values_are_refused_at_load_naming_line_table_and_key() {
         for (text, line, want) in [
             ("[compaction_backup]\nzstd_level = 99\n", 2, "compaction_backup.zstd_level = 99: expected 1 .. 19 in [compaction_backup]"),
@@ -1510,10 +1683,8 @@ mod tests {
         let text = include_str!("../examples/claw.example.toml");
         let s = Settings::parse(text).unwrap();
         assert_eq!(s.config.retention, Retention::default());
-        assert_eq!(
-            s.config.restart_command,
-            ConfigJob::default().restart_command
-        );
+        assert_eq!(s.config.restart_command, None);
+        assert_eq!(s.gateway, GatewayJob::default());
         assert_eq!(s.alerts, Alerts::default());
         assert_eq!(s.tick, Tick::default());
         assert_eq!(s.watch, Watch::default());

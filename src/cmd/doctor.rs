@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 enum Status {
     Ok,
     Problem,
+    /// Worth knowing, not a failure of claw's setup (exit stays 0).
+    Warn,
     /// Not configured or not applicable here.
     Skip,
 }
@@ -20,6 +22,7 @@ impl Status {
         match self {
             Status::Ok => "ok",
             Status::Problem => "PROBLEM",
+            Status::Warn => "warn",
             Status::Skip => "skip",
         }
     }
@@ -40,6 +43,14 @@ fn check(name: impl Into<String>, r: std::result::Result<String, String>) -> Che
         name: name.into(),
         status,
         detail,
+    }
+}
+
+fn warn(name: impl Into<String>, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.into(),
+        status: Status::Warn,
+        detail: detail.into(),
     }
 }
 
@@ -84,6 +95,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
             .map_err(|e| format!("{e:#}")),
     ));
     checks.push(check("openclaw on cron PATH", openclaw_on_path(ctx)));
+    checks.extend(gateway(ctx));
     checks.push(scheduler(ctx));
     let units = installed_units();
     checks.extend(timers_enabled(&units));
@@ -266,6 +278,68 @@ fn scheduler(ctx: &Ctx) -> Check {
     )
 }
 
+/// The gateway section: up or down, version, bind/auth verdict, and the schema claw validates
+/// with. Only an exposed gateway is a problem; down or drifting is for `gateway check`.
+fn gateway(ctx: &Ctx) -> Vec<Check> {
+    use crate::gateway::{exposure, health, load_config, version};
+    let mut out = Vec::new();
+    let url = health::url(ctx, None);
+    let p = health::probe(
+        &url,
+        std::time::Duration::from_secs(ctx.settings.gateway.probe_timeout_secs.clamp(1, 5)),
+    );
+    out.push(if p.ok {
+        check("gateway", Ok(format!("up at {url}")))
+    } else {
+        warn(
+            "gateway",
+            format!(
+                "down: {url}: {} (`claw gateway check` restarts it)",
+                p.error
+            ),
+        )
+    });
+    let installed = version::installed(ctx);
+    out.push(match &installed {
+        Some((v, from)) => check(
+            "gateway version",
+            Ok(format!("OpenClaw {v} (from the {from})")),
+        ),
+        None => skip("gateway version", "openclaw CLI not found: version unknown"),
+    });
+    let (cfg, problem) = load_config(&ctx.paths.config);
+    out.push(match problem {
+        Some(p) => skip("gateway exposure", format!("config unreadable: {p}")),
+        None => {
+            let e = exposure::exposure(&cfg);
+            let what = format!("bind {}, auth {}: {}", e.bind, e.auth_mode, e.verdict());
+            if e.non_loopback && e.open() {
+                check(
+                    "gateway exposure",
+                    Err(format!("{what}; set gateway.auth.mode \"token\" with a token from the environment, or gateway.bind \"loopback\"")),
+                )
+            } else {
+                check("gateway exposure", Ok(what))
+            }
+        }
+    });
+    let cached = version::cached_schema(&ctx.paths.state);
+    out.push(match (&cached, &installed) {
+        (None, _) if ctx.settings.config.schema.is_some() => {
+            check("schema cached", Ok("[config] schema set".into()))
+        }
+        (None, _) => warn(
+            "schema cached",
+            "no cached OpenClaw schema: validation uses structural checks only; run `claw config schema refresh`",
+        ),
+        (Some(c), Some((i, _))) if c != i => warn(
+            "schema cached",
+            format!("OpenClaw {c} schema cached but {i} installed; run `claw config schema refresh`"),
+        ),
+        (Some(c), _) => check("schema cached", Ok(format!("OpenClaw {c}"))),
+    });
+    out
+}
 /// Where claw's timer units are installed: (user units?, dir, timer file names).
 fn installed_units() -> Vec<(bool, PathBuf, Vec<String>)> {
     let home = std::env::var_os("HOME").map(PathBuf::from);

@@ -6,6 +6,7 @@ pub mod clidocs;
 pub mod config;
 pub mod cost;
 pub mod doctor;
+pub mod gateway;
 pub mod ratelimit;
 pub mod sessions;
 pub mod status;

@@ -400,6 +400,33 @@ pub const ALL: &[&str] = &[
         last_seen_at TEXT NOT NULL,
         PRIMARY KEY (job, key)
     );",
+    // 11: gateway check: the one-row state a run starts from (consecutive failed probes, the
+    // gateway process seen last and its first RSS reading, the last `openclaw security audit`
+    // and when it ran), and its events (probe failures, restarts recorded before the command
+    // runs, their outcome, restart-loop holds) that bound restarts per hour.
+    "CREATE TABLE gateway_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        status TEXT NOT NULL,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_ok_at TEXT,
+        last_failure_at TEXT,
+        last_error TEXT,
+        pid INTEGER,
+        rss_baseline_bytes INTEGER,
+        rss_bytes INTEGER,
+        openclaw_version TEXT,
+        audit_at TEXT,
+        audit_json TEXT,
+        findings TEXT NOT NULL DEFAULT '[]',
+        checked_at TEXT NOT NULL
+    );
+    CREATE TABLE gateway_events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX gateway_events_by_event ON gateway_events (event, at);",
 ];
 
 /// The schema version this claw writes.

@@ -343,6 +343,7 @@ mod tests {
         l.conn
             .execute_batch(&format!(
                 "DROP TABLE metric_counters; DROP TABLE IF EXISTS job_findings;
+                 DROP TABLE IF EXISTS gateway_state; DROP TABLE IF EXISTS gateway_events;
                  PRAGMA user_version = {};",
                 // The version before the counters (later migrations are dropped as well).
                 migrations::ALL

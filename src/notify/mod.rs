@@ -157,6 +157,19 @@ pub fn raise(ctx: &Ctx, ledger: &Ledger, alert: &Alert) -> Result<Raised> {
     }
 }
 
+/// A one-off event (a restart that worked): sent like [`raise`] but it leaves no active
+/// condition behind, so no recovery message follows and the next event is sent again.
+pub fn notice(ctx: &Ctx, ledger: &Ledger, alert: &Alert) -> Result<Raised> {
+    let r = raise(ctx, ledger, alert)?;
+    if r != Raised::DryRun {
+        ledger.conn.execute(
+            "UPDATE alert_state SET active = 0, cleared_at = ?3 WHERE job = ?1 AND key = ?2",
+            params![alert.job, alert.key, ctx.now_str()],
+        )?;
+    }
+    Ok(r)
+}
+
 /// The condition behind job + `key` cleared: send one recovery message (with `text`) if an
 /// alert for it was active. Returns whether it was.
 pub fn clear(ctx: &Ctx, ledger: &Ledger, job: &str, key: &str, text: &str) -> Result<bool> {

@@ -32,6 +32,54 @@ pub fn stamp(db: &Path) -> Option<String> {
     ))
 }
 
+/// Opens one of OpenClaw's databases read-only, the way every claw reader does. A database in
+/// WAL mode needs its `-shm` beside it; where that is missing and cannot be created (a unit
+/// whose sandbox keeps the OpenClaw dir read-only, a copied home) and there is no `-wal` either,
+/// the file alone holds every committed row, so it is opened immutable (no locks, no `-shm`),
+/// which reads exactly the same rows. With a `-wal` present the error stands: reading without it
+/// would miss committed rows.
+pub fn open_ro(db: &Path, busy: Duration) -> Result<Connection> {
+    let name = db.display();
+    crate::safefs::check_regular(db).with_context(|| format!("{name}: cannot open"))?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(db, flags)
+        .with_context(|| format!("{name}: cannot open read-only"))?;
+    conn.busy_timeout(busy)?;
+    // Opening is lazy: the first read is where a missing `-shm` shows.
+    let probe = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    let cant_open = matches!(
+        &probe,
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen)
+    );
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    if !cant_open || Path::new(&wal).exists() {
+        return Ok(conn);
+    }
+    drop(conn);
+    let uri = format!("file:{}?immutable=1", uri_path(db));
+    let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+        .with_context(|| format!("{name}: cannot open read-only (immutable)"))?;
+    conn.busy_timeout(busy)?;
+    Ok(conn)
+}
+
+/// A path for a `file:` URI: every byte but unreserved ones and `/` percent-encoded.
+fn uri_path(p: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in p.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// One event as stored: its JSONL line, or why it could not be read.
 pub enum Event<'a> {
     Line(&'a [u8]),
@@ -48,13 +96,7 @@ pub fn scan_events(
     mut on_event: impl FnMut(&str, i64, Event) -> Result<()>,
 ) -> Result<Vec<(String, i64)>> {
     let name = db.display().to_string();
-    crate::safefs::check_regular(db).with_context(|| format!("{name}: cannot open"))?;
-    let conn = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("{name}: cannot open read-only"))?;
-    conn.busy_timeout(Duration::from_millis(250))?;
+    let conn = open_ro(db, Duration::from_millis(250))?;
     let busy = |e: rusqlite::Error| -> anyhow::Error {
         match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {

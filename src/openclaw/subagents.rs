@@ -166,17 +166,11 @@ const TASK_TERMINAL: &[&str] = &[
 /// `run_id`). A missing database or table is no runs; a database that exists but cannot be
 /// read is an error, because "no runs" would then be a silent lie to the caller.
 pub fn read_runs_sqlite(db: &Path) -> Result<(Vec<RunRecord>, Vec<String>)> {
-    use rusqlite::{Connection, OpenFlags};
     if !db.is_file() {
         return Ok((vec![], vec![]));
     }
     let name = db.display();
-    let c = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("{name}: cannot open read-only"))?;
-    c.busy_timeout(std::time::Duration::from_millis(1000))?;
+    let c = super::agentdb::open_ro(db, std::time::Duration::from_millis(1000))?;
     let has = |t: &str| -> Result<bool> {
         c.query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -278,13 +272,7 @@ pub fn latest_gateway_boot(openclaw_dir: &Path) -> Option<i64> {
     if !db.is_file() {
         return None;
     }
-    let c = rusqlite::Connection::open_with_flags(
-        &db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()?;
-    c.busy_timeout(std::time::Duration::from_millis(1000))
-        .ok()?;
+    let c = super::agentdb::open_ro(&db, std::time::Duration::from_millis(1000)).ok()?;
     c.query_row(
         "SELECT max(started_at_ms) FROM gateway_boot_lifecycle",
         [],

@@ -224,4 +224,5 @@ pub fn shared() -> Option<PathBuf> {
 /// tick tests see the same plan whichever jobs this build has.
 pub const TICK_ONLY_CONFIG_BACKUP: &str = "[tick.schedule]\nconfig-backup = \"30m\"\n\
 compaction-backup = \"off\"\ncost-track = \"off\"\nbudget-check = \"off\"\n\
-rate-limit-detect = \"off\"\nstuck-agent = \"off\"\ntunnel = \"off\"\n";
+rate-limit-detect = \"off\"\nstuck-agent = \"off\"\ntunnel = \"off\"\n\
+gateway-check = \"off\"\n";

@@ -709,7 +709,7 @@ fn restore_with_restart_runs_the_command_and_checks_health() {
     let (url, server) = health_server(200, 1);
     let marker = s.root().join("restarted");
     s.write_settings(&format!(
-        "[config]\nwarn_plaintext_secrets = false\nrestart_command = [\"touch\", \"{}\"]\nhealth_url = \"{url}\"\nhealth_timeout_secs = 5\n",
+        "[config]\nwarn_plaintext_secrets = false\n\n[gateway]\nrestart_command = [\"touch\", \"{}\"]\nhealth_url = \"{url}\"\nhealth_timeout_secs = 5\n",
         marker.display()
     ));
     s.write_config(GOOD);
@@ -718,7 +718,7 @@ fn restore_with_restart_runs_the_command_and_checks_health() {
     let r = s.run(&["config", "restore", "--latest-valid", "--restart"]);
     r.code(0);
     assert!(marker.exists(), "restart command ran");
-    assert!(r.stdout.contains("healthy"), "{}", r.stdout);
+    assert!(r.stdout.contains("answers after"), "{}", r.stdout);
     assert_eq!(server.join().unwrap(), 1);
 }
 
@@ -726,14 +726,14 @@ fn restore_with_restart_runs_the_command_and_checks_health() {
 fn restart_that_never_gets_healthy_is_a_finding() {
     let s = Sandbox::new();
     s.write_settings(
-        "[config]\nwarn_plaintext_secrets = false\nrestart_command = [\"true\"]\nhealth_url = \"http://127.0.0.1:9/health\"\nhealth_timeout_secs = 1\n",
+        "[config]\nwarn_plaintext_secrets = false\n\n[gateway]\nrestart_command = [\"true\"]\nhealth_url = \"http://127.0.0.1:9/health\"\nhealth_timeout_secs = 1\n",
     );
     s.write_config(GOOD);
     s.run(&["config", "backup"]).code(0);
     s.write_config("{}");
     let r = s.run(&["config", "restore", "--latest-valid", "--restart"]);
     r.code(1);
-    assert!(r.stdout.contains("did not answer"), "{}", r.stdout);
+    assert!(r.stdout.contains("still does not answer"), "{}", r.stdout);
     assert_eq!(
         std::fs::read_to_string(s.config()).unwrap(),
         GOOD,

@@ -15,6 +15,7 @@ mod doctor;
 mod e2e;
 mod fakehttp;
 mod fleet;
+mod gateway;
 mod genhome;
 mod packaging;
 mod poison;

@@ -479,8 +479,13 @@ fn an_unanswering_url_is_rotated_but_a_down_gateway_is_not() {
     let st = w.run(&["tunnel", "status", "--json"]).json();
     assert_eq!(st["health"]["status"], "origin-down");
     let alerts = w.alerts();
-    assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert!(alerts[0]["text"]
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    // The rotation said the URL changed, once.
+    assert_eq!(alerts[0]["key"], "url-changed");
+    assert_eq!(alerts[0]["severity"], "info");
+    let changed = format!("tunnel URL changed: {} -> {}", url(1), url(2));
+    assert!(alerts[0]["text"].as_str().unwrap().starts_with(&changed));
+    assert!(alerts[1]["text"]
         .as_str()
         .unwrap()
         .contains("local gateway does not answer"));
@@ -488,7 +493,7 @@ fn an_unanswering_url_is_rotated_but_a_down_gateway_is_not() {
     w.gw.lock().unwrap().origin_down = false;
     w.run(&["tunnel", "check"]).code(0).silent();
     let alerts = w.alerts();
-    assert_eq!(alerts.len(), 2, "a recovery message: {alerts:?}");
+    assert_eq!(alerts.len(), 3, "a recovery message: {alerts:?}");
     w.stop_and_assert_clean();
 }
 
@@ -518,7 +523,9 @@ fn telnyx_503_is_retried_then_alerted_and_retried_next_run_until_it_works() {
         ]
     );
     let alerts = w.alerts();
-    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    // Two failed targets, then the URL change.
+    assert_eq!(alerts.len(), 3, "{alerts:?}");
+    assert_eq!(alerts[2]["key"], "url-changed");
     let text = alerts[0]["text"].as_str().unwrap();
     assert!(text.contains("manual update may be needed"), "{text}");
     assert!(text.contains(&hook(1)) && text.contains(&hook(2)), "{text}");
@@ -535,12 +542,18 @@ fn telnyx_503_is_retried_then_alerted_and_retried_next_run_until_it_works() {
     w.run(&["tunnel", "check"]).code(0).silent();
     assert_eq!(w.telnyx_calls(), both_updated(2));
     assert_eq!(w.tx.lock().unwrap().objects[CC], hook(2));
+    // Updates that work after a failure: one recovery message per target.
     let alerts = w.alerts();
-    assert_eq!(alerts.len(), 4, "{alerts:?}");
-    assert_eq!(alerts[2]["kind"], "recovery");
+    assert_eq!(alerts.len(), 5, "{alerts:?}");
+    assert_eq!(alerts[3]["kind"], "recovery");
+    assert_eq!(alerts[4]["kind"], "recovery");
+    assert!(
+        alerts[3]["text"].as_str().unwrap().contains(&hook(2)),
+        "{alerts:?}"
+    );
     w.run(&["tunnel", "check"]).code(0).silent();
     assert!(w.telnyx_calls().is_empty());
-    assert_eq!(w.alerts().len(), 4);
+    assert_eq!(w.alerts().len(), 5);
     w.stop_and_assert_clean();
 }
 
@@ -731,7 +744,9 @@ verify_value = "{{url}}/chat/webhook"
     assert_eq!(r.stdout, format!("{}\n", url(2)));
     assert_eq!(api.take().len(), 1);
     let alerts = w.alerts();
-    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    // The failed target, then the URL change.
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert_eq!(alerts[1]["key"], "url-changed");
     let text = alerts[0]["text"].as_str().unwrap();
     assert!(text.contains("HTTP 401") && text.contains("chat"), "{text}");
     assert!(!text.contains("wrong-token-0000"), "{text}");

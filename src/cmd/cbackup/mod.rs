@@ -867,7 +867,7 @@ fn install_hook(ctx: &Ctx) -> Result<Outcome> {
             dir.display(),
             enable_plan(ctx, &agents)
                 .iter()
-                .map(|a| crate::cmd::stuck::shell_line(a))
+                .map(|a| crate::proc::shell_line(a))
                 .collect::<Vec<_>>()
                 .join("; ")
         )));
@@ -956,7 +956,7 @@ fn enable_hook(ctx: &Ctx, agents: &[String]) -> Result<Vec<String>> {
         if !f.success() {
             anyhow::bail!(
                 "{}: {} ({})",
-                crate::cmd::stuck::shell_line(&argv),
+                crate::proc::shell_line(&argv),
                 f.describe(),
                 f.last_stderr_line()
             );
@@ -989,7 +989,7 @@ fn enable_hook(ctx: &Ctx, agents: &[String]) -> Result<Vec<String>> {
     let mut done = Vec::new();
     for (who, argv) in checks {
         let f = run(&argv)?;
-        let line = crate::cmd::stuck::shell_line(&argv);
+        let line = crate::proc::shell_line(&argv);
         if !f.success() {
             anyhow::bail!("{line}: {} ({})", f.describe(), f.last_stderr_line());
         }

@@ -865,7 +865,7 @@ fn restore_cmd(ctx: &Ctx, l: &Ledger, a: &RestoreArgs) -> Result<Outcome> {
     let (mut text, mut detail) = restore_backup(ctx, l, &store, &all, &m, a.force)?;
     let mut code = Code::Ok;
     if a.restart && !ctx.dry_run && !detail["restored"].is_null() {
-        let (ok, msg) = restart_gateway(ctx)?;
+        let (ok, msg) = restart_gateway(ctx, l)?;
         text.push_str(&msg);
         detail["restart"] = json!({"healthy": ok, "message": msg.trim()});
         if !ok {
@@ -1002,7 +1002,7 @@ fn heal(ctx: &Ctx, l: &Ledger, restart: bool) -> Result<Outcome> {
     let (text, mut detail) = restore_backup(ctx, l, &store, &all, &target, false)?;
     let mut text = format!("{}: {problem}\n{text}", cfg.display());
     if restart && !ctx.dry_run {
-        let (ok, msg) = restart_gateway(ctx)?;
+        let (ok, msg) = restart_gateway(ctx, l)?;
         text.push_str(&msg);
         detail["restart"] = json!({"healthy": ok, "message": msg.trim()});
     }
@@ -1043,93 +1043,36 @@ fn heal_alert(ctx: &Ctx, l: &Ledger, text: String) {
     }
 }
 
-/// Run the restart command from settings, then wait for the gateway's health endpoint.
-fn restart_gateway(ctx: &Ctx) -> Result<(bool, String)> {
-    let argv = &ctx.settings.config.restart_command;
-    let Some((prog, args)) = argv.split_first() else {
-        return Err(fail(Code::Config, "[config] restart_command is empty"));
-    };
-    // Bounded like every command: a restart that hangs is killed (its process group).
-    let mut cmd = std::process::Command::new(prog);
-    cmd.args(args);
-    let secs = ctx.settings.config.health_timeout_secs.max(1);
-    let done = crate::proc::run(
-        cmd,
-        &crate::proc::Opts::new(std::time::Duration::from_secs(secs)),
-    )
-    .map_err(|e| {
-        fail(
-            Code::IoErr,
-            format!("{prog}: cannot run restart command: {e}"),
-        )
-    })?;
-    if !done.success() {
-        return Ok((
-            false,
-            format!(
-                "restart command {} failed ({}{})\n",
-                argv.join(" "),
-                done.describe(),
-                match done.last_stderr_line() {
-                    "" => String::new(),
-                    l => format!(": {l}"),
-                }
-            ),
-        ));
-    }
-    let url = health_url(ctx);
-    let deadline = std::time::Instant::now()
-        + std::time::Duration::from_secs(ctx.settings.config.health_timeout_secs);
-    let agent = ureq::AgentBuilder::new()
-        .timeout(std::time::Duration::from_secs(2))
-        .build();
-    loop {
-        if let Ok(r) = agent.get(&url).call() {
-            if r.status() == 200 {
-                return Ok((true, format!("gateway restarted and healthy at {url}\n")));
-            }
-        }
-        if std::time::Instant::now() >= deadline {
-            return Ok((
-                false,
-                format!(
-                    "gateway did not answer {url} within {} s after restart\n",
-                    ctx.settings.config.health_timeout_secs
-                ),
-            ));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(250));
-    }
-}
-
-fn health_url(ctx: &Ctx) -> String {
-    if !ctx.settings.config.health_url.is_empty() {
-        return ctx.settings.config.health_url.clone();
-    }
-    let port = crate::openclaw::config::gateway_port(&ctx.paths.config);
-    format!("http://127.0.0.1:{port}/health")
+/// Restart the gateway the one way claw does (`[gateway]` settings, recorded against the
+/// hourly restart budget), then wait for its health endpoint.
+fn restart_gateway(ctx: &Ctx, l: &Ledger) -> Result<(bool, String)> {
+    let r = crate::gateway::restart_recorded(ctx, l, "config heal/restore --restart")?;
+    Ok((r.healthy, format!("{}\n", r.message)))
 }
 
 // ---------- schema cache ----------
 
-fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
+/// `config schema refresh` (also run by `gateway check` when the installed version drifts).
+pub(crate) fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
     let bin = &ctx.settings.general.openclaw_bin;
     // OpenClaw 2026.9.6 leaves the bundled plugins' schemas out of `config schema` when the
     // config it finds is invalid, so point it at a config that does not exist.
     let no_config = std::env::temp_dir()
         .join(format!("claw-schema-refresh-{}-absent", std::process::id()))
         .join("openclaw.json");
+    // `config schema` prints 2.4 MB and starts node: bounded in time and size.
     let run = |args: &[&str]| -> Result<Vec<u8>> {
-        let out = std::process::Command::new(bin)
-            .args(args)
-            .env("OPENCLAW_CONFIG_PATH", &no_config)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
-        if !out.status.success() {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(args).env("OPENCLAW_CONFIG_PATH", &no_config);
+        let out = crate::proc::run(
+            cmd,
+            &crate::proc::Opts::new(std::time::Duration::from_secs(120)).capture(64 << 20),
+        )
+        .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
+        if !out.success() {
             return Err(fail(
                 Code::TempFail,
-                format!("{bin} {}: exited with {}", args.join(" "), out.status),
+                format!("{bin} {}: {}", args.join(" "), out.describe()),
             ));
         }
         Ok(out.stdout)

@@ -8,7 +8,7 @@ use crate::openclaw::layout::{self, Agent};
 use crate::openclaw::subagents::{self, RunRecord};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{params, Connection};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -403,14 +403,7 @@ pub fn tail_entry(line: &[u8], created_ms: Option<i64>) -> Option<TailEntry> {
 }
 
 fn open_ro(db: &Path) -> Result<Connection> {
-    crate::safefs::check_regular(db).with_context(|| format!("{}: cannot open", db.display()))?;
-    let c = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("{}: cannot open read-only", db.display()))?;
-    c.busy_timeout(Duration::from_millis(250))?;
-    Ok(c)
+    crate::openclaw::agentdb::open_ro(db, Duration::from_millis(250))
 }
 
 fn columns(c: &Connection, table: &str) -> Result<HashSet<String>> {

@@ -200,22 +200,7 @@ fn wait_run_ended(ctx: &Ctx, run_id: &str) -> bool {
     }
 }
 
-/// An argv as a shell line (for --dry-run and the ledger's humans).
-pub fn shell_line(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| {
-            let plain = !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_./:=@-+,".contains(c));
-            if plain {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use crate::proc::shell_line;
 
 fn history(ledger: &Ledger) -> Result<HashMap<String, Vec<Done>>> {
     let mut st = ledger

@@ -206,6 +206,8 @@ struct Work {
     finding: bool,
     raise: Vec<Alert>,
     clear: Vec<(String, String)>,
+    /// One-off messages (the public URL changed).
+    notices: Vec<Alert>,
     restarts: u32,
 }
 
@@ -228,6 +230,7 @@ impl Work {
             finding: false,
             raise: Vec::new(),
             clear: Vec::new(),
+            notices: Vec::new(),
             restarts: 0,
         }
     }
@@ -412,6 +415,15 @@ fn ensure(ctx: &Ctx, ledger: &Ledger, mode: Mode) -> Result<Outcome> {
             .push(("down".into(), format!("tunnel up again at {u}")));
         state.pid = Some(p.pid.into());
         if state.url.as_deref() != Some(u.as_str()) {
+            // Whoever calls the webhooks by hand, or has the old URL bookmarked, must hear.
+            if let Some(old) = &state.url {
+                w.notices.push(Alert {
+                    job: JOB.into(),
+                    severity: Severity::Info,
+                    key: "url-changed".into(),
+                    text: format!("tunnel URL changed: {old} -> {u}; webhook targets follow it"),
+                });
+            }
             state.url = Some(u.clone());
             state.url_since = Some(ctx.now_str());
         }
@@ -590,6 +602,9 @@ fn finish(
         if !w.raise.iter().any(|a| &a.key == key) {
             notify::clear(ctx, ledger, JOB, key, text)?;
         }
+    }
+    for n in &w.notices {
+        notify::notice(ctx, ledger, n)?;
     }
     let failed = w.rec.updates.iter().filter(|u| !u.result.ok).count();
     let updated = w.rec.updates.len() - failed;
