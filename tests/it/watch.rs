@@ -198,6 +198,15 @@ fn textfiles_carry_run_facts_and_parse_with_a_real_parser() {
         .silent();
     let t = prom(&s, "tick");
     assert!(t.contains("claw_tick_jobs_run{job=\"tick\"} 1\n"), "{t}");
+    // tick's config job is `config heal`; its file is its own.
+    let t = prom(&s, "config_heal");
+    assert!(
+        t.contains("claw_job_exit_code{job=\"config-heal\"} 0\n"),
+        "{t}"
+    );
+    // `config backup` by hand again: its file now shows a success after the failure.
+    s.run(&["--now", "2026-05-04T11:01:00Z", "config", "backup"])
+        .code(0);
     // No temp files left behind.
     let names: Vec<String> = std::fs::read_dir(s.root().join("prom"))
         .unwrap()
