@@ -478,7 +478,7 @@ api_key_env = \"E2E_FAKE_KEY\""
   E2E_FAKE_KEY=fake-key claw_run "$work/rl.toml" rate-limit-detect --json >"$work/rl-trip.json" 2>"$work/rl-trip.err"
   rc=$?
   local rl_state
-  rl_state=$("$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("state","?"))' "$oc_dir/claw/rate-limit.json" 2>/dev/null)
+  rl_state=$("$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("state","?"))' "$work/claw-state/rate-limit.json" 2>/dev/null)
   if [ "$rc" = 1 ] && [ "$rl_state" = open ]; then
     ok rl-trip "a 429 storm tripped the breaker (exit 1, state file: open)"
   else
@@ -510,7 +510,7 @@ PY
   now=$(date -u -d '+40 min' +%Y-%m-%dT%H:%M:%SZ)
   E2E_FAKE_KEY=fake-key claw_run "$work/rl.toml" rate-limit-detect --now "$now" --json >"$work/rl-close.json" 2>"$work/rl-close.err"
   rc=$?
-  rl_state=$("$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("state","?"))' "$oc_dir/claw/rate-limit.json" 2>/dev/null)
+  rl_state=$("$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("state","?"))' "$work/claw-state/rate-limit.json" 2>/dev/null)
   if [ "$rc" = 0 ] && [ "$rl_state" = closed ] && [ "$(prov_lines)" -gt "$before" ]; then
     ok rl-probe "the probe reached the recovered provider and closed the breaker (exit 0, state file: closed)"
   else
