@@ -462,6 +462,32 @@ fn openclaw_own_copies_are_adopted_once() {
 }
 
 #[test]
+fn an_adopted_copy_newer_than_the_last_backup_does_not_make_duplicates() {
+    // OpenClaw's `.bak` is adopted with its file time (the real clock), later than the
+    // scheduled runs' injected clock: the live file is still unchanged against its own
+    // newest backup, so re-runs write nothing.
+    let s = Sandbox::new();
+    quiet_settings(&s);
+    s.write_config(GOOD);
+    std::fs::write(
+        s.openclaw().join("openclaw.json.bak"),
+        GOOD.replace("18789", "1"),
+    )
+    .unwrap();
+    for now in [
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:05:00Z",
+    ] {
+        s.run(&["--now", now, "config", "backup"]).code(0);
+    }
+    let b = backups(&s);
+    let sources: Vec<&str> = b.iter().map(|m| m["source"].as_str().unwrap()).collect();
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    assert!(sources.contains(&"backup") && sources.contains(&"adopted:openclaw.json.bak"));
+}
+
+#[test]
 fn heal_restores_the_newest_backup_that_is_valid_now() {
     let s = Sandbox::new();
     // Two backups taken before any schema was known (structural rules): the newer one has

@@ -415,7 +415,10 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
     let current = read_config(cfg)?;
     if let Some(bytes) = &current {
         let content = content_of(cfg, bytes.clone())?;
-        let newest = all.first();
+        // Compared with the newest copy of the live file itself: an adopted OpenClaw copy
+        // (`.bak`, stamped with its own mtime, often newer than the last backup) is another
+        // file's content and must not make every run write a fresh duplicate.
+        let newest = all.iter().find(|m| !m.source.starts_with("adopted:"));
         let unchanged = newest
             .map(|m| m.set_sha256 == content.set_sha256())
             .unwrap_or(false);
