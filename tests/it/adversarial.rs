@@ -301,7 +301,7 @@ fn bad_input_corpus_per_job() {
                     args.push(&import_arg);
                 }
                 let cmd = if how == Bad::Unreadable {
-                    unprivileged_cmd(&s, &args)
+                    s.unprivileged_cmd(&args)
                 } else {
                     s.cmd(&args)
                 };
@@ -366,47 +366,6 @@ fn bad_input_corpus_per_job() {
 
 fn tail(s: &str) -> String {
     s.lines().rev().take(4).collect::<Vec<_>>().join("\n")
-}
-
-/// `s.run_unprivileged` as a Command (for the timeout runner).
-fn unprivileged_cmd(s: &Sandbox, args: &[&str]) -> Command {
-    if !common::is_root() {
-        return s.cmd(args);
-    }
-    for e in walkdir::WalkDir::new(s.root()).into_iter().flatten() {
-        let Ok(md) = fs::symlink_metadata(e.path()) else {
-            continue;
-        };
-        let mode = md.permissions().mode();
-        if md.file_type().is_symlink() || md.file_type().is_fifo_like() || mode & 0o777 == 0 {
-            continue;
-        }
-        let open = if md.is_dir() { 0o777 } else { 0o666 };
-        fs::set_permissions(e.path(), fs::Permissions::from_mode(open)).unwrap();
-    }
-    let plain = s.cmd(args);
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(plain.get_program())
-        .args(plain.get_args())
-        .env_clear()
-        .stdin(Stdio::null());
-    for (k, v) in plain.get_envs() {
-        if let Some(v) = v {
-            c.env(k, v);
-        }
-    }
-    c
-}
-
-trait FifoLike {
-    fn is_fifo_like(&self) -> bool;
-}
-impl FifoLike for fs::FileType {
-    fn is_fifo_like(&self) -> bool {
-        use std::os::unix::fs::FileTypeExt;
-        self.is_fifo() || self.is_socket() || self.is_char_device() || self.is_block_device()
-    }
 }
 
 struct Job {

@@ -142,16 +142,29 @@ impl Sandbox {
     /// through util-linux's `setpriv`, so permission cases run everywhere. The sandbox is
     /// opened to that user first.
     pub fn run_unprivileged(&self, args: &[&str]) -> Run {
+        run_cmd(self.unprivileged_cmd(args))
+    }
+
+    /// The command `run_unprivileged` runs (for callers with their own runner). Opening the
+    /// sandbox leaves alone what a test locked on purpose (mode 0), symlinks (never
+    /// followed) and special files (FIFOs, sockets, devices).
+    pub fn unprivileged_cmd(&self, args: &[&str]) -> Command {
+        use std::os::unix::fs::FileTypeExt;
         if !is_root() {
-            return self.run(args);
+            return self.cmd(args);
         }
         for e in walkdir::WalkDir::new(self.root()).into_iter().flatten() {
-            let mode = e.metadata().unwrap().permissions().mode();
-            // Open what the test did not lock on purpose (mode 0 stays 0).
-            if mode & 0o777 != 0 {
-                let open = if e.file_type().is_dir() { 0o777 } else { 0o666 };
-                std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(open)).unwrap();
+            let Ok(md) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            let t = md.file_type();
+            let special = t.is_fifo() || t.is_socket() || t.is_char_device() || t.is_block_device();
+            let mode = md.permissions().mode();
+            if t.is_symlink() || special || mode & 0o777 == 0 {
+                continue;
             }
+            let open = if md.is_dir() { 0o777 } else { 0o666 };
+            std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(open)).unwrap();
         }
         let plain = self.cmd(args);
         let mut c = Command::new("setpriv");
@@ -165,7 +178,7 @@ impl Sandbox {
                 c.env(k, v);
             }
         }
-        run_cmd(c)
+        c
     }
 
     /// Run with extra environment variables.
