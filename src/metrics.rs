@@ -95,6 +95,8 @@ pub const REGISTRY: &[Spec] = &[
     // budget-check.
     g("claw_budget_spent_usd", "usd", &["budget"], "Spend in the budget's current period, in US dollars."),
     g("claw_budget_limit_usd", "usd", &["budget"], "The budget's limit for its period, in US dollars."),
+    g("claw_budget_spent_tokens", "", &["budget"], "Tokens in a token budget's current period."),
+    g("claw_budget_limit_tokens", "", &["budget"], "A token budget's limit for its period."),
     g("claw_budget_usage_ratio", "ratio", &["budget"], "Spend in the budget's current period over its limit (1 = limit reached)."),
     g("claw_budget_warning_ratio", "ratio", &["budget"], "The budget's warning threshold as a ratio of its limit."),
     // rate-limit-detect.

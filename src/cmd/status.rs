@@ -2,7 +2,7 @@
 
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
-use crate::output::{table, Outcome, SCHEMA_VERSION};
+use crate::output::{Align, Outcome, Table, SCHEMA_VERSION};
 use anyhow::Result;
 use serde_json::json;
 
@@ -22,15 +22,15 @@ pub fn run(ctx: &Ctx, check: bool) -> Result<Outcome> {
     } else {
         Vec::new()
     };
-    let mut rows = vec![vec![
-        "JOB".to_string(),
-        "STARTED".into(),
-        "ENDED".into(),
-        "EXIT".into(),
-        "SUMMARY".into(),
-    ]];
+    let mut t = Table::new(&[
+        ("JOB", Align::Left),
+        ("STARTED", Align::Left),
+        ("ENDED", Align::Left),
+        ("EXIT", Align::Right),
+        ("SUMMARY", Align::Left),
+    ]);
     for r in &runs {
-        rows.push(vec![
+        t.row(vec![
             r.job.clone(),
             r.started_at.clone(),
             r.ended_at
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, check: bool) -> Result<Outcome> {
     let text = if runs.is_empty() {
         "no job has run yet\n".to_string()
     } else {
-        table(&rows)
+        t.render()
     };
     if check {
         return check_overdue(ctx);

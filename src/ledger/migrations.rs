@@ -427,6 +427,29 @@ pub const ALL: &[&str] = &[
         detail TEXT NOT NULL
     );
     CREATE INDEX gateway_events_by_event ON gateway_events (event, at);",
+    // 12: token budgets' alert records (their amounts are tokens, not money), the digest
+    // sent per period (claimed in the transaction that records its message, so a digest
+    // goes out once per period however often and however concurrently the job runs), and
+    // a message's structured payload (a digest's card and figures) for retried deliveries.
+    "CREATE TABLE budget_token_alerts (
+        scope TEXT NOT NULL,
+        period_start TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        spent_tokens INTEGER NOT NULL,
+        limit_tokens INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, period_start, threshold)
+    );
+    CREATE TABLE digests (
+        period TEXT NOT NULL,
+        period_start TEXT NOT NULL,
+        period_end TEXT NOT NULL,
+        delivered_to TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (period, period_start)
+    );
+    ALTER TABLE alerts ADD COLUMN payload TEXT;",
 ];
 
 /// The schema version this claw writes.

@@ -344,6 +344,8 @@ mod tests {
             .execute_batch(&format!(
                 "DROP TABLE metric_counters; DROP TABLE IF EXISTS job_findings;
                  DROP TABLE IF EXISTS gateway_state; DROP TABLE IF EXISTS gateway_events;
+                 DROP TABLE IF EXISTS budget_token_alerts; DROP TABLE IF EXISTS digests;
+                 ALTER TABLE alerts DROP COLUMN payload;
                  PRAGMA user_version = {};",
                 // The version before the counters (later migrations are dropped as well).
                 migrations::ALL

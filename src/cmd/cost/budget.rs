@@ -131,9 +131,74 @@ pub fn verdict(
     }
 }
 
-/// The stable name of a budget: period and filters.
+/// What a budget limits: spend or tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Micro-dollars (`limit_usd`).
+    Usd,
+    /// Tokens of the budget's kinds (`limit_tokens`).
+    Tokens,
+}
+
+/// The token kinds a token budget counts when `tokens` is not set.
+pub const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
+
+pub fn unit(b: &Budget) -> Unit {
+    if b.limit_tokens > 0 {
+        Unit::Tokens
+    } else {
+        Unit::Usd
+    }
+}
+
+/// The budget's limit in its unit.
+pub fn limit(b: &Budget) -> i64 {
+    match unit(b) {
+        Unit::Usd => crate::pricing::usd_to_micros(b.limit_usd),
+        Unit::Tokens => b.limit_tokens.min(i64::MAX as u64) as i64,
+    }
+}
+
+/// What one report row adds to a budget: its cost (the one place budgets read money from the
+/// ledger's rows) or its tokens of the counted kinds.
+fn amount(b: &Budget, r: &report::Row) -> i64 {
+    match unit(b) {
+        Unit::Usd => r.cost,
+        Unit::Tokens => {
+            let all = b.tokens.is_empty();
+            let has = |k: &str| all || b.tokens.iter().any(|t| t == k);
+            [
+                ("input", r.input),
+                ("output", r.output),
+                ("cache_read", r.cache_read),
+                ("cache_write", r.cache_write),
+            ]
+            .iter()
+            .filter(|(k, _)| has(k))
+            .fold(0i64, |a, (_, n)| a.saturating_add(*n))
+        }
+    }
+}
+
+/// An amount in a budget's unit for people: `$1,234.57` or `1,234,567 tokens`.
+pub fn show(u: Unit, n: i64) -> String {
+    match u {
+        Unit::Usd => crate::output::dollars(n),
+        Unit::Tokens => format!("{} tokens", crate::output::thousands(n)),
+    }
+}
+
+/// The stable name of a budget: period, unit (tokens) and filters. USD budgets keep the
+/// names they always had (alerts and metrics are keyed by it).
 pub fn scope(b: &Budget) -> String {
     let mut s = b.period.clone();
+    if unit(b) == Unit::Tokens {
+        s.push_str(" tokens");
+        if !b.tokens.is_empty() && b.tokens.len() < TOKEN_KINDS.len() {
+            s.push_str(&format!("({})", b.tokens.join("+")));
+        }
+    }
+    let plain = s.clone();
     for (k, v) in [
         ("agent", &b.agent),
         ("provider", &b.provider),
@@ -143,7 +208,7 @@ pub fn scope(b: &Budget) -> String {
             s.push_str(&format!(" {k}={v}"));
         }
     }
-    if s == b.period {
+    if s == plain {
         s.push_str(" all");
     }
     s
@@ -155,18 +220,152 @@ fn matches(b: &Budget, r: &report::Row) -> bool {
         && (b.model.is_empty() || b.model == r.model)
 }
 
+/// One budget's state now: its period, verdict and projection.
+#[derive(Debug, Clone)]
+pub struct Eval {
+    pub scope: String,
+    pub unit: Unit,
+    /// First and last day of the current period.
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    /// First day of the period before (its alerts end with it).
+    pub prev_first: NaiveDate,
+    pub verdict: Verdict,
+    /// Lines without a price in the period (a USD budget cannot count them).
+    pub unpriced: i64,
+}
+
+impl Eval {
+    /// The verdict as `--json` shows it: `*_micros` for USD budgets, `*_tokens` for tokens.
+    pub fn verdict_json(&self) -> Value {
+        let v = &self.verdict;
+        match self.unit {
+            Unit::Usd => serde_json::to_value(v).unwrap_or(Value::Null),
+            Unit::Tokens => json!({
+                "level": v.level,
+                "spent_tokens": v.spent_micros,
+                "limit_tokens": v.limit_micros,
+                "projected_tokens": v.projected_micros,
+                "passes_at": v.passes_at,
+            }),
+        }
+    }
+
+    /// Spend (or tokens) as a percentage of the limit.
+    pub fn percent(&self) -> f64 {
+        self.verdict.spent_micros as f64 * 100.0 / self.verdict.limit_micros.max(1) as f64
+    }
+}
+
+/// Evaluate every budget in settings at `ctx.now` (USD budgets in cost mode `mode`).
+pub fn evaluate(ctx: &Ctx, mode: crate::pricing::CostMode) -> Result<Vec<(Budget, Eval)>> {
+    let zone = ctx.zone()?;
+    let ws = parse_weekday(&ctx.settings.cost.week_start)?;
+    let today = zone.day_of(ctx.now);
+    let today_start = zone.start_of(today);
+    let today_s = today.to_string();
+    let mut out = Vec::new();
+    for b in &ctx.settings.cost.budgets {
+        let kind = Kind::parse(&b.period)?;
+        let (first, next) = period_of(kind, today, ws);
+        let rows = report::rows(ctx, mode, Some(first), Some(next - Days::new(1)))?;
+        let (mut spent, mut today_spent, mut unpriced) = (0i64, 0i64, 0i64);
+        for r in rows.iter().filter(|r| matches(b, r)) {
+            let n = amount(b, r);
+            spent = spent.saturating_add(n);
+            unpriced = unpriced.saturating_add(r.unpriced);
+            if r.day == today_s {
+                today_spent = today_spent.saturating_add(n);
+            }
+        }
+        let u = unit(b);
+        let v = verdict(
+            spent,
+            limit(b),
+            b.warn_percent,
+            today_spent,
+            today_start,
+            zone.start_of(next),
+            ctx.now,
+        );
+        out.push((
+            b.clone(),
+            Eval {
+                scope: scope(b),
+                unit: u,
+                first,
+                last: next - Days::new(1),
+                prev_first: period_of(kind, first - Days::new(1), ws).0,
+                verdict: v,
+                unpriced: if u == Unit::Usd { unpriced } else { 0 },
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// The finding line for a budget at warning or beyond, wrapped to fit 100 columns (with the
+/// `recovered: ` prefix it may later carry).
+fn finding_line(e: &Eval, new_alerts: &[u32]) -> String {
+    let v = &e.verdict;
+    let u = e.unit;
+    let pass = match v.passes_at {
+        Some(_) if v.level == Level::Exceeded => {
+            format!("passed (period {}..{})", e.first, e.last)
+        }
+        Some(t) => format!(
+            "will pass at {} at today's rate",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => "not on course to pass this period".into(),
+    };
+    let line = format!(
+        "budget {}: {} — {} of {} ({} %), projected {} by period end; {pass}{}{}",
+        crate::output::truncate(&e.scope, 60),
+        match v.level {
+            Level::Exceeded => "EXCEEDED",
+            _ => "warning",
+        },
+        show(u, v.spent_micros),
+        show(u, v.limit_micros),
+        crate::output::thousands(e.percent().round() as i64),
+        show(u, v.projected_micros),
+        if e.unpriced > 0 {
+            format!("; {} unpriced lines not included", e.unpriced)
+        } else {
+            String::new()
+        },
+        if new_alerts.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " [new alert at {} %]",
+                new_alerts
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    );
+    crate::output::wrap(&line, crate::output::MAX_WIDTH - "recovered: ".len())
+}
+
 pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
     let BudgetCmd::Check { cost_mode: flag } = c;
     let mode = cost_mode(ctx, *flag)?;
-    let zone = ctx.zone()?;
-    let ws = parse_weekday(&ctx.settings.cost.week_start)?;
+    ctx.zone()?;
+    parse_weekday(&ctx.settings.cost.week_start)?;
     let budgets = ctx.settings.cost.budgets.clone();
     for b in &budgets {
         Kind::parse(&b.period)?;
-        if b.limit_usd.is_nan() || b.limit_usd <= 0.0 {
+        if unit(b) == Unit::Usd && (b.limit_usd.is_nan() || b.limit_usd <= 0.0) {
             return Err(fail(
                 Code::Config,
-                format!("cost.budgets [{}]: limit_usd must be more than 0", scope(b)),
+                format!(
+                    "cost.budgets [{}]: limit_usd (or limit_tokens) must be more than 0",
+                    scope(b)
+                ),
             ));
         }
         if b.warn_percent == 0 || b.warn_percent > 100 {
@@ -177,36 +376,27 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
         }
     }
     ctx.run_job("budget-check", "budget", |ctx, ledger| {
-        let today = zone.day_of(ctx.now);
-        let today_start = zone.start_of(today);
         let mut findings = Vec::new();
         let mut items = Vec::new();
         let mut worst = Level::Ok;
         let mut actions = Vec::new();
         let mut figures = Vec::new();
-        for b in &budgets {
-            let kind = Kind::parse(&b.period)?;
-            let (first, next) = period_of(kind, today, ws);
-            let rows = report::rows(ctx, mode, Some(first), Some(next - Days::new(1)))?;
-            let (mut spent, mut today_spent, mut unpriced) = (0i64, 0i64, 0i64);
-            let today_s = today.to_string();
-            for r in rows.iter().filter(|r| matches(b, r)) {
-                spent = spent.saturating_add(r.cost);
-                unpriced = unpriced.saturating_add(r.unpriced);
-                if r.day == today_s {
-                    today_spent = today_spent.saturating_add(r.cost);
-                }
-            }
-            let limit = crate::pricing::usd_to_micros(b.limit_usd);
-            let v = verdict(spent, limit, b.warn_percent, today_spent, today_start, zone.start_of(next), ctx.now);
+        for (b, e) in evaluate(ctx, mode)? {
+            let v = &e.verdict;
+            let first = e.first;
             worst = worst.max(v.level);
-            let sc = scope(b);
-            figures.push((sc.clone(), spent, limit, b.warn_percent));
+            let sc = e.scope.clone();
+            figures.push((sc.clone(), e.unit, v.spent_micros, v.limit_micros, b.warn_percent));
             let mut new_alerts = Vec::new();
             let thresholds: &[u32] = match v.level {
                 Level::Ok => &[],
                 Level::Warning => &[b.warn_percent],
                 Level::Exceeded => &[b.warn_percent, 100],
+            };
+            // Token budgets keep their alert records apart: their amounts are not money.
+            let table = match e.unit {
+                Unit::Usd => "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_micros, limit_micros, created_at)",
+                Unit::Tokens => "INSERT INTO budget_token_alerts (scope, period_start, threshold, level, spent_tokens, limit_tokens, created_at)",
             };
             for &th in thresholds {
                 let level = if th >= 100 { "exceeded" } else { "warning" };
@@ -214,9 +404,8 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     0
                 } else {
                     ledger.conn.execute(
-                        "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_micros, limit_micros, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-                        params![sc, first.to_string(), th, level, spent, limit, ctx.now_str()],
+                        &format!("{table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"),
+                        params![sc, first.to_string(), th, level, v.spent_micros, v.limit_micros, ctx.now_str()],
                     )?
                 };
                 if n == 1 {
@@ -225,7 +414,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
             }
             let key = |th: u32| format!("budget:{sc}:{first}:{th}");
             if v.level == Level::Exceeded && !b.on_exceeded.is_empty() {
-                actions.push(run_action(ctx, ledger, b, &sc, &first.to_string())?);
+                actions.push(run_action(ctx, ledger, &b, &sc, &first.to_string())?);
             }
             for &th in &new_alerts {
                 let alert = notify::Alert {
@@ -233,10 +422,10 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     severity: if th >= 100 { notify::Severity::Critical } else { notify::Severity::Warning },
                     key: key(th),
                     text: format!(
-                        "budget {sc} ({} from {first}): ${} of ${} spent, {} % threshold passed",
+                        "budget {sc} ({} from {first}): {} of {} spent, {} % threshold passed",
                         b.period,
-                        report::usd(spent),
-                        report::usd(limit),
+                        show(e.unit, v.spent_micros),
+                        show(e.unit, v.limit_micros),
                         th
                     ),
                 };
@@ -247,33 +436,22 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     notify::clear(ctx, ledger, "budget-check", &key(th), &format!("budget {sc} is back under its threshold"))?;
                 }
             }
+            // The period before has ended, and with it its alerts (a new period starts at zero).
+            for th in [b.warn_percent, 100] {
+                let old = format!("budget:{sc}:{}:{th}", e.prev_first);
+                notify::clear(ctx, ledger, "budget-check", &old, &format!("budget {sc}: the period from {} ended", e.prev_first))?;
+            }
             if v.level != Level::Ok {
-                let pass = match v.passes_at {
-                    Some(_) if v.level == Level::Exceeded => format!("passed (period {first}..{next})", next = next - Days::new(1)),
-                    Some(t) => format!("will pass at {} at today's rate", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                    None => "not on course to pass this period".into(),
-                };
-                findings.push((format!("{sc}:{first}:{}", v.level as u8), format!(
-                    "budget {sc}: {} — ${} of ${} ({:.0} %), projected ${} by period end; {pass}{}{}",
-                    match v.level {
-                        Level::Exceeded => "EXCEEDED",
-                        _ => "warning",
-                    },
-                    report::usd(spent),
-                    report::usd(limit),
-                    spent as f64 * 100.0 / limit as f64,
-                    report::usd(v.projected_micros),
-                    if unpriced > 0 { format!("; {unpriced} unpriced lines not included") } else { String::new() },
-                    if new_alerts.is_empty() { String::new() } else { format!(" [new alert at {} %]", new_alerts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")) },
-                )));
+                findings.push((format!("{sc}:{first}:{}", v.level as u8), finding_line(&e, &new_alerts)));
             }
             items.push(json!({
                 "scope": sc,
+                "unit": match e.unit { Unit::Usd => "usd", Unit::Tokens => "tokens" },
                 "period_start": first.to_string(),
-                "period_end": (next - Days::new(1)).to_string(),
+                "period_end": e.last.to_string(),
                 "warn_percent": b.warn_percent,
-                "verdict": v,
-                "unpriced_lines": unpriced,
+                "verdict": e.verdict_json(),
+                "unpriced_lines": e.unpriced,
                 "new_alerts": new_alerts,
             }));
         }
@@ -286,17 +464,23 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
         // Commands run in this run are events: always printed.
         let ran: Vec<String> = actions
             .iter()
-            .map(|a| format!("ran {}", a["argv"].as_str().unwrap_or_default()))
+            .map(|a| crate::output::truncate(&format!("ran {}", a["argv"].as_str().unwrap_or_default()), crate::output::MAX_WIDTH))
             .collect();
         let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
         o.json = Some(json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}));
-        for (sc, spent, limit, warn) in &figures {
+        for (sc, u, spent, limit, warn) in &figures {
             // The budget's stable name is its label: one series per configured budget.
             let l = [("budget", sc.as_str())];
+            o = match u {
+                Unit::Usd => o
+                    .metric("budget_spent_usd", &l, *spent as f64 / 1e6)
+                    .metric("budget_limit_usd", &l, *limit as f64 / 1e6),
+                Unit::Tokens => o
+                    .metric("budget_spent_tokens", &l, *spent as f64)
+                    .metric("budget_limit_tokens", &l, *limit as f64),
+            };
             o = o
-                .metric("budget_spent_usd", &l, *spent as f64 / 1e6)
-                .metric("budget_limit_usd", &l, *limit as f64 / 1e6)
-                .metric("budget_usage_ratio", &l, *spent as f64 / *limit as f64)
+                .metric("budget_usage_ratio", &l, *spent as f64 / (*limit).max(1) as f64)
                 .metric("budget_warning_ratio", &l, f64::from(*warn) / 100.0);
         }
         if worst > Level::Ok {
