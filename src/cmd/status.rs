@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, check: bool) -> Result<Outcome> {
             r.summary.clone().unwrap_or_default(),
         ]);
     }
-    let text = if runs.is_empty() {
+    let mut text = if runs.is_empty() {
         "no job has run yet\n".to_string()
     } else {
         table(&rows)
@@ -50,8 +50,22 @@ pub fn run(ctx: &Ctx, check: bool) -> Result<Outcome> {
     if check {
         return check_overdue(ctx);
     }
+    // Degradation levels (rate-limit-detect's breakers and what degraded mode changed).
+    let rl = if ctx.paths.ledger().exists() {
+        crate::cmd::ratelimit::status_summary(ctx, &ctx.ledger()?)?
+    } else {
+        None
+    };
+    if let Some((line, _)) = &rl {
+        text.push_str(line);
+        text.push('\n');
+    }
     let mut o = Outcome::ok(format!("{} jobs", runs.len())).with_text(text);
-    o.json = Some(json!({"schema_version": SCHEMA_VERSION, "jobs": runs}));
+    let mut doc = json!({"schema_version": SCHEMA_VERSION, "jobs": runs});
+    if let Some((_, v)) = rl {
+        doc["rate_limit"] = v;
+    }
+    o.json = Some(doc);
     Ok(o)
 }
 

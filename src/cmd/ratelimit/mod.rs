@@ -10,6 +10,7 @@
 
 mod actions;
 pub mod breaker;
+pub mod degrade;
 pub mod signal;
 
 use crate::cli::RateLimitArgs;
@@ -706,6 +707,92 @@ fn latest_events(ledger: &Ledger) -> Result<HashMap<String, DateTime<Utc>>> {
     Ok(out)
 }
 
+/// For `claw status`: the global level, and each provider's level with the changes degraded
+/// mode still has to undo (`None` before rate-limit-detect ever ran).
+pub fn status_summary(ctx: &Ctx, ledger: &Ledger) -> Result<Option<(String, Value)>> {
+    let breakers = load_breakers(ledger)?;
+    if breakers.is_empty() {
+        return Ok(None);
+    }
+    let levels = degrade::levels(&breakers, budget_exceeded(ctx, ledger)?);
+    let outstanding: HashMap<String, i64> = degrade::store::outstanding_counts(ledger)?
+        .into_iter()
+        .collect();
+    let global = levels.get(GLOBAL).copied().unwrap_or(degrade::Level::Full);
+    let mut parts = Vec::new();
+    let mut providers = serde_json::Map::new();
+    for (p, l) in levels.iter().filter(|(p, _)| p.as_str() != GLOBAL) {
+        let n = outstanding.get(p).copied().unwrap_or(0);
+        if *l != degrade::Level::Full || n > 0 {
+            parts.push(format!(
+                "{p} {}{}",
+                l.as_str(),
+                if n > 0 {
+                    format!(" ({n} changes to undo)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        providers.insert(
+            p.clone(),
+            json!({"level": l.as_str(), "state": breakers[p].state.as_str(), "outstandingChanges": n}),
+        );
+    }
+    let text = format!(
+        "rate limit: {}{}",
+        global.as_str(),
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", parts.join(", "))
+        }
+    );
+    Ok(Some((
+        text,
+        json!({"level": global.as_str(), "providers": providers}),
+    )))
+}
+
+/// A budget with an `on_exceeded` action whose action ran in the current period (the
+/// `minimal` level): read from `budget_actions`, which budget-check writes.
+fn budget_exceeded(ctx: &Ctx, ledger: &Ledger) -> Result<bool> {
+    use crate::cmd::cost::budget;
+    let budgets: Vec<_> = ctx
+        .settings
+        .cost
+        .budgets
+        .iter()
+        .filter(|b| !b.on_exceeded.is_empty())
+        .collect();
+    if budgets.is_empty() {
+        return Ok(false);
+    }
+    let (Ok(zone), Ok(ws)) = (
+        ctx.zone(),
+        budget::parse_weekday(&ctx.settings.cost.week_start),
+    ) else {
+        // budget-check refuses such settings itself; here they only mean "not known".
+        return Ok(false);
+    };
+    let today = zone.day_of(ctx.now);
+    for b in budgets {
+        let Ok(kind) = budget::Kind::parse(&b.period) else {
+            continue;
+        };
+        let (first, _) = budget::period_of(kind, today, ws);
+        let ran: i64 = ledger.conn.query_row(
+            "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
+            params![budget::scope(b), first.to_string()],
+            |r| r.get(0),
+        )?;
+        if ran > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// A probe that ran (for the ledger).
 pub struct ProbeRecord {
     pub scope: String,
@@ -951,8 +1038,6 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
                 return Err(e);
             }
         }
-        write_state_file(ctx, &after)?;
-        retire_legacy_state_file(ctx);
     }
 
     // 4. Actions once per outage: trip when the first breaker leaves CLOSED, recovery when
@@ -966,6 +1051,17 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
         text_lines.extend(actions::on_recovery(ctx, ledger, &recoveries)?);
     }
     text_lines.extend(notes);
+
+    // 5. Degraded mode: what OpenClaw runs on a limited provider is slowed down and put back
+    //    ([`degrade`]); then the state file with every level.
+    let levels = degrade::levels(&after, budget_exceeded(ctx, ledger)?);
+    let deg = degrade::act::run(ctx, ledger, &after, args.restore)?;
+    text_lines.extend(deg.lines);
+    if !ctx.dry_run {
+        let outstanding = degrade::store::outstanding_counts(ledger)?;
+        write_state_file(ctx, &after, &levels, &outstanding)?;
+        retire_legacy_state_file(ctx);
+    }
 
     for p in &stats.problems {
         ctx.out.warn(p);
@@ -998,6 +1094,8 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
             "scope": s, "opened_at": ts(r.opened_at), "closed_at": ts(r.closed_at),
             "duration_secs": r.duration_secs(), "trips": r.trips,
         })).collect::<Vec<_>>(),
+        "levels": levels.iter().map(|(s, l)| (s.clone(), json!(l.as_str()))).collect::<serde_json::Map<_, _>>(),
+        "degraded": deg.changes,
     });
     let mut out = Outcome::ok(summary).with_detail(detail);
     for (s, b) in &after {
@@ -1011,6 +1109,13 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
             "rate_limit_window_events",
             &[("provider", s)],
             b.events as f64,
+        );
+    }
+    for (s, l) in &levels {
+        out = out.metric(
+            "rate_limit_degradation_level",
+            &[("provider", s)],
+            l.value(),
         );
     }
     out = out.count("rate_limit_events_total", &[], stats.new_events as f64);
@@ -1179,8 +1284,21 @@ fn retire_legacy_state_file(ctx: &Ctx) {
     }
 }
 
-/// The state file (documented in README): the worst breaker at the top, every breaker below.
-fn state_doc(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Value {
+/// The state file (documented in README): the worst breaker at the top, every breaker below,
+/// with each scope's degradation level and the changes degraded mode still has to undo.
+fn state_doc(
+    ctx: &Ctx,
+    after: &BTreeMap<String, Breaker>,
+    levels: &BTreeMap<String, degrade::Level>,
+    outstanding: &[(String, i64)],
+) -> Value {
+    let level = |s: &str| {
+        levels
+            .get(s)
+            .copied()
+            .unwrap_or(degrade::Level::Full)
+            .as_str()
+    };
     let rank = |b: &Breaker| match b.state {
         State::Open => 2,
         State::HalfOpen => 1,
@@ -1197,8 +1315,14 @@ fn state_doc(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Value {
     let providers: serde_json::Map<String, Value> = after
         .iter()
         .filter(|(s, _)| s.as_str() != GLOBAL)
-        .map(|(s, b)| (s.clone(), breaker_doc(b)))
+        .map(|(s, b)| {
+            let mut d = breaker_doc(b);
+            d["level"] = json!(level(s));
+            (s.clone(), d)
+        })
         .collect();
+    let mut global_doc = breaker_doc(&global);
+    global_doc["level"] = json!(level(GLOBAL));
     json!({
         "schema_version": 1,
         "state": top.state.as_str(),
@@ -1210,18 +1334,25 @@ fn state_doc(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Value {
         "events": global.events,
         "trips": top.trips,
         "updatedAt": ctx.now_str(),
-        "global": breaker_doc(&global),
+        "level": level(GLOBAL),
+        "global": global_doc,
         "providers": providers,
+        "outstandingChanges": outstanding.iter().map(|(p, n)| (p.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
     })
 }
 
-fn write_state_file(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Result<()> {
+fn write_state_file(
+    ctx: &Ctx,
+    after: &BTreeMap<String, Breaker>,
+    levels: &BTreeMap<String, degrade::Level>,
+    outstanding: &[(String, i64)],
+) -> Result<()> {
     let path = state_file(ctx);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
-    let mut text = serde_json::to_string_pretty(&state_doc(ctx, after))?;
+    let mut text = serde_json::to_string_pretty(&state_doc(ctx, after, levels, outstanding))?;
     text.push('\n');
     crate::atomic::write(
         &path,
