@@ -344,6 +344,7 @@ mod tests {
             .execute_batch(&format!(
                 "DROP TABLE metric_counters; DROP TABLE IF EXISTS job_findings;
                  DROP TABLE IF EXISTS gateway_state; DROP TABLE IF EXISTS gateway_events;
+                 DROP TABLE IF EXISTS rl_changes; DROP TABLE IF EXISTS rl_resumes;
                  PRAGMA user_version = {};",
                 // The version before the counters (later migrations are dropped as well).
                 migrations::ALL

@@ -13,63 +13,12 @@ use crate::notify;
 use crate::output::{Outcome, SCHEMA_VERSION};
 use crate::settings::Budget;
 use anyhow::Result;
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Days, Utc};
 use rusqlite::params;
 use serde_json::{json, Value};
 
-pub fn parse_weekday(s: &str) -> Result<Weekday> {
-    s.trim()
-        .to_ascii_lowercase()
-        .parse::<Weekday>()
-        .map_err(|_| {
-            fail(
-                Code::Config,
-                format!("cost.week_start = {s:?}: expected a day name such as \"monday\""),
-            )
-        })
-}
-
-/// A budget period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Daily,
-    Weekly,
-    Monthly,
-}
-
-impl Kind {
-    pub fn parse(s: &str) -> Result<Kind> {
-        match s {
-            "daily" => Ok(Kind::Daily),
-            "weekly" => Ok(Kind::Weekly),
-            "monthly" => Ok(Kind::Monthly),
-            _ => Err(fail(
-                Code::Config,
-                format!(
-                    "cost.budgets period = {s:?}: expected \"daily\", \"weekly\" or \"monthly\""
-                ),
-            )),
-        }
-    }
-}
-
-/// `[first day, first day of the next period)` containing `today`.
-pub fn period_of(kind: Kind, today: NaiveDate, week_start: Weekday) -> (NaiveDate, NaiveDate) {
-    match kind {
-        Kind::Daily => (today, today + Days::new(1)),
-        Kind::Weekly => {
-            let back = (7 + today.weekday().num_days_from_monday()
-                - week_start.num_days_from_monday())
-                % 7;
-            let start = today - Days::new(back as u64);
-            (start, start + Days::new(7))
-        }
-        Kind::Monthly => {
-            let start = today.with_day(1).expect("day 1 exists");
-            (start, start + Months::new(1))
-        }
-    }
-}
+// The period and scope rules live below cmd/ (rate-limit-detect reads them too).
+pub use crate::budgets::{parse_weekday, period_of, scope, Kind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -129,24 +78,6 @@ pub fn verdict(
         projected_micros: projected,
         passes_at,
     }
-}
-
-/// The stable name of a budget: period and filters.
-pub fn scope(b: &Budget) -> String {
-    let mut s = b.period.clone();
-    for (k, v) in [
-        ("agent", &b.agent),
-        ("provider", &b.provider),
-        ("model", &b.model),
-    ] {
-        if !v.is_empty() {
-            s.push_str(&format!(" {k}={v}"));
-        }
-    }
-    if s == b.period {
-        s.push_str(" all");
-    }
-    s
 }
 
 fn matches(b: &Budget, r: &report::Row) -> bool {
@@ -374,6 +305,7 @@ fn run_action(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{NaiveDate, Weekday};
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -707,57 +707,10 @@ fn latest_events(ledger: &Ledger) -> Result<HashMap<String, DateTime<Utc>>> {
     Ok(out)
 }
 
-/// For `claw status`: the global level, and each provider's level with the changes degraded
-/// mode still has to undo (`None` before rate-limit-detect ever ran).
-pub fn status_summary(ctx: &Ctx, ledger: &Ledger) -> Result<Option<(String, Value)>> {
-    let breakers = load_breakers(ledger)?;
-    if breakers.is_empty() {
-        return Ok(None);
-    }
-    let levels = degrade::levels(&breakers, budget_exceeded(ctx, ledger)?);
-    let outstanding: HashMap<String, i64> = degrade::store::outstanding_counts(ledger)?
-        .into_iter()
-        .collect();
-    let global = levels.get(GLOBAL).copied().unwrap_or(degrade::Level::Full);
-    let mut parts = Vec::new();
-    let mut providers = serde_json::Map::new();
-    for (p, l) in levels.iter().filter(|(p, _)| p.as_str() != GLOBAL) {
-        let n = outstanding.get(p).copied().unwrap_or(0);
-        if *l != degrade::Level::Full || n > 0 {
-            parts.push(format!(
-                "{p} {}{}",
-                l.as_str(),
-                if n > 0 {
-                    format!(" ({n} changes to undo)")
-                } else {
-                    String::new()
-                }
-            ));
-        }
-        providers.insert(
-            p.clone(),
-            json!({"level": l.as_str(), "state": breakers[p].state.as_str(), "outstandingChanges": n}),
-        );
-    }
-    let text = format!(
-        "rate limit: {}{}",
-        global.as_str(),
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("; {}", parts.join(", "))
-        }
-    );
-    Ok(Some((
-        text,
-        json!({"level": global.as_str(), "providers": providers}),
-    )))
-}
-
 /// A budget with an `on_exceeded` action whose action ran in the current period (the
 /// `minimal` level): read from `budget_actions`, which budget-check writes.
 fn budget_exceeded(ctx: &Ctx, ledger: &Ledger) -> Result<bool> {
-    use crate::cmd::cost::budget;
+    use crate::budgets as budget;
     let budgets: Vec<_> = ctx
         .settings
         .cost
