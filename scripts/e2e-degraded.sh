@@ -62,6 +62,9 @@ openclaw_timeout_secs = 180"
   job=$(oc cron add --name e2e-degraded --every 6h --agent main --message "E2E cron job" --json 2>/dev/null \
     | "$py" -c 'import json,sys; print(json.load(sys.stdin)["id"])' 2>/dev/null)
   [ -n "$job" ] || { fail degraded-trip "openclaw cron add failed"; return; }
+  # The rate-limit cases before this one leave their degraded-mode changes outstanding (their
+  # last run was half-way back: heartbeat at x2): `--restore` undoes them now.
+  claw_run "$work/rl.toml" rate-limit-detect --restore >"$work/dg-pre-restore.out" 2>&1
   # The config as OpenClaw writes it: its first write reformats a hand-written file (2-space
   # JSON, meta stamps) whoever asks, so the snapshot is taken after one no-op write of its own.
   oc config set gateway.mode local >/dev/null 2>&1
@@ -85,7 +88,7 @@ openclaw_timeout_secs = 180"
   every1=$(dg_every)
   en1=$(dg_job_enabled "$job")
   if [ "$rc" = 1 ] && [ "$every1" != "$every0" ] && [ "$en1" = False ]; then
-    ok degraded-trip "heartbeat every $every0 -> $every1 in openclaw.json, cron job $job enabled=false in openclaw cron list"
+    ok degraded-trip "(before: --restore of the earlier cases: $(grep -c 'restored to' "$work/dg-pre-restore.out") restored) heartbeat every $every0 -> $every1 in openclaw.json, cron job $job enabled=false in openclaw cron list"
   else
     fail degraded-trip "exit $rc, heartbeat $every0 -> $every1, job enabled=$en1: $(tail -3 "$work/dg-trip.err" | tr '\n' ' ')"
   fi
