@@ -456,6 +456,10 @@ pub struct RateLimitArgs {
     /// rate_limit.log_dirs)
     #[arg(long, value_name = "DIR", env = "CLAW_RATE_LIMIT_LOG_DIR")]
     pub log_dir: Vec<PathBuf>,
+    /// Undo every change degraded mode made to OpenClaw (heartbeat, cron jobs) now,
+    /// whatever the breakers say
+    #[arg(long)]
+    pub restore: bool,
 }
 
 #[derive(Debug, Subcommand)]

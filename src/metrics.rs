@@ -102,6 +102,7 @@ pub const REGISTRY: &[Spec] = &[
     // rate-limit-detect.
     g("claw_rate_limit_breaker_state", "", &["provider"], "Circuit breaker per provider (provider=\"global\" for all): 0 closed, 1 half-open, 2 open."),
     g("claw_rate_limit_window_events", "", &["provider"], "Rate-limit events inside the breaker's window."),
+    g("claw_rate_limit_degradation_level", "", &["provider"], "Degradation level: 0 full, 1 degraded, 2 minimal (provider global: the whole gateway)."),
     c("claw_rate_limit_events_total", "", &[], "Rate-limit and overload events counted."),
     // stuck-agent.
     g("claw_stuck_agent_runs", "", &["class"], "Subagent runs per class at the last scan."),

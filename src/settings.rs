@@ -452,6 +452,18 @@ pub struct RateLimitJob {
     pub timeout_secs: u64,
     /// `[[rate_limit.probes]]`: how HALF-OPEN tests a provider.
     pub probes: Vec<Probe>,
+    /// Degraded mode: stretch the heartbeat of agents on a limited provider (through
+    /// `openclaw config set`) by `heartbeat_factor`, at twice its interval once half-open.
+    pub stretch_heartbeat: bool,
+    pub heartbeat_factor: u32,
+    /// OpenClaw's heartbeat interval when `every` is unset (its runtime default).
+    pub heartbeat_default: String,
+    /// Degraded mode: disable the gateway's cron jobs that run on a limited provider.
+    pub disable_cron: bool,
+    /// Restore everything degraded mode changed once the breaker stayed closed this long.
+    pub resume_after_secs: u64,
+    /// Timeout of one `openclaw config` / `openclaw cron` call (each starts node: 5-20 s).
+    pub openclaw_timeout_secs: u64,
 }
 
 impl Default for RateLimitJob {
@@ -476,6 +488,12 @@ impl Default for RateLimitJob {
             alert: true,
             timeout_secs: 20,
             probes: Vec::new(),
+            stretch_heartbeat: true,
+            heartbeat_factor: 4,
+            heartbeat_default: "30m".into(),
+            disable_cron: true,
+            resume_after_secs: 900,
+            openclaw_timeout_secs: 90,
         }
     }
 }
@@ -1449,6 +1467,40 @@ impl Settings {
             DAY_SECS,
         );
         c.range("rate_limit", None, "timeout_secs", k.timeout_secs, 1, 3600);
+        c.range(
+            "rate_limit",
+            None,
+            "heartbeat_factor",
+            k.heartbeat_factor.into(),
+            2,
+            100,
+        );
+        if crate::openclaw::schedule::parse_duration_ms(&k.heartbeat_default).is_none_or(|m| m == 0)
+        {
+            c.refuse(
+                "rate_limit",
+                None,
+                "heartbeat_default",
+                format!("{:?}", k.heartbeat_default),
+                "expected a duration such as \"30m\"".into(),
+            );
+        }
+        c.range(
+            "rate_limit",
+            None,
+            "resume_after_secs",
+            k.resume_after_secs,
+            0,
+            30 * DAY_SECS,
+        );
+        c.range(
+            "rate_limit",
+            None,
+            "openclaw_timeout_secs",
+            k.openclaw_timeout_secs,
+            1,
+            3600,
+        );
         for v in &k.trip_commands {
             c.argv("rate_limit", None, "trip_commands", v);
         }

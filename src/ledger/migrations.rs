@@ -450,6 +450,42 @@ pub const ALL: &[&str] = &[
         PRIMARY KEY (period, period_start)
     );
     ALTER TABLE alerts ADD COLUMN payload TEXT;",
+    // 13: rate-limit degraded mode: every change claw makes to OpenClaw while a provider is
+    // limited, recorded (with the value it replaced) BEFORE it is applied, so a later run
+    // can undo it even after a crash. `status`: planned (recorded, being applied), applied,
+    // restoring (recorded, being undone), restored, void (never took effect), operator (the
+    // operator changed it meanwhile: left alone), failed (undo failed; retried). `current` is
+    // what claw set last, `pending` what it is setting now. One row per outage and provider
+    // with kind 'outage' marks that its plan was made. `rl_resumes`: the recovery record.
+    "CREATE TABLE rl_changes (
+        id INTEGER PRIMARY KEY,
+        provider TEXT NOT NULL,
+        outage TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        label TEXT NOT NULL,
+        before TEXT,
+        parent_existed INTEGER NOT NULL DEFAULT 1,
+        normal TEXT NOT NULL DEFAULT '',
+        current TEXT NOT NULL DEFAULT '',
+        pending TEXT,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX rl_changes_once ON rl_changes (provider, outage, kind, target);
+    CREATE INDEX rl_changes_status ON rl_changes (status);
+    CREATE TABLE rl_resumes (
+        provider TEXT NOT NULL,
+        outage TEXT NOT NULL,
+        resumed_at TEXT NOT NULL,
+        limited_secs INTEGER NOT NULL,
+        paused TEXT NOT NULL,
+        restored TEXT NOT NULL,
+        left_alone TEXT NOT NULL,
+        PRIMARY KEY (provider, outage)
+    );",
 ];
 
 /// The schema version this claw writes.

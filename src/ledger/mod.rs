@@ -346,6 +346,7 @@ mod tests {
                  DROP TABLE IF EXISTS gateway_state; DROP TABLE IF EXISTS gateway_events;
                  DROP TABLE IF EXISTS budget_token_alerts; DROP TABLE IF EXISTS digests;
                  ALTER TABLE alerts DROP COLUMN payload;
+                 DROP TABLE IF EXISTS rl_changes; DROP TABLE IF EXISTS rl_resumes;
                  PRAGMA user_version = {};",
                 // The version before the counters (later migrations are dropped as well).
                 migrations::ALL

@@ -10,6 +10,7 @@ mod concurrency;
 mod config;
 mod cost;
 mod crash;
+mod degraded;
 mod deploy;
 mod digest;
 mod doctor;

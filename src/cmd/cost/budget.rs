@@ -13,63 +13,12 @@ use crate::notify;
 use crate::output::{Outcome, SCHEMA_VERSION};
 use crate::settings::Budget;
 use anyhow::Result;
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use rusqlite::params;
 use serde_json::{json, Value};
 
-pub fn parse_weekday(s: &str) -> Result<Weekday> {
-    s.trim()
-        .to_ascii_lowercase()
-        .parse::<Weekday>()
-        .map_err(|_| {
-            fail(
-                Code::Config,
-                format!("cost.week_start = {s:?}: expected a day name such as \"monday\""),
-            )
-        })
-}
-
-/// A budget period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Daily,
-    Weekly,
-    Monthly,
-}
-
-impl Kind {
-    pub fn parse(s: &str) -> Result<Kind> {
-        match s {
-            "daily" => Ok(Kind::Daily),
-            "weekly" => Ok(Kind::Weekly),
-            "monthly" => Ok(Kind::Monthly),
-            _ => Err(fail(
-                Code::Config,
-                format!(
-                    "cost.budgets period = {s:?}: expected \"daily\", \"weekly\" or \"monthly\""
-                ),
-            )),
-        }
-    }
-}
-
-/// `[first day, first day of the next period)` containing `today`.
-pub fn period_of(kind: Kind, today: NaiveDate, week_start: Weekday) -> (NaiveDate, NaiveDate) {
-    match kind {
-        Kind::Daily => (today, today + Days::new(1)),
-        Kind::Weekly => {
-            let back = (7 + today.weekday().num_days_from_monday()
-                - week_start.num_days_from_monday())
-                % 7;
-            let start = today - Days::new(back as u64);
-            (start, start + Days::new(7))
-        }
-        Kind::Monthly => {
-            let start = today.with_day(1).expect("day 1 exists");
-            (start, start + Months::new(1))
-        }
-    }
-}
+// The period and scope rules live below cmd/ (rate-limit-detect reads them too).
+pub use crate::budgets::{parse_weekday, period_of, scope, unit, Kind, Unit, TOKEN_KINDS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -131,26 +80,6 @@ pub fn verdict(
     }
 }
 
-/// What a budget limits: spend or tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// Micro-dollars (`limit_usd`).
-    Usd,
-    /// Tokens of the budget's kinds (`limit_tokens`).
-    Tokens,
-}
-
-/// The token kinds a token budget counts when `tokens` is not set.
-pub const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
-
-pub fn unit(b: &Budget) -> Unit {
-    if b.limit_tokens > 0 {
-        Unit::Tokens
-    } else {
-        Unit::Usd
-    }
-}
-
 /// The budget's limit in its unit.
 pub fn limit(b: &Budget) -> i64 {
     match unit(b) {
@@ -187,33 +116,6 @@ pub fn show(u: Unit, n: i64) -> String {
         Unit::Tokens => format!("{} tokens", crate::output::thousands(n)),
     }
 }
-
-/// The stable name of a budget: period, unit (tokens) and filters. USD budgets keep the
-/// names they always had (alerts and metrics are keyed by it).
-pub fn scope(b: &Budget) -> String {
-    let mut s = b.period.clone();
-    if unit(b) == Unit::Tokens {
-        s.push_str(" tokens");
-        if !b.tokens.is_empty() && b.tokens.len() < TOKEN_KINDS.len() {
-            s.push_str(&format!("({})", b.tokens.join("+")));
-        }
-    }
-    let plain = s.clone();
-    for (k, v) in [
-        ("agent", &b.agent),
-        ("provider", &b.provider),
-        ("model", &b.model),
-    ] {
-        if !v.is_empty() {
-            s.push_str(&format!(" {k}={v}"));
-        }
-    }
-    if s == plain {
-        s.push_str(" all");
-    }
-    s
-}
-
 fn matches(b: &Budget, r: &report::Row) -> bool {
     (b.agent.is_empty() || b.agent == r.agent)
         && (b.provider.is_empty() || b.provider == r.provider)
@@ -558,6 +460,7 @@ fn run_action(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{NaiveDate, Weekday};
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
