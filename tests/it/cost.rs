@@ -1133,3 +1133,121 @@ fn berlin_days_and_budget_periods_follow_both_daylight_saving_changes() {
         r.stderr
     );
 }
+
+/// cost-track reads files on several threads but counts them in listing order: the ledger
+/// (every counted line with its source, the daily totals, the cursors) is the same as a
+/// one-thread run's, on a first run and after appends.
+#[test]
+fn parallel_readers_count_exactly_what_one_reader_counts() {
+    let s = Sandbox::new();
+    let (home, _) = s.gen_home("oc", 11, "both");
+    s.write_settings("[general]\ntimezone = \"UTC\"\n");
+    let run = |state: &str, threads: &str| {
+        let st = s.root().join(state);
+        s.run_env(
+            &[
+                "--openclaw-dir",
+                home.to_str().unwrap(),
+                "--now",
+                "2026-11-21T08:00:00Z",
+                "cost-track",
+            ],
+            &[
+                ("CLAW_STATE_DIR", st.to_str().unwrap()),
+                ("CLAW_COST_THREADS", threads),
+            ],
+        )
+        .code(0);
+    };
+    let dump = |state: &str| -> Vec<String> {
+        let db = rusqlite::Connection::open(s.root().join(state).join("ledger.db")).unwrap();
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT session_id, entry_id, agent_id, day, ts, provider, model, input, output, cache_read,
+               cache_write, logged_micros, computed_micros, price_source, source FROM cost_lines ORDER BY 1, 2",
+            "SELECT * FROM cost_daily ORDER BY 1, 2, 3, 4, 5",
+            // A database's stamp holds its WAL's mtime, which the first reader's open changes.
+            "SELECT source, path, head_len, head_sha256, offset, size, mtime_ns FROM cost_cursors
+             WHERE source NOT LIKE 'sqlitedb:%' ORDER BY 1",
+        ] {
+            let mut st = db.prepare(sql).unwrap();
+            let n = st.column_count();
+            let rows = st
+                .query_map([], |r| {
+                    let cols: Vec<String> = (0..n)
+                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                        .collect();
+                    Ok(cols.join("|"))
+                })
+                .unwrap()
+                .map(Result::unwrap);
+            out.extend(rows);
+        }
+        out
+    };
+    run("one", "1");
+    run("many", "4");
+    let first = dump("one");
+    assert!(first.len() > 50, "{} rows", first.len());
+    let diff = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter()
+            .filter(|x| !b.contains(x))
+            .take(5)
+            .cloned()
+            .collect()
+    };
+    let many = dump("many");
+    assert!(
+        first == many,
+        "one thread only: {:?}\nmany only: {:?}",
+        diff(&first, &many),
+        diff(&many, &first)
+    );
+    // Appends to a live transcript: both read exactly the new lines.
+    let live = walkdir::WalkDir::new(home.join("agents"))
+        .into_iter()
+        .flatten()
+        .map(|e| e.into_path())
+        .find(|p| {
+            p.extension().is_some_and(|x| x == "jsonl")
+                && !p.to_string_lossy().contains(".trajectory.")
+                && !p.to_string_lossy().contains(".checkpoint.")
+        })
+        .expect("a live transcript");
+    let extra = format!(
+        "{}\n{}\n",
+        usage_line(
+            "p0000001",
+            "2026-11-20T10:00:00.000Z",
+            "anthropic",
+            "claude-sonnet-4-5",
+            [100, 20, 0, 0],
+            Some(0.5)
+        ),
+        usage_line(
+            "p0000002",
+            "2026-11-20T10:01:00.000Z",
+            "local",
+            "mystery",
+            [1000, 100, 0, 0],
+            None
+        )
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&live)
+        .unwrap()
+        .write_all(extra.as_bytes())
+        .unwrap();
+    run("one", "1");
+    run("many", "4");
+    let second = dump("one");
+    assert!(second.len() > first.len(), "the new lines are counted");
+    let many = dump("many");
+    assert!(
+        second == many,
+        "one thread only: {:?}\nmany only: {:?}",
+        diff(&second, &many),
+        diff(&many, &second)
+    );
+}
