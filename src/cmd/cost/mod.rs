@@ -9,7 +9,6 @@
 
 pub mod budget;
 mod meters;
-mod parallel;
 pub mod pricing;
 pub mod report;
 mod sqlite;
@@ -191,25 +190,29 @@ impl Tracker<'_> {
     /// Handle one raw line of a transcript; `at` names it in problems.
     fn line(&mut self, raw: &[u8], c: &Counted, at: &dyn Fn() -> String) -> Result<()> {
         self.stats.lines_read += 1;
-        self.prepared(prepare(raw), raw, c, at)
-    }
-
-    /// Count a line a reader has already looked at (see [`prepare`]).
-    fn prepared(
-        &mut self,
-        p: Prep,
-        raw: &[u8],
-        c: &Counted,
-        at: &dyn Fn() -> String,
-    ) -> Result<()> {
-        match p {
-            Prep::Skip => Ok(()),
-            Prep::Corrupt(why) => {
-                self.problem(format!("{}: corrupt JSON: {why}", at()));
-                Ok(())
-            }
-            Prep::Entry(entry) => self.entry(*entry, raw.trim_ascii(), c, at),
+        let t = raw.trim_ascii();
+        if t.is_empty() {
+            return Ok(());
         }
+        if !(t.starts_with(b"{") && t.ends_with(b"}")) {
+            let why = match serde_json::from_slice::<serde::de::IgnoredAny>(t) {
+                Err(e) => e.to_string(),
+                Ok(_) => "not a JSON object".to_string(),
+            };
+            self.problem(format!("{}: corrupt JSON: {why}", at()));
+            return Ok(());
+        }
+        if !transcript::may_carry_usage(t) {
+            return Ok(());
+        }
+        let entry = match transcript::parse(t) {
+            Ok(e) => e,
+            Err(m) => {
+                self.problem(format!("{}: corrupt JSON: {m}", at()));
+                return Ok(());
+            }
+        };
+        self.entry(entry, t, c, at)
     }
 
     fn problem(&mut self, msg: String) {
@@ -384,38 +387,6 @@ impl Tracker<'_> {
     }
 }
 
-/// What a reader makes of one raw line before the ledger writer sees it. Pure, so reader
-/// threads do it (the parse is most of the CPU); lines that cannot carry usage are only
-/// searched for `"usage"`, never parsed.
-pub(super) enum Prep {
-    /// Blank, or cannot carry usage: nothing to count.
-    Skip,
-    /// Not a JSON object (the parser's reason).
-    Corrupt(String),
-    Entry(Box<transcript::Entry>),
-}
-
-pub(super) fn prepare(raw: &[u8]) -> Prep {
-    let t = raw.trim_ascii();
-    if t.is_empty() {
-        return Prep::Skip;
-    }
-    if !(t.starts_with(b"{") && t.ends_with(b"}")) {
-        let why = match serde_json::from_slice::<serde::de::IgnoredAny>(t) {
-            Err(e) => e.to_string(),
-            Ok(_) => "not a JSON object".to_string(),
-        };
-        return Prep::Corrupt(why);
-    }
-    if !transcript::may_carry_usage(t) {
-        return Prep::Skip;
-    }
-    match transcript::parse(t) {
-        Ok(e) => Prep::Entry(Box::new(e)),
-        Err(m) => Prep::Corrupt(m),
-    }
-}
-
 /// Where a line's price came from, as recorded: the logged cost and/or the price table.
 pub(super) fn price_source(logged: bool, src: Source) -> String {
     match (logged, src) {
@@ -537,11 +508,9 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         stats: Stats::default(),
     };
     let base = ctx.paths.openclaw_dir.clone();
-    // The work in the order a one-thread run does it; unchanged files cost their listing entry
-    // here (no label, no open).
-    let mut jobs = Vec::new();
-    for (ai, agent) in agents.iter().enumerate() {
+    for agent in &agents {
         for (path, kind, md) in layout::transcript_files(agent)? {
+            // An unchanged file costs its listing entry: no label, no open.
             let st = incremental::stat_of(&md);
             let key = Cursor::key(st.0, st.1);
             if cursors.get(&key).is_some_and(|c| c.describes(st)) {
@@ -550,31 +519,33 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 tr.stats.files_unchanged += 1;
                 continue;
             }
-            jobs.push(parallel::Job::File {
-                agent: ai,
-                sid: kind.session_id().unwrap_or_default().to_string(),
-                label: crate::paths::display_rel(&path, &base),
-                zst: kind.is_compressed(),
-                path,
-            });
+            let sid = kind.session_id().unwrap_or_default().to_string();
+            let label = crate::paths::display_rel(&path, &base);
+            if let Err(e) = scan_one(
+                &mut tr,
+                &cursors,
+                &mut seen_keys,
+                agent,
+                &sid,
+                &path,
+                &label,
+                kind.is_compressed(),
+            ) {
+                // A per-file problem is reported and the scan goes on; a ledger error stops it.
+                if e.downcast_ref::<LedgerErr>().is_some() {
+                    return Err(e);
+                }
+                tr.problem(format!("{e:#}"));
+            }
+            tr.w.maybe_commit()?;
+            if crate::atomic::fault_point("cost-track-ledger-error") {
+                // Test-only: a ledger write failing mid-run (disk full, I/O error).
+                return Err(anyhow::anyhow!("injected ledger failure").context(LedgerErr));
+            }
         }
         if let Some(db) = &agent.sqlite {
-            jobs.push(parallel::Job::Db {
-                agent: ai,
-                path: db.clone(),
-            });
-        }
-    }
-    parallel::run(
-        &mut tr,
-        &jobs,
-        &agents,
-        &cursors,
-        &mut seen_keys,
-        parallel::threads(),
-        |tr, ai, db| {
             tr.stats.databases += 1;
-            if let Err(e) = sqlite::scan_db(tr, &agents[ai], db, &base) {
+            if let Err(e) = sqlite::scan_db(&mut tr, agent, db, &base) {
                 if e.downcast_ref::<LedgerErr>().is_some() {
                     return Err(e);
                 }
@@ -583,19 +554,9 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 let busy = crate::exit::code_of(&e) == Code::TempFail;
                 unreadable.push((busy, format!("{e:#}")));
             }
-            Ok(())
-        },
-        |tr, job| {
             tr.w.maybe_commit()?;
-            if matches!(job, parallel::Job::File { .. })
-                && crate::atomic::fault_point("cost-track-ledger-error")
-            {
-                // Test-only: a ledger write failing mid-run (disk full, I/O error).
-                return Err(anyhow::anyhow!("injected ledger failure").context(LedgerErr));
-            }
-            Ok(())
-        },
-    )?;
+        }
+    }
     meters::scan(&mut tr, &ctx.settings.cost.meters, &cursors, &mut seen_keys)?;
     // Cursors of files that are gone (pruned archives) would only pin reused inodes. The
     // cursors loaded at the start are all there are: no second query.
@@ -751,6 +712,28 @@ impl std::fmt::Display for LedgerErr {
     }
 }
 impl std::error::Error for LedgerErr {}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_one(
+    tr: &mut Tracker,
+    cursors: &HashMap<String, Cursor>,
+    seen: &mut HashSet<String>,
+    agent: &layout::Agent,
+    sid: &str,
+    path: &Path,
+    label: &str,
+    zst: bool,
+) -> Result<()> {
+    let counted = Counted {
+        agent: &agent.id,
+        session_id: sid,
+        source: label,
+    };
+    scan_tracked(tr, cursors, seen, path, label, zst, |tr, line, range| {
+        let at = || format!("{label}: byte {}", range.start);
+        tr.line(line, &counted, &at)
+    })
+}
 
 /// Scan one file's new complete lines under its cursor, handing each to `handle`, then save
 /// the cursor. An error from `handle` is a ledger error and stops the whole run; an error
