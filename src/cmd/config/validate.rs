@@ -69,14 +69,12 @@ pub struct Report {
     pub includes: Vec<PathBuf>,
 }
 
-/// OpenClaw's schema (normalised) and its version label.
+/// OpenClaw's schema (normalised, pre-processed: see [`super::schema_cache`]) and its version
+/// label.
 pub struct Schema {
     pub version: String,
     pub file: PathBuf,
-    /// The normalised schema document.
-    pub doc: Value,
-    /// No `$ref` points into a `properties` subtree, so absent keys' schemas can be pruned.
-    prunable: bool,
+    frags: super::schema_cache::Fragments,
     /// Channel ids the schema knows (`channels.properties`); others are refused by OpenClaw.
     pub channel_ids: BTreeSet<String>,
     /// Bundled plugins (`plugins.entries.properties`): their providers may omit `baseUrl`.
@@ -86,39 +84,48 @@ pub struct Schema {
     pub agents_list_legacy: bool,
 }
 
+/// What the rules read from the schema document itself, computed once when it is cached.
+#[derive(Serialize, serde::Deserialize)]
+struct Derived {
+    channel_ids: BTreeSet<String>,
+    bundled: BTreeSet<String>,
+    agents_list_legacy: bool,
+}
+
+fn derive(v: &Value) -> Derived {
+    let keys = |ptr: &str| -> BTreeSet<String> {
+        v.pointer(ptr)
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    Derived {
+        channel_ids: keys("/properties/channels/properties"),
+        bundled: keys("/properties/plugins/properties/entries/properties"),
+        agents_list_legacy: v.pointer("/properties/agents/properties/entries").is_some()
+            && v.pointer("/properties/agents/properties/list").is_none(),
+    }
+}
+
 impl Schema {
     pub fn load(file: &Path, version: &str) -> anyhow::Result<Schema> {
-        use crate::exit::{fail, Code};
-        let text = crate::safefs::read(file).map_err(|e| {
-            fail(
-                Code::NoInput,
-                format!("{}: cannot read schema: {e}", file.display()),
-            )
-        })?;
-        let mut v: Value = serde_json::from_slice(&text).map_err(|e| {
-            fail(
-                Code::DataErr,
-                format!("{}: schema is not JSON: {e}", file.display()),
-            )
-        })?;
-        normalize_schema(&mut v, &mut Vec::new());
-        let keys = |ptr: &str| -> BTreeSet<String> {
-            v.pointer(ptr)
-                .and_then(Value::as_object)
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default()
-        };
-        // The whole schema was compiled once when it was cached (`config schema refresh`);
-        // here only the part a config can reach is compiled, per config.
+        Schema::load_cached(file, version, None)
+    }
+
+    /// [`Schema::load`] through the pre-processed cache in `cache_dir` (built when missing).
+    pub fn load_cached(
+        file: &Path,
+        version: &str,
+        cache_dir: Option<&Path>,
+    ) -> anyhow::Result<Schema> {
+        let (frags, d) = super::schema_cache::load(file, cache_dir, derive)?;
         Ok(Schema {
             version: version.to_string(),
             file: file.to_path_buf(),
-            channel_ids: keys("/properties/channels/properties"),
-            bundled: keys("/properties/plugins/properties/entries/properties"),
-            agents_list_legacy: v.pointer("/properties/agents/properties/entries").is_some()
-                && v.pointer("/properties/agents/properties/list").is_none(),
-            prunable: !refs_into_properties(&v),
-            doc: v,
+            frags,
+            channel_ids: d.channel_ids,
+            bundled: d.bundled,
+            agents_list_legacy: d.agents_list_legacy,
         })
     }
 
@@ -127,16 +134,10 @@ impl Schema {
     /// plugin and channel schemas a config does not use is most of the compile time.
     pub fn compile(&self, instance: &Value) -> anyhow::Result<jsonschema::Validator> {
         use crate::exit::{fail, Code};
-        let pruned;
-        let doc = if self.prunable && instance.is_object() {
-            pruned = prune(&self.doc, instance);
-            &pruned
-        } else {
-            &self.doc
-        };
+        let doc = self.frags.assemble(instance)?;
         jsonschema::options()
             .should_validate_formats(false)
-            .build(doc)
+            .build(&doc)
             .map_err(|e| {
                 fail(
                     Code::DataErr,
@@ -144,47 +145,6 @@ impl Schema {
                 )
             })
     }
-}
-
-/// Whether any `$ref` points inside a `properties` map (then pruning could cut its target).
-fn refs_into_properties(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m.iter().any(|(k, c)| {
-            (k == "$ref"
-                && c.as_str()
-                    .map(|r| r.contains("/properties/"))
-                    .unwrap_or(false))
-                || refs_into_properties(c)
-        }),
-        Value::Array(a) => a.iter().any(refs_into_properties),
-        _ => false,
-    }
-}
-
-fn prune(schema: &Value, instance: &Value) -> Value {
-    let (Some(sm), Some(im)) = (schema.as_object(), instance.as_object()) else {
-        return schema.clone();
-    };
-    let Some(Value::Object(props)) = sm.get("properties") else {
-        return schema.clone();
-    };
-    let mut out = serde_json::Map::new();
-    for (k, v) in sm {
-        if k == "properties" {
-            let mut np = serde_json::Map::new();
-            for (pk, pv) in props {
-                let kept = match im.get(pk) {
-                    Some(child) => prune(pv, child),
-                    None => Value::Bool(true),
-                };
-                np.insert(pk.clone(), kept);
-            }
-            out.insert(k.clone(), Value::Object(np));
-        } else {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    Value::Object(out)
 }
 
 /// Make OpenClaw's schema usable by a standard validator, without changing what it accepts:
