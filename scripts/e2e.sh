@@ -601,6 +601,8 @@ while True:
     print(v["kind"] + ":" + v["key"])' "$1"
 }
 gc_settings() { # file alerts-file [extra gateway lines]
+  # probe_timeout_secs 10: at a load of 30 a live /health took up to 2.9 s, and one slow
+  # answer with failures_before_restart = 1 is a restart; a killed gateway refuses at once.
   # The scratch config's token and fake key are plain text by design, and OpenClaw's own audit
   # warns about trusted proxies on every loopback gateway: both are ignored the way an
   # operator would ([gateway] ignore_findings), every other finding counts.
@@ -610,7 +612,7 @@ retries = 0
 [[alerts.sinks]]
 name = \"e2e\"
 kind = \"command\"
-command = [\"sh\", \"-c\", \"cat >> '$2'; echo >> '$2'\"]" "probe_timeout_secs = 2
+command = [\"sh\", \"-c\", \"cat >> '$2'; echo >> '$2'\"]" "probe_timeout_secs = 10
 failures_before_restart = 1
 max_restarts_per_hour = 3
 log_dir = \"$work/logs\"
