@@ -662,7 +662,7 @@ PY
   rc=$?
   if [ "$rc" = 1 ] && grep -q '^critical gateway.bind_no_auth: gateway.bind "lan"' "$work/gc-lan.out" \
     && grep -q 'fix: set gateway.auth.mode "token"' "$work/gc-lan.out" && wait_for 30 health \
-    && gc_alert_keys "$work/gc-lan-alerts.jsonl" | grep -qx 'alert:finding:gateway.bind_no_auth'; then
+    && grep -qx 'alert:finding:gateway.bind_no_auth' <<<"$(gc_alert_keys "$work/gc-lan-alerts.jsonl")"; then
     ok gc-exposure "exit 1: $(grep -m1 '^critical gateway.bind_no_auth' "$work/gc-lan.out" | cut -c1-120); $(grep -m1 'fix: set gateway.auth.mode' "$work/gc-lan.out" | sed 's/^ *//' | cut -c1-80) (gateway still loopback); alerts: $(gc_alert_keys "$work/gc-lan-alerts.jsonl" | tr '\n' ' ')"
   else
     fail gc-exposure "exit $rc, health: $(curl -s -m 10 "http://127.0.0.1:$gw_port/health"), alerts '$(gc_alert_keys "$work/gc-lan-alerts.jsonl" | tr '\n' ' ')': $(head -c 400 "$work/gc-lan.out" | tr '\n' ' ')"
