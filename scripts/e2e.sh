@@ -133,7 +133,9 @@ start_gateway() {
 # Provider requests since line N whose current turn contains TEXT.
 prov_lines() { wc -l <"$work/provider.jsonl" 2>/dev/null || echo 0; }
 prov_seen() { # since text
-  tail -n +"$(( $1 + 1 ))" "$work/provider.jsonl" 2>/dev/null | grep -q "$2"
+  # Not a pipe: grep -q stops reading at the first match, and under pipefail the writer's
+  # EPIPE would turn a match into a miss.
+  grep -q "$2" < <(tail -n +"$(( $1 + 1 ))" "$work/provider.jsonl" 2>/dev/null)
 }
 
 # --- the claw side ---------------------------------------------------------------------
