@@ -150,17 +150,13 @@ fn public_health_url(ctx: &Ctx, url: &str) -> String {
 
 /// One GET; Ok on a 2xx, else the reason.
 fn probe(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(
-            ctx.settings.tunnel.health_timeout_secs.max(1),
-        ))
-        .build();
-    match agent.get(url).call() {
-        Ok(r) if (200..300).contains(&r.status()) => Ok(()),
-        Ok(r) => Err(format!("{url}: HTTP {}", r.status())),
-        Err(ureq::Error::Status(st, _)) => Err(format!("{url}: HTTP {st}")),
-        // ureq names the URL itself.
-        Err(ureq::Error::Transport(t)) => Err(crate::redact::redact_text(&t.to_string())),
+    let client = crate::http::Client::new(Duration::from_secs(
+        ctx.settings.tunnel.health_timeout_secs.max(1),
+    ));
+    match client.get(url, &[]) {
+        Ok(r) if r.ok() => Ok(()),
+        Ok(r) => Err(format!("{url}: HTTP {}", r.status)),
+        Err(e) => Err(crate::redact::redact_text(&format!("{url}: {e}"))),
     }
 }
 
