@@ -61,11 +61,7 @@ fn fingerprint(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0u8]);
     }
-    h.finalize()
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::hex(&h.finalize()[..12])
 }
 
 /// Every target in settings, for the tunnel URL `url`. Pure: reads no environment.
