@@ -474,13 +474,7 @@ fn act_restart(
                 ));
             }
             if let Err(oe) = &origin_ok {
-                state.health = "origin-down".into();
-                state.health_detail = Some(oe.clone());
-                w.alert(
-                    Severity::Critical,
-                    "origin",
-                    format!("tunnel: the local gateway does not answer ({oe}); tunnel {u} started anyway"),
-                );
+                origin_down(state, w, oe, &format!("; tunnel {u} started anyway"));
             }
             let h = if origin_ok.is_ok() {
                 h
