@@ -341,7 +341,15 @@ fn probe_against_a_fake_provider_429_then_200() {
         let v = r.json();
         (r, v)
     };
-    run(&t(3, 0)).0.code(1);
+    let (r, _) = run(&t(3, 0));
+    r.code(1);
+    // `style` is the old name of `api`: still honoured, with a warning naming file and line.
+    assert!(
+        r.stderr
+            .contains("claw.toml:8: rate_limit.probes[0].style is deprecated, rename it to api"),
+        "{}",
+        r.stderr
+    );
     assert!(srv.take().is_empty(), "no probe while open");
     // Half-open: the probe gets 429 and the breaker reopens for 30 min.
     let (r, v) = run(&t(18, 0));

@@ -118,7 +118,7 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
         g.rss_growth_warn_percent,
         g.rss_min_mib,
     ));
-    let ver = version_drift(ctx, l, &mut findings, &mut lines);
+    let ver = version_drift(ctx, &mut findings, &mut lines);
     let rpc = if g.rpc_health && live.up {
         bin.as_deref().map(|b| rpc_health(ctx, b))
     } else {
@@ -685,12 +685,7 @@ struct Ver {
 
 /// Installed OpenClaw vs claw's cached schema; refresh the schema when they differ (or none
 /// is cached), else a finding that says how.
-fn version_drift(
-    ctx: &Ctx,
-    l: &Ledger,
-    findings: &mut Vec<Finding>,
-    lines: &mut Vec<String>,
-) -> Ver {
+fn version_drift(ctx: &Ctx, findings: &mut Vec<Finding>, lines: &mut Vec<String>) -> Ver {
     let inst = version::installed(ctx);
     let schema = version::cached_schema(&ctx.paths.state);
     let mut v = Ver {
@@ -723,7 +718,12 @@ fn version_drift(
         });
         return v;
     }
-    match crate::cmd::config::schema_refresh(ctx, l) {
+    match crate::openclaw::schema::refresh(
+        &ctx.settings.general.openclaw_bin,
+        &crate::openclaw::schema::cache_dir(&ctx.paths.state),
+        &ctx.now_str(),
+        false,
+    ) {
         Ok(_) => {
             v.refreshed = true;
             v.schema = Some(installed.clone());

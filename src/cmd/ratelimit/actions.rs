@@ -100,51 +100,25 @@ fn http_probe(
             }
         }
     };
-    let body = serde_json::json!({
-        "model": p.model,
-        "max_tokens": 1,
-        "messages": [{"role": "user", "content": "ping"}],
-    });
-    let agent = ureq::AgentBuilder::new().timeout(timeout).build();
-    let mut req = agent.post(&p.url).set("content-type", "application/json");
-    match (p.style.as_str(), &key) {
-        ("anthropic", k) => {
-            req = req.set("anthropic-version", "2023-06-01");
-            if let Some(k) = k {
-                req = req.set("x-api-key", k);
+    // Settings are checked at load: an unknown api never gets here; Anthropic as before.
+    let api = crate::modelapi::Api::parse(&p.api).unwrap_or(crate::modelapi::Api::Anthropic);
+    let req = crate::modelapi::request(api, key.as_deref(), &p.model, 1, None, "ping");
+    let resp =
+        match crate::http::Client::new(timeout).post_json(&p.url, &req.header_refs(), &req.body) {
+            Ok(r) => r,
+            Err(e) => {
+                rec.result = ProbeResult::Failed {
+                    why: format!("probe request failed: {}", e.kind),
+                    retry_after_until: None,
+                };
+                return rec;
             }
-        }
-        (_, Some(k)) => req = req.set("authorization", &format!("Bearer {k}")),
-        _ => {}
-    }
-    let (status, retry, text) = match req.send_string(&body.to_string()) {
-        Ok(r) => {
-            let ra = r.header("retry-after").and_then(|v| v.trim().parse().ok());
-            (r.status(), ra, r.into_string().unwrap_or_default())
-        }
-        Err(ureq::Error::Status(code, r)) => {
-            let ra = r.header("retry-after").and_then(|v| v.trim().parse().ok());
-            (code, ra, r.into_string().unwrap_or_default())
-        }
-        Err(ureq::Error::Transport(t)) => {
-            rec.result = ProbeResult::Failed {
-                why: format!("probe request failed: {}", t.kind()),
-                retry_after_until: None,
-            };
-            return rec;
-        }
-    };
+        };
+    let (status, retry) = (resp.status, resp.retry_after);
     rec.status = Some(status);
     rec.retry_after_secs = retry;
-    if let Ok(v) = serde_json::from_str::<Value>(&text) {
-        let u = v.get("usage");
-        let n = |keys: &[&str]| {
-            keys.iter()
-                .find_map(|k| u.and_then(|u| u.get(*k)).and_then(Value::as_u64))
-                .unwrap_or(0)
-        };
-        rec.input_tokens = n(&["input_tokens", "prompt_tokens"]);
-        rec.output_tokens = n(&["output_tokens", "completion_tokens"]);
+    if let Some(v) = resp.json() {
+        (rec.input_tokens, rec.output_tokens) = crate::modelapi::usage(&v);
     }
     rec.result = if (200..300).contains(&status) {
         ProbeResult::Ok(format!("HTTP {status}"))
