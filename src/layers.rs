@@ -142,6 +142,7 @@ const CONN_USERS: &[&str] = &[
     "cmd/cost/report.rs",
     "cmd/cost/sqlite.rs",
     "cmd/ratelimit/actions.rs",
+    "cmd/ratelimit/degrade/store.rs",
     "cmd/ratelimit/mod.rs",
     "cmd/stuck/mod.rs",
     "cmd/tick.rs",
