@@ -379,3 +379,43 @@ fn each_step_is_opt_out() {
         "openclaw was not run at all"
     );
 }
+
+#[test]
+fn a_budget_exceeded_with_its_action_makes_the_gateway_minimal_without_a_storm() {
+    let e =
+        env("[[cost.budgets]]\nperiod = \"daily\"\nlimit_usd = 0.5\non_exceeded = [\"true\"]\n");
+    let sessions = e.s.openclaw().join("agents/main/sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    let sid = "dddddddd-0000-4000-8000-000000000004";
+    let lines = [
+        json!({"type":"session","version":3,"id":sid,"timestamp":format!("{DAY}T00:00:00.000Z"),"cwd":"/w"}),
+        json!({"type":"message","id":"m1","parentId":null,"timestamp":format!("{DAY}T00:01:00.000Z"),
+            "message":{"role":"assistant","content":[{"type":"text","text":"done"}],
+            "api":"anthropic-messages","provider":"anthropic","model":"claude-sonnet-4-5",
+            "usage":{"input":10,"output":5,"cacheRead":0,"cacheWrite":0,"totalTokens":15,
+                "cost":{"input":0.5,"output":0.25,"cacheRead":0,"cacheWrite":0,"total":0.75}},
+            "stopReason":"stop","timestamp":1772960000000u64}}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(sessions.join(format!("{sid}.jsonl")), text).unwrap();
+    // A quiet log: no storm, every breaker closed.
+    std::fs::create_dir_all(logs(&e.s)).unwrap();
+    std::fs::write(logs(&e.s).join(format!("openclaw-{DAY}.log")), "").unwrap();
+    let now = t(5, 0);
+    e.run(&now, &[], &[]).code(0);
+    assert_eq!(e.state()["level"], "full", "{}", e.state());
+    e.s.run(&["--now", &now, "cost-track"]).code(0);
+    // Exceeded: its action runs (recorded in budget_actions).
+    e.s.run(&["--now", &now, "budget-check"]).code(1);
+    e.run(&now, &[], &[]).code(0);
+    assert_eq!(e.state()["level"], "minimal", "{}", e.state());
+    let r = e.s.run(&["status"]);
+    assert!(r.stdout.contains("rate limit: minimal"), "{}", r.stdout);
+    // Nothing of OpenClaw's is changed for a budget: no storm, no provider degraded.
+    assert_eq!(e.every(), "30m");
+    assert!(e.enabled("j-anth"));
+    // The next day's period has no action yet: full again.
+    let next = format!("{}T00:05:00Z", "2026-05-05");
+    e.run(&next, &[], &[]).code(0);
+    assert_eq!(e.state()["level"], "full", "{}", e.state());
+}
