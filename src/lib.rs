@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod lock;
 pub mod metrics;
+pub mod money;
 pub mod notify;
 pub mod openclaw;
 pub mod output;

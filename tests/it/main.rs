@@ -13,6 +13,7 @@ mod crash;
 mod deploy;
 mod doctor;
 mod e2e;
+mod exact;
 mod fakehttp;
 mod fleet;
 mod gateway;

@@ -9,6 +9,7 @@ use super::{cost_mode, report};
 use crate::cli::BudgetCmd;
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
+use crate::money::Usd;
 use crate::notify;
 use crate::output::{Outcome, SCHEMA_VERSION};
 use crate::settings::Budget;
@@ -79,43 +80,47 @@ pub enum Level {
     Exceeded,
 }
 
-/// A budget's state now.
+/// A budget's state now. Amounts are exact (JSON: decimal strings).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Verdict {
     pub level: Level,
-    pub spent_micros: i64,
-    pub limit_micros: i64,
-    /// Spend at the period's end if today's burn rate holds.
-    pub projected_micros: i64,
+    pub spent_usd: Usd,
+    pub limit_usd: Usd,
+    /// Spend at the period's end if today's burn rate holds (exact inputs; the
+    /// extrapolation is rounded at 10^-36).
+    pub projected_usd: Usd,
     /// When the limit will be passed at today's rate (None: not within this period).
     pub passes_at: Option<DateTime<Utc>>,
 }
 
-/// Verdict and projection. `today_micros` spent since `today_start` is the burn rate's basis.
+/// Verdict and projection. `today` spent since `today_start` is the burn rate's basis.
+/// Levels compare exact amounts; only the time the limit will be passed is a float estimate.
 pub fn verdict(
-    spent: i64,
-    limit: i64,
+    spent: Usd,
+    limit: Usd,
     warn_percent: u32,
-    today_micros: i64,
+    today: Usd,
     today_start: DateTime<Utc>,
     period_end: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Verdict {
+    let pct = |v: Usd, p: u64| v.checked_mul_u64(p).unwrap_or(Usd::MAX);
     let level = if spent >= limit {
         Level::Exceeded
-    } else if (spent as i128) * 100 >= (limit as i128) * warn_percent as i128 {
+    } else if pct(spent, 100) >= pct(limit, warn_percent as u64) {
         Level::Warning
     } else {
         Level::Ok
     };
-    let elapsed = (now - today_start).num_seconds().max(1) as f64;
-    let rate = today_micros.max(0) as f64 / elapsed; // micro-dollars per second
-    let remaining = (period_end - now).num_seconds().max(0) as f64;
-    let projected = spent.saturating_add((rate * remaining).round() as i64);
+    let elapsed = (now - today_start).num_seconds().max(1) as u64;
+    let remaining = (period_end - now).num_seconds().max(0) as u64;
+    // spent + today x remaining / elapsed: today's rate held to the period's end.
+    let projected = spent.saturating_add(today.mul_div(remaining, elapsed).unwrap_or(Usd::MAX));
     let passes_at = if spent >= limit {
         Some(now)
-    } else if rate > 0.0 {
-        let secs = ((limit - spent) as f64 / rate).ceil() as i64;
+    } else if !today.is_zero() {
+        let rate = today.to_f64() / elapsed as f64; // dollars per second
+        let secs = ((limit.to_f64() - spent.to_f64()) / rate).ceil() as i64;
         chrono::Duration::try_seconds(secs)
             .and_then(|d| now.checked_add_signed(d))
             .filter(|t| *t < period_end)
@@ -124,9 +129,9 @@ pub fn verdict(
     };
     Verdict {
         level,
-        spent_micros: spent,
-        limit_micros: limit,
-        projected_micros: projected,
+        spent_usd: spent,
+        limit_usd: limit,
+        projected_usd: projected,
         passes_at,
     }
 }
@@ -188,7 +193,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
             let kind = Kind::parse(&b.period)?;
             let (first, next) = period_of(kind, today, ws);
             let rows = report::rows(ctx, mode, Some(first), Some(next - Days::new(1)))?;
-            let (mut spent, mut today_spent, mut unpriced) = (0i64, 0i64, 0i64);
+            let (mut spent, mut today_spent, mut unpriced) = (Usd::ZERO, Usd::ZERO, 0i64);
             let today_s = today.to_string();
             for r in rows.iter().filter(|r| matches(b, r)) {
                 spent = spent.saturating_add(r.cost);
@@ -197,7 +202,11 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     today_spent = today_spent.saturating_add(r.cost);
                 }
             }
-            let limit = crate::pricing::usd_to_micros(b.limit_usd);
+            // The limit as written in the settings (see `Usd::from_f64`).
+            let limit = Usd::from_f64(b.limit_usd).ok_or_else(|| fail(
+                Code::Config,
+                format!("cost.budgets [{}]: limit_usd {} is not an amount claw can hold", scope(b), b.limit_usd),
+            ))?;
             let v = verdict(spent, limit, b.warn_percent, today_spent, today_start, zone.start_of(next), ctx.now);
             worst = worst.max(v.level);
             let sc = scope(b);
@@ -214,9 +223,9 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     0
                 } else {
                     ledger.conn.execute(
-                        "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_micros, limit_micros, created_at)
+                        "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_usd, limit_usd, created_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-                        params![sc, first.to_string(), th, level, spent, limit, ctx.now_str()],
+                        params![sc, first.to_string(), th, level, spent.to_string(), limit.to_string(), ctx.now_str()],
                     )?
                 };
                 if n == 1 {
@@ -261,8 +270,8 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                     },
                     report::usd(spent),
                     report::usd(limit),
-                    spent as f64 * 100.0 / limit as f64,
-                    report::usd(v.projected_micros),
+                    spent.to_f64() * 100.0 / limit.to_f64(),
+                    report::usd(v.projected_usd),
                     if unpriced > 0 { format!("; {unpriced} unpriced lines not included") } else { String::new() },
                     if new_alerts.is_empty() { String::new() } else { format!(" [new alert at {} %]", new_alerts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")) },
                 )));
@@ -293,10 +302,11 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
         for (sc, spent, limit, warn) in &figures {
             // The budget's stable name is its label: one series per configured budget.
             let l = [("budget", sc.as_str())];
+            // Exact until here; the floats are only the exposition.
             o = o
-                .metric("budget_spent_usd", &l, *spent as f64 / 1e6)
-                .metric("budget_limit_usd", &l, *limit as f64 / 1e6)
-                .metric("budget_usage_ratio", &l, *spent as f64 / *limit as f64)
+                .metric("budget_spent_usd", &l, spent.to_f64())
+                .metric("budget_limit_usd", &l, limit.to_f64())
+                .metric("budget_usage_ratio", &l, spent.to_f64() / limit.to_f64())
                 .metric("budget_warning_ratio", &l, f64::from(*warn) / 100.0);
         }
         if worst > Level::Ok {
@@ -411,55 +421,82 @@ mod tests {
         );
     }
 
+    fn m(micros: i64) -> Usd {
+        Usd::from_micros(micros).unwrap()
+    }
+
     #[test]
     fn levels_and_projection() {
         let day = t("2026-03-08T00:00:00Z");
         let end = t("2026-03-09T00:00:00Z");
         // 6 hours in, $2 spent today of a $10 daily budget: ok, projected $8, never passes.
         let v = verdict(
-            2_000_000,
-            10_000_000,
+            m(2_000_000),
+            m(10_000_000),
             80,
-            2_000_000,
+            m(2_000_000),
             day,
             end,
             t("2026-03-08T06:00:00Z"),
         );
         assert_eq!(v.level, Level::Ok);
-        assert_eq!(v.projected_micros, 8_000_000);
+        assert_eq!(v.projected_usd, m(8_000_000));
         assert_eq!(v.passes_at, None);
         // 12 hours in, $8: warning; $2 more at $2/3h passes at 15:00.
         let v = verdict(
-            8_000_000,
-            10_000_000,
+            m(8_000_000),
+            m(10_000_000),
             80,
-            8_000_000,
+            m(8_000_000),
             day,
             end,
             t("2026-03-08T12:00:00Z"),
         );
         assert_eq!(v.level, Level::Warning);
         assert_eq!(v.passes_at, Some(t("2026-03-08T15:00:00Z")));
-        assert_eq!(v.projected_micros, 16_000_000);
+        assert_eq!(v.projected_usd, m(16_000_000));
         let v = verdict(
-            7_999_999,
-            10_000_000,
+            m(7_999_999),
+            m(10_000_000),
             80,
-            0,
+            Usd::ZERO,
             day,
             end,
             t("2026-03-08T12:00:00Z"),
         );
         assert_eq!((v.level, v.passes_at), (Level::Ok, None));
+        // One logged digit below the warning line is below it (a float sum could not say).
+        let below = Usd::parse("7.9999999999999999999").unwrap();
         let v = verdict(
-            10_000_000,
-            10_000_000,
+            below,
+            m(10_000_000),
             80,
-            0,
+            Usd::ZERO,
+            day,
+            end,
+            t("2026-03-08T12:00:00Z"),
+        );
+        assert_eq!(v.level, Level::Ok);
+        let v = verdict(
+            m(10_000_000),
+            m(10_000_000),
+            80,
+            Usd::ZERO,
             day,
             end,
             t("2026-03-08T12:00:00Z"),
         );
         assert_eq!(v.level, Level::Exceeded);
+        // A third of a day's spend per remaining third: exact inputs, rounded at 10^-36.
+        let v = verdict(
+            m(1_000_000),
+            m(10_000_000),
+            80,
+            m(1_000_000),
+            day,
+            end,
+            t("2026-03-08T18:00:00Z"),
+        );
+        assert_eq!(v.projected_usd.round_dp(6), "1.333333");
     }
 }
