@@ -291,3 +291,147 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+/// ccusage (npm, pinned in `.ci/run`): `CLAW_TEST_CCUSAGE`, else the copy `scripts/bench.sh`
+/// and `scripts/compare-cost.sh` install in `bench-cache/tools`.
+fn ccusage() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("CLAW_TEST_CCUSAGE") {
+        return Some(p.into());
+    }
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-cache/tools/node_modules/.bin/ccusage");
+    p.is_file().then_some(p)
+}
+
+/// Cross-check against ccusage on a generated JSONL home, reduced to what both read alike:
+/// ccusage 20.0.24 leaves out `.reset`/`.deleted` archives and Anthropic/OpenAI alias token
+/// names, counts checkpoint copies and `gateway-injected` lines again (README, "Spend, side by
+/// side"), so those are removed first. Then the tokens per day are equal, and the spend of
+/// every day x model whose lines all carry a logged cost is equal to within ccusage's float
+/// sum; the rest is what ccusage prices itself (or marks `missingPricing`, $0) where claw
+/// uses the config's prices.
+#[test]
+fn ccusage_agrees_on_tokens_per_day_and_on_logged_spend() {
+    let Some(cc) = ccusage() else {
+        crate::common::skip("no ccusage (CLAW_TEST_CCUSAGE, or bench-cache/tools from scripts/bench.sh): the ccusage cross-check");
+        return;
+    };
+    let s = Sandbox::new();
+    let (home, _) = s.gen_home("home-cc", 5, "jsonl");
+    s.write_settings("[general]\ntimezone = \"UTC\"\n");
+    for e in walkdir::WalkDir::new(home.join("agents"))
+        .into_iter()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().to_string();
+        let p = e.path();
+        if !e.file_type().is_file() {
+            continue;
+        }
+        if name.contains(".checkpoint.") || name.contains(".reset.") || name.contains(".deleted.") {
+            std::fs::remove_file(p).unwrap();
+        } else if name.ends_with(".jsonl") && !name.ends_with(".trajectory.jsonl") {
+            let text = std::fs::read_to_string(p).unwrap();
+            let kept: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    !["gateway-injected", "\"input_tokens\"", "\"prompt_tokens\""]
+                        .iter()
+                        .any(|w| l.contains(w))
+                })
+                .collect();
+            std::fs::write(p, kept.join("\n") + "\n").unwrap();
+        }
+    }
+    let out = std::process::Command::new(&cc)
+        .args([
+            "openclaw",
+            "daily",
+            "--json",
+            "--offline",
+            "--timezone",
+            "UTC",
+            "--open-claw-path",
+        ])
+        .arg(&home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    s.run(&[
+        "--openclaw-dir",
+        home.to_str().unwrap(),
+        "--now",
+        NOW,
+        "cost-track",
+    ])
+    .code(0)
+    .silent();
+    let days = theirs["daily"].as_array().unwrap();
+    assert!(days.len() >= 3, "{theirs}");
+    let mut compared = 0;
+    for d in days {
+        let day = d["date"].as_str().unwrap();
+        let run = |by: &str| {
+            let r = s.run(&[
+                "--openclaw-dir",
+                home.to_str().unwrap(),
+                "--now",
+                NOW,
+                "--json",
+                "cost",
+                "report",
+                "--by",
+                by,
+                "--since",
+                day,
+                "--until",
+                day,
+                "--cost-mode",
+                "logged",
+            ]);
+            r.code(0);
+            r.json()
+        };
+        let ours = run("day");
+        let t = &ours["total"];
+        for (a, b) in [
+            ("input", "inputTokens"),
+            ("output", "outputTokens"),
+            ("cache_read", "cacheReadTokens"),
+            ("cache_write", "cacheCreationTokens"),
+        ] {
+            assert_eq!(
+                t[a].as_i64(),
+                d[b].as_i64(),
+                "{day} {a}: claw {t} vs ccusage {d}"
+            );
+        }
+        for row in run("model")["rows"].as_array().unwrap() {
+            if row["unpriced_lines"] != 0 {
+                continue;
+            }
+            let model = row["key"].as_str().unwrap().split_once('/').unwrap().1;
+            let Some(b) = d["modelBreakdowns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["modelName"] == format!("[openclaw] {model}"))
+            else {
+                continue;
+            };
+            let ours = usd(&row["cost_usd"]).to_f64();
+            let theirs = b["cost"].as_f64().unwrap();
+            assert!(
+                (ours - theirs).abs() < 1e-9,
+                "{day} {model}: claw {ours} vs ccusage {theirs}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 3, "{compared} day x model spends compared");
+}

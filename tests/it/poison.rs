@@ -25,6 +25,8 @@ fn absurd() -> Vec<(serde_json::Value, &'static str)> {
         (ok_usage(1e18), "cost"),
         (ok_usage(1e300), "cost"),
         (ok_usage(-5.0), "cost"),
+        // Finer than any cost (a digit below 10^-36 USD): refused, never rounded.
+        (ok_usage(1.5e-40), "10^-36"),
         (
             json!({"input":100,"output":20,"cost":{"total":"Infinity"}}),
             "cost",
