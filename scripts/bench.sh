@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark every claw job on generated OpenClaw homes, against what operators do today.
 #
-#   scripts/bench.sh            medium (~100 MB) and large (~2 GB) homes
-#   scripts/bench.sh --quick    medium only (CI)
+#   scripts/bench.sh            medium (~100 MB) and large (~2 GB) homes, a ~200 MB JSONL
+#                               transcript tree and a ~200 MB SQLite-era store
+#   scripts/bench.sh --quick    medium and the ~200 MB JSONL tree (CI)
 #
 # Homes are generated once into $CLAW_BENCH_CACHE (default: bench-cache/, gitignored) and
 # regenerated only when the generator's sources change. Each job runs twice: cold (fresh
@@ -22,11 +23,19 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${CLAW_BENCH_CACHE:-$ROOT/bench-cache}
 SEED=1
 NOW=2026-11-21T08:00:00Z
-SCALES=(medium large)
+SCALES=(medium large jsonl200 sqlite200)
 # A baseline still running after this many seconds is stopped (ccusage is quadratic on
 # SQLite-era homes).
 BASELINE_TIMEOUT=${CLAW_BENCH_BASELINE_TIMEOUT:-300}
-[[ ${1:-} == --quick ]] && SCALES=(medium)
+[[ ${1:-} == --quick ]] && SCALES=(medium jsonl200)
+
+# claw-gen arguments per home; the transcript-only homes run TREE_JOBS instead of JOBS.
+declare -A GEN_ARGS=(
+  [medium]="--scale medium --era both"
+  [large]="--scale large --era both"
+  [jsonl200]="--scale medium --era jsonl --sessions 4800"
+  [sqlite200]="--scale medium --era sqlite --sessions 5500"
+)
 
 JOBS=(
   "config validate (structural)|config validate|--no-schema {home}/openclaw.json|jq empty {home}/openclaw.json"
@@ -38,6 +47,12 @@ JOBS=(
   "rate-limit-detect|rate-limit-detect|--log-dir {home}/logs/gateway|cat {home}/logs/gateway/*.log | grep -c 429"
   "stuck-agent scan|stuck-agent scan||jq '[.runs[] | select(.endedAt == null)] | length' {home}/subagents/runs.json; for f in {home}/agents/*/sessions/*.jsonl; do stat -c '%Y %n' \"\$f\"; done | sort -n | tail -1"
   "compaction-backup|compaction-backup||mkdir -p {tmp}/copy && cp -r {home}/agents {tmp}/copy/"
+)
+# On the transcript trees: cost-track against reading the same bytes (the floor) and ccusage
+# (not on the SQLite store: it rescans SQLite-era stores quadratically).
+TREE_JOBS=(
+  "cost-track vs cat of the tree|cost-track||find {home}/agents -type f -print0 | xargs -0 cat"
+  "cost-track vs ccusage|cost-track||[[ {home} == *sqlite200* ]] && exit 99; {ccusage} openclaw daily --json --offline --timezone UTC --open-claw-path {home}"
 )
 
 # Reference tools for the baseline column, when they can be had: OpenClaw 2026.9.6 (npm,
@@ -83,7 +98,8 @@ for s in "${SCALES[@]}"; do
     mkdir -p "$dir"
     echo "bench: generating the $s home (seed $SEED)" >&2
     t0=$(date +%s%N)
-    "$GEN" --out "$dir/home" --seed "$SEED" --scale "$s" --era both
+    # shellcheck disable=SC2086
+    "$GEN" --out "$dir/home" --seed "$SEED" ${GEN_ARGS[$s]}
     echo $(( ($(date +%s%N) - t0) / 1000000 )) >"$dir/gen-ms"
     echo "$STAMP" >"$dir/stamp"
   fi
@@ -121,7 +137,10 @@ REAL_HOME=$HOME
 for s in "${SCALES[@]}"; do
   home=$CACHE/$s/home
   size=$(du -sh "$home" | cut -f1)
-  for job in "${JOBS[@]}"; do
+  [[ $s == *200 ]] && size="agents/ $(du -sh "$home/agents" | cut -f1)"
+  jobs=("${JOBS[@]}")
+  [[ $s == *200 ]] && jobs=("${TREE_JOBS[@]}")
+  for job in "${jobs[@]}"; do
     IFS='|' read -r label sub extra baseline <<<"$job"
     # shellcheck disable=SC2086
     "$BIN" $sub --help >/dev/null 2>&1 || continue
@@ -146,7 +165,9 @@ for s in "${SCALES[@]}"; do
     unset CLAW_OPENCLAW_DIR CLAW_STATE_DIR CLAW_NOW
     export HOME=$REAL_HOME
     rm -rf "$tmp"
-    if [[ $brc == 124 ]]; then
+    if [[ $brc == 99 ]]; then
+      ROWS+=("| $label | $s ($size) | ${cw}s / ${cm} MB (exit $cr) | ${ww}s / ${wm} MB (exit $wr) | (not run here) | - | - |")
+    elif [[ $brc == 124 ]]; then
       # Stopped at the time limit: the baseline took at least that long.
       ROWS+=("| $label | $s ($size) | ${cw}s / ${cm} MB (exit $cr) | ${ww}s / ${wm} MB (exit $wr) | > ${BASELINE_TIMEOUT}s (stopped) | > $(ratio "$bw" "$cw") | > $(ratio "$bw" "$ww") |")
     else

@@ -1,13 +1,17 @@
 #!/bin/sh
 # Compare `claw config validate` with the real `openclaw config validate --json` on every config
 # in ../shared/samples/configs/ and on claw's own cases in tests/fixtures/configs/, and print a
-# markdown table. Exit 0 when verdicts and error paths agree on every case, 1 otherwise.
+# markdown table (with the generated corpus of scripts/compare_corpus.py). Exit 0 when every
+# verdict agrees and error paths agree as required, 1 otherwise.
 #
-# usage: scripts/compare-validate.sh [--only SUBSTRING]
+# usage: scripts/compare-validate.sh [--only SUBSTRING] [--no-cache] [--jobs N]
 # env:   CLAW_BIN             claw binary to test (default: `cargo build`, target/debug/claw)
 #        CLAW_TEST_OPENCLAW   openclaw executable (default: scripts/install-openclaw.sh, which
 #                             installs node@24 + openclaw@2026.9.6 from npm on first use)
 #        CLAW_SHARED          the shared samples checkout (default: ../shared beside the repo)
+#        CLAW_COMPARE_CACHE   where OpenClaw's verdicts are kept between runs, per OpenClaw
+#                             version and case content (default: $XDG_CACHE_HOME/claw-compare,
+#                             ~/.cache/claw-compare); `--no-cache` always asks OpenClaw
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -41,4 +45,5 @@ python3 "$root/scripts/compare_validate.py" \
   --claw "$claw" --openclaw "$oc" \
   --claw-state "$work/claw-state" --claw-settings "$work/claw.toml" \
   --fixtures "$root/tests/fixtures/configs" --samples "$samples" \
-  --scratch "$work/cases" "$@"
+  --scratch "$work/cases" \
+  --cache "${CLAW_COMPARE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/claw-compare}" "$@"

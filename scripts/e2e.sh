@@ -519,6 +519,7 @@ PY
     fail rl-probe "exit $rc, state '$rl_state', provider requests since: $(( $(prov_lines) - before )): $(tail -2 "$work/rl-close.err" | tr '\n' ' ')"
   fi
   t1=$(date +%s); echo "e2e-timing: $ver rate-limit $((t1 - t0)) s"; t0=$t1
+  . "$here/e2e-degraded.sh" && degraded_cases; t1=$(date +%s); echo "e2e-timing: $ver degraded $((t1 - t0)) s"; t0=$t1
 
   # --- config heal --restart after a truncation and after a wipe ---------------------------
   claw_run "$work/claw.toml" config backup >"$work/backup.out" 2>&1 || fail heal "config backup failed: $(tail -2 "$work/backup.out")"

@@ -22,6 +22,7 @@ JOBS=(
   "stuck-agent|stuck-agent scan|*-*-* *:*:00|10s|5min|find stuck agents|logs"
   "tunnel|tunnel check|*-*-* *:*:00|10s|5min|check the tunnel"
   "gateway-check|gateway check|*-*-* *:*:00|10s|5min|watch the gateway: health, safe restarts, exposure"
+  "cost-digest|cost digest|*-*-* 08:00:00|60s|10min|send the spend digest to the alert sinks"
 )
 
 service() { # variant name argv timeout description needs

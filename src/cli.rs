@@ -353,6 +353,29 @@ pub enum CostCmd {
     Report(ReportArgs),
     /// The costliest sessions with their labels
     Top(TopArgs),
+    /// Send the spend digest (the day before and/or the last week: spend by day, top agents
+    /// and models, change, budgets) to the alert sinks, once per period; printed when no
+    /// sink is set. --dry-run shows it and sends nothing
+    Digest(DigestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// Only this digest (default: `[digest] periods` in settings)
+    #[arg(long, value_enum, value_name = "PERIOD")]
+    pub period: Option<DigestPeriod>,
+    /// Which cost to count (default: `cost.cost_mode` in settings)
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub cost_mode: Option<crate::pricing::CostMode>,
+}
+
+/// What one digest covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DigestPeriod {
+    /// The day before (in `general.timezone`)
+    Daily,
+    /// The last whole week (starting on `cost.week_start`)
+    Weekly,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -433,6 +456,10 @@ pub struct RateLimitArgs {
     /// rate_limit.log_dirs)
     #[arg(long, value_name = "DIR", env = "CLAW_RATE_LIMIT_LOG_DIR")]
     pub log_dir: Vec<PathBuf>,
+    /// Undo every change degraded mode made to OpenClaw (heartbeat, cron jobs) now,
+    /// whatever the breakers say
+    #[arg(long)]
+    pub restore: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -33,6 +33,8 @@ pub const JOBS: &[JobSpec] = &[
     JobSpec { name: "stuck-agent", argv: &["stuck-agent", "scan"], schedule: "1m" },
     JobSpec { name: "tunnel", argv: &["tunnel", "check"], schedule: "1m" },
     JobSpec { name: "gateway-check", argv: &["gateway", "check"], schedule: "1m" },
+    // The spend digest at 08:00 in general.timezone; sends each period's digest once.
+    JobSpec { name: "cost-digest", argv: &["cost", "digest"], schedule: "0 8 * * *" },
 ];
 
 /// The config job's name before it healed by default: still accepted in `[tick.schedule]`.

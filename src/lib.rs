@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod atomic;
+pub mod budgets;
 pub mod cli;
 pub mod cmd;
 pub mod ctx;

@@ -95,11 +95,14 @@ pub const REGISTRY: &[Spec] = &[
     // budget-check.
     g("claw_budget_spent_usd", "usd", &["budget"], "Spend in the budget's current period, in US dollars."),
     g("claw_budget_limit_usd", "usd", &["budget"], "The budget's limit for its period, in US dollars."),
+    g("claw_budget_spent_tokens", "", &["budget"], "Tokens in a token budget's current period."),
+    g("claw_budget_limit_tokens", "", &["budget"], "A token budget's limit for its period."),
     g("claw_budget_usage_ratio", "ratio", &["budget"], "Spend in the budget's current period over its limit (1 = limit reached)."),
     g("claw_budget_warning_ratio", "ratio", &["budget"], "The budget's warning threshold as a ratio of its limit."),
     // rate-limit-detect.
     g("claw_rate_limit_breaker_state", "", &["provider"], "Circuit breaker per provider (provider=\"global\" for all): 0 closed, 1 half-open, 2 open."),
     g("claw_rate_limit_window_events", "", &["provider"], "Rate-limit events inside the breaker's window."),
+    g("claw_rate_limit_degradation_level", "", &["provider"], "Degradation level: 0 full, 1 degraded, 2 minimal (provider global: the whole gateway)."),
     c("claw_rate_limit_events_total", "", &[], "Rate-limit and overload events counted."),
     // stuck-agent.
     g("claw_stuck_agent_runs", "", &["class"], "Subagent runs per class at the last scan."),

@@ -192,6 +192,32 @@ impl Usd {
         (carry == 0).then_some(Usd { limbs: out })
     }
 
+    /// `self - o`, exact; `None` when `o` is larger (an amount is never negative: a signed
+    /// difference is the caller's, see [`Usd::abs_diff`]).
+    pub fn checked_sub(self, o: Usd) -> Option<Usd> {
+        let mut out = [0u64; 4];
+        let mut borrow = 0u64;
+        for (i, slot) in out.iter_mut().enumerate() {
+            let sub = o.limbs[i] + borrow;
+            if self.limbs[i] >= sub {
+                *slot = self.limbs[i] - sub;
+                borrow = 0;
+            } else {
+                *slot = self.limbs[i] + BASE - sub;
+                borrow = 1;
+            }
+        }
+        (borrow == 0).then_some(Usd { limbs: out })
+    }
+
+    /// `|self - o|` and whether `self < o` (a change between two periods).
+    pub fn abs_diff(self, o: Usd) -> (Usd, bool) {
+        match self.checked_sub(o) {
+            Some(d) => (d, false),
+            None => (o.checked_sub(self).unwrap_or(Usd::ZERO), true),
+        }
+    }
+
     /// Sum that stops at the largest amount instead of wrapping (reaching it takes 10^32
     /// lines at the per-line ceiling; only a hand-edited ledger can get there).
     pub fn saturating_add(self, o: Usd) -> Usd {
@@ -359,6 +385,24 @@ impl std::str::FromStr for Usd {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn differences_are_exact_and_signed_by_the_caller() {
+        let u = |s: &str| Usd::parse(s).unwrap();
+        assert_eq!(u("3.000001").checked_sub(u("2")), Some(u("1.000001")));
+        assert_eq!(
+            u("1").checked_sub(u("0.0075568500000000005")),
+            Some(u("0.9924431499999999995"))
+        );
+        assert_eq!(
+            u("1").checked_sub(u("1.000000000000000000000000000000000001")),
+            None
+        );
+        assert_eq!(u("2").abs_diff(u("3.5")), (u("1.5"), true));
+        assert_eq!(u("3.5").abs_diff(u("2")), (u("1.5"), false));
+        assert_eq!(Usd::MAX.abs_diff(Usd::ZERO), (Usd::MAX, false));
+    }
+
     use super::*;
 
     fn u(s: &str) -> Usd {

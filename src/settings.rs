@@ -27,6 +27,32 @@ pub struct Settings {
     #[serde(skip)]
     pub deprecations: Vec<String>,
     pub ledger: LedgerRetention,
+    pub digest: Digest,
+}
+
+/// `[digest]`: `claw cost digest`, the spend summary tick sends to the alert sinks (by
+/// default every day at 08:00 in `general.timezone`; `[tick.schedule] cost-digest` moves it).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Digest {
+    /// Which digests to send, each once per period: `daily` (the day before) and/or `weekly`
+    /// (the last whole week, starting on `cost.week_start`). Empty: none.
+    pub periods: Vec<String>,
+    /// How many agents and models the digest names.
+    pub top: u32,
+    /// Send only to these `[[alerts.sinks]]` (by name); empty: every sink. With no sink at
+    /// all the digest is printed (cron mails it).
+    pub sinks: Vec<String>,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest {
+            periods: vec!["daily".into()],
+            top: 5,
+            sinks: Vec::new(),
+        }
+    }
 }
 
 /// `[ledger]`: how long the ledger keeps its per-run history.
@@ -282,8 +308,13 @@ impl Default for CostJob {
 pub struct Budget {
     /// `daily`, `weekly` or `monthly`.
     pub period: String,
-    /// The limit in USD for one period.
+    /// The limit in USD for one period (a spend budget).
     pub limit_usd: f64,
+    /// The limit in tokens for one period (a token budget, instead of `limit_usd`).
+    pub limit_tokens: u64,
+    /// Which tokens a token budget counts: any of `input`, `output`, `cache_read`,
+    /// `cache_write` (empty: all four).
+    pub tokens: Vec<String>,
     /// Percent of the limit at which the budget is at warning (default 80).
     pub warn_percent: u32,
     /// Only this agent's spend (empty: all agents).
@@ -302,6 +333,8 @@ impl Default for Budget {
         Budget {
             period: "daily".into(),
             limit_usd: 0.0,
+            limit_tokens: 0,
+            tokens: Vec::new(),
             warn_percent: 80,
             agent: String::new(),
             provider: String::new(),
@@ -419,6 +452,18 @@ pub struct RateLimitJob {
     pub timeout_secs: u64,
     /// `[[rate_limit.probes]]`: how HALF-OPEN tests a provider.
     pub probes: Vec<Probe>,
+    /// Degraded mode: stretch the heartbeat of agents on a limited provider (through
+    /// `openclaw config set`) by `heartbeat_factor`, at twice its interval once half-open.
+    pub stretch_heartbeat: bool,
+    pub heartbeat_factor: u32,
+    /// OpenClaw's heartbeat interval when `every` is unset (its runtime default).
+    pub heartbeat_default: String,
+    /// Degraded mode: disable the gateway's cron jobs that run on a limited provider.
+    pub disable_cron: bool,
+    /// Restore everything degraded mode changed once the breaker stayed closed this long.
+    pub resume_after_secs: u64,
+    /// Timeout of one `openclaw config` / `openclaw cron` call (each starts node: 5-20 s).
+    pub openclaw_timeout_secs: u64,
 }
 
 impl Default for RateLimitJob {
@@ -443,6 +488,12 @@ impl Default for RateLimitJob {
             alert: true,
             timeout_secs: 20,
             probes: Vec::new(),
+            stretch_heartbeat: true,
+            heartbeat_factor: 4,
+            heartbeat_default: "30m".into(),
+            disable_cron: true,
+            resume_after_secs: 900,
+            openclaw_timeout_secs: 90,
         }
     }
 }
@@ -1040,6 +1091,7 @@ const DAY_SECS: u64 = 86_400;
 /// Any case is accepted (`put` is sent as PUT).
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 const POLICIES: &[&str] = &["report", "steer", "kill", "ladder"];
+const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
 const WEEKDAYS: &[&str] = &[
     "monday",
     "tuesday",
@@ -1206,7 +1258,39 @@ impl Settings {
                 &b.period,
                 &["daily", "weekly", "monthly"],
             );
-            c.range_f("cost.budgets", i, "limit_usd", b.limit_usd, 0.000001, 1e9);
+            if b.limit_tokens == 0 {
+                c.range_f("cost.budgets", i, "limit_usd", b.limit_usd, 0.000001, 1e9);
+                if !b.tokens.is_empty() {
+                    c.refuse(
+                        "cost.budgets",
+                        i,
+                        "tokens",
+                        format!("{:?}", b.tokens),
+                        "only a token budget (limit_tokens) counts tokens".into(),
+                    );
+                }
+            } else {
+                if b.limit_usd != 0.0 {
+                    c.refuse(
+                        "cost.budgets",
+                        i,
+                        "limit_usd",
+                        b.limit_usd.to_string(),
+                        "set limit_usd or limit_tokens, not both".into(),
+                    );
+                }
+                c.range(
+                    "cost.budgets",
+                    i,
+                    "limit_tokens",
+                    b.limit_tokens,
+                    1,
+                    1_000_000_000_000_000,
+                );
+                for t in &b.tokens {
+                    c.one_of("cost.budgets", i, "tokens", t, TOKEN_KINDS);
+                }
+            }
             c.range(
                 "cost.budgets",
                 i,
@@ -1217,6 +1301,22 @@ impl Settings {
             );
             if !b.on_exceeded.is_empty() {
                 c.argv("cost.budgets", i, "on_exceeded", &b.on_exceeded);
+            }
+        }
+        let d = &self.digest;
+        for p in &d.periods {
+            c.one_of("digest", None, "periods", p, &["daily", "weekly"]);
+        }
+        c.range("digest", None, "top", d.top.into(), 1, 50);
+        for n in &d.sinks {
+            if !self.alerts.sinks.iter().any(|k| &k.name == n) {
+                c.refuse(
+                    "digest",
+                    None,
+                    "sinks",
+                    format!("{n:?}"),
+                    "no [[alerts.sinks]] has this name".into(),
+                );
             }
         }
         for (i, m) in k.meters.iter().enumerate() {
@@ -1367,6 +1467,40 @@ impl Settings {
             DAY_SECS,
         );
         c.range("rate_limit", None, "timeout_secs", k.timeout_secs, 1, 3600);
+        c.range(
+            "rate_limit",
+            None,
+            "heartbeat_factor",
+            k.heartbeat_factor.into(),
+            2,
+            100,
+        );
+        if crate::openclaw::schedule::parse_duration_ms(&k.heartbeat_default).is_none_or(|m| m == 0)
+        {
+            c.refuse(
+                "rate_limit",
+                None,
+                "heartbeat_default",
+                format!("{:?}", k.heartbeat_default),
+                "expected a duration such as \"30m\"".into(),
+            );
+        }
+        c.range(
+            "rate_limit",
+            None,
+            "resume_after_secs",
+            k.resume_after_secs,
+            0,
+            30 * DAY_SECS,
+        );
+        c.range(
+            "rate_limit",
+            None,
+            "openclaw_timeout_secs",
+            k.openclaw_timeout_secs,
+            1,
+            3600,
+        );
         for v in &k.trip_commands {
             c.argv("rate_limit", None, "trip_commands", v);
         }
@@ -1654,6 +1788,12 @@ mod tests {
             ("[rate_limit]\njournald = \"sometimes\"\n", 2, "rate_limit.journald"),
             ("[stuck.actions]\nidle = \"nuke\"\n", 2, "stuck.actions.idle"),
             ("[general]\ntimezone = \"Mars/Olympus\"\n", 2, "general.timezone"),
+            ("[[cost.budgets]]\nlimit_tokens = 5\nlimit_usd = 1.0\n", 3, "cost.budgets[0].limit_usd = 1: set limit_usd or limit_tokens, not both"),
+            ("[[cost.budgets]]\nperiod = \"weekly\"\nlimit_tokens = 5\ntokens = [\"input\", \"thinking\"]\n", 4, "cost.budgets[0].tokens = \"thinking\": expected one of"),
+            ("[[cost.budgets]]\nlimit_tokens = 0\n", 1, "cost.budgets[0].limit_usd = 0"),
+            ("[digest]\nperiods = [\"hourly\"]\n", 2, "digest.periods = \"hourly\""),
+            ("[digest]\ntop = 0\n", 2, "digest.top = 0: expected 1 .. 50 in [digest]"),
+            ("[digest]\nsinks = [\"slack\"]\n", 2, "digest.sinks = \"slack\": no [[alerts.sinks]] has this name"),
             ("[config]\nrestart_command = []\n", 2, "config.restart_command"),
             ("[alerts]\ntimeout_secs = 0\n", 2, "alerts.timeout_secs = 0"),
             // Not written at all but refused through another key's value: the table's line.
@@ -1693,5 +1833,6 @@ mod tests {
         assert_eq!(s.tunnel, TunnelJob::default());
         assert_eq!(s.rate_limit, RateLimitJob::default());
         assert_eq!(s.stuck, StuckJob::default());
+        assert_eq!(s.digest, Digest::default());
     }
 }

@@ -48,6 +48,9 @@ impl Zone {
 
     /// The wall-clock time at `t` in this zone.
     pub fn wall(&self, t: DateTime<Utc>) -> NaiveDateTime {
+        if let (Zone::Local, Some(z)) = (self, system()) {
+            return t.with_timezone(&z).naive_local();
+        }
         match self {
             Zone::Local => t.with_timezone(&chrono::Local).naive_local(),
             Zone::Named(z) => t.with_timezone(z).naive_local(),
@@ -64,12 +67,61 @@ impl Zone {
     /// daylight-saving change skips midnight, the day starts when the clock resumes.
     pub fn start_of(&self, day: NaiveDate) -> DateTime<Utc> {
         let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+        if let (Zone::Local, Some(z)) = (self, system()) {
+            return first_instant(&z, midnight);
+        }
         match self {
             Zone::Local => first_instant(&chrono::Local, midnight),
             Zone::Named(z) => first_instant(z, midnight),
             Zone::Fixed(o) => first_instant(o, midnight),
         }
     }
+}
+
+/// The system zone by name, found like node (OpenClaw) finds it, so claw's days are
+/// OpenClaw's days: `TZ` (an IANA name, `:Name`, or a path into a zoneinfo tree; set but
+/// empty is UTC), else the zone `/etc/localtime` links to, else `/etc/timezone`. Resolved
+/// against the compiled-in database, so it works where the host has no zoneinfo files (node
+/// carries its own too). `None`: not a name (a POSIX rule like `CET-1CEST`, a copied
+/// `/etc/localtime`); chrono's reader of `TZ` and `/etc/localtime` takes over.
+fn system() -> Option<Tz> {
+    static SYSTEM: std::sync::OnceLock<Option<Tz>> = std::sync::OnceLock::new();
+    *SYSTEM.get_or_init(|| {
+        resolve_system(
+            std::env::var("TZ").ok().as_deref(),
+            std::fs::read_link("/etc/localtime").ok().as_deref(),
+            std::fs::read_to_string("/etc/timezone").ok().as_deref(),
+        )
+    })
+}
+
+/// [`system`]'s decision, from what it read.
+fn resolve_system(
+    tz_env: Option<&str>,
+    localtime_link: Option<&std::path::Path>,
+    etc_timezone: Option<&str>,
+) -> Option<Tz> {
+    let by_name = |s: &str| -> Option<Tz> {
+        let s = s.trim().trim_start_matches(':');
+        // A path into a zoneinfo tree names its zone after `zoneinfo/`.
+        let name = match s.rfind("zoneinfo/") {
+            Some(i) => &s[i + "zoneinfo/".len()..],
+            None => s,
+        };
+        // `posix/Europe/Berlin` and `right/...` trees hold the same zones.
+        let name = name.trim_start_matches("posix/");
+        name.parse::<Tz>().ok()
+    };
+    if let Some(tz) = tz_env {
+        if tz.trim().is_empty() {
+            return Some(Tz::UTC);
+        }
+        return by_name(tz);
+    }
+    if let Some(z) = localtime_link.and_then(|l| by_name(&l.to_string_lossy())) {
+        return Some(z);
+    }
+    etc_timezone.and_then(by_name)
 }
 
 impl std::str::FromStr for Zone {
@@ -179,6 +231,50 @@ mod tests {
         let f = Zone::parse("+01:00").unwrap();
         assert_eq!(f.start_of(d("2026-10-26")), t("2026-10-25T23:00:00Z"));
         assert_eq!(f.start_of(d("2026-07-01")), t("2026-06-30T23:00:00Z"));
+    }
+
+    #[test]
+    fn local_is_found_like_node_finds_it() {
+        use chrono_tz::Europe::Berlin;
+        use std::path::Path;
+        let link = Path::new("/usr/share/zoneinfo/America/New_York");
+        // TZ wins, in every spelling node accepts.
+        assert_eq!(
+            resolve_system(Some("Europe/Berlin"), Some(link), None),
+            Some(Berlin)
+        );
+        assert_eq!(
+            resolve_system(Some(":Europe/Berlin"), None, None),
+            Some(Berlin)
+        );
+        assert_eq!(
+            resolve_system(Some("/usr/share/zoneinfo/Europe/Berlin"), None, None),
+            Some(Berlin)
+        );
+        assert_eq!(resolve_system(Some(""), Some(link), None), Some(Tz::UTC));
+        // A POSIX rule is not a name: chrono's own reader handles it.
+        assert_eq!(
+            resolve_system(Some("CET-1CEST,M3.5.0,M10.5.0/3"), Some(link), None),
+            None
+        );
+        // No TZ: the /etc/localtime link, then /etc/timezone.
+        assert_eq!(
+            resolve_system(None, Some(link), Some("Europe/Berlin\n")),
+            Some(chrono_tz::America::New_York)
+        );
+        assert_eq!(
+            resolve_system(
+                None,
+                Some(Path::new("../usr/share/zoneinfo/posix/Europe/Berlin")),
+                None
+            ),
+            Some(Berlin)
+        );
+        assert_eq!(
+            resolve_system(None, None, Some("Europe/Berlin\n")),
+            Some(Berlin)
+        );
+        assert_eq!(resolve_system(None, None, None), None);
     }
 
     #[test]

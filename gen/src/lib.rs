@@ -71,6 +71,8 @@ pub struct Opts {
     pub seed: u64,
     pub scale: Scale,
     pub era: Era,
+    /// Sessions instead of the scale's count (benchmarks size a home by it).
+    pub sessions: Option<usize>,
 }
 
 struct Params {
@@ -170,6 +172,10 @@ pub struct Args {
     /// Storage era of the agents' sessions
     #[arg(long, value_enum, default_value = "both")]
     pub era: Era,
+    /// Number of sessions instead of the scale's (the rest of the scale stays): sizes the
+    /// transcript tree for benchmarks (medium: 1000 sessions, about 45 MB of transcripts)
+    #[arg(long, value_name = "N")]
+    pub sessions: Option<usize>,
     /// Where to write the ground truth (default: <DIR>.truth.json beside DIR)
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
@@ -233,6 +239,7 @@ fn run(a: &Args) -> Result<Value> {
         seed: a.seed,
         scale: a.scale,
         era: a.era,
+        sessions: a.sessions,
     })?;
     Ok(json!({
         "out": a.out, "truth": truth, "sessions": s.sessions, "bytes": s.bytes,
@@ -708,7 +715,10 @@ struct AgentCtx<'a> {
 
 /// Generate the home. Refuses an existing non-empty `out`.
 pub fn generate(o: &Opts) -> Result<Summary> {
-    let p = params(o.scale);
+    let mut p = params(o.scale);
+    if let Some(n) = o.sessions {
+        p.sessions = n.max(1);
+    }
     if o.out.exists()
         && std::fs::read_dir(&o.out)
             .map(|mut d| d.next().is_some())

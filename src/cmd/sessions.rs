@@ -8,7 +8,7 @@
 use crate::cli::{SessionRestoreArgs, SessionsCmd};
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
-use crate::output::{table, Outcome, SCHEMA_VERSION};
+use crate::output::{thousands, Align, Outcome, Table, SCHEMA_VERSION};
 use crate::sessionstore::{open as open_store, Manifest, Store};
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -64,20 +64,35 @@ fn list(ctx: &Ctx, agent: Option<&str>) -> Result<Outcome> {
             .or_default()
             .push(m);
     }
-    let mut rows = vec![[
-        "AGENT",
-        "SESSION",
-        "KEY",
-        "SNAPSHOTS",
-        "FIRST",
-        "NEWEST",
-        "NEWEST SIZE",
-        "LINES",
-        "FILES",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect::<Vec<_>>()];
+    let mut rows = Table::new(&[
+        ("AGENT", Align::Left),
+        ("SESSION", Align::Left),
+        ("KEY", Align::Left),
+        ("SNAPS", Align::Right),
+        ("FIRST", Align::Left),
+        ("NEWEST", Align::Left),
+        ("SIZE", Align::Right),
+        ("LINES", Align::Right),
+        ("FILES", Align::Left),
+    ])
+    // Ids and keys stay recognisable; the first snapshot's time gives way before they do.
+    .keep(0, 8)
+    .keep(1, 13)
+    .keep(2, 13)
+    .keep(4, 16)
+    .keep(5, 16)
+    .optional(4);
+    let zone = ctx.zone()?;
+    // Minutes in the settings' zone: the seconds and offset are in --json.
+    let when = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| {
+                zone.wall(t.with_timezone(&chrono::Utc))
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|_| t.to_string())
+    };
     let mut docs = Vec::new();
     for ((agent, group), mut ms) in groups {
         ms.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
@@ -95,15 +110,15 @@ fn list(ctx: &Ctx, agent: Option<&str>) -> Result<Outcome> {
             "_db" => "(database)".to_string(),
             g => g.to_string(),
         };
-        rows.push(vec![
+        rows.row(vec![
             agent.clone(),
             session.clone(),
             key.clone(),
-            ms.len().to_string(),
-            ms[0].created_at.clone(),
-            newest.created_at.clone(),
+            thousands(ms.len() as i64),
+            when(&ms[0].created_at),
+            when(&newest.created_at),
             human(newest.size),
-            newest.lines.to_string(),
+            thousands(newest.lines as i64),
             files.join(","),
         ]);
         docs.push(json!({
@@ -121,7 +136,7 @@ fn list(ctx: &Ctx, agent: Option<&str>) -> Result<Outcome> {
     let mut text = if manifests.is_empty() {
         "the store holds no snapshots yet (run `claw compaction-backup`)\n".to_string()
     } else {
-        table(&rows)
+        rows.render()
     };
     text.push_str(&format!(
         "{} snapshots of {} sessions; store holds {} in chunks\n",

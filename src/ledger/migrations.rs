@@ -427,7 +427,66 @@ pub const ALL: &[&str] = &[
         detail TEXT NOT NULL
     );
     CREATE INDEX gateway_events_by_event ON gateway_events (event, at);",
-    // 12: exact money. Amounts become decimal text (see `ledger::money`): a logged cost keeps
+    // 12: token budgets' alert records (their amounts are tokens, not money), the digest
+    // sent per period (claimed in the transaction that records its message, so a digest
+    // goes out once per period however often and however concurrently the job runs), and
+    // a message's structured payload (a digest's card and figures) for retried deliveries.
+    "CREATE TABLE budget_token_alerts (
+        scope TEXT NOT NULL,
+        period_start TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        spent_tokens INTEGER NOT NULL,
+        limit_tokens INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, period_start, threshold)
+    );
+    CREATE TABLE digests (
+        period TEXT NOT NULL,
+        period_start TEXT NOT NULL,
+        period_end TEXT NOT NULL,
+        delivered_to TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (period, period_start)
+    );
+    ALTER TABLE alerts ADD COLUMN payload TEXT;",
+    // 13: rate-limit degraded mode: every change claw makes to OpenClaw while a provider is
+    // limited, recorded (with the value it replaced) BEFORE it is applied, so a later run
+    // can undo it even after a crash. `status`: planned (recorded, being applied), applied,
+    // restoring (recorded, being undone), restored, void (never took effect), operator (the
+    // operator changed it meanwhile: left alone), failed (undo failed; retried). `current` is
+    // what claw set last, `pending` what it is setting now. One row per outage and provider
+    // with kind 'outage' marks that its plan was made. `rl_resumes`: the recovery record.
+    "CREATE TABLE rl_changes (
+        id INTEGER PRIMARY KEY,
+        provider TEXT NOT NULL,
+        outage TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        label TEXT NOT NULL,
+        before TEXT,
+        parent_existed INTEGER NOT NULL DEFAULT 1,
+        normal TEXT NOT NULL DEFAULT '',
+        current TEXT NOT NULL DEFAULT '',
+        pending TEXT,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX rl_changes_once ON rl_changes (provider, outage, kind, target);
+    CREATE INDEX rl_changes_status ON rl_changes (status);
+    CREATE TABLE rl_resumes (
+        provider TEXT NOT NULL,
+        outage TEXT NOT NULL,
+        resumed_at TEXT NOT NULL,
+        limited_secs INTEGER NOT NULL,
+        paused TEXT NOT NULL,
+        restored TEXT NOT NULL,
+        left_alone TEXT NOT NULL,
+        PRIMARY KEY (provider, outage)
+    );",
+    // 14: exact money. Amounts become decimal text (see `ledger::money`): a logged cost keeps
     // every digit it was written with, sums are exact. Micro-dollars already counted convert
     // exactly, so every total is what it was. A negative line value (possible only in a
     // ledger poisoned before claw bounded usage lines) keeps its sign and stays out of every

@@ -6,7 +6,7 @@
 //! - `usd_sum(x)`: exact aggregate sum, `'0.00'` over no rows (like `total()`);
 //! - `usd_is_zero(x)`: 1 when `x` is NULL or zero (the auto cost rule's "no logged cost");
 //! - `usd_sane(x)`: 1 when `x` is NULL or an amount within the per-line ceiling, else 0;
-//! - `usd_from_micros(m)`: integer micro-dollars (the ledger's unit before migration 12) as
+//! - `usd_from_micros(m)`: integer micro-dollars (the ledger's unit before migration 14) as
 //!   text; a negative line value keeps its sign (it is then never sane), a REAL (an
 //!   overflowed sum of an old ledger) saturates like SQLite's own cast.
 //!

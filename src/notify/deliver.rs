@@ -106,6 +106,7 @@ pub(crate) fn check(ctx: &Ctx, sink: &Sink) -> Result<(), String> {
         text: String::new(),
         at: String::new(),
         host: String::new(),
+        payload: None,
     };
     build(ctx, sink, &msg, &mut secrets)
         .map(|_| ())
@@ -138,10 +139,35 @@ fn build(
     secrets.extend(url.iter().cloned());
     secrets.extend(token.iter().cloned());
     let line = msg.line();
+    // A digest's card, for the sinks that render more than a line.
+    let card = msg.payload.as_ref().filter(|_| msg.kind == Kind::Digest);
+    // Sinks that show plain text get all of a digest, not only its first line.
+    let full = match card {
+        Some(_) => format!(
+            "{line}\n{}",
+            msg.text.split_once('\n').map(|x| x.1).unwrap_or("")
+        ),
+        None => line.clone(),
+    };
     let req = match sink.kind {
         SinkKind::Slack => json_request(
             required(url, sink, "url_env or url_file")?,
-            json!({ "text": line }),
+            match card {
+                Some(c) => json!({ "text": line, "blocks": slack_blocks(c) }),
+                None => json!({ "text": line }),
+            },
+        ),
+        SinkKind::Teams if card.is_some() => json_request(
+            required(url, sink, "url_env or url_file")?,
+            json!({
+                "type": "message",
+                "text": line,
+                "attachments": [{
+                    "contentType": "application/vnd.microsoft.card.adaptive",
+                    "contentUrl": null,
+                    "content": teams_card(card.expect("checked")),
+                }],
+            }),
         ),
         SinkKind::Teams => {
             // An Adaptive Card message: what Teams Workflows webhooks require and what the
@@ -186,7 +212,7 @@ fn build(
             };
             let mut r = json_request(
                 url,
-                json!({ "body": { "contentType": "text", "content": line } }),
+                json!({ "body": { "contentType": "text", "content": full } }),
             );
             r.headers
                 .push(("Authorization".into(), format!("Bearer {token}")));
@@ -198,19 +224,25 @@ fn build(
             let base = url.unwrap_or_else(|| "https://api.telegram.org".into());
             json_request(
                 format!("{}/bot{token}/sendMessage", base.trim_end_matches('/')),
-                json!({ "chat_id": chat, "text": line, "disable_web_page_preview": true }),
+                json!({ "chat_id": chat, "text": full, "disable_web_page_preview": true }),
             )
         }
         SinkKind::Ntfy => {
             let topic = required(sink.topic.clone(), sink, "topic")?;
             let base = url.unwrap_or_else(|| "https://ntfy.sh".into());
             let (priority, tag) = match (msg.kind, msg.severity) {
+                (Kind::Digest, _) => ("low", "bar_chart"),
                 (Kind::Recovery, _) => ("default", "white_check_mark"),
                 (_, Severity::Critical) => ("urgent", "rotating_light"),
                 (_, Severity::Warning) => ("high", "warning"),
                 _ => ("default", "information_source"),
             };
             let title = ascii(&match msg.kind {
+                Kind::Digest => format!(
+                    "claw: {}",
+                    card.and_then(|c| c["title"].as_str())
+                        .unwrap_or("cost digest")
+                ),
                 Kind::Recovery => format!("claw: resolved {}", msg.job),
                 _ => format!("claw: {} {}", msg.severity.as_str(), msg.job),
             });
@@ -230,7 +262,7 @@ fn build(
                 method: "POST".into(),
                 url: format!("{}/{}", base.trim_end_matches('/'), topic),
                 headers,
-                body: line.into_bytes(),
+                body: full.into_bytes(),
             }
         }
         SinkKind::Webhook => {
@@ -271,6 +303,124 @@ fn build(
         }
     };
     Ok(Some(req))
+}
+
+/// A card's facts as `label: value` pairs.
+fn facts(card: &serde_json::Value) -> Vec<(String, String)> {
+    card["facts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| Some((f[0].as_str()?.to_string(), f[1].as_str()?.to_string())))
+        .collect()
+}
+
+/// A card's sections as (title, lines, monospace).
+fn sections(card: &serde_json::Value) -> Vec<(String, Vec<String>, bool)> {
+    card["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let lines = s["lines"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str().map(String::from))
+                .collect();
+            (
+                s["title"].as_str().unwrap_or_default().to_string(),
+                lines,
+                s["mono"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// Slack text objects take mrkdwn; `&`, `<` and `>` must be escaped in it.
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A digest card as Slack Block Kit blocks: a header, the facts as fields (at most 10, as
+/// Slack allows), one section per part (monospace parts in a code block), notes as context.
+fn slack_blocks(card: &serde_json::Value) -> serde_json::Value {
+    let mut blocks = vec![json!({
+        "type": "header",
+        "text": {"type": "plain_text", "text": card["title"].as_str().unwrap_or("claw digest")},
+    })];
+    let fields: Vec<serde_json::Value> = facts(card)
+        .iter()
+        .take(10)
+        .map(|(k, v)| json!({"type": "mrkdwn", "text": format!("*{}*\n{}", slack_escape(k), slack_escape(v))}))
+        .collect();
+    if !fields.is_empty() {
+        blocks.push(json!({"type": "section", "fields": fields}));
+    }
+    for (title, lines, mono) in sections(card) {
+        if lines.is_empty() {
+            continue;
+        }
+        let body = lines
+            .iter()
+            .map(|l| slack_escape(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let body = if mono { format!("```{body}```") } else { body };
+        // Slack refuses a text object over 3000 characters.
+        let text = crate::output::truncate(&format!("*{}*\n{body}", slack_escape(&title)), 2900);
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
+    }
+    let notes: Vec<String> = card["notes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str().map(slack_escape))
+        .collect();
+    if !notes.is_empty() {
+        blocks.push(
+            json!({"type": "context", "elements": [{"type": "mrkdwn", "text": notes.join("\n")}]}),
+        );
+    }
+    json!(blocks)
+}
+
+/// A digest card as a Teams Adaptive Card: a title, a FactSet, one block per part.
+fn teams_card(card: &serde_json::Value) -> serde_json::Value {
+    let mut body = vec![json!({
+        "type": "TextBlock", "text": card["title"].as_str().unwrap_or("claw digest"),
+        "size": "Large", "weight": "Bolder", "wrap": true,
+    })];
+    let f: Vec<serde_json::Value> = facts(card)
+        .into_iter()
+        .map(|(k, v)| json!({"title": k, "value": v}))
+        .collect();
+    if !f.is_empty() {
+        body.push(json!({"type": "FactSet", "facts": f}));
+    }
+    for (title, lines, mono) in sections(card) {
+        if lines.is_empty() {
+            continue;
+        }
+        body.push(json!({"type": "TextBlock", "text": title, "weight": "Bolder", "wrap": true, "spacing": "Medium"}));
+        body.push(json!({
+            "type": "TextBlock", "text": lines.join("\n\n"), "wrap": true,
+            "fontType": if mono { "Monospace" } else { "Default" },
+        }));
+    }
+    for n in card["notes"].as_array().into_iter().flatten() {
+        if let Some(n) = n.as_str() {
+            body.push(json!({"type": "TextBlock", "text": n, "isSubtle": true, "wrap": true, "size": "Small"}));
+        }
+    }
+    json!({
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    })
 }
 
 /// `{{name}}` placeholders replaced by the JSON-escaped value (so a placeholder inside quotes

@@ -218,6 +218,49 @@ pub fn clear(ctx: &Ctx, ledger: &Ledger, job: &str, key: &str, text: &str) -> Re
     }
 }
 
+/// Record and deliver a digest to `sinks` once: `claim` runs in the same transaction that
+/// records the message and says whether this digest is new (it was not claimed before).
+/// `None` when it was not new; else whether every sink took it (a failed one is retried on
+/// later runs like any alert). `payload` is the card chat sinks render (see `deliver`).
+pub fn send_digest(
+    ctx: &Ctx,
+    ledger: &Ledger,
+    key: &str,
+    text: &str,
+    payload: &Value,
+    sinks: &[String],
+    claim: impl FnOnce(&Connection) -> Result<bool>,
+) -> Result<Option<bool>> {
+    let text = crate::redact::redact_text(text);
+    let now = ctx.now_str();
+    let payload_s = crate::redact::redact_text(&payload.to_string());
+    let msg = immediate(&ledger.conn, |c| {
+        if !claim(c)? {
+            return Ok(None);
+        }
+        let mut m = insert_message(
+            c,
+            "cost-digest",
+            key,
+            Kind::Digest,
+            Severity::Info,
+            &text,
+            &now,
+            sinks,
+        )?;
+        c.execute(
+            "UPDATE alerts SET payload = ?2 WHERE id = ?1",
+            params![m.id, payload_s],
+        )?;
+        m.payload = serde_json::from_str(&payload_s).ok();
+        Ok(Some(m))
+    })?;
+    match msg {
+        None => Ok(None),
+        Some(m) => Ok(Some(deliver_all(ctx, ledger, &m, sinks)?)),
+    }
+}
+
 /// Retry deliveries that failed on earlier runs; gives up on those older than
 /// `alerts.retry_for_secs`. Returns how many were delivered now. Runs at most once at a time
 /// (a second caller returns 0 at once).
@@ -254,7 +297,7 @@ pub fn retry_pending(ctx: &Ctx, ledger: &Ledger) -> Result<usize> {
         params![now, give_up],
     )?;
     let mut st = ledger.conn.prepare(
-        "SELECT d.alert_id, d.sink, a.job, a.key, a.kind, a.severity, a.text, a.created_at
+        "SELECT d.alert_id, d.sink, a.job, a.key, a.kind, a.severity, a.text, a.created_at, a.payload
          FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
          WHERE d.status = 'pending' OR (d.status = 'sending' AND d.updated_at < ?1)
          ORDER BY d.alert_id",
@@ -272,6 +315,9 @@ pub fn retry_pending(ctx: &Ctx, ledger: &Ledger) -> Result<usize> {
                     text: r.get(6)?,
                     at: r.get(7)?,
                     host: host(),
+                    payload: r
+                        .get::<_, Option<String>>(8)?
+                        .and_then(|p| serde_json::from_str(&p).ok()),
                 },
             ))
         })?
@@ -464,6 +510,8 @@ pub(crate) enum Kind {
     Alert,
     Recovery,
     Test,
+    /// A scheduled summary (`claw cost digest`), with a card in its payload.
+    Digest,
 }
 
 impl Kind {
@@ -472,12 +520,14 @@ impl Kind {
             Kind::Alert => "alert",
             Kind::Recovery => "recovery",
             Kind::Test => "test",
+            Kind::Digest => "digest",
         }
     }
     fn parse(s: &str) -> Kind {
         match s {
             "recovery" => Kind::Recovery,
             "test" => Kind::Test,
+            "digest" => Kind::Digest,
             _ => Kind::Alert,
         }
     }
@@ -494,6 +544,8 @@ pub(crate) struct Message {
     pub text: String,
     pub at: String,
     pub host: String,
+    /// Structured content for sinks that render more than a line (a digest's card).
+    pub payload: Option<Value>,
 }
 
 impl Message {
@@ -509,6 +561,11 @@ impl Message {
             ),
             Kind::Recovery => format!("RESOLVED {} on {}: {}", self.job, self.host, self.text),
             Kind::Test => format!("TEST claw on {}: {}", self.host, self.text),
+            Kind::Digest => format!(
+                "DIGEST claw on {}: {}",
+                self.host,
+                self.text.lines().next().unwrap_or_default()
+            ),
         }
     }
 
@@ -525,6 +582,7 @@ impl Message {
             "key": self.key,
             "text": self.text,
             "at": self.at,
+            "payload": self.payload,
         })
     }
 }
@@ -610,6 +668,7 @@ fn insert_message(
         text: text.into(),
         at: now.into(),
         host: host(),
+        payload: None,
     })
 }
 

@@ -10,19 +10,25 @@ use std::time::Duration;
 /// Run `argv` with `OPENCLAW_STATE_DIR` set; Ok when it exits 0. The error is one line
 /// (redacted); `{timeout}` in it stands for the setting that bounded the run.
 pub fn run(argv: &[String], openclaw_dir: &Path, timeout: Duration) -> Result<(), String> {
+    output(argv, openclaw_dir, timeout).map(|_| ())
+}
+
+/// [`run`], returning what the command printed on stdout (at most 4 MiB: a `cron list
+/// --json` of a busy gateway, never a transcript).
+pub fn output(argv: &[String], openclaw_dir: &Path, timeout: Duration) -> Result<Vec<u8>, String> {
     let Some((bin, rest)) = argv.split_first() else {
         return Err("empty command".into());
     };
     let mut cmd = Command::new(bin);
     cmd.args(rest).env("OPENCLAW_STATE_DIR", openclaw_dir);
     // stdout is kept: `openclaw gateway call --json` prints the gateway's refusal there.
-    let done = crate::proc::run(cmd, &crate::proc::Opts::new(timeout).capture(64 << 10))
+    let done = crate::proc::run(cmd, &crate::proc::Opts::new(timeout).capture(4 << 20))
         .map_err(|e| format!("cannot start {bin}: {e}"))?;
     if done.timed_out() {
         return Err("killed after {timeout}".into());
     }
     if done.success() {
-        return Ok(());
+        return Ok(done.stdout);
     }
     let refusal = serde_json::from_slice::<Value>(&done.stdout)
         .ok()

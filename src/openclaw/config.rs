@@ -267,6 +267,47 @@ pub fn deep_merge(dst: &mut Map<String, Value>, src: Map<String, Value>) {
     }
 }
 
+/// The `plugins.load.paths` entries OpenClaw cannot inspect (missing, unreadable, or neither a
+/// file nor a directory). While one exists, OpenClaw 2026.9 validates neither channel sections
+/// nor plugin entries: their owner may be the plugin it could not see.
+pub fn unavailable_plugin_paths(doc: &Value) -> Vec<String> {
+    let Some(paths) = doc.pointer("/plugins/load/paths").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    paths
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .filter(|raw| {
+            let p = expand_user_path(raw);
+            match std::fs::metadata(&p) {
+                Ok(m) if m.is_dir() => std::fs::read_dir(&p).is_err(),
+                Ok(m) => !m.is_file(),
+                Err(_) => true,
+            }
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// A path as OpenClaw's `resolveUserPath` reads it: `~` is the home directory, a relative path
+/// is relative to the working directory.
+fn expand_user_path(p: &str) -> PathBuf {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    if p == "~" {
+        if let Some(h) = home() {
+            return h;
+        }
+    }
+    if let Some(rest) = p.strip_prefix("~/") {
+        if let Some(h) = home() {
+            return h.join(rest);
+        }
+    }
+    PathBuf::from(p)
+}
+
 /// A config path as OpenClaw prints it: dot-joined, `<root>` for the top.
 pub fn dotted(path: &[String]) -> String {
     if path.is_empty() {

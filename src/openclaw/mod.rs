@@ -6,5 +6,6 @@ pub mod cli;
 pub mod config;
 pub mod gatewaylog;
 pub mod layout;
+pub mod schedule;
 pub mod subagents;
 pub mod transcript;

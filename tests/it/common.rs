@@ -238,7 +238,7 @@ pub fn shared() -> Option<PathBuf> {
 pub const TICK_ONLY_CONFIG_BACKUP: &str = "[tick.schedule]\nconfig-backup = \"30m\"\n\
 compaction-backup = \"off\"\ncost-track = \"off\"\nbudget-check = \"off\"\n\
 rate-limit-detect = \"off\"\nstuck-agent = \"off\"\ntunnel = \"off\"\n\
-gateway-check = \"off\"\n";
+gateway-check = \"off\"\ncost-digest = \"off\"\n";
 
 /// An exact decimal for expectations, independent of claw's money type: an i128 count of
 /// 10^-30 dollars (every literal the tests write has digits no finer than that).

@@ -1,4 +1,5 @@
-//! claw's validator against the real OpenClaw: `scripts/compare-validate.sh` when an OpenClaw
+//! claw's validator against the real OpenClaw: `scripts/compare-validate.sh` (the samples,
+//! claw's fixtures and the generated corpus of `scripts/compare_corpus.py`) when an OpenClaw
 //! install and `../shared` are available, and `config schema refresh` against a stand-in.
 
 use crate::common::{run_cmd, Sandbox};
@@ -139,6 +140,18 @@ fn verdicts_match_the_real_openclaw() {
     assert!(
         r.stdout.contains("| sample:desktop-2026.3.8 |"),
         "the shared samples were compared:\n{}",
+        r.stdout
+    );
+    // The generated corpus ran too (a few hundred seeded mutations), and every verdict agreed.
+    let generated = r.stdout.lines().filter(|l| l.starts_with("| gen:")).count();
+    assert!(
+        generated >= 300,
+        "{generated} generated cases:\n{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("(100.0 %); error paths agree"),
+        "every verdict agrees:\n{}",
         r.stdout
     );
 }

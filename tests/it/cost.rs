@@ -571,9 +571,10 @@ fn days_follow_the_settings_time_zone_and_reports_group_and_filter() {
         "{}",
         r.stdout
     );
+    // People get dollars to the cent; --csv and --json keep the exact figure.
     let r = s.run(&["--now", NOW, "cost", "report", "--by", "month"]);
     assert!(
-        r.stdout.contains("2026-03") && r.stdout.contains("1.500000"),
+        r.stdout.contains("2026-03") && r.stdout.contains("  $1.50  "),
         "{}",
         r.stdout
     );
@@ -587,11 +588,8 @@ fn days_follow_the_settings_time_zone_and_reports_group_and_filter() {
     assert_eq!(top.len(), 1);
     assert_eq!(top[0]["session_id"], SID_B);
     let r = s.run(&["--now", NOW, "cost", "top"]);
-    assert!(
-        r.stdout.contains("daily standup (agent:main:main)"),
-        "{}",
-        r.stdout
-    );
+    // The table may cut a long label (with …); --json has it whole.
+    assert!(r.stdout.contains("daily standup"), "{}", r.stdout);
     let r = s.run(&["cost", "report", "--since", "March"]);
     r.code(2);
 }

@@ -9,10 +9,10 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-const DAY: &str = "2026-05-04";
+pub(crate) const DAY: &str = "2026-05-04";
 
 /// `2026-05-04T12:MM:SS` in UTC.
-fn t(min: u32, sec: u32) -> String {
+pub(crate) fn t(min: u32, sec: u32) -> String {
     format!("{DAY}T12:{min:02}:{sec:02}Z")
 }
 
@@ -51,7 +51,7 @@ fn agent_end(min: u32, sec: u32, provider: &str, model: &str) -> String {
 }
 
 /// One real 429 as 2026.9.6 logs it: model-fetch, retry, agent end.
-fn failure(min: u32, sec: u32, provider: &str) -> Vec<String> {
+pub(crate) fn failure(min: u32, sec: u32, provider: &str) -> Vec<String> {
     let m = "claude-sonnet-4-5";
     vec![
         fetch(min, sec, provider, m, 429),
@@ -66,13 +66,13 @@ fn noise(min: u32) -> String {
     .to_string()
 }
 
-fn logs(s: &Sandbox) -> PathBuf {
+pub(crate) fn logs(s: &Sandbox) -> PathBuf {
     let p = s.root().join("tmp-openclaw");
     std::fs::create_dir_all(&p).unwrap();
     p
 }
 
-fn append(path: &Path, lines: &[String]) {
+pub(crate) fn append(path: &Path, lines: &[String]) {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -404,7 +404,7 @@ fn actions_run_once_per_trip_with_the_real_cli_shape() {
         &format!("echo \"heartbeat $1\" >> {}", calls.display()),
     );
     s.write_settings(&format!(
-        "[general]\ntimezone = \"UTC\"\n[rate_limit]\nlog_dirs = [{:?}]\njournald = \"off\"\nabort_subagents = true\ntrip_commands = [[{:?}, \"pause\"]]\nresume_commands = [[{:?}, \"resume\"]]\n",
+        "[general]\ntimezone = \"UTC\"\n[rate_limit]\nlog_dirs = [{:?}]\njournald = \"off\"\nabort_subagents = true\ndisable_cron = false\ntrip_commands = [[{:?}, \"pause\"]]\nresume_commands = [[{:?}, \"resume\"]]\n",
         logs(&s).display().to_string(),
         cmd.display().to_string(),
         cmd.display().to_string()

@@ -4,6 +4,7 @@
 
 mod diff;
 pub mod retention;
+mod schema_cache;
 pub mod store;
 pub mod validate;
 
@@ -138,7 +139,10 @@ fn pick_schema(
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        return Ok((Some(Schema::load(&p, &version)?), String::new()));
+        return Ok((
+            Some(Schema::load_cached(&p, &version, Some(&cache_dir(ctx)))?),
+            String::new(),
+        ));
     }
     let current = schema_dir(ctx).join("current.json");
     let Ok(bytes) = crate::safefs::read(&current) else {
@@ -151,7 +155,15 @@ fn pick_schema(
         .map_err(|e| fail(Code::DataErr, format!("{}: {e}", current.display())))?;
     let version = meta["version"].as_str().unwrap_or("unknown").to_string();
     let file = schema_dir(ctx).join(meta["file"].as_str().unwrap_or_default());
-    Ok((Some(Schema::load(&file, &version)?), String::new()))
+    Ok((
+        Some(Schema::load_cached(&file, &version, Some(&cache_dir(ctx)))?),
+        String::new(),
+    ))
+}
+
+/// Where pre-processed schemas are kept (see `schema_cache`).
+fn cache_dir(ctx: &Ctx) -> PathBuf {
+    schema_dir(ctx).join("fragments")
 }
 
 fn env_value(name: &str) -> Option<String> {
@@ -1136,6 +1148,9 @@ pub(crate) fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
         serde_json::to_string_pretty(&meta)?.as_bytes(),
         crate::atomic::Opts::default(),
     )?;
+    // Pre-process it now, so the next validate does not pay for it (best effort: a validate
+    // builds it too).
+    let _ = Schema::load_cached(&dir.join(&file), &version, Some(&cache_dir(ctx)));
     Ok(Outcome::ok(format!(
         "cached schema for OpenClaw {version} ({} bytes)",
         bytes.len()

@@ -69,14 +69,12 @@ pub struct Report {
     pub includes: Vec<PathBuf>,
 }
 
-/// OpenClaw's schema (normalised) and its version label.
+/// OpenClaw's schema (normalised, pre-processed: see [`super::schema_cache`]) and its version
+/// label.
 pub struct Schema {
     pub version: String,
     pub file: PathBuf,
-    /// The normalised schema document.
-    pub doc: Value,
-    /// No `$ref` points into a `properties` subtree, so absent keys' schemas can be pruned.
-    prunable: bool,
+    frags: super::schema_cache::Fragments,
     /// Channel ids the schema knows (`channels.properties`); others are refused by OpenClaw.
     pub channel_ids: BTreeSet<String>,
     /// Bundled plugins (`plugins.entries.properties`): their providers may omit `baseUrl`.
@@ -86,39 +84,48 @@ pub struct Schema {
     pub agents_list_legacy: bool,
 }
 
+/// What the rules read from the schema document itself, computed once when it is cached.
+#[derive(Serialize, serde::Deserialize)]
+struct Derived {
+    channel_ids: BTreeSet<String>,
+    bundled: BTreeSet<String>,
+    agents_list_legacy: bool,
+}
+
+fn derive(v: &Value) -> Derived {
+    let keys = |ptr: &str| -> BTreeSet<String> {
+        v.pointer(ptr)
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    Derived {
+        channel_ids: keys("/properties/channels/properties"),
+        bundled: keys("/properties/plugins/properties/entries/properties"),
+        agents_list_legacy: v.pointer("/properties/agents/properties/entries").is_some()
+            && v.pointer("/properties/agents/properties/list").is_none(),
+    }
+}
+
 impl Schema {
     pub fn load(file: &Path, version: &str) -> anyhow::Result<Schema> {
-        use crate::exit::{fail, Code};
-        let text = crate::safefs::read(file).map_err(|e| {
-            fail(
-                Code::NoInput,
-                format!("{}: cannot read schema: {e}", file.display()),
-            )
-        })?;
-        let mut v: Value = serde_json::from_slice(&text).map_err(|e| {
-            fail(
-                Code::DataErr,
-                format!("{}: schema is not JSON: {e}", file.display()),
-            )
-        })?;
-        normalize_schema(&mut v, &mut Vec::new());
-        let keys = |ptr: &str| -> BTreeSet<String> {
-            v.pointer(ptr)
-                .and_then(Value::as_object)
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default()
-        };
-        // The whole schema was compiled once when it was cached (`config schema refresh`);
-        // here only the part a config can reach is compiled, per config.
+        Schema::load_cached(file, version, None)
+    }
+
+    /// [`Schema::load`] through the pre-processed cache in `cache_dir` (built when missing).
+    pub fn load_cached(
+        file: &Path,
+        version: &str,
+        cache_dir: Option<&Path>,
+    ) -> anyhow::Result<Schema> {
+        let (frags, d) = super::schema_cache::load(file, cache_dir, derive)?;
         Ok(Schema {
             version: version.to_string(),
             file: file.to_path_buf(),
-            channel_ids: keys("/properties/channels/properties"),
-            bundled: keys("/properties/plugins/properties/entries/properties"),
-            agents_list_legacy: v.pointer("/properties/agents/properties/entries").is_some()
-                && v.pointer("/properties/agents/properties/list").is_none(),
-            prunable: !refs_into_properties(&v),
-            doc: v,
+            frags,
+            channel_ids: d.channel_ids,
+            bundled: d.bundled,
+            agents_list_legacy: d.agents_list_legacy,
         })
     }
 
@@ -127,16 +134,10 @@ impl Schema {
     /// plugin and channel schemas a config does not use is most of the compile time.
     pub fn compile(&self, instance: &Value) -> anyhow::Result<jsonschema::Validator> {
         use crate::exit::{fail, Code};
-        let pruned;
-        let doc = if self.prunable && instance.is_object() {
-            pruned = prune(&self.doc, instance);
-            &pruned
-        } else {
-            &self.doc
-        };
+        let doc = self.frags.assemble(instance)?;
         jsonschema::options()
             .should_validate_formats(false)
-            .build(doc)
+            .build(&doc)
             .map_err(|e| {
                 fail(
                     Code::DataErr,
@@ -144,47 +145,6 @@ impl Schema {
                 )
             })
     }
-}
-
-/// Whether any `$ref` points inside a `properties` map (then pruning could cut its target).
-fn refs_into_properties(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m.iter().any(|(k, c)| {
-            (k == "$ref"
-                && c.as_str()
-                    .map(|r| r.contains("/properties/"))
-                    .unwrap_or(false))
-                || refs_into_properties(c)
-        }),
-        Value::Array(a) => a.iter().any(refs_into_properties),
-        _ => false,
-    }
-}
-
-fn prune(schema: &Value, instance: &Value) -> Value {
-    let (Some(sm), Some(im)) = (schema.as_object(), instance.as_object()) else {
-        return schema.clone();
-    };
-    let Some(Value::Object(props)) = sm.get("properties") else {
-        return schema.clone();
-    };
-    let mut out = serde_json::Map::new();
-    for (k, v) in sm {
-        if k == "properties" {
-            let mut np = serde_json::Map::new();
-            for (pk, pv) in props {
-                let kept = match im.get(pk) {
-                    Some(child) => prune(pv, child),
-                    None => Value::Bool(true),
-                };
-                np.insert(pk.clone(), kept);
-            }
-            out.insert(k.clone(), Value::Object(np));
-        } else {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    Value::Object(out)
 }
 
 /// Make OpenClaw's schema usable by a standard validator, without changing what it accepts:
@@ -322,10 +282,15 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
         return report;
     }
     let loaded = occ::resolve_includes(root, path, &include_roots());
+    // OpenClaw stops loading at an include error and reports it at `<root>` wherever the
+    // `$include` sits; the message says where.
     for i in &loaded.issues {
-        report
-            .issues
-            .push(Issue::error("include", &i.path, &i.message));
+        let msg = if i.path == "<root>" {
+            i.message.clone()
+        } else {
+            format!("{} (in {})", i.message, i.path)
+        };
+        report.issues.push(Issue::error("include", "<root>", msg));
     }
     let merged = loaded.merged;
 
@@ -421,8 +386,30 @@ fn schema_issues(
     substituted: &BTreeSet<String>,
     out: &mut Vec<Issue>,
 ) {
-    use jsonschema::error::ValidationErrorKind as K;
     for e in validator.iter_errors(doc) {
+        error_issues(&e, substituted, out);
+    }
+}
+
+/// Whether OpenClaw checks this path in its plugin phase (channel sections, plugin configs),
+/// with a JSON Schema validator that reports every failed branch of a union.
+fn in_plugin_phase(p: &str) -> bool {
+    p.starts_with("channels.")
+        || (p.starts_with("plugins.entries.")
+            && p.splitn(4, '.')
+                .nth(3)
+                .map(|r| r.starts_with("config"))
+                .unwrap_or(false))
+}
+
+/// One schema error as OpenClaw's issues.
+fn error_issues(
+    e: &jsonschema::ValidationError<'_>,
+    substituted: &BTreeSet<String>,
+    out: &mut Vec<Issue>,
+) {
+    use jsonschema::error::ValidationErrorKind as K;
+    {
         let path = pointer_to_dotted(e.instance_path().as_str());
         let inst: &Value = e.instance();
         // A value that came from the environment is never echoed: it may be a secret.
@@ -473,6 +460,20 @@ fn schema_issues(
                     format!("must have required property '{key}'"),
                 ))
             }
+            K::PropertyNames { error } => {
+                // OpenClaw's records report a bad key at the key's own path.
+                let key = error
+                    .instance()
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| error.instance().to_string());
+                let p = if path == "<root>" {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                out.push(Issue::error("schema", p, format!("Invalid key: {error}")));
+            }
             K::Enum { options } => out.push(Issue::error(
                 "schema",
                 &path,
@@ -492,6 +493,17 @@ fn schema_issues(
                     e.to_string()
                 };
                 out.push(Issue::error("schema", &path, msg));
+                // In the plugin phase a failed union also reports each branch's own errors
+                // (`token.source`, `token.id` for a malformed secret ref), as OpenClaw does.
+                if in_plugin_phase(&path) {
+                    if let K::AnyOf { context } | K::OneOfNotValid { context } = e.kind() {
+                        for branch in context {
+                            for sub in branch {
+                                error_issues(sub, substituted, out);
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -673,16 +685,10 @@ fn migrate_legacy(s: &Schema, doc: &mut Value, found: &mut Vec<Issue>, warnings:
 /// - channel schemas list fields OpenClaw fills with defaults as `required`;
 /// - channel ids the schema does not name are refused (`channels` itself allows any key);
 /// - channels and plugin configs are only checked once the core sections pass;
+/// - while a `plugins.load.paths` entry cannot be inspected, OpenClaw checks neither (it
+///   keeps that configuration as written, with a warning, since the missing plugin may own it);
 /// - a custom (non-bundled) model provider must declare `baseUrl`.
 fn openclaw_semantics(s: &Schema, doc: &Value, found: &mut Vec<Issue>) {
-    let in_plugin_phase = |p: &str| {
-        p.starts_with("channels.")
-            || (p.starts_with("plugins.entries.")
-                && p.splitn(4, '.')
-                    .nth(3)
-                    .map(|r| r.starts_with("config"))
-                    .unwrap_or(false))
-    };
     found.retain(|i| {
         !(i.path.starts_with("channels.") && i.message.starts_with("must have required property"))
     });
@@ -712,6 +718,24 @@ fn openclaw_semantics(s: &Schema, doc: &Value, found: &mut Vec<Issue>) {
     }
     if found.iter().any(|i| !in_plugin_phase(&i.path)) {
         found.retain(|i| !in_plugin_phase(&i.path));
+    }
+    // Union branches can repeat an error; OpenClaw lists each once.
+    let mut seen = BTreeSet::new();
+    found.retain(|i| seen.insert((i.path.clone(), i.message.clone())));
+    let unavailable = occ::unavailable_plugin_paths(doc);
+    if let Some(first) = unavailable.first() {
+        let before = found.len();
+        found.retain(|i| !in_plugin_phase(&i.path));
+        if found.len() != before || doc.get("channels").is_some_and(Value::is_object) {
+            found.push(Issue::warning(
+                "schema",
+                "plugins.load.paths",
+                format!(
+                    "plugin load path {first} is unavailable: OpenClaw leaves channel and plugin settings unchecked ({} problem(s) there not reported)",
+                    before - found.len()
+                ),
+            ));
+        }
     }
 }
 
@@ -1266,6 +1290,84 @@ mod tests {
             ["gateway.bind"]
         );
         assert!(run(r#"{"gateway": {"host": "$${X}"}}"#).valid);
+    }
+
+    #[test]
+    fn unavailable_plugin_load_path_leaves_channels_and_plugin_configs_unchecked() {
+        // Seen on 2026.9.6: while a `plugins.load.paths` entry cannot be inspected, OpenClaw
+        // accepts anything in channel sections and plugin configs (the missing plugin may own
+        // them); core sections and plugin entries themselves are still checked.
+        let d = tempfile::tempdir().unwrap();
+        let strict = json!({"type": "object", "additionalProperties": false,
+            "properties": {"enabled": {"type": "boolean"}}});
+        let s = schema_in(
+            d.path(),
+            json!({"type": "object", "additionalProperties": false, "properties": {
+            "gateway": {"type": "object", "additionalProperties": false, "properties": {"port": {"type": "integer"}}},
+            "channels": {"type": "object", "properties": {"telegram": strict.clone()}},
+            "plugins": {"type": "object", "additionalProperties": false, "properties": {
+                "load": {"type": "object", "properties": {"paths": {"type": "array", "items": {"type": "string"}}}},
+                "entries": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": false,
+                    "properties": {"enabled": {"type": "boolean"}, "config": strict}}}}}}}),
+        );
+        let mut inp = inputs(d.path());
+        inp.schema = Some(&s);
+        let run = |paths: &str, rest: &str| {
+            let doc = format!(
+                r#"{{"plugins": {{"load": {{"paths": [{paths}]}}, "entries": {{"x": {{"config": {{"bogus": 1}}}}}}}}, "channels": {{"telegram": {{"enabled": "yes"}}, "nochan": {{}}}}{rest}}}"#
+            );
+            validate_bytes(&d.path().join("c.json"), doc.as_bytes(), &inp)
+        };
+        let here = format!("\"{}\"", d.path().display());
+        assert_eq!(
+            errors(&run(&here, "")),
+            [
+                "channels.nochan",
+                "channels.telegram.enabled",
+                "plugins.entries.x.config"
+            ]
+        );
+        let gone = format!("\"{}/gone\"", d.path().display());
+        let r = run(&gone, "");
+        assert!(r.valid, "{:?}", r.issues);
+        assert!(r
+            .issues
+            .iter()
+            .any(|i| i.path == "plugins.load.paths" && i.severity == Severity::Warning));
+        // The core sections are still OpenClaw's to refuse.
+        assert_eq!(
+            errors(&run(&gone, r#", "gateway": {"port": "x"}"#)),
+            ["gateway.port"]
+        );
+    }
+
+    #[test]
+    fn record_keys_and_include_errors_use_openclaw_paths() {
+        let d = tempfile::tempdir().unwrap();
+        let s = schema_in(
+            d.path(),
+            json!({"type": "object", "properties": {"agents": {"type": "object", "properties": {
+            "entries": {"type": "object", "propertyNames": {"pattern": "^[a-z]+$"},
+                "additionalProperties": {"type": "object"}}}}}}),
+        );
+        let mut inp = inputs(d.path());
+        inp.schema = Some(&s);
+        let run = |doc: &str| validate_bytes(&d.path().join("c.json"), doc.as_bytes(), &inp);
+        // A key a record refuses is reported at the key's own path, once.
+        assert_eq!(
+            errors(&run(
+                r#"{"agents": {"entries": {"main": {}, "Bad_Key": {}}}}"#
+            )),
+            ["agents.entries.Bad_Key"]
+        );
+        // An include error stops OpenClaw's load: `<root>`, wherever the `$include` sits.
+        let r = run(r#"{"agents": {"$include": "missing.json"}}"#);
+        assert_eq!(errors(&r), ["<root>"]);
+        assert!(
+            r.issues[0].message.contains("(in agents)"),
+            "{:?}",
+            r.issues
+        );
     }
 
     #[test]

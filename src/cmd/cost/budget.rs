@@ -14,63 +14,13 @@ use crate::notify;
 use crate::output::{Outcome, SCHEMA_VERSION};
 use crate::settings::Budget;
 use anyhow::Result;
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use rusqlite::params;
+use rusqlite::types::Value as SqlValue;
 use serde_json::{json, Value};
 
-pub fn parse_weekday(s: &str) -> Result<Weekday> {
-    s.trim()
-        .to_ascii_lowercase()
-        .parse::<Weekday>()
-        .map_err(|_| {
-            fail(
-                Code::Config,
-                format!("cost.week_start = {s:?}: expected a day name such as \"monday\""),
-            )
-        })
-}
-
-/// A budget period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Daily,
-    Weekly,
-    Monthly,
-}
-
-impl Kind {
-    pub fn parse(s: &str) -> Result<Kind> {
-        match s {
-            "daily" => Ok(Kind::Daily),
-            "weekly" => Ok(Kind::Weekly),
-            "monthly" => Ok(Kind::Monthly),
-            _ => Err(fail(
-                Code::Config,
-                format!(
-                    "cost.budgets period = {s:?}: expected \"daily\", \"weekly\" or \"monthly\""
-                ),
-            )),
-        }
-    }
-}
-
-/// `[first day, first day of the next period)` containing `today`.
-pub fn period_of(kind: Kind, today: NaiveDate, week_start: Weekday) -> (NaiveDate, NaiveDate) {
-    match kind {
-        Kind::Daily => (today, today + Days::new(1)),
-        Kind::Weekly => {
-            let back = (7 + today.weekday().num_days_from_monday()
-                - week_start.num_days_from_monday())
-                % 7;
-            let start = today - Days::new(back as u64);
-            (start, start + Days::new(7))
-        }
-        Kind::Monthly => {
-            let start = today.with_day(1).expect("day 1 exists");
-            (start, start + Months::new(1))
-        }
-    }
-}
+// The period and scope rules live below cmd/ (rate-limit-detect reads them too).
+pub use crate::budgets::{parse_weekday, period_of, scope, unit, Kind, Unit, TOKEN_KINDS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,34 +30,85 @@ pub enum Level {
     Exceeded,
 }
 
-/// A budget's state now. Amounts are exact (JSON: decimal strings).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Verdict {
+/// What a budget counts: exact dollars ([`Usd`]) or whole tokens (`u64`). The verdict is the
+/// same rule for both; only the unit's arithmetic differs.
+pub trait Amount: Copy + Ord + std::fmt::Debug {
+    /// Sum, stopping at the largest amount (a poisoned ledger still reports).
+    fn plus(self, o: Self) -> Self;
+    /// `self x n`, saturating.
+    fn times(self, n: u64) -> Self;
+    /// `self x num / den` (den > 0), saturating; the only rounding a verdict does.
+    fn scaled(self, num: u64, den: u64) -> Self;
+    fn is_zero(self) -> bool;
+    /// The nearest float: for the projected time and Prometheus only, never summed again.
+    fn approx(self) -> f64;
+}
+
+impl Amount for Usd {
+    fn plus(self, o: Usd) -> Usd {
+        self.saturating_add(o)
+    }
+    fn times(self, n: u64) -> Usd {
+        self.checked_mul_u64(n).unwrap_or(Usd::MAX)
+    }
+    fn scaled(self, num: u64, den: u64) -> Usd {
+        // Rounded at 10^-36.
+        self.mul_div(num, den).unwrap_or(Usd::MAX)
+    }
+    fn is_zero(self) -> bool {
+        Usd::is_zero(&self)
+    }
+    fn approx(self) -> f64 {
+        self.to_f64()
+    }
+}
+
+impl Amount for u64 {
+    fn plus(self, o: u64) -> u64 {
+        self.saturating_add(o)
+    }
+    fn times(self, n: u64) -> u64 {
+        self.saturating_mul(n)
+    }
+    fn scaled(self, num: u64, den: u64) -> u64 {
+        // Rounded half up to a whole token.
+        let v = (self as u128 * num as u128 + den as u128 / 2) / den.max(1) as u128;
+        u64::try_from(v).unwrap_or(u64::MAX)
+    }
+    fn is_zero(self) -> bool {
+        self == 0
+    }
+    fn approx(self) -> f64 {
+        self as f64
+    }
+}
+
+/// A budget's state now, in its unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict<A> {
     pub level: Level,
-    pub spent_usd: Usd,
-    pub limit_usd: Usd,
-    /// Spend at the period's end if today's burn rate holds (exact inputs; the
-    /// extrapolation is rounded at 10^-36).
-    pub projected_usd: Usd,
+    pub spent: A,
+    pub limit: A,
+    /// The amount at the period's end if today's rate holds.
+    pub projected: A,
     /// When the limit will be passed at today's rate (None: not within this period).
     pub passes_at: Option<DateTime<Utc>>,
 }
 
-/// Verdict and projection. `today` spent since `today_start` is the burn rate's basis.
-/// Levels compare exact amounts; only the time the limit will be passed is a float estimate.
-pub fn verdict(
-    spent: Usd,
-    limit: Usd,
+/// Verdict and projection. `today` (counted since `today_start`) is the rate's basis. Levels
+/// compare exact amounts; only the time the limit will be passed is a float estimate.
+pub fn verdict<A: Amount>(
+    spent: A,
+    limit: A,
     warn_percent: u32,
-    today: Usd,
+    today: A,
     today_start: DateTime<Utc>,
     period_end: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Verdict {
-    let pct = |v: Usd, p: u64| v.checked_mul_u64(p).unwrap_or(Usd::MAX);
+) -> Verdict<A> {
     let level = if spent >= limit {
         Level::Exceeded
-    } else if pct(spent, 100) >= pct(limit, warn_percent as u64) {
+    } else if spent.times(100) >= limit.times(u64::from(warn_percent)) {
         Level::Warning
     } else {
         Level::Ok
@@ -115,12 +116,12 @@ pub fn verdict(
     let elapsed = (now - today_start).num_seconds().max(1) as u64;
     let remaining = (period_end - now).num_seconds().max(0) as u64;
     // spent + today x remaining / elapsed: today's rate held to the period's end.
-    let projected = spent.saturating_add(today.mul_div(remaining, elapsed).unwrap_or(Usd::MAX));
+    let projected = spent.plus(today.scaled(remaining, elapsed));
     let passes_at = if spent >= limit {
         Some(now)
     } else if !today.is_zero() {
-        let rate = today.to_f64() / elapsed as f64; // dollars per second
-        let secs = ((limit.to_f64() - spent.to_f64()) / rate).ceil() as i64;
+        let rate = today.approx() / elapsed as f64; // per second
+        let secs = ((limit.approx() - spent.approx()) / rate).ceil() as i64;
         chrono::Duration::try_seconds(secs)
             .and_then(|d| now.checked_add_signed(d))
             .filter(|t| *t < period_end)
@@ -129,29 +130,126 @@ pub fn verdict(
     };
     Verdict {
         level,
-        spent_usd: spent,
-        limit_usd: limit,
-        projected_usd: projected,
+        spent,
+        limit,
+        projected,
         passes_at,
     }
 }
 
-/// The stable name of a budget: period and filters.
-pub fn scope(b: &Budget) -> String {
-    let mut s = b.period.clone();
-    for (k, v) in [
-        ("agent", &b.agent),
-        ("provider", &b.provider),
-        ("model", &b.model),
-    ] {
-        if !v.is_empty() {
-            s.push_str(&format!(" {k}={v}"));
+/// A budget's verdict in its unit: exact dollars or tokens, never one read as the other.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Counted {
+    Usd(Verdict<Usd>),
+    Tokens(Verdict<u64>),
+}
+
+impl Counted {
+    pub fn unit(&self) -> Unit {
+        match self {
+            Counted::Usd(_) => Unit::Usd,
+            Counted::Tokens(_) => Unit::Tokens,
         }
     }
-    if s == b.period {
-        s.push_str(" all");
+    pub fn level(&self) -> Level {
+        match self {
+            Counted::Usd(v) => v.level,
+            Counted::Tokens(v) => v.level,
+        }
     }
-    s
+    pub fn passes_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Counted::Usd(v) => v.passes_at,
+            Counted::Tokens(v) => v.passes_at,
+        }
+    }
+    /// Spent, limit and projected for people: `$1,234.57` or `1,234,567 tokens`.
+    pub fn shown(&self) -> [String; 3] {
+        match self {
+            Counted::Usd(v) => [v.spent, v.limit, v.projected].map(crate::output::dollars),
+            Counted::Tokens(v) => [v.spent, v.limit, v.projected].map(|n| {
+                format!(
+                    "{} tokens",
+                    crate::output::thousands(n.min(i64::MAX as u64) as i64)
+                )
+            }),
+        }
+    }
+    /// Spent and limit in `--json`: exact decimal strings for USD, integers for tokens.
+    pub fn spent_limit_json(&self) -> (Value, Value) {
+        match self {
+            Counted::Usd(v) => (json!(v.spent.to_string()), json!(v.limit.to_string())),
+            Counted::Tokens(v) => (json!(v.spent), json!(v.limit)),
+        }
+    }
+    /// The verdict as `--json` shows it: `spent_usd`/`limit_usd`/`projected_usd` (exact
+    /// decimal strings) for USD budgets, `*_tokens` (integers) for token budgets.
+    pub fn json(&self) -> Value {
+        match self {
+            Counted::Usd(v) => json!({
+                "level": v.level,
+                "spent_usd": v.spent.to_string(),
+                "limit_usd": v.limit.to_string(),
+                "projected_usd": v.projected.to_string(),
+                "passes_at": v.passes_at,
+            }),
+            Counted::Tokens(v) => json!({
+                "level": v.level,
+                "spent_tokens": v.spent,
+                "limit_tokens": v.limit,
+                "projected_tokens": v.projected,
+                "passes_at": v.passes_at,
+            }),
+        }
+    }
+    /// Spent and limit as floats (the Prometheus exposition; exact until here).
+    pub fn approx(&self) -> (f64, f64) {
+        match self {
+            Counted::Usd(v) => (v.spent.approx(), v.limit.approx()),
+            Counted::Tokens(v) => (v.spent.approx(), v.limit.approx()),
+        }
+    }
+    /// Spend (or tokens) as a percentage of the limit.
+    pub fn percent(&self) -> f64 {
+        let (s, l) = self.approx();
+        if l > 0.0 {
+            s * 100.0 / l
+        } else {
+            0.0
+        }
+    }
+    /// The alert record's table and amounts: decimal text in `budget_alerts`, integers in
+    /// `budget_token_alerts` (token amounts are not money).
+    fn alert_row(&self) -> (&'static str, SqlValue, SqlValue) {
+        match self {
+            Counted::Usd(v) => (
+                "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_usd, limit_usd, created_at)",
+                SqlValue::Text(v.spent.to_string()),
+                SqlValue::Text(v.limit.to_string()),
+            ),
+            Counted::Tokens(v) => (
+                "INSERT INTO budget_token_alerts (scope, period_start, threshold, level, spent_tokens, limit_tokens, created_at)",
+                SqlValue::Integer(v.spent.min(i64::MAX as u64) as i64),
+                SqlValue::Integer(v.limit.min(i64::MAX as u64) as i64),
+            ),
+        }
+    }
+}
+
+/// Tokens one report row adds to a token budget (the kinds it counts).
+fn tokens_of(b: &Budget, r: &report::Row) -> u64 {
+    let all = b.tokens.is_empty();
+    let has = |k: &str| all || b.tokens.iter().any(|t| t == k);
+    [
+        ("input", r.input),
+        ("output", r.output),
+        ("cache_read", r.cache_read),
+        ("cache_write", r.cache_write),
+    ]
+    .iter()
+    .filter(|(k, _)| has(k))
+    // A negative count exists only in a ledger poisoned before the bounds: it adds nothing.
+    .fold(0u64, |a, (_, n)| a.saturating_add((*n).max(0) as u64))
 }
 
 fn matches(b: &Budget, r: &report::Row) -> bool {
@@ -160,18 +258,164 @@ fn matches(b: &Budget, r: &report::Row) -> bool {
         && (b.model.is_empty() || b.model == r.model)
 }
 
+/// One budget's state now: its period, verdict and projection.
+#[derive(Debug, Clone)]
+pub struct Eval {
+    pub scope: String,
+    pub unit: Unit,
+    /// First and last day of the current period.
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    /// First day of the period before (its alerts end with it).
+    pub prev_first: NaiveDate,
+    pub verdict: Counted,
+    /// Lines without a price in the period (a USD budget cannot count them).
+    pub unpriced: i64,
+}
+
+/// Evaluate every budget in settings at `ctx.now` (USD budgets in cost mode `mode`).
+pub fn evaluate(ctx: &Ctx, mode: crate::pricing::CostMode) -> Result<Vec<(Budget, Eval)>> {
+    let zone = ctx.zone()?;
+    let ws = parse_weekday(&ctx.settings.cost.week_start)?;
+    let today = zone.day_of(ctx.now);
+    let today_start = zone.start_of(today);
+    let today_s = today.to_string();
+    let mut out = Vec::new();
+    for b in &ctx.settings.cost.budgets {
+        let kind = Kind::parse(&b.period)?;
+        let (first, next) = period_of(kind, today, ws);
+        let rows = report::rows(ctx, mode, Some(first), Some(next - Days::new(1)))?;
+        let rows: Vec<&report::Row> = rows.iter().filter(|r| matches(b, r)).collect();
+        let unpriced = rows.iter().fold(0i64, |a, r| a.saturating_add(r.unpriced));
+        // The period's amount and today's (the rate's basis), in the budget's unit.
+        fn sums<A: Amount>(
+            rows: &[&report::Row],
+            today: &str,
+            zero: A,
+            f: impl Fn(&report::Row) -> A,
+        ) -> (A, A) {
+            rows.iter().fold((zero, zero), |(all, t), r| {
+                let n = f(r);
+                (all.plus(n), if r.day == today { t.plus(n) } else { t })
+            })
+        }
+        let end = zone.start_of(next);
+        let u = unit(b);
+        let v = match u {
+            Unit::Usd => {
+                // The limit as written in the settings (see `Usd::from_f64`).
+                let limit = Usd::from_f64(b.limit_usd).ok_or_else(|| {
+                    fail(
+                        Code::Config,
+                        format!(
+                            "cost.budgets [{}]: limit_usd {} is not an amount claw can hold",
+                            scope(b),
+                            b.limit_usd
+                        ),
+                    )
+                })?;
+                let (spent, t) = sums(&rows, &today_s, Usd::ZERO, |r| r.cost);
+                Counted::Usd(verdict(
+                    spent,
+                    limit,
+                    b.warn_percent,
+                    t,
+                    today_start,
+                    end,
+                    ctx.now,
+                ))
+            }
+            Unit::Tokens => {
+                let (spent, t) = sums(&rows, &today_s, 0u64, |r| tokens_of(b, r));
+                Counted::Tokens(verdict(
+                    spent,
+                    b.limit_tokens,
+                    b.warn_percent,
+                    t,
+                    today_start,
+                    end,
+                    ctx.now,
+                ))
+            }
+        };
+        out.push((
+            b.clone(),
+            Eval {
+                scope: scope(b),
+                unit: u,
+                first,
+                last: next - Days::new(1),
+                prev_first: period_of(kind, first - Days::new(1), ws).0,
+                verdict: v,
+                unpriced: if u == Unit::Usd { unpriced } else { 0 },
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// The finding line for a budget at warning or beyond, wrapped to fit 100 columns (with the
+/// `recovered: ` prefix it may later carry).
+fn finding_line(e: &Eval, new_alerts: &[u32]) -> String {
+    let v = &e.verdict;
+    let [spent, limit, projected] = v.shown();
+    let pass = match v.passes_at() {
+        Some(_) if v.level() == Level::Exceeded => {
+            format!("passed (period {}..{})", e.first, e.last)
+        }
+        Some(t) => format!(
+            "will pass at {} at today's rate",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => "not on course to pass this period".into(),
+    };
+    let line = format!(
+        "budget {}: {} — {} of {} ({} %), projected {} by period end; {pass}{}{}",
+        crate::output::truncate(&e.scope, 60),
+        match v.level() {
+            Level::Exceeded => "EXCEEDED",
+            _ => "warning",
+        },
+        spent,
+        limit,
+        crate::output::thousands(v.percent().round() as i64),
+        projected,
+        if e.unpriced > 0 {
+            format!("; {} unpriced lines not included", e.unpriced)
+        } else {
+            String::new()
+        },
+        if new_alerts.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " [new alert at {} %]",
+                new_alerts
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    );
+    crate::output::wrap(&line, crate::output::MAX_WIDTH - "recovered: ".len())
+}
+
 pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
     let BudgetCmd::Check { cost_mode: flag } = c;
     let mode = cost_mode(ctx, *flag)?;
-    let zone = ctx.zone()?;
-    let ws = parse_weekday(&ctx.settings.cost.week_start)?;
+    ctx.zone()?;
+    parse_weekday(&ctx.settings.cost.week_start)?;
     let budgets = ctx.settings.cost.budgets.clone();
     for b in &budgets {
         Kind::parse(&b.period)?;
-        if b.limit_usd.is_nan() || b.limit_usd <= 0.0 {
+        if unit(b) == Unit::Usd && (b.limit_usd.is_nan() || b.limit_usd <= 0.0) {
             return Err(fail(
                 Code::Config,
-                format!("cost.budgets [{}]: limit_usd must be more than 0", scope(b)),
+                format!(
+                    "cost.budgets [{}]: limit_usd (or limit_tokens) must be more than 0",
+                    scope(b)
+                ),
             ));
         }
         if b.warn_percent == 0 || b.warn_percent > 100 {
@@ -182,50 +426,43 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
         }
     }
     ctx.run_job("budget-check", "budget", |ctx, ledger| {
-        let today = zone.day_of(ctx.now);
-        let today_start = zone.start_of(today);
         let mut findings = Vec::new();
         let mut items = Vec::new();
         let mut worst = Level::Ok;
         let mut actions = Vec::new();
         let mut figures = Vec::new();
-        for b in &budgets {
-            let kind = Kind::parse(&b.period)?;
-            let (first, next) = period_of(kind, today, ws);
-            let rows = report::rows(ctx, mode, Some(first), Some(next - Days::new(1)))?;
-            let (mut spent, mut today_spent, mut unpriced) = (Usd::ZERO, Usd::ZERO, 0i64);
-            let today_s = today.to_string();
-            for r in rows.iter().filter(|r| matches(b, r)) {
-                spent = spent.saturating_add(r.cost);
-                unpriced = unpriced.saturating_add(r.unpriced);
-                if r.day == today_s {
-                    today_spent = today_spent.saturating_add(r.cost);
-                }
-            }
-            // The limit as written in the settings (see `Usd::from_f64`).
-            let limit = Usd::from_f64(b.limit_usd).ok_or_else(|| fail(
-                Code::Config,
-                format!("cost.budgets [{}]: limit_usd {} is not an amount claw can hold", scope(b), b.limit_usd),
-            ))?;
-            let v = verdict(spent, limit, b.warn_percent, today_spent, today_start, zone.start_of(next), ctx.now);
-            worst = worst.max(v.level);
-            let sc = scope(b);
-            figures.push((sc.clone(), spent, limit, b.warn_percent));
+        for (b, e) in evaluate(ctx, mode)? {
+            let v = &e.verdict;
+            let first = e.first;
+            worst = worst.max(v.level());
+            let sc = e.scope.clone();
+            figures.push((sc.clone(), e.unit, v.approx(), b.warn_percent));
             let mut new_alerts = Vec::new();
-            let thresholds: &[u32] = match v.level {
+            let thresholds: &[u32] = match v.level() {
                 Level::Ok => &[],
                 Level::Warning => &[b.warn_percent],
                 Level::Exceeded => &[b.warn_percent, 100],
             };
+            // Token budgets keep their alert records apart: their amounts are not money.
+            let (table, spent, limit) = v.alert_row();
             for &th in thresholds {
                 let level = if th >= 100 { "exceeded" } else { "warning" };
                 let n = if ctx.dry_run {
                     0
                 } else {
                     ledger.conn.execute(
-                        "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_usd, limit_usd, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-                        params![sc, first.to_string(), th, level, spent.to_string(), limit.to_string(), ctx.now_str()],
+                        &format!(
+                            "{table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"
+                        ),
+                        params![
+                            sc,
+                            first.to_string(),
+                            th,
+                            level,
+                            spent,
+                            limit,
+                            ctx.now_str()
+                        ],
                     )?
                 };
                 if n == 1 {
@@ -233,80 +470,110 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                 }
             }
             let key = |th: u32| format!("budget:{sc}:{first}:{th}");
-            if v.level == Level::Exceeded && !b.on_exceeded.is_empty() {
-                actions.push(run_action(ctx, ledger, b, &sc, &first.to_string())?);
+            if v.level() == Level::Exceeded && !b.on_exceeded.is_empty() {
+                actions.push(run_action(ctx, ledger, &b, &sc, &first.to_string())?);
             }
+            let [spent, limit, _] = v.shown();
             for &th in &new_alerts {
                 let alert = notify::Alert {
                     job: "budget-check".into(),
-                    severity: if th >= 100 { notify::Severity::Critical } else { notify::Severity::Warning },
+                    severity: if th >= 100 {
+                        notify::Severity::Critical
+                    } else {
+                        notify::Severity::Warning
+                    },
                     key: key(th),
                     text: format!(
-                        "budget {sc} ({} from {first}): ${} of ${} spent, {} % threshold passed",
-                        b.period,
-                        report::usd(spent),
-                        report::usd(limit),
-                        th
+                        "budget {sc} ({} from {first}): {} of {} spent, {} % threshold passed",
+                        b.period, spent, limit, th
                     ),
                 };
                 notify::raise(ctx, ledger, &alert)?;
             }
-            if v.level == Level::Ok {
+            if v.level() == Level::Ok {
                 for th in [b.warn_percent, 100] {
-                    notify::clear(ctx, ledger, "budget-check", &key(th), &format!("budget {sc} is back under its threshold"))?;
+                    notify::clear(
+                        ctx,
+                        ledger,
+                        "budget-check",
+                        &key(th),
+                        &format!("budget {sc} is back under its threshold"),
+                    )?;
                 }
             }
-            if v.level != Level::Ok {
-                let pass = match v.passes_at {
-                    Some(_) if v.level == Level::Exceeded => format!("passed (period {first}..{next})", next = next - Days::new(1)),
-                    Some(t) => format!("will pass at {} at today's rate", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                    None => "not on course to pass this period".into(),
-                };
-                findings.push((format!("{sc}:{first}:{}", v.level as u8), format!(
-                    "budget {sc}: {} — ${} of ${} ({:.0} %), projected ${} by period end; {pass}{}{}",
-                    match v.level {
-                        Level::Exceeded => "EXCEEDED",
-                        _ => "warning",
-                    },
-                    report::usd(spent),
-                    report::usd(limit),
-                    spent.to_f64() * 100.0 / limit.to_f64(),
-                    report::usd(v.projected_usd),
-                    if unpriced > 0 { format!("; {unpriced} unpriced lines not included") } else { String::new() },
-                    if new_alerts.is_empty() { String::new() } else { format!(" [new alert at {} %]", new_alerts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")) },
-                )));
+            // The period before has ended, and with it its alerts (a new period starts at zero).
+            for th in [b.warn_percent, 100] {
+                let old = format!("budget:{sc}:{}:{th}", e.prev_first);
+                notify::clear(
+                    ctx,
+                    ledger,
+                    "budget-check",
+                    &old,
+                    &format!("budget {sc}: the period from {} ended", e.prev_first),
+                )?;
+            }
+            if v.level() != Level::Ok {
+                findings.push((
+                    format!("{sc}:{first}:{}", v.level() as u8),
+                    finding_line(&e, &new_alerts),
+                ));
             }
             items.push(json!({
                 "scope": sc,
+                "unit": match e.unit { Unit::Usd => "usd", Unit::Tokens => "tokens" },
                 "period_start": first.to_string(),
-                "period_end": (next - Days::new(1)).to_string(),
+                "period_end": e.last.to_string(),
                 "warn_percent": b.warn_percent,
-                "verdict": v,
-                "unpriced_lines": unpriced,
+                "verdict": v.json(),
+                "unpriced_lines": e.unpriced,
                 "new_alerts": new_alerts,
             }));
         }
         let summary = format!(
             "{} budgets: {} at warning or beyond",
             budgets.len(),
-            items.iter().filter(|i| i["verdict"]["level"] != "ok").count()
+            items
+                .iter()
+                .filter(|i| i["verdict"]["level"] != "ok")
+                .count()
         );
         let actions: Vec<Value> = actions.into_iter().flatten().collect();
         // Commands run in this run are events: always printed.
         let ran: Vec<String> = actions
             .iter()
-            .map(|a| format!("ran {}", a["argv"].as_str().unwrap_or_default()))
+            .map(|a| {
+                crate::output::truncate(
+                    &format!("ran {}", a["argv"].as_str().unwrap_or_default()),
+                    crate::output::MAX_WIDTH,
+                )
+            })
             .collect();
-        let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
-        o.json = Some(json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}));
-        for (sc, spent, limit, warn) in &figures {
+        let mut o =
+            Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
+        o.json = Some(
+            json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}),
+        );
+        for (sc, u, (spent, limit), warn) in &figures {
             // The budget's stable name is its label: one series per configured budget.
-            let l = [("budget", sc.as_str())];
             // Exact until here; the floats are only the exposition.
+            let l = [("budget", sc.as_str())];
+            o = match u {
+                Unit::Usd => {
+                    o.metric("budget_spent_usd", &l, *spent)
+                        .metric("budget_limit_usd", &l, *limit)
+                }
+                Unit::Tokens => o.metric("budget_spent_tokens", &l, *spent).metric(
+                    "budget_limit_tokens",
+                    &l,
+                    *limit,
+                ),
+            };
             o = o
-                .metric("budget_spent_usd", &l, spent.to_f64())
-                .metric("budget_limit_usd", &l, limit.to_f64())
-                .metric("budget_usage_ratio", &l, spent.to_f64() / limit.to_f64())
+                .metric(
+                    "budget_usage_ratio",
+                    &l,
+                    if *limit > 0.0 { spent / limit } else { 0.0 },
+                )
                 .metric("budget_warning_ratio", &l, f64::from(*warn) / 100.0);
         }
         if worst > Level::Ok {
@@ -384,6 +651,7 @@ fn run_action(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{NaiveDate, Weekday};
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -440,7 +708,7 @@ mod tests {
             t("2026-03-08T06:00:00Z"),
         );
         assert_eq!(v.level, Level::Ok);
-        assert_eq!(v.projected_usd, m(8_000_000));
+        assert_eq!(v.projected, m(8_000_000));
         assert_eq!(v.passes_at, None);
         // 12 hours in, $8: warning; $2 more at $2/3h passes at 15:00.
         let v = verdict(
@@ -454,7 +722,7 @@ mod tests {
         );
         assert_eq!(v.level, Level::Warning);
         assert_eq!(v.passes_at, Some(t("2026-03-08T15:00:00Z")));
-        assert_eq!(v.projected_usd, m(16_000_000));
+        assert_eq!(v.projected, m(16_000_000));
         let v = verdict(
             m(7_999_999),
             m(10_000_000),
@@ -497,6 +765,62 @@ mod tests {
             end,
             t("2026-03-08T18:00:00Z"),
         );
-        assert_eq!(v.projected_usd.round_dp(6), "1.333333");
+        assert_eq!(v.projected.round_dp(6), "1.333333");
+    }
+
+    #[test]
+    fn token_budgets_use_the_same_rule_in_whole_tokens() {
+        let day = t("2026-03-08T00:00:00Z");
+        let end = t("2026-03-09T00:00:00Z");
+        // 6 hours in, 2,000 tokens of 10,000: ok, projected 8,000.
+        let v = verdict(
+            2_000u64,
+            10_000,
+            80,
+            2_000,
+            day,
+            end,
+            t("2026-03-08T06:00:00Z"),
+        );
+        assert_eq!(
+            (v.level, v.projected, v.passes_at),
+            (Level::Ok, 8_000, None)
+        );
+        let v = verdict(
+            8_000u64,
+            10_000,
+            80,
+            8_000,
+            day,
+            end,
+            t("2026-03-08T12:00:00Z"),
+        );
+        assert_eq!(v.level, Level::Warning);
+        assert_eq!(v.passes_at, Some(t("2026-03-08T15:00:00Z")));
+        // A third of a day's tokens per remaining third, rounded to a whole token.
+        let v = verdict(
+            1_000u64,
+            10_000,
+            80,
+            1_000,
+            day,
+            end,
+            t("2026-03-08T18:00:00Z"),
+        );
+        assert_eq!(v.projected, 1_333);
+        let c = Counted::Tokens(v);
+        assert_eq!(c.json()["projected_tokens"], 1_333);
+        assert_eq!(c.shown()[0], "1,000 tokens");
+        let u = Counted::Usd(verdict(
+            m(1_000_000),
+            m(10_000_000),
+            80,
+            m(1_000_000),
+            day,
+            end,
+            t("2026-03-08T18:00:00Z"),
+        ));
+        assert_eq!(u.json()["spent_usd"], "1.00");
+        assert_eq!(u.shown()[2], "$1.33");
     }
 }

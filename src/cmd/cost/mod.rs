@@ -8,6 +8,7 @@
 //! `cost_lines`, so a line seen again in an archive, a checkpoint or the database adds nothing.
 
 pub mod budget;
+pub mod digest;
 mod meters;
 pub mod pricing;
 pub mod report;
@@ -36,6 +37,7 @@ pub fn command_name(c: &CostCmd) -> &'static str {
         CostCmd::Track => "cost track",
         CostCmd::Report(_) => "cost report",
         CostCmd::Top(_) => "cost top",
+        CostCmd::Digest(_) => "cost digest",
     }
 }
 
@@ -44,6 +46,7 @@ pub fn run(ctx: &Ctx, c: &CostCmd) -> Result<Outcome> {
         CostCmd::Track => ctx.run_job("cost-track", "cost", track),
         CostCmd::Report(a) => report::report(ctx, a),
         CostCmd::Top(a) => report::top(ctx, a),
+        CostCmd::Digest(a) => digest::run(ctx, a),
     }
 }
 

@@ -4,7 +4,7 @@ use super::{cost_mode, day_range, int_col, session_labels, usd_col};
 use crate::cli::{GroupBy, ReportArgs, TopArgs};
 use crate::ctx::Ctx;
 use crate::money::Usd;
-use crate::output::{table, Outcome, SCHEMA_VERSION};
+use crate::output::{dollars, thousands, Align, Outcome, Table, SCHEMA_VERSION};
 use crate::pricing::CostMode;
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
@@ -70,10 +70,14 @@ impl Agg {
             self.cache_read as f64 / prompt as f64
         }
     }
-    /// Dollars per 1000 tokens, rounded to micro-dollars (a ratio, not a sum).
-    fn per_1k(&self) -> Option<String> {
+    /// Dollars per 1000 tokens (a ratio, not a sum: its callers round it).
+    fn per_1k_usd(&self) -> Option<Usd> {
         let t = u64::try_from(self.tokens()).ok().filter(|t| *t > 0)?;
-        self.cost.mul_div(1000, t).map(|v| v.round_dp(6))
+        self.cost.mul_div(1000, t)
+    }
+    /// Dollars per 1000 tokens, rounded to micro-dollars.
+    fn per_1k(&self) -> Option<String> {
+        self.per_1k_usd().map(|v| v.round_dp(6))
     }
     fn json(&self, key: &str) -> Value {
         json!({
@@ -240,8 +244,8 @@ pub fn report(ctx: &Ctx, a: &ReportArgs) -> Result<Outcome> {
         "ESTIMATED".into(),
         "UNPRICED".into(),
     ];
-    // `exact`: the CSV carries exact amounts; the table rounds them for display.
-    let line = |k: &str, g: &Agg, exact: bool| -> Vec<String> {
+    // CSV keeps every figure exact (amounts as exact decimals); the table is for people.
+    let csv_line = |k: &str, g: &Agg| -> Vec<String> {
         vec![
             k.to_string(),
             g.lines.to_string(),
@@ -250,11 +254,7 @@ pub fn report(ctx: &Ctx, a: &ReportArgs) -> Result<Outcome> {
             g.cache_read.to_string(),
             g.cache_write.to_string(),
             format!("{:.1}", g.cache_share() * 100.0),
-            if exact {
-                g.cost.to_string()
-            } else {
-                usd(g.cost)
-            },
+            g.cost.to_string(),
             g.per_1k().unwrap_or_else(|| "-".into()),
             g.estimated.to_string(),
             g.unpriced.to_string(),
@@ -264,34 +264,34 @@ pub fn report(ctx: &Ctx, a: &ReportArgs) -> Result<Outcome> {
         let mut s = header.join(",").to_lowercase();
         s.push('\n');
         for (k, g) in &ordered {
-            s.push_str(&line(&csv_field(k), g, true).join(","));
+            s.push_str(&csv_line(&csv_field(k), g).join(","));
             s.push('\n');
         }
         s
     } else if rows.is_empty() {
         "no usage counted in this range (run `claw cost track` first)\n".to_string()
     } else {
-        let mut t = vec![header.to_vec()];
+        let mut t = human_table(&by.to_uppercase());
         for (k, g) in &ordered {
-            t.push(line(k, g, false));
+            t.row(human_line(k, g));
         }
-        t.push(line("TOTAL", &total, false));
-        let mut s = table(&t);
+        t.total(human_line("TOTAL", &total));
+        let mut s = t.render();
         s.push_str(&format!("cost mode: {}", mode_name(mode)));
         if total.estimated > 0 {
             s.push_str(&format!(
-                "; {} lines priced by claw (no logged cost): estimated",
-                total.estimated
+                "; * {} lines priced by claw (no logged cost): estimated",
+                thousands(total.estimated)
             ));
         }
         if total.unpriced > 0 {
             s.push_str(&format!(
-                "; {} lines UNPRICED (not in the totals)",
-                total.unpriced
+                "; ! {} lines UNPRICED (not in the totals)",
+                thousands(total.unpriced)
             ));
         }
         s.push('\n');
-        s
+        crate::output::wrap(&s, crate::output::MAX_WIDTH)
     };
     let incomplete = last_track_failure(ctx)?;
     if let Some(why) = &incomplete {
@@ -339,6 +339,53 @@ pub fn last_track_failure(ctx: &Ctx) -> Result<Option<String>> {
     })
 }
 
+/// The columns of the human `cost report` table (ccusage's, plus cache share and cost per
+/// 1k tokens); lines and the estimated / unpriced counts are in `--json` and `--csv`.
+fn human_table(key: &str) -> Table {
+    // Days, weeks and months are never cut; cache share and cost per 1k tokens give way.
+    let keep = if matches!(key, "DAY" | "WEEK" | "MONTH") {
+        10
+    } else {
+        6
+    };
+    Table::new(&[
+        (key, Align::Left),
+        ("INPUT", Align::Right),
+        ("OUTPUT", Align::Right),
+        ("CACHE READ", Align::Right),
+        ("CACHE WRITE", Align::Right),
+        ("CACHE%", Align::Right),
+        ("COST", Align::Right),
+        ("$/1K TOK", Align::Right),
+    ])
+    .keep(0, keep)
+    .optional(5)
+    .optional(7)
+}
+
+/// One human row; a cost marked `*` includes estimated lines, `!` leaves unpriced ones out.
+fn human_line(k: &str, g: &Agg) -> Vec<String> {
+    let mut cost = dollars(g.cost);
+    if g.estimated > 0 {
+        cost.push('*');
+    }
+    if g.unpriced > 0 {
+        cost.push('!');
+    }
+    vec![
+        k.to_string(),
+        thousands(g.input),
+        thousands(g.output),
+        thousands(g.cache_read),
+        thousands(g.cache_write),
+        format!("{:.1}", g.cache_share() * 100.0),
+        cost,
+        g.per_1k_usd()
+            .map(|v| format!("${}", v.round_dp(4)))
+            .unwrap_or_else(|| "-".into()),
+    ]
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -376,24 +423,37 @@ pub fn top(ctx: &Ctx, a: &TopArgs) -> Result<Outcome> {
             .cloned()
             .unwrap_or_default()
     };
-    let mut t = vec![[
-        "COST_USD", "AGENT", "SESSION", "LABEL", "FIRST", "LAST", "LINES", "TOKENS", "MODELS",
-    ]
-    .map(String::from)
-    .to_vec()];
+    let mut t = Table::new(&[
+        ("COST", Align::Right),
+        ("AGENT", Align::Left),
+        ("SESSION", Align::Left),
+        ("LABEL", Align::Left),
+        ("FIRST", Align::Left),
+        ("LAST", Align::Left),
+        ("LINES", Align::Right),
+        ("TOKENS", Align::Right),
+        ("MODELS", Align::Left),
+    ])
+    // Ids stay recognisable and labels readable; the model list gives way first.
+    .keep(1, 8)
+    .keep(2, 13)
+    .keep(3, 16)
+    .keep(4, 10)
+    .keep(5, 10)
+    .optional(8);
     let mut items = Vec::new();
     for ((aid, sid), g) in &ordered {
         let l = label(aid, sid);
         let models = g.models.iter().cloned().collect::<Vec<_>>().join(" ");
-        t.push(vec![
-            usd(g.cost),
+        t.row(vec![
+            dollars(g.cost),
             aid.clone(),
             sid.clone(),
             l.clone(),
             g.first_day.clone().unwrap_or_default(),
             g.last_day.clone().unwrap_or_default(),
-            g.lines.to_string(),
-            g.tokens().to_string(),
+            thousands(g.lines),
+            thousands(g.tokens()),
             models,
         ]);
         let mut j = g.json(sid);
@@ -408,7 +468,7 @@ pub fn top(ctx: &Ctx, a: &TopArgs) -> Result<Outcome> {
     let text = if ordered.is_empty() {
         "no usage counted in this range (run `claw cost track` first)\n".to_string()
     } else {
-        table(&t)
+        t.render()
     };
     let mut o = Outcome::ok(format!("{} sessions", ordered.len())).with_text(text);
     o.json = Some(json!({

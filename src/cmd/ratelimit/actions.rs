@@ -241,7 +241,7 @@ pub fn active_subagents(ctx: &Ctx) -> Vec<String> {
     keys.into_iter().collect()
 }
 
-fn openclaw_argv(ctx: &Ctx, tail: &[&str]) -> Vec<String> {
+pub fn openclaw_argv(ctx: &Ctx, tail: &[&str]) -> Vec<String> {
     let mut v = vec![ctx.settings.general.openclaw_bin.clone()];
     if let Some(p) = &ctx.paths.profile {
         v.push("--profile".into());

@@ -10,6 +10,7 @@
 
 mod actions;
 pub mod breaker;
+pub mod degrade;
 pub mod signal;
 
 use crate::cli::RateLimitArgs;
@@ -706,6 +707,45 @@ fn latest_events(ledger: &Ledger) -> Result<HashMap<String, DateTime<Utc>>> {
     Ok(out)
 }
 
+/// A budget with an `on_exceeded` action whose action ran in the current period (the
+/// `minimal` level): read from `budget_actions`, which budget-check writes.
+fn budget_exceeded(ctx: &Ctx, ledger: &Ledger) -> Result<bool> {
+    use crate::budgets as budget;
+    let budgets: Vec<_> = ctx
+        .settings
+        .cost
+        .budgets
+        .iter()
+        .filter(|b| !b.on_exceeded.is_empty())
+        .collect();
+    if budgets.is_empty() {
+        return Ok(false);
+    }
+    let (Ok(zone), Ok(ws)) = (
+        ctx.zone(),
+        budget::parse_weekday(&ctx.settings.cost.week_start),
+    ) else {
+        // budget-check refuses such settings itself; here they only mean "not known".
+        return Ok(false);
+    };
+    let today = zone.day_of(ctx.now);
+    for b in budgets {
+        let Ok(kind) = budget::Kind::parse(&b.period) else {
+            continue;
+        };
+        let (first, _) = budget::period_of(kind, today, ws);
+        let ran: i64 = ledger.conn.query_row(
+            "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
+            params![budget::scope(b), first.to_string()],
+            |r| r.get(0),
+        )?;
+        if ran > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// A probe that ran (for the ledger).
 pub struct ProbeRecord {
     pub scope: String,
@@ -722,126 +762,23 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
     let cfg = &ctx.settings.rate_limit;
     let bcfg = breaker_config(ctx);
     let cursors = load_cursors(ledger)?;
-    let Scan {
-        cands,
-        file_cursors,
-        seq_cursors,
-        stamps,
-        journal_cursors,
-        seen_files,
-        cooldowns,
-        mut stats,
-    } = scan_all(ctx, args, &cursors)?;
-    stats.candidates = cands.len() as u64;
+    let mut scan = scan_all(ctx, args, &cursors)?;
+    let cands = std::mem::take(&mut scan.cands);
+    scan.stats.candidates = cands.len() as u64;
     let latest = latest_events(ledger)?;
     let kept = signal::dedupe(cands, &latest, secs(cfg.echo_window_secs));
-    stats.echoes_dropped = stats.candidates - kept.len() as u64;
+    scan.stats.echoes_dropped = scan.stats.candidates - kept.len() as u64;
 
     // 1. Events and cursors, in one transaction (rolled back in a dry run).
     let now_s = ctx.now_str();
     ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
-    let written = (|| -> Result<u64> {
-        let mut n = 0;
-        let mut ins = ledger.conn.prepare_cached(
-            "INSERT INTO rl_events (origin, at, provider, model, profile, kind, signal, status,
-               retry_after_secs, source, excerpt, counted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (origin) DO NOTHING",
-        )?;
-        for c in &kept {
-            n += ins.execute(params![
-                c.origin,
-                ts(c.at),
-                c.provider,
-                c.model,
-                c.profile,
-                c.kind.as_str(),
-                c.signal,
-                c.status,
-                c.retry_after_secs.map(|s| s as i64),
-                c.source,
-                c.excerpt,
-                now_s
-            ])? as u64;
-        }
-        let mut up = ledger.conn.prepare_cached(
-            "INSERT INTO rl_cursors (source, path, head_len, head_sha256, offset, size, mtime_ns, journal_cursor, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (source) DO UPDATE SET path = excluded.path, head_len = excluded.head_len,
-               head_sha256 = excluded.head_sha256, offset = excluded.offset, size = excluded.size,
-               mtime_ns = excluded.mtime_ns, journal_cursor = excluded.journal_cursor,
-               updated_at = excluded.updated_at",
-        )?;
-        for (key, path, c) in &file_cursors {
-            up.execute(params![
-                key,
-                path,
-                c.head_len as i64,
-                c.head_sha256,
-                c.offset as i64,
-                c.size as i64,
-                c.mtime_ns,
-                Option::<String>::None,
-                now_s
-            ])?;
-        }
-        for (key, db, seq) in &seq_cursors {
-            up.execute(params![
-                key,
-                db,
-                0,
-                "",
-                seq,
-                0,
-                0,
-                Option::<String>::None,
-                now_s
-            ])?;
-        }
-        for (key, db, stamp) in &stamps {
-            up.execute(params![
-                key,
-                db,
-                0,
-                stamp,
-                0,
-                0,
-                0,
-                Option::<String>::None,
-                now_s
-            ])?;
-        }
-        for (key, unit, c) in &journal_cursors {
-            if c.is_empty() {
-                ledger
-                    .conn
-                    .execute("DELETE FROM rl_cursors WHERE source = ?1", params![key])?;
-            } else {
-                up.execute(params![key, unit, 0, "", 0, 0, 0, c, now_s])?;
-            }
-        }
-        // Cursors of files that are gone (pruned logs, archives) would only pin reused inodes.
-        let stale: Vec<String> = ledger
-            .conn
-            .prepare("SELECT source FROM rl_cursors WHERE source LIKE 'file:%'")?
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|k| !seen_files.contains(k))
-            .collect();
-        for k in stale {
-            ledger
-                .conn
-                .execute("DELETE FROM rl_cursors WHERE source = ?1", params![k])?;
-        }
-        Ok(n)
-    })();
+    let written = write_scan(ledger, &now_s, &kept, &scan);
     match written {
         Ok(n) => {
-            stats.new_events = n;
+            scan.stats.new_events = n;
             if ctx.dry_run {
                 // Evaluate the breakers on what this run found, then forget it all.
-                stats.new_events = kept.len() as u64;
+                scan.stats.new_events = kept.len() as u64;
             } else {
                 ledger.conn.execute_batch("COMMIT")?;
             }
@@ -860,6 +797,178 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
     if ctx.dry_run {
         ledger.conn.execute_batch("ROLLBACK")?;
     }
+    let Evaluated {
+        after,
+        transitions,
+        recoveries,
+        probes,
+        notes,
+    } = evaluate(ctx, &bcfg, &before, &recent, &scan.cooldowns)?;
+
+    // 3. Record breakers, transitions, recoveries, probes.
+    if !ctx.dry_run {
+        ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let r = record(ledger, &now_s, &after, &transitions, &recoveries, &probes);
+        match r {
+            Ok(()) => ledger.conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = ledger.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+
+    // 4. Actions once per outage: trip when the first breaker leaves CLOSED, recovery when
+    //    the last one closes again.
+    let was_limited = before.values().any(|b| !b.is_closed());
+    let limited = after.values().any(|b| !b.is_closed());
+    let mut text_lines: Vec<String> = Vec::new();
+    if limited && !was_limited {
+        text_lines.extend(actions::on_trip(ctx, ledger, &after, &scan.cooldowns)?);
+    } else if was_limited && !limited {
+        text_lines.extend(actions::on_recovery(ctx, ledger, &recoveries)?);
+    }
+    text_lines.extend(notes);
+
+    // 5. Degraded mode: what OpenClaw runs on a limited provider is slowed down and put back
+    //    ([`degrade`]); then the state file with every level.
+    let levels = degrade::levels(&after, budget_exceeded(ctx, ledger)?);
+    let deg = degrade::act::run(ctx, ledger, &after, args.restore)?;
+    text_lines.extend(deg.lines);
+    if !ctx.dry_run {
+        let outstanding = degrade::store::outstanding_counts(ledger)?;
+        write_state_file(ctx, &after, &levels, &outstanding)?;
+        retire_legacy_state_file(ctx);
+    }
+
+    Ok(report(
+        ctx,
+        &scan.stats,
+        &after,
+        &transitions,
+        &recoveries,
+        &levels,
+        deg.changes,
+        text_lines,
+    ))
+}
+
+/// Step 1 of a run: the new events and every cursor, inside the caller's transaction; the
+/// number of events stored.
+fn write_scan(ledger: &Ledger, now_s: &str, kept: &[Candidate], scan: &Scan) -> Result<u64> {
+    let mut n = 0;
+    let mut ins = ledger.conn.prepare_cached(
+        "INSERT INTO rl_events (origin, at, provider, model, profile, kind, signal, status,
+           retry_after_secs, source, excerpt, counted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (origin) DO NOTHING",
+    )?;
+    for c in kept {
+        n += ins.execute(params![
+            c.origin,
+            ts(c.at),
+            c.provider,
+            c.model,
+            c.profile,
+            c.kind.as_str(),
+            c.signal,
+            c.status,
+            c.retry_after_secs.map(|s| s as i64),
+            c.source,
+            c.excerpt,
+            now_s
+        ])? as u64;
+    }
+    let mut up = ledger.conn.prepare_cached(
+        "INSERT INTO rl_cursors (source, path, head_len, head_sha256, offset, size, mtime_ns, journal_cursor, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (source) DO UPDATE SET path = excluded.path, head_len = excluded.head_len,
+           head_sha256 = excluded.head_sha256, offset = excluded.offset, size = excluded.size,
+           mtime_ns = excluded.mtime_ns, journal_cursor = excluded.journal_cursor,
+           updated_at = excluded.updated_at",
+    )?;
+    for (key, path, c) in &scan.file_cursors {
+        up.execute(params![
+            key,
+            path,
+            c.head_len as i64,
+            c.head_sha256,
+            c.offset as i64,
+            c.size as i64,
+            c.mtime_ns,
+            Option::<String>::None,
+            now_s
+        ])?;
+    }
+    for (key, db, seq) in &scan.seq_cursors {
+        up.execute(params![
+            key,
+            db,
+            0,
+            "",
+            seq,
+            0,
+            0,
+            Option::<String>::None,
+            now_s
+        ])?;
+    }
+    for (key, db, stamp) in &scan.stamps {
+        up.execute(params![
+            key,
+            db,
+            0,
+            stamp,
+            0,
+            0,
+            0,
+            Option::<String>::None,
+            now_s
+        ])?;
+    }
+    for (key, unit, c) in &scan.journal_cursors {
+        if c.is_empty() {
+            ledger
+                .conn
+                .execute("DELETE FROM rl_cursors WHERE source = ?1", params![key])?;
+        } else {
+            up.execute(params![key, unit, 0, "", 0, 0, 0, c, now_s])?;
+        }
+    }
+    // Cursors of files that are gone (pruned logs, archives) would only pin reused inodes.
+    let stale: Vec<String> = ledger
+        .conn
+        .prepare("SELECT source FROM rl_cursors WHERE source LIKE 'file:%'")?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|k| !scan.seen_files.contains(k))
+        .collect();
+    for k in stale {
+        ledger
+            .conn
+            .execute("DELETE FROM rl_cursors WHERE source = ?1", params![k])?;
+    }
+    Ok(n)
+}
+
+/// What step 2 decided: every breaker after this run, its transitions, recoveries and probes.
+struct Evaluated {
+    after: BTreeMap<String, Breaker>,
+    transitions: Vec<(String, Transition)>,
+    recoveries: Vec<(String, breaker::Recovery)>,
+    probes: Vec<ProbeRecord>,
+    notes: Vec<String>,
+}
+
+/// Step 2: evaluate every provider breaker (probing the half-open ones) and the global one.
+fn evaluate(
+    ctx: &Ctx,
+    bcfg: &breaker::Config,
+    before: &BTreeMap<String, Breaker>,
+    recent: &Recent,
+    cooldowns: &HashMap<String, (DateTime<Utc>, String)>,
+) -> Result<Evaluated> {
     let mut scopes: Vec<String> = before
         .keys()
         .filter(|s| s.as_str() != GLOBAL)
@@ -883,13 +992,13 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
             cooldown_until: cooldowns.get(scope).map(|c| c.0),
             retry_after_until: recent.retry_until.get(scope).copied(),
         };
-        for t in b.evaluate(&bcfg, ctx.now, &sig) {
+        for t in b.evaluate(bcfg, ctx.now, &sig) {
             transitions.push((scope.clone(), t));
         }
         if b.state == State::HalfOpen {
-            match actions::probe(ctx, scope, &bcfg, &sig)? {
+            match actions::probe(ctx, scope, bcfg, &sig)? {
                 Some(rec) => {
-                    let (t, r) = b.probed(&bcfg, ctx.now, &sig, &rec.result);
+                    let (t, r) = b.probed(bcfg, ctx.now, &sig, &rec.result);
                     if let Some(t) = t {
                         transitions.push((scope.clone(), t));
                     }
@@ -912,7 +1021,7 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
             cooldown_until: None,
             retry_after_until: None,
         };
-        for t in b.evaluate(&bcfg, ctx.now, &sig) {
+        for t in b.evaluate(bcfg, ctx.now, &sig) {
             transitions.push((GLOBAL.into(), t));
         }
         if b.state == State::HalfOpen {
@@ -929,7 +1038,7 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
                     retry_after_until: None,
                 }
             };
-            let (t, r) = b.probed(&bcfg, ctx.now, &sig, &res);
+            let (t, r) = b.probed(bcfg, ctx.now, &sig, &res);
             if let Some(t) = t {
                 transitions.push((GLOBAL.into(), t));
             }
@@ -939,34 +1048,28 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
         }
         after.insert(GLOBAL.into(), b);
     }
+    Ok(Evaluated {
+        after,
+        transitions,
+        recoveries,
+        probes,
+        notes,
+    })
+}
 
-    // 3. Record breakers, transitions, recoveries, probes.
-    if !ctx.dry_run {
-        ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let r = record(ledger, &now_s, &after, &transitions, &recoveries, &probes);
-        match r {
-            Ok(()) => ledger.conn.execute_batch("COMMIT")?,
-            Err(e) => {
-                let _ = ledger.conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
-        write_state_file(ctx, &after)?;
-        retire_legacy_state_file(ctx);
-    }
-
-    // 4. Actions once per outage: trip when the first breaker leaves CLOSED, recovery when
-    //    the last one closes again.
-    let was_limited = before.values().any(|b| !b.is_closed());
+/// The run's outcome: summary, `--json` detail, metrics, findings and the text lines.
+#[allow(clippy::too_many_arguments)]
+fn report(
+    ctx: &Ctx,
+    stats: &Stats,
+    after: &BTreeMap<String, Breaker>,
+    transitions: &[(String, Transition)],
+    recoveries: &[(String, breaker::Recovery)],
+    levels: &BTreeMap<String, degrade::Level>,
+    degraded: Vec<Value>,
+    text_lines: Vec<String>,
+) -> Outcome {
     let limited = after.values().any(|b| !b.is_closed());
-    let mut text_lines: Vec<String> = Vec::new();
-    if limited && !was_limited {
-        text_lines.extend(actions::on_trip(ctx, ledger, &after, &cooldowns)?);
-    } else if was_limited && !limited {
-        text_lines.extend(actions::on_recovery(ctx, ledger, &recoveries)?);
-    }
-    text_lines.extend(notes);
-
     for p in &stats.problems {
         ctx.out.warn(p);
     }
@@ -998,9 +1101,11 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
             "scope": s, "opened_at": ts(r.opened_at), "closed_at": ts(r.closed_at),
             "duration_secs": r.duration_secs(), "trips": r.trips,
         })).collect::<Vec<_>>(),
+        "levels": levels.iter().map(|(s, l)| (s.clone(), json!(l.as_str()))).collect::<serde_json::Map<_, _>>(),
+        "degraded": degraded,
     });
     let mut out = Outcome::ok(summary).with_detail(detail);
-    for (s, b) in &after {
+    for (s, b) in after {
         // Scopes are providers (and "global"): a small set, never a session.
         out = out.metric(
             "rate_limit_breaker_state",
@@ -1011,6 +1116,13 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
             "rate_limit_window_events",
             &[("provider", s)],
             b.events as f64,
+        );
+    }
+    for (s, l) in levels {
+        out = out.metric(
+            "rate_limit_degradation_level",
+            &[("provider", s)],
+            l.value(),
         );
     }
     out = out.count("rate_limit_events_total", &[], stats.new_events as f64);
@@ -1040,7 +1152,7 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
     if !text_lines.is_empty() {
         out = out.with_text(text_lines.join("\n"));
     }
-    Ok(out)
+    out
 }
 
 fn breaker_doc(b: &Breaker) -> Value {
@@ -1179,8 +1291,21 @@ fn retire_legacy_state_file(ctx: &Ctx) {
     }
 }
 
-/// The state file (documented in README): the worst breaker at the top, every breaker below.
-fn state_doc(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Value {
+/// The state file (documented in README): the worst breaker at the top, every breaker below,
+/// with each scope's degradation level and the changes degraded mode still has to undo.
+fn state_doc(
+    ctx: &Ctx,
+    after: &BTreeMap<String, Breaker>,
+    levels: &BTreeMap<String, degrade::Level>,
+    outstanding: &[(String, i64)],
+) -> Value {
+    let level = |s: &str| {
+        levels
+            .get(s)
+            .copied()
+            .unwrap_or(degrade::Level::Full)
+            .as_str()
+    };
     let rank = |b: &Breaker| match b.state {
         State::Open => 2,
         State::HalfOpen => 1,
@@ -1197,8 +1322,14 @@ fn state_doc(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Value {
     let providers: serde_json::Map<String, Value> = after
         .iter()
         .filter(|(s, _)| s.as_str() != GLOBAL)
-        .map(|(s, b)| (s.clone(), breaker_doc(b)))
+        .map(|(s, b)| {
+            let mut d = breaker_doc(b);
+            d["level"] = json!(level(s));
+            (s.clone(), d)
+        })
         .collect();
+    let mut global_doc = breaker_doc(&global);
+    global_doc["level"] = json!(level(GLOBAL));
     json!({
         "schema_version": 1,
         "state": top.state.as_str(),
@@ -1210,18 +1341,25 @@ fn state_doc(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Value {
         "events": global.events,
         "trips": top.trips,
         "updatedAt": ctx.now_str(),
-        "global": breaker_doc(&global),
+        "level": level(GLOBAL),
+        "global": global_doc,
         "providers": providers,
+        "outstandingChanges": outstanding.iter().map(|(p, n)| (p.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
     })
 }
 
-fn write_state_file(ctx: &Ctx, after: &BTreeMap<String, Breaker>) -> Result<()> {
+fn write_state_file(
+    ctx: &Ctx,
+    after: &BTreeMap<String, Breaker>,
+    levels: &BTreeMap<String, degrade::Level>,
+    outstanding: &[(String, i64)],
+) -> Result<()> {
     let path = state_file(ctx);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
-    let mut text = serde_json::to_string_pretty(&state_doc(ctx, after))?;
+    let mut text = serde_json::to_string_pretty(&state_doc(ctx, after, levels, outstanding))?;
     text.push('\n');
     crate::atomic::write(
         &path,

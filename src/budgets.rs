@@ -1,0 +1,108 @@
+//! What a budget's period and scope are (`[[cost.budgets]]`): shared by budget-check, which
+//! judges spend, and rate-limit-detect, whose `minimal` level counts a budget exceeded with
+//! its action run this period.
+
+use crate::exit::{fail, Code};
+use crate::settings::Budget;
+use anyhow::Result;
+use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
+
+pub fn parse_weekday(s: &str) -> Result<Weekday> {
+    s.trim()
+        .to_ascii_lowercase()
+        .parse::<Weekday>()
+        .map_err(|_| {
+            fail(
+                Code::Config,
+                format!("cost.week_start = {s:?}: expected a day name such as \"monday\""),
+            )
+        })
+}
+
+/// A budget period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Result<Kind> {
+        match s {
+            "daily" => Ok(Kind::Daily),
+            "weekly" => Ok(Kind::Weekly),
+            "monthly" => Ok(Kind::Monthly),
+            _ => Err(fail(
+                Code::Config,
+                format!(
+                    "cost.budgets period = {s:?}: expected \"daily\", \"weekly\" or \"monthly\""
+                ),
+            )),
+        }
+    }
+}
+
+/// `[first day, first day of the next period)` containing `today`.
+pub fn period_of(kind: Kind, today: NaiveDate, week_start: Weekday) -> (NaiveDate, NaiveDate) {
+    match kind {
+        Kind::Daily => (today, today + Days::new(1)),
+        Kind::Weekly => {
+            let back = (7 + today.weekday().num_days_from_monday()
+                - week_start.num_days_from_monday())
+                % 7;
+            let start = today - Days::new(back as u64);
+            (start, start + Days::new(7))
+        }
+        Kind::Monthly => {
+            let start = today.with_day(1).expect("day 1 exists");
+            (start, start + Months::new(1))
+        }
+    }
+}
+
+/// What a budget limits: spend or tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Micro-dollars (`limit_usd`).
+    Usd,
+    /// Tokens of the budget's kinds (`limit_tokens`).
+    Tokens,
+}
+
+/// The token kinds a token budget counts when `tokens` is not set.
+pub const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
+
+pub fn unit(b: &Budget) -> Unit {
+    if b.limit_tokens > 0 {
+        Unit::Tokens
+    } else {
+        Unit::Usd
+    }
+}
+
+/// The stable name of a budget: period, unit (tokens) and filters. USD budgets keep the
+/// names they always had (alerts and metrics are keyed by it).
+pub fn scope(b: &Budget) -> String {
+    let mut s = b.period.clone();
+    if unit(b) == Unit::Tokens {
+        s.push_str(" tokens");
+        if !b.tokens.is_empty() && b.tokens.len() < TOKEN_KINDS.len() {
+            s.push_str(&format!("({})", b.tokens.join("+")));
+        }
+    }
+    let plain = s.clone();
+    for (k, v) in [
+        ("agent", &b.agent),
+        ("provider", &b.provider),
+        ("model", &b.model),
+    ] {
+        if !v.is_empty() {
+            s.push_str(&format!(" {k}={v}"));
+        }
+    }
+    if s == plain {
+        s.push_str(" all");
+    }
+    s
+}
