@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SRC=$(cd "${1:?usage: bench-cbackup-growth.sh HOME [ROUNDS]}" && pwd)
 ROUNDS=${2:-50}
 (cd "$ROOT" && cargo build --release --quiet)
-BIN=$ROOT/target/release/claw
+BIN=$(cd "$ROOT" && realpath -m "${CARGO_TARGET_DIR:-target}")/release/claw
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -a "$SRC" "$work/home"

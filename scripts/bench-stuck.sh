@@ -8,7 +8,7 @@ set -eu
 N=${1:-20000}
 LIVE=${2:-1000}
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin="$here/target/release/claw"
+bin="$(cd "$here" && realpath -m "${CARGO_TARGET_DIR:-target}")/release/claw"
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 66; }
 tmp=$(mktemp -d /tmp/claw-bench-stuck.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

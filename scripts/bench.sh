@@ -83,12 +83,13 @@ command -v jq >/dev/null || die "need jq for the baseline column"
 
 echo "bench: building release" >&2
 (cd "$ROOT" && cargo build --release --quiet)
-BIN=$ROOT/target/release/claw
+TARGET=$(cd "$ROOT" && realpath -m "${CARGO_TARGET_DIR:-target}") # cargo builds there when it is set
+BIN=$TARGET/release/claw
 mkdir -p "$CACHE"
 
 # The cache is valid while the generator's sources are unchanged.
 STAMP=$(cat "$ROOT"/gen/src/*.rs | sha256sum | cut -c1-16)
-GEN=$ROOT/target/release/claw-gen
+GEN=$TARGET/release/claw-gen
 
 declare -A GEN_SECS
 for s in "${SCALES[@]}"; do

@@ -18,7 +18,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 claw=${CLAW_BIN:-}
 if [ -z "$claw" ]; then
   (cd "$root" && cargo build --quiet)
-  claw="$root/target/debug/claw"
+  claw="$(cd "$root" && realpath -m "${CARGO_TARGET_DIR:-target}")/debug/claw"
 fi
 oc=${CLAW_TEST_OPENCLAW:-}
 if [ -z "$oc" ]; then

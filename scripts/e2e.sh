@@ -50,7 +50,8 @@ stop_by_state() {
   for e in /proc/[0-9]*/environ; do
     p=${e#/proc/}; p=${p%/environ}
     [ "$p" = $$ ] && continue
-    if tr '\0' '\n' <"$e" 2>/dev/null | grep -qx "OPENCLAW_STATE_DIR=$1/state"; then
+    # (a process that ended meanwhile has no environ: the redirect's error is silenced too)
+    if { tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qx "OPENCLAW_STATE_DIR=$1/state"; then
       kill -KILL "$p" 2>/dev/null
     fi
   done
@@ -93,21 +94,28 @@ wait_for() {
 
 health() { curl -s -m 2 "http://127.0.0.1:$gw_port/health" | grep -q '"ok":true'; }
 
-oc() { timeout 120 "$oc_bin" "$@"; }
+# 300 s: on a loaded 2-core machine one CLI call (node start, connect, a model turn) took
+# over 120 s.
+oc() { timeout 300 "$oc_bin" "$@"; }
 
 # Start the gateway in its own process group; PID in $work/gateway.pid. Also the body of
 # claw's restart_command (scripts can't share shell functions, so it is written out below).
 write_gateway_scripts() {
+  # What a service manager does (Restart=on-failure, 3 starts): 2026.9.6 gives up starting
+  # when its state lease is not ready within 5 s, which a loaded machine makes happen. A
+  # config the gateway rejects still fails every start (and the suite's check with it).
   cat >"$work/start-gateway.sh" <<EOF
 #!/bin/sh
 export HOME="$work/home" OPENCLAW_STATE_DIR="$oc_dir"
-setsid "$oc_bin" gateway run >>"$work/gateway.out" 2>&1 </dev/null &
+setsid sh -c 'for n in 1 2 3; do "\$0" gateway run && exit 0; echo "e2e: gateway exited \$?, start \$n of 3" >&2; sleep 2; done' \
+  "$oc_bin" >>"$work/gateway.out" 2>&1 </dev/null &
 echo \$! >"$work/gateway.pid"
 EOF
   cat >"$work/restart-gateway.sh" <<EOF
 #!/bin/bash
 # claw's restart_command in the e2e suite: stop the gateway by PID (with its helpers), start it.
 $(declare -f tree stop_tree)
+echo "restart \$(date +%s)" >>"$work/restarts.log"
 p=\$(cat "$work/gateway.pid" 2>/dev/null)
 [ -n "\$p" ] && stop_tree "\$p"
 exec sh "$work/start-gateway.sh"
@@ -125,30 +133,35 @@ start_gateway() {
 # Provider requests since line N whose current turn contains TEXT.
 prov_lines() { wc -l <"$work/provider.jsonl" 2>/dev/null || echo 0; }
 prov_seen() { # since text
-  tail -n +"$(( $1 + 1 ))" "$work/provider.jsonl" 2>/dev/null | grep -q "$2"
+  # Not a pipe: grep -q stops reading at the first match, and under pipefail the writer's
+  # EPIPE would turn a match into a miss.
+  grep -q "$2" < <(tail -n +"$(( $1 + 1 ))" "$work/provider.jsonl" 2>/dev/null)
 }
 
 # --- the claw side ---------------------------------------------------------------------
 claw_run() { # settings-file args...
   local s=$1; shift
   HOME="$work/home" OPENCLAW_STATE_DIR="$oc_dir" XDG_STATE_HOME="$work/xdg" \
-    XDG_CONFIG_HOME="$work/xdg-config" CLAW_STATE_DIR="$work/claw-state" \
+    XDG_CONFIG_HOME="$work/xdg-config" CLAW_STATE_DIR="${claw_state:-$work/claw-state}" \
     timeout "${claw_timeout:-180}" "$claw" --settings "$s" "$@"
 }
 
-write_settings() { # file extra-toml
+write_settings() { # file extra-toml [extra [gateway] lines, replacing a default]
+  local gw="${3:-}"
   cat >"$1" <<EOF
 [general]
 openclaw_bin = "$oc_bin"
 
 [gateway]
-restart_command = ["bash", "$work/restart-gateway.sh"]
-health_timeout_secs = 240
+$(grep -q '^restart_command' <<<"$gw" || echo "restart_command = [\"bash\", \"$work/restart-gateway.sh\"]")
+$(grep -q '^health_timeout_secs' <<<"$gw" || echo "health_timeout_secs = 240")
 command_timeout_secs = 240
+$gw
 
 [stuck]
 steer_input_text = "E2E_STEER proceed without waiting."
-command_timeout_secs = 60
+# 2026.7.1's CLI took over 60 s to answer on a loaded 2-core machine.
+command_timeout_secs = 120
 
 $2
 EOF
@@ -300,9 +313,11 @@ EOF
   # --- cost-track while the gateway writes -------------------------------------------------
   write_settings "$work/claw.toml" ""
   local i
+  # A turn is set-up, not the check: one retry when the CLI gave up under load.
   for i in 1 2 3; do
-    oc agent --agent main --session-key "agent:main:e2e-cost-$i" -m "hello $i" --json >/dev/null 2>&1 \
-      || fail cost "openclaw agent turn $i failed"
+    oc agent --agent main --session-key "agent:main:e2e-cost-$i" -m "hello $i" --json >"$work/cost-turn-$i.out" 2>&1 \
+      || oc agent --agent main --session-key "agent:main:e2e-cost-$i" -m "hello $i" --json >"$work/cost-turn-$i.out" 2>&1 \
+      || fail cost "openclaw agent turn $i failed twice: $(tail -2 "$work/cost-turn-$i.out" | tr '\n' ' ' | cut -c1-300)"
   done
   # A long reply is stored zstd-compressed in the SQLite era: ask for one.
   oc agent --agent main --session-key agent:main:e2e-cost-long -m "E2E_LONG please" --json >/dev/null 2>&1 || true
@@ -327,20 +342,24 @@ EOF
   fi
   t1=$(date +%s); echo "e2e-timing: $ver cost $((t1 - t0)) s"; t0=$t1
 
-  # --- steer: the hung run receives a new model request within 20 s -----------------------
+  # --- steer: the hung run receives a new model request within 20 s (60 under load) --------
   write_settings "$work/steer.toml" '[stuck.actions]
 idle = "steer"'
   local child before now
   if child=$(spawn_hung_subagent agent:main:e2e-steer); then
     before=$(prov_lines)
     now=$(date -u -d '+20 min' +%Y-%m-%dT%H:%M:%SZ)
-    claw_run "$work/steer.toml" stuck-agent scan --now "$now" >"$work/steer.out" 2>&1
-    if wait_for 20 prov_seen "$before" 'E2E_STEER'; then
-      ok steer "provider received the steered turn for $child within 20 s ($(grep -o 'steer [a-z]*' "$work/steer.out" | head -1))"
+    # A scan may make 2 gateway calls per stuck run, each up to command_timeout_secs.
+    claw_timeout=600 claw_run "$work/steer.toml" stuck-agent scan --now "$now" >"$work/steer.out" 2>&1
+    # 20 s on a quiet machine; 60 at a load of 30 (a steer that never arrives, as with
+    # sessions.send behind the hung call, still fails).
+    local ts=$(date +%s)
+    if wait_for 60 prov_seen "$before" 'E2E_STEER'; then
+      ok steer "provider received the steered turn for $child $(( $(date +%s) - ts )) s after the scan ($(grep -o 'steer [a-z]*' "$work/steer.out" | head -1))"
     elif grep -q 'steer failed' "$work/steer.out" && grep -q 'unauthorized' "$work/steer.out"; then
       known steer "gateway refused sessions.steer (unauthorized) and claw reported 'steer failed': $(grep -o 'steer failed.*' "$work/steer.out" | head -1)"
     else
-      fail steer "no provider request with the steer text within 20 s; claw said: $(tail -3 "$work/steer.out" | tr '\n' ' ')"
+      fail steer "no provider request with the steer text within 60 s; claw said: $(tail -3 "$work/steer.out" | tr '\n' ' ')"
     fi
   else
     fail steer "could not get a hung subagent (see $work/provider.jsonl)"
@@ -352,8 +371,8 @@ idle = "steer"'
 idle = "kill"'
   if child=$(spawn_hung_subagent agent:main:e2e-kill); then
     now=$(date -u -d '+20 min' +%Y-%m-%dT%H:%M:%SZ)
-    claw_run "$work/kill.toml" stuck-agent scan --now "$now" >"$work/kill.out" 2>&1
-    if wait_for 20 task_terminal "$child"; then
+    claw_timeout=600 claw_run "$work/kill.toml" stuck-agent scan --now "$now" >"$work/kill.out" 2>&1
+    if wait_for 60 task_terminal "$child"; then
       if grep -q 'kill ok' "$work/kill.out"; then
         ok kill "task of $child is $(task_status "$child"); claw said 'kill ok'"
       else
@@ -362,7 +381,7 @@ idle = "kill"'
     elif grep -q 'kill failed' "$work/kill.out" && grep -q 'unauthorized' "$work/kill.out"; then
       known kill "gateway refused sessions.abort (unauthorized), task still $(task_status "$child"); claw reported: $(grep -o 'kill failed.*' "$work/kill.out" | head -1 | cut -c1-240)"
     else
-      fail kill "task of $child still $(task_status "$child") after 20 s; claw said: $(tail -3 "$work/kill.out" | tr '\n' ' ')"
+      fail kill "task of $child still $(task_status "$child") after 60 s; claw said: $(tail -3 "$work/kill.out" | tr '\n' ' ')"
     fi
   else
     fail kill "could not get a hung subagent"
@@ -487,7 +506,7 @@ api_key_env = \"E2E_FAKE_KEY\""
     fail rl-trip "exit $rc, state '$rl_state': $(tail -2 "$work/rl-trip.err" | tr '\n' ' ')"
   fi
   if [ -n "$rl_child" ]; then
-    if wait_for 20 task_terminal "$rl_child"; then
+    if wait_for 60 task_terminal "$rl_child"; then
       ok rl-abort "abort_subagents ended the running subagent (task $(task_status "$rl_child"))"
     else
       # What claw recorded for the abort (the ledger's rl_actions).
@@ -560,6 +579,147 @@ print(len(runs), len(orph), " ".join(bad))')
     ok stale-orphaned "$n_open run(s) still open after the gateway restarts, all classed orphaned (gateway restarted after they started)"
   else
     fail stale-orphaned "open runs after restarts: ${n_open:-?}, orphaned by restart: ${n_orph:-?}, others: ${rest:-none}"
+  fi
+  t1=$(date +%s); echo "e2e-timing: $ver stale $((t1 - t0)) s"; t0=$t1
+
+  # Last: it leaves the gateway down.
+  gateway_check_cases
+  t1=$(date +%s); echo "e2e-timing: $ver gateway-check $((t1 - t0)) s"; t0=$t1
+}
+
+# --- claw gateway check against the real gateway (issue 16) --------------------------------
+# Healthy: exit 0, then silent. bind "lan" + auth "none": exit 1 with the finding and its fix,
+# judged from a copy of the config (OPENCLAW_CONFIG_PATH; the gateway itself stays on
+# loopback). Killed: restarted once by the harness's restart script, exit 1, one "down"
+# alert, a recovery alert when back. Down with a restart that does nothing: at most
+# max_restarts_per_hour restarts, then exactly one restart-loop alert. Alerts go to a command
+# sink appending to a file. Times are --now offsets, so an "hour" takes seconds.
+gc_alert_keys() { # file -> "kind:key" per alert, in order
+  [ -f "$1" ] || return 0
+  "$py" -c '
+import json, sys
+d = json.JSONDecoder(); t = open(sys.argv[1]).read(); i = 0
+while True:
+    while i < len(t) and t[i].isspace(): i += 1
+    if i >= len(t): break
+    v, i = d.raw_decode(t, i)
+    print(v["kind"] + ":" + v["key"])' "$1"
+}
+gc_settings() { # file alerts-file [extra gateway lines]
+  # probe_timeout_secs 10: at a load of 30 a live /health took up to 2.9 s, and one slow
+  # answer with failures_before_restart = 1 is a restart; a killed gateway refuses at once.
+  # The scratch config's token and fake key are plain text by design, and OpenClaw's own audit
+  # warns about trusted proxies on every loopback gateway: both are ignored the way an
+  # operator would ([gateway] ignore_findings), every other finding counts.
+  write_settings "$1" "[alerts]
+cooldown_secs = 3600
+retries = 0
+[[alerts.sinks]]
+name = \"e2e\"
+kind = \"command\"
+command = [\"sh\", \"-c\", \"cat >> '$2'; echo >> '$2'\"]" "probe_timeout_secs = 10
+failures_before_restart = 1
+max_restarts_per_hour = 3
+log_dir = \"$work/logs\"
+journalctl_bin = \"\"
+ignore_findings = [\"config.plaintext_secrets\", \"gateway.trusted_proxies_missing\"]
+${3:-}"
+}
+gateway_check_cases() {
+  local st=$work/gc-state t0 r rc
+  t0=$(date -u +%s)
+  gc_at() { date -u -d "@$(( t0 + $1 * 60 ))" +%Y-%m-%dT%H:%M:%SZ; }
+  # Short health wait: the restarted gateway answers after claw gave up, so the restart is a
+  # "down" alert and the next check's answer a recovery.
+  gc_settings "$work/gc.toml" "$work/gc-alerts.jsonl" "health_timeout_secs = 5"
+  gc_settings "$work/gc-lan.toml" "$work/gc-lan-alerts.jsonl"
+  gc_settings "$work/gc-loop.toml" "$work/gc-loop-alerts.jsonl" \
+    "restart_command = [\"sh\", \"-c\", \"echo noop >> '$work/noop-restarts'\"]
+health_timeout_secs = 2"
+
+  # Healthy. The first run caches the schema and runs OpenClaw's security audit (and may say
+  # the schema was cached); the second has nothing new to say.
+  claw_state=$st claw_run "$work/gc.toml" --now "$(gc_at 0)" gateway check >"$work/gc-1.out" 2>&1
+  rc=$?
+  claw_state=$st claw_run "$work/gc.toml" --now "$(gc_at 1)" gateway check >"$work/gc-2.out" 2>&1
+  r=$?
+  if [ "$rc" = 0 ] && [ "$r" = 0 ] && [ ! -s "$work/gc-2.out" ] && [ ! -s "$work/gc-alerts.jsonl" ]; then
+    ok gc-healthy "exit 0 twice, the second run silent, no alert (first said: $(head -c 100 "$work/gc-1.out" | tr '\n' ' '))"
+  else
+    fail gc-healthy "exits $rc, $r; first: $(head -c 300 "$work/gc-1.out" | tr '\n' ' '); second: $(head -c 300 "$work/gc-2.out" | tr '\n' ' ')"
+  fi
+
+  # Exposure, judged from a copy of the config; the gateway keeps its loopback bind.
+  mkdir -p "$work/lan"
+  "$py" - "$oc_dir/openclaw.json" "$work/lan/openclaw.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["gateway"]["bind"] = "lan"
+c["gateway"]["auth"] = {"mode": "none"}
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+  chmod 600 "$work/lan/openclaw.json"
+  # Its own state (its findings must not reach the other cases' alerts) with the schema
+  # already cached (one `config schema` less).
+  mkdir -p "$work/gc-lan-state" && cp -r "$st/schemas" "$work/gc-lan-state/" 2>/dev/null
+  OPENCLAW_CONFIG_PATH=$work/lan/openclaw.json claw_state=$work/gc-lan-state \
+    claw_run "$work/gc-lan.toml" --now "$(gc_at 1)" gateway check >"$work/gc-lan.out" 2>&1
+  rc=$?
+  if [ "$rc" = 1 ] && grep -q '^critical gateway.bind_no_auth: gateway.bind "lan"' "$work/gc-lan.out" \
+    && grep -q 'fix: set gateway.auth.mode "token"' "$work/gc-lan.out" && wait_for 30 health \
+    && grep -qx 'alert:finding:gateway.bind_no_auth' <<<"$(gc_alert_keys "$work/gc-lan-alerts.jsonl")"; then
+    ok gc-exposure "exit 1: $(grep -m1 '^critical gateway.bind_no_auth' "$work/gc-lan.out" | cut -c1-120); $(grep -m1 'fix: set gateway.auth.mode' "$work/gc-lan.out" | sed 's/^ *//' | cut -c1-80) (gateway still loopback); alerts: $(gc_alert_keys "$work/gc-lan-alerts.jsonl" | tr '\n' ' ')"
+  else
+    fail gc-exposure "exit $rc, health: $(curl -s -m 10 "http://127.0.0.1:$gw_port/health"), alerts '$(gc_alert_keys "$work/gc-lan-alerts.jsonl" | tr '\n' ' ')': $(head -c 400 "$work/gc-lan.out" | tr '\n' ' ')"
+  fi
+
+  # Killed: one restart by the harness's script, exit 1, one down alert; recovery when back.
+  stop_gateway "$work"
+  wait_for 30 bash -c "! curl -s -m 2 http://127.0.0.1:$gw_port/health >/dev/null" || fail gc-restart "the gateway still answers after it was killed"
+  local n0 n1 keys
+  n0=$(wc -l <"$work/restarts.log" 2>/dev/null || echo 0)
+  claw_state=$st claw_run "$work/gc.toml" --now "$(gc_at 2)" gateway check --json >"$work/gc-down.json" 2>"$work/gc-down.err"
+  rc=$?
+  n1=$(wc -l <"$work/restarts.log" 2>/dev/null || echo 0)
+  local kind
+  kind=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["action"]["kind"])' "$work/gc-down.json" 2>/dev/null)
+  keys=$(gc_alert_keys "$work/gc-alerts.jsonl" | tr '\n' ' ')
+  if [ "$rc" = 1 ] && [ "$kind" = restart ] && [ $((n1 - n0)) = 1 ] && [ "$keys" = "alert:down " ]; then
+    ok gc-restart "gateway killed: claw ran the restart script once (action restart, exit 1), alerts: $keys"
+  else
+    fail gc-restart "exit $rc, action '$kind', restart script runs $((n1 - n0)), alerts '$keys': $(tail -2 "$work/gc-down.err" | tr '\n' ' ')"
+  fi
+  if wait_for 240 health; then
+    claw_state=$st claw_run "$work/gc.toml" --now "$(gc_at 3)" gateway check >"$work/gc-back.out" 2>&1
+    rc=$?
+    keys=$(gc_alert_keys "$work/gc-alerts.jsonl" | tr '\n' ' ')
+    if [ "$rc" = 0 ] && [ "$keys" = "alert:down recovery:down " ] && [ "$(wc -l <"$work/restarts.log")" = "$n1" ]; then
+      ok gc-recovery "back after the restart: exit 0, alerts: $keys, no second restart"
+    else
+      fail gc-recovery "exit $rc, alerts '$keys': $(head -c 300 "$work/gc-back.out" | tr '\n' ' ')"
+    fi
+  else
+    fail gc-recovery "the gateway restarted by claw never answered /health within 240 s: $(tail -3 "$work/gateway.out" | tr '\n' ' ')"
+  fi
+
+  # Down for good with a restart that does nothing: 3 restarts, then one restart-loop alert.
+  # Two hours on, so the restart above is out of the hour.
+  stop_gateway "$work"
+  wait_for 30 bash -c "! curl -s -m 2 http://127.0.0.1:$gw_port/health >/dev/null"
+  local m codes=""
+  # 3 restarts, the hold with its alert, and one more held check that alerts nothing new.
+  for m in 120 121 122 123 124; do
+    claw_state=$st claw_run "$work/gc-loop.toml" --now "$(gc_at $m)" gateway check >>"$work/gc-loop.out" 2>&1
+    codes="$codes$?"
+  done
+  local noops loops
+  noops=$(wc -l <"$work/noop-restarts" 2>/dev/null || echo 0)
+  keys=$(gc_alert_keys "$work/gc-loop-alerts.jsonl" | tr '\n' ' ')
+  loops=$(gc_alert_keys "$work/gc-loop-alerts.jsonl" | grep -c '^alert:restart-loop$')
+  if [ "$codes" = 11111 ] && [ "$noops" = 3 ] && [ "$loops" = 1 ]; then
+    ok gc-restart-loop "5 checks over 5 minutes with a no-op restart: 3 restarts, then one restart-loop alert (alerts: $keys)"
+  else
+    fail gc-restart-loop "exits $codes, no-op restarts $noops, alerts '$keys': $(tail -3 "$work/gc-loop.out" | tr '\n' ' ')"
   fi
 }
 

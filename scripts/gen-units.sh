@@ -21,7 +21,7 @@ JOBS=(
   "rate-limit-detect|rate-limit-detect|*-*-* *:00/5:00|20s|10min|detect rate limiting|logs"
   "stuck-agent|stuck-agent scan|*-*-* *:*:00|10s|5min|find stuck agents|logs"
   "tunnel|tunnel check|*-*-* *:*:00|10s|5min|check the tunnel"
-  "gateway-check|gateway check|*-*-* *:*:00|10s|5min|watch the gateway: health, safe restarts, exposure"
+  "gateway-check|gateway check|*-*-* *:*:00|10s|5min|watch the gateway: health, safe restarts, exposure|logs"
   "cost-digest|cost digest|*-*-* 08:00:00|60s|10min|send the spend digest to the alert sinks"
 )
 

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod lock;
 pub mod metrics;
+pub mod modelapi;
 pub mod money;
 pub mod notify;
 pub mod openclaw;

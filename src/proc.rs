@@ -23,6 +23,12 @@ pub struct Opts {
     /// to claw's stderr instead when `stdout_to_stderr` (a `--json` caller owns stdout).
     pub inherit: bool,
     pub stdout_to_stderr: bool,
+    /// The command may leave a process running on purpose (a restart command that starts the
+    /// gateway in the background and exits): its output goes to an unlinked temp file, not a
+    /// pipe a daemon would hold open, and its group is killed only at the timeout. Killing the
+    /// group as soon as the command exits would kill a daemon still on its way out of it
+    /// (between fork and setsid), which a loaded machine makes likely.
+    pub leaves_daemon: bool,
 }
 
 impl Opts {
@@ -35,7 +41,13 @@ impl Opts {
             stderr_tail: 4096,
             inherit: false,
             stdout_to_stderr: false,
+            leaves_daemon: false,
         }
+    }
+    /// See [`Opts::leaves_daemon`].
+    pub fn leaves_daemon(mut self) -> Opts {
+        self.leaves_daemon = true;
+        self
     }
     /// Pass the child's output through (see [`Opts::inherit`]).
     pub fn inherit(mut self, stdout_to_stderr: bool) -> Opts {
@@ -99,6 +111,9 @@ impl Finished {
 
 /// Runs `cmd` as [`Opts`] says. An error only when it could not be started.
 pub fn run(mut cmd: Command, opts: &Opts) -> std::io::Result<Finished> {
+    if opts.leaves_daemon && !opts.inherit {
+        return run_leaving_daemon(cmd, opts);
+    }
     cmd.process_group(0)
         .stdin(if opts.stdin.is_some() {
             Stdio::piped()
@@ -186,6 +201,104 @@ pub fn shell_line(argv: &[String]) -> String {
         .join(" ")
 }
 
+/// [`run`] for a command that may leave a daemon behind: output to unlinked temp files, the
+/// group killed only at the timeout.
+fn run_leaving_daemon(mut cmd: Command, opts: &Opts) -> std::io::Result<Finished> {
+    use std::io::{Seek, SeekFrom};
+    let out = if opts.stdout_max > 0 {
+        Some(unlinked_temp()?)
+    } else {
+        None
+    };
+    let err = unlinked_temp()?;
+    cmd.process_group(0)
+        .stdin(if opts.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(match &out {
+            Some(f) => Stdio::from(f.try_clone()?),
+            None => Stdio::null(),
+        })
+        .stderr(Stdio::from(err.try_clone()?));
+    let start = Instant::now();
+    let mut child = cmd.spawn()?;
+    let pgid = child.id() as i32;
+    if let (Some(mut w), Some(data)) = (child.stdin.take(), opts.stdin.clone()) {
+        // Small (a restart command takes no input in practice); a child that does not read
+        // it gets EPIPE on close, not a hang, since the write happens before the wait.
+        std::thread::spawn(move || {
+            let _ = w.write_all(&data);
+        });
+    }
+    let deadline = start + opts.timeout;
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        match child.try_wait()? {
+            Some(st) => break Some(st),
+            None if Instant::now() >= deadline => {
+                kill_group(pgid);
+                let _ = child.wait();
+                break None;
+            }
+            None => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+        }
+    };
+    let read = |mut f: std::fs::File, max: usize, tail: bool| -> Vec<u8> {
+        let len = f.seek(SeekFrom::End(0)).unwrap_or(0);
+        let from = if tail {
+            len.saturating_sub(max as u64)
+        } else {
+            0
+        };
+        let _ = f.seek(SeekFrom::Start(from));
+        let mut v = Vec::new();
+        let _ = f.take(max as u64).read_to_end(&mut v);
+        v
+    };
+    let stdout = out
+        .map(|f| read(f, opts.stdout_max, false))
+        .unwrap_or_default();
+    let stderr = read(err, opts.stderr_tail, true);
+    Ok(Finished {
+        status,
+        stdout,
+        stderr_tail: String::from_utf8_lossy(&stderr).into_owned(),
+        elapsed: start.elapsed(),
+    })
+}
+
+/// A private temp file that is already unlinked: gone when the last holder closes it.
+fn unlinked_temp() -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    loop {
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = dir.join(format!("claw-proc-{}-{n}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)
+        {
+            Ok(f) => {
+                let _ = std::fs::remove_file(&p);
+                return Ok(f);
+            }
+            // A leftover of an earlier claw with the same pid: take the next name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn kill_group(pgid: i32) {
     if pgid > 1 {
         // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
@@ -250,6 +363,37 @@ mod tests {
         assert_eq!(f.stdout, b"hello");
         assert_eq!(f.status.and_then(|s| s.code()), Some(3));
         assert_eq!(f.describe(), "exit 3: oops");
+    }
+
+    #[test]
+    fn a_command_leaving_a_daemon_keeps_it_and_its_error_tail() {
+        let d = std::env::temp_dir().join(format!("claw-proc-test-{}", std::process::id()));
+        let _ = std::fs::remove_file(&d);
+        // The background child is still in the group when the shell exits (as a daemon is
+        // between fork and setsid): it must survive, and stderr still be read.
+        let f = run(
+            sh(&format!(
+                "(sleep 0.5; echo alive > '{}') & echo oops >&2; exit 3",
+                d.display()
+            )),
+            &Opts::new(Duration::from_secs(10)).leaves_daemon(),
+        )
+        .unwrap();
+        assert_eq!(f.describe(), "exit 3: oops");
+        assert!(f.elapsed < Duration::from_millis(450), "{:?}", f.elapsed);
+        let t = Instant::now();
+        while !d.exists() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(d.exists(), "the background child was killed");
+        let _ = std::fs::remove_file(&d);
+        // Its timeout still kills the whole group.
+        let f = run(
+            sh("sleep 30 & sleep 30"),
+            &Opts::new(Duration::from_millis(300)).leaves_daemon(),
+        )
+        .unwrap();
+        assert!(f.timed_out());
     }
 
     #[test]

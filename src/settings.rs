@@ -565,7 +565,9 @@ pub struct Probe {
     /// The provider (breaker scope) this probe tests.
     pub provider: String,
     /// `anthropic` (`/v1/messages` body, `x-api-key`) or `openai` (`/chat/completions`
-    /// body, bearer token).
+    /// body, bearer token): the same key as `[stuck.triage] api`.
+    pub api: String,
+    /// Deprecated spelling of `api` (still read, with a warning); moved into `api` at load.
     pub style: String,
     /// Full endpoint URL.
     pub url: String,
@@ -913,6 +915,9 @@ impl Settings {
         };
         let mut s = Self::parse(&text)
             .map_err(|m| fail(Code::Config, format!("{}:{m}", path.display())))?;
+        for d in &mut s.deprecations {
+            *d = format!("{}:{d}", path.display());
+        }
         s.apply_deprecated(&text, path);
         Ok(s)
     }
@@ -960,11 +965,37 @@ impl Settings {
         }
     }
 
+    /// `[[rate_limit.probes]] style` is the old name of `api` (the name `[stuck.triage]` uses
+    /// for the same choice): moved into `api` unless that is set too, with a note naming the
+    /// line. `load` prefixes the notes with the file.
+    fn rename_aliases(&mut self, text: &str) {
+        for (i, p) in self.rate_limit.probes.iter_mut().enumerate() {
+            if p.style.is_empty() {
+                continue;
+            }
+            let line = locate(text, "rate_limit.probes", Some(i), "style");
+            let ignored = !p.api.is_empty();
+            self.deprecations.push(format!(
+                "{line}: rate_limit.probes[{i}].style is deprecated, rename it to api{}",
+                if ignored {
+                    " (ignored: api is set)"
+                } else {
+                    ""
+                }
+            ));
+            let style = std::mem::take(&mut p.style);
+            if !ignored {
+                p.api = style;
+            }
+        }
+    }
+
     /// Parse and validate settings text; the error is `line[:col]: message` naming the table
     /// and key. Every value is checked here, at load, so a bad one never waits for the job
     /// that uses it.
     pub fn parse(text: &str) -> std::result::Result<Settings, String> {
-        let s = Self::parse_toml(text)?;
+        let mut s = Self::parse_toml(text)?;
+        s.rename_aliases(text);
         match s.check() {
             None => Ok(s),
             Some(b) => {
@@ -1515,9 +1546,9 @@ impl Settings {
                 c.one_of(
                     "rate_limit.probes",
                     i,
-                    "style",
-                    &p.style,
-                    &["anthropic", "openai"],
+                    "api",
+                    &p.api,
+                    crate::modelapi::NAMES,
                 );
             }
         }
@@ -1615,13 +1646,7 @@ impl Settings {
             );
         }
         let t = &k.triage;
-        c.one_of(
-            "stuck.triage",
-            None,
-            "api",
-            &t.api,
-            &["anthropic", "openai"],
-        );
+        c.one_of("stuck.triage", None, "api", &t.api, crate::modelapi::NAMES);
         c.range("stuck.triage", None, "timeout_secs", t.timeout_secs, 1, 600);
         c.range(
             "stuck.triage",
@@ -1770,6 +1795,28 @@ mod tests {
         assert!(s.deprecations[0]
             .contains("[config] restart_command is deprecated, move it to [gateway]"));
         assert!(s.deprecations[1].contains("ignored"));
+    }
+
+    #[test]
+    fn probe_style_is_the_old_name_of_api() {
+        let t = "[[rate_limit.probes]]\nprovider = \"a\"\nurl = \"http://x\"\nstyle = \"openai\"\n";
+        let s = Settings::parse(t).unwrap();
+        assert_eq!(s.rate_limit.probes[0].api, "openai");
+        assert_eq!(
+            s.deprecations,
+            vec!["4: rate_limit.probes[0].style is deprecated, rename it to api".to_string()]
+        );
+        let s = Settings::parse(&format!("{t}api = \"anthropic\"\n")).unwrap();
+        assert_eq!(s.rate_limit.probes[0].api, "anthropic");
+        assert!(s.deprecations[0].ends_with("(ignored: api is set)"));
+        // The one spelling checked: a bad old value is named as `api`.
+        let err = Settings::parse(&t.replace("openai", "grpc")).unwrap_err();
+        assert!(err.contains("rate_limit.probes[0].api = \"grpc\""), "{err}");
+        let err = Settings::parse("[stuck.triage]\napi = \"x\"\n").unwrap_err();
+        assert!(
+            err.contains("expected one of \"anthropic\", \"openai\""),
+            "{err}"
+        );
     }
 
     #[test]

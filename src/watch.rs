@@ -173,16 +173,13 @@ pub fn resolve_secret(
 }
 
 fn ping_send(ctx: &Ctx, job: &str, url: &str) {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(
-            ctx.settings.watch.ping_timeout_secs.max(1),
-        ))
-        .user_agent(concat!("claw/", env!("CARGO_PKG_VERSION")))
-        .build();
-    let why = match agent.get(url).call() {
-        Ok(_) => return,
-        Err(ureq::Error::Status(code, _)) => format!("HTTP {code}"),
-        Err(ureq::Error::Transport(t)) => t.kind().to_string(),
+    let client = crate::http::Client::new(Duration::from_secs(
+        ctx.settings.watch.ping_timeout_secs.max(1),
+    ));
+    let why = match client.get(url, &[]) {
+        Ok(r) if r.status < 400 => return,
+        Ok(r) => format!("HTTP {}", r.status),
+        Err(e) => e.kind,
     };
     // The URL is the secret: only the job and the reason are shown.
     ctx.out.note(&format!("{job}: dead-man ping failed: {why}"));

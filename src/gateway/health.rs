@@ -106,7 +106,8 @@ pub fn restart_and_wait(ctx: &Ctx, url: &str) -> anyhow::Result<Restarted> {
     cmd.args(args);
     let fin = crate::proc::run(
         cmd,
-        &crate::proc::Opts::new(Duration::from_secs(g.command_timeout_secs.max(1))),
+        // It may start the gateway in the background and exit (a script, `nohup ... &`).
+        &crate::proc::Opts::new(Duration::from_secs(g.command_timeout_secs.max(1))).leaves_daemon(),
     )
     .map_err(|e| {
         crate::exit::fail(

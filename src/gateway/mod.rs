@@ -17,9 +17,29 @@ use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+/// The one lock every gateway restart takes (`gateway check` and `config heal/restore
+/// --restart`), apart from each job's own lock: the two jobs run at once, and two restart
+/// commands interleaved (one stopping what the other just started) would leave the gateway
+/// down or twice started.
+pub const RESTART_LOCK: &str = "gateway-restart";
+
+/// Take [`RESTART_LOCK`], waiting up to `wait` (zero: exit 75 at once when held).
+pub fn restart_lock(ctx: &Ctx, wait: std::time::Duration) -> Result<crate::lock::JobLock> {
+    crate::lock::acquire(&ctx.paths.locks(), RESTART_LOCK, wait, &ctx.now_str())
+}
+
 /// Restart the gateway now (for `config heal/restore --restart`): recorded against the hourly
-/// budget before the command runs, its outcome after.
+/// budget before the command runs, its outcome after. Waits for a restart already under way
+/// (by `gateway check`) to finish first: the config just restored still needs its own
+/// restart to be read.
 pub fn restart_recorded(ctx: &Ctx, l: &Ledger, why: &str) -> Result<health::Restarted> {
+    let g = &ctx.settings.gateway;
+    let wait = std::time::Duration::from_secs(
+        g.command_timeout_secs
+            .saturating_add(g.health_timeout_secs)
+            .saturating_add(10),
+    );
+    let _restarting = restart_lock(ctx, wait)?;
     let url = health::url(ctx, None);
     store::event(l, &ctx.now_str(), "restart", why)?;
     let r = health::restart_and_wait(ctx, &url)?;

@@ -454,28 +454,27 @@ fn ascii(s: &str) -> String {
 
 fn send_http(ctx: &Ctx, req: &Request) -> Delivery {
     let cfg = &ctx.settings.alerts;
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(cfg.timeout_secs.max(1)))
-        .user_agent(concat!("claw/", env!("CARGO_PKG_VERSION")))
-        .build();
+    let client = crate::http::Client::new(Duration::from_secs(cfg.timeout_secs.max(1)));
+    let headers: Vec<(&str, &str)> = req
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut d = Delivery::default();
     let tries = cfg.retries.saturating_add(1);
     for attempt in 0..tries {
         d.attempts = attempt + 1;
-        let mut r = agent.request(&req.method, &req.url);
-        for (k, v) in &req.headers {
-            r = r.set(k, v);
-        }
         let mut wait_hint = None;
-        match r.send_bytes(&req.body) {
-            Ok(resp) => {
+        match client.send(&req.method, &req.url, &headers, Some(&req.body)) {
+            Ok(resp) if resp.status < 400 => {
                 d.ok = true;
                 d.retry = false;
-                d.http_status = Some(resp.status());
+                d.http_status = Some(resp.status);
                 d.error = None;
                 return d;
             }
-            Err(ureq::Error::Status(code, resp)) => {
+            Ok(resp) => {
+                let code = resp.status;
                 d.http_status = Some(code);
                 d.error = Some(format!("HTTP {code}"));
                 if code != 429 && code < 500 {
@@ -483,20 +482,13 @@ fn send_http(ctx: &Ctx, req: &Request) -> Delivery {
                     return d;
                 }
                 d.retry = true;
-                wait_hint = resp
-                    .header("Retry-After")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(|s| Duration::from_secs(s.min(30)));
+                wait_hint = resp.retry_after.map(|s| Duration::from_secs(s.min(30)));
             }
-            Err(ureq::Error::Transport(t)) => {
+            // The transport message is redacted by `http`, and `send` scrubs again.
+            Err(e) => {
                 d.http_status = None;
                 d.retry = true;
-                // The transport message may quote the URL; `send` scrubs it.
-                d.error = Some(format!(
-                    "{}: {}",
-                    t.kind(),
-                    t.message().unwrap_or("request failed")
-                ));
+                d.error = Some(e.to_string());
             }
         }
         if attempt + 1 < tries {

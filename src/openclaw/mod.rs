@@ -7,5 +7,6 @@ pub mod config;
 pub mod gatewaylog;
 pub mod layout;
 pub mod schedule;
+pub mod schema;
 pub mod subagents;
 pub mod transcript;

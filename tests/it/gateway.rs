@@ -715,6 +715,93 @@ fn config_heal_restart_uses_the_gateway_table_and_counts_against_the_budget() {
     assert_eq!(r.json()["restarts_last_hour"], 1);
 }
 
+/// The restart lock: `config heal --restart` and `gateway check` run at once (own job locks),
+/// but their restart commands never overlap. The restart command logs its start, waits until
+/// the test releases it (so no timing decides the order), and logs its end; the gateway
+/// stays down throughout.
+#[test]
+fn heal_and_check_never_restart_at_the_same_time() {
+    let d = tempfile::tempdir().unwrap();
+    let gw = FakeGateway::start(d.path(), "down");
+    let s = setup(&gw, "");
+    let ev = s.root().join("restart-events");
+    let rel = s.root().join("release");
+    with_restart(
+        &s,
+        &format!(
+            r#"["sh", "-c", "echo start >> '{e}'; i=0; while [ ! -e '{r}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; rm -f '{r}'; echo end >> '{e}'"]"#,
+            e = ev.display(),
+            r = rel.display()
+        ),
+    );
+    s.run(&["--now", &at(0), "config", "backup"]).code(0);
+    let events = || std::fs::read_to_string(&ev).unwrap_or_default();
+    let wait_for = |what: &str, n: usize| {
+        let t = std::time::Instant::now();
+        while events().matches(what).count() < n {
+            assert!(t.elapsed() < Duration::from_secs(120), "{}", events());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let release = |ends: usize| {
+        std::fs::write(&rel, "").unwrap();
+        wait_for("end", ends);
+    };
+    let spawn = |args: &[&str]| {
+        s.cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let finish = |c: std::process::Child| {
+        let o = c.wait_with_output().unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+
+    // Heal restarting: the check that falls due meanwhile does not restart too.
+    std::fs::write(s.config(), "{\"gateway\":").unwrap();
+    let heal = spawn(&["--now", &at(1), "config", "heal", "--restart"]);
+    wait_for("start", 1);
+    let r = check(&s, 1, &["--json"]);
+    r.code(1);
+    let doc = r.json();
+    assert_eq!(doc["action"]["kind"], "busy", "{}", r.stdout);
+    assert!(
+        doc["action"]["detail"]["holder"]
+            .as_str()
+            .unwrap()
+            .contains("gateway-restart.lock"),
+        "{}",
+        r.stdout
+    );
+    release(1);
+    let (code, out) = finish(heal);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(events(), "start\nend\n");
+
+    // Check restarting: a heal meanwhile waits for it, then restarts on the healed config.
+    std::fs::write(s.config(), "{\"gateway\":").unwrap();
+    let chk = spawn(&["--now", &at(2), "gateway", "check"]);
+    wait_for("start", 2);
+    let heal = spawn(&["--now", &at(2), "config", "heal", "--restart"]);
+    // Whatever the heal is doing meanwhile, it does not start a restart of its own.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(events(), "start\nend\nstart\n");
+    release(2);
+    assert_eq!(finish(chk).0, 1);
+    wait_for("start", 3);
+    release(3);
+    let (code, out) = finish(heal);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(events(), "start\nend\nstart\nend\nstart\nend\n");
+    // All three count against the one hourly budget.
+    let r = check(&s, 3, &["--json", "--no-restart"]);
+    assert_eq!(r.json()["restarts_last_hour"], 3, "{}", r.stdout);
+}
+
 #[test]
 fn metrics_have_help_type_and_base_units() {
     let d = tempfile::tempdir().unwrap();

@@ -341,7 +341,15 @@ fn probe_against_a_fake_provider_429_then_200() {
         let v = r.json();
         (r, v)
     };
-    run(&t(3, 0)).0.code(1);
+    let (r, _) = run(&t(3, 0));
+    r.code(1);
+    // `style` is the old name of `api`: still honoured, with a warning naming file and line.
+    assert!(
+        r.stderr
+            .contains("claw.toml:8: rate_limit.probes[0].style is deprecated, rename it to api"),
+        "{}",
+        r.stderr
+    );
     assert!(srv.take().is_empty(), "no probe while open");
     // Half-open: the probe gets 429 and the breaker reopens for 30 min.
     let (r, v) = run(&t(18, 0));
@@ -417,6 +425,10 @@ fn actions_run_once_per_trip_with_the_real_cli_shape() {
             "agent:main:main": {"sessionId": "m"},
             "agent:main:subagent:aaaa": {"sessionId": "a", "status": "running", "startedAt": 1},
             "agent:main:subagent:bbbb": {"sessionId": "b", "status": "done", "endedAt": 2},
+            // On a provider that is not limited: left running.
+            "agent:main:subagent:eeee": {"sessionId": "e", "status": "running", "modelProvider": "openai"},
+            // On the limited one.
+            "agent:main:subagent:ffff": {"sessionId": "f", "status": "running", "model": "anthropic/claude-sonnet-4-5"},
         })
         .to_string(),
     )
@@ -428,6 +440,7 @@ fn actions_run_once_per_trip_with_the_real_cli_shape() {
             "r1": {"runId": "r1", "childSessionKey": "agent:main:subagent:cccc", "createdAt": 1},
             "r2": {"runId": "r2", "childSessionKey": "agent:main:subagent:aaaa", "createdAt": 1},
             "r3": {"runId": "r3", "childSessionKey": "agent:main:subagent:dddd", "endedAt": 5},
+            "r4": {"runId": "r4", "childSessionKey": "agent:main:subagent:gggg", "createdAt": 1, "model": "openai/gpt-5.4"},
         }})
         .to_string(),
     )
@@ -458,13 +471,23 @@ fn actions_run_once_per_trip_with_the_real_cli_shape() {
     assert!(r.stdout.contains("heartbeat pause"), "{}", r.stdout);
     assert!(!calls.exists());
     assert!(!s.state().join("rate-limit.json").exists());
-    // The trip: two aborts (aaaa from both lists, once) and the pause command.
-    run(&t(3, 0), false).code(1);
+    // The trip: three aborts (aaaa from both lists, once; cccc with no provider recorded;
+    // ffff on the limited provider), not eeee or gggg (openai is not limited), and the pause
+    // command.
+    let r = run(&t(3, 0), false);
+    r.code(1);
+    assert!(
+        r.stdout
+            .contains("left running: agent:main:subagent:eeee, agent:main:subagent:gggg"),
+        "{}",
+        r.stdout
+    );
     let got = std::fs::read_to_string(&calls).unwrap();
     assert_eq!(
         got,
         "gateway|call|sessions.abort|--params|{\"key\":\"agent:main:subagent:aaaa\"}|--json|\n\
          gateway|call|sessions.abort|--params|{\"key\":\"agent:main:subagent:cccc\"}|--json|\n\
+         gateway|call|sessions.abort|--params|{\"key\":\"agent:main:subagent:ffff\"}|--json|\n\
          heartbeat pause\n"
     );
     // Still open: nothing again.
@@ -480,7 +503,7 @@ fn actions_run_once_per_trip_with_the_real_cli_shape() {
             &s,
             "SELECT COUNT(*) FROM rl_actions WHERE phase = 'trip' AND ok = 1"
         ),
-        4
+        5
     );
     assert_eq!(
         count(

@@ -349,6 +349,56 @@ fn machine_run(variant: &'static str) {
         r.stdout,
         r.stderr
     );
+
+    // gateway check with the gateway down and a restart that does nothing: its restart-loop
+    // alert names the gateway's last error lines, read from /tmp/openclaw, which the unit's
+    // private /tmp would hide without its bind.
+    let log = m.host_logs.join("openclaw-2026-11-21.log");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str(
+        r#"{"0":"{\"subsystem\":\"gateway\"}","1":"EADDRINUSE: address already in use 127.0.0.1:18789","_meta":{"logLevelName":"ERROR"},"time":"2026-11-21T08:46:00.000Z"}"#,
+    );
+    text.push('\n');
+    std::fs::write(&log, text).unwrap();
+    // Nothing listens on this port (bound and released); settings only for this job's phase.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = m.host_home.join(".config/claw/claw.toml");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        format!(
+            "[gateway]\nrestart_command = [\"true\"]\nhealth_url = \"http://127.0.0.1:{port}/health\"\n\
+             health_timeout_secs = 1\nprobe_timeout_secs = 1\nsecurity_audit_interval_secs = 0\n"
+        ),
+    )
+    .unwrap();
+    for min in 50..58 {
+        let r = m.run(
+            unit("claw-gateway-check.service"),
+            &format!("2026-11-21T08:{min}:00Z"),
+        );
+        assert_no_sandbox_failure(&format!("{variant}/gateway-check"), &r);
+        assert_eq!(r.code, 1, "{variant}/gateway-check: {}", r.stderr);
+    }
+    let l = rusqlite::Connection::open(m.host_state.join("ledger.db")).unwrap();
+    let loops: Vec<String> = l
+        .prepare("SELECT text FROM alerts WHERE job = 'gateway-check' AND key = 'restart-loop'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(loops.len(), 1, "{variant}: {loops:?}");
+    assert!(
+        loops[0].contains("EADDRINUSE: address already in use"),
+        "{variant}: the restart-loop alert does not name the log's error line: {}",
+        loops[0]
+    );
+    std::fs::remove_file(&settings).unwrap();
 }
 
 #[test]

@@ -118,7 +118,7 @@ impl<'a> LazySchema<'a> {
 }
 
 fn schema_dir(ctx: &Ctx) -> PathBuf {
-    ctx.paths.state.join("schemas")
+    crate::openclaw::schema::cache_dir(&ctx.paths.state)
 }
 
 /// The schema to validate with: `--schema`, settings `config.schema`, or the cached one for
@@ -1067,95 +1067,32 @@ fn restart_gateway(ctx: &Ctx, l: &Ledger) -> Result<(bool, String)> {
 
 // ---------- schema cache ----------
 
-/// `config schema refresh` (also run by `gateway check` when the installed version drifts).
-pub(crate) fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
-    let bin = &ctx.settings.general.openclaw_bin;
-    // OpenClaw 2026.9.6 leaves the bundled plugins' schemas out of `config schema` when the
-    // config it finds is invalid, so point it at a config that does not exist.
-    let no_config = std::env::temp_dir()
-        .join(format!("claw-schema-refresh-{}-absent", std::process::id()))
-        .join("openclaw.json");
-    // `config schema` prints 2.4 MB and starts node: bounded in time and size.
-    let run = |args: &[&str]| -> Result<Vec<u8>> {
-        let mut cmd = std::process::Command::new(bin);
-        cmd.args(args).env("OPENCLAW_CONFIG_PATH", &no_config);
-        let out = crate::proc::run(
-            cmd,
-            &crate::proc::Opts::new(std::time::Duration::from_secs(120)).capture(64 << 20),
-        )
-        .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
-        if !out.success() {
-            return Err(fail(
-                Code::TempFail,
-                format!("{bin} {}: {}", args.join(" "), out.describe()),
-            ));
-        }
-        Ok(out.stdout)
-    };
-    let version_out = String::from_utf8_lossy(&run(&["--version"])?).into_owned();
-    let re = regex::Regex::new(r"\d{4}\.\d+\.\d+(?:[-.][0-9A-Za-z.]+)?").expect("static regex");
-    let version = re
-        .find(&version_out)
-        .map(|m| m.as_str().to_string())
-        .ok_or_else(|| {
-            fail(
-                Code::DataErr,
-                format!("{bin} --version: no version in {:?}", version_out.trim()),
-            )
-        })?;
-    let raw = run(&["config", "schema"])?;
-    let text = String::from_utf8_lossy(&raw);
-    let start = text.find('{').ok_or_else(|| {
-        fail(
-            Code::DataErr,
-            format!("{bin} config schema: no JSON in output"),
-        )
-    })?;
-    let schema: Value = serde_json::from_str(text[start..].trim()).map_err(|e| {
-        fail(
-            Code::DataErr,
-            format!("{bin} config schema: output is not JSON: {e}"),
-        )
-    })?;
-    // Make sure it compiles (as `Schema::load` will use it) before it replaces a working one.
-    let mut usable = schema.clone();
-    validate::normalize_schema(&mut usable, &mut Vec::new());
-    jsonschema::options()
-        .should_validate_formats(false)
-        .build(&usable)
-        .map_err(|e| {
-            fail(
-                Code::DataErr,
-                format!("{bin} config schema: not a usable JSON Schema: {e}"),
-            )
-        })?;
-    let dir = schema_dir(ctx);
-    let file = format!("openclaw-{version}.schema.json");
+/// `config schema refresh` (also run by `gateway check` when the installed version drifts,
+/// through the same [`crate::openclaw::schema::refresh`]).
+fn schema_refresh(ctx: &Ctx, _l: &Ledger) -> Result<Outcome> {
+    let r = crate::openclaw::schema::refresh(
+        &ctx.settings.general.openclaw_bin,
+        &schema_dir(ctx),
+        &ctx.now_str(),
+        ctx.dry_run,
+    )?;
+    let version = &r.version;
     if ctx.dry_run {
         return Ok(
             Outcome::ok(format!("would cache schema for OpenClaw {version}")).with_text(format!(
                 "would cache schema for OpenClaw {version} in {}",
-                dir.join(&file).display()
+                r.path.display()
             )),
         );
     }
-    crate::atomic::create_private_dir(&dir)?;
-    let bytes = serde_json::to_vec(&schema)?;
-    crate::atomic::write(&dir.join(&file), &bytes, crate::atomic::Opts::default())?;
-    let meta = json!({"version": version, "file": file, "refreshed_at": ctx.now_str(), "bytes": bytes.len()});
-    crate::atomic::write(
-        &dir.join("current.json"),
-        serde_json::to_string_pretty(&meta)?.as_bytes(),
-        crate::atomic::Opts::default(),
-    )?;
     // Pre-process it now, so the next validate does not pay for it (best effort: a validate
     // builds it too).
-    let _ = Schema::load_cached(&dir.join(&file), &version, Some(&cache_dir(ctx)));
+    let _ = Schema::load_cached(&r.path, version, Some(&cache_dir(ctx)));
     Ok(Outcome::ok(format!(
         "cached schema for OpenClaw {version} ({} bytes)",
-        bytes.len()
+        r.bytes
     ))
-    .with_detail(meta))
+    .with_detail(r.meta))
 }
 
 fn schema_show(ctx: &Ctx) -> Result<Outcome> {

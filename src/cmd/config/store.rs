@@ -113,7 +113,7 @@ fn set_hash(files: &[FileEntry]) -> String {
         h.update(f.sha256.as_bytes());
         h.update([0]);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(&h.finalize())
 }
 
 /// The content to back up: the config bytes and each include (relative path, bytes).

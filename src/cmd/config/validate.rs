@@ -147,73 +147,7 @@ impl Schema {
     }
 }
 
-/// Make OpenClaw's schema usable by a standard validator, without changing what it accepts:
-/// - `pattern`s are written for JavaScript's `u` regexes: `\0` becomes `\x00`, and `\p{Cs}`
-///   (lone surrogates, which a Rust string can never hold) becomes U+FFFF, which keeps
-///   the class well-formed;
-/// - plugin schemas embedded without an `$id` use `#/$defs/...` relative to themselves; those
-///   refs are rewritten to absolute pointers so they resolve from the document root.
-pub fn normalize_schema(v: &mut Value, path: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            if !path.is_empty() && (m.contains_key("$defs") || m.contains_key("definitions")) {
-                let base: String = path
-                    .iter()
-                    .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
-                    .collect();
-                rebase_refs(m, &base);
-            }
-            if let Some(Value::String(p)) = m.get_mut("pattern") {
-                *p = js_regex_to_rust(p);
-            }
-            if let Some(Value::Object(pp)) = m.get_mut("patternProperties") {
-                let old = std::mem::take(pp);
-                for (k, val) in old {
-                    pp.insert(js_regex_to_rust(&k), val);
-                }
-            }
-            for (k, c) in m.iter_mut() {
-                path.push(k.clone());
-                normalize_schema(c, path);
-                path.pop();
-            }
-        }
-        Value::Array(a) => {
-            for (i, c) in a.iter_mut().enumerate() {
-                path.push(i.to_string());
-                normalize_schema(c, path);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
-}
-
-fn rebase_refs(m: &mut serde_json::Map<String, Value>, base: &str) {
-    for (k, c) in m.iter_mut() {
-        match c {
-            Value::String(r)
-                if k == "$ref"
-                    && (r.starts_with("#/$defs/") || r.starts_with("#/definitions/")) =>
-            {
-                *r = format!("#{base}{}", &r[1..]);
-            }
-            Value::Object(o) => rebase_refs(o, base),
-            Value::Array(a) => {
-                for x in a.iter_mut() {
-                    if let Value::Object(o) = x {
-                        rebase_refs(o, base);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn js_regex_to_rust(p: &str) -> String {
-    p.replace("\\0", "\\x00").replace("\\p{Cs}", "\\uFFFF")
-}
+pub use crate::openclaw::schema::normalize_schema;
 
 /// What validation needs besides the file.
 pub struct Inputs<'a> {

@@ -10,6 +10,9 @@ pub enum Action {
     Wait { failures: u32, needed: u32 },
     /// Run the restart command now.
     Restart { failures: u32 },
+    /// A restart was due but another claw run holds the restart lock (it is restarting the
+    /// gateway now): not decided here, the caller finds it when it takes the lock.
+    Busy { failures: u32, holder: String },
     /// The hourly budget is spent: no restart, one restart-loop alert.
     Hold { failures: u32, restarts: u32 },
     /// Restarting is off (setting, `--no-restart`, or no command): alert only.

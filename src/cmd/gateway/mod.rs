@@ -118,7 +118,7 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
         g.rss_growth_warn_percent,
         g.rss_min_mib,
     ));
-    let ver = version_drift(ctx, l, &mut findings, &mut lines);
+    let ver = version_drift(ctx, &mut findings, &mut lines);
     let rpc = if g.rpc_health && live.up {
         bin.as_deref().map(|b| rpc_health(ctx, b))
     } else {
@@ -267,19 +267,44 @@ fn liveness(
 ) -> Result<Live> {
     let g = &ctx.settings.gateway;
     let url = health::url(ctx, a.health_url.as_deref());
-    let probe = health::probe(&url, Duration::from_secs(g.probe_timeout_secs.max(1)));
+    let probe_timeout = Duration::from_secs(g.probe_timeout_secs.max(1));
+    let mut probe = health::probe(&url, probe_timeout);
     let hour_ago =
         (ctx.now - chrono::Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    let restarts_hour = store::restarts_since(l, &hour_ago)?;
-    let action = decide::decide(decide::Facts {
-        probe_ok: probe.ok,
+    let mut restarts_hour = store::restarts_since(l, &hour_ago)?;
+    let facts = |probe_ok, restarts_last_hour| decide::Facts {
+        probe_ok,
         prev_failures: prev.consecutive_failures,
         failures_before_restart: g.failures_before_restart,
-        restarts_last_hour: restarts_hour,
+        restarts_last_hour,
         max_restarts_per_hour: g.max_restarts_per_hour,
         may_restart: g.auto_restart && !a.no_restart,
         has_command: !g.restart_command.is_empty(),
-    });
+    };
+    let mut action = decide::decide(facts(probe.ok, restarts_hour));
+    // A restart runs under the restart lock `config heal --restart` takes too. Held: another
+    // claw run is restarting the gateway now, so this one does not (no alert; the next run
+    // sees how it went). Taken: probe and count again under it, since a restart that just
+    // ended may have brought the gateway back or spent the budget.
+    let mut _restarting = None;
+    if let (Action::Restart { failures }, false) = (&action, ctx.dry_run) {
+        let failures = *failures;
+        match crate::gateway::restart_lock(ctx, Duration::ZERO) {
+            Ok(guard) => {
+                _restarting = Some(guard);
+                probe = health::probe(&url, probe_timeout);
+                restarts_hour = store::restarts_since(l, &hour_ago)?;
+                action = decide::decide(facts(probe.ok, restarts_hour));
+            }
+            Err(e) if crate::exit::code_of(&e) == crate::exit::Code::TempFail => {
+                action = Action::Busy {
+                    failures,
+                    holder: format!("{e:#}"),
+                };
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let mut live = Live {
         url: url.clone(),
         probe: probe.clone(),
@@ -341,6 +366,14 @@ fn liveness(
                 live.restart = Some(r);
             }
         }
+        Action::Busy { failures, holder } => {
+            live.failures = failures;
+            events.push(("restart-busy".into(), holder.clone()));
+            lines.push(format!(
+                "gateway does not answer {url} ({}); another claw run is restarting it, not restarting ({holder})",
+                probe.error
+            ));
+        }
         Action::Hold { failures, restarts } => {
             live.failures = failures;
             events.push((
@@ -371,6 +404,9 @@ fn action_json(live: &Live) -> Value {
             ("wait", json!({"failures": failures, "needed": needed}))
         }
         Action::Restart { failures } => ("restart", json!({"failures": failures})),
+        Action::Busy { failures, holder } => {
+            ("busy", json!({"failures": failures, "holder": holder}))
+        }
         Action::Hold { failures, restarts } => {
             ("hold", json!({"failures": failures, "restarts": restarts}))
         }
@@ -649,12 +685,7 @@ struct Ver {
 
 /// Installed OpenClaw vs claw's cached schema; refresh the schema when they differ (or none
 /// is cached), else a finding that says how.
-fn version_drift(
-    ctx: &Ctx,
-    l: &Ledger,
-    findings: &mut Vec<Finding>,
-    lines: &mut Vec<String>,
-) -> Ver {
+fn version_drift(ctx: &Ctx, findings: &mut Vec<Finding>, lines: &mut Vec<String>) -> Ver {
     let inst = version::installed(ctx);
     let schema = version::cached_schema(&ctx.paths.state);
     let mut v = Ver {
@@ -687,7 +718,12 @@ fn version_drift(
         });
         return v;
     }
-    match crate::cmd::config::schema_refresh(ctx, l) {
+    match crate::openclaw::schema::refresh(
+        &ctx.settings.general.openclaw_bin,
+        &crate::openclaw::schema::cache_dir(&ctx.paths.state),
+        &ctx.now_str(),
+        false,
+    ) {
         Ok(_) => {
             v.refreshed = true;
             v.schema = Some(installed.clone());

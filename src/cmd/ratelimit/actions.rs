@@ -100,51 +100,25 @@ fn http_probe(
             }
         }
     };
-    let body = serde_json::json!({
-        "model": p.model,
-        "max_tokens": 1,
-        "messages": [{"role": "user", "content": "ping"}],
-    });
-    let agent = ureq::AgentBuilder::new().timeout(timeout).build();
-    let mut req = agent.post(&p.url).set("content-type", "application/json");
-    match (p.style.as_str(), &key) {
-        ("anthropic", k) => {
-            req = req.set("anthropic-version", "2023-06-01");
-            if let Some(k) = k {
-                req = req.set("x-api-key", k);
+    // Settings are checked at load: an unknown api never gets here; Anthropic as before.
+    let api = crate::modelapi::Api::parse(&p.api).unwrap_or(crate::modelapi::Api::Anthropic);
+    let req = crate::modelapi::request(api, key.as_deref(), &p.model, 1, None, "ping");
+    let resp =
+        match crate::http::Client::new(timeout).post_json(&p.url, &req.header_refs(), &req.body) {
+            Ok(r) => r,
+            Err(e) => {
+                rec.result = ProbeResult::Failed {
+                    why: format!("probe request failed: {}", e.kind),
+                    retry_after_until: None,
+                };
+                return rec;
             }
-        }
-        (_, Some(k)) => req = req.set("authorization", &format!("Bearer {k}")),
-        _ => {}
-    }
-    let (status, retry, text) = match req.send_string(&body.to_string()) {
-        Ok(r) => {
-            let ra = r.header("retry-after").and_then(|v| v.trim().parse().ok());
-            (r.status(), ra, r.into_string().unwrap_or_default())
-        }
-        Err(ureq::Error::Status(code, r)) => {
-            let ra = r.header("retry-after").and_then(|v| v.trim().parse().ok());
-            (code, ra, r.into_string().unwrap_or_default())
-        }
-        Err(ureq::Error::Transport(t)) => {
-            rec.result = ProbeResult::Failed {
-                why: format!("probe request failed: {}", t.kind()),
-                retry_after_until: None,
-            };
-            return rec;
-        }
-    };
+        };
+    let (status, retry) = (resp.status, resp.retry_after);
     rec.status = Some(status);
     rec.retry_after_secs = retry;
-    if let Ok(v) = serde_json::from_str::<Value>(&text) {
-        let u = v.get("usage");
-        let n = |keys: &[&str]| {
-            keys.iter()
-                .find_map(|k| u.and_then(|u| u.get(*k)).and_then(Value::as_u64))
-                .unwrap_or(0)
-        };
-        rec.input_tokens = n(&["input_tokens", "prompt_tokens"]);
-        rec.output_tokens = n(&["output_tokens", "completion_tokens"]);
+    if let Some(v) = resp.json() {
+        (rec.input_tokens, rec.output_tokens) = crate::modelapi::usage(&v);
     }
     rec.result = if (200..300).contains(&status) {
         ProbeResult::Ok(format!("HTTP {status}"))
@@ -199,10 +173,12 @@ pub fn shell_line(argv: &[String]) -> String {
     argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
 }
 
-/// Session keys of subagent runs that have not ended: `sessions.json` subagent entries with
-/// no `endedAt` and a non-final status, and runs (SQLite era or `runs.json`) not ended.
-pub fn active_subagents(ctx: &Ctx) -> Vec<String> {
-    let mut keys = BTreeSet::new();
+/// Subagent runs that have not ended, by session key, with the provider each runs on when
+/// OpenClaw recorded it: `sessions.json` subagent entries with no `endedAt` and a non-final
+/// status (`modelProvider`, else the `provider/` of `model`), and runs (SQLite era or
+/// `runs.json`) not ended (the `provider/` of their `model`).
+pub fn active_subagents(ctx: &Ctx) -> BTreeMap<String, Option<String>> {
+    let mut keys: BTreeMap<String, Option<String>> = BTreeMap::new();
     let final_status = [
         "done", "failed", "killed", "timeout", "aborted", "ended", "error",
     ];
@@ -222,7 +198,15 @@ pub fn active_subagents(ctx: &Ctx) -> Vec<String> {
                 let ended = e.get("endedAt").is_some_and(|v| !v.is_null());
                 let status = e.get("status").and_then(Value::as_str).unwrap_or("");
                 if k.contains(":subagent:") && !ended && !final_status.contains(&status) {
-                    keys.insert(k);
+                    let provider = e
+                        .get("modelProvider")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .or_else(|| e.get("model").and_then(Value::as_str).and_then(provider_of));
+                    let slot = keys.entry(k).or_default();
+                    if slot.is_none() {
+                        *slot = provider;
+                    }
                 }
             }
         }
@@ -235,10 +219,43 @@ pub fn active_subagents(ctx: &Ctx) -> Vec<String> {
     }
     for r in runs {
         if r.ended_at.is_none() && r.outcome_status.is_none() {
-            keys.insert(r.child_session_key);
+            let provider = r.model.as_deref().and_then(provider_of);
+            let slot = keys.entry(r.child_session_key).or_default();
+            if slot.is_none() {
+                *slot = provider;
+            }
         }
     }
-    keys.into_iter().collect()
+    keys
+}
+
+/// `anthropic` of `anthropic/claude-sonnet-4-5` (OpenClaw's model refs are `provider/model`).
+fn provider_of(model: &str) -> Option<String> {
+    model
+        .split_once('/')
+        .map(|(p, _)| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+}
+
+/// Which running subagents a trip aborts: those on a provider whose breaker is open, and
+/// those whose provider OpenClaw did not record (they may be on it; an abort is the safe side
+/// of a storm). Subagents on providers that are not limited keep running; when no provider
+/// is named (only the global breaker opened: events without a provider), all are aborted. Returns
+/// `(abort, left running)`.
+pub fn abort_targets(
+    running: &BTreeMap<String, Option<String>>,
+    limited: &BTreeSet<String>,
+) -> (Vec<String>, Vec<String>) {
+    let mut abort = Vec::new();
+    let mut keep = Vec::new();
+    for (k, p) in running {
+        match p {
+            Some(p) if !limited.is_empty() && !limited.contains(p) => keep.push(k.clone()),
+            _ => abort.push(k.clone()),
+        }
+    }
+    (abort, keep)
 }
 
 pub fn openclaw_argv(ctx: &Ctx, tail: &[&str]) -> Vec<String> {
@@ -311,8 +328,20 @@ pub fn on_trip(
     let cfg = &ctx.settings.rate_limit;
     let mut lines = Vec::new();
     if cfg.abort_subagents {
-        let targets = active_subagents(ctx);
-        if targets.is_empty() {
+        let limited: BTreeSet<String> = after
+            .iter()
+            .filter(|(s, b)| s.as_str() != super::GLOBAL && !b.is_closed())
+            .map(|(s, _)| s.clone())
+            .collect();
+        let (targets, kept) = abort_targets(&active_subagents(ctx), &limited);
+        if !kept.is_empty() {
+            lines.push(format!(
+                "abort_subagents: {} running subagent(s) on providers that are not limited left running: {}",
+                kept.len(),
+                kept.join(", ")
+            ));
+        }
+        if targets.is_empty() && kept.is_empty() {
             // Said once per trip, so "nothing aborted" is never mistaken for "aborted".
             ctx.out.warn(&format!(
                 "abort_subagents: no running subagent found in {} (sessions, runs.json, state/openclaw.sqlite); nothing aborted",
@@ -440,4 +469,35 @@ pub fn on_recovery(
         }
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod abort_tests {
+    use super::*;
+
+    #[test]
+    fn a_trip_aborts_subagents_on_limited_providers_and_unknown_ones_only() {
+        let running: BTreeMap<String, Option<String>> = [
+            ("a", Some("anthropic")),
+            ("b", Some("openai")),
+            ("c", None),
+            ("d", Some("anthropic")),
+        ]
+        .into_iter()
+        .map(|(k, p)| (k.to_string(), p.map(str::to_string)))
+        .collect();
+        let limited: BTreeSet<String> = ["anthropic".to_string()].into();
+        let (abort, keep) = abort_targets(&running, &limited);
+        assert_eq!(abort, ["a", "c", "d"]);
+        assert_eq!(keep, ["b"]);
+        // Nothing limited by name (only the global breaker): every one.
+        let (abort, keep) = abort_targets(&running, &BTreeSet::new());
+        assert_eq!(abort, ["a", "b", "c", "d"]);
+        assert!(keep.is_empty());
+        assert_eq!(
+            provider_of("openrouter/deepseek/v3"),
+            Some("openrouter".into())
+        );
+        assert_eq!(provider_of("gpt-5"), None);
+    }
 }

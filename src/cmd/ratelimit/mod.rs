@@ -583,17 +583,17 @@ fn check_settings(ctx: &Ctx) -> Result<()> {
             return Err(fail(
                 Code::Config,
                 format!(
-                    "[[rate_limit.probes]] {}: set url (with style and model) or command",
+                    "[[rate_limit.probes]] {}: set url (with api and model) or command",
                     p.provider
                 ),
             ));
         }
-        if p.command.is_empty() && !matches!(p.style.as_str(), "anthropic" | "openai") {
+        if p.command.is_empty() && crate::modelapi::Api::parse(&p.api).is_none() {
             return Err(fail(
                 Code::Config,
                 format!(
-                    "[[rate_limit.probes]] {}: style = {:?}: expected \"anthropic\" or \"openai\"",
-                    p.provider, p.style
+                    "[[rate_limit.probes]] {}: api = {:?}: expected \"anthropic\" or \"openai\"",
+                    p.provider, p.api
                 ),
             ));
         }

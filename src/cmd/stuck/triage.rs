@@ -5,9 +5,9 @@
 
 use super::classify::TailEntry;
 use super::policy::Suggestion;
+use crate::modelapi::{self, Api};
 use crate::settings::Triage;
-use serde_json::{json, Value};
-use std::io::Read;
+use serde_json::Value;
 use std::time::Duration;
 
 /// What the model said, with its price.
@@ -100,65 +100,21 @@ pub fn ask(t: &Triage, user: &str) -> Result<Answer, String> {
         .ok()
         .filter(|k| !k.is_empty())
         .ok_or_else(|| format!("triage: environment variable {} is not set", t.api_key_env))?;
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(t.timeout_secs.max(1)))
-        .build();
-    let base = t.url.trim_end_matches('/');
-    let (req, body) = match t.api.as_str() {
-        "anthropic" => (
-            agent
-                .post(&format!("{base}/v1/messages"))
-                .set("x-api-key", &key)
-                .set("anthropic-version", "2023-06-01"),
-            json!({"model": t.model, "max_tokens": t.max_tokens, "system": SYSTEM,
-                   "messages": [{"role": "user", "content": user}]}),
-        ),
-        "openai" => (
-            agent
-                .post(&format!("{base}/chat/completions"))
-                .set("authorization", &format!("Bearer {key}")),
-            json!({"model": t.model, "max_tokens": t.max_tokens,
-                   "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]}),
-        ),
-        other => {
-            return Err(format!(
-                "triage: unknown api {other:?} (anthropic or openai)"
-            ))
-        }
-    };
-    let resp = req
-        .set("content-type", "application/json")
-        .send_string(&body.to_string())
-        .map_err(|e| match e {
-            ureq::Error::Status(code, _) => format!("triage: {} answered HTTP {code}", t.api),
-            ureq::Error::Transport(tr) => {
-                crate::redact::redact_text(&format!("triage: {} unreachable: {tr}", t.api))
-            }
-        })?;
-    let mut raw = String::new();
-    resp.into_reader()
-        .take(1 << 20)
-        .read_to_string(&mut raw)
-        .map_err(|e| format!("triage: cannot read the answer: {e}"))?;
+    let api = Api::parse(&t.api)
+        .ok_or_else(|| format!("triage: unknown api {:?} (anthropic or openai)", t.api))?;
+    let req = modelapi::request(api, Some(&key), &t.model, t.max_tokens, Some(SYSTEM), user);
+    let client = crate::http::Client::new(Duration::from_secs(t.timeout_secs.max(1)));
+    let resp = client
+        .post_json(&api.endpoint(&t.url), &req.header_refs(), &req.body)
+        .map_err(|e| crate::redact::redact_text(&format!("triage: {} unreachable: {e}", t.api)))?;
+    if !resp.ok() {
+        return Err(format!("triage: {} answered HTTP {}", t.api, resp.status));
+    }
     let v: Value =
-        serde_json::from_str(&raw).map_err(|e| format!("triage: answer is not JSON: {e}"))?;
-    let (text, input, output) = if t.api == "anthropic" {
-        (
-            v.pointer("/content/0/text").and_then(|x| x.as_str()),
-            v.pointer("/usage/input_tokens"),
-            v.pointer("/usage/output_tokens"),
-        )
-    } else {
-        (
-            v.pointer("/choices/0/message/content")
-                .and_then(|x| x.as_str()),
-            v.pointer("/usage/prompt_tokens"),
-            v.pointer("/usage/completion_tokens"),
-        )
-    };
+        serde_json::from_str(&resp.body).map_err(|e| format!("triage: answer is not JSON: {e}"))?;
+    let (input_tokens, output_tokens) = modelapi::usage(&v);
+    let text = modelapi::text(api, &v);
     let text = text.ok_or("triage: answer has no text")?;
-    let n = |x: Option<&Value>| x.and_then(|v| v.as_u64()).unwrap_or(0);
-    let (input_tokens, output_tokens) = (n(input), n(output));
     Ok(Answer {
         suggestion: parse_verdict(text),
         input_tokens,

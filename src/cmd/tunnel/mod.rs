@@ -150,17 +150,13 @@ fn public_health_url(ctx: &Ctx, url: &str) -> String {
 
 /// One GET; Ok on a 2xx, else the reason.
 fn probe(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(
-            ctx.settings.tunnel.health_timeout_secs.max(1),
-        ))
-        .build();
-    match agent.get(url).call() {
-        Ok(r) if (200..300).contains(&r.status()) => Ok(()),
-        Ok(r) => Err(format!("{url}: HTTP {}", r.status())),
-        Err(ureq::Error::Status(st, _)) => Err(format!("{url}: HTTP {st}")),
-        // ureq names the URL itself.
-        Err(ureq::Error::Transport(t)) => Err(crate::redact::redact_text(&t.to_string())),
+    let client = crate::http::Client::new(Duration::from_secs(
+        ctx.settings.tunnel.health_timeout_secs.max(1),
+    ));
+    match client.get(url, &[]) {
+        Ok(r) if r.ok() => Ok(()),
+        Ok(r) => Err(format!("{url}: HTTP {}", r.status)),
+        Err(e) => Err(crate::redact::redact_text(&format!("{url}: {e}"))),
     }
 }
 
@@ -254,8 +250,126 @@ impl Work {
     }
 }
 
+/// What `ensure` sees of the managed cloudflared before deciding.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    /// The pid file's process: pid and the URL it recorded (it may have died since).
+    pidfile: Option<(i32, Option<String>)>,
+    /// Whether that process still runs.
+    alive: bool,
+    /// The running tunnel's URL (pid file, else its log).
+    url: Option<String>,
+    /// The command it runs differs from the one settings now make.
+    argv_changed: bool,
+    /// Its log, named when it printed no URL.
+    log: String,
+}
+
+/// The running tunnel's health, probed only when [`needs_health`] says the decision needs it.
+#[derive(Debug, Clone)]
+struct Health {
+    public: std::result::Result<(), String>,
+    /// Probed only when the public URL fails.
+    origin: Option<std::result::Result<(), String>>,
+}
+
+/// An event to record: (event, url, pid, detail).
+type Ev = (&'static str, Option<String>, Option<i32>, String);
+
+/// What to do with the tunnel.
+#[derive(Debug, Clone, PartialEq)]
+enum Decision {
+    /// Keep the running tunnel: its URL answers.
+    Keep,
+    /// Keep it although its URL fails: the local gateway itself is down (`why`), and a new URL
+    /// would not fix that.
+    OriginDown { why: String },
+    /// (Re)start cloudflared because of `why` (empty: a first start), recording `event` first.
+    Restart { why: String, event: Option<Ev> },
+}
+
+/// Whether the decision depends on the running tunnel's health (so it is worth probing).
+fn needs_health(mode: Mode, seen: &Seen) -> bool {
+    seen.alive && seen.url.is_some() && mode != Mode::Rotate && !seen.argv_changed
+}
+
+/// The tunnel restart decision, pure: from what was seen (and the health, when
+/// [`needs_health`]), keep the tunnel, leave it because the origin is down, or restart it.
+fn decide_restart(mode: Mode, seen: &Seen, health: Option<&Health>) -> Decision {
+    let restart = |why: String| Decision::Restart { why, event: None };
+    if !seen.alive {
+        return match &seen.pidfile {
+            Some((pid, url)) => {
+                let why = format!("cloudflared (pid {pid}) is not running");
+                Decision::Restart {
+                    why: why.clone(),
+                    event: Some(("died", url.clone(), Some(*pid), why)),
+                }
+            }
+            None if mode == Mode::Check => restart("cloudflared is not running".into()),
+            None => restart(String::new()),
+        };
+    }
+    let pid = seen.pidfile.as_ref().map(|p| p.0).unwrap_or_default();
+    let Some(u) = &seen.url else {
+        return restart(format!(
+            "cloudflared (pid {pid}) printed no URL; see {}",
+            seen.log
+        ));
+    };
+    if mode == Mode::Rotate {
+        return restart("rotate requested".into());
+    }
+    if seen.argv_changed {
+        return restart("the cloudflared command in settings changed".into());
+    }
+    match health {
+        // Not probed (a caller bug): keeping what runs is the harmless choice.
+        None => Decision::Keep,
+        Some(Health { public: Ok(()), .. }) => Decision::Keep,
+        Some(Health {
+            origin: Some(Err(oe)),
+            ..
+        }) => Decision::OriginDown { why: oe.clone() },
+        Some(Health { public: Err(e), .. }) => Decision::Restart {
+            why: format!("{u} does not answer ({e})"),
+            event: Some(("unhealthy", Some(u.clone()), Some(pid), e.clone())),
+        },
+    }
+}
+
+/// Read the pid file and the log: what runs, at which URL, with which command.
+fn gather(ctx: &Ctx, f: &Files) -> Result<(Option<PidFile>, Seen)> {
+    let pf = PidFile::read(&f.pid())?;
+    let running = pf.clone().filter(|p| p.alive());
+    let url = running
+        .as_ref()
+        .and_then(|p| p.url.clone().or_else(|| process::url_from_log(&f.log())));
+    let seen = Seen {
+        pidfile: pf.as_ref().map(|p| (p.pid, p.url.clone())),
+        alive: running.is_some(),
+        url,
+        argv_changed: running
+            .as_ref()
+            .is_some_and(|p| !p.argv.is_empty() && p.argv != cloudflared_argv(ctx)),
+        log: f.log().display().to_string(),
+    };
+    Ok((running, seen))
+}
+
+/// Probe the running tunnel's public URL (a blip is not worth a new URL for every webhook:
+/// keep asking for one backoff), and the local gateway when that fails.
+fn probe_health(ctx: &Ctx, url: &str) -> Health {
+    let public = public_healthy(
+        ctx,
+        url,
+        Duration::from_millis(ctx.settings.tunnel.backoff_ms),
+    );
+    let origin = public.is_err().then(|| origin_healthy(ctx));
+    Health { public, origin }
+}
+
 fn ensure(ctx: &Ctx, ledger: &Ledger, mode: Mode) -> Result<Outcome> {
-    let s = &ctx.settings.tunnel;
     let f = files(ctx);
     let prev = store::load_state(&ledger.conn)?;
     if mode == Mode::Check && !prev.as_ref().map(|p| p.managed).unwrap_or(false) {
@@ -267,192 +381,180 @@ fn ensure(ctx: &Ctx, ledger: &Ledger, mode: Mode) -> Result<Outcome> {
     state.managed = true;
     state.mode = "quick".into();
     let old_url = prev.as_ref().and_then(|p| p.url.clone());
-    let pf = PidFile::read(&f.pid())?;
-    let running = pf.clone().filter(|p| p.alive());
-    let running_url = running
-        .as_ref()
-        .and_then(|p| p.url.clone().or_else(|| process::url_from_log(&f.log())));
-
-    // Decide whether (re)starting is needed, and why.
-    let mut w = Work::new();
-    let mut health: Option<std::result::Result<(), String>> = None;
-    let reason = match (&running, &running_url) {
-        (None, _) => {
-            if let Some(p) = &pf {
-                w.event(
-                    "died",
-                    p.url.as_deref(),
-                    Some(p.pid),
-                    format!("cloudflared (pid {}) is not running", p.pid),
-                );
-                Some(format!("cloudflared (pid {}) is not running", p.pid))
-            } else if mode == Mode::Check {
-                Some("cloudflared is not running".to_string())
-            } else {
-                Some(String::new())
-            }
-        }
-        (Some(p), None) => Some(format!(
-            "cloudflared (pid {}) printed no URL; see {}",
-            p.pid,
-            f.log().display()
-        )),
-        (Some(_), Some(_)) if mode == Mode::Rotate => Some("rotate requested".into()),
-        (Some(p), Some(_)) if !p.argv.is_empty() && p.argv != cloudflared_argv(ctx) => {
-            Some("the cloudflared command in settings changed".into())
-        }
-        (Some(_), Some(u)) => {
-            // A blip is not worth a new URL for every webhook: keep asking for one backoff.
-            let h = public_healthy(ctx, u, Duration::from_millis(s.backoff_ms));
-            let r = match &h {
-                Ok(()) => None,
-                Err(e) => match origin_healthy(ctx) {
-                    // The gateway itself is down: a new URL would not help.
-                    Err(oe) => {
-                        origin_down(
-                            &mut state,
-                            &mut w,
-                            &oe,
-                            &format!("; tunnel {u} left as it is"),
-                        );
-                        None
-                    }
-                    Ok(()) => {
-                        w.event(
-                            "unhealthy",
-                            Some(u),
-                            running.as_ref().map(|p| p.pid),
-                            e.clone(),
-                        );
-                        Some(format!("{u} does not answer ({e})"))
-                    }
-                },
-            };
-            health = Some(h);
-            r
-        }
+    let (running, seen) = gather(ctx, &f)?;
+    let health = match &seen.url {
+        Some(u) if needs_health(mode, &seen) => Some(probe_health(ctx, u)),
+        _ => None,
     };
+    let decision = decide_restart(mode, &seen, health.as_ref());
 
+    let mut w = Work::new();
+    if let Decision::Restart {
+        event: Some((event, url, pid, detail)),
+        ..
+    } = &decision
+    {
+        w.event(event, url.as_deref(), *pid, detail.clone());
+    }
+    if let Decision::OriginDown { why } = &decision {
+        let u = seen.url.as_deref().unwrap_or_default();
+        origin_down(
+            &mut state,
+            &mut w,
+            why,
+            &format!("; tunnel {u} left as it is"),
+        );
+    }
     if ctx.dry_run {
-        let text = match &reason {
-            Some(r) if r.is_empty() => "dry run: would start cloudflared\n".to_string(),
-            Some(r) => format!("dry run: would restart cloudflared: {r}\n"),
-            None => String::new(),
+        let text = match &decision {
+            Decision::Restart { why, .. } if why.is_empty() => {
+                "dry run: would start cloudflared\n".to_string()
+            }
+            Decision::Restart { why, .. } => format!("dry run: would restart cloudflared: {why}\n"),
+            _ => String::new(),
         };
         return Ok(Outcome::ok("dry run").with_text(text));
     }
 
-    let current: Option<(PidFile, String)> = match reason {
-        None => {
+    let mut health = health.map(|h| h.public);
+    let current: Option<(PidFile, String)> = match decision {
+        Decision::Keep | Decision::OriginDown { .. } => {
             let p = running.clone().expect("running");
-            let u = running_url.clone().expect("url");
+            let u = seen.url.clone().expect("url");
             Some((p, u))
         }
-        Some(why) => {
+        Decision::Restart { why, .. } => {
             if let Some(p) = &running {
                 process::terminate(p, || false);
             }
-            let origin_ok = origin_healthy(ctx);
-            match restart(ctx, &f, &mut w, origin_ok.is_ok()) {
-                Ok((p, u, h)) => {
-                    let verb = if old_url.is_none() || mode == Mode::Start {
-                        "start"
-                    } else {
-                        "restart"
-                    };
-                    w.event(verb, Some(&u), Some(p.pid), why.clone());
-                    if verb == "restart" {
-                        w.restarts += 1;
-                        w.finding |= mode == Mode::Check;
-                        w.lines.push(format!(
-                            "tunnel restarted ({why}): {} -> {u}",
-                            old_url.as_deref().unwrap_or("(none)")
-                        ));
-                    }
-                    if let Err(oe) = &origin_ok {
-                        state.health = "origin-down".into();
-                        state.health_detail = Some(oe.clone());
-                        w.alert(
-                            Severity::Critical,
-                            "origin",
-                            format!("tunnel: the local gateway does not answer ({oe}); tunnel {u} started anyway"),
-                        );
-                    }
-                    health = Some(if origin_ok.is_ok() {
-                        h
-                    } else {
-                        Err("origin down".into())
-                    });
-                    Some((p, u))
-                }
-                Err(e) => {
-                    w.event("down", None, None, e.clone());
-                    state.health = "down".into();
-                    state.health_detail = Some(e.clone());
-                    state.pid = None;
-                    let _ = std::fs::remove_file(f.pid());
-                    w.alert(
-                        Severity::Critical,
-                        "down",
-                        format!(
-                            "tunnel down: cloudflared could not be started {}; webhooks still point at {}",
-                            if e.contains("not found on PATH") {
-                                format!("({e})")
-                            } else {
-                                format!("after {} attempts ({e})", s.restart_attempts.max(1))
-                            },
-                            old_url.as_deref().unwrap_or("(none)")
-                        ),
-                    );
-                    None
-                }
-            }
+            act_restart(ctx, &f, &mut w, &mut state, mode, &why, old_url.as_deref()).map(
+                |(p, u, h)| {
+                    health = Some(h);
+                    (p, u)
+                },
+            )
         }
     };
-
     if let Some((p, u)) = &current {
-        w.clear
-            .push(("down".into(), format!("tunnel up again at {u}")));
-        state.pid = Some(p.pid.into());
-        if state.url.as_deref() != Some(u.as_str()) {
-            // Whoever calls the webhooks by hand, or has the old URL bookmarked, must hear.
-            if let Some(old) = &state.url {
-                w.notices.push(Alert {
-                    job: JOB.into(),
-                    severity: Severity::Info,
-                    key: "url-changed".into(),
-                    text: format!("tunnel URL changed: {old} -> {u}; webhook targets follow it"),
-                });
-            }
-            state.url = Some(u.clone());
-            state.url_since = Some(ctx.now_str());
-        }
-        match health.clone() {
-            Some(Ok(())) => {
-                state.health = "ok".into();
-                state.health_detail = None;
-                w.clear
-                    .push(("unhealthy".into(), format!("tunnel {u} answers again")));
-                w.clear
-                    .push(("origin".into(), "the local gateway answers again".into()));
-            }
-            Some(Err(e)) if state.health != "origin-down" => {
-                state.health = "unhealthy".into();
-                state.health_detail = Some(e.clone());
-                w.alert(
-                    Severity::Warning,
-                    "unhealthy",
-                    format!("tunnel {u} does not answer ({e}) after restarting"),
-                );
-            }
-            _ => {}
-        }
+        record_current(ctx, &mut state, &mut w, p, u, health);
         write_url_file(ctx, u)?;
         sync_targets(ctx, ledger, u, &mut w)?;
     }
     state.checked_at = Some(ctx.now_str());
     w.rec.state = Some(state.clone());
     finish(ctx, ledger, w, mode, current.map(|c| c.1), &state)
+}
+
+/// Restart cloudflared for `why` and record what came of it: the new process, its URL and
+/// health, or `None` (alerted) when it could not be started.
+fn act_restart(
+    ctx: &Ctx,
+    f: &Files,
+    w: &mut Work,
+    state: &mut State,
+    mode: Mode,
+    why: &str,
+    old_url: Option<&str>,
+) -> Option<(PidFile, String, std::result::Result<(), String>)> {
+    let origin_ok = origin_healthy(ctx);
+    match restart(ctx, f, w, origin_ok.is_ok()) {
+        Ok((p, u, h)) => {
+            let verb = if old_url.is_none() || mode == Mode::Start {
+                "start"
+            } else {
+                "restart"
+            };
+            w.event(verb, Some(&u), Some(p.pid), why.to_string());
+            if verb == "restart" {
+                w.restarts += 1;
+                w.finding |= mode == Mode::Check;
+                w.lines.push(format!(
+                    "tunnel restarted ({why}): {} -> {u}",
+                    old_url.unwrap_or("(none)")
+                ));
+            }
+            if let Err(oe) = &origin_ok {
+                origin_down(state, w, oe, &format!("; tunnel {u} started anyway"));
+            }
+            let h = if origin_ok.is_ok() {
+                h
+            } else {
+                Err("origin down".into())
+            };
+            Some((p, u, h))
+        }
+        Err(e) => {
+            w.event("down", None, None, e.clone());
+            state.health = "down".into();
+            state.health_detail = Some(e.clone());
+            state.pid = None;
+            let _ = std::fs::remove_file(f.pid());
+            w.alert(
+                Severity::Critical,
+                "down",
+                format!(
+                    "tunnel down: cloudflared could not be started {}; webhooks still point at {}",
+                    if e.contains("not found on PATH") {
+                        format!("({e})")
+                    } else {
+                        format!(
+                            "after {} attempts ({e})",
+                            ctx.settings.tunnel.restart_attempts.max(1)
+                        )
+                    },
+                    old_url.unwrap_or("(none)")
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The tunnel that now runs at `u`: its pid, URL (a change is announced) and health.
+fn record_current(
+    ctx: &Ctx,
+    state: &mut State,
+    w: &mut Work,
+    p: &PidFile,
+    u: &str,
+    health: Option<std::result::Result<(), String>>,
+) {
+    w.clear
+        .push(("down".into(), format!("tunnel up again at {u}")));
+    state.pid = Some(p.pid.into());
+    if state.url.as_deref() != Some(u) {
+        // Whoever calls the webhooks by hand, or has the old URL bookmarked, must hear.
+        if let Some(old) = &state.url {
+            w.notices.push(Alert {
+                job: JOB.into(),
+                severity: Severity::Info,
+                key: "url-changed".into(),
+                text: format!("tunnel URL changed: {old} -> {u}; webhook targets follow it"),
+            });
+        }
+        state.url = Some(u.to_string());
+        state.url_since = Some(ctx.now_str());
+    }
+    match health {
+        Some(Ok(())) => {
+            state.health = "ok".into();
+            state.health_detail = None;
+            w.clear
+                .push(("unhealthy".into(), format!("tunnel {u} answers again")));
+            w.clear
+                .push(("origin".into(), "the local gateway answers again".into()));
+        }
+        Some(Err(e)) if state.health != "origin-down" => {
+            state.health = "unhealthy".into();
+            state.health_detail = Some(e.clone());
+            w.alert(
+                Severity::Warning,
+                "unhealthy",
+                format!("tunnel {u} does not answer ({e}) after restarting"),
+            );
+        }
+        _ => {}
+    }
 }
 
 /// Start cloudflared, up to `restart_attempts` times with backoff, until it prints a URL that
@@ -886,6 +988,117 @@ fn status(ctx: &Ctx) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn running(url: Option<&str>) -> Seen {
+        Seen {
+            pidfile: Some((42, url.map(String::from))),
+            alive: true,
+            url: url.map(String::from),
+            argv_changed: false,
+            log: "/s/tunnel/cloudflared.log".into(),
+        }
+    }
+
+    fn health(
+        public: std::result::Result<(), &str>,
+        origin: Option<std::result::Result<(), &str>>,
+    ) -> Health {
+        Health {
+            public: public.map_err(String::from),
+            origin: origin.map(|o| o.map_err(String::from)),
+        }
+    }
+
+    fn why(d: &Decision) -> &str {
+        match d {
+            Decision::Restart { why, .. } => why,
+            other => panic!("not a restart: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decide_restart_covers_every_case() {
+        let u = "https://a-b.trycloudflare.com";
+        // Nothing ever started: start (an empty reason) or, for check, say it is not running.
+        let none = Seen::default();
+        assert!(!needs_health(Mode::Check, &none));
+        assert_eq!(why(&decide_restart(Mode::Start, &none, None)), "");
+        assert_eq!(why(&decide_restart(Mode::Rotate, &none, None)), "");
+        assert_eq!(
+            why(&decide_restart(Mode::Check, &none, None)),
+            "cloudflared is not running"
+        );
+        // It died: restart in every mode, recording the death with its last URL.
+        let died = Seen {
+            alive: false,
+            url: None,
+            ..running(Some(u))
+        };
+        for mode in [Mode::Start, Mode::Check, Mode::Rotate] {
+            assert_eq!(
+                decide_restart(mode, &died, None),
+                Decision::Restart {
+                    why: "cloudflared (pid 42) is not running".into(),
+                    event: Some((
+                        "died",
+                        Some(u.into()),
+                        Some(42),
+                        "cloudflared (pid 42) is not running".into()
+                    )),
+                }
+            );
+        }
+        // Running without a URL: restart, naming the log.
+        let no_url = running(None);
+        assert!(!needs_health(Mode::Check, &no_url));
+        assert_eq!(
+            why(&decide_restart(Mode::Check, &no_url, None)),
+            "cloudflared (pid 42) printed no URL; see /s/tunnel/cloudflared.log"
+        );
+        // Rotate and a changed command restart without probing.
+        let up = running(Some(u));
+        assert!(!needs_health(Mode::Rotate, &up));
+        assert_eq!(
+            why(&decide_restart(Mode::Rotate, &up, None)),
+            "rotate requested"
+        );
+        let changed = Seen {
+            argv_changed: true,
+            ..up.clone()
+        };
+        assert!(!needs_health(Mode::Check, &changed));
+        assert_eq!(
+            why(&decide_restart(Mode::Check, &changed, None)),
+            "the cloudflared command in settings changed"
+        );
+        // Running with a URL: the health decides.
+        assert!(needs_health(Mode::Check, &up) && needs_health(Mode::Start, &up));
+        assert_eq!(
+            decide_restart(Mode::Check, &up, Some(&health(Ok(()), None))),
+            Decision::Keep
+        );
+        assert_eq!(
+            decide_restart(
+                Mode::Check,
+                &up,
+                Some(&health(Err("HTTP 530"), Some(Err("refused"))))
+            ),
+            Decision::OriginDown {
+                why: "refused".into()
+            }
+        );
+        assert_eq!(
+            decide_restart(
+                Mode::Start,
+                &up,
+                Some(&health(Err("HTTP 530"), Some(Ok(()))))
+            ),
+            Decision::Restart {
+                why: format!("{u} does not answer (HTTP 530)"),
+                event: Some(("unhealthy", Some(u.into()), Some(42), "HTTP 530".into())),
+            }
+        );
+    }
 
     #[test]
     fn url_is_taken_from_the_banner_box_not_from_error_lines() {

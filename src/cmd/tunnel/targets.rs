@@ -61,11 +61,7 @@ fn fingerprint(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0u8]);
     }
-    h.finalize()
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::hex(&h.finalize()[..12])
 }
 
 /// Every target in settings, for the tunnel URL `url`. Pure: reads no environment.
@@ -162,7 +158,7 @@ fn retryable(status: u16) -> bool {
 }
 
 struct Http {
-    agent: ureq::Agent,
+    client: crate::http::Client,
     attempts: u32,
     base_ms: u64,
 }
@@ -178,22 +174,18 @@ impl Http {
         headers: &[(String, String)],
         body: Option<&str>,
     ) -> Answer {
-        let mut req = self.agent.request(method, url);
-        for (k, v) in headers {
-            req = req.set(k, v);
+        let mut h: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if body.is_some() {
+            h.push(("Content-Type", "application/json"));
         }
-        let r = match body {
-            Some(b) => req.set("Content-Type", "application/json").send_string(b),
-            None => req.call(),
-        };
-        match r {
-            Ok(resp) => {
-                let st = resp.status();
-                Ok((st, resp.into_string().unwrap_or_default()))
-            }
-            Err(ureq::Error::Status(st, resp)) => Ok((st, resp.into_string().unwrap_or_default())),
-            Err(ureq::Error::Transport(t)) => Err(t.to_string()),
-        }
+        // The caller scrubs the secrets it put in headers; the URL is named for context.
+        self.client
+            .send(method, url, &h, body.map(str::as_bytes))
+            .map(|r| (r.status, r.body))
+            .map_err(|e| format!("{url}: {e}"))
     }
 
     /// Call with retries on 429 / 5xx / network errors; counts attempts into `res`.
@@ -258,9 +250,7 @@ pub fn apply(
         })
         .collect();
     let http = Http {
-        agent: ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(HTTP_TIMEOUT_SECS))
-            .build(),
+        client: crate::http::Client::new(Duration::from_secs(HTTP_TIMEOUT_SECS)),
         attempts: s.update_attempts,
         base_ms: s.backoff_ms,
     };
@@ -279,7 +269,7 @@ pub fn apply(
         &mut res,
     ) {
         Err(e) => {
-            // ureq's transport error names the URL itself.
+            // `Http::call` names the URL with the transport error.
             res.error = Some(scrub(format!(
                 "{} {e} (after {} attempts)",
                 plan.method, res.attempts
