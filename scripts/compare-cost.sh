@@ -32,7 +32,9 @@ find "$HOME_DIR/agents" -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*
 python3 - "$work" "$TRUTH" <<'PY'
 import json, sys, os, collections
 work, truth_path = sys.argv[1], sys.argv[2]
-claw = {r["key"]: r["cost_micros"] / 1e6 for r in json.load(open(f"{work}/claw.json"))["rows"]}
+from decimal import Decimal
+# claw's amounts are exact decimal strings; the truth's too ("usd"), when the generator wrote it.
+claw = {r["key"]: Decimal(r["cost_usd"]) for r in json.load(open(f"{work}/claw.json"))["rows"]}
 cc = {d["date"]: d["totalCost"] for d in json.load(open(f"{work}/ccusage.json"))["daily"]}
 jq = collections.defaultdict(float)
 for line in open(f"{work}/jq.tsv"):
@@ -41,13 +43,13 @@ for line in open(f"{work}/jq.tsv"):
 truth = {}
 if os.path.exists(truth_path):
     for r in json.load(open(truth_path))["cost"]["rows"]:
-        truth[r["day"]] = truth.get(r["day"], 0) + r["micros"] / 1e6
+        truth[r["day"]] = truth.get(r["day"], 0) + (Decimal(r["usd"]) if "usd" in r else Decimal(r["micros"]) / 10**6)
 days = sorted(set(claw) | set(cc) | set(jq) | set(truth))
 print("| day | claw | ccusage | jq sum | truth |")
 print("|---|---|---|---|---|")
-fmt = lambda d, m: f"{m[d]:.6f}" if d in m else "-"
+fmt = lambda d, m: f"{float(m[d]):.6f}" if d in m else "-"
 for d in days:
     print(f"| {d} | {fmt(d, claw)} | {fmt(d, cc)} | {fmt(d, jq)} | {fmt(d, truth)} |")
-tot = lambda m: f"{sum(m.values()):.6f}" if m else "-"
+tot = lambda m: f"{float(sum(m.values())):.6f}" if m else "-"
 print(f"| total | {tot(claw)} | {tot(cc)} | {tot(jq)} | {tot(truth)} |")
 PY

@@ -205,15 +205,17 @@ task_terminal() { case "$(task_status "$1")" in succeeded|failed|cancelled|cance
 transcript_cost() {
   "$py" - "$oc_dir" <<'PY'
 import glob, json, os, sqlite3, sys
+from decimal import Decimal
 d = sys.argv[1]
-tot = 0.0; n = 0; z = 0
+# The literals as written, added exactly (claw's totals are exact).
+tot = Decimal(0); n = 0; z = 0
 def take(line):
     global tot, n
-    try: e = json.loads(line)
+    try: e = json.loads(line, parse_float=Decimal)
     except ValueError: return
     m = e.get("message") or {}
     c = ((m.get("usage") or {}).get("cost") or {}).get("total")
-    if e.get("type") == "message" and m.get("role") == "assistant" and isinstance(c, (int, float)):
+    if e.get("type") == "message" and m.get("role") == "assistant" and isinstance(c, (int, Decimal)):
         tot += c; n += 1
 for f in glob.glob(os.path.join(d, "agents", "*", "sessions", "*.jsonl")):
     if f.endswith(".trajectory.jsonl"): continue
@@ -229,7 +231,7 @@ for db in glob.glob(os.path.join(d, "agents", "*", "agent", "openclaw-agent.sqli
             j = zstandard.ZstdDecompressor().decompress(zb, max_output_size=1 << 26).decode()
             z += 1
         if j: take(j)
-print(f"{tot:.6f} {n} {z}")
+print(f"{tot} {n} {z}")
 PY
 }
 
@@ -328,7 +330,7 @@ EOF
   got=$(claw_run "$work/claw.toml" cost report --json 2>/dev/null | "$py" -c 'import json,sys; print(json.load(sys.stdin)["total"]["cost_usd"])')
   local t_usd t_lines t_zstd
   read -r t_usd t_lines t_zstd <<<"$truth"
-  if [ "$rc" = 0 ] && "$py" -c "import sys; t=float('$t_usd'); g=float('${got:-nan}'); sys.exit(0 if t > 0 and abs(t-g) < 1e-5 else 1)"; then
+  if [ "$rc" = 0 ] && "$py" -c "import sys; from decimal import Decimal as D; t=D('$t_usd'); g=D('${got:-NaN}'); sys.exit(0 if t > 0 and t == g else 1)"; then
     ok cost "claw total \$$got = transcripts \$$t_usd ($t_lines usage lines, $t_zstd of them zstd rows)"
   else
     fail cost "cost-track exit $rc, claw total '$got', transcripts '${truth}': $(tail -2 "$work/cost-track.out")"

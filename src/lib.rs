@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod lock;
 pub mod metrics;
 pub mod modelapi;
+pub mod money;
 pub mod notify;
 pub mod openclaw;
 pub mod output;

@@ -513,14 +513,33 @@ pub fn thousands(n: i64) -> String {
     out
 }
 
-/// Micro-dollars for people: `$1,234.57` (to the cent, half away from zero). Exact values
-/// stay in `--json` and `--csv`.
-pub fn dollars(micros: i64) -> String {
-    let neg = micros < 0;
-    let m = micros.unsigned_abs();
-    let cents = (m + 5_000) / 10_000;
-    let whole = thousands((cents / 100) as i64);
-    format!("{}${whole}.{:02}", if neg { "-" } else { "" }, cents % 100)
+/// Dollars for people: `$1,234.57` (the exact amount rounded to the cent, half away from
+/// zero). The exact figures stay in `--json` and `--csv`.
+pub fn dollars(v: crate::money::Usd) -> String {
+    let r = v.round_dp(2);
+    let (whole, cents) = r.split_once('.').unwrap_or((&r, "00"));
+    format!("${}.{cents}", group_digits(whole))
+}
+
+/// A signed change in dollars for people: `+$1.00`, `-$0.50`.
+pub fn signed_dollars(v: crate::money::Usd, negative: bool) -> String {
+    if negative && v.round_dp(2) != "0.00" {
+        format!("-{}", dollars(v))
+    } else {
+        format!("+{}", dollars(v))
+    }
+}
+
+/// `1234567` -> `1,234,567` for a string of digits (an amount may pass i64).
+fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -535,12 +554,20 @@ mod table_tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(-1_234_567), "-1,234,567");
         assert_eq!(thousands(i64::MIN), "-9,223,372,036,854,775,808");
-        assert_eq!(dollars(0), "$0.00");
-        assert_eq!(dollars(4_999), "$0.00");
-        assert_eq!(dollars(5_000), "$0.01");
-        assert_eq!(dollars(1_234_565_000), "$1,234.57");
-        assert_eq!(dollars(-1_500_000), "-$1.50");
-        assert_eq!(dollars(i64::MAX).len(), "$9,223,372,036,854.78".len());
+        let u = |s: &str| crate::money::Usd::parse(s).unwrap();
+        assert_eq!(dollars(u("0")), "$0.00");
+        assert_eq!(dollars(u("0.004999")), "$0.00");
+        // Half a cent, and a hair below it (a float could not tell them apart).
+        assert_eq!(dollars(u("0.005")), "$0.01");
+        assert_eq!(dollars(u("0.0049999999999999999999")), "$0.00");
+        assert_eq!(dollars(u("1234.565")), "$1,234.57");
+        assert_eq!(
+            dollars(u("123456789012345678901.234")),
+            "$123,456,789,012,345,678,901.23"
+        );
+        assert_eq!(signed_dollars(u("1.5"), true), "-$1.50");
+        assert_eq!(signed_dollars(u("1.5"), false), "+$1.50");
+        assert_eq!(signed_dollars(u("0.001"), true), "+$0.00");
     }
 
     #[test]

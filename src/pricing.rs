@@ -1,23 +1,25 @@
-//! Pricing decisions, pure: which price applies to a model call and what it costs, in integer
-//! micro-dollars.
+//! Pricing decisions, pure: which price applies to a model call and what it costs, exactly
+//! (see [`crate::money`]).
 //!
 //! Order (first that knows the model wins): the logged `usage.cost.total`; the agent's
 //! `models.json`; the config's `models.providers.*.models[].cost`; an imported table
 //! (`claw pricing import`, LiteLLM shape); the built-in snapshot below. Prices are USD per
-//! MILLION tokens, so `tokens x price` is micro-dollars directly. A long-context tier applies to
-//! the whole request once its prompt (input + cache read + cache write) passes the threshold,
-//! as the providers bill.
+//! MILLION tokens, so a call costs `sum(tokens x price) / 10^6`, computed exactly. A
+//! long-context tier applies to the whole request once its prompt (input + cache read +
+//! cache write) passes the threshold, as the providers bill.
 
+use crate::money::Usd;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// USD per million tokens.
+/// USD per million tokens, exact. A price a table gave that is no amount (negative, not
+/// finite) is [`Usd::MAX`], so every call it prices is an absurd cost the caller reports.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Rates {
-    pub input: f64,
-    pub output: f64,
-    pub cache_read: f64,
-    pub cache_write: f64,
+    pub input: Usd,
+    pub output: Usd,
+    pub cache_read: Usd,
+    pub cache_write: Usd,
 }
 
 /// A model's price, with an optional long-context tier.
@@ -43,68 +45,34 @@ impl Tokens {
     }
 }
 
-/// Round half away from zero to an integer (f64::round does exactly that).
-fn round_micros(x: f64) -> i64 {
-    x.round() as i64
-}
-
-/// USD (as logged, a JSON number) to micro-dollars, rounding half away from zero on the
-/// decimal value as written: `0.0000005` is 1 micro-dollar, not 0 by binary accident.
-pub fn usd_to_micros(usd: f64) -> i64 {
-    if !usd.is_finite() {
-        return 0;
-    }
-    // Rust prints the shortest decimal that round-trips: the literal OpenClaw wrote.
-    let s = format!("{:e}", usd.abs());
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    // value = 0.d1d2d3... x 10^(exp+1); micro-dollars = value x 10^6.
-    let point = exp + 1 + 6; // digits before the decimal point of the micro-dollar value
-    let (int_part, next_digit) = if point <= 0 {
-        (
-            0i64,
-            if point == 0 {
-                digits.as_bytes()[0] - b'0'
-            } else {
-                0
-            },
-        )
-    } else {
-        let p = point as usize;
-        let mut int_digits = digits.clone();
-        while int_digits.len() < p {
-            int_digits.push('0');
-        }
-        let int: i64 = int_digits[..p].parse().unwrap_or(i64::MAX);
-        let next = digits.as_bytes().get(p).map(|b| b - b'0').unwrap_or(0);
-        (int, next)
-    };
-    let v = if next_digit >= 5 {
-        int_part.saturating_add(1)
-    } else {
-        int_part
-    };
-    if usd < 0.0 {
-        -v
-    } else {
-        v
-    }
+/// A price from a table's float: the decimal it was written as (see [`Usd::from_f64`]);
+/// an impossible one becomes [`Usd::MAX`] (every cost it makes is then absurd, and reported).
+pub fn rate(x: f64) -> Usd {
+    Usd::from_f64(x).unwrap_or(Usd::MAX)
 }
 
 impl Price {
-    /// The cost of one call in micro-dollars (rounded half away from zero).
-    pub fn cost_micros(&self, t: &Tokens) -> i64 {
+    /// The exact cost of one call: `sum(tokens x USD per million) / 10^6`. `None` when it is
+    /// no amount (a price of [`Usd::MAX`], a product past the range); the caller reports the
+    /// line as absurd.
+    pub fn cost(&self, t: &Tokens) -> Option<Usd> {
         let r = match self.tier {
             Some((threshold, r)) if t.prompt() > threshold => r,
             _ => self.base,
         };
-        round_micros(
-            t.input as f64 * r.input
-                + t.output as f64 * r.output
-                + t.cache_read as f64 * r.cache_read
-                + t.cache_write as f64 * r.cache_write,
-        )
+        let mut sum = Usd::ZERO;
+        for (n, p) in [
+            (t.input, r.input),
+            (t.output, r.output),
+            (t.cache_read, r.cache_read),
+            (t.cache_write, r.cache_write),
+        ] {
+            if n == 0 {
+                continue;
+            }
+            sum = sum.checked_add(p.checked_mul_u64(n)?)?;
+        }
+        sum.checked_div_pow10(6)
     }
 }
 
@@ -195,12 +163,12 @@ impl Table {
     }
 }
 
-const fn r(input: f64, output: f64, cache_read: f64, cache_write: f64) -> Rates {
+fn r(input: f64, output: f64, cache_read: f64, cache_write: f64) -> Rates {
     Rates {
-        input,
-        output,
-        cache_read,
-        cache_write,
+        input: rate(input),
+        output: rate(output),
+        cache_read: rate(cache_read),
+        cache_write: rate(cache_write),
     }
 }
 
@@ -208,6 +176,7 @@ const fn r(input: f64, output: f64, cache_read: f64, cache_write: f64) -> Rates 
 /// A newer table comes from `claw pricing import`.
 pub fn builtin() -> Table {
     type Row = (&'static str, Rates, Option<(u64, Rates)>);
+    // The literals below read back exactly (see [`rate`]).
     let rows: &[Row] = &[
         // Anthropic (cache write = 5-minute writes).
         ("claude-opus-4", r(15.0, 75.0, 1.5, 18.75), None),
@@ -331,19 +300,26 @@ pub fn from_litellm(doc: &Value) -> Result<Table, String> {
         if key == "sample_spec" {
             continue;
         }
-        let per_m = |k: &str| v.get(k).and_then(Value::as_f64).map(|x| x * 1e6);
+        // Per token -> per million, exactly: the literal shifted by six places.
+        let per_m = |k: &str| {
+            v.get(k).and_then(Value::as_f64).map(|x| {
+                rate(x)
+                    .checked_mul(Usd::dollars(1_000_000))
+                    .unwrap_or(Usd::MAX)
+            })
+        };
         let (Some(input), Some(output)) = (
             per_m("input_cost_per_token"),
             per_m("output_cost_per_token"),
         ) else {
             continue;
         };
-        let base = r(
+        let base = Rates {
             input,
             output,
-            per_m("cache_read_input_token_cost").unwrap_or(0.0),
-            per_m("cache_creation_input_token_cost").unwrap_or(0.0),
-        );
+            cache_read: per_m("cache_read_input_token_cost").unwrap_or_default(),
+            cache_write: per_m("cache_creation_input_token_cost").unwrap_or_default(),
+        };
         let mut tier = None;
         if let Some(obj) = v.as_object() {
             for k in obj.keys() {
@@ -357,13 +333,14 @@ pub fn from_litellm(doc: &Value) -> Result<Table, String> {
                     continue;
                 };
                 let sfx = format!("_above_{n}k_tokens");
-                let tr = r(
-                    per_m(k).unwrap_or(input),
-                    per_m(&format!("output_cost_per_token{sfx}")).unwrap_or(output),
-                    per_m(&format!("cache_read_input_token_cost{sfx}")).unwrap_or(base.cache_read),
-                    per_m(&format!("cache_creation_input_token_cost{sfx}"))
+                let tr = Rates {
+                    input: per_m(k).unwrap_or(input),
+                    output: per_m(&format!("output_cost_per_token{sfx}")).unwrap_or(output),
+                    cache_read: per_m(&format!("cache_read_input_token_cost{sfx}"))
+                        .unwrap_or(base.cache_read),
+                    cache_write: per_m(&format!("cache_creation_input_token_cost{sfx}"))
                         .unwrap_or(base.cache_write),
-                );
+                };
                 tier = Some((n * 1000, tr));
             }
         }
@@ -436,11 +413,11 @@ pub enum CostMode {
     Computed,
 }
 
-/// Auto mode's choice for one line: `(micros, estimated)`; `None` when neither is known
+/// Auto mode's choice for one line: `(cost, estimated)`; `None` when neither is known
 /// (a logged zero for a call that used tokens counts as unknown, never as a silent $0).
-pub fn auto_cost(logged: Option<i64>, computed: Option<i64>) -> Option<(i64, bool)> {
+pub fn auto_cost(logged: Option<Usd>, computed: Option<Usd>) -> Option<(Usd, bool)> {
     match (logged, computed) {
-        (Some(l), _) if l != 0 => Some((l, false)),
+        (Some(l), _) if !l.is_zero() => Some((l, false)),
         (_, Some(c)) => Some((c, true)),
         // A logged zero with tokens behind it is not a price: report it as unpriced.
         (Some(_), None) | (None, None) => None,
@@ -451,18 +428,40 @@ pub fn auto_cost(logged: Option<i64>, computed: Option<i64>) -> Option<(i64, boo
 mod tests {
     use super::*;
 
+    fn u(s: &str) -> Usd {
+        Usd::parse(s).unwrap()
+    }
+
     #[test]
-    fn usd_rounds_half_away_on_the_written_decimal() {
-        assert_eq!(usd_to_micros(0.00755685), 7557);
-        assert_eq!(usd_to_micros(0.0000005), 1);
-        assert_eq!(usd_to_micros(0.0000004999), 0);
-        assert_eq!(usd_to_micros(0.0024416), 2442);
-        assert_eq!(usd_to_micros(1.5), 1_500_000);
-        assert_eq!(usd_to_micros(123.4567894), 123_456_789);
-        assert_eq!(usd_to_micros(-0.0000015), -2);
-        assert_eq!(usd_to_micros(0.0), 0);
-        assert_eq!(usd_to_micros(2e-7), 0);
-        assert_eq!(usd_to_micros(5e-7), 1);
+    fn computed_cost_is_exact_from_the_per_million_prices() {
+        // The real gpt-5.4 line: 787 input, 267 output, 13952 cache read at 1.75/14/0.175.
+        let p = builtin().get("gpt-5.4").unwrap();
+        let t = Tokens {
+            input: 787,
+            output: 267,
+            cache_read: 13952,
+            cache_write: 0,
+        };
+        assert_eq!(p.cost(&t), Some(u("0.00755685")));
+        // One token at $0.005 per million: 5e-9, not rounded to zero.
+        let nano = builtin().get("gpt-5-nano").unwrap();
+        let one = Tokens {
+            cache_read: 1,
+            ..Default::default()
+        };
+        assert_eq!(nano.cost(&one), Some(u("0.000000005")));
+        let bad = Price {
+            base: r(-1.0, 0.0, 0.0, 0.0),
+            tier: None,
+        };
+        assert_eq!(
+            bad.cost(&Tokens {
+                input: 1,
+                ..Default::default()
+            }),
+            None
+        );
+        assert_eq!(bad.cost(&Tokens::default()), Some(Usd::ZERO));
     }
 
     #[test]
@@ -473,18 +472,16 @@ mod tests {
             output: 1000,
             ..Default::default()
         };
-        assert_eq!(p.cost_micros(&small), 200_000 * 3 + 1000 * 15);
+        assert_eq!(p.cost(&small), Some(u("0.615")));
         let big = Tokens {
             input: 150_000,
             cache_read: 50_001,
             output: 1000,
             ..Default::default()
         };
-        // Past 200k prompt tokens every bucket is billed at the long-context rate.
-        assert_eq!(
-            p.cost_micros(&big),
-            round_micros(150_000.0 * 6.0 + 50_001.0 * 0.6 + 1000.0 * 22.5)
-        );
+        // Past 200k prompt tokens every bucket is billed at the long-context rate:
+        // 150000 x 6 + 50001 x 0.6 + 1000 x 22.5 = 952500.6 micro-dollars.
+        assert_eq!(p.cost(&big), Some(u("0.9525006")));
     }
 
     #[test]
@@ -515,7 +512,7 @@ mod tests {
             },
         );
         let (s, p) = b.lookup("main", "anthropic", "claude-sonnet-4-5");
-        assert_eq!((s, p.unwrap().cost_micros(&t)), (Source::Config, 1_000_000));
+        assert_eq!((s, p.unwrap().cost(&t)), (Source::Config, Some(u("1"))));
         let mut mj = HashMap::new();
         mj.insert(
             ("anthropic".into(), "claude-sonnet-4-5".into()),
@@ -547,19 +544,20 @@ mod tests {
         });
         let t = from_litellm(&doc).unwrap();
         let p = t.get("claude-sonnet-4-5").unwrap();
-        assert!((p.base.input - 3.0).abs() < 1e-9 && (p.base.cache_write - 3.75).abs() < 1e-9);
+        assert_eq!((p.base.input, p.base.cache_write), (u("3"), u("3.75")));
         let (th, tr) = p.tier.unwrap();
         assert_eq!(th, 200_000);
-        assert!((tr.output - 22.5).abs() < 1e-9 && (tr.cache_read - 0.3).abs() < 1e-9);
+        assert_eq!((tr.output, tr.cache_read), (u("22.5"), u("0.3")));
         assert!(from_litellm(&serde_json::json!({"x": {}})).is_err());
     }
 
     #[test]
     fn auto_prefers_nonzero_logged() {
-        assert_eq!(auto_cost(Some(5), Some(7)), Some((5, false)));
-        assert_eq!(auto_cost(Some(0), Some(7)), Some((7, true)));
-        assert_eq!(auto_cost(None, Some(7)), Some((7, true)));
-        assert_eq!(auto_cost(Some(0), None), None);
+        let (five, seven) = (Some(u("5")), Some(u("7")));
+        assert_eq!(auto_cost(five, seven), Some((u("5"), false)));
+        assert_eq!(auto_cost(Some(Usd::ZERO), seven), Some((u("7"), true)));
+        assert_eq!(auto_cost(None, seven), Some((u("7"), true)));
+        assert_eq!(auto_cost(Some(Usd::ZERO), None), None);
         assert_eq!(auto_cost(None, None), None);
     }
 }

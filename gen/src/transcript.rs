@@ -447,12 +447,13 @@ impl<'a, 't> Writer<'a, 't> {
                     t[3] as f64 * d.price[3] / 1e6,
                 ];
                 let tot = p[0] + p[1] + p[2] + p[3];
+                let lit = js_num(tot);
                 let _ = write!(
                     b,
-                    "\"usage\":{{\"input\":{},\"output\":{},\"cacheRead\":{},\"cacheWrite\":{},\"totalTokens\":{total},\"cost\":{{\"input\":{},\"output\":{},\"cacheRead\":{},\"cacheWrite\":{},\"total\":{tot}}}}}",
-                    t[0], t[1], t[2], t[3], p[0], p[1], p[2], p[3]
+                    "\"usage\":{{\"input\":{},\"output\":{},\"cacheRead\":{},\"cacheWrite\":{},\"totalTokens\":{total},\"cost\":{{\"input\":{},\"output\":{},\"cacheRead\":{},\"cacheWrite\":{},\"total\":{lit}}}}}",
+                    t[0], t[1], t[2], t[3], js_num(p[0]), js_num(p[1]), js_num(p[2]), js_num(p[3])
                 );
-                tot
+                (tot, super::truth::exact(&lit))
             }
             Style::NoCost => {
                 let _ = write!(
@@ -460,7 +461,7 @@ impl<'a, 't> Writer<'a, 't> {
                     "\"usage\":{{\"input\":{},\"output\":{},\"cacheRead\":{},\"cacheWrite\":{},\"totalTokens\":{total}}}",
                     t[0], t[1], t[2], t[3]
                 );
-                usd_of(&t, d)
+                (usd_of(&t, d), exact_of(&t, d))
             }
             Style::AnthropicAlias => {
                 let _ = write!(
@@ -468,7 +469,7 @@ impl<'a, 't> Writer<'a, 't> {
                     "\"usage\":{{\"input_tokens\":{},\"output_tokens\":{},\"cache_read_input_tokens\":{},\"cache_creation_input_tokens\":{}}}",
                     t[0], t[1], t[2], t[3]
                 );
-                usd_of(&t, d)
+                (usd_of(&t, d), exact_of(&t, d))
             }
             Style::OpenAiAlias => {
                 // OpenAI's prompt_tokens include the cached ones.
@@ -486,16 +487,24 @@ impl<'a, 't> Writer<'a, 't> {
                         t[1], prompt + t[1], t[2]
                     );
                 }
-                usd_of(&t, d)
+                (usd_of(&t, d), exact_of(&t, d))
             }
         };
+        let (usd, exact) = usd;
         if count {
             for (a, x) in self.s.tokens.iter_mut().zip(t) {
                 *a += x;
             }
             self.s.cost_usd += usd;
-            self.truth
-                .spend(&date(self.t), self.spec.agent, d.provider, d.id, usd, t);
+            self.truth.spend(
+                &date(self.t),
+                self.spec.agent,
+                d.provider,
+                d.id,
+                usd,
+                exact,
+                t,
+            );
         }
     }
 
@@ -767,6 +776,26 @@ pub fn usd_of(t: &[u64; 4], d: &ModelDef) -> f64 {
         + t[2] as f64 * d.price[2]
         + t[3] as f64 * d.price[3])
         / 1e6
+}
+
+/// The exact cost of a call priced from the config (what a reader computes from the
+/// per-million prices as written in openclaw.json), in 10^-30 USD.
+pub fn exact_of(t: &[u64; 4], d: &ModelDef) -> i128 {
+    let sum: i128 = (0..4)
+        .map(|i| t[i] as i128 * super::truth::exact(&js_num(d.price[i])))
+        .sum();
+    sum / 1_000_000
+}
+
+/// A number as JavaScript's `JSON.stringify` writes it (OpenClaw is JavaScript): the
+/// shortest decimal that reads back as the same double, in exponent form below 10^-6
+/// (`1.2e-7`, where Rust's `{}` would write `0.00000012`).
+pub fn js_num(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1e-6 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// Generate one session.

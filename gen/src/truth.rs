@@ -11,6 +11,8 @@ pub const TRUTH_VERSION: u32 = 1;
 #[derive(Debug, Default, Clone)]
 pub struct Spend {
     pub micros: i64,
+    /// The exact sum in 10^-30 USD (see [`exact`]).
+    pub exact: i128,
     pub lines: u64,
     pub tokens: [u64; 4],
 }
@@ -48,6 +50,36 @@ pub fn micros(usd: f64) -> i64 {
     (usd * 1e6).round() as i64
 }
 
+/// 10^-30 USD per unit of the exact truth.
+const EXACT_SCALE: u32 = 30;
+
+/// A decimal literal as written (`0.0075568500000000005`, `1.2e-7`) in 10^-30 USD, exactly
+/// (the generator writes nothing finer).
+pub fn exact(lit: &str) -> i128 {
+    let (mant, exp) = match lit.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().expect("exponent")),
+        None => (lit, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let v: i128 = format!("{int}{frac}").parse().expect("digits");
+    let shift = EXACT_SCALE as i32 + exp - frac.len() as i32;
+    if shift >= 0 {
+        v * 10i128.pow(shift as u32)
+    } else {
+        let d = 10i128.pow((-shift) as u32);
+        assert_eq!(v % d, 0, "{lit}: finer than 10^-30");
+        v / d
+    }
+}
+
+/// An exact amount as claw prints it: every digit, at least two decimals.
+pub fn exact_text(v: i128) -> String {
+    let one = 10i128.pow(EXACT_SCALE);
+    let frac = format!("{:030}", v % one);
+    let keep = frac.trim_end_matches('0').len().max(2);
+    format!("{}.{}", v / one, &frac[..keep])
+}
+
 fn key(day: &str, agent: &str, provider: &str, model: &str) -> (String, String, String, String) {
     (
         day.to_string(),
@@ -58,6 +90,8 @@ fn key(day: &str, agent: &str, provider: &str, model: &str) -> (String, String, 
 }
 
 impl Truth {
+    /// `usd` is the float the line's writer computed, `exact` the same cost in 10^-30 USD.
+    #[allow(clippy::too_many_arguments)]
     pub fn spend(
         &mut self,
         day: &str,
@@ -65,6 +99,7 @@ impl Truth {
         provider: &str,
         model: &str,
         usd: f64,
+        exact: i128,
         t: [u64; 4],
     ) {
         let s = self
@@ -72,6 +107,7 @@ impl Truth {
             .entry(key(day, agent, provider, model))
             .or_default();
         s.micros += micros(usd);
+        s.exact += exact;
         s.lines += 1;
         for (a, x) in s.tokens.iter_mut().zip(t) {
             *a += x;
@@ -104,11 +140,12 @@ impl Truth {
             .iter()
             .map(|((day, agent, provider, model), s)| {
                 json!({"day": day, "agent": agent, "provider": provider, "model": model,
-                       "micros": s.micros, "lines": s.lines, "input": s.tokens[0], "output": s.tokens[1],
+                       "micros": s.micros, "usd": exact_text(s.exact), "lines": s.lines, "input": s.tokens[0], "output": s.tokens[1],
                        "cache_read": s.tokens[2], "cache_write": s.tokens[3]})
             })
             .collect();
         let total: i64 = self.cost.values().map(|s| s.micros).sum();
+        let total_exact: i128 = self.cost.values().map(|s| s.exact).sum();
         let lines: u64 = self.cost.values().map(|s| s.lines).sum();
         let errors: Vec<Value> = self
             .errors
@@ -154,6 +191,7 @@ impl Truth {
                     "day = UTC date of the entry's top-level ISO timestamp (not message.timestamp)"
                 ],
                 "total_micros": total,
+                "total_usd": exact_text(total_exact),
                 "lines": lines,
                 "rows": rows,
                 "errors": errors

@@ -486,6 +486,33 @@ pub const ALL: &[&str] = &[
         left_alone TEXT NOT NULL,
         PRIMARY KEY (provider, outage)
     );",
+    // 14: exact money. Amounts become decimal text (see `ledger::money`): a logged cost keeps
+    // every digit it was written with, sums are exact. Micro-dollars already counted convert
+    // exactly, so every total is what it was. A negative line value (possible only in a
+    // ledger poisoned before claw bounded usage lines) keeps its sign and stays out of every
+    // rebuilt total; a daily sum such a ledger drove below zero or past i64 (stored REAL)
+    // reads as the old readers saw it, clamped to [0, i64::MAX] micro-dollars.
+    "ALTER TABLE cost_lines ADD COLUMN logged_usd TEXT;
+    ALTER TABLE cost_lines ADD COLUMN computed_usd TEXT;
+    UPDATE cost_lines SET logged_usd = usd_from_micros(logged_micros),
+        computed_usd = usd_from_micros(computed_micros);
+    ALTER TABLE cost_lines DROP COLUMN logged_micros;
+    ALTER TABLE cost_lines DROP COLUMN computed_micros;
+    ALTER TABLE cost_daily ADD COLUMN logged_usd TEXT NOT NULL DEFAULT '0.00';
+    ALTER TABLE cost_daily ADD COLUMN computed_usd TEXT NOT NULL DEFAULT '0.00';
+    ALTER TABLE cost_daily ADD COLUMN auto_usd TEXT NOT NULL DEFAULT '0.00';
+    UPDATE cost_daily SET logged_usd = usd_from_micros(max(logged_micros, 0)),
+        computed_usd = usd_from_micros(max(computed_micros, 0)),
+        auto_usd = usd_from_micros(max(auto_micros, 0));
+    ALTER TABLE cost_daily DROP COLUMN logged_micros;
+    ALTER TABLE cost_daily DROP COLUMN computed_micros;
+    ALTER TABLE cost_daily DROP COLUMN auto_micros;
+    ALTER TABLE budget_alerts ADD COLUMN spent_usd TEXT NOT NULL DEFAULT '0.00';
+    ALTER TABLE budget_alerts ADD COLUMN limit_usd TEXT NOT NULL DEFAULT '0.00';
+    UPDATE budget_alerts SET spent_usd = usd_from_micros(max(spent_micros, 0)),
+        limit_usd = usd_from_micros(max(limit_micros, 0));
+    ALTER TABLE budget_alerts DROP COLUMN spent_micros;
+    ALTER TABLE budget_alerts DROP COLUMN limit_micros;",
 ];
 
 /// The schema version this claw writes.

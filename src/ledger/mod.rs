@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod migrations;
+pub mod money;
 mod retention;
 pub use migrations::LATEST;
 pub use retention::BATCH as PRUNE_BATCH;
@@ -50,6 +51,7 @@ impl Ledger {
             .with_context(ctx)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .with_context(ctx)?;
+        crate::ledger::money::register(&conn).with_context(ctx)?;
         let mut ledger = Ledger { conn };
         ledger.migrate(path)?;
         Ok(ledger)
@@ -324,37 +326,86 @@ mod tests {
         assert!(l.counters("other").unwrap().is_empty());
     }
 
+    /// A ledger file at an older schema: the first `version` migrations applied.
+    fn open_at(path: &Path, version: usize) -> Connection {
+        let c = Connection::open(path).unwrap();
+        money::register(&c).unwrap();
+        for sql in &migrations::ALL[..version] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", version as u32)
+            .unwrap();
+        c
+    }
+
+    #[test]
+    fn the_exact_money_migration_keeps_every_total() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("ledger.db");
+        let before = migrations::ALL
+            .iter()
+            .position(|m| m.contains("ALTER TABLE cost_lines ADD COLUMN logged_usd"))
+            .unwrap();
+        let c = open_at(&p, before);
+        c.execute_batch(
+            "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input, output,
+               cache_read, cache_write, logged_micros, computed_micros, price_source, source, counted_at)
+             VALUES ('s', 'a', 'main', '2026-03-08', 't', 'p', 'm', 1, 1, 0, 0, 7557, 7560, 'logged', 'x', 't'),
+                    ('s', 'b', 'main', '2026-03-08', 't', 'p', 'm', 1, 1, 0, 0, NULL, 12000001, 'config', 'x', 't'),
+                    ('s', 'c', 'main', '2026-03-08', 't', 'p', 'm', 1, 1, 0, 0, -5000000, NULL, 'logged', 'x', 't');
+             INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, logged_micros,
+               logged_missing, computed_micros, computed_missing, auto_micros, auto_estimated, auto_unpriced)
+             VALUES ('2026-03-08', 'main', 's', 'p', 'm', 2, 7557, 1, 12007561, 0, 12007558, 1, 0),
+                    ('2026-03-09', 'main', 's', 'p', 'm', 1, 1.5e19, 0, -3, 0, 1.5e19, 0, 0);
+             INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_micros, limit_micros, created_at)
+             VALUES ('daily all', '2026-03-08', 80, 'warning', 8500000, 10000000, 't');",
+        )
+        .unwrap();
+        drop(c);
+        let l = Ledger::open(&p).unwrap();
+        let q = |sql: &str| -> Vec<String> {
+            let mut st = l.conn.prepare(sql).unwrap();
+            let rows = st.query_map([], |r| r.get::<_, Option<String>>(0)).unwrap();
+            rows.map(|r| r.unwrap().unwrap_or_else(|| "NULL".into()))
+                .collect()
+        };
+        assert_eq!(
+            q("SELECT logged_usd || ' ' || coalesce(computed_usd, 'NULL') FROM cost_lines ORDER BY entry_id"),
+            ["0.007557 0.00756", "NULL", "-5.00 NULL"].map(String::from)
+        );
+        assert_eq!(
+            q("SELECT logged_usd || ' ' || computed_usd || ' ' || auto_usd FROM cost_daily ORDER BY day"),
+            ["0.007557 12.007561 12.007558", "9223372036854.775807 0.00 9223372036854.775807"].map(String::from)
+        );
+        assert_eq!(
+            q("SELECT spent_usd || ' ' || limit_usd FROM budget_alerts"),
+            ["8.50 10.00"]
+        );
+        // The negative line is outside the per-line bounds: never in a rebuilt total.
+        assert_eq!(
+            q("SELECT usd_sum(logged_usd) FROM cost_lines WHERE usd_sane(logged_usd)"),
+            ["0.007557"]
+        );
+    }
+
     #[test]
     fn the_counter_migration_starts_from_the_recorded_runs() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("ledger.db");
-        let l = Ledger::open(&p).unwrap();
-        for code in [0, 0, 1, 66] {
-            let id = l.begin_run("config-backup", "t").unwrap();
-            l.conn
-                .execute(
-                    "UPDATE runs SET exit_code = ?2, ended_at = 't' WHERE id = ?1",
-                    params![id, code],
-                )
-                .unwrap();
-        }
-        l.begin_run("config-backup", "t").unwrap(); // still running: not counted
-                                                    // Back to the schema before the counters, then migrate again.
-        l.conn
-            .execute_batch(&format!(
-                "DROP TABLE metric_counters; DROP TABLE IF EXISTS job_findings;
-                 DROP TABLE IF EXISTS gateway_state; DROP TABLE IF EXISTS gateway_events;
-                 DROP TABLE IF EXISTS budget_token_alerts; DROP TABLE IF EXISTS digests;
-                 ALTER TABLE alerts DROP COLUMN payload;
-                 DROP TABLE IF EXISTS rl_changes; DROP TABLE IF EXISTS rl_resumes;
-                 PRAGMA user_version = {};",
-                // The version before the counters (later migrations are dropped as well).
-                migrations::ALL
-                    .iter()
-                    .position(|m| m.contains("CREATE TABLE metric_counters"))
-                    .unwrap()
-            ))
+        // A ledger at the schema before the counters, with runs recorded.
+        let before = migrations::ALL
+            .iter()
+            .position(|m| m.contains("CREATE TABLE metric_counters"))
             .unwrap();
+        let l = open_at(&p, before);
+        for code in [Some(0), Some(0), Some(1), Some(66), None] {
+            // None: still running, not counted.
+            l.execute(
+                "INSERT INTO runs (job, started_at, ended_at, exit_code) VALUES ('config-backup', 't', 't', ?1)",
+                params![code],
+            )
+            .unwrap();
+        }
         drop(l);
         let l = Ledger::open(&p).unwrap();
         let c = l.counters("config-backup").unwrap();

@@ -6,7 +6,9 @@
 //! can afford it on every line; callers that only want usage may prefilter with
 //! [`may_carry_usage`].
 
+use crate::money::{ParseError, Usd};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 /// One transcript line.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,8 +43,9 @@ pub struct Usage {
     pub output: u64,
     pub cache_read: u64,
     pub cache_write: u64,
-    /// `usage.cost.total` in USD as logged at write time, when present.
-    pub cost_total: Option<f64>,
+    /// `usage.cost.total` in USD as logged at write time, when present: the literal as
+    /// written in the JSON, exactly (read from the raw text, never through a float).
+    pub cost_total: Option<Usd>,
     /// The first value no model call can have (see [`MAX_LINE_TOKENS`], [`MAX_LINE_USD`]):
     /// the line is a problem to report, never spend.
     pub absurd: Option<Absurd>,
@@ -57,18 +60,26 @@ pub const MAX_LINE_TOKENS: u64 = 1_000_000_000;
 /// price is a few hundred dollars; above this a logged cost is corruption or forgery.
 pub const MAX_LINE_USD: f64 = 10_000.0;
 
-/// A usage number outside what one model call can have: negative, not finite, or above the
-/// per-line ceiling.
+/// [`MAX_LINE_USD`] as an exact amount.
+pub const MAX_LINE: Usd = Usd::dollars(10_000);
+
+/// A usage number outside what one model call can have: negative, not finite, above the
+/// per-line ceiling, or (a cost) with digits finer than [`Usd`] keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Absurd {
     /// The field as OpenClaw names it (`cost.total`, `input`, `cacheRead`, ...).
     pub field: &'static str,
+    /// The value as a float, for the message.
     pub value: f64,
+    /// Set when a cost literal is refused for its precision.
+    pub too_precise: bool,
 }
 
 impl std::fmt::Display for Absurd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let why = if !self.value.is_finite() {
+        let why = if self.too_precise {
+            ParseError::TooPrecise.to_string()
+        } else if !self.value.is_finite() {
             "not a finite number".to_string()
         } else if self.value < 0.0 {
             "negative".to_string()
@@ -143,29 +154,31 @@ fn id_string(v: serde_json::Value) -> Option<String> {
 }
 
 #[derive(Deserialize)]
-struct RawLine {
+struct RawLine<'a> {
     #[serde(rename = "type")]
     kind: Option<String>,
     id: Option<serde_json::Value>,
     timestamp: Option<serde_json::Value>,
-    message: Option<RawMessage>,
+    #[serde(borrow)]
+    message: Option<RawMessage<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawMessage {
+struct RawMessage<'a> {
     role: Option<String>,
     provider: Option<String>,
     model: Option<String>,
     api: Option<String>,
     stop_reason: Option<String>,
     error_message: Option<String>,
-    usage: Option<RawUsage>,
+    #[serde(borrow)]
+    usage: Option<RawUsage<'a>>,
 }
 
 /// Every spelling seen in the wild; the first present wins.
 #[derive(Deserialize, Default)]
-struct RawUsage {
+struct RawUsage<'a> {
     input: Option<Num>,
     input_tokens: Option<Num>,
     prompt_tokens: Option<Num>,
@@ -180,7 +193,9 @@ struct RawUsage {
     #[serde(rename = "cacheWrite")]
     cache_write: Option<Num>,
     cache_creation_input_tokens: Option<Num>,
-    cost: Option<Cost>,
+    /// Kept raw so the cost is read from its literal (see [`cost_literal`]).
+    #[serde(borrow)]
+    cost: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -188,16 +203,38 @@ struct Details {
     cached_tokens: Option<Num>,
 }
 
-/// A cost may be an object with `total` or, in a few providers' logs, a bare number.
+/// `usage.cost` as an object; only `total` is read.
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Cost {
-    Parts {
-        total: Option<Num>,
-    },
-    Total(Num),
-    #[allow(dead_code)]
-    Other(serde::de::IgnoredAny),
+struct CostParts<'a> {
+    #[serde(borrow)]
+    total: Option<&'a RawValue>,
+}
+
+/// The logged cost, exactly as written: `usage.cost.total`, or `usage.cost` itself when a
+/// provider's log has a bare number there; a number or a string holding one. `None` when
+/// there is no number at all; `Err` with the float (for the message) when it is no amount.
+fn cost_literal(raw: &RawValue) -> Option<Result<Usd, (f64, ParseError)>> {
+    let text = raw.get().trim();
+    let lit: std::borrow::Cow<str> = match text.as_bytes().first()? {
+        b'{' => {
+            let parts: CostParts = serde_json::from_str(text).ok()?;
+            return parts.total.and_then(|t| match t.get().as_bytes().first() {
+                Some(b'{') => None,
+                _ => cost_literal(t),
+            });
+        }
+        b'"' => serde_json::from_str::<String>(text)
+            .ok()?
+            .trim()
+            .to_string()
+            .into(),
+        _ => text.into(),
+    };
+    match Usd::parse(&lit) {
+        Ok(v) => Some(Ok(v)),
+        Err(ParseError::NotANumber) => None,
+        Err(e) => Some(Err((lit.parse::<f64>().unwrap_or(f64::NAN), e))),
+    }
 }
 
 /// A number that may arrive as a string or null.
@@ -245,7 +282,26 @@ impl Fold {
         if v.is_finite() && (0.0..=max).contains(&v) {
             return Some(v);
         }
-        self.absurd.get_or_insert(Absurd { field, value: v });
+        self.absurd.get_or_insert(Absurd {
+            field,
+            value: v,
+            too_precise: false,
+        });
+        None
+    }
+
+    /// The logged cost when it is a sane amount, else `None` with the problem noted.
+    fn cost(&mut self, raw: Option<&RawValue>) -> Option<Usd> {
+        let (value, why) = match cost_literal(raw?)? {
+            Ok(v) if v <= MAX_LINE => return Some(v),
+            Ok(v) => (v.to_f64(), None),
+            Err((f, why)) => (f, Some(why)),
+        };
+        self.absurd.get_or_insert(Absurd {
+            field: "cost.total",
+            value,
+            too_precise: why == Some(ParseError::TooPrecise),
+        });
         None
     }
 }
@@ -255,7 +311,7 @@ fn tokens(x: Option<f64>) -> u64 {
     x.map(|f| f.round() as u64).unwrap_or(0)
 }
 
-impl RawUsage {
+impl RawUsage<'_> {
     fn fold(self) -> Usage {
         let mut f = Fold::default();
         let input = f.first("input", &[self.input, self.input_tokens]);
@@ -287,12 +343,7 @@ impl RawUsage {
             }
             (None, None) => 0,
         };
-        let cost_total = match self.cost {
-            Some(Cost::Parts { total }) => total.and_then(Num::get),
-            Some(Cost::Total(n)) => n.get(),
-            _ => None,
-        }
-        .and_then(|c| f.check("cost.total", c, MAX_LINE_USD));
+        let cost_total = f.cost(self.cost);
         Usage {
             input,
             output: tokens(output),
@@ -324,7 +375,7 @@ mod tests {
             (u.input, u.output, u.cache_read, u.cache_write),
             (787, 267, 13952, 0)
         );
-        assert_eq!(u.cost_total, Some(0.00755685));
+        assert_eq!(u.cost_total, Some(Usd::parse("0.00755685").unwrap()));
         assert!(may_carry_usage(REAL.as_bytes()));
     }
 
@@ -356,7 +407,8 @@ mod tests {
             .unwrap()
             .usage
             .unwrap();
-        assert_eq!((u.input, u.cache_read, u.cost_total), (70, 30, Some(0.5)));
+        assert_eq!((u.input, u.cache_read), (70, 30));
+        assert_eq!(u.cost_total, Usd::from_f64(0.5));
     }
 
     #[test]
@@ -397,8 +449,66 @@ mod tests {
         let u = usage(r#"{"input":1000000000,"cost":{"total":10000}}"#);
         assert_eq!(
             (u.absurd, u.input, u.cost_total),
-            (None, MAX_LINE_TOKENS, Some(MAX_LINE_USD))
+            (None, MAX_LINE_TOKENS, Some(MAX_LINE))
         );
+        let u = usage(r#"{"input":1,"cost":{"total":10000.000000000000000000000000000001}}"#);
+        assert_eq!(u.absurd.map(|a| a.field), Some("cost.total"));
+        let u = usage(r#"{"input":1,"cost":{"total":1e-40}}"#);
+        let a = u.absurd.unwrap();
+        assert!(a.too_precise && a.to_string().contains("10^-36"), "{a}");
+    }
+
+    #[test]
+    fn the_logged_cost_is_the_literal_as_written() {
+        let total = |c: &str| {
+            let l = format!(
+                r#"{{"type":"message","id":"a","message":{{"role":"assistant","usage":{{"input":1,"cost":{c}}}}}}}"#
+            );
+            parse(l.as_bytes())
+                .unwrap()
+                .assistant
+                .unwrap()
+                .usage
+                .unwrap()
+        };
+        for (c, want) in [
+            (
+                r#"{"total":0.0075568500000000005}"#,
+                "0.0075568500000000005",
+            ),
+            // More digits than a double holds: still every one of them.
+            (
+                r#"{"total":0.10000000000000000000001}"#,
+                "0.10000000000000000000001",
+            ),
+            (r#"{"total":1.2e-7}"#, "0.00000012"),
+            (
+                r#"{"total":3.0000000000000004E-9}"#,
+                "0.0000000030000000000000004",
+            ),
+            (r#"{"total":" 0.25 "}"#, "0.25"),
+            (r#"0.5"#, "0.50"),
+            (r#"{"input":1e-3,"total":0}"#, "0.00"),
+        ] {
+            let u = total(c);
+            assert_eq!(u.absurd, None, "{c}");
+            assert_eq!(
+                u.cost_total.map(|v| v.to_string()).as_deref(),
+                Some(want),
+                "{c}"
+            );
+        }
+        for c in [
+            r#"{"total":null}"#,
+            r#"{"input":1}"#,
+            r#""n/a""#,
+            r#"true"#,
+            r#"{"total":{"x":1}}"#,
+            r#"[]"#,
+        ] {
+            let u = total(c);
+            assert_eq!((u.cost_total, u.absurd), (None, None), "{c}");
+        }
     }
 
     #[test]

@@ -239,3 +239,98 @@ pub const TICK_ONLY_CONFIG_BACKUP: &str = "[tick.schedule]\nconfig-backup = \"30
 compaction-backup = \"off\"\ncost-track = \"off\"\nbudget-check = \"off\"\n\
 rate-limit-detect = \"off\"\nstuck-agent = \"off\"\ntunnel = \"off\"\n\
 gateway-check = \"off\"\ncost-digest = \"off\"\n";
+
+/// An exact decimal for expectations, independent of claw's money type: an i128 count of
+/// 10^-30 dollars (every literal the tests write has digits no finer than that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Dec(pub i128);
+
+impl Dec {
+    const SCALE: u32 = 30;
+
+    /// A JSON number literal as written (`0.0075568500000000005`, `1.2e-7`), exactly.
+    pub fn lit(s: &str) -> Dec {
+        let (neg, s) = match s.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, s),
+        };
+        let (mant, exp) = match s.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i32>().unwrap()),
+            None => (s, 0),
+        };
+        let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+        let mut v: i128 = format!("{int}{frac}").parse().unwrap();
+        let shift = Self::SCALE as i32 + exp - frac.len() as i32;
+        if shift >= 0 {
+            v *= 10i128.pow(shift as u32);
+        } else {
+            let d = 10i128.pow((-shift) as u32);
+            assert_eq!(v % d, 0, "{s}: digits below 10^-30 in a test literal");
+            v /= d;
+        }
+        Dec(if neg { -v } else { v })
+    }
+
+    pub fn micros(m: i64) -> Dec {
+        Dec(m as i128 * 10i128.pow(Self::SCALE - 6))
+    }
+
+    /// USD per million tokens x tokens, exactly.
+    pub fn per_million(price: &str, tokens: u64) -> Dec {
+        Dec(Dec::lit(price).0 * tokens as i128 / 1_000_000)
+    }
+
+    /// The nearest float (for comparing with a float exposition).
+    pub fn to_f64(self) -> f64 {
+        self.to_string().parse().unwrap()
+    }
+
+    /// Whole micro-dollars, or a panic when the amount has finer digits.
+    pub fn to_micros(self) -> i64 {
+        let d = 10i128.pow(Self::SCALE - 6);
+        assert_eq!(
+            self.0 % d,
+            0,
+            "{self} is not a whole number of micro-dollars"
+        );
+        (self.0 / d) as i64
+    }
+}
+
+impl std::ops::Add for Dec {
+    type Output = Dec;
+    fn add(self, o: Dec) -> Dec {
+        Dec(self.0 + o.0)
+    }
+}
+
+impl std::iter::Sum for Dec {
+    fn sum<I: Iterator<Item = Dec>>(it: I) -> Dec {
+        it.fold(Dec(0), |a, b| a + b)
+    }
+}
+
+/// claw's canonical amount text: every digit, at least two decimals.
+impl std::fmt::Display for Dec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let one = 10i128.pow(Self::SCALE);
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.abs();
+        let frac = format!("{:030}", a % one);
+        let keep = frac.trim_end_matches('0').len().max(2);
+        write!(f, "{sign}{}.{}", a / one, &frac[..keep])
+    }
+}
+
+/// A `--json` amount (an exact decimal string) as a [`Dec`].
+pub fn usd(v: &serde_json::Value) -> Dec {
+    Dec::lit(
+        v.as_str()
+            .unwrap_or_else(|| panic!("not a decimal string: {v}")),
+    )
+}
+
+/// A `--json` amount in whole micro-dollars (for fixtures priced in micro-dollars).
+pub fn micros(v: &serde_json::Value) -> i64 {
+    usd(v).to_micros()
+}

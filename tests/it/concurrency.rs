@@ -31,12 +31,12 @@ fn home(s: &Sandbox) {
     }
 }
 
-fn total(s: &Sandbox) -> (i64, i64, i64) {
+fn total(s: &Sandbox) -> (crate::common::Dec, i64, i64) {
     let r = s.run(&["--now", NOW, "--json", "cost", "report"]);
     r.code(0);
     let t = &r.json()["total"];
     (
-        t["cost_micros"].as_i64().unwrap(),
+        crate::common::usd(&t["cost_usd"]),
         t["lines"].as_i64().unwrap(),
         t["tokens"].as_i64().unwrap(),
     )

@@ -98,69 +98,16 @@ fn totals_mode(s: &Sandbox, mode: &str) -> (i64, i64, i64, i64) {
     r.code(0);
     let t = &r.json()["total"];
     (
-        t["cost_micros"].as_i64().unwrap(),
+        crate::common::micros(&t["cost_usd"]),
         t["lines"].as_i64().unwrap(),
         t["estimated_lines"].as_i64().unwrap(),
         t["unpriced_lines"].as_i64().unwrap(),
     )
 }
 
-/// Round a JSON decimal literal (as written) to micro-dollars, half away from zero, by
-/// decimal string arithmetic: independent of claw's float path.
-fn literal_micros(lit: &str) -> i64 {
-    let (neg, lit) = match lit.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, lit),
-    };
-    let (mant, exp) = match lit.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap()),
-        None => (lit, 0),
-    };
-    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
-    let digits = format!("{int}{frac}");
-    // value = digits x 10^(exp - frac.len()); micro = value x 10^6.
-    let shift = exp - frac.len() as i32 + 6;
-    let v: i64 = if shift >= 0 {
-        format!("{digits}{}", "0".repeat(shift as usize))
-            .parse()
-            .unwrap()
-    } else {
-        let cut = digits.len() as i32 + shift;
-        let (keep, rest) = if cut <= 0 {
-            (
-                "0".to_string(),
-                format!("{}{digits}", "0".repeat((-cut) as usize)),
-            )
-        } else {
-            (
-                digits[..cut as usize].to_string(),
-                digits[cut as usize..].to_string(),
-            )
-        };
-        let k: i64 = keep.parse().unwrap();
-        if rest.as_bytes()[0] >= b'5' {
-            k + 1
-        } else {
-            k
-        }
-    };
-    if neg {
-        -v
-    } else {
-        v
-    }
-}
-
 #[test]
-fn literal_rounding_helper_is_right() {
-    assert_eq!(literal_micros("0.00755685"), 7557);
-    assert_eq!(literal_micros("0.0000004"), 0);
-    assert_eq!(literal_micros("5e-7"), 1);
-    assert_eq!(literal_micros("1.25"), 1_250_000);
-}
-
-#[test]
-fn real_transcript_totals_match_the_independent_sum() {
+fn real_transcript_totals_equal_the_exact_sum_of_the_logged_literals() {
+    use crate::common::Dec;
     let Some(shared) = crate::common::shared() else {
         return;
     };
@@ -169,9 +116,9 @@ fn real_transcript_totals_match_the_independent_sum() {
     );
     let text = std::fs::read_to_string(&src).unwrap();
     // Independent expectation: every assistant usage line except OpenClaw's injected ones,
-    // cost.total as written in the line, each rounded to micro-dollars.
+    // cost.total exactly as written in the line (the raw text, never a float).
     let re = regex::Regex::new(r#""cost":\{[^}]*"total":(-?[0-9.eE+-]+)"#).unwrap();
-    let mut want = 0i64;
+    let mut want = Dec::default();
     let mut n = 0;
     for line in text.lines() {
         let v: Value = serde_json::from_str(line).unwrap();
@@ -182,29 +129,42 @@ fn real_transcript_totals_match_the_independent_sum() {
         if m["provider"] == "openclaw" || m["model"] == "gateway-injected" {
             continue;
         }
-        let lit = re.captures(line).unwrap().get(1).unwrap().as_str();
-        let micros = literal_micros(lit);
-        if micros != 0 {
+        let lit = Dec::lit(re.captures(line).unwrap().get(1).unwrap().as_str());
+        if lit != Dec::default() {
             n += 1;
         }
-        want += micros;
+        want = want + lit;
     }
-    // README: 0.1879332 USD over 10 priced gpt-5.4 lines; per-line rounding moves it < 1 µ$ each.
+    // README of the samples: 0.1879331999999999925 when the stored literals are added exactly.
     assert_eq!(n, 10);
-    assert!((want as f64 - 187_933.2).abs() <= 10.0 * 0.5, "{want}");
+    assert_eq!(want.to_string(), "0.1879331999999999925");
 
     let s = sandbox();
     let dst = sessions(&s, "main").join("8555a0a4-0b79-459d-939c-e17cdbbf4fe2.jsonl");
     std::fs::copy(&src, &dst).unwrap();
     track(&s).code(0).silent();
-    let (micros, lines, est, unpriced) = totals(&s);
-    assert_eq!((micros, lines, est, unpriced), (want, 10, 0, 0));
+    let r = s.run(&["--now", NOW, "--json", "cost", "report"]);
+    let t = &r.json()["total"];
+    assert_eq!(t["cost_usd"], want.to_string(), "{t}");
+    assert_eq!(
+        (
+            t["lines"].as_i64(),
+            t["estimated_lines"].as_i64(),
+            t["unpriced_lines"].as_i64()
+        ),
+        (Some(10), Some(0), Some(0))
+    );
     let r = s.run(&["--now", NOW, "--json", "cost", "report", "--by", "model"]);
     let rows = r.json()["rows"].as_array().unwrap().clone();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["key"], "openai-codex/gpt-5.4");
+    assert_eq!(rows[0]["cost_usd"], want.to_string());
+    // The CSV carries the exact amount too; the table rounds it for display.
+    let csv = s.run(&["--now", NOW, "cost", "report", "--csv"]).stdout;
+    assert!(csv.contains(&format!(",{want},")), "{csv}");
     track(&s).code(0).silent();
-    assert_eq!(totals(&s).0, want);
+    let r = s.run(&["--now", NOW, "--json", "cost", "report"]);
+    assert_eq!(r.json()["total"]["cost_usd"], want.to_string());
 }
 
 #[test]
@@ -213,7 +173,7 @@ fn every_move_openclaw_makes_counts_each_line_once() {
     let dir = sessions(&s, "main");
     let a = dir.join(format!("{SID_A}.jsonl"));
     let l1 = logged("a0000001", "2026-03-08T10:00:00.000Z", 0.0125);
-    let l2 = logged("a0000002", "2026-03-08T10:01:00.000Z", 0.0000015);
+    let l2 = logged("a0000002", "2026-03-08T10:01:00.000Z", 0.000002);
     let l3 = logged("a0000003", "2026-03-08T10:02:00.000Z", 0.25);
     let l4 = logged("a0000004", "2026-03-09T10:03:00.000Z", 1.0);
     // The live file ends in the middle of line 3.
@@ -368,7 +328,7 @@ fn every_move_openclaw_makes_counts_each_line_once() {
         .find(|r| r["key"] == format!("main/{SID_A}"))
         .unwrap();
     assert_eq!(a_row["lines"], 5);
-    assert_eq!(a_row["cost_micros"], 1_262_502 + 3_000);
+    assert_eq!(crate::common::micros(&a_row["cost_usd"]), 1_262_502 + 3_000);
 }
 
 #[test]
@@ -570,7 +530,7 @@ fn days_follow_the_settings_time_zone_and_reports_group_and_filter() {
         .map(|r| {
             (
                 r["key"].as_str().unwrap().to_string(),
-                r["cost_micros"].as_i64().unwrap(),
+                crate::common::micros(&r["cost_usd"]),
             )
         })
         .collect();
@@ -588,7 +548,7 @@ fn days_follow_the_settings_time_zone_and_reports_group_and_filter() {
     let j = r.json();
     assert_eq!(j["since"], "2026-03-09");
     assert_eq!(j["rows"][0]["key"], "ops");
-    assert_eq!(j["total"]["cost_micros"], 1_400_000);
+    assert_eq!(crate::common::micros(&j["total"]["cost_usd"]), 1_400_000);
     let r = s.run(&[
         "--now",
         NOW,
@@ -680,7 +640,10 @@ fn budget_check_warns_once_per_level_and_resets_with_the_period() {
     let j = r.json();
     assert_eq!(j["budgets"][0]["verdict"]["level"], "warning");
     assert_eq!(j["budgets"][0]["new_alerts"], json!([]));
-    assert_eq!(j["budgets"][1]["verdict"]["spent_micros"], 5_850_000);
+    assert_eq!(
+        crate::common::micros(&j["budgets"][1]["verdict"]["spent_usd"]),
+        5_850_000
+    );
     // Exceeded: the 100 % alert is recorded even though 80 % already was.
     append(
         &a,
@@ -824,7 +787,7 @@ fn extra_meters_join_the_daily_totals_once_even_across_rotation() {
             (
                 r["key"].as_str().unwrap().to_string(),
                 r["lines"].as_i64().unwrap(),
-                r["cost_micros"].as_i64().unwrap(),
+                crate::common::micros(&r["cost_usd"]),
             )
         })
         .collect();
@@ -835,13 +798,16 @@ fn extra_meters_join_the_daily_totals_once_even_across_rotation() {
             ("2026-03-11".to_string(), 1, 100_000)
         ]
     );
-    assert_eq!(doc["total"]["cost_micros"], 155_000);
+    assert_eq!(crate::common::micros(&doc["total"]["cost_usd"]), 155_000);
 }
 
-/// cost-track on generated homes of every storage era equals the generator's ground truth to
-/// the micro-dollar, per day x agent x provider/model, and a second run adds nothing.
+/// cost-track on generated homes of every storage era equals the generator's ground truth
+/// exactly (the exact decimal sum of the logged literals and of the config prices x tokens),
+/// per day x agent x provider/model, and a second run adds nothing.
 #[test]
 fn cost_track_matches_generated_ground_truth_in_every_era() {
+    use crate::common::Dec;
+    use std::collections::BTreeMap;
     for era in ["jsonl", "sqlite", "both"] {
         let s = Sandbox::new();
         let (home, truth) = s.gen_home(&format!("home-{era}"), 7, era);
@@ -858,51 +824,56 @@ fn cost_track_matches_generated_ground_truth_in_every_era() {
         };
         run(&["cost-track"]).code(0).silent();
         run(&["cost-track"]).code(0).silent();
-        let mut want: Vec<(String, String, String, String, i64, i64)> = truth["cost"]["rows"]
+        type Key = (String, String, String, String);
+        let want: BTreeMap<Key, (Dec, i64)> = truth["cost"]["rows"]
             .as_array()
             .unwrap()
             .iter()
             .map(|r| {
+                let k = |f: &str| r[f].as_str().unwrap().to_string();
                 (
-                    r["day"].as_str().unwrap().to_string(),
-                    r["agent"].as_str().unwrap().to_string(),
-                    r["provider"].as_str().unwrap().to_string(),
-                    r["model"].as_str().unwrap().to_string(),
-                    r["micros"].as_i64().unwrap(),
-                    r["lines"].as_i64().unwrap(),
+                    (k("day"), k("agent"), k("provider"), k("model")),
+                    (
+                        Dec::lit(r["usd"].as_str().unwrap()),
+                        r["lines"].as_i64().unwrap(),
+                    ),
                 )
             })
             .collect();
-        want.sort();
         let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
         let mut st = db
-            .prepare(
-                "SELECT day, agent_id, provider, model, sum(auto_micros), sum(lines) FROM cost_daily
-                 GROUP BY day, agent_id, provider, model ORDER BY 1, 2, 3, 4",
-            )
+            .prepare("SELECT day, agent_id, provider, model, auto_usd, lines FROM cost_daily")
             .unwrap();
-        type Row = (String, String, String, String, i64, i64);
-        let rows = |st: &mut rusqlite::Statement| -> Vec<Row> {
-            st.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        let rows = |st: &mut rusqlite::Statement| -> BTreeMap<Key, (Dec, i64)> {
+            let mut m: BTreeMap<Key, (Dec, i64)> = BTreeMap::new();
+            let it = st
+                .query_map([], |r| {
+                    Ok((
+                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .unwrap();
+            for row in it {
+                let (k, usd, lines) = row.unwrap();
+                let e = m.entry(k).or_default();
+                *e = (e.0 + Dec::lit(&usd), e.1 + lines);
+            }
+            m
         };
         let got = rows(&mut st);
         assert_eq!(got, want, "era {era}");
-        let total: i64 = got.iter().map(|r| r.4).sum();
+        let total: Dec = got.values().map(|r| r.0).sum();
         assert_eq!(
+            total.to_string(),
+            truth["cost"]["total_usd"].as_str().unwrap(),
+            "era {era}"
+        );
+        let r = run(&["--json", "cost", "report"]);
+        assert_eq!(
+            crate::common::usd(&r.json()["total"]["cost_usd"]),
             total,
-            truth["cost"]["total_micros"].as_i64().unwrap(),
             "era {era}"
         );
         let unpriced: i64 = db
@@ -936,10 +907,10 @@ fn reprice_applies_a_newer_table_to_lines_already_counted() {
     );
     let now = "2026-03-10T12:00:00Z";
     s.run(&["--now", now, "cost-track"]).code(0);
-    let daily = |s: &Sandbox| -> Vec<(String, String, i64, i64, i64)> {
+    let daily = |s: &Sandbox| -> Vec<(String, String, String, i64, i64)> {
         let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
         let mut st = db
-            .prepare("SELECT day, model, auto_micros, auto_estimated, auto_unpriced FROM cost_daily ORDER BY 1, 2")
+            .prepare("SELECT day, model, auto_usd, auto_estimated, auto_unpriced FROM cost_daily ORDER BY 1, 2")
             .unwrap();
         st.query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -951,7 +922,7 @@ fn reprice_applies_a_newer_table_to_lines_already_counted() {
     let first = daily(&s);
     assert_eq!(
         first[1],
-        ("2026-03-10".into(), "mystery".into(), 0, 0, 1),
+        ("2026-03-10".into(), "mystery".into(), "0.00".into(), 0, 1),
         "{first:?}"
     );
     // Nothing changed: the rebuilt totals are exactly the incremental ones.
@@ -977,7 +948,8 @@ fn reprice_applies_a_newer_table_to_lines_already_counted() {
         (
             "2026-03-10".into(),
             "mystery".into(),
-            1000 * 10 + 100 * 20,
+            // 1000 x $10 + 100 x $20 per million, exactly.
+            "0.012".into(),
             1,
             0
         )
@@ -1008,7 +980,7 @@ fn an_unreadable_agent_database_fails_the_run_and_marks_reports_incomplete() {
     rep.code(0);
     let doc = rep.json();
     assert_eq!(doc["incomplete"], true, "{doc}");
-    assert_eq!(doc["total"]["cost_usd"], "0.250000", "{doc}");
+    assert_eq!(doc["total"]["cost_usd"], "0.25", "{doc}");
     assert!(rep.stderr.contains("incomplete"), "{}", rep.stderr);
     // Once the database is gone (or readable again) a run succeeds and the mark clears.
     std::fs::remove_file(&db).unwrap();
@@ -1078,7 +1050,7 @@ fn dst_home(tz: &str, env_tz: Option<&str>) -> (Sandbox, Vec<(String, i64)>) {
         .iter()
         .map(|r| {
             let key = r["key"].as_str().unwrap().to_string();
-            (key, r["cost_micros"].as_i64().unwrap())
+            (key, crate::common::micros(&r["cost_usd"]))
         })
         .collect();
     (s, rows)
@@ -1114,13 +1086,13 @@ fn berlin_days_and_budget_periods_follow_both_daylight_saving_changes() {
     // 2026-03-29 12:00Z: the day began 13 h ago and ends in 10 h (a 23-hour day);
     // $0.65 over 13 h projects $0.50 more.
     let v = budget("2026-03-29T12:00:00Z");
-    assert_eq!(v["spent_micros"], 650_000, "{v}");
-    assert_eq!(v["projected_micros"], 1_150_000, "{v}");
+    assert_eq!(crate::common::micros(&v["spent_usd"]), 650_000, "{v}");
+    assert_eq!(crate::common::micros(&v["projected_usd"]), 1_150_000, "{v}");
     // 2026-10-25 12:00Z: the day began 14 h ago and ends in 11 h (a 25-hour day);
     // $0.70 over 14 h projects $0.55 more.
     let v = budget("2026-10-25T12:00:00Z");
-    assert_eq!(v["spent_micros"], 700_000, "{v}");
-    assert_eq!(v["projected_micros"], 1_250_000, "{v}");
+    assert_eq!(crate::common::micros(&v["spent_usd"]), 700_000, "{v}");
+    assert_eq!(crate::common::micros(&v["projected_usd"]), 1_250_000, "{v}");
     // A zone that is neither a name nor an offset is refused naming the file and the key.
     s.write_settings("[general]\ntimezone = \"Europe/Berlim\"\n");
     let r = s.run(&["budget", "check"]);

@@ -369,8 +369,7 @@ fn weekly_digest_once_per_week_and_printed_when_no_sink() {
         (Some("weekly"), Some("2026-03-09"))
     );
     assert_eq!(d["status"], "printed");
-    assert_eq!(d["total"]["cost_micros"], 8_000_000);
-    assert_eq!(d["total"]["cost_usd"], "8.000000");
+    assert_eq!(d["total"]["cost_usd"], "8.00");
     assert_eq!(d["by_day"].as_array().unwrap().len(), 7);
     s.run(&["--now", "2026-03-16T09:00:00Z", "cost", "digest"])
         .code(0)
@@ -496,10 +495,10 @@ fn budget_periods_reset_at_berlin_midnight_on_both_sides_of_both_changes() {
             .iter()
             .map(|b| {
                 let v = &b["verdict"];
-                v["spent_micros"]
-                    .as_i64()
-                    .or(v["spent_tokens"].as_i64())
-                    .unwrap()
+                match v["spent_usd"].as_str() {
+                    Some(_) => crate::common::micros(&v["spent_usd"]),
+                    None => v["spent_tokens"].as_i64().unwrap(),
+                }
             })
             .collect()
     };

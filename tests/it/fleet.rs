@@ -556,26 +556,27 @@ fn node_exporter_serves_claws_series_and_spend_equal_to_cost_report() {
     );
     r.code(0);
     let report = r.json();
-    let micros = |v: f64| (v * 1e6).round() as i64;
-    let mut total = 0;
+    // The exposition is a float of the exact amount: equal to within a float's precision;
+    // the report's rows add up to its total exactly.
+    let mut total = crate::common::Dec::default();
     for row in report["rows"].as_array().unwrap() {
         let agent = row["key"].as_str().unwrap();
         let scraped: f64 = get("claw_cost_usd_total", &[("agent", agent)]).iter().sum();
-        assert_eq!(
-            micros(scraped),
-            row["cost_micros"].as_i64().unwrap(),
-            "{agent}"
+        let exact = crate::common::usd(&row["cost_usd"]);
+        assert!(
+            (scraped - exact.to_f64()).abs() < 1e-9,
+            "{agent}: {scraped} vs {exact}"
         );
         let tokens: f64 = get("claw_tokens_total", &[("agent", agent), ("kind", "input")])
             .iter()
             .sum();
         assert_eq!(tokens as i64, row["input"].as_i64().unwrap(), "{agent}");
-        total += micros(scraped);
+        total = total + exact;
     }
-    assert!(total > 0);
-    assert_eq!(total, report["total"]["cost_micros"].as_i64().unwrap());
+    assert!(total > crate::common::Dec::default());
+    assert_eq!(total, crate::common::usd(&report["total"]["cost_usd"]));
     let all_spend: f64 = get("claw_cost_usd_total", &[]).iter().sum();
-    assert_eq!(micros(all_spend), total);
+    assert!((all_spend - total.to_f64()).abs() < 1e-9);
 
     // Budget, breaker and stuck figures are served with their values.
     let usage = get("claw_budget_usage_ratio", &[("budget", "daily all")]);

@@ -15,6 +15,7 @@ mod deploy;
 mod digest;
 mod doctor;
 mod e2e;
+mod exact;
 mod fakehttp;
 mod fleet;
 mod gateway;

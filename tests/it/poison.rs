@@ -25,6 +25,8 @@ fn absurd() -> Vec<(serde_json::Value, &'static str)> {
         (ok_usage(1e18), "cost"),
         (ok_usage(1e300), "cost"),
         (ok_usage(-5.0), "cost"),
+        // Finer than any cost (a digit below 10^-36 USD): refused, never rounded.
+        (ok_usage(1.5e-40), "10^-36"),
         (
             json!({"input":100,"output":20,"cost":{"total":"Infinity"}}),
             "cost",
@@ -62,7 +64,7 @@ fn home(s: &Sandbox) -> std::path::PathBuf {
 fn report_micros(s: &Sandbox) -> i64 {
     let r = s.run(&["--now", NOW, "--json", "cost", "report"]);
     r.code(0);
-    r.json()["total"]["cost_micros"].as_i64().unwrap()
+    crate::common::micros(&r.json()["total"]["cost_usd"])
 }
 
 #[test]
@@ -152,27 +154,21 @@ fn a_ledger_poisoned_by_an_older_claw_still_reports_and_reprice_heals_it() {
     );
     std::fs::write(&path, line("good0001", ok_usage(0.25)) + "\n").unwrap();
     s.run(&["--now", NOW, "cost", "track"]).code(0).silent();
-    // What an unbounded claw wrote for `cost.total: 1e18` and tokens of u64 max: a line at
-    // i64::MAX micro-dollars, and daily totals that SQLite's overflowing `+` made REAL.
+    // What an unbounded claw wrote for `cost.total: 1e18` and tokens of u64 max (a line at
+    // i64::MAX micro-dollars, after the exact-money migration), and the daily totals the
+    // migration kept for them (clamped to i64::MAX micro-dollars each).
     let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
     db.execute_batch(&format!(
         "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input, output,
-           cache_read, cache_write, logged_micros, computed_micros, price_source, source, counted_at)
+           cache_read, cache_write, logged_usd, computed_usd, price_source, source, counted_at)
          VALUES ('{SID}', 'poison1', 'main', '2026-03-10', '2026-03-10T10:00:00.000Z', 'anthropic',
-           'claude-sonnet-4-5', -1, 20, 0, 0, {max}, NULL, 'logged', 'x', '{NOW}'),
+           'claude-sonnet-4-5', -1, 20, 0, 0, '{max}', NULL, 'logged', 'x', '{NOW}'),
                 ('{SID}', 'poison2', 'main', '2026-03-10', '2026-03-10T10:00:01.000Z', 'anthropic',
-           'claude-sonnet-4-5', 1, 20, 0, 0, {max}, NULL, 'logged', 'x', '{NOW}');
-         UPDATE cost_daily SET lines = lines + 2, input = input - 1 + 1,
-           logged_micros = logged_micros + {max} + {max}, auto_micros = auto_micros + {max} + {max};",
-        max = i64::MAX
+           'claude-sonnet-4-5', 1, 20, 0, 0, '{max}', NULL, 'logged', 'x', '{NOW}');
+         UPDATE cost_daily SET lines = lines + 2, logged_usd = '{max}', auto_usd = '{max}';",
+        max = "9223372036854.775807"
     ))
     .unwrap();
-    let kind: String = db
-        .query_row("SELECT typeof(auto_micros) FROM cost_daily", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(kind, "real", "the poisoned shape");
     drop(db);
     for args in [
         vec!["cost", "report"],

@@ -9,12 +9,14 @@ use super::{cost_mode, report};
 use crate::cli::BudgetCmd;
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
+use crate::money::Usd;
 use crate::notify;
 use crate::output::{Outcome, SCHEMA_VERSION};
 use crate::settings::Budget;
 use anyhow::Result;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rusqlite::params;
+use rusqlite::types::Value as SqlValue;
 use serde_json::{json, Value};
 
 // The period and scope rules live below cmd/ (rate-limit-detect reads them too).
@@ -28,43 +30,98 @@ pub enum Level {
     Exceeded,
 }
 
-/// A budget's state now.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Verdict {
+/// What a budget counts: exact dollars ([`Usd`]) or whole tokens (`u64`). The verdict is the
+/// same rule for both; only the unit's arithmetic differs.
+pub trait Amount: Copy + Ord + std::fmt::Debug {
+    /// Sum, stopping at the largest amount (a poisoned ledger still reports).
+    fn plus(self, o: Self) -> Self;
+    /// `self x n`, saturating.
+    fn times(self, n: u64) -> Self;
+    /// `self x num / den` (den > 0), saturating; the only rounding a verdict does.
+    fn scaled(self, num: u64, den: u64) -> Self;
+    fn is_zero(self) -> bool;
+    /// The nearest float: for the projected time and Prometheus only, never summed again.
+    fn approx(self) -> f64;
+}
+
+impl Amount for Usd {
+    fn plus(self, o: Usd) -> Usd {
+        self.saturating_add(o)
+    }
+    fn times(self, n: u64) -> Usd {
+        self.checked_mul_u64(n).unwrap_or(Usd::MAX)
+    }
+    fn scaled(self, num: u64, den: u64) -> Usd {
+        // Rounded at 10^-36.
+        self.mul_div(num, den).unwrap_or(Usd::MAX)
+    }
+    fn is_zero(self) -> bool {
+        Usd::is_zero(&self)
+    }
+    fn approx(self) -> f64 {
+        self.to_f64()
+    }
+}
+
+impl Amount for u64 {
+    fn plus(self, o: u64) -> u64 {
+        self.saturating_add(o)
+    }
+    fn times(self, n: u64) -> u64 {
+        self.saturating_mul(n)
+    }
+    fn scaled(self, num: u64, den: u64) -> u64 {
+        // Rounded half up to a whole token.
+        let v = (self as u128 * num as u128 + den as u128 / 2) / den.max(1) as u128;
+        u64::try_from(v).unwrap_or(u64::MAX)
+    }
+    fn is_zero(self) -> bool {
+        self == 0
+    }
+    fn approx(self) -> f64 {
+        self as f64
+    }
+}
+
+/// A budget's state now, in its unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict<A> {
     pub level: Level,
-    pub spent_micros: i64,
-    pub limit_micros: i64,
-    /// Spend at the period's end if today's burn rate holds.
-    pub projected_micros: i64,
+    pub spent: A,
+    pub limit: A,
+    /// The amount at the period's end if today's rate holds.
+    pub projected: A,
     /// When the limit will be passed at today's rate (None: not within this period).
     pub passes_at: Option<DateTime<Utc>>,
 }
 
-/// Verdict and projection. `today_micros` spent since `today_start` is the burn rate's basis.
-pub fn verdict(
-    spent: i64,
-    limit: i64,
+/// Verdict and projection. `today` (counted since `today_start`) is the rate's basis. Levels
+/// compare exact amounts; only the time the limit will be passed is a float estimate.
+pub fn verdict<A: Amount>(
+    spent: A,
+    limit: A,
     warn_percent: u32,
-    today_micros: i64,
+    today: A,
     today_start: DateTime<Utc>,
     period_end: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Verdict {
+) -> Verdict<A> {
     let level = if spent >= limit {
         Level::Exceeded
-    } else if (spent as i128) * 100 >= (limit as i128) * warn_percent as i128 {
+    } else if spent.times(100) >= limit.times(u64::from(warn_percent)) {
         Level::Warning
     } else {
         Level::Ok
     };
-    let elapsed = (now - today_start).num_seconds().max(1) as f64;
-    let rate = today_micros.max(0) as f64 / elapsed; // micro-dollars per second
-    let remaining = (period_end - now).num_seconds().max(0) as f64;
-    let projected = spent.saturating_add((rate * remaining).round() as i64);
+    let elapsed = (now - today_start).num_seconds().max(1) as u64;
+    let remaining = (period_end - now).num_seconds().max(0) as u64;
+    // spent + today x remaining / elapsed: today's rate held to the period's end.
+    let projected = spent.plus(today.scaled(remaining, elapsed));
     let passes_at = if spent >= limit {
         Some(now)
-    } else if rate > 0.0 {
-        let secs = ((limit - spent) as f64 / rate).ceil() as i64;
+    } else if !today.is_zero() {
+        let rate = today.approx() / elapsed as f64; // per second
+        let secs = ((limit.approx() - spent.approx()) / rate).ceil() as i64;
         chrono::Duration::try_seconds(secs)
             .and_then(|d| now.checked_add_signed(d))
             .filter(|t| *t < period_end)
@@ -73,49 +130,128 @@ pub fn verdict(
     };
     Verdict {
         level,
-        spent_micros: spent,
-        limit_micros: limit,
-        projected_micros: projected,
+        spent,
+        limit,
+        projected,
         passes_at,
     }
 }
 
-/// The budget's limit in its unit.
-pub fn limit(b: &Budget) -> i64 {
-    match unit(b) {
-        Unit::Usd => crate::pricing::usd_to_micros(b.limit_usd),
-        Unit::Tokens => b.limit_tokens.min(i64::MAX as u64) as i64,
-    }
+/// A budget's verdict in its unit: exact dollars or tokens, never one read as the other.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Counted {
+    Usd(Verdict<Usd>),
+    Tokens(Verdict<u64>),
 }
 
-/// What one report row adds to a budget: its cost (the one place budgets read money from the
-/// ledger's rows) or its tokens of the counted kinds.
-fn amount(b: &Budget, r: &report::Row) -> i64 {
-    match unit(b) {
-        Unit::Usd => r.cost,
-        Unit::Tokens => {
-            let all = b.tokens.is_empty();
-            let has = |k: &str| all || b.tokens.iter().any(|t| t == k);
-            [
-                ("input", r.input),
-                ("output", r.output),
-                ("cache_read", r.cache_read),
-                ("cache_write", r.cache_write),
-            ]
-            .iter()
-            .filter(|(k, _)| has(k))
-            .fold(0i64, |a, (_, n)| a.saturating_add(*n))
+impl Counted {
+    pub fn unit(&self) -> Unit {
+        match self {
+            Counted::Usd(_) => Unit::Usd,
+            Counted::Tokens(_) => Unit::Tokens,
+        }
+    }
+    pub fn level(&self) -> Level {
+        match self {
+            Counted::Usd(v) => v.level,
+            Counted::Tokens(v) => v.level,
+        }
+    }
+    pub fn passes_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Counted::Usd(v) => v.passes_at,
+            Counted::Tokens(v) => v.passes_at,
+        }
+    }
+    /// Spent, limit and projected for people: `$1,234.57` or `1,234,567 tokens`.
+    pub fn shown(&self) -> [String; 3] {
+        match self {
+            Counted::Usd(v) => [v.spent, v.limit, v.projected].map(crate::output::dollars),
+            Counted::Tokens(v) => [v.spent, v.limit, v.projected].map(|n| {
+                format!(
+                    "{} tokens",
+                    crate::output::thousands(n.min(i64::MAX as u64) as i64)
+                )
+            }),
+        }
+    }
+    /// Spent and limit in `--json`: exact decimal strings for USD, integers for tokens.
+    pub fn spent_limit_json(&self) -> (Value, Value) {
+        match self {
+            Counted::Usd(v) => (json!(v.spent.to_string()), json!(v.limit.to_string())),
+            Counted::Tokens(v) => (json!(v.spent), json!(v.limit)),
+        }
+    }
+    /// The verdict as `--json` shows it: `spent_usd`/`limit_usd`/`projected_usd` (exact
+    /// decimal strings) for USD budgets, `*_tokens` (integers) for token budgets.
+    pub fn json(&self) -> Value {
+        match self {
+            Counted::Usd(v) => json!({
+                "level": v.level,
+                "spent_usd": v.spent.to_string(),
+                "limit_usd": v.limit.to_string(),
+                "projected_usd": v.projected.to_string(),
+                "passes_at": v.passes_at,
+            }),
+            Counted::Tokens(v) => json!({
+                "level": v.level,
+                "spent_tokens": v.spent,
+                "limit_tokens": v.limit,
+                "projected_tokens": v.projected,
+                "passes_at": v.passes_at,
+            }),
+        }
+    }
+    /// Spent and limit as floats (the Prometheus exposition; exact until here).
+    pub fn approx(&self) -> (f64, f64) {
+        match self {
+            Counted::Usd(v) => (v.spent.approx(), v.limit.approx()),
+            Counted::Tokens(v) => (v.spent.approx(), v.limit.approx()),
+        }
+    }
+    /// Spend (or tokens) as a percentage of the limit.
+    pub fn percent(&self) -> f64 {
+        let (s, l) = self.approx();
+        if l > 0.0 {
+            s * 100.0 / l
+        } else {
+            0.0
+        }
+    }
+    /// The alert record's table and amounts: decimal text in `budget_alerts`, integers in
+    /// `budget_token_alerts` (token amounts are not money).
+    fn alert_row(&self) -> (&'static str, SqlValue, SqlValue) {
+        match self {
+            Counted::Usd(v) => (
+                "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_usd, limit_usd, created_at)",
+                SqlValue::Text(v.spent.to_string()),
+                SqlValue::Text(v.limit.to_string()),
+            ),
+            Counted::Tokens(v) => (
+                "INSERT INTO budget_token_alerts (scope, period_start, threshold, level, spent_tokens, limit_tokens, created_at)",
+                SqlValue::Integer(v.spent.min(i64::MAX as u64) as i64),
+                SqlValue::Integer(v.limit.min(i64::MAX as u64) as i64),
+            ),
         }
     }
 }
 
-/// An amount in a budget's unit for people: `$1,234.57` or `1,234,567 tokens`.
-pub fn show(u: Unit, n: i64) -> String {
-    match u {
-        Unit::Usd => crate::output::dollars(n),
-        Unit::Tokens => format!("{} tokens", crate::output::thousands(n)),
-    }
+/// Tokens one report row adds to a token budget (the kinds it counts).
+fn tokens_of(b: &Budget, r: &report::Row) -> u64 {
+    let all = b.tokens.is_empty();
+    let has = |k: &str| all || b.tokens.iter().any(|t| t == k);
+    [
+        ("input", r.input),
+        ("output", r.output),
+        ("cache_read", r.cache_read),
+        ("cache_write", r.cache_write),
+    ]
+    .iter()
+    .filter(|(k, _)| has(k))
+    // A negative count exists only in a ledger poisoned before the bounds: it adds nothing.
+    .fold(0u64, |a, (_, n)| a.saturating_add((*n).max(0) as u64))
 }
+
 fn matches(b: &Budget, r: &report::Row) -> bool {
     (b.agent.is_empty() || b.agent == r.agent)
         && (b.provider.is_empty() || b.provider == r.provider)
@@ -132,31 +268,9 @@ pub struct Eval {
     pub last: NaiveDate,
     /// First day of the period before (its alerts end with it).
     pub prev_first: NaiveDate,
-    pub verdict: Verdict,
+    pub verdict: Counted,
     /// Lines without a price in the period (a USD budget cannot count them).
     pub unpriced: i64,
-}
-
-impl Eval {
-    /// The verdict as `--json` shows it: `*_micros` for USD budgets, `*_tokens` for tokens.
-    pub fn verdict_json(&self) -> Value {
-        let v = &self.verdict;
-        match self.unit {
-            Unit::Usd => serde_json::to_value(v).unwrap_or(Value::Null),
-            Unit::Tokens => json!({
-                "level": v.level,
-                "spent_tokens": v.spent_micros,
-                "limit_tokens": v.limit_micros,
-                "projected_tokens": v.projected_micros,
-                "passes_at": v.passes_at,
-            }),
-        }
-    }
-
-    /// Spend (or tokens) as a percentage of the limit.
-    pub fn percent(&self) -> f64 {
-        self.verdict.spent_micros as f64 * 100.0 / self.verdict.limit_micros.max(1) as f64
-    }
 }
 
 /// Evaluate every budget in settings at `ctx.now` (USD budgets in cost mode `mode`).
@@ -171,25 +285,59 @@ pub fn evaluate(ctx: &Ctx, mode: crate::pricing::CostMode) -> Result<Vec<(Budget
         let kind = Kind::parse(&b.period)?;
         let (first, next) = period_of(kind, today, ws);
         let rows = report::rows(ctx, mode, Some(first), Some(next - Days::new(1)))?;
-        let (mut spent, mut today_spent, mut unpriced) = (0i64, 0i64, 0i64);
-        for r in rows.iter().filter(|r| matches(b, r)) {
-            let n = amount(b, r);
-            spent = spent.saturating_add(n);
-            unpriced = unpriced.saturating_add(r.unpriced);
-            if r.day == today_s {
-                today_spent = today_spent.saturating_add(n);
-            }
+        let rows: Vec<&report::Row> = rows.iter().filter(|r| matches(b, r)).collect();
+        let unpriced = rows.iter().fold(0i64, |a, r| a.saturating_add(r.unpriced));
+        // The period's amount and today's (the rate's basis), in the budget's unit.
+        fn sums<A: Amount>(
+            rows: &[&report::Row],
+            today: &str,
+            zero: A,
+            f: impl Fn(&report::Row) -> A,
+        ) -> (A, A) {
+            rows.iter().fold((zero, zero), |(all, t), r| {
+                let n = f(r);
+                (all.plus(n), if r.day == today { t.plus(n) } else { t })
+            })
         }
+        let end = zone.start_of(next);
         let u = unit(b);
-        let v = verdict(
-            spent,
-            limit(b),
-            b.warn_percent,
-            today_spent,
-            today_start,
-            zone.start_of(next),
-            ctx.now,
-        );
+        let v = match u {
+            Unit::Usd => {
+                // The limit as written in the settings (see `Usd::from_f64`).
+                let limit = Usd::from_f64(b.limit_usd).ok_or_else(|| {
+                    fail(
+                        Code::Config,
+                        format!(
+                            "cost.budgets [{}]: limit_usd {} is not an amount claw can hold",
+                            scope(b),
+                            b.limit_usd
+                        ),
+                    )
+                })?;
+                let (spent, t) = sums(&rows, &today_s, Usd::ZERO, |r| r.cost);
+                Counted::Usd(verdict(
+                    spent,
+                    limit,
+                    b.warn_percent,
+                    t,
+                    today_start,
+                    end,
+                    ctx.now,
+                ))
+            }
+            Unit::Tokens => {
+                let (spent, t) = sums(&rows, &today_s, 0u64, |r| tokens_of(b, r));
+                Counted::Tokens(verdict(
+                    spent,
+                    b.limit_tokens,
+                    b.warn_percent,
+                    t,
+                    today_start,
+                    end,
+                    ctx.now,
+                ))
+            }
+        };
         out.push((
             b.clone(),
             Eval {
@@ -210,9 +358,9 @@ pub fn evaluate(ctx: &Ctx, mode: crate::pricing::CostMode) -> Result<Vec<(Budget
 /// `recovered: ` prefix it may later carry).
 fn finding_line(e: &Eval, new_alerts: &[u32]) -> String {
     let v = &e.verdict;
-    let u = e.unit;
-    let pass = match v.passes_at {
-        Some(_) if v.level == Level::Exceeded => {
+    let [spent, limit, projected] = v.shown();
+    let pass = match v.passes_at() {
+        Some(_) if v.level() == Level::Exceeded => {
             format!("passed (period {}..{})", e.first, e.last)
         }
         Some(t) => format!(
@@ -224,14 +372,14 @@ fn finding_line(e: &Eval, new_alerts: &[u32]) -> String {
     let line = format!(
         "budget {}: {} — {} of {} ({} %), projected {} by period end; {pass}{}{}",
         crate::output::truncate(&e.scope, 60),
-        match v.level {
+        match v.level() {
             Level::Exceeded => "EXCEEDED",
             _ => "warning",
         },
-        show(u, v.spent_micros),
-        show(u, v.limit_micros),
-        crate::output::thousands(e.percent().round() as i64),
-        show(u, v.projected_micros),
+        spent,
+        limit,
+        crate::output::thousands(v.percent().round() as i64),
+        projected,
         if e.unpriced > 0 {
             format!("; {} unpriced lines not included", e.unpriced)
         } else {
@@ -286,28 +434,35 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
         for (b, e) in evaluate(ctx, mode)? {
             let v = &e.verdict;
             let first = e.first;
-            worst = worst.max(v.level);
+            worst = worst.max(v.level());
             let sc = e.scope.clone();
-            figures.push((sc.clone(), e.unit, v.spent_micros, v.limit_micros, b.warn_percent));
+            figures.push((sc.clone(), e.unit, v.approx(), b.warn_percent));
             let mut new_alerts = Vec::new();
-            let thresholds: &[u32] = match v.level {
+            let thresholds: &[u32] = match v.level() {
                 Level::Ok => &[],
                 Level::Warning => &[b.warn_percent],
                 Level::Exceeded => &[b.warn_percent, 100],
             };
             // Token budgets keep their alert records apart: their amounts are not money.
-            let table = match e.unit {
-                Unit::Usd => "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_micros, limit_micros, created_at)",
-                Unit::Tokens => "INSERT INTO budget_token_alerts (scope, period_start, threshold, level, spent_tokens, limit_tokens, created_at)",
-            };
+            let (table, spent, limit) = v.alert_row();
             for &th in thresholds {
                 let level = if th >= 100 { "exceeded" } else { "warning" };
                 let n = if ctx.dry_run {
                     0
                 } else {
                     ledger.conn.execute(
-                        &format!("{table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"),
-                        params![sc, first.to_string(), th, level, v.spent_micros, v.limit_micros, ctx.now_str()],
+                        &format!(
+                            "{table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"
+                        ),
+                        params![
+                            sc,
+                            first.to_string(),
+                            th,
+                            level,
+                            spent,
+                            limit,
+                            ctx.now_str()
+                        ],
                     )?
                 };
                 if n == 1 {
@@ -315,36 +470,53 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                 }
             }
             let key = |th: u32| format!("budget:{sc}:{first}:{th}");
-            if v.level == Level::Exceeded && !b.on_exceeded.is_empty() {
+            if v.level() == Level::Exceeded && !b.on_exceeded.is_empty() {
                 actions.push(run_action(ctx, ledger, &b, &sc, &first.to_string())?);
             }
+            let [spent, limit, _] = v.shown();
             for &th in &new_alerts {
                 let alert = notify::Alert {
                     job: "budget-check".into(),
-                    severity: if th >= 100 { notify::Severity::Critical } else { notify::Severity::Warning },
+                    severity: if th >= 100 {
+                        notify::Severity::Critical
+                    } else {
+                        notify::Severity::Warning
+                    },
                     key: key(th),
                     text: format!(
                         "budget {sc} ({} from {first}): {} of {} spent, {} % threshold passed",
-                        b.period,
-                        show(e.unit, v.spent_micros),
-                        show(e.unit, v.limit_micros),
-                        th
+                        b.period, spent, limit, th
                     ),
                 };
                 notify::raise(ctx, ledger, &alert)?;
             }
-            if v.level == Level::Ok {
+            if v.level() == Level::Ok {
                 for th in [b.warn_percent, 100] {
-                    notify::clear(ctx, ledger, "budget-check", &key(th), &format!("budget {sc} is back under its threshold"))?;
+                    notify::clear(
+                        ctx,
+                        ledger,
+                        "budget-check",
+                        &key(th),
+                        &format!("budget {sc} is back under its threshold"),
+                    )?;
                 }
             }
             // The period before has ended, and with it its alerts (a new period starts at zero).
             for th in [b.warn_percent, 100] {
                 let old = format!("budget:{sc}:{}:{th}", e.prev_first);
-                notify::clear(ctx, ledger, "budget-check", &old, &format!("budget {sc}: the period from {} ended", e.prev_first))?;
+                notify::clear(
+                    ctx,
+                    ledger,
+                    "budget-check",
+                    &old,
+                    &format!("budget {sc}: the period from {} ended", e.prev_first),
+                )?;
             }
-            if v.level != Level::Ok {
-                findings.push((format!("{sc}:{first}:{}", v.level as u8), finding_line(&e, &new_alerts)));
+            if v.level() != Level::Ok {
+                findings.push((
+                    format!("{sc}:{first}:{}", v.level() as u8),
+                    finding_line(&e, &new_alerts),
+                ));
             }
             items.push(json!({
                 "scope": sc,
@@ -352,7 +524,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
                 "period_start": first.to_string(),
                 "period_end": e.last.to_string(),
                 "warn_percent": b.warn_percent,
-                "verdict": e.verdict_json(),
+                "verdict": v.json(),
                 "unpriced_lines": e.unpriced,
                 "new_alerts": new_alerts,
             }));
@@ -360,29 +532,48 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
         let summary = format!(
             "{} budgets: {} at warning or beyond",
             budgets.len(),
-            items.iter().filter(|i| i["verdict"]["level"] != "ok").count()
+            items
+                .iter()
+                .filter(|i| i["verdict"]["level"] != "ok")
+                .count()
         );
         let actions: Vec<Value> = actions.into_iter().flatten().collect();
         // Commands run in this run are events: always printed.
         let ran: Vec<String> = actions
             .iter()
-            .map(|a| crate::output::truncate(&format!("ran {}", a["argv"].as_str().unwrap_or_default()), crate::output::MAX_WIDTH))
+            .map(|a| {
+                crate::output::truncate(
+                    &format!("ran {}", a["argv"].as_str().unwrap_or_default()),
+                    crate::output::MAX_WIDTH,
+                )
+            })
             .collect();
-        let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
-        o.json = Some(json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}));
-        for (sc, u, spent, limit, warn) in &figures {
+        let mut o =
+            Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
+        o.json = Some(
+            json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}),
+        );
+        for (sc, u, (spent, limit), warn) in &figures {
             // The budget's stable name is its label: one series per configured budget.
+            // Exact until here; the floats are only the exposition.
             let l = [("budget", sc.as_str())];
             o = match u {
-                Unit::Usd => o
-                    .metric("budget_spent_usd", &l, *spent as f64 / 1e6)
-                    .metric("budget_limit_usd", &l, *limit as f64 / 1e6),
-                Unit::Tokens => o
-                    .metric("budget_spent_tokens", &l, *spent as f64)
-                    .metric("budget_limit_tokens", &l, *limit as f64),
+                Unit::Usd => {
+                    o.metric("budget_spent_usd", &l, *spent)
+                        .metric("budget_limit_usd", &l, *limit)
+                }
+                Unit::Tokens => o.metric("budget_spent_tokens", &l, *spent).metric(
+                    "budget_limit_tokens",
+                    &l,
+                    *limit,
+                ),
             };
             o = o
-                .metric("budget_usage_ratio", &l, *spent as f64 / (*limit).max(1) as f64)
+                .metric(
+                    "budget_usage_ratio",
+                    &l,
+                    if *limit > 0.0 { spent / limit } else { 0.0 },
+                )
                 .metric("budget_warning_ratio", &l, f64::from(*warn) / 100.0);
         }
         if worst > Level::Ok {
@@ -498,55 +689,138 @@ mod tests {
         );
     }
 
+    fn m(micros: i64) -> Usd {
+        Usd::from_micros(micros).unwrap()
+    }
+
     #[test]
     fn levels_and_projection() {
         let day = t("2026-03-08T00:00:00Z");
         let end = t("2026-03-09T00:00:00Z");
         // 6 hours in, $2 spent today of a $10 daily budget: ok, projected $8, never passes.
         let v = verdict(
-            2_000_000,
-            10_000_000,
+            m(2_000_000),
+            m(10_000_000),
             80,
-            2_000_000,
+            m(2_000_000),
             day,
             end,
             t("2026-03-08T06:00:00Z"),
         );
         assert_eq!(v.level, Level::Ok);
-        assert_eq!(v.projected_micros, 8_000_000);
+        assert_eq!(v.projected, m(8_000_000));
         assert_eq!(v.passes_at, None);
         // 12 hours in, $8: warning; $2 more at $2/3h passes at 15:00.
         let v = verdict(
-            8_000_000,
-            10_000_000,
+            m(8_000_000),
+            m(10_000_000),
             80,
-            8_000_000,
+            m(8_000_000),
             day,
             end,
             t("2026-03-08T12:00:00Z"),
         );
         assert_eq!(v.level, Level::Warning);
         assert_eq!(v.passes_at, Some(t("2026-03-08T15:00:00Z")));
-        assert_eq!(v.projected_micros, 16_000_000);
+        assert_eq!(v.projected, m(16_000_000));
         let v = verdict(
-            7_999_999,
-            10_000_000,
+            m(7_999_999),
+            m(10_000_000),
             80,
-            0,
+            Usd::ZERO,
             day,
             end,
             t("2026-03-08T12:00:00Z"),
         );
         assert_eq!((v.level, v.passes_at), (Level::Ok, None));
+        // One logged digit below the warning line is below it (a float sum could not say).
+        let below = Usd::parse("7.9999999999999999999").unwrap();
         let v = verdict(
-            10_000_000,
-            10_000_000,
+            below,
+            m(10_000_000),
             80,
-            0,
+            Usd::ZERO,
+            day,
+            end,
+            t("2026-03-08T12:00:00Z"),
+        );
+        assert_eq!(v.level, Level::Ok);
+        let v = verdict(
+            m(10_000_000),
+            m(10_000_000),
+            80,
+            Usd::ZERO,
             day,
             end,
             t("2026-03-08T12:00:00Z"),
         );
         assert_eq!(v.level, Level::Exceeded);
+        // A third of a day's spend per remaining third: exact inputs, rounded at 10^-36.
+        let v = verdict(
+            m(1_000_000),
+            m(10_000_000),
+            80,
+            m(1_000_000),
+            day,
+            end,
+            t("2026-03-08T18:00:00Z"),
+        );
+        assert_eq!(v.projected.round_dp(6), "1.333333");
+    }
+
+    #[test]
+    fn token_budgets_use_the_same_rule_in_whole_tokens() {
+        let day = t("2026-03-08T00:00:00Z");
+        let end = t("2026-03-09T00:00:00Z");
+        // 6 hours in, 2,000 tokens of 10,000: ok, projected 8,000.
+        let v = verdict(
+            2_000u64,
+            10_000,
+            80,
+            2_000,
+            day,
+            end,
+            t("2026-03-08T06:00:00Z"),
+        );
+        assert_eq!(
+            (v.level, v.projected, v.passes_at),
+            (Level::Ok, 8_000, None)
+        );
+        let v = verdict(
+            8_000u64,
+            10_000,
+            80,
+            8_000,
+            day,
+            end,
+            t("2026-03-08T12:00:00Z"),
+        );
+        assert_eq!(v.level, Level::Warning);
+        assert_eq!(v.passes_at, Some(t("2026-03-08T15:00:00Z")));
+        // A third of a day's tokens per remaining third, rounded to a whole token.
+        let v = verdict(
+            1_000u64,
+            10_000,
+            80,
+            1_000,
+            day,
+            end,
+            t("2026-03-08T18:00:00Z"),
+        );
+        assert_eq!(v.projected, 1_333);
+        let c = Counted::Tokens(v);
+        assert_eq!(c.json()["projected_tokens"], 1_333);
+        assert_eq!(c.shown()[0], "1,000 tokens");
+        let u = Counted::Usd(verdict(
+            m(1_000_000),
+            m(10_000_000),
+            80,
+            m(1_000_000),
+            day,
+            end,
+            t("2026-03-08T18:00:00Z"),
+        ));
+        assert_eq!(u.json()["spent_usd"], "1.00");
+        assert_eq!(u.shown()[2], "$1.33");
     }
 }

@@ -12,7 +12,8 @@ use super::budget::{self, Kind, Level, Unit};
 use super::{cost_mode, report};
 use crate::cli::{DigestArgs, DigestPeriod};
 use crate::ctx::Ctx;
-use crate::output::{dollars, thousands, Outcome, SCHEMA_VERSION};
+use crate::money::Usd;
+use crate::output::{dollars, signed_dollars, thousands, Outcome, SCHEMA_VERSION};
 use anyhow::Result;
 use chrono::{Days, NaiveDate};
 use rusqlite::params;
@@ -20,13 +21,13 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// The money a row adds to the digest: the one place it reads cost from the ledger's rows.
-fn money(r: &report::Row) -> i64 {
+fn money(r: &report::Row) -> Usd {
     r.cost
 }
 
-/// Money in `--json`: micro-dollars and the exact decimal string.
-fn money_json(m: i64) -> (Value, Value) {
-    (json!(m), json!(report::usd(m)))
+/// Money in `--json`: the exact decimal string (every logged digit).
+fn money_json(v: Usd) -> Value {
+    json!(v.to_string())
 }
 
 /// What one digest covers.
@@ -83,7 +84,8 @@ pub fn span(period: DigestPeriod, today: NaiveDate, week_start: chrono::Weekday)
 /// Sums of one group of rows.
 #[derive(Debug, Default, Clone, Copy)]
 struct Sum {
-    cost: i64,
+    /// Exact.
+    cost: Usd,
     tokens: i64,
     lines: i64,
     estimated: i64,
@@ -93,7 +95,7 @@ struct Sum {
 impl Sum {
     fn add(&mut self, r: &report::Row) {
         let s = |a: &mut i64, b: i64| *a = a.saturating_add(b);
-        s(&mut self.cost, money(r));
+        self.cost = self.cost.saturating_add(money(r));
         for n in [r.input, r.output, r.cache_read, r.cache_write] {
             s(&mut self.tokens, n);
         }
@@ -102,8 +104,7 @@ impl Sum {
         s(&mut self.unpriced, r.unpriced);
     }
     fn json(&self) -> Value {
-        let (m, u) = money_json(self.cost);
-        json!({"cost_micros": m, "cost_usd": u, "tokens": self.tokens, "lines": self.lines,
+        json!({"cost_usd": money_json(self.cost), "tokens": self.tokens, "lines": self.lines,
                "estimated_lines": self.estimated, "unpriced_lines": self.unpriced})
     }
 }
@@ -111,11 +112,7 @@ impl Sum {
 /// One budget's line in a digest.
 pub struct BudgetLine {
     pub scope: String,
-    pub unit: Unit,
-    pub level: Level,
-    pub spent: i64,
-    pub limit: i64,
-    pub percent: f64,
+    pub verdict: budget::Counted,
 }
 
 /// A built digest: the `--json` document, the card chat sinks render and the text for the
@@ -128,14 +125,6 @@ pub struct Built {
 
 fn pct(p: f64) -> String {
     format!("{} %", thousands(p.round() as i64))
-}
-
-fn signed_dollars(m: i64) -> String {
-    if m >= 0 {
-        format!("+{}", dollars(m))
-    } else {
-        dollars(m)
-    }
 }
 
 /// The digest of `sp` from the ledger rows of `sp.series_first.min(sp.prev_first) ..=
@@ -189,8 +178,16 @@ pub fn build(
         v
     };
     let (agents, models) = (ranked(agents), ranked(models));
-    let change = total.cost.saturating_sub(prev.cost);
-    let change_pct = (prev.cost > 0).then(|| change as f64 * 100.0 / prev.cost as f64);
+    // Exact: |total - prev| and its sign (an amount is never negative).
+    let (change, fell) = total.cost.abs_diff(prev.cost);
+    let change_pct = (!prev.cost.is_zero()).then(|| {
+        let p = change.to_f64() * 100.0 / prev.cost.to_f64();
+        if fell {
+            -p
+        } else {
+            p
+        }
+    });
     let when = if sp.first == sp.last {
         format!("{} {}", sp.first.format("%a"), sp.first)
     } else {
@@ -199,7 +196,7 @@ pub fn build(
     let title = format!("Cost digest, {} {when}", sp.period.name());
     let change_text = format!(
         "{}{} vs {}",
-        signed_dollars(change),
+        signed_dollars(change, fell),
         change_pct
             .map(|p| format!(" ({p:+.1} %)"))
             .unwrap_or_default(),
@@ -211,9 +208,9 @@ pub fn build(
         ("Tokens".to_string(), thousands(total.tokens)),
         ("Usage lines".to_string(), thousands(total.lines)),
     ];
-    let share = |c: i64| {
-        if total.cost > 0 {
-            format!(" ({})", pct(c as f64 * 100.0 / total.cost as f64))
+    let share = |c: Usd| {
+        if !total.cost.is_zero() {
+            format!(" ({})", pct(c.to_f64() * 100.0 / total.cost.to_f64()))
         } else {
             String::new()
         }
@@ -244,17 +241,18 @@ pub fn build(
     let budget_lines: Vec<String> = budgets
         .iter()
         .map(|b| {
+            let [spent, limit, _] = b.verdict.shown();
             format!(
                 "{}: {} {} of {} ({})",
                 crate::output::truncate(&b.scope, 48),
-                match b.level {
+                match b.verdict.level() {
                     Level::Ok => "ok",
                     Level::Warning => "WARNING",
                     Level::Exceeded => "EXCEEDED",
                 },
-                budget::show(b.unit, b.spent),
-                budget::show(b.unit, b.limit),
-                pct(b.percent)
+                spent,
+                limit,
+                pct(b.verdict.percent())
             )
         })
         .collect();
@@ -313,7 +311,12 @@ pub fn build(
             })
             .collect()
     };
-    let (cm, cu) = money_json(change);
+    // The change as an exact signed decimal string.
+    let change_usd = if fell && !change.is_zero() {
+        format!("-{change}")
+    } else {
+        change.to_string()
+    };
     let doc = json!({
         "period": sp.period.name(),
         "start": sp.first.to_string(),
@@ -322,18 +325,22 @@ pub fn build(
         "cost_mode": mode,
         "total": total.json(),
         "previous": {"start": sp.prev_first.to_string(), "end": sp.prev_last.to_string(), "total": prev.json()},
-        "change": {"cost_micros": cm, "cost_usd": cu, "percent": change_pct.map(|p| (p * 10.0).round() / 10.0)},
+        "change": {"cost_usd": change_usd, "percent": change_pct.map(|p| (p * 10.0).round() / 10.0)},
         "by_day": days.iter().map(|(d, s)| { let mut j = s.json(); j["day"] = json!(d); j }).collect::<Vec<_>>(),
         "top_agents": named(&agents, "agent"),
         "top_models": named(&models, "model"),
-        "budgets": budgets.iter().map(|b| json!({
-            "scope": b.scope,
-            "unit": match b.unit { Unit::Usd => "usd", Unit::Tokens => "tokens" },
-            "level": b.level,
-            "spent": b.spent,
-            "limit": b.limit,
-            "percent": (b.percent * 10.0).round() / 10.0,
-        })).collect::<Vec<_>>(),
+        // `spent`/`limit`: exact decimal strings for USD budgets, integers for token budgets.
+        "budgets": budgets.iter().map(|b| {
+            let (spent, limit) = b.verdict.spent_limit_json();
+            json!({
+                "scope": b.scope,
+                "unit": match b.verdict.unit() { Unit::Usd => "usd", Unit::Tokens => "tokens" },
+                "level": b.verdict.level(),
+                "spent": spent,
+                "limit": limit,
+                "percent": (b.verdict.percent() * 10.0).round() / 10.0,
+            })
+        }).collect::<Vec<_>>(),
         "incomplete": incomplete,
     });
     Built { doc, card, text }
@@ -377,12 +384,8 @@ pub fn run(ctx: &Ctx, a: &DigestArgs) -> Result<Outcome> {
         let budgets: Vec<BudgetLine> = budget::evaluate(ctx, mode)?
             .into_iter()
             .map(|(_, e)| BudgetLine {
-                scope: e.scope.clone(),
-                unit: e.unit,
-                level: e.verdict.level,
-                spent: e.verdict.spent_micros,
-                limit: e.verdict.limit_micros,
-                percent: e.percent(),
+                scope: e.scope,
+                verdict: e.verdict,
             })
             .collect();
         let incomplete = report::last_track_failure(ctx)?;
@@ -495,7 +498,7 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn row(day: &str, agent: &str, model: &str, cost: i64, tokens: i64) -> report::Row {
+    fn row(day: &str, agent: &str, model: &str, cost: &str, tokens: i64) -> report::Row {
         report::Row {
             day: day.into(),
             agent: agent.into(),
@@ -507,7 +510,7 @@ mod tests {
             output: 0,
             cache_read: 0,
             cache_write: 0,
-            cost,
+            cost: Usd::parse(cost).unwrap(),
             estimated: 0,
             unpriced: 0,
         }
@@ -537,14 +540,15 @@ mod tests {
     fn figures_change_and_ranking() {
         let sp = span(DigestPeriod::Daily, d("2026-03-10"), Weekday::Mon);
         let rows = vec![
-            row("2026-03-08", "main", "m1", 2_000_000, 10),
-            row("2026-03-09", "main", "m1", 1_000_000, 1_000),
-            row("2026-03-09", "ops", "m2", 2_000_000, 2_000_000),
-            row("2026-03-09", "zed", "m2", 1, 1),
+            row("2026-03-08", "main", "m1", "2", 10),
+            row("2026-03-09", "main", "m1", "1", 1_000),
+            row("2026-03-09", "ops", "m2", "2", 2_000_000),
+            // A digit no micro-dollar holds stays in the total.
+            row("2026-03-09", "zed", "m2", "0.0000010000000000000001", 1),
         ];
         let b = build(&sp, &rows, &[], 2, "Europe/Berlin", "auto", None);
-        assert_eq!(b.doc["total"]["cost_micros"], 3_000_001);
-        assert_eq!(b.doc["change"]["cost_micros"], 1_000_001);
+        assert_eq!(b.doc["total"]["cost_usd"], "3.0000010000000000000001");
+        assert_eq!(b.doc["change"]["cost_usd"], "1.0000010000000000000001");
         assert_eq!(b.doc["change"]["percent"], 50.0);
         assert_eq!(b.doc["top_agents"][0]["agent"], "ops");
         assert_eq!(b.doc["top_agents"].as_array().unwrap().len(), 2);
@@ -566,5 +570,18 @@ mod tests {
             b.text
         );
         assert_eq!(b.card["facts"][0], json!(["Spend", "$3.00"]));
+        // Spend that fell: an exact negative change.
+        let rows = vec![
+            row("2026-03-08", "main", "m1", "2.5", 10),
+            row("2026-03-09", "main", "m1", "0.0075568500000000005", 10),
+        ];
+        let b = build(&sp, &rows, &[], 2, "UTC", "auto", None);
+        assert_eq!(b.doc["change"]["cost_usd"], "-2.4924431499999999995");
+        assert_eq!(b.doc["change"]["percent"], -99.7);
+        assert!(
+            b.text.contains("Change: -$2.49 (-99.7 %) vs $2.50"),
+            "{}",
+            b.text
+        );
     }
 }

@@ -4,8 +4,9 @@
 
 use super::{Record, Tracker};
 use crate::incremental::{self, Cursor};
+use crate::money::Usd;
 use crate::openclaw::transcript;
-use crate::pricing::{usd_to_micros, Tokens};
+use crate::pricing::Tokens;
 use crate::settings::Meter;
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -109,18 +110,21 @@ fn scan_file(
             }
         };
         let id = id.unwrap_or_else(|| format!("f{dev}:{ino}:{}", range.start));
-        let usd = qty * m.unit_price_usd;
-        if !(0.0..=transcript::MAX_LINE_USD).contains(&usd) {
+        // Exact: the quantity and the unit price as written, multiplied.
+        let cost = Usd::from_f64(qty)
+            .zip(Usd::from_f64(m.unit_price_usd))
+            .and_then(|(q, p)| q.checked_mul(p))
+            .filter(|c| *c <= transcript::MAX_LINE);
+        let Some(cost) = cost else {
             tr.stats.absurd += 1;
             tr.problem(format!(
-                "{label}: byte {}: absurd cost {qty} x ${} = ${usd} for one line (ceiling ${}); not counted",
+                "{label}: byte {}: absurd cost {qty} x ${} for one line (ceiling ${}); not counted",
                 range.start,
                 m.unit_price_usd,
                 transcript::MAX_LINE_USD
             ));
             return Ok(());
-        }
-        let cost = usd_to_micros(usd);
+        };
         tr.record(&Record {
             agent: &m.agent,
             session_id: &session_id,

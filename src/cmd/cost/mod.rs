@@ -19,10 +19,11 @@ use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::incremental::{self, Cursor};
 use crate::ledger::Ledger;
+use crate::money::Usd;
 use crate::openclaw::layout;
 use crate::openclaw::transcript;
 use crate::output::Outcome;
-use crate::pricing::{auto_cost, usd_to_micros, Book, Source, Tokens};
+use crate::pricing::{auto_cost, Book, Price, Source, Tokens};
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, OptionalExtension};
@@ -70,7 +71,8 @@ struct Stats {
     undated: u64,
     /// Usage lines with a number no model call can have (not counted; each is a problem).
     absurd: u64,
-    counted_micros: i64,
+    /// Exact, in the auto cost mode.
+    counted_usd: Usd,
     problems: Vec<String>,
 }
 
@@ -87,6 +89,26 @@ struct Writer<'l> {
     in_tx: u64,
     now: String,
     dry_run: bool,
+    /// Daily totals of the lines counted in this transaction, written by [`Writer::flush`]
+    /// before it commits: one exact upsert per `cost_daily` row instead of one per line.
+    daily: HashMap<DailyKey, DailyAdd>,
+}
+
+/// A `cost_daily` key: day, agent, session, provider, model.
+type DailyKey = (String, String, String, String, String);
+
+/// What counted lines add to one `cost_daily` row.
+#[derive(Default)]
+struct DailyAdd {
+    lines: i64,
+    tokens: [i64; 4],
+    logged: Usd,
+    logged_missing: i64,
+    computed: Usd,
+    computed_missing: i64,
+    auto: Usd,
+    auto_estimated: i64,
+    auto_unpriced: i64,
 }
 
 const BATCH: u64 = 20_000;
@@ -99,21 +121,67 @@ impl<'l> Writer<'l> {
             in_tx: 0,
             now,
             dry_run,
+            daily: HashMap::new(),
         })
     }
 
     /// Commit when the batch is full (never in a dry run: it rolls back once at the end).
     fn maybe_commit(&mut self) -> Result<()> {
         if self.in_tx >= BATCH && !self.dry_run {
+            self.flush()?;
             self.ledger.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
             self.in_tx = 0;
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<()> {
+    fn finish(mut self) -> Result<()> {
+        self.flush()?;
         let sql = if self.dry_run { "ROLLBACK" } else { "COMMIT" };
         self.ledger.conn.execute_batch(sql)?;
+        Ok(())
+    }
+
+    /// Add the pending daily totals to `cost_daily`, exactly (`usd_add`, see
+    /// [`crate::ledger::money`]), inside the open transaction.
+    fn flush(&mut self) -> Result<()> {
+        let mut st = self.ledger.conn.prepare_cached(
+            "INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
+               cache_write, logged_usd, logged_missing, computed_usd, computed_missing, auto_usd,
+               auto_estimated, auto_unpriced)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             ON CONFLICT (day, agent_id, session_id, provider, model) DO UPDATE SET
+               lines = lines + excluded.lines, input = input + excluded.input, output = output + excluded.output,
+               cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
+               logged_usd = usd_add(logged_usd, excluded.logged_usd),
+               logged_missing = logged_missing + excluded.logged_missing,
+               computed_usd = usd_add(computed_usd, excluded.computed_usd),
+               computed_missing = computed_missing + excluded.computed_missing,
+               auto_usd = usd_add(auto_usd, excluded.auto_usd),
+               auto_estimated = auto_estimated + excluded.auto_estimated,
+               auto_unpriced = auto_unpriced + excluded.auto_unpriced",
+        )?;
+        for ((day, agent, session, provider, model), a) in self.daily.drain() {
+            st.execute(params![
+                day,
+                agent,
+                session,
+                provider,
+                model,
+                a.lines,
+                a.tokens[0],
+                a.tokens[1],
+                a.tokens[2],
+                a.tokens[3],
+                a.logged.to_string(),
+                a.logged_missing,
+                a.computed.to_string(),
+                a.computed_missing,
+                a.auto.to_string(),
+                a.auto_estimated,
+                a.auto_unpriced,
+            ])?;
+        }
         Ok(())
     }
 
@@ -247,8 +315,8 @@ impl Tracker<'_> {
             self.problem(format!("{}: entry {id}: {bad}; not counted", at()));
             return Ok(());
         }
-        let logged = u.cost_total.map(usd_to_micros);
-        if u.tokens() == 0 && logged.unwrap_or(0) == 0 {
+        let logged = u.cost_total;
+        if u.tokens() == 0 && logged.is_none_or(|l| l.is_zero()) {
             // Failed turns write all-zero usage: not spend.
             self.stats.zero_usage += 1;
             return Ok(());
@@ -280,18 +348,18 @@ impl Tracker<'_> {
             cache_write: u.cache_write,
         };
         let (src, price) = self.book.lookup(c.agent, &provider, &model);
-        let computed = price.map(|p| p.cost_micros(&tokens));
-        if let Some(c) = computed.filter(|c| !(0..=MAX_LINE_MICROS).contains(c)) {
-            // A price table (models.json, the config) is outside input too.
-            self.stats.absurd += 1;
-            self.problem(format!(
-                "{}: entry {entry_id}: absurd computed cost ${} for {provider}/{model} (ceiling ${}); not counted",
-                at(),
-                report::usd(c),
-                transcript::MAX_LINE_USD
-            ));
-            return Ok(());
-        }
+        let computed = match computed_cost(price.as_ref(), &tokens) {
+            Ok(c) => c,
+            Err(why) => {
+                // A price table (models.json, the config) is outside input too.
+                self.stats.absurd += 1;
+                self.problem(format!(
+                    "{}: entry {entry_id}: absurd computed cost for {provider}/{model}: {why}; not counted",
+                    at(),
+                ));
+                return Ok(());
+            }
+        };
         let price_source = price_source(logged.is_some(), src);
         self.record(&Record {
             agent: c.agent,
@@ -310,13 +378,13 @@ impl Tracker<'_> {
     }
 
     /// Count one priced line: once per (session id, entry id), into the per-line ledger rows
-    /// and the daily totals.
+    /// and the daily totals (exact decimal text, see [`crate::money`]).
     fn record(&mut self, r: &Record) -> Result<()> {
         let conn = &self.w.ledger.conn;
         let n = conn
             .prepare_cached(
                 "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input, output,
-                   cache_read, cache_write, logged_micros, computed_micros, price_source, source, counted_at)
+                   cache_read, cache_write, logged_usd, computed_usd, price_source, source, counted_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT (session_id, entry_id) DO NOTHING",
             )?
@@ -332,8 +400,8 @@ impl Tracker<'_> {
                 r.tokens.output as i64,
                 r.tokens.cache_read as i64,
                 r.tokens.cache_write as i64,
-                r.logged,
-                r.computed,
+                r.logged.map(|v| v.to_string()),
+                r.computed.map(|v| v.to_string()),
                 r.price_source,
                 r.source,
                 self.w.now,
@@ -348,45 +416,50 @@ impl Tracker<'_> {
         if auto.is_none() {
             self.stats.unpriced += 1;
         }
-        self.stats.counted_micros = self
-            .stats
-            .counted_micros
-            .saturating_add(auto.map(|a| a.0).unwrap_or(0));
-        conn.prepare_cached(
-            "INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
-               cache_write, logged_micros, logged_missing, computed_micros, computed_missing, auto_micros,
-               auto_estimated, auto_unpriced)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (day, agent_id, session_id, provider, model) DO UPDATE SET
-               lines = lines + 1, input = input + excluded.input, output = output + excluded.output,
-               cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
-               logged_micros = logged_micros + excluded.logged_micros,
-               logged_missing = logged_missing + excluded.logged_missing,
-               computed_micros = computed_micros + excluded.computed_micros,
-               computed_missing = computed_missing + excluded.computed_missing,
-               auto_micros = auto_micros + excluded.auto_micros,
-               auto_estimated = auto_estimated + excluded.auto_estimated,
-               auto_unpriced = auto_unpriced + excluded.auto_unpriced",
-        )?
-        .execute(params![
-            r.day,
-            r.agent,
-            r.session_id,
-            r.provider,
-            r.model,
-            r.tokens.input as i64,
-            r.tokens.output as i64,
-            r.tokens.cache_read as i64,
-            r.tokens.cache_write as i64,
-            r.logged.unwrap_or(0),
-            r.logged.is_none() as i64,
-            r.computed.unwrap_or(0),
-            r.computed.is_none() as i64,
-            auto.map(|a| a.0).unwrap_or(0),
-            auto.is_some_and(|a| a.1) as i64,
-            auto.is_none() as i64,
-        ])?;
+        let add = auto.map(|a| a.0).unwrap_or_default();
+        self.stats.counted_usd = self.stats.counted_usd.saturating_add(add);
+        let key = (
+            r.day.to_string(),
+            r.agent.to_string(),
+            r.session_id.to_string(),
+            r.provider.to_string(),
+            r.model.to_string(),
+        );
+        let d = self.w.daily.entry(key).or_default();
+        d.lines += 1;
+        let t = r.tokens;
+        for (slot, n) in d
+            .tokens
+            .iter_mut()
+            .zip([t.input, t.output, t.cache_read, t.cache_write])
+        {
+            // Each count is at most MAX_LINE_TOKENS: no overflow.
+            *slot += n as i64;
+        }
+        d.logged = d.logged.saturating_add(r.logged.unwrap_or_default());
+        d.logged_missing += r.logged.is_none() as i64;
+        d.computed = d.computed.saturating_add(r.computed.unwrap_or_default());
+        d.computed_missing += r.computed.is_none() as i64;
+        d.auto = d.auto.saturating_add(add);
+        d.auto_estimated += auto.is_some_and(|a| a.1) as i64;
+        d.auto_unpriced += auto.is_none() as i64;
         Ok(())
+    }
+}
+
+/// The computed (price-table) cost of one usage line, exact: `Ok(None)` when no table prices
+/// the model, `Err(why)` when the price makes no sane amount (past the per-line ceiling,
+/// or a price that is no amount). Pure; the caller records or reports.
+pub(crate) fn computed_cost(price: Option<&Price>, tokens: &Tokens) -> Result<Option<Usd>, String> {
+    let Some(p) = price else { return Ok(None) };
+    match p.cost(tokens) {
+        Some(c) if c <= transcript::MAX_LINE => Ok(Some(c)),
+        Some(c) => Err(format!(
+            "${} is above the per-line ceiling of ${}",
+            c.round_dp(6),
+            transcript::MAX_LINE_USD
+        )),
+        None => Err("the price table's rates make no amount".into()),
     }
 }
 
@@ -409,8 +482,8 @@ struct Record<'a> {
     provider: &'a str,
     model: &'a str,
     tokens: &'a Tokens,
-    logged: Option<i64>,
-    computed: Option<i64>,
+    logged: Option<Usd>,
+    computed: Option<Usd>,
     price_source: &'a str,
     source: &'a str,
 }
@@ -596,7 +669,7 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 "{first}; {} agent database(s) could not be read, their spend is missing from the totals ({} new usage lines from the rest counted, ${}); `claw cost report` says incomplete until a run reads them",
                 unreadable.len(),
                 stats.counted,
-                report::usd(stats.counted_micros)
+                report::usd(stats.counted_usd)
             ),
         ));
     }
@@ -606,7 +679,7 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         stats.files_unchanged,
         stats.databases,
         stats.counted,
-        report::usd(stats.counted_micros),
+        report::usd(stats.counted_usd),
         stats.duplicates,
         stats.unpriced,
         stats.corrupt
@@ -619,8 +692,8 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
             ("provider", t.provider.as_str()),
             ("model", t.model.as_str()),
         ];
-        // Exact micro-dollars until here; the float is only the exposition.
-        o = o.metric("cost_usd_total", &l, t.micros as f64 / 1e6);
+        // Exact until here; the float is only the exposition.
+        o = o.metric("cost_usd_total", &l, t.usd.to_f64());
         for (kind, n) in [
             ("input", t.input),
             ("output", t.output),
@@ -641,7 +714,8 @@ pub struct Total {
     pub agent: String,
     pub provider: String,
     pub model: String,
-    pub micros: i64,
+    /// Exact.
+    pub usd: Usd,
     pub input: i64,
     pub output: i64,
     pub cache_read: i64,
@@ -655,12 +729,12 @@ pub struct Total {
 pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Total>> {
     use crate::pricing::CostMode;
     let col = match mode {
-        CostMode::Auto => "auto_micros",
-        CostMode::Logged => "logged_micros",
-        CostMode::Computed => "computed_micros",
+        CostMode::Auto => "auto_usd",
+        CostMode::Logged => "logged_usd",
+        CostMode::Computed => "computed_usd",
     };
     let sql = format!(
-        "SELECT agent_id, provider, model, sum({col}), sum(input), sum(output), sum(cache_read), sum(cache_write)
+        "SELECT agent_id, provider, model, usd_sum({col}), sum(input), sum(output), sum(cache_read), sum(cache_write)
          FROM cost_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     );
     let mut st = ledger.conn.prepare(&sql)?;
@@ -670,7 +744,7 @@ pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Tot
                 agent: r.get(0)?,
                 provider: r.get(1)?,
                 model: r.get(2)?,
-                micros: r.get(3)?,
+                usd: usd_col(r, 3)?,
                 input: r.get(4)?,
                 output: r.get(5)?,
                 cache_read: r.get(6)?,
@@ -681,17 +755,26 @@ pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Tot
     Ok(rows)
 }
 
-/// [`transcript::MAX_LINE_USD`] in micro-dollars: no counted line costs more.
-pub(crate) const MAX_LINE_MICROS: i64 = transcript::MAX_LINE_USD as i64 * 1_000_000;
-
 /// The counted lines a sum may include: every number within the per-line bounds. Lines
 /// counted by claw before the bounds existed may be outside them; they are left out of every
 /// rebuilt total (and reported) instead of overflowing it.
 pub(crate) const SANE_LINE_SQL: &str =
     "input BETWEEN 0 AND 1000000000 AND output BETWEEN 0 AND 1000000000
   AND cache_read BETWEEN 0 AND 1000000000 AND cache_write BETWEEN 0 AND 1000000000
-  AND coalesce(logged_micros, 0) BETWEEN 0 AND 10000000000
-  AND coalesce(computed_micros, 0) BETWEEN 0 AND 10000000000";
+  AND usd_sane(logged_usd) AND usd_sane(computed_usd)";
+
+/// An amount column (decimal text, see [`crate::ledger::money`]), exactly.
+pub(crate) fn usd_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Usd> {
+    let s: Option<String> = r.get(i)?;
+    let Some(s) = s else { return Ok(Usd::ZERO) };
+    Usd::parse(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("not an amount in the ledger: {s:?} ({e})").into(),
+        )
+    })
+}
 
 /// An integer column that an overflowing `+` in SQLite may have turned into a REAL (a ledger
 /// poisoned before the bounds): read saturating, never as an error.
@@ -877,8 +960,6 @@ mod tests {
 
     #[test]
     fn sane_line_sql_matches_the_parse_bounds() {
-        assert_eq!(MAX_LINE_MICROS, 10_000_000_000);
-        assert!(SANE_LINE_SQL.contains(&format!("AND {MAX_LINE_MICROS}")));
         assert!(SANE_LINE_SQL.contains(&format!("AND {}", transcript::MAX_LINE_TOKENS)));
     }
 

@@ -6,8 +6,9 @@ use crate::cli::PricingCmd;
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
+use crate::money::Usd;
 use crate::output::{table, Outcome, SCHEMA_VERSION};
-use crate::pricing::{from_litellm, Price, Rates, Table};
+use crate::pricing::{from_litellm, rate, Price, Rates, Table};
 use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension};
 use serde_json::json;
@@ -72,12 +73,11 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         )
     })?;
     let book = super::load_book(ctx, ledger, &agents);
-    // `total()` never overflows (SQL `sum()` fails on a ledger poisoned before the per-line
-    // bounds); it is exact below 2^53 micro-dollars and saturates in the cast above.
-    let total = |l: &Ledger| -> Result<i64> {
+    // Exact (`usd_sum` saturates instead of overflowing on a hand-poisoned ledger).
+    let total = |l: &Ledger| -> Result<Usd> {
         Ok(l.conn
-            .query_row("SELECT total(auto_micros) FROM cost_daily", [], |r| {
-                r.get::<_, f64>(0).map(|f| f as i64)
+            .query_row("SELECT usd_sum(auto_usd) FROM cost_daily", [], |r| {
+                super::usd_col(r, 0)
             })?)
     };
     let absurd: i64 = ledger.conn.query_row(
@@ -96,7 +96,7 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
             .conn
             .prepare(&format!(
                 "SELECT rowid, agent_id, provider, model, input, output, cache_read, cache_write,
-                        logged_micros, computed_micros, price_source
+                        logged_usd, computed_usd, price_source
                  FROM cost_lines WHERE provider != 'meter' AND {}",
                 super::SANE_LINE_SQL
             ))?
@@ -114,7 +114,7 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
             })?
             .collect::<rusqlite::Result<_>>()?;
         let mut up = ledger.conn.prepare(
-            "UPDATE cost_lines SET computed_micros = ?2, price_source = ?3 WHERE rowid = ?1",
+            "UPDATE cost_lines SET computed_usd = ?2, price_source = ?3 WHERE rowid = ?1",
         )?;
         for (rowid, agent, provider, model, t, logged, computed, source) in rows {
             let tokens = crate::pricing::Tokens {
@@ -124,7 +124,8 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 cache_write: t[3] as u64,
             };
             let (src, price) = book.lookup(&agent, &provider, &model);
-            let new = price.map(|p| p.cost_micros(&tokens));
+            // A price that makes no amount leaves the line unpriced (reported as such).
+            let new = price.and_then(|p| p.cost(&tokens)).map(|v| v.to_string());
             let new_source = super::price_source(logged.is_some(), src);
             if new != computed || new_source != source {
                 up.execute(params![rowid, new, new_source])?;
@@ -163,36 +164,37 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         usd(before),
         usd(after)
     ))
-    .with_detail(json!({"changed_lines": changed, "before_micros": before, "after_micros": after, "absurd_lines": absurd})))
+    .with_detail(json!({"changed_lines": changed, "before_usd": before, "after_usd": after, "absurd_lines": absurd})))
 }
 
 /// rowid, agent, provider, model, tokens (input, output, cache read, cache write), logged and
-/// computed micro-dollars, price source.
+/// computed cost (exact decimal text), price source.
 type LineRow = (
     i64,
     String,
     String,
     String,
     [i64; 4],
-    Option<i64>,
-    Option<i64>,
+    Option<String>,
+    Option<String>,
     String,
 );
 
-/// The daily totals from the counted lines, with the `auto` cost rule of
-/// [`crate::pricing::auto_cost`]: the logged cost when non-zero, else the computed one
-/// (estimated), else unpriced. Lines outside the per-line bounds (`{sane}`) are left out.
+/// The daily totals from the counted lines, exactly (`usd_sum`, see [`crate::ledger::money`]),
+/// with the `auto` cost rule of [`crate::pricing::auto_cost`]: the logged cost when non-zero,
+/// else the computed one (estimated), else unpriced. Lines outside the per-line bounds
+/// (`{sane}`) are left out.
 const REBUILD_DAILY: &str = "
 DELETE FROM cost_daily;
 INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
-  cache_write, logged_micros, logged_missing, computed_micros, computed_missing, auto_micros,
+  cache_write, logged_usd, logged_missing, computed_usd, computed_missing, auto_usd,
   auto_estimated, auto_unpriced)
 SELECT day, agent_id, session_id, provider, model, count(*), sum(input), sum(output), sum(cache_read),
-  sum(cache_write), sum(coalesce(logged_micros, 0)), sum(logged_micros IS NULL),
-  sum(coalesce(computed_micros, 0)), sum(computed_micros IS NULL),
-  sum(CASE WHEN coalesce(logged_micros, 0) != 0 THEN logged_micros ELSE coalesce(computed_micros, 0) END),
-  sum(coalesce(logged_micros, 0) = 0 AND computed_micros IS NOT NULL),
-  sum(coalesce(logged_micros, 0) = 0 AND computed_micros IS NULL)
+  sum(cache_write), usd_sum(logged_usd), sum(logged_usd IS NULL),
+  usd_sum(computed_usd), sum(computed_usd IS NULL),
+  usd_sum(CASE WHEN NOT usd_is_zero(logged_usd) THEN logged_usd ELSE computed_usd END),
+  sum(usd_is_zero(logged_usd) AND computed_usd IS NOT NULL),
+  sum(usd_is_zero(logged_usd) AND computed_usd IS NULL)
 FROM cost_lines WHERE {sane} GROUP BY day, agent_id, session_id, provider, model;";
 
 fn store(
@@ -224,18 +226,21 @@ fn store(
         for (m, p) in &t.prices {
             let b = p.base;
             let tr = p.tier.map(|x| x.1);
+            // REAL columns: every LiteLLM price (a few significant digits) reads back as the
+            // same decimal (see `pricing::rate`).
+            let f = Usd::to_f64;
             st.execute(params![
                 version,
                 m,
-                b.input,
-                b.output,
-                b.cache_read,
-                b.cache_write,
+                f(b.input),
+                f(b.output),
+                f(b.cache_read),
+                f(b.cache_write),
                 p.tier.map(|x| x.0 as i64),
-                tr.map(|r| r.input),
-                tr.map(|r| r.output),
-                tr.map(|r| r.cache_read),
-                tr.map(|r| r.cache_write)
+                tr.map(|r| f(r.input)),
+                tr.map(|r| f(r.output)),
+                tr.map(|r| f(r.cache_read)),
+                tr.map(|r| f(r.cache_write))
             ])?;
         }
     }
@@ -262,19 +267,22 @@ pub fn load_imported(ledger: &Ledger) -> Result<Option<(String, Table)>> {
     let mut t = Table::default();
     let rows = st.query_map(params![v], |r| {
         let base = Rates {
-            input: r.get(1)?,
-            output: r.get(2)?,
-            cache_read: r.get(3)?,
-            cache_write: r.get(4)?,
+            input: rate(r.get(1)?),
+            output: rate(r.get(2)?),
+            cache_read: rate(r.get(3)?),
+            cache_write: rate(r.get(4)?),
+        };
+        let opt = |i: usize, or: Usd| -> rusqlite::Result<Usd> {
+            Ok(r.get::<_, Option<f64>>(i)?.map(rate).unwrap_or(or))
         };
         let tier = match r.get::<_, Option<i64>>(5)? {
             Some(th) => Some((
                 th as u64,
                 Rates {
-                    input: r.get::<_, Option<f64>>(6)?.unwrap_or(base.input),
-                    output: r.get::<_, Option<f64>>(7)?.unwrap_or(base.output),
-                    cache_read: r.get::<_, Option<f64>>(8)?.unwrap_or(base.cache_read),
-                    cache_write: r.get::<_, Option<f64>>(9)?.unwrap_or(base.cache_write),
+                    input: opt(6, base.input)?,
+                    output: opt(7, base.output)?,
+                    cache_read: opt(8, base.cache_read)?,
+                    cache_write: opt(9, base.cache_write)?,
                 },
             )),
             None => None,

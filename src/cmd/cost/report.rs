@@ -1,8 +1,9 @@
 //! `claw cost report` and `claw cost top`: read the daily totals cost-track counted.
 
-use super::{cost_mode, day_range, int_col, session_labels};
+use super::{cost_mode, day_range, int_col, session_labels, usd_col};
 use crate::cli::{GroupBy, ReportArgs, TopArgs};
 use crate::ctx::Ctx;
+use crate::money::Usd;
 use crate::output::{dollars, thousands, Align, Outcome, Table, SCHEMA_VERSION};
 use crate::pricing::CostMode;
 use anyhow::Result;
@@ -11,11 +12,10 @@ use rusqlite::OptionalExtension;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Micro-dollars as an exact decimal string: `187933` -> `0.187933`.
-pub fn usd(micros: i64) -> String {
-    let sign = if micros < 0 { "-" } else { "" };
-    let m = micros.unsigned_abs();
-    format!("{sign}{}.{:06}", m / 1_000_000, m % 1_000_000)
+/// An amount for people: rounded half away from zero to micro-dollars (display only; the
+/// exact amount is `v.to_string()`, what `--json` and `--csv` carry).
+pub fn usd(v: Usd) -> String {
+    v.round_dp(6)
 }
 
 /// One aggregated row.
@@ -26,7 +26,8 @@ pub struct Agg {
     pub output: i64,
     pub cache_read: i64,
     pub cache_write: i64,
-    pub cost: i64,
+    /// Exact.
+    pub cost: Usd,
     pub estimated: i64,
     pub unpriced: i64,
     pub first_day: Option<String>,
@@ -43,7 +44,7 @@ impl Agg {
         add(&mut self.output, r.output);
         add(&mut self.cache_read, r.cache_read);
         add(&mut self.cache_write, r.cache_write);
-        add(&mut self.cost, r.cost);
+        self.cost = self.cost.saturating_add(r.cost);
         add(&mut self.estimated, r.estimated);
         add(&mut self.unpriced, r.unpriced);
         if self.first_day.as_ref().is_none_or(|d| r.day < *d) {
@@ -69,9 +70,14 @@ impl Agg {
             self.cache_read as f64 / prompt as f64
         }
     }
-    /// Micro-dollars per 1000 tokens.
-    fn per_1k(&self) -> Option<f64> {
-        (self.tokens() > 0).then(|| self.cost as f64 * 1000.0 / self.tokens() as f64)
+    /// Dollars per 1000 tokens (a ratio, not a sum: its callers round it).
+    fn per_1k_usd(&self) -> Option<Usd> {
+        let t = u64::try_from(self.tokens()).ok().filter(|t| *t > 0)?;
+        self.cost.mul_div(1000, t)
+    }
+    /// Dollars per 1000 tokens, rounded to micro-dollars.
+    fn per_1k(&self) -> Option<String> {
+        self.per_1k_usd().map(|v| v.round_dp(6))
     }
     fn json(&self, key: &str) -> Value {
         json!({
@@ -83,9 +89,9 @@ impl Agg {
             "cache_write": self.cache_write,
             "tokens": self.tokens(),
             "cache_read_share": (self.cache_share() * 10000.0).round() / 10000.0,
-            "cost_micros": self.cost,
-            "cost_usd": usd(self.cost),
-            "cost_per_1k_tokens_usd": self.per_1k().map(|m| m.round() as i64).map(usd),
+            // Exact decimal string (every logged digit); round it only to show it.
+            "cost_usd": self.cost.to_string(),
+            "cost_per_1k_tokens_usd": self.per_1k(),
             "estimated_lines": self.estimated,
             "unpriced_lines": self.unpriced,
         })
@@ -105,7 +111,8 @@ pub struct Row {
     pub output: i64,
     pub cache_read: i64,
     pub cache_write: i64,
-    pub cost: i64,
+    /// Exact.
+    pub cost: Usd,
     pub estimated: i64,
     pub unpriced: i64,
 }
@@ -122,9 +129,9 @@ pub fn rows(
     }
     let ledger = ctx.ledger()?;
     let cols = match mode {
-        CostMode::Auto => "auto_micros, auto_estimated, auto_unpriced",
-        CostMode::Logged => "logged_micros, 0, logged_missing",
-        CostMode::Computed => "computed_micros, 0, computed_missing",
+        CostMode::Auto => "auto_usd, auto_estimated, auto_unpriced",
+        CostMode::Logged => "logged_usd, 0, logged_missing",
+        CostMode::Computed => "computed_usd, 0, computed_missing",
     };
     let sql = format!(
         "SELECT day, agent_id, session_id, provider, model, lines, input, output, cache_read, cache_write, {cols}
@@ -148,7 +155,7 @@ pub fn rows(
                 output: int_col(r, 7)?,
                 cache_read: int_col(r, 8)?,
                 cache_write: int_col(r, 9)?,
-                cost: int_col(r, 10)?,
+                cost: usd_col(r, 10)?,
                 estimated: int_col(r, 11)?,
                 unpriced: int_col(r, 12)?,
             })
@@ -237,7 +244,7 @@ pub fn report(ctx: &Ctx, a: &ReportArgs) -> Result<Outcome> {
         "ESTIMATED".into(),
         "UNPRICED".into(),
     ];
-    // CSV keeps every figure exact (micro-dollars as decimals); the table is for people.
+    // CSV keeps every figure exact (amounts as exact decimals); the table is for people.
     let csv_line = |k: &str, g: &Agg| -> Vec<String> {
         vec![
             k.to_string(),
@@ -247,10 +254,8 @@ pub fn report(ctx: &Ctx, a: &ReportArgs) -> Result<Outcome> {
             g.cache_read.to_string(),
             g.cache_write.to_string(),
             format!("{:.1}", g.cache_share() * 100.0),
-            usd(g.cost),
-            g.per_1k()
-                .map(|m| usd(m.round() as i64))
-                .unwrap_or_else(|| "-".into()),
+            g.cost.to_string(),
+            g.per_1k().unwrap_or_else(|| "-".into()),
             g.estimated.to_string(),
             g.unpriced.to_string(),
         ]
@@ -375,8 +380,8 @@ fn human_line(k: &str, g: &Agg) -> Vec<String> {
         thousands(g.cache_write),
         format!("{:.1}", g.cache_share() * 100.0),
         cost,
-        g.per_1k()
-            .map(|m| format!("${:.4}", m / 1e6))
+        g.per_1k_usd()
+            .map(|v| format!("${}", v.round_dp(4)))
             .unwrap_or_else(|| "-".into()),
     ]
 }
@@ -482,9 +487,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn usd_is_exact() {
-        assert_eq!(usd(187_933), "0.187933");
-        assert_eq!(usd(12_000_001), "12.000001");
-        assert_eq!(usd(-5), "-0.000005");
+    fn usd_rounds_only_for_display() {
+        let u = |s: &str| Usd::parse(s).unwrap();
+        assert_eq!(usd(u("0.187933")), "0.187933");
+        assert_eq!(usd(u("0.0075568500000000005")), "0.007557");
+        assert_eq!(usd(u("12.0000005")), "12.000001");
     }
 }

@@ -1,4 +1,4 @@
-//! Degraded mode's rows in the ledger (`rl_changes`, `rl_resumes`; migration 12).
+//! Degraded mode's rows in the ledger (`rl_changes`, `rl_resumes`; migration 13).
 
 use super::{Kind, NewChange, Row, Status};
 use crate::ledger::Ledger;
