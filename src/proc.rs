@@ -152,22 +152,7 @@ pub fn run(mut cmd: Command, opts: &Opts) -> std::io::Result<Finished> {
         let max = opts.stderr_tail;
         std::thread::spawn(move || read_tail(e, max))
     });
-    let deadline = start + opts.timeout;
-    let mut pause = Duration::from_millis(1);
-    let status = loop {
-        match child.try_wait()? {
-            Some(st) => break Some(st),
-            None if Instant::now() >= deadline => {
-                kill_group(pgid);
-                let _ = child.wait();
-                break None;
-            }
-            None => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(20));
-            }
-        }
-    };
+    let status = wait_until(&mut child, pgid, start + opts.timeout)?;
     // Grandchildren still holding the pipes would keep the readers waiting: end the group.
     kill_group(pgid);
     if let Some(w) = writer {
@@ -232,22 +217,7 @@ fn run_leaving_daemon(mut cmd: Command, opts: &Opts) -> std::io::Result<Finished
             let _ = w.write_all(&data);
         });
     }
-    let deadline = start + opts.timeout;
-    let mut pause = Duration::from_millis(1);
-    let status = loop {
-        match child.try_wait()? {
-            Some(st) => break Some(st),
-            None if Instant::now() >= deadline => {
-                kill_group(pgid);
-                let _ = child.wait();
-                break None;
-            }
-            None => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(20));
-            }
-        }
-    };
+    let status = wait_until(&mut child, pgid, start + opts.timeout)?;
     let read = |mut f: std::fs::File, max: usize, tail: bool| -> Vec<u8> {
         let len = f.seek(SeekFrom::End(0)).unwrap_or(0);
         let from = if tail {
@@ -339,6 +309,30 @@ fn read_tail(mut r: impl Read, max: usize) -> Vec<u8> {
         keep.drain(..keep.len() - max);
     }
     keep
+}
+
+/// Wait for `child` until `deadline` (polling, from 1 ms up to 20 ms); past it, kill its
+/// process group and reap it: `None` means it was killed at the timeout.
+fn wait_until(
+    child: &mut std::process::Child,
+    pgid: i32,
+    deadline: Instant,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match child.try_wait()? {
+            Some(st) => return Ok(Some(st)),
+            None if Instant::now() >= deadline => {
+                kill_group(pgid);
+                let _ = child.wait();
+                return Ok(None);
+            }
+            None => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

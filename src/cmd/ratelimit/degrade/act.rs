@@ -487,20 +487,7 @@ fn enter(
     let changes: Vec<NewChange> = plan(provider, &heartbeats, &jobs, pol, &held);
     if ctx.dry_run {
         for c in &changes {
-            let r = Row {
-                id: 0,
-                provider: provider.into(),
-                outage: outage.into(),
-                kind: c.kind,
-                target: c.target.clone(),
-                label: c.label.clone(),
-                before: c.before.clone(),
-                parent_existed: c.parent_existed,
-                normal: c.normal.clone(),
-                current: c.value.clone(),
-                pending: None,
-                status: Status::Planned,
-            };
+            let r = c.planned(0, provider, outage);
             if let Ok(cmd) = command(view, &r, Some(&c.value)) {
                 rep.lines.push(format!(
                     "dry run: would run: {}",

@@ -192,6 +192,26 @@ pub struct NewChange {
     pub value: String,
 }
 
+impl NewChange {
+    /// The `planned` row this change becomes (`id` 0 when not recorded: a dry run).
+    pub fn planned(&self, id: i64, provider: &str, outage: &str) -> Row {
+        Row {
+            id,
+            provider: provider.into(),
+            outage: outage.into(),
+            kind: self.kind,
+            target: self.target.clone(),
+            label: self.label.clone(),
+            before: self.before.clone(),
+            parent_existed: self.parent_existed,
+            normal: self.normal.clone(),
+            current: self.value.clone(),
+            pending: None,
+            status: Status::Planned,
+        }
+    }
+}
+
 /// What degraded mode may do (from settings).
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {

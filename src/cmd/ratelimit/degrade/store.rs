@@ -102,20 +102,7 @@ pub fn record_plan(
                     now
                 ],
             )?;
-            out.push(Row {
-                id: tx.last_insert_rowid(),
-                provider: provider.into(),
-                outage: outage.into(),
-                kind: c.kind,
-                target: c.target.clone(),
-                label: c.label.clone(),
-                before: c.before.clone(),
-                parent_existed: c.parent_existed,
-                normal: c.normal.clone(),
-                current: c.value.clone(),
-                pending: None,
-                status: Status::Planned,
-            });
+            out.push(c.planned(tx.last_insert_rowid(), provider, outage));
         }
         Ok(out)
     })
