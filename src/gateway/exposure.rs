@@ -189,8 +189,7 @@ pub fn audit(inp: &Inputs) -> Vec<Finding> {
             ));
         }
     }
-    let mut plain = Vec::new();
-    plaintext_secrets(inp.cfg, &mut Vec::new(), &mut plain);
+    let plain = crate::openclaw::config::plaintext_secret_paths(inp.cfg);
     if !plain.is_empty() {
         let shown: Vec<&str> = plain.iter().take(5).map(String::as_str).collect();
         let more = if plain.len() > shown.len() {
@@ -276,37 +275,6 @@ pub fn audit(inp: &Inputs) -> Vec<Finding> {
         ));
     }
     out
-}
-
-fn plaintext_secrets(v: &Value, path: &mut Vec<String>, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                // `env` is where OpenClaw expects inline values to live.
-                if path.is_empty() && k == "env" {
-                    continue;
-                }
-                path.push(k.clone());
-                plaintext_secrets(c, path, out);
-                path.pop();
-            }
-        }
-        Value::Array(a) => {
-            for (i, c) in a.iter().enumerate() {
-                path.push(i.to_string());
-                plaintext_secrets(c, path, out);
-                path.pop();
-            }
-        }
-        Value::String(s)
-            if !s.trim().is_empty()
-                && path.last().is_some_and(|k| crate::redact::is_secret_key(k))
-                && crate::openclaw::config::refs_in(s).is_empty() =>
-        {
-            out.push(crate::openclaw::config::dotted(path));
-        }
-        _ => {}
-    }
 }
 
 /// Secret files OpenClaw keeps beside its config (see the formats reference).

@@ -309,6 +309,45 @@ fn expand_user_path(p: &str) -> PathBuf {
 }
 
 /// A config path as OpenClaw prints it: dot-joined, `<root>` for the top.
+/// Dotted paths of secrets written in plain text: a non-blank string under a secret-looking
+/// key (see `redact::is_secret_key`) that holds no `${VAR}` reference. The top-level `env`
+/// section is skipped: it is where OpenClaw expects inline values to live. Shared by
+/// `config validate` (warnings) and `gateway check` (the exposure audit).
+pub fn plaintext_secret_paths(v: &Value) -> Vec<String> {
+    fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, c) in m {
+                    if path.is_empty() && k == "env" {
+                        continue;
+                    }
+                    path.push(k.clone());
+                    walk(c, path, out);
+                    path.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(c, path, out);
+                    path.pop();
+                }
+            }
+            Value::String(s)
+                if !s.trim().is_empty()
+                    && path.last().is_some_and(|k| crate::redact::is_secret_key(k))
+                    && refs_in(s).is_empty() =>
+            {
+                out.push(dotted(path));
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut Vec::new(), &mut out);
+    out
+}
+
 pub fn dotted(path: &[String]) -> String {
     if path.is_empty() {
         "<root>".to_string()

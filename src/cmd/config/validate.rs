@@ -272,7 +272,13 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
         );
     }
     if inp.warn_plaintext_secrets {
-        plaintext_secrets(&merged, &mut Vec::new(), &mut report.issues);
+        for p in occ::plaintext_secret_paths(&merged) {
+            report.issues.push(Issue::warning(
+                "secret",
+                p,
+                "secret written in plain text; an env reference such as ${NAME} would keep it out of the file",
+            ));
+        }
     }
     report.valid = !report.issues.iter().any(|i| i.severity == Severity::Error);
     report.merged = Some(merged);
@@ -999,44 +1005,6 @@ fn clobber_signs(size: usize, doc: &Value, good_size: usize, good: &Value, out: 
 /// Whether a report carries OpenClaw's clobber signs.
 pub fn is_clobbered(r: &Report) -> bool {
     r.issues.iter().any(|i| i.source == "clobber")
-}
-
-fn plaintext_secrets(v: &Value, path: &mut Vec<String>, out: &mut Vec<Issue>) {
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                // `env.vars` is where OpenClaw expects inline values to live.
-                if path.is_empty() && k == "env" {
-                    continue;
-                }
-                path.push(k.clone());
-                plaintext_secrets(c, path, out);
-                path.pop();
-            }
-        }
-        Value::Array(a) => {
-            for (i, c) in a.iter().enumerate() {
-                path.push(i.to_string());
-                plaintext_secrets(c, path, out);
-                path.pop();
-            }
-        }
-        Value::String(s)
-            if !s.is_empty()
-                && path
-                    .last()
-                    .map(|k| redact::is_secret_key(k))
-                    .unwrap_or(false)
-                && occ::refs_in(s).is_empty() =>
-        {
-            out.push(Issue::warning(
-                "secret",
-                dotted(path),
-                "secret written in plain text; an env reference such as ${NAME} would keep it out of the file",
-            ));
-        }
-        _ => {}
-    }
 }
 
 /// Human output: one `path: message` line per issue, errors first.
