@@ -198,3 +198,168 @@ fn only_http_rs_names_ureq() {
         bad.join("\n")
     );
 }
+
+/// Does this line start (or continue) an SQL statement inside a string literal? Matches the
+/// statement keywords at the start of a literal or of a continued literal's line, so a word
+/// such as `"DELETE"` in a list of HTTP methods is not SQL.
+fn is_sql(line: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(^|"|r#")\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|REPLACE|PRAGMA|BEGIN|COMMIT|ROLLBACK|WITH|VACUUM|ATTACH)\s"#,
+        )
+        .unwrap()
+    })
+    .is_match(line.trim_start())
+}
+
+/// Where SQL may live: the ledger layer, the per-job `store.rs` files (and a `store/` module),
+/// and `openclaw/`, which owns OpenClaw's own databases.
+fn may_hold_sql(rel: &str) -> bool {
+    rel.starts_with("ledger/")
+        || rel.starts_with("openclaw/")
+        || rel.ends_with("/store.rs")
+        || rel.contains("/store/")
+        || rel == "layers.rs"
+}
+
+/// Files that still hold SQL outside the ledger layer. The list may only shrink.
+const SQL_OUTSIDE: &[&str] = &[
+    "cmd/cbackup/mod.rs",
+    "cmd/cbackup/retention.rs",
+    "cmd/config/mod.rs",
+    "cmd/cost/budget.rs",
+    "cmd/cost/digest.rs",
+    "cmd/cost/mod.rs",
+    "cmd/cost/pricing.rs",
+    "cmd/cost/report.rs",
+    "cmd/cost/sqlite.rs",
+    "cmd/ratelimit/actions.rs",
+    "cmd/ratelimit/mod.rs",
+    "cmd/sessions.rs",
+    "cmd/stuck/gather.rs",
+    "cmd/stuck/mod.rs",
+    "cmd/tick.rs",
+    "findings.rs",
+    "jobs.rs",
+    "notify/mod.rs",
+];
+
+#[test]
+fn sql_lives_only_in_the_ledger_layer() {
+    let mut holders: Vec<String> = all()
+        .into_iter()
+        .filter(|(rel, _)| !may_hold_sql(rel))
+        .filter(|(_, text)| {
+            text.lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .any(is_sql)
+        })
+        .map(|(rel, _)| rel)
+        .collect();
+    holders.sort();
+    let new: Vec<&String> = holders
+        .iter()
+        .filter(|h| !SQL_OUTSIDE.contains(&h.as_str()))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "SQL outside src/ledger/, the jobs' store.rs and src/openclaw/: {new:?}"
+    );
+    let gone: Vec<&&str> = SQL_OUTSIDE
+        .iter()
+        .filter(|s| !holders.iter().any(|h| h == *s))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "no longer hold SQL: remove them from SQL_OUTSIDE: {gone:?}"
+    );
+}
+
+/// `(file, fn, lines)` of every function body longer than `max` lines, found by indentation
+/// (rustfmt puts a function's closing brace at its own indentation).
+fn long_functions(rel: &str, text: &str, max: usize) -> Vec<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"^(\s*)(pub(\([^)]*\))?\s+)?(const\s+)?(unsafe\s+)?fn\s+(\w+)").unwrap()
+    });
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(c) = re.captures(l) else { continue };
+        if l.trim_end().ends_with(';') {
+            continue;
+        }
+        let close = format!("{}}}", &c[1]);
+        let Some(end) = lines[i + 1..].iter().position(|x| x.trim_end() == close) else {
+            continue;
+        };
+        if end + 2 > max {
+            out.push(format!("{rel}::{}", &c[6]));
+        }
+    }
+    out
+}
+
+/// Functions still over 120 lines. The list may only shrink.
+const LONG_FUNCTIONS: &[&str] = &[
+    "cmd/cbackup/mod.rs::backup",
+    "cmd/cbackup/mod.rs::snapshot_one",
+    "cmd/config/mod.rs::backup",
+    "cmd/config/mod.rs::restore_backup",
+    "cmd/config/validate.rs::structural_issues",
+    "cmd/config/validate.rs::validate_bytes",
+    "cmd/cost/budget.rs::run",
+    "cmd/cost/digest.rs::build",
+    "cmd/cost/mod.rs::track",
+    "cmd/gateway/mod.rs::alert",
+    "cmd/gateway/mod.rs::check",
+    "cmd/gateway/mod.rs::liveness",
+    "cmd/ratelimit/degrade/act.rs::run",
+    "cmd/stuck/classify.rs::classify",
+    "cmd/stuck/gather.rs::gather",
+    "cmd/stuck/mod.rs::outcome",
+    "cmd/stuck/mod.rs::scan",
+    "gateway/exposure.rs::audit",
+    "notify/deliver.rs::build",
+    "settings.rs::check",
+];
+
+/// Flat lookup tables allowed past the limit (at most two, by the architecture rule).
+const LOOKUP_TABLES: &[&str] = &[];
+
+#[test]
+fn no_function_is_over_120_lines() {
+    assert!(LOOKUP_TABLES.len() <= 2, "at most two lookup tables");
+    let mut long: Vec<String> = all()
+        .into_iter()
+        .flat_map(|(rel, text)| long_functions(&rel, &text, 120))
+        .filter(|f| !LOOKUP_TABLES.contains(&f.as_str()))
+        .collect();
+    long.sort();
+    let new: Vec<&String> = long
+        .iter()
+        .filter(|f| !LONG_FUNCTIONS.contains(&f.as_str()))
+        .collect();
+    assert!(new.is_empty(), "functions over 120 lines: {new:?}");
+    let gone: Vec<&&str> = LONG_FUNCTIONS
+        .iter()
+        .filter(|f| !long.iter().any(|l| l == *f))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "now 120 lines or fewer: remove them from LONG_FUNCTIONS: {gone:?}"
+    );
+}
+
+#[test]
+fn the_source_checks_can_fail() {
+    assert!(is_sql(r#"        "SELECT a FROM b WHERE c = ?1","#));
+    assert!(is_sql("             DELETE FROM x"));
+    assert!(!is_sql(r#"const M: &[&str] = &["GET", "DELETE"];"#));
+    let body = format!(
+        "fn big() {{\n{}}}\nfn small() {{\n}}\n",
+        "    x();\n".repeat(130)
+    );
+    assert_eq!(long_functions("a.rs", &body, 120), vec!["a.rs::big"]);
+}
