@@ -107,6 +107,13 @@ impl Ledger {
         Ok(v)
     }
 
+    /// Runs the reads in `f` on the ledger's connection. With [`Ledger::immediate`] for writes,
+    /// this is how a job's `store.rs` reaches the database: the connection itself stays inside
+    /// the ledger layer.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.conn)
+    }
+
     /// Record the start of a job run; returns its id.
     pub fn begin_run(&self, job: &str, started_at: &str) -> Result<i64> {
         self.conn.execute(
