@@ -145,8 +145,6 @@ const CONN_USERS: &[&str] = &[
     "cmd/ratelimit/degrade/store.rs",
     "cmd/ratelimit/mod.rs",
     "cmd/tick.rs",
-    "cmd/tunnel/mod.rs",
-    "cmd/tunnel/store.rs",
     "gateway/store.rs",
     "jobs.rs",
     "notify/mod.rs",
