@@ -145,7 +145,6 @@ const CONN_USERS: &[&str] = &[
     "cmd/ratelimit/degrade/store.rs",
     "cmd/ratelimit/mod.rs",
     "cmd/tick.rs",
-    "gateway/store.rs",
     "jobs.rs",
     "notify/mod.rs",
 ];
@@ -306,11 +305,7 @@ const LONG_FUNCTIONS: &[&str] = &[
     "cmd/cost/budget.rs::run",
     "cmd/cost/digest.rs::build",
     "cmd/cost/mod.rs::track",
-    "cmd/gateway/mod.rs::alert",
-    "cmd/gateway/mod.rs::check",
-    "cmd/gateway/mod.rs::liveness",
     "cmd/ratelimit/degrade/act.rs::run",
-    "gateway/exposure.rs::audit",
     "notify/deliver.rs::build",
     "settings.rs::check",
 ];
