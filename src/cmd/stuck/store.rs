@@ -11,25 +11,27 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 
+/// Three texts and an optional one: the row shape both reads below share.
+type TextRow = (String, String, String, Option<String>);
+
+fn text_rows(c: &Connection, sql: &str) -> Result<Vec<TextRow>> {
+    let mut st = c.prepare(sql)?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// The actions already recorded, per run key (rows with an unknown step or time are skipped).
 pub fn history(c: &Connection) -> Result<HashMap<String, Vec<Done>>> {
-    let mut st = c.prepare("SELECT run_key, step, at, until FROM stuck_actions")?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })?;
+    let rows = text_rows(c, "SELECT run_key, step, at, until FROM stuck_actions")?;
     let t = |s: &str| {
         DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|t| t.with_timezone(&Utc))
     };
     let mut m: HashMap<String, Vec<Done>> = HashMap::new();
-    for row in rows {
-        let (k, step, at, until) = row?;
+    for (k, step, at, until) in rows {
         if let (Some(step), Some(at)) = (Step::parse(&step), t(&at)) {
             m.entry(k).or_default().push(Done {
                 step,
@@ -43,19 +45,12 @@ pub fn history(c: &Connection) -> Result<HashMap<String, Vec<Done>>> {
 
 /// The triage answers that did not fail, per (run key, class).
 pub fn known_triage(c: &Connection) -> Result<HashMap<(String, String), Suggestion>> {
-    let mut st =
-        c.prepare("SELECT run_key, class, verdict, text FROM stuck_triage WHERE error IS NULL")?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })?;
+    let rows = text_rows(
+        c,
+        "SELECT run_key, class, verdict, text FROM stuck_triage WHERE error IS NULL",
+    )?;
     let mut m = HashMap::new();
-    for row in rows {
-        let (k, c, v, t) = row?;
+    for (k, c, v, t) in rows {
         let s = match v.as_str() {
             "kill" => Suggestion::Kill,
             "steer" => Suggestion::Steer(t.unwrap_or_default()),
