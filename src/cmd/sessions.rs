@@ -8,6 +8,7 @@
 use crate::cli::{SessionRestoreArgs, SessionsCmd};
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
+use crate::openclaw::agentdb;
 use crate::output::{thousands, Align, Outcome, Table, SCHEMA_VERSION};
 use crate::sessionstore::{open as open_store, Manifest, Store};
 use anyhow::{Context, Result};
@@ -387,74 +388,32 @@ fn export_sqlite(
         }
         let conn = rusqlite::Connection::open(&tmp)
             .with_context(|| format!("{}: cannot open database snapshot", tmp.display()))?;
-        let has = |table: &str, col: &str| -> bool {
-            conn.prepare(&format!(
-                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
-            ))
-            .and_then(|mut s| s.exists([col]))
-            .unwrap_or(false)
-        };
-        if !has("transcript_events", "session_id") {
+        let sid = agentdb::session_of_key(&conn, &a.session).unwrap_or_else(|| a.session.clone());
+        if agentdb::count_events(&conn, &sid)? == 0 {
             return Ok(None);
         }
-        let mut sid = a.session.clone();
-        if has("session_windows", "session_key") {
-            if let Ok(s) = conn.query_row(
-                "SELECT session_id FROM session_windows WHERE session_key = ?1 ORDER BY started_at DESC LIMIT 1",
-                [&a.session],
-                |r| r.get::<_, String>(0),
-            ) {
-                sid = s;
-            }
-        }
-        let n: i64 = conn.query_row(
-            "SELECT count(*) FROM transcript_events WHERE session_id = ?1",
-            [&sid],
-            |r| r.get(0),
-        )?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let zcol = if has("transcript_events", "event_zstd") {
-            "event_zstd"
-        } else {
-            "NULL"
-        };
         let dir = target_dir(ctx, a, None)?;
         let target = dir.join(format!("{sid}.jsonl"));
         check_target(&target, a.force)?;
         let mut lines = 0u64;
         write_atomically(&target, |w| {
-            let mut st = conn.prepare(&format!(
-                "SELECT event_json, {zcol}, seq FROM transcript_events WHERE session_id = ?1 ORDER BY seq"
-            ))?;
-            let mut rows = st.query([&sid])?;
-            while let Some(r) = rows.next()? {
-                let text: Option<String> = r.get(0)?;
-                let line = match text {
-                    Some(t) => t.into_bytes(),
-                    None => {
-                        let z: Option<Vec<u8>> = r.get(1)?;
-                        let seq: i64 = r.get(2)?;
-                        let z = z.ok_or_else(|| {
-                            fail(
-                                Code::DataErr,
-                                format!("snapshot {}: event {seq} of {sid} has no content", db.id),
-                            )
-                        })?;
-                        zstd::stream::decode_all(&z[..]).map_err(|e| {
-                            fail(
-                                Code::DataErr,
-                                format!("snapshot {}: event {seq} of {sid}: bad zstd: {e}", db.id),
-                            )
-                        })?
-                    }
+            agentdb::session_events(&conn, &sid, |e| {
+                let bad = |why: String| {
+                    fail(
+                        Code::DataErr,
+                        format!("snapshot {}: event {} of {sid}{why}", db.id, e.seq),
+                    )
+                };
+                let line = match e.line {
+                    Some(Ok(l)) => l,
+                    Some(Err(why)) => return Err(bad(format!(": {why}"))),
+                    None => return Err(bad(" has no content".into())),
                 };
                 w.write_all(line.strip_suffix(b"\n").unwrap_or(&line))?;
                 w.write_all(b"\n")?;
                 lines += 1;
-            }
-            Ok(())
+                Ok(())
+            })
         })?;
         let text = format!(
             "exported session {sid} ({lines} lines) from database snapshot {} (taken {}) to {}\n",

@@ -137,8 +137,17 @@ pub struct Inputs<'a> {
 
 /// The cheap audit, run on every check.
 pub fn audit(inp: &Inputs) -> Vec<Finding> {
-    let mut out = Vec::new();
     let e = exposure(inp.cfg);
+    let mut out = reach(&e, inp.port, inp.listeners);
+    out.extend(plaintext_secrets(inp.cfg));
+    out.extend(file_modes(inp.files));
+    out.extend(redaction_off(inp.cfg));
+    out
+}
+
+/// Who can reach the gateway: a bind beyond loopback without auth, and what really listens.
+fn reach(e: &Exposure, port: u16, listeners: &[Listener]) -> Vec<Finding> {
+    let mut out = Vec::new();
     if e.non_loopback && e.open() {
         let why = if e.empty_secret {
             format!("auth.mode {} with an empty secret", e.auth_mode)
@@ -155,7 +164,7 @@ pub fn audit(inp: &Inputs) -> Vec<Finding> {
             "set gateway.auth.mode \"token\" with gateway.auth.token \"${OPENCLAW_GATEWAY_TOKEN}\", or gateway.bind \"loopback\"".into(),
         ));
     }
-    let wide: Vec<&Listener> = inp.listeners.iter().filter(|l| !l.is_loopback()).collect();
+    let wide: Vec<&Listener> = listeners.iter().filter(|l| !l.is_loopback()).collect();
     if !wide.is_empty() {
         let addrs: Vec<String> = wide
             .iter()
@@ -165,11 +174,7 @@ pub fn audit(inp: &Inputs) -> Vec<Finding> {
             out.push(Finding::new(
                 "gateway.listening_no_auth",
                 Severity::Critical,
-                format!(
-                    "port {} listens on {} without auth",
-                    inp.port,
-                    addrs.join(", ")
-                ),
+                format!("port {port} listens on {} without auth", addrs.join(", ")),
                 "set gateway.auth.mode \"token\" with a token from the environment, or gateway.bind \"loopback\", then restart the gateway".into(),
             ));
         } else if !e.non_loopback {
@@ -177,38 +182,46 @@ pub fn audit(inp: &Inputs) -> Vec<Finding> {
                 "gateway.listening_beyond_bind",
                 Severity::Warning,
                 format!(
-                    "port {} listens on {} although gateway.bind is {:?} (another process, a proxy or a container port?)",
-                    inp.port,
+                    "port {port} listens on {} although gateway.bind is {:?} (another process, a proxy or a container port?)",
                     addrs.join(", "),
                     e.bind
                 ),
                 format!(
-                    "find the listener with `ss -ltnp 'sport = :{}'` and bind it to 127.0.0.1",
-                    inp.port
+                    "find the listener with `ss -ltnp 'sport = :{port}'` and bind it to 127.0.0.1"
                 ),
             ));
         }
     }
-    let plain = crate::openclaw::config::plaintext_secret_paths(inp.cfg);
-    if !plain.is_empty() {
-        let shown: Vec<&str> = plain.iter().take(5).map(String::as_str).collect();
-        let more = if plain.len() > shown.len() {
-            format!(" and {} more", plain.len() - shown.len())
-        } else {
-            String::new()
-        };
-        out.push(Finding::new(
-            "config.plaintext_secrets",
-            Severity::Warning,
-            format!(
-                "{} secret(s) written in plain text in the config: {}{more}",
-                plain.len(),
-                shown.join(", ")
-            ),
-            "move each value to the environment and write \"${NAME}\" in its place".into(),
-        ));
+    out
+}
+
+/// Secrets written in plain text in the config.
+fn plaintext_secrets(cfg: &Value) -> Option<Finding> {
+    let plain = crate::openclaw::config::plaintext_secret_paths(cfg);
+    if plain.is_empty() {
+        return None;
     }
-    let f = inp.files;
+    let shown: Vec<&str> = plain.iter().take(5).map(String::as_str).collect();
+    let more = if plain.len() > shown.len() {
+        format!(" and {} more", plain.len() - shown.len())
+    } else {
+        String::new()
+    };
+    Some(Finding::new(
+        "config.plaintext_secrets",
+        Severity::Warning,
+        format!(
+            "{} secret(s) written in plain text in the config: {}{more}",
+            plain.len(),
+            shown.join(", ")
+        ),
+        "move each value to the environment and write \"${NAME}\" in its place".into(),
+    ))
+}
+
+/// Modes that let others read the state dir, the config or the credentials.
+fn file_modes(f: &Files) -> Vec<Finding> {
+    let mut out = Vec::new();
     if let Some(m) = f.state_dir_mode {
         if m & 0o077 != 0 {
             out.push(Finding::new(
@@ -261,20 +274,24 @@ pub fn audit(inp: &Inputs) -> Vec<Finding> {
             format!("chmod -R go-rwx {}", f.state_dir.display()),
         ));
     }
-    if matches!(
-        inp.cfg.pointer("/logging/redactSensitive"),
+    out
+}
+
+/// Log redaction turned off.
+fn redaction_off(cfg: &Value) -> Option<Finding> {
+    let off = matches!(
+        cfg.pointer("/logging/redactSensitive"),
         Some(Value::String(s)) if s == "off"
-    ) || inp.cfg.pointer("/logging/redactSensitive") == Some(&Value::Bool(false))
-    {
-        out.push(Finding::new(
+    ) || cfg.pointer("/logging/redactSensitive") == Some(&Value::Bool(false));
+    off.then(|| {
+        Finding::new(
             "logging.redact_off",
             Severity::Warning,
             "logging.redactSensitive is off: tool arguments and secrets reach the gateway log"
                 .into(),
             "remove logging.redactSensitive (or set it to \"tools\")".into(),
-        ));
-    }
-    out
+        )
+    })
 }
 
 /// Secret files OpenClaw keeps beside its config (see the formats reference).

@@ -41,14 +41,14 @@ pub fn restart_recorded(ctx: &Ctx, l: &Ledger, why: &str) -> Result<health::Rest
     );
     let _restarting = restart_lock(ctx, wait)?;
     let url = health::url(ctx, None);
-    store::event(l, &ctx.now_str(), "restart", why)?;
+    l.immediate(|tx| store::event(tx, &ctx.now_str(), "restart", why))?;
     let r = health::restart_and_wait(ctx, &url)?;
     let ev = if r.healthy {
         "restart-ok"
     } else {
         "restart-failed"
     };
-    store::event(l, &ctx.now_str(), ev, &r.message)?;
+    l.immediate(|tx| store::event(tx, &ctx.now_str(), ev, &r.message))?;
     Ok(r)
 }
 

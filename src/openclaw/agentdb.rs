@@ -14,6 +14,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+mod sessions;
+pub use sessions::{
+    count_events, session_events, session_of_key, tail_events, windows, StoredEvent,
+};
+
 /// A cheap fingerprint of the database and its WAL (size and mtime of each). Take it before
 /// reading: when the next run finds the same stamp, no row can have been added since, and the
 /// database need not be opened at all.

@@ -62,10 +62,24 @@ struct OcAudit {
     findings: Vec<Finding>,
 }
 
+/// What the run saw besides liveness.
+struct Seen {
+    cfg: Value,
+    listeners: Vec<procfs::Listener>,
+    pid: Option<i32>,
+    facts: Option<procfs::ProcFacts>,
+    rss: Option<u64>,
+    baseline: Option<u64>,
+    oc: OcAudit,
+    findings: Vec<Finding>,
+    fss: Vec<resources::Fs>,
+    ver: Ver,
+    rpc: Option<std::result::Result<(), String>>,
+}
+
 fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
-    let g = &ctx.settings.gateway;
     let now = ctx.now_str();
-    let prev = store::load(l)?.unwrap_or_default();
+    let prev = l.read(store::load)?.unwrap_or_default();
     let mut events: Vec<(String, String)> = Vec::new();
     let mut lines: Vec<String> = Vec::new();
 
@@ -73,6 +87,26 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
     let live = liveness(ctx, l, a, &prev, &mut events, &mut lines)?;
 
     // Gather the rest (after a restart, so the process seen is the new one).
+    let seen = gather(ctx, &prev, &live, &mut lines);
+
+    // Record.
+    let state = next_state(&now, &prev, &live, &seen)?;
+    if !ctx.dry_run {
+        l.immediate(|tx| store::commit(tx, &now, &state, &events))?;
+    }
+
+    // Alerts, after the commit.
+    alert(ctx, l, &live, &prev, &seen.findings)?;
+
+    // Report.
+    Ok(report(ctx, &now, &prev, &live, &seen, lines))
+}
+
+/// Everything but liveness: the process, the exposure audits (claw's and OpenClaw's), disk,
+/// memory growth, version drift and the RPC health call; findings the settings ignore are
+/// dropped.
+fn gather(ctx: &Ctx, prev: &store::State, live: &Live, lines: &mut Vec<String>) -> Seen {
+    let g = &ctx.settings.gateway;
     let (cfg, cfg_problem) = load_config(&ctx.paths.config);
     let port = crate::openclaw::config::gateway_port(&ctx.paths.config);
     let listeners = procfs::listeners_on(port);
@@ -95,7 +129,7 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
         files: &files,
     });
     let bin = version::which(&ctx.settings.general.openclaw_bin);
-    let oc = openclaw_audit(ctx, &prev, bin.as_deref());
+    let oc = openclaw_audit(ctx, prev, bin.as_deref());
     let mut findings = exposure::merge(own, &oc.findings);
     if let Some(p) = &cfg_problem {
         findings.push(Finding {
@@ -118,7 +152,7 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
         g.rss_growth_warn_percent,
         g.rss_min_mib,
     ));
-    let ver = version_drift(ctx, &mut findings, &mut lines);
+    let ver = version_drift(ctx, &mut findings, lines);
     let rpc = if g.rpc_health && live.up {
         bin.as_deref().map(|b| rpc_health(ctx, b))
     } else {
@@ -133,46 +167,63 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
             source: "claw",
         });
     }
-
     findings.retain(|f| !g.ignore_findings.contains(&f.id));
+    Seen {
+        cfg,
+        listeners,
+        pid,
+        facts,
+        rss,
+        baseline,
+        oc,
+        findings,
+        fss,
+        ver,
+        rpc,
+    }
+}
 
-    // Record.
-    let ids: Vec<String> = findings.iter().map(|f| f.id.clone()).collect();
-    let state = store::State {
+/// The state the next run starts from (pure).
+fn next_state(now: &str, prev: &store::State, live: &Live, seen: &Seen) -> Result<store::State> {
+    Ok(store::State {
         status: if live.up { "up" } else { "down" }.into(),
         consecutive_failures: live.failures,
         last_ok_at: if live.up {
-            Some(now.clone())
+            Some(now.to_string())
         } else {
             prev.last_ok_at.clone()
         },
         last_failure_at: if live.probe.ok {
             prev.last_failure_at.clone()
         } else {
-            Some(now.clone())
+            Some(now.to_string())
         },
         last_error: if live.up {
             None
         } else {
             Some(live.probe.error.clone())
         },
-        pid: pid.map(i64::from),
-        rss_baseline_bytes: baseline.map(|b| b as i64),
-        rss_bytes: rss.map(|b| b as i64),
-        openclaw_version: ver.installed.clone().or(prev.openclaw_version.clone()),
-        audit_at: oc.at.clone(),
-        audit_json: Some(serde_json::to_string(&oc.findings)?),
-        findings: ids.clone(),
-    };
-    if !ctx.dry_run {
-        store::commit(l, &now, &state, &events)?;
-    }
+        pid: seen.pid.map(i64::from),
+        rss_baseline_bytes: seen.baseline.map(|b| b as i64),
+        rss_bytes: seen.rss.map(|b| b as i64),
+        openclaw_version: seen.ver.installed.clone().or(prev.openclaw_version.clone()),
+        audit_at: seen.oc.at.clone(),
+        audit_json: Some(serde_json::to_string(&seen.oc.findings)?),
+        findings: seen.findings.iter().map(|f| f.id.clone()).collect(),
+    })
+}
 
-    // Alerts, after the commit.
-    alert(ctx, l, &live, &prev, &findings)?;
-
-    // Report.
-    for f in &findings {
+/// The text (new findings after the liveness lines), `--json`, the summary and the figures.
+fn report(
+    ctx: &Ctx,
+    now: &str,
+    prev: &store::State,
+    live: &Live,
+    seen: &Seen,
+    mut lines: Vec<String>,
+) -> Outcome {
+    let findings = &seen.findings;
+    for f in findings {
         if !prev.findings.contains(&f.id) {
             lines.push(format!(
                 "{} {}: {}\n  fix: {}",
@@ -185,7 +236,6 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
     }
     // A restart is news even when it worked.
     let bad = !live.up || live.restart.is_some() || !findings.is_empty();
-    let exp = exposure::exposure(&cfg);
     let summary = format!(
         "gateway {} at {}; {} finding(s); {} restart(s) in the last hour",
         if live.up { "up" } else { "down" },
@@ -193,7 +243,27 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
         findings.len(),
         live.restarts_hour
     );
-    let doc = json!({
+    let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    let mut o = Outcome::ok(summary)
+        .with_detail(json!({
+            "up": live.up,
+            "action": action_json(live),
+            "findings": ids,
+        }))
+        .with_text(lines.join("\n"));
+    o = metrics(o, live, findings, &seen.fss, seen.facts.as_ref(), &seen.ver);
+    o.json = Some(report_json(ctx, now, live, seen, bad));
+    if bad {
+        o = o.finding();
+    }
+    o
+}
+
+fn report_json(ctx: &Ctx, now: &str, live: &Live, seen: &Seen, bad: bool) -> Value {
+    let g = &ctx.settings.gateway;
+    let exp = exposure::exposure(&seen.cfg);
+    let (oc, ver, facts) = (&seen.oc, &seen.ver, &seen.facts);
+    json!({
         "schema_version": SCHEMA_VERSION,
         "command": "gateway check",
         "exit_code": if bad { 1 } else { 0 },
@@ -207,15 +277,15 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
             "error": (!live.probe.ok).then(|| live.probe.error.clone()),
             "consecutive_failures": live.failures,
         },
-        "action": action_json(&live),
+        "action": action_json(live),
         "restarts_last_hour": live.restarts_hour,
         "max_restarts_per_hour": g.max_restarts_per_hour,
         "process": {
-            "pid": pid,
-            "rss_bytes": rss,
-            "rss_baseline_bytes": baseline,
+            "pid": seen.pid,
+            "rss_bytes": seen.rss,
+            "rss_baseline_bytes": seen.baseline,
             "uptime_secs": facts.as_ref().and_then(|f| f.uptime_secs),
-            "listeners": listeners.iter().map(|l| format!("{}:{}", l.addr, l.port)).collect::<Vec<_>>(),
+            "listeners": seen.listeners.iter().map(|l| format!("{}:{}", l.addr, l.port)).collect::<Vec<_>>(),
         },
         "exposure": {
             "bind": exp.bind,
@@ -223,9 +293,9 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
             "auth_mode": exp.auth_mode,
             "verdict": exp.verdict(),
         },
-        "findings": findings,
+        "findings": seen.findings,
         "openclaw_audit": {"status": oc.status, "at": oc.at, "error": oc.error},
-        "filesystems": fss.iter().map(|f| json!({
+        "filesystems": seen.fss.iter().map(|f| json!({
             "holds": f.holds,
             "path": f.path,
             "total_bytes": f.total_bytes,
@@ -240,21 +310,8 @@ fn check(ctx: &Ctx, l: &Ledger, a: &GatewayCheckArgs) -> Result<Outcome> {
             "drift": ver.drift,
             "refreshed": ver.refreshed,
         },
-        "rpc_health": rpc.as_ref().map(|r| json!({"ok": r.is_ok(), "error": r.as_ref().err()})),
-    });
-    let mut o = Outcome::ok(summary)
-        .with_detail(json!({
-            "up": live.up,
-            "action": action_json(&live),
-            "findings": ids,
-        }))
-        .with_text(lines.join("\n"));
-    o = metrics(o, &live, &findings, &fss, facts.as_ref(), &ver);
-    o.json = Some(doc);
-    if bad {
-        o = o.finding();
-    }
-    Ok(o)
+        "rpc_health": seen.rpc.as_ref().map(|r| json!({"ok": r.is_ok(), "error": r.as_ref().err()})),
+    })
 }
 
 fn liveness(
@@ -265,13 +322,40 @@ fn liveness(
     events: &mut Vec<(String, String)>,
     lines: &mut Vec<String>,
 ) -> Result<Live> {
-    let g = &ctx.settings.gateway;
     let url = health::url(ctx, a.health_url.as_deref());
+    // Held until the restart (if any) is over.
+    let (probe, action, restarts_hour, _restarting) = probe_and_decide(ctx, l, a, prev, &url)?;
+    let mut live = Live {
+        url,
+        up: probe.ok,
+        probe,
+        action,
+        restart: None,
+        failures: 0,
+        restarts_hour,
+    };
+    act(ctx, l, prev, &mut live, events, lines)?;
+    Ok(live)
+}
+
+/// Probe `/health`, count the restarts of the last hour and decide. A restart runs under the
+/// restart lock `config heal --restart` takes too. Held: another claw run is restarting the
+/// gateway now, so this one does not (no alert; the next run sees how it went). Taken: probe
+/// and count again under it, since a restart that just ended may have brought the gateway
+/// back or spent the budget; the guard is returned to be held through the restart.
+fn probe_and_decide(
+    ctx: &Ctx,
+    l: &Ledger,
+    a: &GatewayCheckArgs,
+    prev: &store::State,
+    url: &str,
+) -> Result<(health::Probe, Action, u32, Option<crate::lock::JobLock>)> {
+    let g = &ctx.settings.gateway;
     let probe_timeout = Duration::from_secs(g.probe_timeout_secs.max(1));
-    let mut probe = health::probe(&url, probe_timeout);
+    let mut probe = health::probe(url, probe_timeout);
     let hour_ago =
         (ctx.now - chrono::Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    let mut restarts_hour = store::restarts_since(l, &hour_ago)?;
+    let mut restarts_hour = l.read(|c| store::restarts_since(c, &hour_ago))?;
     let facts = |probe_ok, restarts_last_hour| decide::Facts {
         probe_ok,
         prev_failures: prev.consecutive_failures,
@@ -282,18 +366,14 @@ fn liveness(
         has_command: !g.restart_command.is_empty(),
     };
     let mut action = decide::decide(facts(probe.ok, restarts_hour));
-    // A restart runs under the restart lock `config heal --restart` takes too. Held: another
-    // claw run is restarting the gateway now, so this one does not (no alert; the next run
-    // sees how it went). Taken: probe and count again under it, since a restart that just
-    // ended may have brought the gateway back or spent the budget.
-    let mut _restarting = None;
+    let mut restarting = None;
     if let (Action::Restart { failures }, false) = (&action, ctx.dry_run) {
         let failures = *failures;
         match crate::gateway::restart_lock(ctx, Duration::ZERO) {
             Ok(guard) => {
-                _restarting = Some(guard);
-                probe = health::probe(&url, probe_timeout);
-                restarts_hour = store::restarts_since(l, &hour_ago)?;
+                restarting = Some(guard);
+                probe = health::probe(url, probe_timeout);
+                restarts_hour = l.read(|c| store::restarts_since(c, &hour_ago))?;
                 action = decide::decide(facts(probe.ok, restarts_hour));
             }
             Err(e) if crate::exit::code_of(&e) == crate::exit::Code::TempFail => {
@@ -305,16 +385,22 @@ fn liveness(
             Err(e) => return Err(e),
         }
     }
-    let mut live = Live {
-        url: url.clone(),
-        probe: probe.clone(),
-        action: action.clone(),
-        restart: None,
-        up: probe.ok,
-        failures: 0,
-        restarts_hour,
-    };
-    match action {
+    Ok((probe, action, restarts_hour, restarting))
+}
+
+/// Act on the decision: restart (recorded first), or note why not; the events to record and
+/// the lines to print.
+fn act(
+    ctx: &Ctx,
+    l: &Ledger,
+    prev: &store::State,
+    live: &mut Live,
+    events: &mut Vec<(String, String)>,
+    lines: &mut Vec<String>,
+) -> Result<()> {
+    let g = &ctx.settings.gateway;
+    let (url, error) = (live.url.clone(), live.probe.error.clone());
+    match live.action.clone() {
         Action::Healthy => {
             if prev.status == "down" {
                 lines.push(format!("gateway answers again at {url}"));
@@ -322,10 +408,9 @@ fn liveness(
         }
         Action::Wait { failures, needed } => {
             live.failures = failures;
-            events.push(("probe-failed".into(), probe.error.clone()));
+            events.push(("probe-failed".into(), error.clone()));
             lines.push(format!(
-                "gateway does not answer {url} ({}); failed check {failures} of {needed} before a restart",
-                probe.error
+                "gateway does not answer {url} ({error}); failed check {failures} of {needed} before a restart"
             ));
         }
         Action::Restart { failures } => {
@@ -333,45 +418,36 @@ fn liveness(
             let cmd = g.restart_command.join(" ");
             if ctx.dry_run {
                 lines.push(format!(
-                    "dry run: would restart the gateway with `{cmd}` ({url}: {})",
-                    probe.error
+                    "dry run: would restart the gateway with `{cmd}` ({url}: {error})"
                 ));
-            } else {
-                // Recorded before it runs: a run killed mid-restart still counts it.
-                store::event(
-                    l,
-                    &ctx.now_str(),
-                    "restart",
-                    &format!("{failures} failed checks: {}", probe.error),
-                )?;
-                let r = health::restart_and_wait(ctx, &url)?;
-                live.restarts_hour += 1;
-                events.push((
-                    if r.healthy {
-                        "restart-ok"
-                    } else {
-                        "restart-failed"
-                    }
-                    .into(),
-                    r.message.clone(),
-                ));
-                lines.push(format!(
-                    "gateway did not answer {url} ({}) for {failures} check(s); {}",
-                    probe.error, r.message
-                ));
-                if r.healthy {
-                    live.up = true;
-                    live.failures = 0;
-                }
-                live.restart = Some(r);
+                return Ok(());
             }
+            // Recorded before it runs: a run killed mid-restart still counts it.
+            let why = format!("{failures} failed checks: {error}");
+            l.immediate(|tx| store::event(tx, &ctx.now_str(), "restart", &why))?;
+            let r = health::restart_and_wait(ctx, &url)?;
+            live.restarts_hour += 1;
+            let ev = if r.healthy {
+                "restart-ok"
+            } else {
+                "restart-failed"
+            };
+            events.push((ev.into(), r.message.clone()));
+            lines.push(format!(
+                "gateway did not answer {url} ({error}) for {failures} check(s); {}",
+                r.message
+            ));
+            if r.healthy {
+                live.up = true;
+                live.failures = 0;
+            }
+            live.restart = Some(r);
         }
         Action::Busy { failures, holder } => {
             live.failures = failures;
             events.push(("restart-busy".into(), holder.clone()));
             lines.push(format!(
-                "gateway does not answer {url} ({}); another claw run is restarting it, not restarting ({holder})",
-                probe.error
+                "gateway does not answer {url} ({error}); another claw run is restarting it, not restarting ({holder})"
             ));
         }
         Action::Hold { failures, restarts } => {
@@ -381,20 +457,19 @@ fn liveness(
                 format!("{restarts} restarts in the last hour"),
             ));
             lines.push(format!(
-                "gateway does not answer {url} ({}); {restarts} restart(s) in the last hour, limit {}: not restarting",
-                probe.error, g.max_restarts_per_hour
+                "gateway does not answer {url} ({error}); {restarts} restart(s) in the last hour, limit {}: not restarting",
+                g.max_restarts_per_hour
             ));
         }
         Action::Report { failures, why } => {
             live.failures = failures;
-            events.push(("probe-failed".into(), probe.error.clone()));
+            events.push(("probe-failed".into(), error.clone()));
             lines.push(format!(
-                "gateway does not answer {url} ({}) for {failures} check(s); {why}",
-                probe.error
+                "gateway does not answer {url} ({error}) for {failures} check(s); {why}"
             ));
         }
     }
-    Ok(live)
+    Ok(())
 }
 
 fn action_json(live: &Live) -> Value {
@@ -431,115 +506,12 @@ fn alert(
     prev: &store::State,
     findings: &[Finding],
 ) -> Result<()> {
-    let mk = |severity, key: &str, text: String| Alert {
-        job: JOB.into(),
-        severity,
-        key: key.into(),
-        text,
-    };
-    let url = &live.url;
-    let down_text = |extra: &str| {
-        format!(
-            "gateway down: {url} does not answer ({}) for {} check(s){extra}",
-            live.probe.error, live.failures
-        )
-    };
-    match (&live.action, &live.restart) {
-        (Action::Healthy, _) => {
-            notify::clear(
-                ctx,
-                l,
-                JOB,
-                "down",
-                &format!("gateway recovered: {url} answers again"),
-            )?;
-            notify::clear(
-                ctx,
-                l,
-                JOB,
-                "restart-loop",
-                "gateway restart loop over: it answers again",
-            )?;
-        }
-        (Action::Restart { .. }, Some(r)) if r.healthy => {
-            notify::notice(
-                ctx,
-                l,
-                &mk(
-                    Severity::Warning,
-                    "restarted",
-                    format!(
-                        "gateway restarted: {url} did not answer ({}) for {} check(s); {}",
-                        live.probe.error, live.failures, r.message
-                    ),
-                ),
-            )?;
-            notify::clear(
-                ctx,
-                l,
-                JOB,
-                "down",
-                &format!("gateway recovered after a restart: {url} answers again"),
-            )?;
-            notify::clear(
-                ctx,
-                l,
-                JOB,
-                "restart-loop",
-                "gateway restart loop over: it answers again",
-            )?;
-        }
-        (Action::Restart { .. }, Some(r)) => {
-            notify::raise(
-                ctx,
-                l,
-                &mk(
-                    Severity::Critical,
-                    "down",
-                    down_text(&format!("; {}", r.message)),
-                ),
-            )?;
-        }
-        (Action::Hold { restarts, .. }, _) => {
-            notify::raise(
-                ctx,
-                l,
-                &mk(Severity::Critical, "down", down_text("; restarts on hold")),
-            )?;
-            let errs = health::last_error_lines(ctx, 5);
-            let tail = if errs.is_empty() {
-                "no error lines found in the gateway's log or journal".to_string()
-            } else {
-                format!("last error lines:\n{}", errs.join("\n"))
-            };
-            notify::raise(
-                ctx,
-                l,
-                &mk(
-                    Severity::Critical,
-                    "restart-loop",
-                    format!(
-                        "gateway restart loop: {restarts} restart(s) in the last hour did not keep {url} up; claw stops restarting until fewer than {} fall in the last hour; {tail}",
-                        ctx.settings.gateway.max_restarts_per_hour
-                    ),
-                ),
-            )?;
-        }
-        (Action::Report { why, .. }, _) => {
-            notify::raise(
-                ctx,
-                l,
-                &mk(Severity::Critical, "down", down_text(&format!("; {why}"))),
-            )?;
-        }
-        // Waiting for the next check, or a dry run.
-        _ => {}
-    }
+    alert_liveness(ctx, l, live)?;
     for f in findings {
         notify::raise(
             ctx,
             l,
-            &mk(
+            &mk_alert(
                 f.severity,
                 &format!("finding:{}", f.id),
                 format!("gateway: {}; fix: {}", f.message, f.fix),
@@ -558,6 +530,75 @@ fn alert(
         }
     }
     Ok(())
+}
+
+fn mk_alert(severity: Severity, key: &str, text: String) -> Alert {
+    Alert {
+        job: JOB.into(),
+        severity,
+        key: key.into(),
+        text,
+    }
+}
+
+/// `down` while the gateway does not answer (with the restart loop when restarts are on
+/// hold), a notice for a restart that worked, and both cleared once it answers.
+fn alert_liveness(ctx: &Ctx, l: &Ledger, live: &Live) -> Result<()> {
+    let url = &live.url;
+    let down = |extra: &str| {
+        let text = format!(
+            "gateway down: {url} does not answer ({}) for {} check(s){extra}",
+            live.probe.error, live.failures
+        );
+        notify::raise(ctx, l, &mk_alert(Severity::Critical, "down", text)).map(|_| ())
+    };
+    let recovered = |how: &str| -> Result<()> {
+        notify::clear(
+            ctx,
+            l,
+            JOB,
+            "down",
+            &format!("gateway recovered{how}: {url} answers again"),
+        )?;
+        notify::clear(
+            ctx,
+            l,
+            JOB,
+            "restart-loop",
+            "gateway restart loop over: it answers again",
+        )?;
+        Ok(())
+    };
+    match (&live.action, &live.restart) {
+        (Action::Healthy, _) => recovered(""),
+        (Action::Restart { .. }, Some(r)) if r.healthy => {
+            let text = format!(
+                "gateway restarted: {url} did not answer ({}) for {} check(s); {}",
+                live.probe.error, live.failures, r.message
+            );
+            notify::notice(ctx, l, &mk_alert(Severity::Warning, "restarted", text))?;
+            recovered(" after a restart")
+        }
+        (Action::Restart { .. }, Some(r)) => down(&format!("; {}", r.message)),
+        (Action::Hold { restarts, .. }, _) => {
+            down("; restarts on hold")?;
+            let errs = health::last_error_lines(ctx, 5);
+            let tail = if errs.is_empty() {
+                "no error lines found in the gateway's log or journal".to_string()
+            } else {
+                format!("last error lines:\n{}", errs.join("\n"))
+            };
+            let text = format!(
+                "gateway restart loop: {restarts} restart(s) in the last hour did not keep {url} up; claw stops restarting until fewer than {} fall in the last hour; {tail}",
+                ctx.settings.gateway.max_restarts_per_hour
+            );
+            notify::raise(ctx, l, &mk_alert(Severity::Critical, "restart-loop", text))?;
+            Ok(())
+        }
+        (Action::Report { why, .. }, _) => down(&format!("; {why}")),
+        // Waiting for the next check, or a dry run.
+        _ => Ok(()),
+    }
 }
 
 /// `openclaw security audit --json`, at most once per interval (it takes about 10 s); the
@@ -829,4 +870,96 @@ fn metrics(
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(ok: bool, up: bool, failures: u32) -> Live {
+        Live {
+            url: "http://127.0.0.1:18789/health".into(),
+            probe: health::Probe {
+                ok,
+                status: None,
+                elapsed: Duration::from_millis(5),
+                error: if ok { String::new() } else { "refused".into() },
+            },
+            action: Action::Healthy,
+            restart: None,
+            up,
+            failures,
+            restarts_hour: 0,
+        }
+    }
+
+    fn seen(pid: Option<i32>, findings: &[&str]) -> Seen {
+        Seen {
+            cfg: json!({}),
+            listeners: vec![],
+            pid,
+            facts: None,
+            rss: Some(200),
+            baseline: Some(100),
+            oc: OcAudit {
+                status: "off",
+                at: None,
+                error: None,
+                findings: vec![],
+            },
+            findings: findings
+                .iter()
+                .map(|id| Finding {
+                    id: id.to_string(),
+                    severity: Severity::Warning,
+                    message: String::new(),
+                    fix: String::new(),
+                    source: "claw",
+                })
+                .collect(),
+            fss: vec![],
+            ver: Ver {
+                installed: None,
+                source: None,
+                schema: None,
+                drift: false,
+                refreshed: false,
+            },
+            rpc: None,
+        }
+    }
+
+    #[test]
+    fn the_next_state_keeps_what_this_run_did_not_see() {
+        let prev = store::State {
+            status: "up".into(),
+            last_ok_at: Some("t0".into()),
+            last_failure_at: Some("t-1".into()),
+            openclaw_version: Some("2026.9.6".into()),
+            ..Default::default()
+        };
+        // Down: the last ok time and the version stay, the failure and error are now.
+        let s = next_state("t1", &prev, &live(false, false, 2), &seen(None, &[])).unwrap();
+        assert_eq!(s.status, "down");
+        assert_eq!(s.consecutive_failures, 2);
+        assert_eq!(s.last_ok_at.as_deref(), Some("t0"));
+        assert_eq!(s.last_failure_at.as_deref(), Some("t1"));
+        assert_eq!(s.last_error.as_deref(), Some("refused"));
+        assert_eq!(s.openclaw_version.as_deref(), Some("2026.9.6"));
+        assert_eq!(s.audit_json.as_deref(), Some("[]"));
+        // A failed probe brought back by a restart: up now, but the failure is recorded.
+        let s = next_state("t2", &prev, &live(false, true, 0), &seen(Some(7), &["a.b"])).unwrap();
+        assert_eq!(s.status, "up");
+        assert_eq!(s.last_ok_at.as_deref(), Some("t2"));
+        assert_eq!(s.last_failure_at.as_deref(), Some("t2"));
+        assert_eq!(s.last_error, None);
+        assert_eq!(
+            (s.pid, s.rss_baseline_bytes, s.rss_bytes),
+            (Some(7), Some(100), Some(200))
+        );
+        assert_eq!(s.findings, ["a.b"]);
+        // Healthy: the previous failure time stays.
+        let s = next_state("t3", &prev, &live(true, true, 0), &seen(None, &[])).unwrap();
+        assert_eq!(s.last_failure_at.as_deref(), Some("t-1"));
+    }
 }

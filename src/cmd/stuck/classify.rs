@@ -228,7 +228,28 @@ pub fn asks_input(text: &str) -> bool {
 /// run whose session or writer is gone is orphaned before anything else is judged; its own
 /// timeout comes next; then what its last entries say; then plain silence.
 pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
-    let mut ev: Vec<String> = Vec::new();
+    let (last_activity, skew) = activity(f, now);
+    let session_end = session_end(f);
+    let (class, mut evidence) = finished(f, session_end.as_deref())
+        .or_else(|| orphaned(f, now, th, last_activity, session_end.as_deref()))
+        .or_else(|| past_timeout(f, now))
+        .or_else(|| from_tail(f, now, th, last_activity))
+        .unwrap_or_else(|| silence(f, now, th, last_activity));
+    evidence.extend(skew);
+    Verdict {
+        class,
+        evidence,
+        last_activity,
+    }
+}
+
+/// A class and its evidence, from one of the checks `classify` runs in order.
+type Found = (Class, Vec<String>);
+
+/// The newest sign of life at or before `now`, and the signs after `now` as evidence. A time
+/// after `now` is a skewed clock or a copied file, not activity: counting it would keep a hung
+/// run "progressing" until the clock catches up. It is ignored and reported.
+fn activity(f: &Facts, now: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<String>) {
     let last_entry = f.tail.iter().rev().find_map(|e| e.at);
     let signs = [
         ("last entry", last_entry),
@@ -250,8 +271,6 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
             f.run.as_ref().and_then(|r| r.created_at).and_then(ms),
         ),
     ];
-    // A time after `now` is a skewed clock or a copied file, not activity: counting it would
-    // keep a hung run "progressing" until the clock catches up. It is ignored and reported.
     let last_activity = signs
         .iter()
         .filter_map(|(_, t)| *t)
@@ -264,16 +283,12 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
         .collect();
     let skew =
         (!future.is_empty()).then(|| format!("ignored times after now: {}", future.join(", ")));
-    let verdict = |class, mut evidence: Vec<String>| {
-        evidence.extend(skew.clone());
-        Verdict {
-            class,
-            evidence,
-            last_activity,
-        }
-    };
+    (last_activity, skew)
+}
 
-    let session_end = f.session.as_ref().and_then(|s| {
+/// "session ended (...)" when the session's status or end time says it ended.
+fn session_end(f: &Facts) -> Option<String> {
+    f.session.as_ref().and_then(|s| {
         let st = s.status.as_deref().unwrap_or("");
         if s.ended_at.is_some() || matches!(st, "done" | "failed" | "killed" | "timeout") {
             Some(format!(
@@ -287,12 +302,14 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
         } else {
             None
         }
-    });
+    })
+}
 
-    // Finished: the run record says so (or, with no record, the session does).
-    if let Some(r) = &f.run {
-        if r.ended_at.is_some() || r.outcome.is_some() {
-            ev.push(format!(
+/// Finished: the run record says so (or, with no record, the session does).
+fn finished(f: &Facts, session_end: Option<&str>) -> Option<Found> {
+    match &f.run {
+        Some(r) if r.ended_at.is_some() || r.outcome.is_some() => {
+            let e = format!(
                 "run ended{}{}",
                 r.outcome
                     .as_deref()
@@ -302,19 +319,27 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
                     .and_then(ms)
                     .map(|t| format!(" at {}", t.to_rfc3339()))
                     .unwrap_or_default()
-            ));
-            return verdict(Class::Finished, ev);
+            );
+            Some((Class::Finished, vec![e]))
         }
-    } else if let Some(e) = session_end {
-        ev.push(e);
-        return verdict(Class::Finished, ev);
+        Some(_) => None,
+        None => session_end.map(|e| (Class::Finished, vec![e.to_string()])),
     }
+}
 
-    // Orphaned: a run with no endedAt whose session is gone or ended, or whose writer died.
+/// Orphaned: a run with no endedAt whose session is gone or ended, or whose writer died.
+fn orphaned(
+    f: &Facts,
+    now: DateTime<Utc>,
+    th: &Thresholds,
+    last_activity: Option<DateTime<Utc>>,
+    session_end: Option<&str>,
+) -> Option<Found> {
+    let mut ev = Vec::new();
     if let Some(r) = &f.run {
         let born = r.started_at.or(r.created_at).and_then(ms);
         let old_enough = born.is_none_or(|b| now - b > th.orphan_grace);
-        if let Some(e) = &session_end {
+        if let Some(e) = session_end {
             ev.push(format!("run has no endedAt but its {e}"));
         } else if f.session.is_none() && !f.transcript && old_enough {
             ev.push(format!(
@@ -346,28 +371,33 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
             ));
         }
     }
-    if !ev.is_empty() {
-        return verdict(Class::Orphaned, ev);
-    }
+    (!ev.is_empty()).then_some((Class::Orphaned, ev))
+}
 
-    // Past its own timeout.
-    if let Some(r) = &f.run {
-        if let (Some(t), Some(start)) = (
-            r.run_timeout_secs.filter(|t| *t > 0),
-            r.started_at.or(r.created_at).and_then(ms),
-        ) {
-            let limit = Duration::seconds(t.min(i64::MAX as u64 / 1000) as i64);
-            if now - start > limit {
-                ev.push(format!(
-                    "running {} with runTimeoutSeconds {t}",
-                    ago(now, start)
-                ));
-                return verdict(Class::PastTimeout, ev);
-            }
-        }
-    }
+/// Past its own timeout.
+fn past_timeout(f: &Facts, now: DateTime<Utc>) -> Option<Found> {
+    let r = f.run.as_ref()?;
+    let t = r.run_timeout_secs.filter(|t| *t > 0)?;
+    let start = r.started_at.or(r.created_at).and_then(ms)?;
+    let limit = Duration::seconds(t.min(i64::MAX as u64 / 1000) as i64);
+    (now - start > limit).then(|| {
+        (
+            Class::PastTimeout,
+            vec![format!(
+                "running {} with runTimeoutSeconds {t}",
+                ago(now, start)
+            )],
+        )
+    })
+}
 
-    // What the last entries say.
+/// What the last entries say: an error loop, or a question left unanswered.
+fn from_tail(
+    f: &Facts,
+    now: DateTime<Utc>,
+    th: &Thresholds,
+    last_activity: Option<DateTime<Utc>>,
+) -> Option<Found> {
     let assistants: Vec<&TailEntry> = f.tail.iter().filter(|e| e.is_assistant()).collect();
     let k = th.error_loop.max(1);
     if assistants.len() >= k
@@ -376,56 +406,67 @@ pub fn classify(f: &Facts, now: DateTime<Utc>, th: &Thresholds) -> Verdict {
             .all(|e| e.is_error())
     {
         let last = assistants[assistants.len() - 1];
-        ev.push(format!(
+        let e = format!(
             "last {k} assistant messages are errors{}",
             last.error_message
                 .as_deref()
                 .map(|m| format!(": {}", crate::redact::excerpt(m, 160)))
                 .unwrap_or_default()
-        ));
-        return verdict(Class::ErrorLoop, ev);
-    }
-    let quiet_for = last_activity.map(|t| now - t);
-    if let Some(last) = f.tail.last() {
-        let waited = quiet_for.is_some_and(|q| q >= th.waiting_after);
-        let ended_turn = !matches!(
-            last.stop_reason.as_deref(),
-            Some("toolUse") | Some("error") | Some("aborted")
         );
-        if last.is_assistant() && ended_turn && waited && !last.text.trim().is_empty() {
-            let quote = crate::redact::excerpt_tail(last.text.trim(), 160);
-            let since = last_activity.map(|t| ago(now, t)).unwrap_or_default();
-            if asks_permission(&last.text) {
-                ev.push(format!(
-                    "last assistant message asks for permission, unanswered for {since}: \"{quote}\""
-                ));
-                return verdict(Class::WaitingPermission, ev);
-            }
-            if asks_input(&last.text) {
-                ev.push(format!(
-                    "last assistant message waits for input, unanswered for {since}: \"{quote}\""
-                ));
-                return verdict(Class::WaitingInput, ev);
-            }
-        }
+        return Some((Class::ErrorLoop, vec![e]));
     }
+    let last = f.tail.last()?;
+    let waited = last_activity.is_some_and(|t| now - t >= th.waiting_after);
+    let ended_turn = !matches!(
+        last.stop_reason.as_deref(),
+        Some("toolUse") | Some("error") | Some("aborted")
+    );
+    if !(last.is_assistant() && ended_turn && waited && !last.text.trim().is_empty()) {
+        return None;
+    }
+    let quote = crate::redact::excerpt_tail(last.text.trim(), 160);
+    let since = last_activity.map(|t| ago(now, t)).unwrap_or_default();
+    if asks_permission(&last.text) {
+        return Some((
+            Class::WaitingPermission,
+            vec![format!(
+                "last assistant message asks for permission, unanswered for {since}: \"{quote}\""
+            )],
+        ));
+    }
+    asks_input(&last.text).then(|| {
+        (
+            Class::WaitingInput,
+            vec![format!(
+                "last assistant message waits for input, unanswered for {since}: \"{quote}\""
+            )],
+        )
+    })
+}
 
-    // Silence.
-    if let (Some(q), Some(t)) = (quiet_for, last_activity) {
-        if q > th.idle {
-            ev.push(format!(
-                "no new entry for {} (threshold {}m)",
-                ago(now, t),
-                th.idle.num_minutes()
-            ));
-            ev.extend(f.log_hints.iter().cloned());
-            return verdict(Class::Idle, ev);
-        }
+/// Silence: idle past the threshold, else progressing.
+fn silence(
+    f: &Facts,
+    now: DateTime<Utc>,
+    th: &Thresholds,
+    last_activity: Option<DateTime<Utc>>,
+) -> Found {
+    let Some(t) = last_activity else {
+        return (Class::Progressing, vec![]);
+    };
+    if now - t > th.idle {
+        let mut ev = vec![format!(
+            "no new entry for {} (threshold {}m)",
+            ago(now, t),
+            th.idle.num_minutes()
+        )];
+        ev.extend(f.log_hints.iter().cloned());
+        return (Class::Idle, ev);
     }
-    if let Some(t) = last_activity {
-        ev.push(format!("last activity {} ago", ago(now, t)));
-    }
-    verdict(Class::Progressing, ev)
+    (
+        Class::Progressing,
+        vec![format!("last activity {} ago", ago(now, t))],
+    )
 }
 
 #[cfg(test)]

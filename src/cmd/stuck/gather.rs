@@ -4,11 +4,12 @@
 //! from the gateway logs. Per-file problems are collected while the scan goes on.
 
 use super::classify::{Facts, LockFacts, RunFacts, SessionFacts, TailEntry};
+use crate::openclaw::agentdb;
 use crate::openclaw::layout::{self, Agent};
-use crate::openclaw::subagents::{self, RunRecord};
+use crate::openclaw::subagents::{self, RunRecord, StoreEntry};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -101,42 +102,8 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
     })?;
     let (runs, p) = subagents::read_all_runs(openclaw_dir);
     problems.extend(p);
-
-    let mut sessions: HashMap<String, HashMap<String, Session>> = HashMap::new();
-    let by_id: HashMap<&str, &Agent> = agents.iter().map(|a| (a.id.as_str(), a)).collect();
-    for a in &agents {
-        let mut m = HashMap::new();
-        match subagents::read_store(&a.store_path()) {
-            Ok(store) => {
-                for (k, e) in store {
-                    m.insert(
-                        k,
-                        Session {
-                            id: e.session_id,
-                            label: e.label,
-                            facts: SessionFacts {
-                                status: e.status,
-                                started_at: e.started_at,
-                                ended_at: e.ended_at,
-                                updated_at: e.updated_at,
-                            },
-                            sqlite: false,
-                        },
-                    );
-                }
-            }
-            Err(e) => problems.push(format!("{e:#}")),
-        }
-        if let Some(db) = &a.sqlite {
-            match read_windows(db) {
-                Ok(w) => m.extend(w),
-                Err(e) => problems.push(format!("{e:#}")),
-            }
-        }
-        sessions.insert(a.id.clone(), m);
-    }
-
-    let (default_timeout, agent_timeouts) = match config_timeouts(&o.config) {
+    let sessions = read_sessions(&agents, &mut problems);
+    let timeouts = match config_timeouts(&o.config) {
         Ok(x) => x,
         Err(e) => {
             problems.push(format!("{e:#}"));
@@ -144,9 +111,59 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
         }
     };
     let boot = subagents::latest_gateway_boot(openclaw_dir);
+    let mut out = watched(&runs, &sessions, &timeouts, boot, o.include_main);
+    // Only live runs cost I/O: transcripts, locks, logs.
+    read_live(&mut out, &agents, &sessions, o, &mut problems);
+    Ok((out, problems))
+}
+
+/// Every agent's sessions, by agent id then session key: `sessions.json`, then
+/// `session_windows` (the SQLite era) over it.
+fn read_sessions(agents: &[Agent], problems: &mut Vec<String>) -> Sessions {
+    let session = |e: StoreEntry, sqlite: bool| Session {
+        id: e.session_id,
+        label: e.label,
+        facts: SessionFacts {
+            status: e.status,
+            started_at: e.started_at,
+            ended_at: e.ended_at,
+            updated_at: e.updated_at,
+        },
+        sqlite,
+    };
+    let mut sessions = HashMap::new();
+    for a in agents {
+        let mut m = HashMap::new();
+        match subagents::read_store(&a.store_path()) {
+            Ok(store) => m.extend(store.into_iter().map(|(k, e)| (k, session(e, false)))),
+            Err(e) => problems.push(format!("{e:#}")),
+        }
+        if let Some(db) = &a.sqlite {
+            match open_ro(db).and_then(|c| agentdb::windows(&c, &db.display().to_string())) {
+                Ok(w) => m.extend(w.into_iter().map(|(k, e)| (k, session(e, true)))),
+                Err(e) => problems.push(format!("{e:#}")),
+            }
+        }
+        sessions.insert(a.id.clone(), m);
+    }
+    sessions
+}
+
+/// Sessions by agent id, then session key.
+type Sessions = HashMap<String, HashMap<String, Session>>;
+
+/// The watched runs: every run record (with what its sessions and the gateway's boot tell of
+/// it), and every running subagent session (or main session, with `include_main`) without one.
+fn watched(
+    runs: &[RunRecord],
+    sessions: &Sessions,
+    (default_timeout, agent_timeouts): &(Option<u64>, HashMap<String, u64>),
+    boot: Option<i64>,
+    include_main: bool,
+) -> Vec<Watched> {
     let mut out = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
-    for r in &runs {
+    for r in runs {
         let agent = agent_of(&r.child_session_key).unwrap_or_default();
         seen.insert((agent.clone(), r.child_session_key.clone()));
         let s = sessions
@@ -171,16 +188,16 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
                 })
                 .cloned();
             if rf.run_timeout_secs.is_none() {
-                rf.run_timeout_secs = agent_timeouts.get(&w.agent).copied().or(default_timeout);
+                rf.run_timeout_secs = agent_timeouts.get(&w.agent).copied().or(*default_timeout);
             }
         }
         out.push(w);
     }
-    for (agent, m) in &sessions {
+    for (agent, m) in sessions {
         for (key, s) in m {
             let running =
                 s.facts.status.as_deref() == Some("running") && s.facts.ended_at.is_none();
-            let wanted = key.contains(":subagent:") || (o.include_main && is_main(key));
+            let wanted = key.contains(":subagent:") || (include_main && is_main(key));
             if running && wanted && !seen.contains(&(agent.clone(), key.clone())) {
                 out.push(watched_from(
                     None,
@@ -192,13 +209,24 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
         }
     }
     out.sort_by(|a, b| (&a.agent, &a.run_key).cmp(&(&b.agent, &b.run_key)));
+    out
+}
 
-    // Only live runs cost I/O: transcripts, locks, logs.
+/// The live runs' transcript tails (from `transcript_events` for a session the database
+/// holds, else the JSONL file), writer locks and gateway log hints.
+fn read_live(
+    out: &mut [Watched],
+    agents: &[Agent],
+    sessions: &Sessions,
+    o: &Opts,
+    problems: &mut Vec<String>,
+) {
     let hints = if out.iter().any(is_live) {
-        log_hints(&o.log_dirs, o.now, &mut problems)
+        log_hints(&o.log_dirs, o.now, problems)
     } else {
         HashMap::new()
     };
+    let by_id: HashMap<&str, &Agent> = agents.iter().map(|a| (a.id.as_str(), a)).collect();
     let mut dbs: HashMap<PathBuf, Option<Connection>> = HashMap::new();
     for w in out.iter_mut().filter(|w| is_live(w)) {
         let Some(a) = by_id.get(w.agent.as_str()) else {
@@ -209,24 +237,22 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
             .and_then(|m| m.get(&w.session_key))
             .is_some_and(|s| s.sqlite);
         if let Some(sid) = w.session_id.clone() {
-            if sqlite {
-                if let Some(db) = &a.sqlite {
-                    let conn = dbs.entry(db.clone()).or_insert_with(|| open_ro(db).ok());
-                    if let Some(c) = conn {
-                        match tail_events(c, &sid, o.tail) {
-                            Ok(t) if !t.is_empty() => {
-                                w.facts.transcript = true;
-                                w.facts.tail = t;
-                                w.source = "sqlite";
-                            }
-                            Ok(_) => {}
-                            Err(e) => problems.push(format!("{}: {e:#}", db.display())),
+            if let Some(db) = a.sqlite.as_ref().filter(|_| sqlite) {
+                let conn = dbs.entry(db.clone()).or_insert_with(|| open_ro(db).ok());
+                if let Some(c) = conn {
+                    match tail_events(c, &sid, o.tail) {
+                        Ok(t) if !t.is_empty() => {
+                            w.facts.transcript = true;
+                            w.facts.tail = t;
+                            w.source = "sqlite";
                         }
+                        Ok(_) => {}
+                        Err(e) => problems.push(format!("{}: {e:#}", db.display())),
                     }
                 }
             }
             if w.source == "none" {
-                read_jsonl(w, a, &sid, o.tail, &mut problems);
+                read_jsonl(w, a, &sid, o.tail, problems);
             }
             let lock = a.sessions_dir.join(format!("{sid}.jsonl.lock"));
             match subagents::read_lock(&lock) {
@@ -252,7 +278,6 @@ pub fn gather(openclaw_dir: &Path, o: &Opts) -> Result<(Vec<Watched>, Vec<String
             }
         }
     }
-    Ok((out, problems))
 }
 
 fn is_live(w: &Watched) -> bool {
@@ -403,116 +428,19 @@ pub fn tail_entry(line: &[u8], created_ms: Option<i64>) -> Option<TailEntry> {
 }
 
 fn open_ro(db: &Path) -> Result<Connection> {
-    crate::openclaw::agentdb::open_ro(db, Duration::from_millis(250))
+    agentdb::open_ro(db, Duration::from_millis(250))
 }
 
-fn columns(c: &Connection, table: &str) -> Result<HashSet<String>> {
-    let mut st = c.prepare("SELECT name FROM pragma_table_info(?1)")?;
-    let cols = st
-        .query_map(params![table], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(cols)
-}
-
-/// `session_windows`: the newest window per session key (resets keep older ones).
-fn read_windows(db: &Path) -> Result<HashMap<String, Session>> {
-    let c = open_ro(db)?;
-    let name = db.display();
-    let cols = columns(&c, "session_windows")
-        .with_context(|| format!("{name}: not a readable SQLite database"))?;
-    if cols.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let col = |n: &str| {
-        if cols.contains(n) {
-            n.to_string()
-        } else {
-            "NULL".into()
-        }
-    };
-    let sql = format!(
-        "SELECT session_id, session_key, {}, {}, {}, {}, {}, {} FROM session_windows",
-        col("status"),
-        col("started_at"),
-        col("ended_at"),
-        col("updated_at"),
-        col("transcript_updated_at"),
-        col("display_name"),
-    );
-    let mut st = c
-        .prepare(&sql)
-        .with_context(|| format!("{name}: cannot read session_windows"))?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-            ))
-        })
-        .with_context(|| format!("{name}: cannot read session_windows"))?;
-    let mut out: HashMap<String, Session> = HashMap::new();
-    for row in rows {
-        let (sid, key, status, started, ended, updated, t_updated, display) =
-            row.with_context(|| format!("{name}: cannot read session_windows"))?;
-        let updated_at = [updated, t_updated].into_iter().flatten().max();
-        let s = Session {
-            id: Some(sid),
-            label: display,
-            facts: SessionFacts {
-                status,
-                started_at: started,
-                ended_at: ended,
-                updated_at,
-            },
-            sqlite: true,
-        };
-        let newer = out
-            .get(&key)
-            .is_none_or(|o| o.facts.updated_at.unwrap_or(0) <= updated_at.unwrap_or(0));
-        if newer {
-            out.insert(key, s);
-        }
-    }
-    Ok(out)
-}
-
-/// The newest `n` events of a session, oldest first (`event_json`, or zstd `event_zstd`).
+/// The newest `n` events of a session as the classifier reads them, oldest first.
 fn tail_events(c: &Connection, sid: &str, n: usize) -> Result<Vec<TailEntry>> {
-    let cols = columns(c, "transcript_events")?;
-    if cols.is_empty() {
-        return Ok(vec![]);
-    }
-    let sql =
-        format!(
-        "SELECT {}, {}, {} FROM transcript_events WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2",
-        if cols.contains("event_json") { "event_json" } else { "NULL" },
-        if cols.contains("event_zstd") { "event_zstd" } else { "NULL" },
-        if cols.contains("created_at") { "created_at" } else { "NULL" },
-    );
-    let mut st = c.prepare_cached(&sql)?;
-    let mut rows = st.query(params![sid, n as i64])?;
     let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let created: Option<i64> = r.get(2).ok().flatten();
-        let bytes = match r.get_ref(0)? {
-            rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => t.to_vec(),
-            _ => match r.get_ref(1)? {
-                rusqlite::types::ValueRef::Blob(z) => zstd::stream::decode_all(z)
-                    .with_context(|| format!("session {sid}: event_zstd does not decompress"))?,
-                _ => continue,
-            },
-        };
-        if let Some(e) = tail_entry(&bytes, created) {
-            out.push(e);
+    for e in agentdb::tail_events(c, sid, n)? {
+        match e.line {
+            Some(Ok(line)) => out.extend(tail_entry(&line, e.created_at)),
+            Some(Err(why)) => anyhow::bail!("session {sid}: {why}"),
+            None => {}
         }
     }
-    out.reverse();
     Ok(out)
 }
 

@@ -6,10 +6,14 @@
 //! action row is inserted BEFORE its command runs, so a crash never repeats it), runs the
 //! `openclaw` commands, records their results, and raises/clears alerts per run and class.
 //! `--dry-run` prints the exact commands and changes nothing.
+//!
+//! Shape: gather ([`gather`]) -> classify and decide (pure: [`classify`], [`policy`],
+//! `decide_all`) -> record ([`store`]) -> act -> record the results -> alert -> report.
 
 pub mod classify;
 pub mod gather;
 pub mod policy;
+pub mod store;
 pub mod triage;
 
 use crate::ctx::Ctx;
@@ -22,7 +26,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use classify::{Class, Thresholds, Verdict};
 use gather::Watched;
 use policy::{Decision, Done, Policy, Step, Suggestion};
-use rusqlite::{params, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -56,6 +60,23 @@ struct Row {
     /// After execution: ok / failed / skipped, with the error.
     result: Option<(String, Option<String>)>,
     triage: Option<Value>,
+}
+
+impl Row {
+    /// A classified run, not decided yet.
+    fn new(w: Watched, v: Verdict, protected: bool, policy: Policy) -> Row {
+        Row {
+            w,
+            v,
+            protected,
+            policy,
+            decision: None,
+            commands: vec![],
+            until: None,
+            result: None,
+            triage: None,
+        }
+    }
 }
 
 fn policies(ctx: &Ctx) -> Result<HashMap<Class, Policy>> {
@@ -130,17 +151,45 @@ fn log_dirs(ctx: &Ctx) -> Vec<PathBuf> {
     v
 }
 
-fn steer_text(ctx: &Ctx, class: Class) -> &str {
-    let s = &ctx.settings.stuck;
-    if class == Class::WaitingPermission {
-        &s.steer_permission_text
-    } else {
-        &s.steer_input_text
+/// What the decision reads from the settings besides the policies: the per-run and per-scan
+/// caps, the ladder's extension, the steer messages and the CLI the commands name.
+struct Limits<'a> {
+    now: DateTime<Utc>,
+    extend: Duration,
+    max_actions_per_run: u32,
+    max_actions_per_scan: u32,
+    follow: bool,
+    steer_input: &'a str,
+    steer_permission: &'a str,
+    bin: &'a str,
+}
+
+impl<'a> Limits<'a> {
+    fn of(ctx: &'a Ctx) -> Limits<'a> {
+        let s = &ctx.settings.stuck;
+        Limits {
+            now: ctx.now,
+            extend: Duration::minutes(s.extend_minutes.min(1 << 30) as i64),
+            max_actions_per_run: s.max_actions_per_run,
+            max_actions_per_scan: s.max_actions_per_scan,
+            follow: s.triage.follow,
+            steer_input: &s.steer_input_text,
+            steer_permission: &s.steer_permission_text,
+            bin: &ctx.settings.general.openclaw_bin,
+        }
+    }
+
+    fn steer_text(&self, class: Class) -> &'a str {
+        if class == Class::WaitingPermission {
+            self.steer_permission
+        } else {
+            self.steer_input
+        }
     }
 }
 
-fn commands(ctx: &Ctx, w: &Watched, step: Step, msg: Option<&str>) -> Vec<Vec<String>> {
-    let bin = ctx.settings.general.openclaw_bin.clone();
+fn commands(bin: &str, w: &Watched, step: Step, msg: Option<&str>) -> Vec<Vec<String>> {
+    let bin = bin.to_string();
     let call = |method: &str, params: Value| {
         vec![
             bin.clone(),
@@ -202,62 +251,6 @@ fn wait_run_ended(ctx: &Ctx, run_id: &str) -> bool {
 
 pub use crate::proc::shell_line;
 
-fn history(ledger: &Ledger) -> Result<HashMap<String, Vec<Done>>> {
-    let mut st = ledger
-        .conn
-        .prepare("SELECT run_key, step, at, until FROM stuck_actions")?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })?;
-    let t = |s: &str| {
-        DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
-    };
-    let mut m: HashMap<String, Vec<Done>> = HashMap::new();
-    for row in rows {
-        let (k, step, at, until) = row?;
-        if let (Some(step), Some(at)) = (Step::parse(&step), t(&at)) {
-            m.entry(k).or_default().push(Done {
-                step,
-                at,
-                until: until.as_deref().and_then(t),
-            });
-        }
-    }
-    Ok(m)
-}
-
-fn known_triage(ledger: &Ledger) -> Result<HashMap<(String, String), Suggestion>> {
-    let mut st = ledger
-        .conn
-        .prepare("SELECT run_key, class, verdict, text FROM stuck_triage WHERE error IS NULL")?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })?;
-    let mut m = HashMap::new();
-    for row in rows {
-        let (k, c, v, t) = row?;
-        let s = match v.as_str() {
-            "kill" => Suggestion::Kill,
-            "steer" => Suggestion::Steer(t.unwrap_or_default()),
-            _ => Suggestion::Wait,
-        };
-        m.insert((k, c), s);
-    }
-    Ok(m)
-}
-
 fn run_argv(ctx: &Ctx, argv: &[String]) -> std::result::Result<(), String> {
     let secs = ctx.settings.stuck.command_timeout_secs.max(1);
     crate::openclaw::cli::run(
@@ -270,82 +263,116 @@ fn run_argv(ctx: &Ctx, argv: &[String]) -> std::result::Result<(), String> {
 
 fn scan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let policies = policies(ctx)?;
+    let (watched, problems) = gather_runs(ctx)?;
+    let (hist, mut triaged) = ledger.read(|c| Ok((store::history(c)?, store::known_triage(c)?)))?;
+    let mut rows = classify_all(ctx, watched, &policies);
+    let new_triage = triage_all(ctx, &mut rows, &mut triaged);
+    decide_all(&mut rows, &hist, &triaged, &Limits::of(ctx));
+    let mut cleared = Vec::new();
+    if !ctx.dry_run {
+        // Detections, triage answers and the planned actions, before anything runs.
+        cleared = ledger
+            .immediate(|tx| record(ctx, tx, &mut rows, &new_triage))
+            .context("ledger: cannot record the stuck-agent detections")?;
+        act(ctx, &mut rows);
+        ledger
+            .immediate(|tx| record_results(tx, &rows))
+            .context("ledger: cannot record the stuck-agent actions")?;
+        // Alerts, after the ledger is committed.
+        alert(ctx, ledger, &rows, &cleared);
+    }
+    Ok(outcome(ctx, &rows, &problems, &cleared))
+}
+
+/// A detection that cleared this scan: run key, class, and the class the run has now.
+type Cleared = (String, String, String);
+
+/// A triage question asked this scan: run key, class, and the answer or why there is none.
+type Asked = (String, String, std::result::Result<triage::Answer, String>);
+
+/// Gather: every watched run's facts; per-file problems are warned and the scan goes on.
+fn gather_runs(ctx: &Ctx) -> Result<(Vec<Watched>, Vec<String>)> {
     let s = &ctx.settings.stuck;
-    let now = ctx.now;
-    let now_str = ctx.now_str();
     let (watched, problems) = gather::gather(
         &ctx.paths.openclaw_dir,
         &gather::Opts {
             tail: s.tail_entries.max(s.error_loop_count).max(1),
             include_main: s.include_main,
             log_dirs: log_dirs(ctx),
-            now,
+            now: ctx.now,
             config: ctx.paths.config.clone(),
         },
     )?;
     for p in &problems {
         ctx.out.warn(p);
     }
-    let hist = history(ledger)?;
-    let mut triaged = known_triage(ledger)?;
+    Ok((watched, problems))
+}
 
-    let mut rows: Vec<Row> = watched
+fn classify_all(ctx: &Ctx, watched: Vec<Watched>, policies: &HashMap<Class, Policy>) -> Vec<Row> {
+    let include_main = ctx.settings.stuck.include_main;
+    watched
         .into_iter()
         .map(|w| {
-            let v = classify::classify(&w.facts, now, &thresholds(ctx, &w));
-            let protected = gather::is_main(&w.session_key) && !s.include_main;
+            let v = classify::classify(&w.facts, ctx.now, &thresholds(ctx, &w));
+            let protected = gather::is_main(&w.session_key) && !include_main;
             let policy = policies.get(&v.class).copied().unwrap_or(Policy::Report);
-            Row {
-                w,
-                v,
-                protected,
-                policy,
-                decision: None,
-                commands: vec![],
-                until: None,
-                result: None,
-                triage: None,
-            }
+            Row::new(w, v, protected, policy)
         })
-        .collect();
+        .collect()
+}
 
-    // Triage: once per (run, class), outside any transaction, never in a dry run.
-    let mut new_triage: Vec<(String, String, std::result::Result<triage::Answer, String>)> =
-        Vec::new();
-    if s.triage.enabled {
-        let mut asked = 0u32;
-        for r in rows
-            .iter_mut()
-            .filter(|r| r.v.class.is_stuck() && !r.protected)
-        {
-            let key = (r.w.run_key.clone(), r.v.class.as_str().to_string());
-            if triaged.contains_key(&key) || asked >= s.max_actions_per_scan {
-                continue;
-            }
-            if ctx.dry_run {
-                r.triage = Some(json!({"would_ask": s.triage.model}));
-                continue;
-            }
-            asked += 1;
-            let prompt = triage::prompt(
-                r.v.class.as_str(),
-                &r.v.evidence,
-                r.w.task.as_deref(),
-                &r.w.facts.tail,
-                s.triage.max_chars,
-            );
-            let ans = triage::ask(&s.triage, &prompt);
-            match &ans {
-                Ok(a) => {
-                    triaged.insert(key.clone(), a.suggestion.clone());
-                }
-                Err(e) => ctx.out.warn(e),
-            }
-            new_triage.push((key.0, key.1, ans));
-        }
+/// Triage: once per (run, class), outside any transaction, never in a dry run, at most
+/// `max_actions_per_scan` questions a scan. New answers join `triaged`.
+fn triage_all(
+    ctx: &Ctx,
+    rows: &mut [Row],
+    triaged: &mut HashMap<(String, String), Suggestion>,
+) -> Vec<Asked> {
+    let s = &ctx.settings.stuck;
+    let mut asked: Vec<Asked> = Vec::new();
+    if !s.triage.enabled {
+        return asked;
     }
+    for r in rows
+        .iter_mut()
+        .filter(|r| r.v.class.is_stuck() && !r.protected)
+    {
+        let key = (r.w.run_key.clone(), r.v.class.as_str().to_string());
+        if triaged.contains_key(&key) || asked.len() as u32 >= s.max_actions_per_scan {
+            continue;
+        }
+        if ctx.dry_run {
+            r.triage = Some(json!({"would_ask": s.triage.model}));
+            continue;
+        }
+        let prompt = triage::prompt(
+            r.v.class.as_str(),
+            &r.v.evidence,
+            r.w.task.as_deref(),
+            &r.w.facts.tail,
+            s.triage.max_chars,
+        );
+        let ans = triage::ask(&s.triage, &prompt);
+        match &ans {
+            Ok(a) => {
+                triaged.insert(key.clone(), a.suggestion.clone());
+            }
+            Err(e) => ctx.out.warn(e),
+        }
+        asked.push((key.0, key.1, ans));
+    }
+    asked
+}
 
-    // Decide, within the per-scan cap.
+/// Decide (pure): the next step of every stuck run, within the per-scan cap, with its
+/// commands.
+fn decide_all(
+    rows: &mut [Row],
+    hist: &HashMap<String, Vec<Done>>,
+    triaged: &HashMap<(String, String), Suggestion>,
+    lim: &Limits,
+) {
     let mut acts = 0u32;
     for r in rows.iter_mut().filter(|r| r.v.class.is_stuck()) {
         let done = hist.get(&r.w.run_key).map(Vec::as_slice).unwrap_or(&[]);
@@ -357,238 +384,225 @@ fn scan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         }
         let rules = policy::Rules {
             policy: r.policy,
-            now,
-            extend: Duration::minutes(s.extend_minutes.min(1 << 30) as i64),
-            max_actions: s.max_actions_per_run,
-            steer_text: steer_text(ctx, r.v.class),
-            follow: s.triage.follow,
+            now: lim.now,
+            extend: lim.extend,
+            max_actions: lim.max_actions_per_run,
+            steer_text: lim.steer_text(r.v.class),
+            follow: lim.follow,
             protected: r.protected,
         };
         let mut d = policy::decide(&rules, done, sug);
         if let Decision::Act(step, msg) = &d {
-            if acts >= s.max_actions_per_scan {
+            if acts >= lim.max_actions_per_scan {
                 d = Decision::Hold("action cap for this scan reached; next scan".into());
             } else {
                 acts += 1;
-                r.commands = commands(ctx, &r.w, *step, msg.as_deref());
+                r.commands = commands(lim.bin, &r.w, *step, msg.as_deref());
                 if *step == Step::Extend {
-                    r.until = Some(now + rules.extend);
+                    r.until = Some(lim.now + rules.extend);
                 }
             }
         }
         r.decision = Some(d);
     }
+}
 
-    let stuck_keys: HashSet<(String, String)> = rows
+/// Record, in the caller's transaction: detections, the ones that cleared, triage answers, and
+/// every planned action as pending before its command runs. Returns what cleared.
+fn record(ctx: &Ctx, tx: &Connection, rows: &mut [Row], asked: &[Asked]) -> Result<Vec<Cleared>> {
+    let now = ctx.now_str();
+    let seen: Vec<store::Detection> = rows
         .iter()
         .filter(|r| r.v.class.is_stuck())
-        .map(|r| (r.w.run_key.clone(), r.v.class.as_str().to_string()))
+        .map(|r| {
+            let mut ev = json!(r.v.evidence);
+            crate::redact::redact_json(&mut ev);
+            store::Detection {
+                run_key: &r.w.run_key,
+                class: r.v.class.as_str(),
+                agent: &r.w.agent,
+                session_key: &r.w.session_key,
+                label: r.w.label.as_deref(),
+                evidence: ev.to_string(),
+            }
+        })
         .collect();
-
-    let mut cleared: Vec<(String, String, String)> = Vec::new();
-    if !ctx.dry_run {
-        // 1: detections, triage answers and the planned actions, before anything runs.
-        let tx = Transaction::new_unchecked(&ledger.conn, TransactionBehavior::Immediate)
-            .context("ledger: cannot start the stuck-agent transaction")?;
-        {
-            let mut up = tx.prepare(
-                "INSERT INTO stuck_detections (run_key, class, agent_id, session_key, label,
-                     first_at, last_at, scans, evidence, cleared_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1, ?7, NULL)
-                 ON CONFLICT (run_key, class) DO UPDATE SET last_at = ?6,
-                     scans = CASE WHEN cleared_at IS NULL THEN scans + 1 ELSE 1 END,
-                     first_at = CASE WHEN cleared_at IS NULL THEN first_at ELSE ?6 END,
-                     evidence = ?7, cleared_at = NULL",
-            )?;
-            for r in rows.iter().filter(|r| r.v.class.is_stuck()) {
-                let mut ev = json!(r.v.evidence);
-                crate::redact::redact_json(&mut ev);
-                up.execute(params![
-                    r.w.run_key,
-                    r.v.class.as_str(),
-                    r.w.agent,
-                    r.w.session_key,
-                    r.w.label,
-                    now_str,
-                    ev.to_string()
-                ])?;
-            }
-            let mut open =
-                tx.prepare("SELECT run_key, class FROM stuck_detections WHERE cleared_at IS NULL")?;
-            let open: Vec<(String, String)> = open
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let now_class: HashMap<&str, &str> = rows
-                .iter()
-                .map(|r| (r.w.run_key.as_str(), r.v.class.as_str()))
-                .collect();
-            for (k, c) in open {
-                if !stuck_keys.contains(&(k.clone(), c.clone())) {
-                    tx.execute(
-                        "UPDATE stuck_detections SET cleared_at = ?3 WHERE run_key = ?1 AND class = ?2",
-                        params![k, c, now_str],
-                    )?;
-                    let now_c = now_class.get(k.as_str()).copied().unwrap_or("gone");
-                    cleared.push((k, c, now_c.to_string()));
-                }
-            }
-            for (k, c, ans) in &new_triage {
-                let (verdict, text, i, o, cost, err) = match ans {
-                    Ok(a) => {
-                        let (v, t) = match &a.suggestion {
-                            Suggestion::Kill => ("kill", None),
-                            Suggestion::Steer(t) => ("steer", Some(crate::redact::redact_text(t))),
-                            Suggestion::Wait => ("wait", None),
-                        };
-                        (
-                            v,
-                            t,
-                            a.input_tokens as i64,
-                            a.output_tokens as i64,
-                            a.cost_micros,
-                            None,
-                        )
-                    }
-                    Err(e) => ("error", None, 0, 0, 0, Some(e.clone())),
-                };
-                tx.execute(
-                    "INSERT INTO stuck_triage (run_key, class, at, api, model, verdict, text,
-                         input_tokens, output_tokens, cost_micros, error)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                     ON CONFLICT (run_key, class) DO UPDATE SET at = ?3, verdict = ?6, text = ?7,
-                         input_tokens = input_tokens + ?8, output_tokens = output_tokens + ?9,
-                         cost_micros = cost_micros + ?10, error = ?11",
-                    params![
-                        k,
-                        c,
-                        now_str,
-                        s.triage.api,
-                        s.triage.model,
-                        verdict,
-                        text,
-                        i,
-                        o,
-                        cost,
-                        err
-                    ],
-                )?;
-            }
-            let mut ins = tx.prepare(
-                "INSERT INTO stuck_actions (run_key, step, class, session_key, at, until, argv, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending')
-                 ON CONFLICT (run_key, step) DO NOTHING",
-            )?;
-            for r in rows.iter_mut() {
-                if let Some(Decision::Act(step, _)) = &r.decision {
-                    let argv: Vec<Value> = r
-                        .commands
-                        .iter()
-                        .map(|a| json!(crate::redact::redact_text(&shell_line(a))))
-                        .collect();
-                    let n = ins.execute(params![
-                        r.w.run_key,
-                        step.as_str(),
-                        r.v.class.as_str(),
-                        r.w.session_key,
-                        now_str,
-                        r.until
-                            .map(|u| u.to_rfc3339_opts(SecondsFormat::Secs, true)),
-                        Value::Array(argv).to_string()
-                    ])?;
-                    if n == 0 {
-                        // Another scan recorded this step first: it owns the command.
-                        r.decision = Some(Decision::Hold(format!(
-                            "{} already recorded",
-                            step.as_str()
-                        )));
-                        r.commands.clear();
-                    }
-                }
-            }
-        }
-        tx.commit()
-            .context("ledger: cannot commit the stuck-agent detections")?;
-
-        // 2: run the commands, then record how each went.
-        for r in rows.iter_mut() {
-            if let Some(Decision::Act(..)) = &r.decision {
-                let mut errs = Vec::new();
-                for argv in &r.commands {
-                    if let Err(e) = run_argv(ctx, argv) {
-                        errs.push(format!("{}: {e}", argv[1..4.min(argv.len())].join(" ")));
-                    }
-                }
-                // A kill is done when the run has ended, not when the commands exited 0:
-                // `tasks cancel` fails with "already terminal" after a working abort, and
-                // 2026.7.1 answers 0 with "Subagent was not running." for a hung run.
-                let ended = match (step_of(r), r.w.facts.run.as_ref()) {
-                    (Some(Step::Kill), Some(run)) if !ctx.dry_run => {
-                        Some(wait_run_ended(ctx, &run.run_id))
-                    }
-                    _ => None,
-                };
-                r.result = Some(match ended {
-                    Some(true) => ("ok".into(), None),
-                    Some(false) => {
-                        errs.push("the run has not ended (its task is not terminal)".into());
-                        ("failed".into(), Some(errs.join("; ")))
-                    }
-                    None if errs.is_empty() => ("ok".into(), None),
-                    None => ("failed".into(), Some(errs.join("; "))),
-                });
-            }
-        }
-        let tx = Transaction::new_unchecked(&ledger.conn, TransactionBehavior::Immediate)
-            .context("ledger: cannot start the stuck-agent transaction")?;
-        for r in rows.iter() {
-            if let (Some(Decision::Act(step, _)), Some((status, err))) = (&r.decision, &r.result) {
-                tx.execute(
-                    "UPDATE stuck_actions SET status = ?3, error = ?4 WHERE run_key = ?1 AND step = ?2",
-                    params![r.w.run_key, step.as_str(), status, err],
-                )?;
-            }
-        }
-        tx.commit()
-            .context("ledger: cannot record the stuck-agent actions")?;
-
-        // 3: alerts, after the ledger is committed.
-        for r in rows.iter().filter(|r| r.v.class.is_stuck()) {
-            let action = describe(r);
-            let text = format!(
-                "run {} (agent {}{}) is {}: {}; {}",
-                r.w.run_key,
-                r.w.agent,
-                r.w.label
-                    .as_deref()
-                    .map(|l| format!(", label {l}"))
-                    .unwrap_or_default(),
-                r.v.class.as_str(),
-                r.v.evidence.first().map(String::as_str).unwrap_or("-"),
-                action
-            );
-            let _ = notify::raise(
-                ctx,
-                ledger,
-                &Alert {
-                    job: JOB.into(),
-                    severity: Severity::Warning,
-                    key: format!("{}:{}", r.w.run_key, r.v.class.as_str()),
-                    text,
-                },
-            );
-        }
-        for (k, c, now_c) in &cleared {
-            let _ = notify::clear(
-                ctx,
-                ledger,
-                JOB,
-                &format!("{k}:{c}"),
-                &format!("run {k} is no longer {c} (now {now_c})"),
-            );
+    store::detect(tx, &now, &seen)?;
+    let cleared = clear_gone(tx, rows, &now)?;
+    let t = &ctx.settings.stuck.triage;
+    for (k, c, ans) in asked {
+        store::triage(tx, &now, &triage_row(&t.api, &t.model, k, c, ans))?;
+    }
+    for r in rows.iter_mut() {
+        let Some(Decision::Act(step, _)) = &r.decision else {
+            continue;
+        };
+        let step = *step;
+        let argv: Vec<Value> = r
+            .commands
+            .iter()
+            .map(|a| json!(crate::redact::redact_text(&shell_line(a))))
+            .collect();
+        let planned = store::Planned {
+            run_key: &r.w.run_key,
+            step,
+            class: r.v.class.as_str(),
+            session_key: &r.w.session_key,
+            until: r
+                .until
+                .map(|u| u.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            argv: Value::Array(argv).to_string(),
+        };
+        if !store::plan(tx, &now, &planned)? {
+            // Another scan recorded this step first: it owns the command.
+            r.decision = Some(Decision::Hold(format!(
+                "{} already recorded",
+                step.as_str()
+            )));
+            r.commands.clear();
         }
     }
+    Ok(cleared)
+}
 
-    Ok(outcome(ctx, &rows, &problems, &cleared))
+/// Clear every open detection this scan no longer sees stuck in that class.
+fn clear_gone(tx: &Connection, rows: &[Row], now: &str) -> Result<Vec<Cleared>> {
+    let stuck_keys: HashSet<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r.v.class.is_stuck())
+        .map(|r| (r.w.run_key.as_str(), r.v.class.as_str()))
+        .collect();
+    let now_class: HashMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r.w.run_key.as_str(), r.v.class.as_str()))
+        .collect();
+    let mut cleared = Vec::new();
+    for (k, c) in store::open_detections(tx)? {
+        if !stuck_keys.contains(&(k.as_str(), c.as_str())) {
+            store::clear(tx, &k, &c, now)?;
+            let now_c = now_class.get(k.as_str()).copied().unwrap_or("gone");
+            cleared.push((k, c, now_c.to_string()));
+        }
+    }
+    Ok(cleared)
+}
+
+/// The ledger row of one triage question.
+fn triage_row<'a>(
+    api: &'a str,
+    model: &'a str,
+    run_key: &'a str,
+    class: &'a str,
+    ans: &'a std::result::Result<triage::Answer, String>,
+) -> store::Triage<'a> {
+    let (verdict, text, input_tokens, output_tokens, cost_micros, error) = match ans {
+        Ok(a) => {
+            let (v, t) = match &a.suggestion {
+                Suggestion::Kill => ("kill", None),
+                Suggestion::Steer(t) => ("steer", Some(crate::redact::redact_text(t))),
+                Suggestion::Wait => ("wait", None),
+            };
+            (
+                v,
+                t,
+                a.input_tokens as i64,
+                a.output_tokens as i64,
+                a.cost_micros,
+                None,
+            )
+        }
+        Err(e) => ("error", None, 0, 0, 0, Some(e.as_str())),
+    };
+    store::Triage {
+        run_key,
+        class,
+        api,
+        model,
+        verdict,
+        text,
+        input_tokens,
+        output_tokens,
+        cost_micros,
+        error,
+    }
+}
+
+/// Act: run every decided step's commands and note how each went. A kill is done when the
+/// run has ended, not when the commands exited 0: `tasks cancel` fails with "already
+/// terminal" after a working abort, and 2026.7.1 answers 0 with "Subagent was not running."
+/// for a hung run.
+fn act(ctx: &Ctx, rows: &mut [Row]) {
+    for r in rows.iter_mut() {
+        let Some(Decision::Act(..)) = &r.decision else {
+            continue;
+        };
+        let mut errs = Vec::new();
+        for argv in &r.commands {
+            if let Err(e) = run_argv(ctx, argv) {
+                errs.push(format!("{}: {e}", argv[1..4.min(argv.len())].join(" ")));
+            }
+        }
+        let ended = match (step_of(r), r.w.facts.run.as_ref()) {
+            (Some(Step::Kill), Some(run)) if !ctx.dry_run => Some(wait_run_ended(ctx, &run.run_id)),
+            _ => None,
+        };
+        r.result = Some(match ended {
+            Some(true) => ("ok".into(), None),
+            Some(false) => {
+                errs.push("the run has not ended (its task is not terminal)".into());
+                ("failed".into(), Some(errs.join("; ")))
+            }
+            None if errs.is_empty() => ("ok".into(), None),
+            None => ("failed".into(), Some(errs.join("; "))),
+        });
+    }
+}
+
+/// Record how each action went.
+fn record_results(tx: &Connection, rows: &[Row]) -> Result<()> {
+    for r in rows {
+        if let (Some(Decision::Act(step, _)), Some((status, err))) = (&r.decision, &r.result) {
+            store::action_result(tx, &r.w.run_key, *step, status, err.as_deref())?;
+        }
+    }
+    Ok(())
+}
+
+/// Raise one alert per stuck run and class; clear the ones that cleared.
+fn alert(ctx: &Ctx, ledger: &Ledger, rows: &[Row], cleared: &[Cleared]) {
+    for r in rows.iter().filter(|r| r.v.class.is_stuck()) {
+        let text = format!(
+            "run {} (agent {}{}) is {}: {}; {}",
+            r.w.run_key,
+            r.w.agent,
+            r.w.label
+                .as_deref()
+                .map(|l| format!(", label {l}"))
+                .unwrap_or_default(),
+            r.v.class.as_str(),
+            r.v.evidence.first().map(String::as_str).unwrap_or("-"),
+            describe(r)
+        );
+        let _ = notify::raise(
+            ctx,
+            ledger,
+            &Alert {
+                job: JOB.into(),
+                severity: Severity::Warning,
+                key: format!("{}:{}", r.w.run_key, r.v.class.as_str()),
+                text,
+            },
+        );
+    }
+    for (k, c, now_c) in cleared {
+        let _ = notify::clear(
+            ctx,
+            ledger,
+            JOB,
+            &format!("{k}:{c}"),
+            &format!("run {k} is no longer {c} (now {now_c})"),
+        );
+    }
 }
 
 fn suggestion_json(s: &Suggestion) -> Value {
@@ -615,53 +629,92 @@ fn describe(r: &Row) -> String {
     }
 }
 
-fn outcome(
-    ctx: &Ctx,
-    rows: &[Row],
-    problems: &[String],
-    cleared: &[(String, String, String)],
-) -> Outcome {
+fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// One run in `--json`.
+fn run_json(ctx: &Ctx, r: &Row) -> Value {
+    let action = r.decision.as_ref().map(|d| match d {
+        Decision::Act(step, msg) => json!({
+            "step": step.as_str(),
+            "message": msg,
+            "commands": r.commands.iter().map(|a| shell_line(a)).collect::<Vec<_>>(),
+            "until": ts(r.until),
+            "status": r.result.as_ref().map(|x| x.0.as_str()).unwrap_or(if ctx.dry_run { "dry-run" } else { "pending" }),
+            "error": r.result.as_ref().and_then(|x| x.1.clone()),
+        }),
+        Decision::Hold(m) => json!({"step": null, "reason": m}),
+    });
+    json!({
+        "run_id": r.w.facts.run.as_ref().map(|x| x.run_id.clone()),
+        "run_key": r.w.run_key,
+        "agent": r.w.agent,
+        "session_key": r.w.session_key,
+        "session_id": r.w.session_id,
+        "label": r.w.label,
+        "class": r.v.class.as_str(),
+        "stuck": r.v.class.is_stuck(),
+        "evidence": r.v.evidence,
+        "last_activity": ts(r.v.last_activity),
+        "transcript": r.w.source,
+        "entries_read": r.w.facts.tail.len(),
+        "lock": r.w.facts.lock.as_ref().map(|l| json!({"pid": l.pid, "alive": l.alive})),
+        "protected": r.protected,
+        "action": action,
+        "triage": r.triage,
+    })
+}
+
+/// One line per stuck run and class: printed when it first appears, "recovered:" when it
+/// clears (see `findings`); `--json` has the full table.
+fn finding(r: &Row) -> (String, String) {
+    let key = format!("{}:{}", r.w.run_key, r.v.class.as_str());
+    let line = format!(
+        "stuck: {} {} ({}) {}, last activity {}, {}{}",
+        r.w.agent,
+        r.w.run_key,
+        r.w.label.clone().unwrap_or_else(|| "-".into()),
+        r.v.class.as_str(),
+        ts(r.v.last_activity).unwrap_or_else(|| "-".into()),
+        describe(r),
+        r.v.evidence
+            .first()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default()
+    );
+    (key, line)
+}
+
+/// What a dry run would run.
+fn dry_run_text(planned: &[&Row]) -> String {
+    let mut text = String::new();
+    for r in planned {
+        if r.commands.is_empty() {
+            text.push_str(&format!(
+                "dry run: would record an extension for {}\n",
+                r.w.run_key
+            ));
+        }
+        for a in &r.commands {
+            text.push_str(&format!("dry run: would run: {}\n", shell_line(a)));
+        }
+    }
+    text
+}
+
+/// Report.
+fn outcome(ctx: &Ctx, rows: &[Row], problems: &[String], cleared: &[Cleared]) -> Outcome {
     let stuck: Vec<&Row> = rows.iter().filter(|r| r.v.class.is_stuck()).collect();
     let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
     for r in rows {
         *by_class.entry(r.v.class.as_str()).or_default() += 1;
     }
-    let ts = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
     // The per-run document is only built when asked for (20k runs make a large one).
     let runs: Vec<Value> = rows
         .iter()
         .filter(|_| ctx.out.json)
-        .map(|r| {
-            let action = r.decision.as_ref().map(|d| match d {
-                Decision::Act(step, msg) => json!({
-                    "step": step.as_str(),
-                    "message": msg,
-                    "commands": r.commands.iter().map(|a| shell_line(a)).collect::<Vec<_>>(),
-                    "until": ts(r.until),
-                    "status": r.result.as_ref().map(|x| x.0.as_str()).unwrap_or(if ctx.dry_run { "dry-run" } else { "pending" }),
-                    "error": r.result.as_ref().and_then(|x| x.1.clone()),
-                }),
-                Decision::Hold(m) => json!({"step": null, "reason": m}),
-            });
-            json!({
-                "run_id": r.w.facts.run.as_ref().map(|x| x.run_id.clone()),
-                "run_key": r.w.run_key,
-                "agent": r.w.agent,
-                "session_key": r.w.session_key,
-                "session_id": r.w.session_id,
-                "label": r.w.label,
-                "class": r.v.class.as_str(),
-                "stuck": r.v.class.is_stuck(),
-                "evidence": r.v.evidence,
-                "last_activity": ts(r.v.last_activity),
-                "transcript": r.w.source,
-                "entries_read": r.w.facts.tail.len(),
-                "lock": r.w.facts.lock.as_ref().map(|l| json!({"pid": l.pid, "alive": l.alive})),
-                "protected": r.protected,
-                "action": action,
-                "triage": r.triage,
-            })
-        })
+        .map(|r| run_json(ctx, r))
         .collect();
     let mut doc = json!({
         "schema_version": SCHEMA_VERSION,
@@ -689,49 +742,18 @@ fn outcome(
             format!(", {} problem(s)", problems.len())
         }
     );
-    let mut text = String::new();
     let planned: Vec<&Row> = rows
         .iter()
         .filter(|r| matches!(r.decision, Some(Decision::Act(..))))
         .collect();
-    // One line per stuck run and class: printed when it first appears, "recovered:" when it
-    // clears (see `findings`); `--json` has the full table.
-    let findings: Vec<(String, String)> = stuck
-        .iter()
-        .map(|r| {
-            let key = format!("{}:{}", r.w.run_key, r.v.class.as_str());
-            let line = format!(
-                "stuck: {} {} ({}) {}, last activity {}, {}{}",
-                r.w.agent,
-                r.w.run_key,
-                r.w.label.clone().unwrap_or_else(|| "-".into()),
-                r.v.class.as_str(),
-                ts(r.v.last_activity).unwrap_or_else(|| "-".into()),
-                describe(r),
-                r.v.evidence
-                    .first()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            );
-            (key, line)
-        })
-        .collect();
-    if ctx.dry_run {
-        for r in &planned {
-            if r.commands.is_empty() {
-                text.push_str(&format!(
-                    "dry run: would record an extension for {}\n",
-                    r.w.run_key
-                ));
-            }
-            for a in &r.commands {
-                text.push_str(&format!("dry run: would run: {}\n", shell_line(a)));
-            }
-        }
-    }
+    let text = if ctx.dry_run {
+        dry_run_text(&planned)
+    } else {
+        String::new()
+    };
     let mut o = Outcome::ok(summary)
         .with_text(text)
-        .with_findings(findings)
+        .with_findings(stuck.iter().map(|r| finding(r)).collect())
         .with_detail(json!({
         "watched": rows.len(),
         "stuck": stuck.len(),
@@ -754,6 +776,106 @@ fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(key: &str, class: Class, policy: Policy) -> Row {
+        Row::new(
+            Watched {
+                run_key: key.into(),
+                agent: "main".into(),
+                session_key: format!("agent:main:subagent:{key}"),
+                session_id: None,
+                label: None,
+                task: None,
+                source: "none",
+                facts: classify::Facts {
+                    run: Some(classify::RunFacts {
+                        run_id: key.into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            },
+            Verdict {
+                class,
+                evidence: vec![],
+                last_activity: None,
+            },
+            false,
+            policy,
+        )
+    }
+
+    #[test]
+    fn decisions_keep_the_scan_cap_and_name_their_commands() {
+        let now = DateTime::parse_from_rfc3339("2026-08-10T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let lim = Limits {
+            now,
+            extend: Duration::minutes(5),
+            max_actions_per_run: 3,
+            max_actions_per_scan: 2,
+            follow: true,
+            steer_input: "go on",
+            steer_permission: "you may",
+            bin: "openclaw",
+        };
+        let mut rows = vec![
+            row("a", Class::WaitingPermission, Policy::Ladder),
+            row("b", Class::Progressing, Policy::Kill),
+            row("c", Class::Idle, Policy::Ladder),
+            row("d", Class::Idle, Policy::Kill),
+        ];
+        // `c` was steered long enough ago: the ladder extends it.
+        let hist = HashMap::from([(
+            "c".to_string(),
+            vec![Done {
+                step: Step::Steer,
+                at: now - Duration::minutes(10),
+                until: None,
+            }],
+        )]);
+        let triaged = HashMap::from([(
+            ("a".to_string(), "waiting_permission".to_string()),
+            Suggestion::Wait,
+        )]);
+        decide_all(&mut rows, &hist, &triaged, &lim);
+        // Triage said wait for `a` (and its answer is shown); `b` is not stuck.
+        assert_eq!(
+            rows[0].decision,
+            Some(Decision::Hold("triage suggests waiting".into()))
+        );
+        assert_eq!(rows[0].triage, Some(json!({"verdict": "wait"})));
+        assert_eq!(rows[1].decision, None);
+        assert_eq!(rows[2].decision, Some(Decision::Act(Step::Extend, None)));
+        assert!(rows[2].commands.is_empty());
+        assert_eq!(rows[2].until, Some(now + Duration::minutes(5)));
+        assert_eq!(rows[3].decision, Some(Decision::Act(Step::Kill, None)));
+        assert_eq!(
+            rows[3]
+                .commands
+                .iter()
+                .map(|a| shell_line(a))
+                .collect::<Vec<_>>(),
+            [
+                r#"openclaw gateway call sessions.abort --params '{"key":"agent:main:subagent:d"}' --json"#,
+                "openclaw tasks cancel d"
+            ]
+        );
+        // A third stuck run past the cap of two waits for the next scan.
+        rows.push(row("e", Class::Orphaned, Policy::Steer));
+        decide_all(&mut rows, &hist, &triaged, &lim);
+        assert!(
+            matches!(&rows[4].decision, Some(Decision::Hold(m)) if m.contains("action cap for this scan"))
+        );
+        // The permission steer text goes with the permission class.
+        let mut p = vec![row("f", Class::WaitingPermission, Policy::Steer)];
+        decide_all(&mut p, &HashMap::new(), &HashMap::new(), &lim);
+        assert_eq!(
+            p[0].decision,
+            Some(Decision::Act(Step::Steer, Some("you may".into())))
+        );
+    }
 
     #[test]
     fn shell_lines_quote_what_needs_it() {

@@ -371,7 +371,7 @@ fn probe_health(ctx: &Ctx, url: &str) -> Health {
 
 fn ensure(ctx: &Ctx, ledger: &Ledger, mode: Mode) -> Result<Outcome> {
     let f = files(ctx);
-    let prev = store::load_state(&ledger.conn)?;
+    let prev = ledger.read(store::load_state)?;
     if mode == Mode::Check && !prev.as_ref().map(|p| p.managed).unwrap_or(false) {
         return Ok(Outcome::ok(
             "tunnel not started (`claw tunnel start`); nothing to check",
@@ -648,7 +648,7 @@ fn write_url_file(ctx: &Ctx, url: &str) -> Result<()> {
 /// Update every target not yet pointing at `url` (or whose last update failed).
 fn sync_targets(ctx: &Ctx, ledger: &Ledger, url: &str, w: &mut Work) -> Result<()> {
     let s = &ctx.settings.tunnel;
-    let rows = store::load_targets(&ledger.conn)?;
+    let rows = ledger.read(store::load_targets)?;
     for plan in targets::plans(s, url) {
         let row = rows.iter().find(|r| r.target == plan.name);
         if matches!(row, Some(r) if r.ok && r.fingerprint == plan.fingerprint) {
@@ -696,7 +696,7 @@ fn finish(
     url: Option<String>,
     state: &State,
 ) -> Result<Outcome> {
-    store::commit(ledger, &ctx.now_str(), &w.rec)?;
+    ledger.immediate(|tx| store::commit(tx, &ctx.now_str(), &w.rec))?;
     for a in &w.raise {
         notify::raise(ctx, ledger, a)?;
     }
@@ -765,7 +765,9 @@ fn stop(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let f = files(ctx);
     let pf = PidFile::read(&f.pid())?;
     let mut w = Work::new();
-    let mut state = store::load_state(&ledger.conn)?.unwrap_or_else(|| State::new("quick"));
+    let mut state = ledger
+        .read(store::load_state)?
+        .unwrap_or_else(|| State::new("quick"));
     let was = pf.as_ref().filter(|p| p.alive()).cloned();
     if ctx.dry_run {
         let t = match &was {
@@ -810,7 +812,7 @@ fn stop(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         w.clear
             .push((key.into(), "tunnel stopped by the operator".into()));
     }
-    store::commit(ledger, &ctx.now_str(), &w.rec)?;
+    ledger.immediate(|tx| store::commit(tx, &ctx.now_str(), &w.rec))?;
     for (key, text) in &w.clear {
         notify::clear(ctx, ledger, JOB, key, text)?;
     }
@@ -836,7 +838,9 @@ fn check_named(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         ));
     }
     let url = format!("https://{host}");
-    let mut state = store::load_state(&ledger.conn)?.unwrap_or_else(|| State::new("named"));
+    let mut state = ledger
+        .read(store::load_state)?
+        .unwrap_or_else(|| State::new("named"));
     state.managed = true;
     state.mode = "named".into();
     state.pid = None;
@@ -883,13 +887,14 @@ fn check_named(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
 fn status(ctx: &Ctx) -> Result<Outcome> {
     let f = files(ctx);
     let (state, rows, restarts, history) = if ctx.paths.ledger().exists() {
-        let l = ctx.ledger()?;
-        (
-            store::load_state(&l.conn)?,
-            store::load_targets(&l.conn)?,
-            store::count_events(&l.conn, "restart")?,
-            store::url_history(&l.conn, 5)?,
-        )
+        ctx.ledger()?.read(|c| {
+            Ok((
+                store::load_state(c)?,
+                store::load_targets(c)?,
+                store::count_events(c, "restart")?,
+                store::url_history(c, 5)?,
+            ))
+        })?
     } else {
         (None, Vec::new(), 0, Vec::new())
     };

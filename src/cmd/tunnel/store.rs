@@ -1,9 +1,8 @@
 //! The tunnel's ledger tables (migration 4): the one-row current state, URL history,
 //! lifecycle events, and per-target update results. Everything a run learned is written in
-//! one IMMEDIATE transaction at its end, before any alert is sent.
+//! one IMMEDIATE transaction at its end (`Ledger::immediate`), before any alert is sent.
 
 use super::targets;
-use crate::ledger::Ledger;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -151,11 +150,8 @@ pub struct Record {
     pub updates: Vec<Update>,
 }
 
-pub fn commit(ledger: &Ledger, now: &str, rec: &Record) -> Result<()> {
-    let tx = rusqlite::Transaction::new_unchecked(
-        &ledger.conn,
-        rusqlite::TransactionBehavior::Immediate,
-    )?;
+/// Write everything one run learned (inside the caller's transaction).
+pub fn commit(tx: &Connection, now: &str, rec: &Record) -> Result<()> {
     if let Some(s) = &rec.state {
         tx.execute(
             "INSERT INTO tunnel_state (id, managed, mode, url, url_since, pid, health,
@@ -240,6 +236,5 @@ pub fn commit(ledger: &Ledger, now: &str, rec: &Record) -> Result<()> {
             ],
         )?;
     }
-    tx.commit()?;
     Ok(())
 }
