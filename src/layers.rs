@@ -292,8 +292,6 @@ const LONG_FUNCTIONS: &[&str] = &[
     "cmd/config/validate.rs::structural_issues",
     "cmd/config/validate.rs::validate_bytes",
     "cmd/cost/mod.rs::track",
-    "cmd/ratelimit/degrade/act.rs::run",
-    "notify/deliver.rs::build",
     "settings.rs::check",
 ];
 
