@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::time::Duration;
 
+pub mod budget_actions;
 mod migrations;
 pub mod money;
 mod retention;

@@ -270,24 +270,12 @@ pub fn retry_pending(ctx: &Ctx, ledger: &Ledger) -> Result<usize> {
     let stale = fmt(ctx.now - Duration::minutes(15));
     ledger.immediate(|c| store::expire(c, &now, &give_up))?;
     let due = ledger.read(|c| store::due(c, &stale))?;
-    let rows = due.into_iter().map(|d| {
-        (
-            d.sink,
-            Message {
-                id: d.id,
-                job: d.job,
-                key: d.key,
-                kind: d.kind,
-                severity: d.severity,
-                text: d.text,
-                at: d.created_at,
-                host: host(),
-                payload: d.payload.and_then(|p| serde_json::from_str(&p).ok()),
-            },
-        )
-    });
     let mut delivered = 0;
-    for (sink_name, msg) in rows {
+    for store::Due {
+        sink: sink_name,
+        msg,
+    } in due
+    {
         match cfg.sinks.iter().find(|s| s.name == sink_name) {
             None => record(
                 ledger,

@@ -1,7 +1,7 @@
 //! The alert tables in the ledger (`alerts`, `alert_deliveries`, `alert_state`): every query
 //! [`super`] makes, on a connection or inside the caller's transaction.
 
-use super::{Kind, Severity};
+use super::{Kind, Message, Severity};
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -145,17 +145,10 @@ pub(crate) fn expire(c: &Connection, now: &str, give_up: &str) -> Result<()> {
     Ok(())
 }
 
-/// A delivery to retry, with its message as recorded.
+/// A delivery to retry: the sink's name and the message as recorded.
 pub(crate) struct Due {
     pub sink: String,
-    pub id: i64,
-    pub job: String,
-    pub key: String,
-    pub kind: Kind,
-    pub severity: Severity,
-    pub text: String,
-    pub created_at: String,
-    pub payload: Option<String>,
+    pub msg: Message,
 }
 
 /// Pending deliveries, and those left `sending` since before `stale`, oldest message first.
@@ -169,15 +162,20 @@ pub(crate) fn due(c: &Connection, stale: &str) -> Result<Vec<Due>> {
     let rows = st
         .query_map(params![stale], |r| {
             Ok(Due {
-                id: r.get(0)?,
                 sink: r.get(1)?,
-                job: r.get(2)?,
-                key: r.get(3)?,
-                kind: Kind::parse(&r.get::<_, String>(4)?),
-                severity: Severity::parse(&r.get::<_, String>(5)?).unwrap_or(Severity::Info),
-                text: r.get(6)?,
-                created_at: r.get(7)?,
-                payload: r.get(8)?,
+                msg: Message {
+                    id: r.get(0)?,
+                    job: r.get(2)?,
+                    key: r.get(3)?,
+                    kind: Kind::parse(&r.get::<_, String>(4)?),
+                    severity: Severity::parse(&r.get::<_, String>(5)?).unwrap_or(Severity::Info),
+                    text: r.get(6)?,
+                    at: r.get(7)?,
+                    host: super::host(),
+                    payload: r
+                        .get::<_, Option<String>>(8)?
+                        .and_then(|p| serde_json::from_str(&p).ok()),
+                },
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

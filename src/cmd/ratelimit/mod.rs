@@ -687,7 +687,7 @@ fn budget_exceeded(ctx: &Ctx, ledger: &Ledger) -> Result<bool> {
         };
         let (first, _) = budget::period_of(kind, today, ws);
         let (sc, period) = (budget::scope(b), first.to_string());
-        if ledger.read(|c| store::budget_action_ran(c, &sc, &period))? {
+        if ledger.read(|c| crate::ledger::budget_actions::ran(c, &sc, &period))? {
             return Ok(true);
         }
     }

@@ -96,16 +96,6 @@ pub fn latest_events(c: &Connection) -> Result<Vec<(String, String)>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Whether budget-check ran the budget's `on_exceeded` action in the period.
-pub fn budget_action_ran(c: &Connection, scope: &str, period_start: &str) -> Result<bool> {
-    let ran: i64 = c.query_row(
-        "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
-        params![scope, period_start],
-        |r| r.get(0),
-    )?;
-    Ok(ran > 0)
-}
-
 /// Every breaker after a run, with what changed: its transitions, recoveries and probes.
 pub fn record(
     c: &Connection,

@@ -49,15 +49,7 @@ pub fn record_alert(c: &Connection, a: &NewAlert<'_>) -> Result<bool> {
     Ok(n == 1)
 }
 
-/// Whether the budget's action was claimed for the period.
-pub fn action_claimed(c: &Connection, scope: &str, period: &str) -> Result<bool> {
-    let n: i64 = c.query_row(
-        "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
-        params![scope, period],
-        |r| r.get(0),
-    )?;
-    Ok(n > 0)
-}
+pub use crate::ledger::budget_actions::ran as action_claimed;
 
 /// Claim the budget's action for the period (before it runs); false when already claimed.
 pub fn claim_action(
