@@ -138,7 +138,6 @@ const CONN_USERS: &[&str] = &[
     "cmd/config/mod.rs",
     "cmd/cost/mod.rs",
     "cmd/cost/sqlite.rs",
-    "cmd/ratelimit/degrade/store.rs",
     "cmd/ratelimit/mod.rs",
     "cmd/tick.rs",
     "jobs.rs",
