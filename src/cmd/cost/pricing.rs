@@ -42,14 +42,14 @@ pub fn run(ctx: &Ctx, c: &PricingCmd) -> Result<Outcome> {
                     t.prices.len()
                 )));
             }
-            let n = store(
-                ledger,
-                &version,
-                &name,
-                &crate::digest::sha256_hex(&bytes),
-                &t,
-                &ctx.now_str(),
-            )?;
+            let (sha256, now) = (crate::digest::sha256_hex(&bytes), ctx.now_str());
+            let i = store::Import {
+                version: &version,
+                source: &name,
+                sha256: &sha256,
+                now: &now,
+            };
+            let n = ledger.immediate(|tx| store::import(tx, &i, &t))?;
             Ok(Outcome::ok(if n {
                 format!("imported {} models as {version}", t.prices.len())
             } else {
@@ -113,23 +113,6 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         usd(after)
     ))
     .with_detail(json!({"changed_lines": changed, "before_usd": before, "after_usd": after, "absurd_lines": absurd})))
-}
-
-fn store(
-    ledger: &Ledger,
-    version: &str,
-    source: &str,
-    sha: &str,
-    t: &Table,
-    now: &str,
-) -> Result<bool> {
-    let i = store::Import {
-        version,
-        source,
-        sha256: sha,
-        now,
-    };
-    ledger.immediate(|tx| store::import(tx, &i, t))
 }
 
 /// The newest imported table, if any.
