@@ -647,18 +647,6 @@ fn recent_events(ctx: &Ctx, c: &rusqlite::Connection, horizon: Duration) -> Resu
     Ok(out)
 }
 
-/// Each provider's latest counted event (for the echo rule).
-fn latest_events(ledger: &Ledger) -> Result<HashMap<String, DateTime<Utc>>> {
-    let rows = ledger.read(store::latest_events)?;
-    let mut out = HashMap::new();
-    for (p, at) in rows {
-        if let Some(t) = parse_ts(&at) {
-            out.insert(p, t);
-        }
-    }
-    Ok(out)
-}
-
 /// A budget with an `on_exceeded` action whose action ran in the current period (the
 /// `minimal` level): read from `budget_actions`, which budget-check writes.
 fn budget_exceeded(ctx: &Ctx, ledger: &Ledger) -> Result<bool> {
@@ -713,7 +701,8 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
     let mut scan = scan_all(ctx, args, &cursors)?;
     let cands = std::mem::take(&mut scan.cands);
     scan.stats.candidates = cands.len() as u64;
-    let latest = latest_events(ledger)?;
+    // Each provider's latest counted event (for the echo rule).
+    let latest = ledger.read(store::latest_events)?;
     let kept = signal::dedupe(cands, &latest, secs(cfg.echo_window_secs));
     scan.stats.echoes_dropped = scan.stats.candidates - kept.len() as u64;
 

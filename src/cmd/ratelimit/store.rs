@@ -8,7 +8,7 @@ use super::{parse_ts, ts, ProbeRecord};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Store the events not stored before (by origin); returns how many were new.
 pub fn insert_events(c: &Connection, kept: &[Candidate], now: &str) -> Result<u64> {
@@ -89,11 +89,18 @@ pub fn events_after(c: &Connection, from: &str, overloaded: bool) -> Result<Vec<
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Each provider's latest event time, as stored.
-pub fn latest_events(c: &Connection) -> Result<Vec<(String, String)>> {
+/// Each provider's latest event (a time that does not parse is left out).
+pub fn latest_events(c: &Connection) -> Result<HashMap<String, DateTime<Utc>>> {
     let mut st = c.prepare("SELECT provider, MAX(at) FROM rl_events GROUP BY provider")?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (p, at) = row?;
+        if let Some(t) = parse_ts(&at) {
+            out.insert(p, t);
+        }
+    }
+    Ok(out)
 }
 
 /// Every breaker after a run, with what changed: its transitions, recoveries and probes.
