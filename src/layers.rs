@@ -136,17 +136,11 @@ const CONN_USERS: &[&str] = &[
     "cmd/cbackup/mod.rs",
     "cmd/cbackup/retention.rs",
     "cmd/config/mod.rs",
-    "cmd/cost/budget.rs",
     "cmd/cost/mod.rs",
-    "cmd/cost/pricing.rs",
-    "cmd/cost/report.rs",
     "cmd/cost/sqlite.rs",
-    "cmd/ratelimit/actions.rs",
-    "cmd/ratelimit/degrade/store.rs",
     "cmd/ratelimit/mod.rs",
     "cmd/tick.rs",
     "jobs.rs",
-    "notify/mod.rs",
 ];
 
 #[test]
@@ -224,18 +218,12 @@ const SQL_OUTSIDE: &[&str] = &[
     "cmd/cbackup/mod.rs",
     "cmd/cbackup/retention.rs",
     "cmd/config/mod.rs",
-    "cmd/cost/budget.rs",
-    "cmd/cost/digest.rs",
     "cmd/cost/mod.rs",
-    "cmd/cost/pricing.rs",
-    "cmd/cost/report.rs",
     "cmd/cost/sqlite.rs",
-    "cmd/ratelimit/actions.rs",
     "cmd/ratelimit/mod.rs",
     "cmd/tick.rs",
     "findings.rs",
     "jobs.rs",
-    "notify/mod.rs",
 ];
 
 #[test]
@@ -302,11 +290,7 @@ const LONG_FUNCTIONS: &[&str] = &[
     "cmd/config/mod.rs::restore_backup",
     "cmd/config/validate.rs::structural_issues",
     "cmd/config/validate.rs::validate_bytes",
-    "cmd/cost/budget.rs::run",
-    "cmd/cost/digest.rs::build",
     "cmd/cost/mod.rs::track",
-    "cmd/ratelimit/degrade/act.rs::run",
-    "notify/deliver.rs::build",
     "settings.rs::check",
 ];
 

@@ -161,12 +161,8 @@ fn list(ctx: &Ctx, limit: usize) -> Result<Outcome> {
                 .deliveries
                 .iter()
                 .map(|d| {
-                    let mut s = format!(
-                        "{}:{}",
-                        d["sink"].as_str().unwrap_or("?"),
-                        d["status"].as_str().unwrap_or("?")
-                    );
-                    if let Some(code) = d["http_status"].as_i64() {
+                    let mut s = format!("{}:{}", d.sink, d.status);
+                    if let Some(code) = d.http_status {
                         s.push_str(&format!("({code})"));
                     }
                     s

@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::time::Duration;
 
+pub mod budget_actions;
 mod migrations;
 pub mod money;
 mod retention;
@@ -97,13 +98,27 @@ impl Ledger {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.immediate_unless(false, f)
+    }
+
+    /// [`Ledger::immediate`] for a job whose dry run must see its own writes (to report what
+    /// they would do): with `dry_run` the transaction is rolled back instead of committed.
+    pub fn immediate_unless<T>(
+        &self,
+        dry_run: bool,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let tx = rusqlite::Transaction::new_unchecked(
             &self.conn,
             rusqlite::TransactionBehavior::Immediate,
         )
         .context("ledger: cannot begin a write transaction")?;
         let v = f(&tx)?;
-        tx.commit().context("ledger: cannot commit")?;
+        if dry_run {
+            tx.rollback().context("ledger: cannot roll back")?;
+        } else {
+            tx.commit().context("ledger: cannot commit")?;
+        }
         Ok(v)
     }
 
@@ -287,6 +302,14 @@ mod tests {
         // The connection is usable again: no transaction was left open.
         l.begin_run("c", "t").unwrap();
         assert_eq!(count(&l), 2);
+        // A dry run sees its own write, then leaves nothing behind.
+        let seen = l
+            .immediate_unless(true, |tx| {
+                tx.execute("INSERT INTO runs (job, started_at) VALUES ('d', 't')", [])?;
+                Ok(tx.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))?)
+            })
+            .unwrap();
+        assert_eq!((seen, count(&l)), (3, 2));
     }
 
     #[test]

@@ -157,50 +157,16 @@ fn build(
                 None => json!({ "text": line }),
             },
         ),
-        SinkKind::Teams if card.is_some() => json_request(
+        SinkKind::Teams => json_request(
             required(url, sink, "url_env or url_file")?,
-            json!({
-                "type": "message",
-                "text": line,
-                "attachments": [{
-                    "contentType": "application/vnd.microsoft.card.adaptive",
-                    "contentUrl": null,
-                    "content": teams_card(card.expect("checked")),
-                }],
-            }),
+            teams_message(
+                &line,
+                match card {
+                    Some(c) => teams_card(c),
+                    None => teams_line(msg, &line),
+                },
+            ),
         ),
-        SinkKind::Teams => {
-            // An Adaptive Card message: what Teams Workflows webhooks require and what the
-            // older Office 365 connectors accept too.
-            let color = match (msg.kind, msg.severity) {
-                (Kind::Recovery, _) => "Good",
-                (_, Severity::Critical) => "Attention",
-                (_, Severity::Warning) => "Warning",
-                _ => "Default",
-            };
-            json_request(
-                required(url, sink, "url_env or url_file")?,
-                json!({
-                    "type": "message",
-                    "text": line,
-                    "attachments": [{
-                        "contentType": "application/vnd.microsoft.card.adaptive",
-                        "contentUrl": null,
-                        "content": {
-                            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                            "type": "AdaptiveCard",
-                            "version": "1.4",
-                            "body": [{
-                                "type": "TextBlock",
-                                "text": line,
-                                "wrap": true,
-                                "color": color,
-                            }],
-                        },
-                    }],
-                }),
-            )
-        }
         SinkKind::TeamsGraph => {
             let token = required(token, sink, "token_env or token_file")?;
             let url = match (url, &sink.chat_id) {
@@ -227,74 +193,8 @@ fn build(
                 json!({ "chat_id": chat, "text": full, "disable_web_page_preview": true }),
             )
         }
-        SinkKind::Ntfy => {
-            let topic = required(sink.topic.clone(), sink, "topic")?;
-            let base = url.unwrap_or_else(|| "https://ntfy.sh".into());
-            let (priority, tag) = match (msg.kind, msg.severity) {
-                (Kind::Digest, _) => ("low", "bar_chart"),
-                (Kind::Recovery, _) => ("default", "white_check_mark"),
-                (_, Severity::Critical) => ("urgent", "rotating_light"),
-                (_, Severity::Warning) => ("high", "warning"),
-                _ => ("default", "information_source"),
-            };
-            let title = ascii(&match msg.kind {
-                Kind::Digest => format!(
-                    "claw: {}",
-                    card.and_then(|c| c["title"].as_str())
-                        .unwrap_or("cost digest")
-                ),
-                Kind::Recovery => format!("claw: resolved {}", msg.job),
-                _ => format!("claw: {} {}", msg.severity.as_str(), msg.job),
-            });
-            let mut headers = vec![
-                ("Title".to_string(), title),
-                ("Priority".to_string(), priority.to_string()),
-                ("Tags".to_string(), tag.to_string()),
-                (
-                    "Content-Type".to_string(),
-                    "text/plain; charset=utf-8".into(),
-                ),
-            ];
-            if let Some(t) = token {
-                headers.push(("Authorization".into(), format!("Bearer {t}")));
-            }
-            Request {
-                method: "POST".into(),
-                url: format!("{}/{}", base.trim_end_matches('/'), topic),
-                headers,
-                body: full.into_bytes(),
-            }
-        }
-        SinkKind::Webhook => {
-            let url = required(url, sink, "url_env or url_file")?;
-            let doc = msg.doc();
-            let body = match &sink.body_template {
-                Some(t) => fill_template(t, &doc),
-                None => doc.to_string(),
-            };
-            let tok = token.unwrap_or_default();
-            let mut headers: Vec<(String, String)> = sink
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.replace("{token}", &tok)))
-                .collect();
-            if !headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            {
-                headers.push(("Content-Type".into(), "application/json".into()));
-            }
-            Request {
-                method: sink
-                    .method
-                    .clone()
-                    .unwrap_or_else(|| "POST".into())
-                    .to_ascii_uppercase(),
-                url,
-                headers,
-                body: body.into_bytes(),
-            }
-        }
+        SinkKind::Ntfy => ntfy(sink, msg, card, url, token, full)?,
+        SinkKind::Webhook => webhook(sink, msg, url, token)?,
         SinkKind::Command => {
             if sink.command.is_empty() {
                 return Err(required(None, sink, "command").unwrap_err());
@@ -305,6 +205,124 @@ fn build(
     Ok(Some(req))
 }
 
+/// A Teams message carrying one Adaptive Card: what Teams Workflows webhooks require and what
+/// the older Office 365 connectors accept too.
+fn teams_message(line: &str, content: serde_json::Value) -> serde_json::Value {
+    json!({
+        "type": "message",
+        "text": line,
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": content,
+        }],
+    })
+}
+
+/// The card of a plain Teams message: its one line, coloured by severity.
+fn teams_line(msg: &Message, line: &str) -> serde_json::Value {
+    let color = match (msg.kind, msg.severity) {
+        (Kind::Recovery, _) => "Good",
+        (_, Severity::Critical) => "Attention",
+        (_, Severity::Warning) => "Warning",
+        _ => "Default",
+    };
+    json!({
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [{
+            "type": "TextBlock",
+            "text": line,
+            "wrap": true,
+            "color": color,
+        }],
+    })
+}
+
+/// An ntfy message: plain text, its title, priority and tag from the message's kind.
+fn ntfy(
+    sink: &Sink,
+    msg: &Message,
+    card: Option<&serde_json::Value>,
+    url: Option<String>,
+    token: Option<String>,
+    full: String,
+) -> Result<Request, String> {
+    let topic = required(sink.topic.clone(), sink, "topic")?;
+    let base = url.unwrap_or_else(|| "https://ntfy.sh".into());
+    let (priority, tag) = match (msg.kind, msg.severity) {
+        (Kind::Digest, _) => ("low", "bar_chart"),
+        (Kind::Recovery, _) => ("default", "white_check_mark"),
+        (_, Severity::Critical) => ("urgent", "rotating_light"),
+        (_, Severity::Warning) => ("high", "warning"),
+        _ => ("default", "information_source"),
+    };
+    let title = ascii(&match msg.kind {
+        Kind::Digest => format!(
+            "claw: {}",
+            card.and_then(|c| c["title"].as_str())
+                .unwrap_or("cost digest")
+        ),
+        Kind::Recovery => format!("claw: resolved {}", msg.job),
+        _ => format!("claw: {} {}", msg.severity.as_str(), msg.job),
+    });
+    let mut headers = vec![
+        ("Title".to_string(), title),
+        ("Priority".to_string(), priority.to_string()),
+        ("Tags".to_string(), tag.to_string()),
+        (
+            "Content-Type".to_string(),
+            "text/plain; charset=utf-8".into(),
+        ),
+    ];
+    if let Some(t) = token {
+        headers.push(("Authorization".into(), format!("Bearer {t}")));
+    }
+    Ok(Request {
+        method: "POST".into(),
+        url: format!("{}/{}", base.trim_end_matches('/'), topic),
+        headers,
+        body: full.into_bytes(),
+    })
+}
+
+/// A webhook: the message's document (or the sink's template filled with it).
+fn webhook(
+    sink: &Sink,
+    msg: &Message,
+    url: Option<String>,
+    token: Option<String>,
+) -> Result<Request, String> {
+    let url = required(url, sink, "url_env or url_file")?;
+    let doc = msg.doc();
+    let body = match &sink.body_template {
+        Some(t) => fill_template(t, &doc),
+        None => doc.to_string(),
+    };
+    let tok = token.unwrap_or_default();
+    let mut headers: Vec<(String, String)> = sink
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.replace("{token}", &tok)))
+        .collect();
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push(("Content-Type".into(), "application/json".into()));
+    }
+    Ok(Request {
+        method: sink
+            .method
+            .clone()
+            .unwrap_or_else(|| "POST".into())
+            .to_ascii_uppercase(),
+        url,
+        headers,
+        body: body.into_bytes(),
+    })
+}
 /// A card's facts as `label: value` pairs.
 fn facts(card: &serde_json::Value) -> Vec<(String, String)> {
     card["facts"]

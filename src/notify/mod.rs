@@ -8,14 +8,16 @@
 //! ever made inside a ledger transaction: the decision is committed first, then sent.
 
 mod deliver;
+mod store;
 
 use crate::ctx::Ctx;
 use crate::ledger::Ledger;
 use crate::settings::Sink;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{json, Value};
+use store::StateRow;
 
 /// How urgent an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -87,45 +89,35 @@ pub fn raise(ctx: &Ctx, ledger: &Ledger, alert: &Alert) -> Result<Raised> {
     let cfg = &ctx.settings.alerts;
     let now = ctx.now_str();
     let sinks = sink_names(ctx);
-    let msg = immediate(&ledger.conn, |c| {
-        let prev = read_state(c, &alert.job, &alert.key)?;
+    let msg = immediate(ledger, |c| {
+        let prev = store::read_state(c, &alert.job, &alert.key)?;
         let send = should_send(
             prev.as_ref(),
             alert.severity,
             ctx.now,
             Duration::seconds(cfg.cooldown_secs.min(i64::MAX as u64) as i64),
         );
-        let (first_at, repeats, last_sent, severity) = match &prev {
-            Some(p) if p.active => (
-                p.first_at.clone(),
-                if send { 0 } else { p.repeats + 1 },
-                if send {
+        let state = match &prev {
+            Some(p) if p.active => StateRow {
+                active: true,
+                first_at: p.first_at.clone(),
+                repeats: if send { 0 } else { p.repeats + 1 },
+                last_sent_at: if send {
                     Some(now.clone())
                 } else {
                     p.last_sent_at.clone()
                 },
-                if send { alert.severity } else { p.severity },
-            ),
-            _ => (now.clone(), 0, Some(now.clone()), alert.severity),
+                severity: if send { alert.severity } else { p.severity },
+            },
+            _ => StateRow {
+                active: true,
+                first_at: now.clone(),
+                repeats: 0,
+                last_sent_at: Some(now.clone()),
+                severity: alert.severity,
+            },
         };
-        c.execute(
-            "INSERT INTO alert_state (job, key, active, severity, text, first_at, last_seen_at,
-                 last_sent_at, repeats, cleared_at)
-             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, NULL)
-             ON CONFLICT (job, key) DO UPDATE SET active = 1, severity = ?3, text = ?4,
-                 first_at = ?5, last_seen_at = ?6, last_sent_at = ?7, repeats = ?8,
-                 cleared_at = NULL",
-            params![
-                alert.job,
-                alert.key,
-                severity.as_str(),
-                text,
-                first_at,
-                now,
-                last_sent,
-                repeats
-            ],
-        )?;
+        store::hold(c, &alert.job, &alert.key, &state, &text, &now)?;
         if !send {
             return Ok(None);
         }
@@ -162,10 +154,7 @@ pub fn raise(ctx: &Ctx, ledger: &Ledger, alert: &Alert) -> Result<Raised> {
 pub fn notice(ctx: &Ctx, ledger: &Ledger, alert: &Alert) -> Result<Raised> {
     let r = raise(ctx, ledger, alert)?;
     if r != Raised::DryRun {
-        ledger.conn.execute(
-            "UPDATE alert_state SET active = 0, cleared_at = ?3 WHERE job = ?1 AND key = ?2",
-            params![alert.job, alert.key, ctx.now_str()],
-        )?;
+        ledger.immediate(|c| store::deactivate(c, &alert.job, &alert.key, &ctx.now_str()))?;
     }
     Ok(r)
 }
@@ -175,7 +164,8 @@ pub fn notice(ctx: &Ctx, ledger: &Ledger, alert: &Alert) -> Result<Raised> {
 pub fn clear(ctx: &Ctx, ledger: &Ledger, job: &str, key: &str, text: &str) -> Result<bool> {
     let text = crate::redact::redact_text(text);
     if ctx.dry_run {
-        let active = read_state(&ledger.conn, job, key)?
+        let active = ledger
+            .read(|c| store::read_state(c, job, key))?
             .map(|s| s.active)
             .unwrap_or(false);
         if active {
@@ -187,16 +177,12 @@ pub fn clear(ctx: &Ctx, ledger: &Ledger, job: &str, key: &str, text: &str) -> Re
     }
     let now = ctx.now_str();
     let sinks = sink_names(ctx);
-    let msg = immediate(&ledger.conn, |c| {
-        match read_state(c, job, key)? {
+    let msg = immediate(ledger, |c| {
+        match store::read_state(c, job, key)? {
             Some(s) if s.active => {}
             _ => return Ok(None),
         }
-        c.execute(
-            "UPDATE alert_state SET active = 0, cleared_at = ?3, last_seen_at = ?3
-             WHERE job = ?1 AND key = ?2",
-            params![job, key, now],
-        )?;
+        store::cleared(c, job, key, &now)?;
         insert_message(
             c,
             job,
@@ -234,7 +220,7 @@ pub fn send_digest(
     let text = crate::redact::redact_text(text);
     let now = ctx.now_str();
     let payload_s = crate::redact::redact_text(&payload.to_string());
-    let msg = immediate(&ledger.conn, |c| {
+    let msg = immediate(ledger, |c| {
         if !claim(c)? {
             return Ok(None);
         }
@@ -248,10 +234,7 @@ pub fn send_digest(
             &now,
             sinks,
         )?;
-        c.execute(
-            "UPDATE alerts SET payload = ?2 WHERE id = ?1",
-            params![m.id, payload_s],
-        )?;
+        store::set_payload(c, m.id, &payload_s)?;
         m.payload = serde_json::from_str(&payload_s).ok();
         Ok(Some(m))
     })?;
@@ -268,12 +251,7 @@ pub fn retry_pending(ctx: &Ctx, ledger: &Ledger) -> Result<usize> {
     if ctx.dry_run {
         return Ok(0);
     }
-    let has_work: bool = ledger.conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM alert_deliveries WHERE status IN ('pending', 'sending'))",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_work {
+    if !ledger.read(store::has_undelivered)? {
         return Ok(0);
     }
     let Ok(_lock) = crate::lock::acquire(
@@ -290,41 +268,14 @@ pub fn retry_pending(ctx: &Ctx, ledger: &Ledger) -> Result<usize> {
     let give_up = fmt(ctx.now - Duration::seconds(cfg.retry_for_secs.min(1 << 40) as i64));
     // A delivery left `sending` by a run that died is taken over after a while.
     let stale = fmt(ctx.now - Duration::minutes(15));
-    ledger.conn.execute(
-        "UPDATE alert_deliveries SET status = 'expired', updated_at = ?1
-         WHERE status IN ('pending', 'sending')
-           AND alert_id IN (SELECT id FROM alerts WHERE created_at < ?2)",
-        params![now, give_up],
-    )?;
-    let mut st = ledger.conn.prepare(
-        "SELECT d.alert_id, d.sink, a.job, a.key, a.kind, a.severity, a.text, a.created_at, a.payload
-         FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
-         WHERE d.status = 'pending' OR (d.status = 'sending' AND d.updated_at < ?1)
-         ORDER BY d.alert_id",
-    )?;
-    let rows = st
-        .query_map(params![stale], |r| {
-            Ok((
-                r.get::<_, String>(1)?,
-                Message {
-                    id: r.get(0)?,
-                    job: r.get(2)?,
-                    key: r.get(3)?,
-                    kind: Kind::parse(&r.get::<_, String>(4)?),
-                    severity: Severity::parse(&r.get::<_, String>(5)?).unwrap_or(Severity::Info),
-                    text: r.get(6)?,
-                    at: r.get(7)?,
-                    host: host(),
-                    payload: r
-                        .get::<_, Option<String>>(8)?
-                        .and_then(|p| serde_json::from_str(&p).ok()),
-                },
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    drop(st);
+    ledger.immediate(|c| store::expire(c, &now, &give_up))?;
+    let due = ledger.read(|c| store::due(c, &stale))?;
     let mut delivered = 0;
-    for (sink_name, msg) in rows {
+    for store::Due {
+        sink: sink_name,
+        msg,
+    } in due
+    {
         match cfg.sinks.iter().find(|s| s.name == sink_name) {
             None => record(
                 ledger,
@@ -358,7 +309,7 @@ pub fn test(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Vec<(Strin
         .collect();
     let now = ctx.now_str();
     let text = format!("test message from claw {}", env!("CARGO_PKG_VERSION"));
-    let msg = immediate(&ledger.conn, |c| {
+    let msg = immediate(ledger, |c| {
         insert_message(
             c,
             "alert-test",
@@ -428,48 +379,23 @@ pub struct AlertRow {
     pub kind: String,
     pub severity: String,
     pub text: String,
-    /// `sink: status` per sink.
-    pub deliveries: Vec<Value>,
+    /// How it went at each sink.
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// One message's delivery to one sink.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryRow {
+    pub sink: String,
+    pub status: String,
+    pub attempts: i64,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
 }
 
 /// The newest `limit` messages, newest first.
 pub fn recent(ledger: &Ledger, limit: usize) -> Result<Vec<AlertRow>> {
-    let mut st = ledger.conn.prepare(
-        "SELECT id, created_at, job, key, kind, severity, text FROM alerts
-         ORDER BY id DESC LIMIT ?1",
-    )?;
-    let mut rows = st
-        .query_map(params![limit as i64], |r| {
-            Ok(AlertRow {
-                id: r.get(0)?,
-                created_at: r.get(1)?,
-                job: r.get(2)?,
-                key: r.get(3)?,
-                kind: r.get(4)?,
-                severity: r.get(5)?,
-                text: r.get(6)?,
-                deliveries: Vec::new(),
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut ds = ledger.conn.prepare(
-        "SELECT sink, status, attempts, http_status, error FROM alert_deliveries
-         WHERE alert_id = ?1 ORDER BY sink",
-    )?;
-    for row in &mut rows {
-        row.deliveries = ds
-            .query_map(params![row.id], |r| {
-                Ok(json!({
-                    "sink": r.get::<_, String>(0)?,
-                    "status": r.get::<_, String>(1)?,
-                    "attempts": r.get::<_, i64>(2)?,
-                    "http_status": r.get::<_, Option<i64>>(3)?,
-                    "error": r.get::<_, Option<String>>(4)?,
-                }))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-    }
-    Ok(rows)
+    ledger.read(|c| store::recent(c, limit))
 }
 
 /// A condition still holding.
@@ -484,22 +410,7 @@ pub struct ActiveAlert {
 
 /// Alerts whose condition still holds, oldest first.
 pub fn active(ledger: &Ledger) -> Result<Vec<ActiveAlert>> {
-    let mut st = ledger.conn.prepare(
-        "SELECT job, key, severity, first_at, text FROM alert_state WHERE active = 1
-         ORDER BY first_at, job, key",
-    )?;
-    let rows = st
-        .query_map([], |r| {
-            Ok(ActiveAlert {
-                job: r.get(0)?,
-                key: r.get(1)?,
-                severity: r.get(2)?,
-                since: r.get(3)?,
-                text: r.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    ledger.read(store::active)
 }
 
 // ---------- internals ----------
@@ -587,32 +498,6 @@ impl Message {
     }
 }
 
-struct StateRow {
-    active: bool,
-    severity: Severity,
-    first_at: String,
-    last_sent_at: Option<String>,
-    repeats: i64,
-}
-
-fn read_state(c: &Connection, job: &str, key: &str) -> Result<Option<StateRow>> {
-    Ok(c.query_row(
-        "SELECT active, severity, first_at, last_sent_at, repeats FROM alert_state
-         WHERE job = ?1 AND key = ?2",
-        params![job, key],
-        |r| {
-            Ok(StateRow {
-                active: r.get::<_, i64>(0)? != 0,
-                severity: Severity::parse(&r.get::<_, String>(1)?).unwrap_or(Severity::Info),
-                first_at: r.get(2)?,
-                last_sent_at: r.get(3)?,
-                repeats: r.get(4)?,
-            })
-        },
-    )
-    .optional()?)
-}
-
 /// Whether a raise goes out: a new or re-opened condition, a rise in severity, or the
 /// cooldown since the last send has passed.
 fn should_send(
@@ -646,19 +531,18 @@ fn insert_message(
     now: &str,
     sinks: &[String],
 ) -> Result<Message> {
-    c.execute(
-        "INSERT INTO alerts (job, key, kind, severity, text, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![job, key, kind.as_str(), severity.as_str(), text, now],
+    let id = store::insert_message(
+        c,
+        &store::NewMessage {
+            job,
+            key,
+            kind,
+            severity,
+            text,
+            now,
+            sinks,
+        },
     )?;
-    let id = c.last_insert_rowid();
-    for s in sinks {
-        c.execute(
-            "INSERT INTO alert_deliveries (alert_id, sink, status, attempts, updated_at)
-             VALUES (?1, ?2, 'sending', 0, ?3)",
-            params![id, s, now],
-        )?;
-    }
     Ok(Message {
         id,
         job: job.into(),
@@ -733,14 +617,16 @@ fn record(
     error: Option<&str>,
     now: &str,
 ) -> Result<()> {
-    ledger.conn.execute(
-        "INSERT INTO alert_deliveries (alert_id, sink, status, attempts, http_status, error, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (alert_id, sink) DO UPDATE SET status = ?3, attempts = attempts + ?4,
-             http_status = ?5, error = ?6, updated_at = ?7",
-        params![id, sink, status, attempts, http_status, error, now],
-    )?;
-    Ok(())
+    let a = store::Attempt {
+        id,
+        sink,
+        status,
+        attempts,
+        http_status,
+        error,
+        now,
+    };
+    ledger.immediate(|c| store::record(c, &a))
 }
 
 fn sink_names(ctx: &Ctx) -> Vec<String> {
@@ -753,24 +639,12 @@ fn sink_names(ctx: &Ctx) -> Vec<String> {
 }
 
 /// Run `f` in one short IMMEDIATE transaction (no network inside).
-fn immediate<T>(c: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+fn immediate<T>(ledger: &Ledger, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     anyhow::ensure!(
-        c.is_autocommit(),
+        ledger.read(|c| Ok(c.is_autocommit()))?,
         "notify: called inside a ledger transaction; raise alerts after committing"
     );
-    c.execute_batch("BEGIN IMMEDIATE")
-        .context("ledger: cannot start the alert transaction")?;
-    match f(c) {
-        Ok(v) => {
-            c.execute_batch("COMMIT")
-                .context("ledger: cannot commit the alert")?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = c.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    ledger.immediate(|tx| f(tx))
 }
 
 /// This host's name, as people know it in messages.

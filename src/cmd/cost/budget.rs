@@ -5,6 +5,7 @@
 //! start, threshold), so the 80 % warning never hides the 100 % alert. Exit 1 while any budget
 //! is at warning or beyond. (Alert sinks and the optional action come with their own issue.)
 
+use super::store::budget as store;
 use super::{cost_mode, report};
 use crate::cli::BudgetCmd;
 use crate::ctx::Ctx;
@@ -15,8 +16,6 @@ use crate::output::{Outcome, SCHEMA_VERSION};
 use crate::settings::Budget;
 use anyhow::Result;
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use rusqlite::params;
-use rusqlite::types::Value as SqlValue;
 use serde_json::{json, Value};
 
 // The period and scope rules live below cmd/ (rate-limit-detect reads them too).
@@ -218,22 +217,6 @@ impl Counted {
             0.0
         }
     }
-    /// The alert record's table and amounts: decimal text in `budget_alerts`, integers in
-    /// `budget_token_alerts` (token amounts are not money).
-    fn alert_row(&self) -> (&'static str, SqlValue, SqlValue) {
-        match self {
-            Counted::Usd(v) => (
-                "INSERT INTO budget_alerts (scope, period_start, threshold, level, spent_usd, limit_usd, created_at)",
-                SqlValue::Text(v.spent.to_string()),
-                SqlValue::Text(v.limit.to_string()),
-            ),
-            Counted::Tokens(v) => (
-                "INSERT INTO budget_token_alerts (scope, period_start, threshold, level, spent_tokens, limit_tokens, created_at)",
-                SqlValue::Integer(v.spent.min(i64::MAX as u64) as i64),
-                SqlValue::Integer(v.limit.min(i64::MAX as u64) as i64),
-            ),
-        }
-    }
 }
 
 /// Tokens one report row adds to a token budget (the kinds it counts).
@@ -404,10 +387,33 @@ fn finding_line(e: &Eval, new_alerts: &[u32]) -> String {
 pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
     let BudgetCmd::Check { cost_mode: flag } = c;
     let mode = cost_mode(ctx, *flag)?;
+    check_settings(ctx)?;
+    ctx.run_job("budget-check", "budget", |ctx, ledger| {
+        let mut checked = Vec::new();
+        for (b, e) in evaluate(ctx, mode)? {
+            let new_alerts = record_alerts(ctx, ledger, &b, &e)?;
+            let action = if e.verdict.level() == Level::Exceeded && !b.on_exceeded.is_empty() {
+                run_action(ctx, ledger, &b, &e.scope, &e.first.to_string())?
+            } else {
+                None
+            };
+            tell(ctx, ledger, &b, &e, &new_alerts)?;
+            checked.push(Checked {
+                budget: b,
+                eval: e,
+                new_alerts,
+                action,
+            });
+        }
+        Ok(outcome(&checked))
+    })
+}
+
+/// Every budget's settings are usable, before anything is read or recorded.
+fn check_settings(ctx: &Ctx) -> Result<()> {
     ctx.zone()?;
     parse_weekday(&ctx.settings.cost.week_start)?;
-    let budgets = ctx.settings.cost.budgets.clone();
-    for b in &budgets {
+    for b in &ctx.settings.cost.budgets {
         Kind::parse(&b.period)?;
         if unit(b) == Unit::Usd && (b.limit_usd.is_nan() || b.limit_usd <= 0.0) {
             return Err(fail(
@@ -425,163 +431,187 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
             ));
         }
     }
-    ctx.run_job("budget-check", "budget", |ctx, ledger| {
-        let mut findings = Vec::new();
-        let mut items = Vec::new();
-        let mut worst = Level::Ok;
-        let mut actions = Vec::new();
-        let mut figures = Vec::new();
-        for (b, e) in evaluate(ctx, mode)? {
-            let v = &e.verdict;
-            let first = e.first;
-            worst = worst.max(v.level());
-            let sc = e.scope.clone();
-            figures.push((sc.clone(), e.unit, v.approx(), b.warn_percent));
-            let mut new_alerts = Vec::new();
-            let thresholds: &[u32] = match v.level() {
-                Level::Ok => &[],
-                Level::Warning => &[b.warn_percent],
-                Level::Exceeded => &[b.warn_percent, 100],
+    Ok(())
+}
+
+/// One budget checked: its verdict, the alerts new in this run and the action it ran.
+struct Checked {
+    budget: Budget,
+    eval: Eval,
+    new_alerts: Vec<u32>,
+    action: Option<Value>,
+}
+
+/// The thresholds (percent) a budget at `level` has passed.
+fn passed(level: Level, warn_percent: u32) -> Vec<u32> {
+    match level {
+        Level::Ok => vec![],
+        Level::Warning => vec![warn_percent],
+        Level::Exceeded => vec![warn_percent, 100],
+    }
+}
+
+/// Record the thresholds the budget has passed this period; returns those new in this run
+/// (none under `--dry-run`).
+fn record_alerts(
+    ctx: &Ctx,
+    ledger: &crate::ledger::Ledger,
+    b: &Budget,
+    e: &Eval,
+) -> Result<Vec<u32>> {
+    let thresholds = passed(e.verdict.level(), b.warn_percent);
+    if ctx.dry_run || thresholds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (first, now) = (e.first.to_string(), ctx.now_str());
+    ledger.immediate(|tx| {
+        let mut new = Vec::new();
+        for th in thresholds {
+            let a = store::NewAlert {
+                scope: &e.scope,
+                period_start: &first,
+                threshold: th,
+                level: if th >= 100 { "exceeded" } else { "warning" },
+                verdict: &e.verdict,
+                created_at: &now,
             };
-            // Token budgets keep their alert records apart: their amounts are not money.
-            let (table, spent, limit) = v.alert_row();
-            for &th in thresholds {
-                let level = if th >= 100 { "exceeded" } else { "warning" };
-                let n = if ctx.dry_run {
-                    0
-                } else {
-                    ledger.conn.execute(
-                        &format!(
-                            "{table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"
-                        ),
-                        params![
-                            sc,
-                            first.to_string(),
-                            th,
-                            level,
-                            spent,
-                            limit,
-                            ctx.now_str()
-                        ],
-                    )?
-                };
-                if n == 1 {
-                    new_alerts.push(th);
-                }
+            if store::record_alert(tx, &a)? {
+                new.push(th);
             }
-            let key = |th: u32| format!("budget:{sc}:{first}:{th}");
-            if v.level() == Level::Exceeded && !b.on_exceeded.is_empty() {
-                actions.push(run_action(ctx, ledger, &b, &sc, &first.to_string())?);
-            }
-            let [spent, limit, _] = v.shown();
-            for &th in &new_alerts {
-                let alert = notify::Alert {
-                    job: "budget-check".into(),
-                    severity: if th >= 100 {
-                        notify::Severity::Critical
-                    } else {
-                        notify::Severity::Warning
-                    },
-                    key: key(th),
-                    text: format!(
-                        "budget {sc} ({} from {first}): {} of {} spent, {} % threshold passed",
-                        b.period, spent, limit, th
-                    ),
-                };
-                notify::raise(ctx, ledger, &alert)?;
-            }
-            if v.level() == Level::Ok {
-                for th in [b.warn_percent, 100] {
-                    notify::clear(
-                        ctx,
-                        ledger,
-                        "budget-check",
-                        &key(th),
-                        &format!("budget {sc} is back under its threshold"),
-                    )?;
-                }
-            }
-            // The period before has ended, and with it its alerts (a new period starts at zero).
-            for th in [b.warn_percent, 100] {
-                let old = format!("budget:{sc}:{}:{th}", e.prev_first);
-                notify::clear(
-                    ctx,
-                    ledger,
-                    "budget-check",
-                    &old,
-                    &format!("budget {sc}: the period from {} ended", e.prev_first),
-                )?;
-            }
-            if v.level() != Level::Ok {
-                findings.push((
-                    format!("{sc}:{first}:{}", v.level() as u8),
-                    finding_line(&e, &new_alerts),
-                ));
-            }
-            items.push(json!({
-                "scope": sc,
-                "unit": match e.unit { Unit::Usd => "usd", Unit::Tokens => "tokens" },
-                "period_start": first.to_string(),
-                "period_end": e.last.to_string(),
-                "warn_percent": b.warn_percent,
-                "verdict": v.json(),
-                "unpriced_lines": e.unpriced,
-                "new_alerts": new_alerts,
-            }));
         }
-        let summary = format!(
-            "{} budgets: {} at warning or beyond",
-            budgets.len(),
-            items
-                .iter()
-                .filter(|i| i["verdict"]["level"] != "ok")
-                .count()
-        );
-        let actions: Vec<Value> = actions.into_iter().flatten().collect();
-        // Commands run in this run are events: always printed.
-        let ran: Vec<String> = actions
-            .iter()
-            .map(|a| {
-                crate::output::truncate(
-                    &format!("ran {}", a["argv"].as_str().unwrap_or_default()),
-                    crate::output::MAX_WIDTH,
-                )
-            })
-            .collect();
-        let mut o =
-            Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
-        o.json = Some(
-            json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}),
-        );
-        for (sc, u, (spent, limit), warn) in &figures {
-            // The budget's stable name is its label: one series per configured budget.
-            // Exact until here; the floats are only the exposition.
-            let l = [("budget", sc.as_str())];
-            o = match u {
-                Unit::Usd => {
-                    o.metric("budget_spent_usd", &l, *spent)
-                        .metric("budget_limit_usd", &l, *limit)
-                }
-                Unit::Tokens => o.metric("budget_spent_tokens", &l, *spent).metric(
-                    "budget_limit_tokens",
-                    &l,
-                    *limit,
-                ),
-            };
-            o = o
-                .metric(
-                    "budget_usage_ratio",
-                    &l,
-                    if *limit > 0.0 { spent / limit } else { 0.0 },
-                )
-                .metric("budget_warning_ratio", &l, f64::from(*warn) / 100.0);
-        }
-        if worst > Level::Ok {
-            o = o.finding();
-        }
-        o = o.with_text(ran.join("\n")).with_findings(findings);
-        Ok(o)
+        Ok(new)
     })
+}
+
+/// Alert on the thresholds newly passed; clear those the budget is back under and those of
+/// the period before.
+fn tell(
+    ctx: &Ctx,
+    ledger: &crate::ledger::Ledger,
+    b: &Budget,
+    e: &Eval,
+    new_alerts: &[u32],
+) -> Result<()> {
+    let (sc, first, v) = (&e.scope, e.first, &e.verdict);
+    let key = |th: u32| format!("budget:{sc}:{first}:{th}");
+    let [spent, limit, _] = v.shown();
+    for &th in new_alerts {
+        let alert = notify::Alert {
+            job: "budget-check".into(),
+            severity: if th >= 100 {
+                notify::Severity::Critical
+            } else {
+                notify::Severity::Warning
+            },
+            key: key(th),
+            text: format!(
+                "budget {sc} ({} from {first}): {} of {} spent, {} % threshold passed",
+                b.period, spent, limit, th
+            ),
+        };
+        notify::raise(ctx, ledger, &alert)?;
+    }
+    if v.level() == Level::Ok {
+        for th in [b.warn_percent, 100] {
+            notify::clear(
+                ctx,
+                ledger,
+                "budget-check",
+                &key(th),
+                &format!("budget {sc} is back under its threshold"),
+            )?;
+        }
+    }
+    // The period before has ended, and with it its alerts (a new period starts at zero).
+    for th in [b.warn_percent, 100] {
+        let old = format!("budget:{sc}:{}:{th}", e.prev_first);
+        notify::clear(
+            ctx,
+            ledger,
+            "budget-check",
+            &old,
+            &format!("budget {sc}: the period from {} ended", e.prev_first),
+        )?;
+    }
+    Ok(())
+}
+
+/// The run's outcome: a finding per budget at warning or beyond, the actions run, and each
+/// budget's figures.
+fn outcome(checked: &[Checked]) -> Outcome {
+    let mut findings = Vec::new();
+    let mut items = Vec::new();
+    for c in checked {
+        let (e, v) = (&c.eval, &c.eval.verdict);
+        if v.level() != Level::Ok {
+            findings.push((
+                format!("{}:{}:{}", e.scope, e.first, v.level() as u8),
+                finding_line(e, &c.new_alerts),
+            ));
+        }
+        items.push(json!({
+            "scope": e.scope,
+            "unit": match e.unit { Unit::Usd => "usd", Unit::Tokens => "tokens" },
+            "period_start": e.first.to_string(),
+            "period_end": e.last.to_string(),
+            "warn_percent": c.budget.warn_percent,
+            "verdict": v.json(),
+            "unpriced_lines": e.unpriced,
+            "new_alerts": c.new_alerts,
+        }));
+    }
+    let summary = format!(
+        "{} budgets: {} at warning or beyond",
+        checked.len(),
+        items
+            .iter()
+            .filter(|i| i["verdict"]["level"] != "ok")
+            .count()
+    );
+    let actions: Vec<Value> = checked.iter().filter_map(|c| c.action.clone()).collect();
+    // Commands run in this run are events: always printed.
+    let ran: Vec<String> = actions
+        .iter()
+        .map(|a| {
+            crate::output::truncate(
+                &format!("ran {}", a["argv"].as_str().unwrap_or_default()),
+                crate::output::MAX_WIDTH,
+            )
+        })
+        .collect();
+    let mut o = Outcome::ok(summary).with_detail(json!({ "budgets": items, "actions": actions }));
+    o.json = Some(
+        json!({"schema_version": SCHEMA_VERSION, "command": "budget check", "budgets": items}),
+    );
+    for c in checked {
+        o = with_figures(o, &c.eval, c.budget.warn_percent);
+    }
+    if checked.iter().any(|c| c.eval.verdict.level() > Level::Ok) {
+        o = o.finding();
+    }
+    o.with_text(ran.join("\n")).with_findings(findings)
+}
+
+/// A budget's metrics. The budget's stable name is its label: one series per configured
+/// budget. Exact until here; the floats are only the exposition.
+fn with_figures(o: Outcome, e: &Eval, warn: u32) -> Outcome {
+    let (spent, limit) = e.verdict.approx();
+    let l = [("budget", e.scope.as_str())];
+    let o = match e.unit {
+        Unit::Usd => o
+            .metric("budget_spent_usd", &l, spent)
+            .metric("budget_limit_usd", &l, limit),
+        Unit::Tokens => {
+            o.metric("budget_spent_tokens", &l, spent)
+                .metric("budget_limit_tokens", &l, limit)
+        }
+    };
+    o.metric(
+        "budget_usage_ratio",
+        &l,
+        if limit > 0.0 { spent / limit } else { 0.0 },
+    )
+    .metric("budget_warning_ratio", &l, f64::from(warn) / 100.0)
 }
 
 /// Run a budget's `on_exceeded` command once per budget and period; `None` when it already
@@ -598,23 +628,11 @@ fn run_action(
 ) -> Result<Option<Value>> {
     let argv = b.on_exceeded.join(" ");
     if ctx.dry_run {
-        let done: bool = ledger
-            .conn
-            .query_row(
-                "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
-                params![scope, period],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)?;
+        let done = ledger.read(|c| store::action_claimed(c, scope, period))?;
         return Ok((!done).then(|| json!({"scope": scope, "argv": argv, "dry_run": true})));
     }
-    let claimed = ledger.immediate(|tx| {
-        Ok(tx.execute(
-            "INSERT INTO budget_actions (scope, period_start, argv, exit_code, ran_at) VALUES (?1, ?2, ?3, NULL, ?4)
-             ON CONFLICT DO NOTHING",
-            params![scope, period, argv, ctx.now_str()],
-        )? == 1)
-    })?;
+    let claimed =
+        ledger.immediate(|tx| store::claim_action(tx, scope, period, &argv, &ctx.now_str()))?;
     if !claimed {
         return Ok(None);
     }
@@ -630,13 +648,7 @@ fn run_action(
     })?;
     // -1: killed (by the timeout or a signal); the ledger keeps that it was started.
     let code = done.status.and_then(|s| s.code()).unwrap_or(-1);
-    ledger.immediate(|tx| {
-        tx.execute(
-            "UPDATE budget_actions SET exit_code = ?3 WHERE scope = ?1 AND period_start = ?2",
-            params![scope, period, code],
-        )?;
-        Ok(())
-    })?;
+    ledger.immediate(|tx| store::action_ended(tx, scope, period, code))?;
     let result = crate::redact::excerpt(&done.describe(), 300);
     if !done.success() {
         ctx.out.warn(&format!(

@@ -9,6 +9,7 @@
 //! it and records nothing. gather (ledger rows) -> decide ([`build`], pure) -> record + send.
 
 use super::budget::{self, Kind, Level, Unit};
+use super::store::digest as store;
 use super::{cost_mode, report};
 use crate::cli::{DigestArgs, DigestPeriod};
 use crate::ctx::Ctx;
@@ -16,7 +17,6 @@ use crate::money::Usd;
 use crate::output::{dollars, signed_dollars, thousands, Outcome, SCHEMA_VERSION};
 use anyhow::Result;
 use chrono::{Days, NaiveDate};
-use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -138,6 +138,25 @@ pub fn build(
     mode: &str,
     incomplete: Option<&str>,
 ) -> Built {
+    let t = tally(sp, rows, top);
+    let ch = Change::of(&t);
+    let notes = notes(&t.total, zone, mode, incomplete);
+    let (card, facts) = card(sp, &t, &ch, budgets, &notes);
+    let text = text_of(&card, &facts, &notes);
+    let doc = doc(sp, &t, &ch, budgets, zone, mode, incomplete);
+    Built { doc, card, text }
+}
+
+/// The period's rows summed: in all, the period before, by day, and the top agents and models.
+struct Tally {
+    total: Sum,
+    prev: Sum,
+    days: BTreeMap<String, Sum>,
+    agents: Vec<(String, Sum)>,
+    models: Vec<(String, Sum)>,
+}
+
+fn tally(sp: &Span, rows: &[report::Row], top: usize) -> Tally {
     let in_range = |r: &report::Row, a: NaiveDate, b: NaiveDate| {
         r.day.as_str() >= a.to_string().as_str() && r.day.as_str() <= b.to_string().as_str()
     };
@@ -178,16 +197,53 @@ pub fn build(
         v
     };
     let (agents, models) = (ranked(agents), ranked(models));
-    // Exact: |total - prev| and its sign (an amount is never negative).
-    let (change, fell) = total.cost.abs_diff(prev.cost);
-    let change_pct = (!prev.cost.is_zero()).then(|| {
-        let p = change.to_f64() * 100.0 / prev.cost.to_f64();
-        if fell {
-            -p
-        } else {
-            p
+    Tally {
+        total,
+        prev,
+        days,
+        agents,
+        models,
+    }
+}
+
+/// The change against the period before: exact amount, whether it fell, and the percentage
+/// (none when the period before spent nothing).
+struct Change {
+    amount: Usd,
+    fell: bool,
+    pct: Option<f64>,
+}
+
+impl Change {
+    fn of(t: &Tally) -> Change {
+        let (total, prev) = (&t.total, &t.prev);
+        // Exact: |total - prev| and its sign (an amount is never negative).
+        let (change, fell) = total.cost.abs_diff(prev.cost);
+        let change_pct = (!prev.cost.is_zero()).then(|| {
+            let p = change.to_f64() * 100.0 / prev.cost.to_f64();
+            if fell {
+                -p
+            } else {
+                p
+            }
+        });
+        Change {
+            amount: change,
+            fell,
+            pct: change_pct,
         }
-    });
+    }
+}
+
+/// The card chat sinks render, and its facts (name, value).
+fn card(
+    sp: &Span,
+    t: &Tally,
+    ch: &Change,
+    budgets: &[BudgetLine],
+    notes: &[String],
+) -> (Value, Vec<(String, String)>) {
+    let (total, prev) = (&t.total, &t.prev);
     let when = if sp.first == sp.last {
         format!("{} {}", sp.first.format("%a"), sp.first)
     } else {
@@ -196,10 +252,8 @@ pub fn build(
     let title = format!("Cost digest, {} {when}", sp.period.name());
     let change_text = format!(
         "{}{} vs {}",
-        signed_dollars(change, fell),
-        change_pct
-            .map(|p| format!(" ({p:+.1} %)"))
-            .unwrap_or_default(),
+        signed_dollars(ch.amount, ch.fell),
+        ch.pct.map(|p| format!(" ({p:+.1} %)")).unwrap_or_default(),
         dollars(prev.cost)
     );
     let facts = vec![
@@ -228,7 +282,8 @@ pub fn build(
             })
             .collect()
     };
-    let by_day: Vec<String> = days
+    let by_day: Vec<String> = t
+        .days
         .iter()
         .map(|(d, s)| {
             format!(
@@ -238,7 +293,21 @@ pub fn build(
             )
         })
         .collect();
-    let budget_lines: Vec<String> = budgets
+    let mut sections = vec![json!({"title": "Spend by day", "lines": by_day, "mono": true})];
+    sections.push(json!({"title": "Top agents", "lines": ranked_lines(&t.agents), "mono": false}));
+    sections.push(json!({"title": "Top models", "lines": ranked_lines(&t.models), "mono": false}));
+    let budget_lines = budget_lines(budgets);
+    if !budget_lines.is_empty() {
+        sections.push(json!({"title": "Budgets now", "lines": budget_lines, "mono": false}));
+    }
+    let facts_json: Vec<Value> = facts.iter().map(|(k, v)| json!([k, v])).collect();
+    let card = json!({"title": title, "facts": facts_json, "sections": sections, "notes": notes});
+    (card, facts)
+}
+
+/// One line per budget: its level and how much of it is spent.
+fn budget_lines(budgets: &[BudgetLine]) -> Vec<String> {
+    budgets
         .iter()
         .map(|b| {
             let [spent, limit, _] = b.verdict.shown();
@@ -255,7 +324,11 @@ pub fn build(
                 pct(b.verdict.percent())
             )
         })
-        .collect();
+        .collect()
+}
+
+/// What the figures leave out, and how to read them.
+fn notes(total: &Sum, zone: &str, mode: &str, incomplete: Option<&str>) -> Vec<String> {
     let mut notes = Vec::new();
     if total.estimated > 0 {
         notes.push(format!(
@@ -273,18 +346,14 @@ pub fn build(
         notes.push(format!("incomplete: {why}"));
     }
     notes.push(format!("days in {zone}; cost mode {mode}"));
-    let mut sections = vec![json!({"title": "Spend by day", "lines": by_day, "mono": true})];
-    sections.push(json!({"title": "Top agents", "lines": ranked_lines(&agents), "mono": false}));
-    sections.push(json!({"title": "Top models", "lines": ranked_lines(&models), "mono": false}));
-    if !budget_lines.is_empty() {
-        sections.push(json!({"title": "Budgets now", "lines": budget_lines, "mono": false}));
-    }
-    let facts_json: Vec<Value> = facts.iter().map(|(k, v)| json!([k, v])).collect();
-    let card = json!({"title": title, "facts": facts_json, "sections": sections, "notes": notes});
+    notes
+}
 
-    // The text: title, facts on one line each, then the sections.
+/// The text: title, facts on one line each, then the sections and notes, wrapped.
+fn text_of(card: &Value, facts: &[(String, String)], notes: &[String]) -> String {
+    let title = card["title"].as_str().unwrap_or_default();
     let mut text = format!("{title}\n");
-    for (k, v) in &facts {
+    for (k, v) in facts {
         text.push_str(&format!("{k}: {v}\n"));
     }
     for s in card["sections"].as_array().into_iter().flatten() {
@@ -297,11 +366,25 @@ pub fn build(
             text.push_str(&format!("  {}\n", l.as_str().unwrap_or_default()));
         }
     }
-    for n in &notes {
+    for n in notes {
         text.push_str(&format!("{n}\n"));
     }
-    let text = crate::output::wrap(&text, crate::output::MAX_WIDTH);
+    crate::output::wrap(&text, crate::output::MAX_WIDTH)
+}
 
+/// The `--json` document of one digest.
+fn doc(
+    sp: &Span,
+    t: &Tally,
+    ch: &Change,
+    budgets: &[BudgetLine],
+    zone: &str,
+    mode: &str,
+    incomplete: Option<&str>,
+) -> Value {
+    let (total, prev, days) = (&t.total, &t.prev, &t.days);
+    let (agents, models) = (&t.agents, &t.models);
+    let (change, fell, change_pct) = (ch.amount, ch.fell, ch.pct);
     let named = |v: &[(String, Sum)], key: &str| -> Vec<Value> {
         v.iter()
             .map(|(k, s)| {
@@ -317,7 +400,7 @@ pub fn build(
     } else {
         change.to_string()
     };
-    let doc = json!({
+    json!({
         "period": sp.period.name(),
         "start": sp.first.to_string(),
         "end": sp.last.to_string(),
@@ -327,8 +410,8 @@ pub fn build(
         "previous": {"start": sp.prev_first.to_string(), "end": sp.prev_last.to_string(), "total": prev.json()},
         "change": {"cost_usd": change_usd, "percent": change_pct.map(|p| (p * 10.0).round() / 10.0)},
         "by_day": days.iter().map(|(d, s)| { let mut j = s.json(); j["day"] = json!(d); j }).collect::<Vec<_>>(),
-        "top_agents": named(&agents, "agent"),
-        "top_models": named(&models, "model"),
+        "top_agents": named(agents, "agent"),
+        "top_models": named(models, "model"),
         // `spent`/`limit`: exact decimal strings for USD budgets, integers for token budgets.
         "budgets": budgets.iter().map(|b| {
             let (spent, limit) = b.verdict.spent_limit_json();
@@ -342,8 +425,7 @@ pub fn build(
             })
         }).collect::<Vec<_>>(),
         "incomplete": incomplete,
-    });
-    Built { doc, card, text }
+    })
 }
 
 /// The periods to send: `--period`, else `[digest] periods`.
@@ -421,13 +503,16 @@ pub fn run(ctx: &Ctx, a: &DigestArgs) -> Result<Outcome> {
                     } else {
                         sinks.join(",")
                     };
-                    let claim = |c: &rusqlite::Connection| -> Result<bool> {
-                        Ok(c.execute(
-                            "INSERT INTO digests (period, period_start, period_end, delivered_to, created_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                            params![p.name(), sp.first.to_string(), sp.last.to_string(), to, ctx.now_str()],
-                        )? == 1)
+                    let (first, last, now) =
+                        (sp.first.to_string(), sp.last.to_string(), ctx.now_str());
+                    let record = store::Claim {
+                        period: p.name(),
+                        start: &first,
+                        end: &last,
+                        delivered_to: &to,
+                        now: &now,
                     };
+                    let claim = |c: &rusqlite::Connection| store::claim(c, &record);
                     if sinks.is_empty() {
                         // stdout is the sink: under -q nothing would be seen, so nothing is claimed.
                         if ctx.out.quiet && !ctx.out.json {

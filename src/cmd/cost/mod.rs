@@ -13,6 +13,7 @@ mod meters;
 pub mod pricing;
 pub mod report;
 mod sqlite;
+mod store;
 
 use crate::cli::CostCmd;
 use crate::ctx::Ctx;

@@ -1,6 +1,7 @@
 //! `claw cost report` and `claw cost top`: read the daily totals cost-track counted.
 
-use super::{cost_mode, day_range, int_col, session_labels, usd_col};
+use super::store::report as store;
+use super::{cost_mode, day_range, session_labels};
 use crate::cli::{GroupBy, ReportArgs, TopArgs};
 use crate::ctx::Ctx;
 use crate::money::Usd;
@@ -8,7 +9,6 @@ use crate::output::{dollars, thousands, Align, Outcome, Table, SCHEMA_VERSION};
 use crate::pricing::CostMode;
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
-use rusqlite::OptionalExtension;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -128,40 +128,11 @@ pub fn rows(
         return Ok(Vec::new());
     }
     let ledger = ctx.ledger()?;
-    let cols = match mode {
-        CostMode::Auto => "auto_usd, auto_estimated, auto_unpriced",
-        CostMode::Logged => "logged_usd, 0, logged_missing",
-        CostMode::Computed => "computed_usd, 0, computed_missing",
-    };
-    let sql = format!(
-        "SELECT day, agent_id, session_id, provider, model, lines, input, output, cache_read, cache_write, {cols}
-         FROM cost_daily WHERE day >= ?1 AND day <= ?2 ORDER BY day"
-    );
     let lo = since.map(|d| d.to_string()).unwrap_or_default();
     let hi = until
         .map(|d| d.to_string())
         .unwrap_or_else(|| "9999".into());
-    let mut st = ledger.conn.prepare(&sql)?;
-    let out = st
-        .query_map(rusqlite::params![lo, hi], |r| {
-            Ok(Row {
-                day: r.get(0)?,
-                agent: r.get(1)?,
-                session: r.get(2)?,
-                provider: r.get(3)?,
-                model: r.get(4)?,
-                lines: int_col(r, 5)?,
-                input: int_col(r, 6)?,
-                output: int_col(r, 7)?,
-                cache_read: int_col(r, 8)?,
-                cache_write: int_col(r, 9)?,
-                cost: usd_col(r, 10)?,
-                estimated: int_col(r, 11)?,
-                unpriced: int_col(r, 12)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(out)
+    ledger.read(|c| store::daily(c, mode, &lo, &hi))
 }
 
 fn week_start_day(ctx: &Ctx) -> Result<chrono::Weekday> {
@@ -321,17 +292,12 @@ pub fn last_track_failure(ctx: &Ctx) -> Result<Option<String>> {
         return Ok(None);
     }
     let ledger = ctx.ledger()?;
-    let last: Option<(String, Option<i64>, Option<String>)> = ledger
-        .conn
-        .query_row(
-            "SELECT started_at, exit_code, summary FROM runs WHERE job = 'cost-track' \
-             AND exit_code IS NOT NULL ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    Ok(match last {
-        Some((at, Some(code), summary)) if code != 0 => Some(format!(
+    Ok(match ledger.read(store::last_track)? {
+        Some(store::FinishedRun {
+            started_at: at,
+            exit_code: Some(code),
+            summary,
+        }) if code != 0 => Some(format!(
             "the last cost-track run ({at}) failed with exit {code}: {}",
             summary.unwrap_or_default()
         )),

@@ -11,7 +11,6 @@ use crate::notify::{self, Alert, Severity};
 use crate::openclaw::layout;
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::params;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Command;
@@ -277,18 +276,20 @@ fn record_action(
     ok: bool,
     detail: &str,
 ) -> Result<()> {
-    ledger.conn.execute(
-        "INSERT INTO rl_actions (at, phase, action, target, ok, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            ctx.now_str(),
-            phase,
-            action,
-            crate::redact::redact_text(target),
-            ok,
-            crate::redact::redact_text(detail)
-        ],
-    )?;
-    Ok(())
+    let (at, target, detail) = (
+        ctx.now_str(),
+        crate::redact::redact_text(target),
+        crate::redact::redact_text(detail),
+    );
+    let row = super::store::ActionRow {
+        at: &at,
+        phase,
+        action,
+        target: &target,
+        ok,
+        detail: &detail,
+    };
+    ledger.immediate(|tx| super::store::record_action(tx, &row))
 }
 
 /// Run (or, in a dry run, print) one command of an action; returns a line for the report

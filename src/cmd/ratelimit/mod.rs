@@ -12,6 +12,7 @@ mod actions;
 pub mod breaker;
 pub mod degrade;
 pub mod signal;
+mod store;
 
 use crate::cli::RateLimitArgs;
 use crate::ctx::Ctx;
@@ -612,70 +613,25 @@ fn breaker_config(ctx: &Ctx) -> breaker::Config {
     }
 }
 
-fn load_breakers(ledger: &Ledger) -> Result<BTreeMap<String, Breaker>> {
-    let mut st = ledger.conn.prepare(
-        "SELECT scope, state, since, until, opened_at, trips, reason, events FROM rl_breakers",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, i64>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, i64>(7)?,
-        ))
-    })?;
-    let mut out = BTreeMap::new();
-    for row in rows {
-        let (scope, state, since, until, opened, trips, reason, events) = row?;
-        out.insert(
-            scope,
-            Breaker {
-                state: State::parse(&state).unwrap_or(State::Closed),
-                since: parse_ts(&since).unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
-                until: until.as_deref().and_then(parse_ts),
-                opened_at: opened.as_deref().and_then(parse_ts),
-                trips: trips.max(0) as u32,
-                reason,
-                events: events.max(0) as u32,
-            },
-        );
-    }
-    Ok(out)
-}
-
 /// Recent events per provider (`""` = none named): times and the latest Retry-After end.
 struct Recent {
     times: HashMap<String, Vec<DateTime<Utc>>>,
     retry_until: HashMap<String, DateTime<Utc>>,
 }
 
-fn recent_events(ctx: &Ctx, ledger: &Ledger, horizon: Duration) -> Result<Recent> {
+fn recent_events(ctx: &Ctx, c: &rusqlite::Connection, horizon: Duration) -> Result<Recent> {
     let from = ts(ctx.now - horizon);
-    let kinds = if ctx.settings.rate_limit.count_overloaded {
-        "('rate_limit','overloaded')"
-    } else {
-        "('rate_limit')"
-    };
-    let mut st = ledger.conn.prepare(&format!(
-        "SELECT provider, at, retry_after_secs FROM rl_events WHERE at > ?1 AND kind IN {kinds}"
-    ))?;
-    let rows = st.query_map(params![from], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<i64>>(2)?,
-        ))
-    })?;
+    let rows = store::events_after(c, &from, ctx.settings.rate_limit.count_overloaded)?;
     let mut out = Recent {
         times: HashMap::new(),
         retry_until: HashMap::new(),
     };
-    for row in rows {
-        let (p, at, ra) = row?;
+    for store::EventRow {
+        provider: p,
+        at,
+        retry_after_secs: ra,
+    } in rows
+    {
         let Some(at) = parse_ts(&at) else { continue };
         out.times.entry(p.clone()).or_default().push(at);
         // Stored by an older claw without the one-day bound: bounded again on reading.
@@ -686,22 +642,6 @@ fn recent_events(ctx: &Ctx, ledger: &Ledger, horizon: Duration) -> Result<Recent
         }) {
             let e = out.retry_until.entry(p).or_insert(u);
             *e = (*e).max(u);
-        }
-    }
-    Ok(out)
-}
-
-/// Each provider's latest counted event (for the echo rule).
-fn latest_events(ledger: &Ledger) -> Result<HashMap<String, DateTime<Utc>>> {
-    let mut st = ledger
-        .conn
-        .prepare("SELECT provider, MAX(at) FROM rl_events GROUP BY provider")?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (p, at) = row?;
-        if let Some(t) = parse_ts(&at) {
-            out.insert(p, t);
         }
     }
     Ok(out)
@@ -734,12 +674,8 @@ fn budget_exceeded(ctx: &Ctx, ledger: &Ledger) -> Result<bool> {
             continue;
         };
         let (first, _) = budget::period_of(kind, today, ws);
-        let ran: i64 = ledger.conn.query_row(
-            "SELECT count(*) FROM budget_actions WHERE scope = ?1 AND period_start = ?2",
-            params![budget::scope(b), first.to_string()],
-            |r| r.get(0),
-        )?;
-        if ran > 0 {
+        let (sc, period) = (budget::scope(b), first.to_string());
+        if ledger.read(|c| crate::ledger::budget_actions::ran(c, &sc, &period))? {
             return Ok(true);
         }
     }
@@ -765,38 +701,26 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
     let mut scan = scan_all(ctx, args, &cursors)?;
     let cands = std::mem::take(&mut scan.cands);
     scan.stats.candidates = cands.len() as u64;
-    let latest = latest_events(ledger)?;
+    // Each provider's latest counted event (for the echo rule).
+    let latest = ledger.read(store::latest_events)?;
     let kept = signal::dedupe(cands, &latest, secs(cfg.echo_window_secs));
     scan.stats.echoes_dropped = scan.stats.candidates - kept.len() as u64;
 
-    // 1. Events and cursors, in one transaction (rolled back in a dry run).
+    // 1. Events and cursors, and 2. the breakers and recent events as they now are (in a
+    //    dry run, with what this run found), in one transaction rolled back in a dry run.
     let now_s = ctx.now_str();
-    ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
-    let written = write_scan(ledger, &now_s, &kept, &scan);
-    match written {
-        Ok(n) => {
-            scan.stats.new_events = n;
-            if ctx.dry_run {
-                // Evaluate the breakers on what this run found, then forget it all.
-                scan.stats.new_events = kept.len() as u64;
-            } else {
-                ledger.conn.execute_batch("COMMIT")?;
-            }
-        }
-        Err(e) => {
-            let _ = ledger.conn.execute_batch("ROLLBACK");
-            return Err(e);
-        }
-    }
-
-    // 2. Breakers (in a dry run the events above are still visible inside the open
-    //    transaction).
-    let before = load_breakers(ledger)?;
     let horizon = secs(cfg.window_secs.max(cfg.quiet_secs)) + Duration::seconds(1);
-    let recent = recent_events(ctx, ledger, horizon)?;
-    if ctx.dry_run {
-        ledger.conn.execute_batch("ROLLBACK")?;
-    }
+    let (new_events, before, recent) = ledger.immediate_unless(ctx.dry_run, |tx| {
+        let n = store::insert_events(tx, &kept, &now_s)?;
+        write_scan(ledger, &now_s, &scan)?;
+        Ok((n, store::breakers(tx)?, recent_events(ctx, tx, horizon)?))
+    })?;
+    // A dry run evaluates the breakers on what it found, then forgets it all.
+    scan.stats.new_events = if ctx.dry_run {
+        kept.len() as u64
+    } else {
+        new_events
+    };
     let Evaluated {
         after,
         transitions,
@@ -807,15 +731,9 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
 
     // 3. Record breakers, transitions, recoveries, probes.
     if !ctx.dry_run {
-        ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let r = record(ledger, &now_s, &after, &transitions, &recoveries, &probes);
-        match r {
-            Ok(()) => ledger.conn.execute_batch("COMMIT")?,
-            Err(e) => {
-                let _ = ledger.conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
+        ledger.immediate(|tx| {
+            store::record(tx, &now_s, &after, &transitions, &recoveries, &probes)
+        })?;
     }
 
     // 4. Actions once per outage: trip when the first breaker leaves CLOSED, recovery when
@@ -853,32 +771,8 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
     ))
 }
 
-/// Step 1 of a run: the new events and every cursor, inside the caller's transaction; the
-/// number of events stored.
-fn write_scan(ledger: &Ledger, now_s: &str, kept: &[Candidate], scan: &Scan) -> Result<u64> {
-    let mut n = 0;
-    let mut ins = ledger.conn.prepare_cached(
-        "INSERT INTO rl_events (origin, at, provider, model, profile, kind, signal, status,
-           retry_after_secs, source, excerpt, counted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT (origin) DO NOTHING",
-    )?;
-    for c in kept {
-        n += ins.execute(params![
-            c.origin,
-            ts(c.at),
-            c.provider,
-            c.model,
-            c.profile,
-            c.kind.as_str(),
-            c.signal,
-            c.status,
-            c.retry_after_secs.map(|s| s as i64),
-            c.source,
-            c.excerpt,
-            now_s
-        ])? as u64;
-    }
+/// Step 1 of a run: every cursor, inside the caller's transaction.
+fn write_scan(ledger: &Ledger, now_s: &str, scan: &Scan) -> Result<()> {
     let mut up = ledger.conn.prepare_cached(
         "INSERT INTO rl_cursors (source, path, head_len, head_sha256, offset, size, mtime_ns, journal_cursor, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -949,7 +843,7 @@ fn write_scan(ledger: &Ledger, now_s: &str, kept: &[Candidate], scan: &Scan) -> 
             .conn
             .execute("DELETE FROM rl_cursors WHERE source = ?1", params![k])?;
     }
-    Ok(n)
+    Ok(())
 }
 
 /// What step 2 decided: every breaker after this run, its transitions, recoveries and probes.
@@ -1165,88 +1059,6 @@ fn breaker_doc(b: &Breaker) -> Value {
         "events": b.events,
         "trips": b.trips,
     })
-}
-
-fn record(
-    ledger: &Ledger,
-    now: &str,
-    after: &BTreeMap<String, Breaker>,
-    transitions: &[(String, Transition)],
-    recoveries: &[(String, breaker::Recovery)],
-    probes: &[ProbeRecord],
-) -> Result<()> {
-    let c = &ledger.conn;
-    for (scope, b) in after {
-        c.execute(
-            "INSERT INTO rl_breakers (scope, state, since, until, opened_at, trips, reason, events, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (scope) DO UPDATE SET state = excluded.state, since = excluded.since,
-               until = excluded.until, opened_at = excluded.opened_at, trips = excluded.trips,
-               reason = excluded.reason, events = excluded.events, updated_at = excluded.updated_at",
-            params![
-                scope,
-                b.state.as_str(),
-                ts(b.since),
-                b.until.map(ts),
-                b.opened_at.map(ts),
-                b.trips,
-                b.reason,
-                b.events,
-                now
-            ],
-        )?;
-    }
-    for (scope, t) in transitions {
-        c.execute(
-            "INSERT INTO rl_transitions (scope, at, from_state, to_state, reason, events, trips, until)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                scope,
-                ts(t.at),
-                t.from.as_str(),
-                t.to.as_str(),
-                t.reason,
-                t.events,
-                t.trips,
-                t.until.map(ts)
-            ],
-        )?;
-    }
-    for (scope, r) in recoveries {
-        c.execute(
-            "INSERT INTO rl_recoveries (scope, opened_at, closed_at, duration_secs, trips)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope, opened_at) DO NOTHING",
-            params![
-                scope,
-                ts(r.opened_at),
-                ts(r.closed_at),
-                r.duration_secs(),
-                r.trips
-            ],
-        )?;
-    }
-    for p in probes {
-        let (ok, detail) = match &p.result {
-            ProbeResult::Ok(w) => (true, w.clone()),
-            ProbeResult::Failed { why, .. } => (false, why.clone()),
-        };
-        c.execute(
-            "INSERT INTO rl_probes (scope, at, kind, ok, status, retry_after_secs, input_tokens, output_tokens, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                p.scope,
-                now,
-                p.kind,
-                ok,
-                p.status,
-                p.retry_after_secs.map(|s| s as i64),
-                p.input_tokens as i64,
-                p.output_tokens as i64,
-                crate::redact::redact_text(&detail)
-            ],
-        )?;
-    }
-    Ok(())
 }
 
 /// The state file's path: settings, else `<claw state>/rate-limit.json` (inside the dir

@@ -191,14 +191,19 @@ pub fn run(
     restore_all: bool,
 ) -> Result<Report> {
     let pol = policy(ctx);
-    let now = ctx.now_str();
-    let mut rep = Report::default();
-    let mut view = View::new(ctx);
-    let mut manual: Vec<String> = Vec::new();
+    let mut pass = Pass {
+        ctx,
+        ledger,
+        view: View::new(ctx),
+        rep: Report::default(),
+        manual: Vec::new(),
+        now: ctx.now_str(),
+    };
+    let now = pass.now.clone();
 
     // 1. Settle what a killed run left half-done (never in a dry run: nothing is written).
     if !ctx.dry_run {
-        settle(ctx, ledger, &mut view, &mut rep, &now)?;
+        settle(ctx, ledger, &mut pass.view, &mut pass.rep, &now)?;
     }
 
     // 2. Entering degraded: plan (recorded before anything runs), apply, read back.
@@ -213,7 +218,16 @@ pub fn run(
             if store::planned(ledger, p, &outage)? {
                 continue;
             }
-            enter(ctx, ledger, &mut view, &mut rep, &pol, p, &outage, &now)?;
+            enter(
+                ctx,
+                ledger,
+                &mut pass.view,
+                &mut pass.rep,
+                &pol,
+                p,
+                &outage,
+                &now,
+            )?;
         }
     }
 
@@ -228,26 +242,62 @@ pub fn run(
             Step::Restore { row } => (*row, None),
         };
         let Some(r) = by_id.get(&id) else { continue };
-        let r = (*r).clone();
-        let cmd = match command(&mut view, &r, value.as_deref()) {
+        acted.extend(pass.apply((*r).clone(), value)?);
+    }
+    // Read back every change just made.
+    for (r, value) in acted {
+        pass.read_back(r, value)?;
+    }
+    pass.alert_manual()?;
+
+    // 4. Outages with nothing left to undo: the recovery record and one alert.
+    let mut rep = pass.rep;
+    if !ctx.dry_run {
+        resumed(ctx, ledger, after, &pol, restore_all, &mut rep, &now)?;
+    }
+    Ok(rep)
+}
+
+/// One run of the way back: what it has read of OpenClaw, what it reports, and the undo
+/// commands a person must run by hand.
+struct Pass<'a> {
+    ctx: &'a Ctx,
+    ledger: &'a Ledger,
+    view: View<'a>,
+    rep: Report,
+    manual: Vec<String>,
+    now: String,
+}
+
+impl Pass<'_> {
+    /// Make one step (set `value`, or restore when None) unless the operator changed the
+    /// value since; returns the change made, to read back.
+    fn apply(&mut self, r: Row, value: Option<String>) -> Result<Option<(Row, Option<String>)>> {
+        let cmd = match command(&mut self.view, &r, value.as_deref()) {
             Ok(c) => c,
             Err(e) => {
                 // The agent or job is gone: nothing of claw's is left to undo there.
-                left_alone(ctx, ledger, &mut rep, &r, &e, &now)?;
-                continue;
+                left_alone(self.ctx, self.ledger, &mut self.rep, &r, &e, &self.now)?;
+                return Ok(None);
             }
         };
         let line = crate::proc::shell_line(&cmd);
-        if ctx.dry_run {
-            rep.lines.push(format!("dry run: would run: {line}"));
-            continue;
+        if self.ctx.dry_run {
+            self.rep.lines.push(format!("dry run: would run: {line}"));
+            return Ok(None);
         }
         // Never over the operator: the value must still be the one claw set.
-        match view.live(&r) {
+        match self.view.live(&r) {
             Ok(Live::Value(v)) if v.as_deref() == Some(r.current.as_str()) => {}
             Ok(Live::Value(v)) if r.status == Status::Failed && v == r.before => {
-                store::set_status(ledger, r.id, Status::Restored, "restored by hand", &now)?;
-                continue;
+                store::set_status(
+                    self.ledger,
+                    r.id,
+                    Status::Restored,
+                    "restored by hand",
+                    &self.now,
+                )?;
+                return Ok(None);
             }
             Ok(l) => {
                 let why = match l {
@@ -258,44 +308,52 @@ pub fn run(
                         r.current
                     ),
                 };
-                left_alone(ctx, ledger, &mut rep, &r, &why, &now)?;
-                continue;
+                left_alone(self.ctx, self.ledger, &mut self.rep, &r, &why, &self.now)?;
+                return Ok(None);
             }
             Err(e) => {
-                ctx.out.warn(&format!(
+                self.ctx.out.warn(&format!(
                     "{}: cannot read it back ({e}); tried again next run",
                     what(&r)
                 ));
-                continue;
+                return Ok(None);
             }
         }
         match &value {
-            Some(v) => store::set_pending(ledger, r.id, Some(v), &now)?,
-            None => store::set_status(ledger, r.id, Status::Restoring, &line, &now)?,
+            Some(v) => store::set_pending(self.ledger, r.id, Some(v), &self.now)?,
+            None => store::set_status(self.ledger, r.id, Status::Restoring, &line, &self.now)?,
         }
-        if let Err(e) = run_cli(ctx, &cmd) {
+        if let Err(e) = run_cli(self.ctx, &cmd) {
             if value.is_none() {
-                store::set_status(ledger, r.id, Status::Failed, &format!("{line}: {e}"), &now)?;
-                manual.push(manual_line(ctx, &cmd));
+                store::set_status(
+                    self.ledger,
+                    r.id,
+                    Status::Failed,
+                    &format!("{line}: {e}"),
+                    &self.now,
+                )?;
+                self.manual.push(manual_line(self.ctx, &cmd));
             } else {
-                store::set_pending(ledger, r.id, None, &now)?;
+                store::set_pending(self.ledger, r.id, None, &self.now)?;
             }
-            rep.lines
+            self.rep
+                .lines
                 .push(format!("rate-limit degraded mode: {line}: {e}"));
-            rep.changes.push(doc(
+            self.rep.changes.push(doc(
                 &r,
                 if value.is_some() { "set" } else { "restore" },
                 false,
                 &e,
             ));
-            continue;
+            return Ok(None);
         }
-        view.changed(r.kind);
-        acted.push((r, value));
+        self.view.changed(r.kind);
+        Ok(Some((r, value)))
     }
-    // Read back every change just made.
-    for (r, value) in acted {
-        let live = view.live(&r);
+
+    /// Read a change back: recorded as made when OpenClaw shows it, else pending or failed.
+    fn read_back(&mut self, r: Row, value: Option<String>) -> Result<()> {
+        let live = self.view.live(&r);
         let want = match &value {
             Some(v) => Some(v.clone()),
             None => r.before.clone(),
@@ -308,28 +366,28 @@ pub fn run(
         };
         match (&value, ok) {
             (Some(v), true) => {
-                store::set_current(ledger, r.id, v, &now)?;
-                rep.lines.push(format!(
+                store::set_current(self.ledger, r.id, v, &self.now)?;
+                self.rep.lines.push(format!(
                     "rate-limit degraded mode: {} {}: {} -> {v}",
                     r.provider,
                     what(&r),
                     r.current
                 ));
-                rep.changes.push(doc(&r, "set", true, v));
+                self.rep.changes.push(doc(&r, "set", true, v));
             }
             (None, true) => {
-                store::set_status(ledger, r.id, Status::Restored, "", &now)?;
-                rep.lines.push(format!(
+                store::set_status(self.ledger, r.id, Status::Restored, "", &self.now)?;
+                self.rep.lines.push(format!(
                     "rate-limit degraded mode: {} {} restored to {}",
                     r.provider,
                     what(&r),
                     r.before.as_deref().unwrap_or("unset")
                 ));
-                rep.changes.push(doc(&r, "restore", true, ""));
+                self.rep.changes.push(doc(&r, "restore", true, ""));
             }
             (Some(_), false) => {
-                store::set_pending(ledger, r.id, None, &now)?;
-                rep.lines.push(format!(
+                store::set_pending(self.ledger, r.id, None, &self.now)?;
+                self.rep.lines.push(format!(
                     "rate-limit degraded mode: {} {}: set but reads back {seen}",
                     r.provider,
                     what(&r)
@@ -337,33 +395,34 @@ pub fn run(
             }
             (None, false) => {
                 let why = format!("undone but reads back {seen}");
-                store::set_status(ledger, r.id, Status::Failed, &why, &now)?;
-                let cmd = command(&mut view, &r, None).unwrap_or_default();
-                manual.push(manual_line(ctx, &cmd));
-                rep.changes.push(doc(&r, "restore", false, &why));
+                store::set_status(self.ledger, r.id, Status::Failed, &why, &self.now)?;
+                let cmd = command(&mut self.view, &r, None).unwrap_or_default();
+                self.manual.push(manual_line(self.ctx, &cmd));
+                self.rep.changes.push(doc(&r, "restore", false, &why));
             }
         }
-    }
-    if !manual.is_empty() {
-        let alert = Alert {
-            job: JOB.into(),
-            severity: Severity::Critical,
-            key: "degraded-undo".into(),
-            text: format!(
-                "Rate limit degraded mode: claw could not undo {} change(s) to OpenClaw; it retries every run. To restore by hand run: {}",
-                manual.len(),
-                manual.join(" ; ")
-            ),
-        };
-        notify::raise(ctx, ledger, &alert)?;
-        ctx.out.warn(&alert.text);
+        Ok(())
     }
 
-    // 4. Outages with nothing left to undo: the recovery record and one alert.
-    if !ctx.dry_run {
-        resumed(ctx, ledger, after, &pol, restore_all, &mut rep, &now)?;
+    /// One critical alert naming the undo commands that failed, for a person to run.
+    fn alert_manual(&self) -> Result<()> {
+        let (ctx, ledger, manual) = (self.ctx, self.ledger, &self.manual);
+        if !manual.is_empty() {
+            let alert = Alert {
+                job: JOB.into(),
+                severity: Severity::Critical,
+                key: "degraded-undo".into(),
+                text: format!(
+                    "Rate limit degraded mode: claw could not undo {} change(s) to OpenClaw; it retries every run. To restore by hand run: {}",
+                    manual.len(),
+                    manual.join(" ; ")
+                ),
+            };
+            notify::raise(ctx, ledger, &alert)?;
+            ctx.out.warn(&alert.text);
+        }
+        Ok(())
     }
-    Ok(rep)
 }
 
 fn manual_line(ctx: &Ctx, cmd: &[String]) -> String {

@@ -31,40 +31,44 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Row>> {
 
 /// Every change still claw's to undo, and every outage marker not yet resumed.
 pub fn outstanding(ledger: &Ledger) -> Result<Vec<Row>> {
-    let mut st = ledger.conn.prepare(&format!(
-        "SELECT {COLS} FROM rl_changes
-         WHERE status IN ('planned', 'applied', 'restoring', 'failed') ORDER BY id"
-    ))?;
-    let rows = st
-        .query_map([], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows.into_iter().flatten().collect())
+    ledger.read(|c| {
+        let mut st = c.prepare(&format!(
+            "SELECT {COLS} FROM rl_changes
+             WHERE status IN ('planned', 'applied', 'restoring', 'failed') ORDER BY id"
+        ))?;
+        let rows = st
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows.into_iter().flatten().collect())
+    })
 }
 
 /// Every row of one outage (for the recovery record).
 pub fn of_outage(ledger: &Ledger, provider: &str, outage: &str) -> Result<Vec<(Row, String)>> {
-    let mut st = ledger.conn.prepare(&format!(
-        "SELECT {COLS}, detail FROM rl_changes WHERE provider = ?1 AND outage = ?2 AND kind != 'outage' ORDER BY id"
-    ))?;
-    let rows = st
-        .query_map(params![provider, outage], |r| {
-            Ok(row(r)?.map(|x| (x, r.get::<_, String>(12).unwrap_or_default())))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows.into_iter().flatten().collect())
+    ledger.read(|c| {
+        let mut st = c.prepare(&format!(
+            "SELECT {COLS}, detail FROM rl_changes WHERE provider = ?1 AND outage = ?2 AND kind != 'outage' ORDER BY id"
+        ))?;
+        let rows = st
+            .query_map(params![provider, outage], |r| {
+                Ok(row(r)?.map(|x| (x, r.get::<_, String>(12).unwrap_or_default())))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows.into_iter().flatten().collect())
+    })
 }
 
 /// The outage's plan was made already (its marker exists).
 pub fn planned(ledger: &Ledger, provider: &str, outage: &str) -> Result<bool> {
-    Ok(ledger
-        .conn
-        .query_row(
+    ledger.read(|c| {
+        Ok(c.query_row(
             "SELECT 1 FROM rl_changes WHERE provider = ?1 AND outage = ?2 AND kind = 'outage'",
             params![provider, outage],
             |_| Ok(()),
         )
         .optional()?
         .is_some())
+    })
 }
 
 /// Record an outage's plan before anything is applied: the marker and one `planned` row per
@@ -176,13 +180,15 @@ pub fn record_resume(
 
 /// Outstanding changes per provider (for `claw status` and the state file).
 pub fn outstanding_counts(ledger: &Ledger) -> Result<Vec<(String, i64)>> {
-    let mut st = ledger.conn.prepare(
-        "SELECT provider, count(*) FROM rl_changes
-         WHERE kind != 'outage' AND status IN ('planned', 'applied', 'restoring', 'failed')
-         GROUP BY provider ORDER BY provider",
-    )?;
-    let rows = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    ledger.read(|c| {
+        let mut st = c.prepare(
+            "SELECT provider, count(*) FROM rl_changes
+             WHERE kind != 'outage' AND status IN ('planned', 'applied', 'restoring', 'failed')
+             GROUP BY provider ORDER BY provider",
+        )?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })
 }

@@ -1,0 +1,7 @@
+//! The cost jobs' queries, one file a job: every SQL statement of budget check, the digest,
+//! the price tables and the report lives here, with typed rows.
+
+pub mod budget;
+pub mod digest;
+pub mod pricing;
+pub mod report;
