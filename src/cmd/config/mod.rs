@@ -339,22 +339,7 @@ fn merge_openclaw_verdict(ctx: &Ctx, path: &Path, report: &mut Report) -> Result
 // ---------- backup ----------
 
 fn record_backup(l: &Ledger, m: &Manifest) -> Result<()> {
-    l.conn.execute(
-        "INSERT INTO config_backups (id, created_at, source, set_sha256, config_sha256, size, valid, issues, schema_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO NOTHING",
-        rusqlite::params![
-            m.id,
-            m.created_at.to_rfc3339(),
-            m.source,
-            m.set_sha256,
-            m.config_sha256(),
-            m.config_size() as i64,
-            m.good() as i64,
-            m.issues as i64,
-            m.rules
-        ],
-    )?;
-    Ok(())
+    l.immediate(|tx| store::record_backup(tx, m))
 }
 
 /// OpenClaw's own copies beside the config: `.bak`, `.bak.N`, `.last-good`, `.clobbered.*`,
@@ -582,10 +567,7 @@ fn apply_retention(
     if !ctx.dry_run {
         for d in plan.iter().filter(|d| !d.keep) {
             store.remove(&d.id)?;
-            l.conn.execute(
-                "UPDATE config_backups SET deleted_at = ?2 WHERE id = ?1",
-                rusqlite::params![d.id, ctx.now.to_rfc3339()],
-            )?;
+            l.immediate(|tx| store::mark_deleted(tx, &d.id, &ctx.now.to_rfc3339()))?;
         }
     }
     Ok(plan)
@@ -742,13 +724,9 @@ fn restore_backup(
         .collect::<Result<Vec<_>>>()?;
     // The ledger is a second witness: a manifest rewritten to match a tampered file is caught.
     let recorded: Option<String> = l
-        .conn
-        .query_row(
-            "SELECT config_sha256 FROM config_backups WHERE id = ?1",
-            [&m.id],
-            |r| r.get(0),
-        )
-        .ok();
+        .read(|c| store::recorded_config_sha256(c, &m.id))
+        .ok()
+        .flatten();
     if let Some(r) = recorded {
         if r != m.config_sha256() {
             return Err(fail(
