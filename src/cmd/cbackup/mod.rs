@@ -264,40 +264,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
                 continue;
             }
         }
-        let mut sources = Vec::new();
-        match fs::symlink_metadata(&a.sessions_dir) {
-            Ok(m) if m.file_type().is_symlink() => sources.push(Source {
-                rel: rel_of(&a.sessions_dir, &oc),
-                abs: a.sessions_dir.clone(),
-                agent: a.id.clone(),
-                group: "_store".into(),
-                kind: "symlink",
-                session_id: None,
-                live: false,
-                sqlite: false,
-            }),
-            _ => sources_in(&oc, &a.id, &a.sessions_dir, &mut sources, &mut warn),
-        }
-        if let Some(db) = &a.sqlite {
-            sources.push(Source {
-                rel: rel_of(db, &oc),
-                abs: db.clone(),
-                agent: a.id.clone(),
-                group: "_db".into(),
-                kind: "sqlite",
-                session_id: None,
-                live: false,
-                sqlite: true,
-            });
-        }
-        if let Some((_, Some(sid))) = &target {
-            sources.retain(|s| {
-                s.session_id.as_deref() == Some(sid.as_str()) || s.kind == "store" || s.sqlite
-            });
-            sources.retain(|s| s.kind != "reset" && s.kind != "deleted");
-        }
-        // Live files first so archives and checkpoints of the same session can reuse them.
-        sources.sort_by_key(|s| (!s.live, s.rel.clone()));
+        let sources = agent_sources(&oc, a, target.as_ref(), &mut warn);
         let entries = read_store(&a.store_path(), &mut warn);
         for s in &sources {
             let (key, cc) = match s.session_id.as_ref().and_then(|sid| entries.get(sid)) {
@@ -346,6 +313,57 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
     }
     store.sync()?;
     record(ledger, ctx, &res)?;
+    report(ctx, ledger, &res, target.is_none())
+}
+
+/// One agent's files to look at (only the target session's with `--session`), live
+/// transcripts first so archives and checkpoints of the same session can reuse their chunks.
+fn agent_sources(
+    oc: &Path,
+    a: &layout::Agent,
+    target: Option<&(String, Option<String>)>,
+    warn: &mut Vec<String>,
+) -> Vec<Source> {
+    let mut sources = Vec::new();
+    match fs::symlink_metadata(&a.sessions_dir) {
+        Ok(m) if m.file_type().is_symlink() => sources.push(Source {
+            rel: rel_of(&a.sessions_dir, oc),
+            abs: a.sessions_dir.clone(),
+            agent: a.id.clone(),
+            group: "_store".into(),
+            kind: "symlink",
+            session_id: None,
+            live: false,
+            sqlite: false,
+        }),
+        _ => sources_in(oc, &a.id, &a.sessions_dir, &mut sources, warn),
+    }
+    if let Some(db) = &a.sqlite {
+        sources.push(Source {
+            rel: rel_of(db, oc),
+            abs: db.clone(),
+            agent: a.id.clone(),
+            group: "_db".into(),
+            kind: "sqlite",
+            session_id: None,
+            live: false,
+            sqlite: true,
+        });
+    }
+    if let Some((_, Some(sid))) = target {
+        sources.retain(|s| {
+            s.session_id.as_deref() == Some(sid.as_str()) || s.kind == "store" || s.sqlite
+        });
+        sources.retain(|s| s.kind != "reset" && s.kind != "deleted");
+    }
+    // Live files first so archives and checkpoints of the same session can reuse them.
+    sources.sort_by_key(|s| (!s.live, s.rel.clone()));
+    sources
+}
+
+/// The run's outcome once recorded: the summary, the errors as a finding, retention after a
+/// full run that added snapshots, and the per-agent figures.
+fn report(ctx: &Ctx, ledger: &Ledger, res: &RunResult, full: bool) -> Result<Outcome> {
     let mut detail = json!({
         "checked": res.checked,
         "snapshots": res.snapshots.len(),
@@ -354,10 +372,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
         "errors": res.errors,
     });
     // Retention reads every manifest: only worth it when this run added snapshots.
-    if target.is_none()
-        && ctx.settings.compaction_backup.prune_after_backup
-        && !res.snapshots.is_empty()
-    {
+    if full && ctx.settings.compaction_backup.prune_after_backup && !res.snapshots.is_empty() {
         let p = retention::prune(ctx, ledger, false)?;
         detail["pruned"] = p.detail.clone();
     }
@@ -376,7 +391,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
             .collect();
         o = o.with_text(text).finding();
     }
-    let confirmed = (target.is_none() && res.errors.is_empty()).then(|| ctx.now.timestamp());
+    let confirmed = (full && res.errors.is_empty()).then(|| ctx.now.timestamp());
     snapshot_figures(ledger, o, confirmed)
 }
 
@@ -425,16 +440,7 @@ fn snapshot_one(
     if !is_link && !lmeta.is_file() {
         return Ok(());
     }
-    let extra = if s.sqlite {
-        let wal = PathBuf::from(format!("{}-wal", s.abs.display()));
-        match fs::metadata(&wal) {
-            Ok(w) => format!("wal:{}:{}.{}", w.size(), w.mtime(), w.mtime_nsec()),
-            Err(_) => String::new(),
-        }
-    } else {
-        String::new()
-    };
-    let fp = fingerprint(&lmeta, extra);
+    let fp = fingerprint(&lmeta, wal_extra(s));
     let prev = rows.get(&s.rel);
     let compacted = s.live
         && matches!((cc, prev.and_then(|p| p.compaction_count)), (Some(n), Some(o)) if n > o);
@@ -447,18 +453,7 @@ fn snapshot_one(
         res.would.push(s.rel.clone());
         return Ok(());
     }
-    let base = prev
-        .and_then(|p| p.snapshot_id.as_ref())
-        .map(|id| store.manifest_path(&s.agent, &s.group, id))
-        .or_else(|| {
-            // An archive or checkpoint starts as a copy of its live transcript: reuse its chunks.
-            let sid = s.session_id.as_ref()?;
-            let live_rel = Path::new(&s.rel).with_file_name(format!("{sid}.jsonl"));
-            let row = rows.get(live_rel.to_str()?)?;
-            Some(store.manifest_path(&s.agent, &s.group, row.snapshot_id.as_ref()?))
-        })
-        .and_then(|p| store.read_manifest(&p).ok());
-
+    let base = base_manifest(store, rows, s, prev);
     let (stored, link_target, head, fp) = if is_link {
         let t = fs::read_link(&s.abs)
             .with_context(|| format!("{}: cannot read link", s.abs.display()))?;
@@ -472,30 +467,7 @@ fn snapshot_one(
         let (st, head) = snapshot_sqlite(store, s, base.as_ref())?;
         (st, None, head, fp)
     } else {
-        let mut f = crate::safefs::open(&s.abs, crate::safefs::Follow::Yes)
-            .with_context(|| format!("{}: cannot open", s.abs.display()))?;
-        // Describe what was actually read (the file may have been replaced since lstat).
-        let meta = f
-            .metadata()
-            .with_context(|| format!("{}: cannot stat", s.abs.display()))?;
-        let fp = fingerprint(&meta, String::new());
-        let len = if s.live {
-            sessionstore::complete_lines_len(&mut f, meta.size())
-                .with_context(|| format!("{}: cannot read", s.abs.display()))?
-        } else {
-            meta.size()
-        };
-        let head = sessionstore::head_sha(&mut f)
-            .with_context(|| format!("{}: cannot read", s.abs.display()))?;
-        let chunks = base.as_ref().map(|b| b.chunks.as_slice()).unwrap_or(&[]);
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, &mut f);
-        let mut st = store
-            .put_stream(&mut reader, len, Cut::Lines, chunks)
-            .with_context(|| format!("{}: cannot snapshot", s.abs.display()))?;
-        if matches!(s.kind, "reset" | "deleted") && s.rel.ends_with(".zst") {
-            st.lines = zst_lines(&s.abs).unwrap_or(0);
-        }
-        res.read_bytes += len;
+        let (st, head, fp) = snapshot_file(store, s, base.as_ref(), res)?;
         (st, None, head, fp)
     };
     let unchanged = base.as_ref().is_some_and(|b| {
@@ -536,6 +508,73 @@ fn snapshot_one(
         },
     ));
     Ok(())
+}
+
+/// A database's fingerprint also covers its `-wal` file: a write lands there first.
+fn wal_extra(s: &Source) -> String {
+    if !s.sqlite {
+        return String::new();
+    }
+    let wal = PathBuf::from(format!("{}-wal", s.abs.display()));
+    match fs::metadata(&wal) {
+        Ok(w) => format!("wal:{}:{}.{}", w.size(), w.mtime(), w.mtime_nsec()),
+        Err(_) => String::new(),
+    }
+}
+
+/// The snapshot whose chunks this one can reuse: the source's own previous snapshot, else
+/// (for an archive or checkpoint) its live transcript's.
+fn base_manifest(
+    store: &Store,
+    rows: &HashMap<String, SourceRow>,
+    s: &Source,
+    prev: Option<&SourceRow>,
+) -> Option<Manifest> {
+    prev.and_then(|p| p.snapshot_id.as_ref())
+        .map(|id| store.manifest_path(&s.agent, &s.group, id))
+        .or_else(|| {
+            // An archive or checkpoint starts as a copy of its live transcript: reuse its chunks.
+            let sid = s.session_id.as_ref()?;
+            let live_rel = Path::new(&s.rel).with_file_name(format!("{sid}.jsonl"));
+            let row = rows.get(live_rel.to_str()?)?;
+            Some(store.manifest_path(&s.agent, &s.group, row.snapshot_id.as_ref()?))
+        })
+        .and_then(|p| store.read_manifest(&p).ok())
+}
+
+/// Store a regular file (a live transcript up to its last complete line): what was stored,
+/// its head checksum and the fingerprint of what was actually read.
+fn snapshot_file(
+    store: &Store,
+    s: &Source,
+    base: Option<&Manifest>,
+    res: &mut RunResult,
+) -> Result<(sessionstore::Stored, String, Fingerprint)> {
+    let mut f = crate::safefs::open(&s.abs, crate::safefs::Follow::Yes)
+        .with_context(|| format!("{}: cannot open", s.abs.display()))?;
+    // Describe what was actually read (the file may have been replaced since lstat).
+    let meta = f
+        .metadata()
+        .with_context(|| format!("{}: cannot stat", s.abs.display()))?;
+    let fp = fingerprint(&meta, String::new());
+    let len = if s.live {
+        sessionstore::complete_lines_len(&mut f, meta.size())
+            .with_context(|| format!("{}: cannot read", s.abs.display()))?
+    } else {
+        meta.size()
+    };
+    let head = sessionstore::head_sha(&mut f)
+        .with_context(|| format!("{}: cannot read", s.abs.display()))?;
+    let chunks = base.map(|b| b.chunks.as_slice()).unwrap_or(&[]);
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, &mut f);
+    let mut st = store
+        .put_stream(&mut reader, len, Cut::Lines, chunks)
+        .with_context(|| format!("{}: cannot snapshot", s.abs.display()))?;
+    if matches!(s.kind, "reset" | "deleted") && s.rel.ends_with(".zst") {
+        st.lines = zst_lines(&s.abs).unwrap_or(0);
+    }
+    res.read_bytes += len;
+    Ok((st, head, fp))
 }
 
 fn zst_lines(path: &Path) -> Result<u64> {
