@@ -276,7 +276,6 @@ const LONG_FUNCTIONS: &[&str] = &[
     "cmd/config/validate.rs::structural_issues",
     "cmd/config/validate.rs::validate_bytes",
     "cmd/cost/mod.rs::track",
-    "settings.rs::check",
 ];
 
 /// Flat lookup tables allowed past the limit (at most two, by the architecture rule).
