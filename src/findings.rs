@@ -5,10 +5,10 @@
 //! The decision is the pure [`diff`]; [`only_new`] applies it to a job's outcome.
 
 use crate::ctx::Ctx;
+use crate::ledger::findings as store;
 use crate::ledger::Ledger;
 use crate::output::Outcome;
 use anyhow::Result;
-use rusqlite::params;
 use std::collections::BTreeMap;
 
 /// What to print for `now` given what was reported `before` (key -> line): the lines of
@@ -40,27 +40,15 @@ pub fn only_new(ctx: &Ctx, ledger: &Ledger, job: &str, mut o: Outcome) -> Result
     }
     let stamp = ctx.now_str();
     let lines = ledger.immediate(|tx| {
-        let mut st = tx.prepare("SELECT key, text FROM job_findings WHERE job = ?1")?;
-        let before: BTreeMap<String, String> = st
-            .query_map(params![job], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        drop(st);
+        let before = store::previous(tx, job)?;
         let lines = diff(&before, &now);
         for k in before.keys() {
             if !now.iter().any(|(n, _)| n == k) {
-                tx.execute(
-                    "DELETE FROM job_findings WHERE job = ?1 AND key = ?2",
-                    params![job, k],
-                )?;
+                store::forget(tx, job, k)?;
             }
         }
         for (k, line) in &now {
-            tx.execute(
-                "INSERT INTO job_findings (job, key, text, first_at, last_seen_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4)
-                 ON CONFLICT (job, key) DO UPDATE SET text = ?3, last_seen_at = ?4",
-                params![job, k, crate::redact::redact_text(line), stamp],
-            )?;
+            store::remember(tx, job, k, &crate::redact::redact_text(line), &stamp)?;
         }
         Ok(lines)
     })?;

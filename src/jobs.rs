@@ -202,15 +202,7 @@ pub fn overdue(ctx: &Ctx, ledger: &Ledger) -> Result<Vec<(String, String)>> {
         }
     }
     // Tick runs every minute when it is the set-up in use.
-    let tick_ran: Option<String> = ledger
-        .conn
-        .query_row(
-            "SELECT max(started_at) FROM runs WHERE job = 'tick'",
-            [],
-            |r| r.get(0),
-        )
-        .ok()
-        .flatten();
+    let tick_ran: Option<String> = ledger.last_started("tick").ok().flatten();
     if tick_ran.is_some() {
         let last = success("tick")?;
         if last.is_none_or(|l| l < cutoff) {

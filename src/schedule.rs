@@ -7,7 +7,7 @@
 //! time, which orders a tick's runs.
 
 use crate::zone::Zone;
-use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 /// A parsed schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,22 +116,24 @@ fn parse_interval(s: &str) -> Option<i64> {
 }
 
 /// A 5-field cron expression (minute hour day-of-month month day-of-week), Vixie semantics:
-/// when both day fields are restricted, either may match.
+/// when both day fields are restricted, either may match. The fields are parsed and matched
+/// by `croner`; the zone and the minute walk (which decide daylight-saving behaviour) are ours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cron {
-    minute: u64,
-    hour: u64,
-    dom: u64,
-    month: u64,
-    dow: u64,
-    dom_any: bool,
-    dow_any: bool,
+    /// The expression as parsed (nicknames expanded), what two crons are compared by.
+    text: String,
+    parsed: croner::Cron,
 }
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+/// Vixie's day OR (croner's default); `5/15` (5 to the end in steps of 15) as cron accepts it.
+fn croner_parse(text: &str) -> Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .year(croner::parser::Year::Disallowed)
+        .sloppy_ranges(true)
+        .build()
+        .parse(text)
+}
 
 impl Cron {
     pub fn parse(s: &str) -> Result<Cron, String> {
@@ -149,38 +151,24 @@ impl Cron {
                 "{s:?}: not an interval (\"30m\") or a 5-field cron expression"
             ));
         }
-        let field = |i: usize, lo: u32, hi: u32, names: &[&str]| {
-            parse_field(f[i], lo, hi, names).map_err(|e| format!("{s:?}: field {}: {e}", i + 1))
-        };
-        let mut dow = field(4, 0, 7, &DAYS)?;
-        if dow & (1 << 7) != 0 {
-            dow = (dow | 1) & !(1 << 7); // 7 is Sunday too
-        }
-        Ok(Cron {
-            minute: field(0, 0, 59, &[])?,
-            hour: field(1, 0, 23, &[])?,
-            dom: field(2, 1, 31, &[])?,
-            month: field(3, 1, 12, &MONTHS)?,
-            dow,
-            dom_any: f[2] == "*",
-            dow_any: f[4] == "*",
-        })
+        let text = f.join(" ");
+        let parsed = croner_parse(&text).map_err(|e| {
+            // Name the field at fault, as the error line always has: croner does not.
+            let field = (0..5).find(|&i| {
+                let mut one = ["*"; 5];
+                one[i] = f[i];
+                croner_parse(&one.join(" ")).is_err()
+            });
+            match field {
+                Some(i) => format!("{s:?}: field {}: {e}", i + 1),
+                None => format!("{s:?}: {e}"),
+            }
+        })?;
+        Ok(Cron { text, parsed })
     }
 
     fn matches(&self, t: NaiveDateTime) -> bool {
-        let bit = |set: u64, v: u32| set & (1u64 << v) != 0;
-        if !bit(self.minute, t.minute()) || !bit(self.hour, t.hour()) || !bit(self.month, t.month())
-        {
-            return false;
-        }
-        let dom = bit(self.dom, t.day());
-        let dow = bit(self.dow, t.weekday().num_days_from_sunday());
-        match (self.dom_any, self.dow_any) {
-            (true, true) => true,
-            (false, true) => dom,
-            (true, false) => dow,
-            (false, false) => dom || dow,
-        }
+        self.parsed.is_time_matching(&t).unwrap_or(false)
     }
 
     /// The first matching minute in (after, until].
@@ -216,56 +204,6 @@ impl Cron {
         }
         None
     }
-}
-
-fn parse_field(s: &str, lo: u32, hi: u32, names: &[&str]) -> Result<u64, String> {
-    let value = |v: &str| -> Result<u32, String> {
-        let l = v.to_ascii_lowercase();
-        if let Some(i) = names.iter().position(|n| *n == l) {
-            // Month names count from 1, day names from 0.
-            return Ok(if names.len() == 12 {
-                i as u32 + 1
-            } else {
-                i as u32
-            });
-        }
-        let n: u32 = v.parse().map_err(|_| format!("{v:?} is not a number"))?;
-        if n < lo || n > hi {
-            return Err(format!("{n} is outside {lo}-{hi}"));
-        }
-        Ok(n)
-    };
-    let mut set = 0u64;
-    for part in s.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, st)) => {
-                let st: u32 = st.parse().map_err(|_| format!("bad step {st:?}"))?;
-                if st == 0 {
-                    return Err("step 0".into());
-                }
-                (r, st)
-            }
-            None => (part, 1),
-        };
-        let (a, b) = if range == "*" {
-            (lo, hi)
-        } else if let Some((a, b)) = range.split_once('-') {
-            (value(a)?, value(b)?)
-        } else {
-            let a = value(range)?;
-            // `5/15` means from 5 to the end in steps of 15.
-            (a, if step > 1 { hi } else { a })
-        };
-        if a > b {
-            return Err(format!("range {a}-{b} is backwards"));
-        }
-        let mut v = a;
-        while v <= b {
-            set |= 1u64 << v;
-            v += step;
-        }
-    }
-    Ok(set)
 }
 
 #[cfg(test)]
@@ -318,6 +256,8 @@ mod tests {
         assert!(Cron::parse("61 * * * *").is_err());
         assert!(Cron::parse("* * *").is_err());
         assert!(Cron::parse("*/0 * * * *").is_err());
+        let e = Cron::parse("0 24 * * *").unwrap_err();
+        assert!(e.starts_with("\"0 24 * * *\": field 2: "), "{e}");
         assert_eq!(Cron::parse("@hourly"), Cron::parse("0 * * * *"));
     }
 

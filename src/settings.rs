@@ -1134,15 +1134,34 @@ const WEEKDAYS: &[&str] = &[
 ];
 
 impl Settings {
-    /// Every key with a natural range or set of values, checked; the first refused one.
+    /// Every key with a natural range or set of values, checked; the first refused one (so
+    /// the tables are checked in a fixed order: the file's usual order).
     fn check(&self) -> Option<Bad> {
         let mut c = Check::default();
+        self.check_general(&mut c);
+        self.check_gateway(&mut c);
+        self.check_alerts(&mut c);
+        self.check_tick(&mut c);
+        self.check_cost(&mut c);
+        self.check_compaction_backup(&mut c);
+        self.check_tunnel(&mut c);
+        self.check_rate_limit(&mut c);
+        self.check_stuck(&mut c);
+        self.check_stuck_triage(&mut c);
+        c.bad
+    }
+
+    /// `[general]`.
+    fn check_general(&self, c: &mut Check) {
         let g = &self.general;
         if let Err(e) = crate::zone::Zone::parse(&g.timezone) {
             c.refuse("general", None, "timezone", format!("{:?}", g.timezone), e);
         }
         c.non_empty("general", None, "openclaw_bin", &g.openclaw_bin);
+    }
 
+    /// `[gateway]`, `[config]`'s deprecated restart keys and `[config.retention]`.
+    fn check_gateway(&self, c: &mut Check) {
         let k = &self.config;
         // The deprecated [config] restart keys, when still written.
         if let Some(argv) = &k.restart_command {
@@ -1193,7 +1212,10 @@ impl Settings {
             1,
             1_000_000,
         );
+    }
 
+    /// `[alerts]` and its sinks.
+    fn check_alerts(&self, c: &mut Check) {
         let a = &self.alerts;
         c.range("alerts", None, "timeout_secs", a.timeout_secs, 1, 600);
         c.range("alerts", None, "retries", a.retries.into(), 0, 10);
@@ -1230,7 +1252,10 @@ impl Settings {
                 );
             }
         }
+    }
 
+    /// `[tick]`, its schedules and commands, and `[watch]`.
+    fn check_tick(&self, c: &mut Check) {
         let t = &self.tick;
         c.range(
             "tick",
@@ -1256,7 +1281,10 @@ impl Settings {
             1,
             600,
         );
+    }
 
+    /// `[cost]` with its budgets and meters, and `[digest]`.
+    fn check_cost(&self, c: &mut Check) {
         let k = &self.cost;
         c.one_of(
             "cost",
@@ -1365,7 +1393,10 @@ impl Settings {
                 1e6,
             );
         }
+    }
 
+    /// `[compaction_backup]`.
+    fn check_compaction_backup(&self, c: &mut Check) {
         let k = &self.compaction_backup;
         c.range(
             "compaction_backup",
@@ -1383,7 +1414,10 @@ impl Settings {
             1,
             19,
         );
+    }
 
+    /// `[tunnel]` and its targets.
+    fn check_tunnel(&self, c: &mut Check) {
         let k = &self.tunnel;
         c.one_of("tunnel", None, "mode", &k.mode, &["quick", "named"]);
         c.non_empty("tunnel", None, "cloudflared_bin", &k.cloudflared_bin);
@@ -1440,7 +1474,10 @@ impl Settings {
                 HTTP_METHODS,
             );
         }
+    }
 
+    /// `[rate_limit]` and its probes.
+    fn check_rate_limit(&self, c: &mut Check) {
         let k = &self.rate_limit;
         c.one_of(
             "rate_limit",
@@ -1552,7 +1589,10 @@ impl Settings {
                 );
             }
         }
+    }
 
+    /// `[stuck]`, its actions and overrides.
+    fn check_stuck(&self, c: &mut Check) {
         let k = &self.stuck;
         c.range(
             "stuck",
@@ -1645,7 +1685,11 @@ impl Settings {
                 365 * 24 * 60,
             );
         }
-        let t = &k.triage;
+    }
+
+    /// `[stuck.triage]`.
+    fn check_stuck_triage(&self, c: &mut Check) {
+        let t = &self.stuck.triage;
         c.one_of("stuck.triage", None, "api", &t.api, crate::modelapi::NAMES);
         c.range("stuck.triage", None, "timeout_secs", t.timeout_secs, 1, 600);
         c.range(
@@ -1680,7 +1724,6 @@ impl Settings {
             0.0,
             1e6,
         );
-        c.bad
     }
 }
 

@@ -5,6 +5,8 @@
 //!
 //! The built-in jobs are the static `crate::jobs::JOBS` table.
 
+mod store;
+
 use crate::ctx::Ctx;
 use crate::exit::{code_of, Code};
 use crate::jobs::{entries, Entry};
@@ -16,7 +18,6 @@ use crate::schedule::Schedule;
 use crate::zone::Zone;
 use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -28,37 +29,17 @@ struct Last {
 }
 
 fn last_runs(ledger: &Ledger) -> Result<BTreeMap<String, Last>> {
-    let mut st = ledger
-        .conn
-        .prepare("SELECT job, last_started_at, last_exit FROM schedule")?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = ledger.read(store::all)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(job, t, exit)| {
-            let started = DateTime::parse_from_rfc3339(&t).ok()?.with_timezone(&Utc);
-            Some((job, Last { started, exit }))
+        .filter_map(|r| {
+            let started = DateTime::parse_from_rfc3339(&r.last_started_at)
+                .ok()?
+                .with_timezone(&Utc);
+            let exit = r.last_exit;
+            Some((r.job, Last { started, exit }))
         })
         .collect())
-}
-
-/// Jobs whose last scheduled run failed, from the ledger's `schedule` table.
-fn last_failures(ledger: &Ledger) -> Result<Vec<(String, Option<i64>)>> {
-    let mut st = ledger.conn.prepare(
-        "SELECT job, last_exit FROM schedule
-         WHERE last_ended_at IS NOT NULL AND (last_exit IS NULL OR last_exit NOT IN (0, 1, 75))",
-    )?;
-    let rows = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -138,19 +119,10 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 .map(|o| format!(" ({o} s overdue)"))
                 .unwrap_or_default()
         ));
-        ledger.conn.execute(
-            "INSERT INTO schedule (job, last_started_at, last_ended_at, last_exit)
-             VALUES (?1, ?2, NULL, NULL)
-             ON CONFLICT (job) DO UPDATE SET last_started_at = ?2, last_ended_at = NULL,
-                 last_exit = NULL",
-            params![e.name, ctx.now_str()],
-        )?;
+        ledger.immediate(|tx| store::started(tx, &e.name, &ctx.now_str()))?;
         let began = Instant::now();
         let (exit, why) = spawn(ctx, e);
-        ledger.conn.execute(
-            "UPDATE schedule SET last_ended_at = ?2, last_exit = ?3 WHERE job = ?1",
-            params![e.name, ctx.now_str(), exit],
-        )?;
+        ledger.immediate(|tx| store::ended(tx, &e.name, &ctx.now_str(), exit))?;
         last.insert(
             e.name.clone(),
             Last {
@@ -216,7 +188,7 @@ fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     }));
     // A job that fails every minute is reported once, and once more when it works again
     // (jobs that did not run this tick keep their earlier state).
-    for (name, _) in last_failures(ledger)? {
+    for (name, _) in ledger.read(store::failures)? {
         let key = format!("failed:{name}");
         if !ran.iter().any(|r| r["job"] == name.as_str()) && !failed.iter().any(|(k, _)| *k == key)
         {

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub mod budget_actions;
+pub mod findings;
 mod migrations;
 pub mod money;
 mod retention;
@@ -231,6 +232,15 @@ impl Ledger {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// When `job` last started, if it ever ran.
+    pub fn last_started(&self, job: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row(
+            "SELECT max(started_at) FROM runs WHERE job = ?1",
+            params![job],
+            |r| r.get(0),
+        )?)
     }
 
     /// The newest successful (exit 0 or 1) end time of `job`, if any.

@@ -8,6 +8,7 @@
 //! API first. One ledger transaction at the end records the snapshots and the new stat cache.
 
 pub mod retention;
+mod store;
 
 use crate::cli::{CbackupArgs, CbackupCmd};
 use crate::ctx::Ctx;
@@ -15,14 +16,15 @@ use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::openclaw::layout::{self, FileKind};
 use crate::output::{Outcome, SCHEMA_VERSION};
-use crate::sessionstore::{self as store, Cut, Manifest, Store};
+use crate::sessionstore::{self, Cut, Manifest, Store};
 use anyhow::{Context, Result};
-use rusqlite::params;
 use serde_json::json;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use store as ledger_store;
+use store::{Fingerprint, SourceRow};
 
 use crate::sessionstore::LOCK;
 pub const JOB: &str = "compaction-backup";
@@ -181,23 +183,6 @@ fn sources_in(oc: &Path, agent: &str, dir: &Path, out: &mut Vec<Source>, warn: &
 
 // ---------- the stat cache ----------
 
-#[derive(Debug, Clone, PartialEq)]
-struct Fingerprint {
-    dev: i64,
-    ino: i64,
-    size: i64,
-    mtime_ns: i64,
-    extra: String,
-}
-
-#[derive(Debug, Clone)]
-struct SourceRow {
-    fp: Fingerprint,
-    head: String,
-    snapshot_id: Option<String>,
-    compaction_count: Option<i64>,
-}
-
 fn fingerprint(m: &fs::Metadata, extra: String) -> Fingerprint {
     Fingerprint {
         dev: m.dev() as i64,
@@ -206,30 +191,6 @@ fn fingerprint(m: &fs::Metadata, extra: String) -> Fingerprint {
         mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
         extra,
     }
-}
-
-fn load_rows(l: &Ledger) -> Result<HashMap<String, SourceRow>> {
-    let mut st = l.conn.prepare(
-        "SELECT path, dev, ino, size, mtime_ns, extra, head_sha256, snapshot_id, compaction_count FROM cbackup_sources",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            SourceRow {
-                fp: Fingerprint {
-                    dev: r.get(1)?,
-                    ino: r.get(2)?,
-                    size: r.get(3)?,
-                    mtime_ns: r.get(4)?,
-                    extra: r.get(5)?,
-                },
-                head: r.get(6)?,
-                snapshot_id: r.get(7)?,
-                compaction_count: r.get(8)?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
 }
 
 // ---------- the backup run ----------
@@ -294,7 +255,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
         })?),
         None => None,
     };
-    let rows = load_rows(ledger)?;
+    let rows = ledger.read(ledger_store::sources)?;
     let mut res = RunResult::default();
     let mut warn = Vec::new();
     for a in &agents {
@@ -303,40 +264,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
                 continue;
             }
         }
-        let mut sources = Vec::new();
-        match fs::symlink_metadata(&a.sessions_dir) {
-            Ok(m) if m.file_type().is_symlink() => sources.push(Source {
-                rel: rel_of(&a.sessions_dir, &oc),
-                abs: a.sessions_dir.clone(),
-                agent: a.id.clone(),
-                group: "_store".into(),
-                kind: "symlink",
-                session_id: None,
-                live: false,
-                sqlite: false,
-            }),
-            _ => sources_in(&oc, &a.id, &a.sessions_dir, &mut sources, &mut warn),
-        }
-        if let Some(db) = &a.sqlite {
-            sources.push(Source {
-                rel: rel_of(db, &oc),
-                abs: db.clone(),
-                agent: a.id.clone(),
-                group: "_db".into(),
-                kind: "sqlite",
-                session_id: None,
-                live: false,
-                sqlite: true,
-            });
-        }
-        if let Some((_, Some(sid))) = &target {
-            sources.retain(|s| {
-                s.session_id.as_deref() == Some(sid.as_str()) || s.kind == "store" || s.sqlite
-            });
-            sources.retain(|s| s.kind != "reset" && s.kind != "deleted");
-        }
-        // Live files first so archives and checkpoints of the same session can reuse them.
-        sources.sort_by_key(|s| (!s.live, s.rel.clone()));
+        let sources = agent_sources(&oc, a, target.as_ref(), &mut warn);
         let entries = read_store(&a.store_path(), &mut warn);
         for s in &sources {
             let (key, cc) = match s.session_id.as_ref().and_then(|sid| entries.get(sid)) {
@@ -385,6 +313,57 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
     }
     store.sync()?;
     record(ledger, ctx, &res)?;
+    report(ctx, ledger, &res, target.is_none())
+}
+
+/// One agent's files to look at (only the target session's with `--session`), live
+/// transcripts first so archives and checkpoints of the same session can reuse their chunks.
+fn agent_sources(
+    oc: &Path,
+    a: &layout::Agent,
+    target: Option<&(String, Option<String>)>,
+    warn: &mut Vec<String>,
+) -> Vec<Source> {
+    let mut sources = Vec::new();
+    match fs::symlink_metadata(&a.sessions_dir) {
+        Ok(m) if m.file_type().is_symlink() => sources.push(Source {
+            rel: rel_of(&a.sessions_dir, oc),
+            abs: a.sessions_dir.clone(),
+            agent: a.id.clone(),
+            group: "_store".into(),
+            kind: "symlink",
+            session_id: None,
+            live: false,
+            sqlite: false,
+        }),
+        _ => sources_in(oc, &a.id, &a.sessions_dir, &mut sources, warn),
+    }
+    if let Some(db) = &a.sqlite {
+        sources.push(Source {
+            rel: rel_of(db, oc),
+            abs: db.clone(),
+            agent: a.id.clone(),
+            group: "_db".into(),
+            kind: "sqlite",
+            session_id: None,
+            live: false,
+            sqlite: true,
+        });
+    }
+    if let Some((_, Some(sid))) = target {
+        sources.retain(|s| {
+            s.session_id.as_deref() == Some(sid.as_str()) || s.kind == "store" || s.sqlite
+        });
+        sources.retain(|s| s.kind != "reset" && s.kind != "deleted");
+    }
+    // Live files first so archives and checkpoints of the same session can reuse them.
+    sources.sort_by_key(|s| (!s.live, s.rel.clone()));
+    sources
+}
+
+/// The run's outcome once recorded: the summary, the errors as a finding, retention after a
+/// full run that added snapshots, and the per-agent figures.
+fn report(ctx: &Ctx, ledger: &Ledger, res: &RunResult, full: bool) -> Result<Outcome> {
     let mut detail = json!({
         "checked": res.checked,
         "snapshots": res.snapshots.len(),
@@ -393,10 +372,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
         "errors": res.errors,
     });
     // Retention reads every manifest: only worth it when this run added snapshots.
-    if target.is_none()
-        && ctx.settings.compaction_backup.prune_after_backup
-        && !res.snapshots.is_empty()
-    {
+    if full && ctx.settings.compaction_backup.prune_after_backup && !res.snapshots.is_empty() {
         let p = retention::prune(ctx, ledger, false)?;
         detail["pruned"] = p.detail.clone();
     }
@@ -415,7 +391,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
             .collect();
         o = o.with_text(text).finding();
     }
-    let confirmed = (target.is_none() && res.errors.is_empty()).then(|| ctx.now.timestamp());
+    let confirmed = (full && res.errors.is_empty()).then(|| ctx.now.timestamp());
     snapshot_figures(ledger, o, confirmed)
 }
 
@@ -425,20 +401,13 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
 /// backed up as of now, however old the newest snapshot of an idle agent is. Otherwise the
 /// newest snapshot's time.
 fn snapshot_figures(ledger: &Ledger, mut o: Outcome, confirmed: Option<i64>) -> Result<Outcome> {
-    let mut st = ledger.conn.prepare(
-        "SELECT agent, max(created_at), sum(size) FROM cbackup_snapshots WHERE removed_at IS NULL
-         GROUP BY agent ORDER BY agent",
-    )?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (agent, newest, bytes) in rows {
+    let rows = ledger.read(ledger_store::kept_by_agent)?;
+    for ledger_store::AgentKept {
+        agent,
+        newest,
+        bytes,
+    } in rows
+    {
         let l = [("agent", agent.as_str())];
         let newest = chrono::DateTime::parse_from_rfc3339(&newest)
             .ok()
@@ -471,16 +440,7 @@ fn snapshot_one(
     if !is_link && !lmeta.is_file() {
         return Ok(());
     }
-    let extra = if s.sqlite {
-        let wal = PathBuf::from(format!("{}-wal", s.abs.display()));
-        match fs::metadata(&wal) {
-            Ok(w) => format!("wal:{}:{}.{}", w.size(), w.mtime(), w.mtime_nsec()),
-            Err(_) => String::new(),
-        }
-    } else {
-        String::new()
-    };
-    let fp = fingerprint(&lmeta, extra);
+    let fp = fingerprint(&lmeta, wal_extra(s));
     let prev = rows.get(&s.rel);
     let compacted = s.live
         && matches!((cc, prev.and_then(|p| p.compaction_count)), (Some(n), Some(o)) if n > o);
@@ -493,23 +453,12 @@ fn snapshot_one(
         res.would.push(s.rel.clone());
         return Ok(());
     }
-    let base = prev
-        .and_then(|p| p.snapshot_id.as_ref())
-        .map(|id| store.manifest_path(&s.agent, &s.group, id))
-        .or_else(|| {
-            // An archive or checkpoint starts as a copy of its live transcript: reuse its chunks.
-            let sid = s.session_id.as_ref()?;
-            let live_rel = Path::new(&s.rel).with_file_name(format!("{sid}.jsonl"));
-            let row = rows.get(live_rel.to_str()?)?;
-            Some(store.manifest_path(&s.agent, &s.group, row.snapshot_id.as_ref()?))
-        })
-        .and_then(|p| store.read_manifest(&p).ok());
-
+    let base = base_manifest(store, rows, s, prev);
     let (stored, link_target, head, fp) = if is_link {
         let t = fs::read_link(&s.abs)
             .with_context(|| format!("{}: cannot read link", s.abs.display()))?;
         let t = t.to_string_lossy().into_owned();
-        let st = store::Stored {
+        let st = sessionstore::Stored {
             sha256: crate::digest::sha256_hex(t.as_bytes()),
             ..Default::default()
         };
@@ -518,30 +467,7 @@ fn snapshot_one(
         let (st, head) = snapshot_sqlite(store, s, base.as_ref())?;
         (st, None, head, fp)
     } else {
-        let mut f = crate::safefs::open(&s.abs, crate::safefs::Follow::Yes)
-            .with_context(|| format!("{}: cannot open", s.abs.display()))?;
-        // Describe what was actually read (the file may have been replaced since lstat).
-        let meta = f
-            .metadata()
-            .with_context(|| format!("{}: cannot stat", s.abs.display()))?;
-        let fp = fingerprint(&meta, String::new());
-        let len = if s.live {
-            store::complete_lines_len(&mut f, meta.size())
-                .with_context(|| format!("{}: cannot read", s.abs.display()))?
-        } else {
-            meta.size()
-        };
-        let head =
-            store::head_sha(&mut f).with_context(|| format!("{}: cannot read", s.abs.display()))?;
-        let chunks = base.as_ref().map(|b| b.chunks.as_slice()).unwrap_or(&[]);
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, &mut f);
-        let mut st = store
-            .put_stream(&mut reader, len, Cut::Lines, chunks)
-            .with_context(|| format!("{}: cannot snapshot", s.abs.display()))?;
-        if matches!(s.kind, "reset" | "deleted") && s.rel.ends_with(".zst") {
-            st.lines = zst_lines(&s.abs).unwrap_or(0);
-        }
-        res.read_bytes += len;
+        let (st, head, fp) = snapshot_file(store, s, base.as_ref(), res)?;
         (st, None, head, fp)
     };
     let unchanged = base.as_ref().is_some_and(|b| {
@@ -551,8 +477,8 @@ fn snapshot_one(
         base.as_ref().map(|b| b.id.clone())
     } else {
         let m = Manifest {
-            format: store::FORMAT,
-            id: store::snapshot_id(&s.rel, &stored.sha256),
+            format: sessionstore::FORMAT,
+            id: sessionstore::snapshot_id(&s.rel, &stored.sha256),
             created_at: ctx.now_str(),
             agent: s.agent.clone(),
             group: s.group.clone(),
@@ -584,6 +510,73 @@ fn snapshot_one(
     Ok(())
 }
 
+/// A database's fingerprint also covers its `-wal` file: a write lands there first.
+fn wal_extra(s: &Source) -> String {
+    if !s.sqlite {
+        return String::new();
+    }
+    let wal = PathBuf::from(format!("{}-wal", s.abs.display()));
+    match fs::metadata(&wal) {
+        Ok(w) => format!("wal:{}:{}.{}", w.size(), w.mtime(), w.mtime_nsec()),
+        Err(_) => String::new(),
+    }
+}
+
+/// The snapshot whose chunks this one can reuse: the source's own previous snapshot, else
+/// (for an archive or checkpoint) its live transcript's.
+fn base_manifest(
+    store: &Store,
+    rows: &HashMap<String, SourceRow>,
+    s: &Source,
+    prev: Option<&SourceRow>,
+) -> Option<Manifest> {
+    prev.and_then(|p| p.snapshot_id.as_ref())
+        .map(|id| store.manifest_path(&s.agent, &s.group, id))
+        .or_else(|| {
+            // An archive or checkpoint starts as a copy of its live transcript: reuse its chunks.
+            let sid = s.session_id.as_ref()?;
+            let live_rel = Path::new(&s.rel).with_file_name(format!("{sid}.jsonl"));
+            let row = rows.get(live_rel.to_str()?)?;
+            Some(store.manifest_path(&s.agent, &s.group, row.snapshot_id.as_ref()?))
+        })
+        .and_then(|p| store.read_manifest(&p).ok())
+}
+
+/// Store a regular file (a live transcript up to its last complete line): what was stored,
+/// its head checksum and the fingerprint of what was actually read.
+fn snapshot_file(
+    store: &Store,
+    s: &Source,
+    base: Option<&Manifest>,
+    res: &mut RunResult,
+) -> Result<(sessionstore::Stored, String, Fingerprint)> {
+    let mut f = crate::safefs::open(&s.abs, crate::safefs::Follow::Yes)
+        .with_context(|| format!("{}: cannot open", s.abs.display()))?;
+    // Describe what was actually read (the file may have been replaced since lstat).
+    let meta = f
+        .metadata()
+        .with_context(|| format!("{}: cannot stat", s.abs.display()))?;
+    let fp = fingerprint(&meta, String::new());
+    let len = if s.live {
+        sessionstore::complete_lines_len(&mut f, meta.size())
+            .with_context(|| format!("{}: cannot read", s.abs.display()))?
+    } else {
+        meta.size()
+    };
+    let head = sessionstore::head_sha(&mut f)
+        .with_context(|| format!("{}: cannot read", s.abs.display()))?;
+    let chunks = base.map(|b| b.chunks.as_slice()).unwrap_or(&[]);
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, &mut f);
+    let mut st = store
+        .put_stream(&mut reader, len, Cut::Lines, chunks)
+        .with_context(|| format!("{}: cannot snapshot", s.abs.display()))?;
+    if matches!(s.kind, "reset" | "deleted") && s.rel.ends_with(".zst") {
+        st.lines = zst_lines(&s.abs).unwrap_or(0);
+    }
+    res.read_bytes += len;
+    Ok((st, head, fp))
+}
+
 fn zst_lines(path: &Path) -> Result<u64> {
     let f = crate::safefs::open(path, crate::safefs::Follow::Yes)?;
     let mut d = zstd::stream::read::Decoder::new(f)?;
@@ -603,14 +596,14 @@ fn snapshot_sqlite(
     store: &Store,
     s: &Source,
     base: Option<&Manifest>,
-) -> Result<(store::Stored, String)> {
+) -> Result<(sessionstore::Stored, String)> {
     crate::atomic::create_private_dir(&store.tmp_dir())?;
     let tmp = store.tmp_dir().join(format!(
         "{}-{}.sqlite",
         s.agent,
         crate::safefs::unique_suffix()
     ));
-    let result = (|| -> Result<(store::Stored, String)> {
+    let result = (|| -> Result<(sessionstore::Stored, String)> {
         crate::safefs::check_regular(&s.abs)
             .with_context(|| format!("{}: cannot open database", s.abs.display()))?;
         let src = rusqlite::Connection::open_with_flags(
@@ -624,7 +617,7 @@ fn snapshot_sqlite(
         drop(src);
         let mut f = File::open(&tmp).with_context(|| format!("{}: cannot open", tmp.display()))?;
         let len = f.metadata()?.size();
-        let head = store::head_sha(&mut f)?;
+        let head = sessionstore::head_sha(&mut f)?;
         let chunks = base.map(|b| b.chunks.as_slice()).unwrap_or(&[]);
         let mut reader = std::io::BufReader::with_capacity(1 << 20, &mut f);
         let st = store
@@ -642,57 +635,17 @@ fn record(ledger: &Ledger, ctx: &Ctx, res: &RunResult) -> Result<()> {
         return Ok(());
     }
     let now = ctx.now_str();
-    let tx = rusqlite::Transaction::new_unchecked(
-        &ledger.conn,
-        rusqlite::TransactionBehavior::Immediate,
-    )?;
-    for (m, new_bytes) in &res.snapshots {
-        tx.execute(
-            "INSERT INTO cbackup_snapshots (id, created_at, agent, grp, path, kind, session_id, session_key,
-                compaction_count, size, sha256, lines, new_bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, removed_at = NULL",
-            params![
-                m.id,
-                m.created_at,
-                m.agent,
-                m.group,
-                m.path,
-                m.kind,
-                m.session_id,
-                m.session_key,
-                m.compaction_count,
-                m.size as i64,
-                m.sha256,
-                m.lines as i64,
-                *new_bytes as i64
-            ],
-        )?;
-    }
-    for (path, r) in &res.rows {
-        tx.execute(
-            "INSERT INTO cbackup_sources (path, dev, ino, size, mtime_ns, extra, head_sha256, snapshot_id,
-                compaction_count, checked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT(path) DO UPDATE SET dev = ?2, ino = ?3, size = ?4, mtime_ns = ?5, extra = ?6,
-                head_sha256 = ?7, snapshot_id = ?8, compaction_count = ?9, checked_at = ?10",
-            params![
-                path,
-                r.fp.dev,
-                r.fp.ino,
-                r.fp.size,
-                r.fp.mtime_ns,
-                r.fp.extra,
-                r.head,
-                r.snapshot_id,
-                r.compaction_count,
-                now
-            ],
-        )?;
-    }
-    tx.commit()
-        .context("ledger: cannot record compaction-backup")?;
-    Ok(())
+    ledger
+        .immediate(|tx| {
+            for (m, new_bytes) in &res.snapshots {
+                ledger_store::record_snapshot(tx, m, *new_bytes)?;
+            }
+            for (path, r) in &res.rows {
+                ledger_store::record_source(tx, path, r, &now)?;
+            }
+            Ok(())
+        })
+        .context("ledger: cannot record compaction-backup")
 }
 
 // ---------- verify ----------
@@ -735,7 +688,7 @@ fn verify(ctx: &Ctx) -> Result<Outcome> {
     let mut damaged_snaps: Vec<String> = bad.iter().map(|(_, e)| e.clone()).collect();
     for m in &manifests {
         let where_ = format!("snapshot {} ({})", m.id, m.path);
-        if store::snapshot_id(&m.path, &m.sha256) != m.id {
+        if sessionstore::snapshot_id(&m.path, &m.sha256) != m.id {
             damaged_snaps.push(format!("{where_}: manifest does not match its id"));
             continue;
         }

@@ -226,17 +226,12 @@ pub fn prune(ctx: &Ctx, ledger: &Ledger, report: bool) -> Result<Outcome> {
             }
         }
         if !remove.is_empty() {
-            let tx = rusqlite::Transaction::new_unchecked(
-                &ledger.conn,
-                rusqlite::TransactionBehavior::Immediate,
-            )?;
-            for d in &remove {
-                tx.execute(
-                    "UPDATE cbackup_snapshots SET removed_at = ?2 WHERE id = ?1",
-                    rusqlite::params![d.id, ctx.now_str()],
-                )?;
-            }
-            tx.commit()?;
+            ledger.immediate(|tx| {
+                for d in &remove {
+                    super::store::mark_removed(tx, &d.id, &ctx.now_str())?;
+                }
+                Ok(())
+            })?;
         }
     }
     let summary = format!(

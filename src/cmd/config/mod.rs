@@ -339,22 +339,7 @@ fn merge_openclaw_verdict(ctx: &Ctx, path: &Path, report: &mut Report) -> Result
 // ---------- backup ----------
 
 fn record_backup(l: &Ledger, m: &Manifest) -> Result<()> {
-    l.conn.execute(
-        "INSERT INTO config_backups (id, created_at, source, set_sha256, config_sha256, size, valid, issues, schema_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO NOTHING",
-        rusqlite::params![
-            m.id,
-            m.created_at.to_rfc3339(),
-            m.source,
-            m.set_sha256,
-            m.config_sha256(),
-            m.config_size() as i64,
-            m.good() as i64,
-            m.issues as i64,
-            m.rules
-        ],
-    )?;
-    Ok(())
+    l.immediate(|tx| store::record_backup(tx, m))
 }
 
 /// OpenClaw's own copies beside the config: `.bak`, `.bak.N`, `.last-good`, `.clobbered.*`,
@@ -410,115 +395,28 @@ fn recover(ctx: &Ctx, l: &Ledger, store: &Store, all: &[Manifest]) -> Result<()>
 
 fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
     let store = Store::new(&ctx.paths.state);
-    let (mut all, problems) = store.list()?;
+    let (all, problems) = store.list()?;
     for p in &problems {
         ctx.out.warn(p);
     }
     recover(ctx, l, &store, &all)?;
     let mut schema = LazySchema::new(ctx);
     let cfg = &ctx.paths.config;
-    let name = cfg
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut made = Vec::new();
-    let mut actions = Vec::new();
-
+    let mut run = BackupRun {
+        all,
+        made: Vec::new(),
+        actions: Vec::new(),
+    };
     let current = read_config(cfg)?;
     if let Some(bytes) = &current {
-        let content = content_of(cfg, bytes.clone())?;
-        // Compared with the newest copy of the live file itself: an adopted OpenClaw copy
-        // (`.bak`, stamped with its own mtime, often newer than the last backup) is another
-        // file's content and must not make every run write a fresh duplicate.
-        let newest = all.iter().find(|m| !m.source.starts_with("adopted:"));
-        let unchanged = newest
-            .map(|m| m.set_sha256 == content.set_sha256())
-            .unwrap_or(false);
-        // `--accept` of unchanged content still writes a copy when the newest is not good.
-        let newest_good = newest.map(Manifest::good).unwrap_or(false);
-        if unchanged && (newest_good || !accept) {
-            actions.push(format!(
-                "unchanged since {}",
-                newest.map(|m| m.id.as_str()).unwrap_or("")
-            ));
-        } else {
-            let good = last_good(&store, &all);
-            let (sch, reason) = schema.get()?;
-            let report = judge(ctx, cfg, bytes, sch, reason, good.as_ref());
-            if ctx.dry_run {
-                actions.push(format!(
-                    "would back up {} ({})",
-                    cfg.display(),
-                    if report.valid { "valid" } else { "invalid" }
-                ));
-            } else {
-                let source = if accept { "accepted" } else { "backup" };
-                let m = store.write(
-                    &content,
-                    ctx.now,
-                    source,
-                    &name,
-                    &verdict_of(&report),
-                    accept,
-                    &|m| record_backup(l, m),
-                )?;
-                actions.push(format!("backed up {} as {}", cfg.display(), m.id));
-                if !m.valid {
-                    ctx.out.warn(&format!(
-                        "{}: config is invalid; kept as {} but never used as good",
-                        cfg.display(),
-                        m.id
-                    ));
-                }
-                made.push(m.clone());
-                all.insert(0, m);
-            }
-        }
+        back_up_current(ctx, l, &store, &mut schema, bytes, accept, &mut run)?;
     }
-
-    // Adopt OpenClaw's own copies (deduplicated by content).
-    for copy in openclaw_copies(cfg) {
-        let Ok(bytes) = crate::safefs::read(&copy) else {
-            continue;
-        };
-        let content = Content {
-            config: bytes,
-            includes: Vec::new(),
-        };
-        let set = content.set_sha256();
-        if all.iter().any(|m| m.set_sha256 == set) {
-            continue;
-        }
-        let fname = copy
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if ctx.dry_run {
-            actions.push(format!("would adopt {fname}"));
-            continue;
-        }
-        let (sch, reason) = schema.get()?;
-        let report = judge(ctx, &copy, &content.config, sch, reason, None);
-        let mut verdict = verdict_of(&report);
-        // OpenClaw names a copy `.clobbered.*` because it judged that write a clobber: it is
-        // kept as evidence, never as a restore target (unless an operator accepts it).
-        if fname.contains(".clobbered.") {
-            verdict.clobbered = true;
-        }
-        let when = mtime_utc(&copy).unwrap_or(ctx.now);
-        let m = store.write(
-            &content,
-            when,
-            &format!("adopted:{fname}"),
-            &name,
-            &verdict,
-            false,
-            &|m| record_backup(l, m),
-        )?;
-        actions.push(format!("adopted {fname} as {}", m.id));
-        made.push(m.clone());
-        all.push(m);
-    }
+    adopt_copies(ctx, l, &store, &mut schema, &mut run)?;
+    let BackupRun {
+        mut all,
+        made,
+        actions,
+    } = run;
     store::sort_newest_first(&mut all);
 
     let plan = apply_retention(ctx, l, &store, &all)?;
@@ -557,6 +455,138 @@ fn backup(ctx: &Ctx, l: &Ledger, accept: bool) -> Result<Outcome> {
     })))
 }
 
+/// A backup run's state: every backup in the store (newest first, plus what this run made),
+/// what it made and what it did, in order.
+struct BackupRun {
+    all: Vec<Manifest>,
+    made: Vec<Manifest>,
+    actions: Vec<String>,
+}
+
+/// The config's file name, as recorded in a manifest.
+fn config_name(cfg: &Path) -> String {
+    cfg.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Back up the live config (`bytes`) unless the newest copy of it has the same content.
+fn back_up_current(
+    ctx: &Ctx,
+    l: &Ledger,
+    store: &Store,
+    schema: &mut LazySchema,
+    bytes: &[u8],
+    accept: bool,
+    run: &mut BackupRun,
+) -> Result<()> {
+    let cfg = &ctx.paths.config;
+    let content = content_of(cfg, bytes.to_vec())?;
+    // Compared with the newest copy of the live file itself: an adopted OpenClaw copy
+    // (`.bak`, stamped with its own mtime, often newer than the last backup) is another
+    // file's content and must not make every run write a fresh duplicate.
+    let newest = run.all.iter().find(|m| !m.source.starts_with("adopted:"));
+    let unchanged = newest
+        .map(|m| m.set_sha256 == content.set_sha256())
+        .unwrap_or(false);
+    // `--accept` of unchanged content still writes a copy when the newest is not good.
+    let newest_good = newest.map(Manifest::good).unwrap_or(false);
+    if unchanged && (newest_good || !accept) {
+        run.actions.push(format!(
+            "unchanged since {}",
+            newest.map(|m| m.id.as_str()).unwrap_or("")
+        ));
+        return Ok(());
+    }
+    let good = last_good(store, &run.all);
+    let (sch, reason) = schema.get()?;
+    let report = judge(ctx, cfg, bytes, sch, reason, good.as_ref());
+    if ctx.dry_run {
+        run.actions.push(format!(
+            "would back up {} ({})",
+            cfg.display(),
+            if report.valid { "valid" } else { "invalid" }
+        ));
+        return Ok(());
+    }
+    let source = if accept { "accepted" } else { "backup" };
+    let m = store.write(
+        &content,
+        ctx.now,
+        source,
+        &config_name(cfg),
+        &verdict_of(&report),
+        accept,
+        &|m| record_backup(l, m),
+    )?;
+    run.actions
+        .push(format!("backed up {} as {}", cfg.display(), m.id));
+    if !m.valid {
+        ctx.out.warn(&format!(
+            "{}: config is invalid; kept as {} but never used as good",
+            cfg.display(),
+            m.id
+        ));
+    }
+    run.made.push(m.clone());
+    run.all.insert(0, m);
+    Ok(())
+}
+
+/// Adopt OpenClaw's own copies (deduplicated by content).
+fn adopt_copies(
+    ctx: &Ctx,
+    l: &Ledger,
+    store: &Store,
+    schema: &mut LazySchema,
+    run: &mut BackupRun,
+) -> Result<()> {
+    let cfg = &ctx.paths.config;
+    for copy in openclaw_copies(cfg) {
+        let Ok(bytes) = crate::safefs::read(&copy) else {
+            continue;
+        };
+        let content = Content {
+            config: bytes,
+            includes: Vec::new(),
+        };
+        let set = content.set_sha256();
+        if run.all.iter().any(|m| m.set_sha256 == set) {
+            continue;
+        }
+        let fname = copy
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if ctx.dry_run {
+            run.actions.push(format!("would adopt {fname}"));
+            continue;
+        }
+        let (sch, reason) = schema.get()?;
+        let report = judge(ctx, &copy, &content.config, sch, reason, None);
+        let mut verdict = verdict_of(&report);
+        // OpenClaw names a copy `.clobbered.*` because it judged that write a clobber: it is
+        // kept as evidence, never as a restore target (unless an operator accepts it).
+        if fname.contains(".clobbered.") {
+            verdict.clobbered = true;
+        }
+        let when = mtime_utc(&copy).unwrap_or(ctx.now);
+        let m = store.write(
+            &content,
+            when,
+            &format!("adopted:{fname}"),
+            &config_name(cfg),
+            &verdict,
+            false,
+            &|m| record_backup(l, m),
+        )?;
+        run.actions.push(format!("adopted {fname} as {}", m.id));
+        run.made.push(m.clone());
+        run.all.push(m);
+    }
+    Ok(())
+}
+
 fn apply_retention(
     ctx: &Ctx,
     l: &Ledger,
@@ -582,10 +612,7 @@ fn apply_retention(
     if !ctx.dry_run {
         for d in plan.iter().filter(|d| !d.keep) {
             store.remove(&d.id)?;
-            l.conn.execute(
-                "UPDATE config_backups SET deleted_at = ?2 WHERE id = ?1",
-                rusqlite::params![d.id, ctx.now.to_rfc3339()],
-            )?;
+            l.immediate(|tx| store::mark_deleted(tx, &d.id, &ctx.now.to_rfc3339()))?;
         }
     }
     Ok(plan)
@@ -721,54 +748,8 @@ fn restore_backup(
     force: bool,
 ) -> Result<(String, Value)> {
     let content = store.read(m)?;
-    // `restore_to` comes from a manifest: each must name a place inside the config dir, all
-    // checked before anything is written.
-    let dir = config_dir(&ctx.paths.config);
-    let include_dests = content
-        .includes
-        .iter()
-        .map(|(rel, bytes)| {
-            let dest = crate::safefs::confined_join(&dir, rel).map_err(|e| {
-                fail(
-                    Code::DataErr,
-                    format!(
-                        "{}: {e}",
-                        store.path_of(&m.id).join(store::MANIFEST).display()
-                    ),
-                )
-            })?;
-            Ok((dest, bytes))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    // The ledger is a second witness: a manifest rewritten to match a tampered file is caught.
-    let recorded: Option<String> = l
-        .conn
-        .query_row(
-            "SELECT config_sha256 FROM config_backups WHERE id = ?1",
-            [&m.id],
-            |r| r.get(0),
-        )
-        .ok();
-    if let Some(r) = recorded {
-        if r != m.config_sha256() {
-            return Err(fail(
-                Code::DataErr,
-                format!(
-                    "{}: checksum differs from the ledger's record (tampered with)",
-                    store.path_of(&m.id).display()
-                ),
-            ));
-        }
-    }
-    if !m.valid && !force {
-        return Err(fail(
-            Code::DataErr,
-            format!(
-                "backup {} was invalid when taken; pass --force to restore it anyway",
-                m.id
-            ),
-        ));
-    }
+    let include_dests = include_destinations(ctx, store, m, &content)?;
+    check_restorable(l, store, m, force)?;
     let cfg = &ctx.paths.config;
     let current = read_config(cfg)?;
     let diff_text = match &current {
@@ -800,57 +781,21 @@ fn restore_backup(
             json!({"restored": null, "backup": m.id, "dry_run": true}),
         ));
     }
-    let mut pre = None;
-    if let Some(cur) = current {
-        let c = Content {
-            config: cur,
-            includes: Vec::new(),
-        };
-        let set = c.set_sha256();
-        pre = match all.iter().find(|x| x.set_sha256 == set) {
-            Some(existing) => Some(existing.id.clone()),
-            None => {
-                let (schema, reason) = pick_schema(ctx, None, false)?;
-                let good = last_good(store, all);
-                let report = judge(ctx, cfg, &c.config, schema.as_ref(), &reason, good.as_ref());
-                let name = cfg
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let pm = store.write(
-                    &c,
-                    ctx.now,
-                    "pre-restore",
-                    &name,
-                    &verdict_of(&report),
-                    false,
-                    &|m| record_backup(l, m),
-                )?;
-                Some(pm.id)
-            }
-        };
-    }
+    let pre = match current {
+        Some(cur) => Some(keep_pre_restore(ctx, l, store, all, cur)?),
+        None => None,
+    };
+    let opts = crate::atomic::Opts {
+        mode: 0o600,
+        keep_existing_mode_and_owner: true,
+    };
     for (dest, bytes) in &include_dests {
         if let Some(p) = dest.parent() {
             crate::atomic::create_private_dir(p)?;
         }
-        crate::atomic::write(
-            dest,
-            bytes,
-            crate::atomic::Opts {
-                mode: 0o600,
-                keep_existing_mode_and_owner: true,
-            },
-        )?;
+        crate::atomic::write(dest, bytes, opts)?;
     }
-    crate::atomic::write(
-        cfg,
-        &content.config,
-        crate::atomic::Opts {
-            mode: 0o600,
-            keep_existing_mode_and_owner: true,
-        },
-    )?;
+    crate::atomic::write(cfg, &content.config, opts)?;
     let text = format!(
         "{diff_text}restored backup {} over {}{}\n",
         m.id,
@@ -860,6 +805,97 @@ fn restore_backup(
             .unwrap_or_default()
     );
     Ok((text, json!({"restored": m.id, "pre_restore": pre})))
+}
+
+/// Where each of the backup's includes goes. `restore_to` comes from a manifest: each must
+/// name a place inside the config dir, all checked before anything is written.
+fn include_destinations<'c>(
+    ctx: &Ctx,
+    store: &Store,
+    m: &Manifest,
+    content: &'c Content,
+) -> Result<Vec<(PathBuf, &'c Vec<u8>)>> {
+    let dir = config_dir(&ctx.paths.config);
+    content
+        .includes
+        .iter()
+        .map(|(rel, bytes)| {
+            let dest = crate::safefs::confined_join(&dir, rel).map_err(|e| {
+                fail(
+                    Code::DataErr,
+                    format!(
+                        "{}: {e}",
+                        store.path_of(&m.id).join(store::MANIFEST).display()
+                    ),
+                )
+            })?;
+            Ok((dest, bytes))
+        })
+        .collect()
+}
+
+/// Refuse a backup whose checksum differs from the ledger's record, or (without `force`) one
+/// that was invalid when taken.
+fn check_restorable(l: &Ledger, store: &Store, m: &Manifest, force: bool) -> Result<()> {
+    // The ledger is a second witness: a manifest rewritten to match a tampered file is caught.
+    let recorded: Option<String> = l
+        .read(|c| store::recorded_config_sha256(c, &m.id))
+        .ok()
+        .flatten();
+    if let Some(r) = recorded {
+        if r != m.config_sha256() {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "{}: checksum differs from the ledger's record (tampered with)",
+                    store.path_of(&m.id).display()
+                ),
+            ));
+        }
+    }
+    if !m.valid && !force {
+        return Err(fail(
+            Code::DataErr,
+            format!(
+                "backup {} was invalid when taken; pass --force to restore it anyway",
+                m.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The id of a backup holding the config about to be overwritten (`cur`): an existing one
+/// with the same content, else a new `pre-restore` backup.
+fn keep_pre_restore(
+    ctx: &Ctx,
+    l: &Ledger,
+    store: &Store,
+    all: &[Manifest],
+    cur: Vec<u8>,
+) -> Result<String> {
+    let cfg = &ctx.paths.config;
+    let c = Content {
+        config: cur,
+        includes: Vec::new(),
+    };
+    let set = c.set_sha256();
+    if let Some(existing) = all.iter().find(|x| x.set_sha256 == set) {
+        return Ok(existing.id.clone());
+    }
+    let (schema, reason) = pick_schema(ctx, None, false)?;
+    let good = last_good(store, all);
+    let report = judge(ctx, cfg, &c.config, schema.as_ref(), &reason, good.as_ref());
+    let pm = store.write(
+        &c,
+        ctx.now,
+        "pre-restore",
+        &config_name(cfg),
+        &verdict_of(&report),
+        false,
+        &|m| record_backup(l, m),
+    )?;
+    Ok(pm.id)
 }
 
 fn restore_cmd(ctx: &Ctx, l: &Ledger, a: &RestoreArgs) -> Result<Outcome> {

@@ -432,6 +432,49 @@ fn write_new(p: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("{}: fsync failed", p.display()))
 }
 
+// ---------- the ledger's record of backups (`config_backups`) ----------
+
+/// Record a backup taken (or adopted); a backup already recorded keeps its row.
+pub fn record_backup(c: &rusqlite::Connection, m: &Manifest) -> Result<()> {
+    c.execute(
+        "INSERT INTO config_backups (id, created_at, source, set_sha256, config_sha256, size, valid, issues, schema_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO NOTHING",
+        rusqlite::params![
+            m.id,
+            m.created_at.to_rfc3339(),
+            m.source,
+            m.set_sha256,
+            m.config_sha256(),
+            m.config_size() as i64,
+            m.good() as i64,
+            m.issues as i64,
+            m.rules
+        ],
+    )?;
+    Ok(())
+}
+
+/// Mark the backup `id` deleted by retention at `at`.
+pub fn mark_deleted(c: &rusqlite::Connection, id: &str, at: &str) -> Result<()> {
+    c.execute(
+        "UPDATE config_backups SET deleted_at = ?2 WHERE id = ?1",
+        rusqlite::params![id, at],
+    )?;
+    Ok(())
+}
+
+/// The config checksum the ledger recorded for backup `id`, if it has one: a second witness
+/// beside the manifest.
+pub fn recorded_config_sha256(c: &rusqlite::Connection, id: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(c.query_row(
+        "SELECT config_sha256 FROM config_backups WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
