@@ -188,6 +188,19 @@ echo "| job | home | claw cold (wall / peak RSS) | claw warm | baseline (what op
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 
+# config validate beside `openclaw config validate` on the homes' configs with the real
+# schema, repeated rounds (milliseconds need them on a shared box): scripts/bench-validate.sh.
+if [[ -n $OPENCLAW && -s $SCHEMA ]]; then
+  VCFGS=()
+  for s in "${SCALES[@]}"; do
+    [[ $s != *200 && -f $CACHE/$s/home/openclaw.json ]] && VCFGS+=("$CACHE/$s/home/openclaw.json")
+  done
+  if [[ ${#VCFGS[@]} -gt 0 ]]; then
+    echo
+    "$ROOT/scripts/bench-validate.sh" "$BIN" "$OPENCLAW" "$SCHEMA" "${VCFGS[@]}"
+  fi
+fi
+
 # compaction-backup on a home that grows by appends, against full copies (full run only).
 if [[ " ${SCALES[*]} " == *" large "* ]]; then
   echo

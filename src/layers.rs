@@ -288,8 +288,6 @@ const LONG_FUNCTIONS: &[&str] = &[
     "cmd/cbackup/mod.rs::snapshot_one",
     "cmd/config/mod.rs::backup",
     "cmd/config/mod.rs::restore_backup",
-    "cmd/config/validate.rs::structural_issues",
-    "cmd/config/validate.rs::validate_bytes",
     "cmd/cost/mod.rs::track",
     "settings.rs::check",
 ];
