@@ -35,7 +35,7 @@ run() {
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # verdict JSON -> "valid|error paths" (OpenClaw lists errors only; claw marks severity)
-verdict() { jq -r '[.valid, ([.issues[] | select((.severity // "error") == "error") | .path] | unique | join(","))] | map(tostring) | join("|")' "$1" 2>/dev/null || echo "unreadable"; }
+verdict() { jq -r '[.valid, ([(.issues // [])[] | select((.severity // "error") == "error") | .path] | unique | join(","))] | map(tostring) | join("|")' "$1" 2>/dev/null || echo "unreadable"; }
 
 echo "config validate beside openclaw config validate --json, $ROUNDS rounds each; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

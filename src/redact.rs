@@ -165,6 +165,56 @@ fn has_secret_word(t: &str) -> bool {
     .any(|w| t.contains(w))
 }
 
+/// Each maximal run of key characters (`[a-z0-9_-]`) that holds a secret stem: its start and
+/// the text after it. The key patterns match such a whole run (the character after a match
+/// is never a key character), so this is where they can match.
+fn secret_runs(t: &str) -> impl Iterator<Item = (usize, &str)> {
+    let b = t.as_bytes();
+    let key = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            while i < b.len() && !key(b[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && key(b[i]) {
+                i += 1;
+            }
+            if start < i && has_secret_word(&t[start..i]) {
+                return Some((start, &t[i..]));
+            }
+        }
+        None
+    })
+}
+
+/// `key = value` with a secret-looking key.
+fn secret_assignment(t: &str) -> bool {
+    secret_runs(t).any(|(_, rest)| rest.trim_start().starts_with('='))
+}
+
+/// `"key": "value"` with a secret-looking key.
+fn secret_json_member(t: &str) -> bool {
+    secret_runs(t).any(|(start, rest)| {
+        start > 0
+            && t.as_bytes()[start - 1] == b'"'
+            && rest.strip_prefix('"').is_some_and(|r| {
+                r.trim_start()
+                    .strip_prefix(':')
+                    .is_some_and(|r| r.trim_start().starts_with('"'))
+            })
+    })
+}
+
+/// A line starting (after blanks) with a secret-looking `key:`.
+fn secret_line(t: &str) -> bool {
+    secret_runs(t).any(|(start, rest)| {
+        let line = &t[t[..start].rfind('\n').map_or(0, |n| n + 1)..start];
+        line.trim_start().is_empty() && rest.trim_start().starts_with(':')
+    })
+}
+
 /// A digit right before a `:` (the Telegram bot token shape).
 fn digit_colon(t: &str) -> bool {
     t.as_bytes()
@@ -209,18 +259,18 @@ fn text_rules() -> &'static [TextRule] {
             r(
                 &format!(r#"(?i)\b({SECRET_KEY_WORDS})(\s*=\s*)("[^"]*"|'[^']*'|[^\s&,;"']+)"#),
                 "$1$2***",
-                |t| t.contains('=') && has_secret_word(t),
+                secret_assignment,
             ),
             // A value already masked (`"*** (changed)"`) is left as it is.
             r(
                 &format!(r#"(?i)("(?:{SECRET_KEY_WORDS})"\s*:\s*)"[^"*][^"]*""#),
                 "$1\"***\"",
-                |t| t.contains('"') && t.contains(':') && has_secret_word(t),
+                secret_json_member,
             ),
             r(
                 &format!(r#"(?im)^(\s*(?:{SECRET_KEY_WORDS})\s*:[ \t]*)([^\s].*)$"#),
                 "$1***",
-                |t| t.contains(':') && has_secret_word(t),
+                secret_line,
             ),
             // Secrets in URL query strings.
             r(
@@ -527,6 +577,9 @@ mod tests {
             "secret written in plain text; an env reference such as ${NAME} would keep it out of the file",
             "Unrecognized key: \"zzNotAKey\"",
             "Invalid input: expected number, received string",
+            // What `config validate` prints, as text and as JSON.
+            "channels.telegram.botToken: warning: secret written in plain text",
+            "{\n  \"path\": \"channels.telegram.botToken\",\n  \"message\": \"secret written\"\n}",
         ] {
             let lower = m.to_ascii_lowercase();
             let compiled: Vec<&str> = text_rules()
@@ -541,11 +594,14 @@ mod tests {
     #[test]
     fn skipping_rules_that_cannot_match_changes_nothing() {
         // Every rule applied unconditionally: what redaction was before the conditions.
+        let compiled: Vec<(Regex, &str)> = text_rules()
+            .iter()
+            .map(|r| (Regex::new(&r.pattern).unwrap(), r.replace))
+            .collect();
         let all = |s: &str| {
             let mut out = s.to_string();
-            for rule in text_rules() {
-                let re = Regex::new(&rule.pattern).unwrap();
-                out = re.replace_all(&out, rule.replace).into_owned();
+            for (re, rep) in &compiled {
+                out = re.replace_all(&out, *rep).into_owned();
             }
             out
         };
@@ -572,6 +628,13 @@ mod tests {
             "ſecret=x",
             "K",
             "\u{212a}ey=1",
+            "my-token\n  = v",
+            "\"x.token\": \"v\"",
+            "\"a_secret\" :\n \"v\"",
+            "\n\t pwd\n: v",
+            "a.password: v",
+            "x token: y",
+            "\"session-id\":\"abc\"",
         ];
         for a in pieces {
             for b in pieces {
