@@ -197,7 +197,11 @@ if [[ -n $OPENCLAW && -s $SCHEMA ]]; then
   done
   if [[ ${#VCFGS[@]} -gt 0 ]]; then
     echo
-    "$ROOT/scripts/bench-validate.sh" "$BIN" "$OPENCLAW" "$SCHEMA" "${VCFGS[@]}"
+    # Fewer rounds in --quick (CI): each OpenClaw run is a second or more.
+    VROUNDS=7
+    [[ ${1:-} == --quick ]] && VROUNDS=3
+    CLAW_BENCH_VALIDATE_ROUNDS=${CLAW_BENCH_VALIDATE_ROUNDS:-$VROUNDS} \
+      "$ROOT/scripts/bench-validate.sh" "$BIN" "$OPENCLAW" "$SCHEMA" "${VCFGS[@]}"
   fi
 fi
 
