@@ -1,17 +1,20 @@
 //! OpenClaw's JSON Schema, pre-processed once per schema file and cached in claw's state dir,
 //! so `config validate` neither parses 2.4 MB of JSON nor compiles the whole schema per call.
 //!
-//! The normalised schema is split into fragments along its `properties` chains: each fragment
-//! is one schema node as compact JSON whose `properties` members are replaced by the integer id
-//! of the member's own fragment (an integer is never a schema, so it cannot be confused with
-//! one). Validating a config parses only the fragments of the keys the config has; a key it
-//! does not have becomes `true` (its schema can never apply to it). That is the same pruning
-//! as before, without building the rest first.
+//! The normalised schema is split into fragments: every member of every `properties` map
+//! (reached through the keywords that apply subschemas: `anyOf`, `items`,
+//! `additionalProperties`, ... see [`applies`]) is its own fragment of compact JSON, replaced
+//! in its parent by the fragment's integer id (an integer is never a schema). Validating a
+//! config parses only the fragments that can apply to it: the assembler follows the config
+//! down the same keywords (into member values, array elements, the same instance for
+//! `anyOf`), and a `properties` member that no instance reaching it has becomes `true` (it can
+//! never apply). Nothing else changes, so the errors are the same as with the whole schema.
 //!
-//! Pruning is only sound when no `$ref` reaches into a pruned subtree from outside it; the
-//! check is done once at build time, and an unsafe schema is assembled whole every time (as
-//! slow as before, never wrong). The rules that read the schema stay in [`super::validate`]:
-//! what they derive from it is computed by its `derive` function and kept in the cache header.
+//! Pruning is only sound when no `$ref` can reach a pruned schema, or apply one to another
+//! instance than it was pruned for: the check ([`prune_safe`]) is done once at build time, and
+//! an unsafe schema is assembled whole every time (slower, never wrong). The rules that read
+//! the schema stay in [`super::validate`]: what they derive from it is computed by its
+//! `derive` function and kept in the cache header.
 //!
 //! The cache file is keyed by this format's version, the OpenClaw version the schema is for and
 //! the schema file's identity (device, inode, size, mtime, ctime: any rewrite changes it), so
