@@ -188,6 +188,23 @@ echo "| job | home | claw cold (wall / peak RSS) | claw warm | baseline (what op
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 
+# config validate beside `openclaw config validate` on the homes' configs with the real
+# schema, repeated rounds (milliseconds need them on a shared box): scripts/bench-validate.sh.
+if [[ -n $OPENCLAW && -s $SCHEMA ]]; then
+  VCFGS=()
+  for s in "${SCALES[@]}"; do
+    [[ $s != *200 && -f $CACHE/$s/home/openclaw.json ]] && VCFGS+=("$CACHE/$s/home/openclaw.json")
+  done
+  if [[ ${#VCFGS[@]} -gt 0 ]]; then
+    echo
+    # Fewer rounds in --quick (CI): each OpenClaw run is a second or more.
+    VROUNDS=7
+    [[ ${1:-} == --quick ]] && VROUNDS=3
+    CLAW_BENCH_VALIDATE_ROUNDS=${CLAW_BENCH_VALIDATE_ROUNDS:-$VROUNDS} \
+      "$ROOT/scripts/bench-validate.sh" "$BIN" "$OPENCLAW" "$SCHEMA" "${VCFGS[@]}"
+  fi
+fi
+
 # compaction-backup on a home that grows by appends, against full copies (full run only).
 if [[ " ${SCALES[*]} " == *" large "* ]]; then
   echo

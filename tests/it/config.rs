@@ -823,3 +823,119 @@ fn unchanged_backup_does_not_need_the_schema() {
         r.stderr
     );
 }
+
+/// Validate the live config with the cached schema: (exit code, issues, stderr).
+fn validate_cached(s: &Sandbox, verbose: bool) -> (i32, serde_json::Value, String) {
+    let args: &[&str] = if verbose {
+        &["-v", "--json", "config", "validate"]
+    } else {
+        &["--json", "config", "validate"]
+    };
+    let r = s.run(args);
+    (r.code, r.json()["issues"].clone(), r.stderr.clone())
+}
+
+#[test]
+fn a_damaged_foreign_or_stale_schema_cache_is_rebuilt_never_believed() {
+    let s = Sandbox::new();
+    quiet_settings(&s);
+    let schema = |port: &str| {
+        serde_json::json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "gateway": {"type": "object", "additionalProperties": false, "properties": {
+                    "port": {"type": port}, "mode": {"enum": ["local", "remote"]}}},
+                "talk": {"type": "object", "properties": {"voice": {"type": "string"}}}}
+        })
+        .to_string()
+    };
+    let sf = s.write(
+        "state/schemas/openclaw-9.9.9.schema.json",
+        &schema("integer"),
+    );
+    let current = |v: &str| {
+        s.write(
+            "state/schemas/current.json",
+            &format!(r#"{{"version":"{v}","file":"openclaw-9.9.9.schema.json"}}"#),
+        );
+    };
+    current("9.9.9");
+    s.write_config(r#"{"gateway": {"port": "x", "mode": "local", "bogus": 1}, "talk": {}}"#);
+    let (code, want, err) = validate_cached(&s, true);
+    assert_eq!(code, 1, "{want}");
+    assert!(
+        !err.contains("schema cache"),
+        "a first build is no news: {err}"
+    );
+    let paths: Vec<&str> = want
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["gateway.port", "gateway"], "{want}");
+    let dir = s.state().join("schemas/fragments");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one cache file, no temp files: {files:?}");
+    let cf = files[0].clone();
+    assert_eq!(cf.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    let good = std::fs::read(&cf).unwrap();
+    // A current cache is used silently, even with -v.
+    assert_eq!(validate_cached(&s, true), (1, want.clone(), String::new()));
+
+    // Truncated, one byte changed, someone else's file, empty: the same verdict, the cache
+    // rebuilt, one line with -v and nothing without.
+    let mut flipped = good.clone();
+    let mid = flipped.len() * 2 / 3;
+    flipped[mid] ^= 0x01;
+    for (bad, why) in [
+        (good[..good.len() / 2].to_vec(), "damaged"),
+        (flipped, "damaged"),
+        (b"SQLite format 3\0".to_vec(), "another format"),
+        (Vec::new(), "another format"),
+    ] {
+        std::fs::write(&cf, &bad).unwrap();
+        let (code, issues, err) = validate_cached(&s, false);
+        assert_eq!((code, &issues, err.as_str()), (1, &want, ""), "{why}");
+        assert_eq!(std::fs::read(&cf).unwrap(), good, "rebuilt after {why}");
+        std::fs::write(&cf, &bad).unwrap();
+        let (code, issues, err) = validate_cached(&s, true);
+        assert_eq!((code, &issues), (1, &want), "{why}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("schema cache") && err.contains(why), "{err}");
+    }
+
+    // The cache of another OpenClaw version is not used, even for the same file.
+    current("9.9.10");
+    let (code, issues, err) = validate_cached(&s, true);
+    assert_eq!((code, &issues), (1, &want));
+    assert!(err.contains("another schema file or version"), "{err}");
+    // A schema rewritten in place with the same size and mtime is still a new schema.
+    let mtime = sf.metadata().unwrap().modified().unwrap();
+    let replaced = schema("string") + " ";
+    assert_eq!(replaced.len(), schema("integer").len());
+    std::fs::write(&sf, replaced).unwrap();
+    let f = std::fs::File::options().write(true).open(&sf).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    let (code, issues, _) = validate_cached(&s, false);
+    assert_eq!(code, 1);
+    let paths: Vec<&str> = issues
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["gateway"], "a string port is fine now: {issues}");
+
+    // Where no cache can be written, validation still gives the verdict (and says why with -v).
+    std::fs::remove_file(&cf).unwrap();
+    std::fs::create_dir(&cf).unwrap();
+    let (code, issues2, err) = validate_cached(&s, true);
+    assert_eq!((code, issues2), (1, issues));
+    assert!(err.contains("not cached"), "{err}");
+}

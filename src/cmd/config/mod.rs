@@ -139,10 +139,7 @@ fn pick_schema(
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        return Ok((
-            Some(Schema::load_cached(&p, &version, Some(&cache_dir(ctx)))?),
-            String::new(),
-        ));
+        return Ok((Some(load_noted(ctx, &p, &version)?), String::new()));
     }
     let current = schema_dir(ctx).join("current.json");
     let Ok(bytes) = crate::safefs::read(&current) else {
@@ -155,10 +152,16 @@ fn pick_schema(
         .map_err(|e| fail(Code::DataErr, format!("{}: {e}", current.display())))?;
     let version = meta["version"].as_str().unwrap_or("unknown").to_string();
     let file = schema_dir(ctx).join(meta["file"].as_str().unwrap_or_default());
-    Ok((
-        Some(Schema::load_cached(&file, &version, Some(&cache_dir(ctx)))?),
-        String::new(),
-    ))
+    Ok((Some(load_noted(ctx, &file, &version)?), String::new()))
+}
+
+/// Load through the cache; a cache that was there and could not be used is one `-v` line.
+fn load_noted(ctx: &Ctx, file: &Path, version: &str) -> Result<Schema> {
+    let s = Schema::load_cached(file, version, Some(&cache_dir(ctx)))?;
+    if let Some(n) = &s.cache_note {
+        ctx.out.note(&format!("schema cache {n}"));
+    }
+    Ok(s)
 }
 
 /// Where pre-processed schemas are kept (see `schema_cache`).

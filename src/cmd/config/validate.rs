@@ -82,6 +82,8 @@ pub struct Schema {
     /// The schema knows `agents.entries` but not the older `agents.list`, which OpenClaw then
     /// moves into `entries` before validating.
     pub agents_list_legacy: bool,
+    /// Why the pre-processed cache there was not used (shown with `-v`).
+    pub cache_note: Option<String>,
 }
 
 /// What the rules read from the schema document itself, computed once when it is cached.
@@ -118,14 +120,15 @@ impl Schema {
         version: &str,
         cache_dir: Option<&Path>,
     ) -> anyhow::Result<Schema> {
-        let (frags, d) = super::schema_cache::load(file, cache_dir, derive)?;
+        let l = super::schema_cache::load(file, version, cache_dir, derive)?;
         Ok(Schema {
             version: version.to_string(),
             file: file.to_path_buf(),
-            frags,
-            channel_ids: d.channel_ids,
-            bundled: d.bundled,
-            agents_list_legacy: d.agents_list_legacy,
+            frags: l.frags,
+            channel_ids: l.derived.channel_ids,
+            bundled: l.derived.bundled,
+            agents_list_legacy: l.derived.agents_list_legacy,
+            cache_note: l.note,
         })
     }
 
@@ -134,8 +137,13 @@ impl Schema {
     /// plugin and channel schemas a config does not use is most of the compile time.
     pub fn compile(&self, instance: &Value) -> anyhow::Result<jsonschema::Validator> {
         use crate::exit::{fail, Code};
-        let doc = self.frags.assemble(instance)?;
-        jsonschema::options()
+        // A fragment the checksum passed and serde refuses (a cache from a claw with a bug,
+        // say) must not become a verdict: the schema file itself decides then.
+        let doc = match self.frags.assemble(instance) {
+            Ok(doc) => doc,
+            Err(_) => super::schema_cache::rebuild(&self.file)?.assemble(instance)?,
+        };
+        let v = jsonschema::options()
             .should_validate_formats(false)
             .build(&doc)
             .map_err(|e| {
@@ -143,7 +151,9 @@ impl Schema {
                     Code::DataErr,
                     format!("{}: not a usable JSON Schema: {e}", self.file.display()),
                 )
-            })
+            });
+        drop_later(doc);
+        v
     }
 }
 
@@ -182,39 +192,13 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
         merged: None,
         includes: Vec::new(),
     };
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            report.issues.push(Issue::error(
-                "syntax",
-                "<root>",
-                format!("not valid UTF-8 (byte {})", e.valid_up_to()),
-            ));
+    let root = match parse_root(bytes) {
+        Ok(root) => root,
+        Err(issue) => {
+            report.issues.push(issue);
             return report;
         }
     };
-    let root = match occ::parse_json5(text) {
-        Ok(v) => v,
-        Err(e) => {
-            report.issues.push(Issue::error(
-                "syntax",
-                "<root>",
-                format!(
-                    "JSON5 parse failed at line {} column {}: {}",
-                    e.line, e.column, e.message
-                ),
-            ));
-            return report;
-        }
-    };
-    if !root.is_object() {
-        report.issues.push(Issue::error(
-            "syntax",
-            "<root>",
-            "config must be a JSON object",
-        ));
-        return report;
-    }
     let loaded = occ::resolve_includes(root, path, &include_roots());
     // OpenClaw stops loading at an include error and reports it at `<root>` wherever the
     // `$include` sits; the message says where.
@@ -227,39 +211,12 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
         report.issues.push(Issue::error("include", "<root>", msg));
     }
     let merged = loaded.merged;
-
-    // Env references: a missing one is a warning (OpenClaw 2026.9 only warns).
-    let mut defined: BTreeSet<String> = occ::defined_env_names(&merged, inp.state_dir);
-    defined.retain(|n| !n.is_empty());
-    let mut seen = BTreeSet::new();
-    for (p, name) in occ::env_refs(&merged) {
-        if !defined.contains(&name)
-            && (inp.env_value)(&name).is_none()
-            && seen.insert((p.clone(), name.clone()))
-        {
-            report.issues.push(Issue::warning(
-                "env",
-                p,
-                format!("${{{name}}} is not set in the environment"),
-            ));
-        }
-    }
-
+    env_warnings(&merged, inp, &mut report.issues);
     // OpenClaw validates the config as substituted: `"${BIND}"` with BIND=lan is a valid bind.
     let (subst, substituted) =
         substitute_env(&merged, &env_lookup(&merged, inp.state_dir, inp.env_value));
     match inp.schema {
-        Some(s) => {
-            let mut doc = subst;
-            let mut found = Vec::new();
-            migrate_legacy(s, &mut doc, &mut found, &mut report.issues);
-            match s.compile(&doc) {
-                Ok(validator) => schema_issues(&validator, &doc, &substituted, &mut found),
-                Err(e) => found.push(Issue::error("schema", "<root>", format!("{e:#}"))),
-            }
-            openclaw_semantics(s, &doc, &mut found);
-            report.issues.extend(found);
-        }
+        Some(s) => schema_checks(s, subst, &substituted, &mut report.issues),
         None => structural_issues(&subst, &mut report.issues),
     }
     if let Some((good_bytes, good)) = inp.last_good {
@@ -284,6 +241,77 @@ pub fn validate_bytes(path: &Path, bytes: &[u8], inp: &Inputs) -> Report {
     report.merged = Some(merged);
     report.includes = loaded.includes;
     report
+}
+
+/// The config's root object, or the one syntax issue that stops validation.
+fn parse_root(bytes: &[u8]) -> Result<Value, Issue> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Issue::error(
+            "syntax",
+            "<root>",
+            format!("not valid UTF-8 (byte {})", e.valid_up_to()),
+        )
+    })?;
+    let root = occ::parse_json5(text).map_err(|e| {
+        Issue::error(
+            "syntax",
+            "<root>",
+            format!(
+                "JSON5 parse failed at line {} column {}: {}",
+                e.line, e.column, e.message
+            ),
+        )
+    })?;
+    if !root.is_object() {
+        return Err(Issue::error(
+            "syntax",
+            "<root>",
+            "config must be a JSON object",
+        ));
+    }
+    Ok(root)
+}
+
+/// Env references: a missing one is a warning (OpenClaw 2026.9 only warns).
+fn env_warnings(merged: &Value, inp: &Inputs, out: &mut Vec<Issue>) {
+    let mut defined: BTreeSet<String> = occ::defined_env_names(merged, inp.state_dir);
+    defined.retain(|n| !n.is_empty());
+    let mut seen = BTreeSet::new();
+    for (p, name) in occ::env_refs(merged) {
+        if !defined.contains(&name)
+            && (inp.env_value)(&name).is_none()
+            && seen.insert((p.clone(), name.clone()))
+        {
+            out.push(Issue::warning(
+                "env",
+                p,
+                format!("${{{name}}} is not set in the environment"),
+            ));
+        }
+    }
+}
+
+/// The schema's verdict on the substituted document, with OpenClaw's migrations before and
+/// its own rules after.
+fn schema_checks(s: &Schema, mut doc: Value, substituted: &BTreeSet<String>, out: &mut Vec<Issue>) {
+    let mut found = Vec::new();
+    migrate_legacy(s, &mut doc, &mut found, out);
+    match s.compile(&doc) {
+        Ok(validator) => {
+            schema_issues(&validator, &doc, substituted, &mut found);
+            drop_later(validator);
+        }
+        Err(e) => found.push(Issue::error("schema", "<root>", format!("{e:#}"))),
+    }
+    openclaw_semantics(s, &doc, &mut found);
+    out.extend(found);
+}
+
+/// Free `v` on another thread: taking a compiled schema apart is a tenth of a validation's
+/// time, and a one-shot run that exits first simply leaves it to the kernel.
+fn drop_later<T: Send + 'static>(v: T) {
+    // When no thread can be started, the closure (and `v`) is dropped right here.
+    let _ = std::thread::Builder::new().spawn(move || drop(v));
 }
 
 /// Extra directories includes may come from (`OPENCLAW_INCLUDE_ROOTS`, colon-separated).
@@ -757,6 +785,7 @@ pub const KNOWN_TOP_LEVEL: &[&str] = &[
     "sessions",
 ];
 
+/// claw's own checks of the sections that matter, when no OpenClaw schema is at hand.
 fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
     let Some(top) = doc.as_object() else { return };
     for k in top.keys() {
@@ -768,161 +797,176 @@ fn structural_issues(doc: &Value, out: &mut Vec<Issue>) {
             ));
         }
     }
-    let want_obj = |out: &mut Vec<Issue>, path: &str, v: &Value| -> bool {
-        if v.is_object() {
-            true
-        } else {
-            out.push(Issue::error(
-                "structure",
-                path,
-                format!("Invalid input: expected object, received {}", type_name(v)),
-            ));
-            false
-        }
-    };
-    let enum_check = |out: &mut Vec<Issue>,
-                      obj: &serde_json::Map<String, Value>,
-                      base: &str,
-                      key: &str,
-                      allowed: &[&str]| {
-        if let Some(v) = obj.get(key) {
-            let ok = v.as_str().map(|s| allowed.contains(&s)).unwrap_or(false);
-            if !ok {
-                out.push(Issue::error(
-                    "structure",
-                    format!("{base}.{key}"),
-                    format!(
-                        "Invalid option: expected one of {}",
-                        allowed
-                            .iter()
-                            .map(|a| format!("\"{a}\""))
-                            .collect::<Vec<_>>()
-                            .join("|")
-                    ),
-                ));
-            }
-        }
-    };
     if let Some(gw) = top.get("gateway") {
-        if want_obj(out, "gateway", gw) {
-            let gw = gw.as_object().expect("checked");
-            if let Some(port) = gw.get("port") {
-                let ok = port
-                    .as_u64()
-                    .map(|p| (1..=65535).contains(&p))
-                    .unwrap_or(false);
-                if !ok {
-                    out.push(Issue::error(
-                        "structure",
-                        "gateway.port",
-                        "Invalid input: expected an integer port from 1 to 65535",
-                    ));
-                }
-            }
-            enum_check(out, gw, "gateway", "mode", &["local", "remote"]);
-            enum_check(
-                out,
-                gw,
-                "gateway",
-                "bind",
-                &["auto", "lan", "loopback", "custom", "tailnet"],
-            );
-            if let Some(auth) = gw.get("auth") {
-                if want_obj(out, "gateway.auth", auth) {
-                    enum_check(
-                        out,
-                        auth.as_object().expect("checked"),
-                        "gateway.auth",
-                        "mode",
-                        &["none", "token", "password", "trusted-proxy"],
-                    );
-                }
-            }
-        }
+        structural_gateway(gw, out);
     }
     if let Some(agents) = top.get("agents") {
-        if want_obj(out, "agents", agents) {
-            let a = agents.as_object().expect("checked");
-            if let Some(d) = a.get("defaults") {
-                if want_obj(out, "agents.defaults", d) {
-                    if let Some(m) = d.get("model") {
-                        model_ref_checks(out, "agents.defaults.model", m);
+        structural_agents(agents, out);
+    }
+    if let Some(providers) = doc.pointer("/models/providers").and_then(Value::as_object) {
+        structural_providers(providers, out);
+    }
+}
+
+/// `v` as an object, or an issue at `path` saying it is not one.
+fn want_obj<'v>(
+    out: &mut Vec<Issue>,
+    path: &str,
+    v: &'v Value,
+) -> Option<&'v serde_json::Map<String, Value>> {
+    if v.is_object() {
+        v.as_object()
+    } else {
+        out.push(Issue::error(
+            "structure",
+            path,
+            format!("Invalid input: expected object, received {}", type_name(v)),
+        ));
+        None
+    }
+}
+
+/// `obj[key]`, when present, is one of `allowed`.
+fn enum_check(
+    out: &mut Vec<Issue>,
+    obj: &serde_json::Map<String, Value>,
+    base: &str,
+    key: &str,
+    allowed: &[&str],
+) {
+    let Some(v) = obj.get(key) else { return };
+    if v.as_str().is_some_and(|s| allowed.contains(&s)) {
+        return;
+    }
+    out.push(Issue::error(
+        "structure",
+        format!("{base}.{key}"),
+        format!(
+            "Invalid option: expected one of {}",
+            allowed
+                .iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>()
+                .join("|")
+        ),
+    ));
+}
+
+fn structural_gateway(gw: &Value, out: &mut Vec<Issue>) {
+    let Some(gw) = want_obj(out, "gateway", gw) else {
+        return;
+    };
+    if let Some(port) = gw.get("port") {
+        if !port.as_u64().is_some_and(|p| (1..=65535).contains(&p)) {
+            out.push(Issue::error(
+                "structure",
+                "gateway.port",
+                "Invalid input: expected an integer port from 1 to 65535",
+            ));
+        }
+    }
+    enum_check(out, gw, "gateway", "mode", &["local", "remote"]);
+    enum_check(
+        out,
+        gw,
+        "gateway",
+        "bind",
+        &["auto", "lan", "loopback", "custom", "tailnet"],
+    );
+    if let Some(auth) = gw.get("auth") {
+        if let Some(auth) = want_obj(out, "gateway.auth", auth) {
+            enum_check(
+                out,
+                auth,
+                "gateway.auth",
+                "mode",
+                &["none", "token", "password", "trusted-proxy"],
+            );
+        }
+    }
+}
+
+fn structural_agents(agents: &Value, out: &mut Vec<Issue>) {
+    let Some(a) = want_obj(out, "agents", agents) else {
+        return;
+    };
+    if let Some(d) = a.get("defaults") {
+        if let Some(d) = want_obj(out, "agents.defaults", d) {
+            if let Some(m) = d.get("model") {
+                model_ref_checks(out, "agents.defaults.model", m);
+            }
+        }
+    }
+    if let Some(list) = a.get("list") {
+        match list.as_array() {
+            Some(items) => {
+                for (i, it) in items.iter().enumerate() {
+                    let p = format!("agents.list.{i}");
+                    if want_obj(out, &p, it).is_some()
+                        && !it.get("id").map(Value::is_string).unwrap_or(false)
+                    {
+                        out.push(Issue::error(
+                            "structure",
+                            format!("{p}.id"),
+                            "Invalid input: expected string, received undefined",
+                        ));
+                    }
+                    if let Some(m) = it.get("model") {
+                        model_ref_checks(out, &format!("{p}.model"), m);
                     }
                 }
             }
-            if let Some(list) = a.get("list") {
-                match list.as_array() {
-                    Some(items) => {
-                        for (i, it) in items.iter().enumerate() {
-                            let p = format!("agents.list.{i}");
-                            if want_obj(out, &p, it)
-                                && !it.get("id").map(Value::is_string).unwrap_or(false)
-                            {
-                                out.push(Issue::error(
-                                    "structure",
-                                    format!("{p}.id"),
-                                    "Invalid input: expected string, received undefined",
-                                ));
-                            }
-                            if let Some(m) = it.get("model") {
-                                model_ref_checks(out, &format!("{p}.model"), m);
-                            }
-                        }
-                    }
-                    None => out.push(Issue::error(
-                        "structure",
-                        "agents.list",
-                        format!(
-                            "Invalid input: expected array, received {}",
-                            type_name(list)
-                        ),
-                    )),
-                }
-            }
-            if let Some(entries) = a.get("entries") {
-                if want_obj(out, "agents.entries", entries) {
-                    for (id, e) in entries.as_object().expect("checked") {
-                        let p = format!("agents.entries.{id}");
-                        if want_obj(out, &p, e) {
-                            if let Some(m) = e.get("model") {
-                                model_ref_checks(out, &format!("{p}.model"), m);
-                            }
-                        }
-                    }
+            None => out.push(Issue::error(
+                "structure",
+                "agents.list",
+                format!(
+                    "Invalid input: expected array, received {}",
+                    type_name(list)
+                ),
+            )),
+        }
+    }
+    if let Some(entries) = a.get("entries") {
+        if let Some(entries) = want_obj(out, "agents.entries", entries) {
+            for (id, e) in entries {
+                let p = format!("agents.entries.{id}");
+                if let Some(m) = want_obj(out, &p, e).and_then(|e| e.get("model")) {
+                    model_ref_checks(out, &format!("{p}.model"), m);
                 }
             }
         }
     }
-    if let Some(providers) = doc.pointer("/models/providers").and_then(Value::as_object) {
-        for (pid, prov) in providers {
-            let base = format!("models.providers.{pid}");
-            if !want_obj(out, &base, prov) {
-                continue;
-            }
-            if prov.get("baseUrl").is_none() {
-                out.push(Issue::warning(
-                    "structure",
-                    &base,
-                    "no baseUrl (OpenClaw 2026.9 accepts this; older versions require it)",
-                ));
-            }
-            let Some(models) = prov.get("models").and_then(Value::as_array) else {
+}
+
+fn structural_providers(providers: &serde_json::Map<String, Value>, out: &mut Vec<Issue>) {
+    for (pid, prov) in providers {
+        let base = format!("models.providers.{pid}");
+        if want_obj(out, &base, prov).is_none() {
+            continue;
+        }
+        if prov.get("baseUrl").is_none() {
+            out.push(Issue::warning(
+                "structure",
+                &base,
+                "no baseUrl (OpenClaw 2026.9 accepts this; older versions require it)",
+            ));
+        }
+        let Some(models) = prov.get("models").and_then(Value::as_array) else {
+            continue;
+        };
+        for (i, m) in models.iter().enumerate() {
+            let Some(cost) = m.get("cost") else { continue };
+            let cp = format!("{base}.models.{i}.cost");
+            let Some(cost) = want_obj(out, &cp, cost) else {
                 continue;
             };
-            for (i, m) in models.iter().enumerate() {
-                let Some(cost) = m.get("cost") else { continue };
-                let cp = format!("{base}.models.{i}.cost");
-                if !want_obj(out, &cp, cost) {
-                    continue;
-                }
-                for (k, v) in cost.as_object().expect("checked") {
-                    if !v.as_f64().map(|x| x >= 0.0).unwrap_or(false) {
-                        out.push(Issue::error(
-                            "structure",
-                            format!("{cp}.{k}"),
-                            format!("Invalid input: expected a non-negative number (USD per million tokens), received {}", type_name(v)),
-                        ));
-                    }
+            for (k, v) in cost {
+                if !v.as_f64().map(|x| x >= 0.0).unwrap_or(false) {
+                    out.push(Issue::error(
+                        "structure",
+                        format!("{cp}.{k}"),
+                        format!("Invalid input: expected a non-negative number (USD per million tokens), received {}", type_name(v)),
+                    ));
                 }
             }
         }
