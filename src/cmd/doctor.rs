@@ -216,13 +216,15 @@ fn which(bin: &str, path: &str) -> Option<PathBuf> {
 }
 
 fn crontab_text() -> Option<String> {
-    let o = std::process::Command::new("crontab")
-        .arg("-l")
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    o.status
-        .success()
+    let mut cmd = std::process::Command::new("crontab");
+    cmd.arg("-l");
+    // Bounded: a crontab that waits on a locked spool must not hang doctor.
+    let o = crate::proc::run(
+        cmd,
+        &crate::proc::Opts::new(std::time::Duration::from_secs(10)).capture(1 << 20),
+    )
+    .ok()?;
+    o.success()
         .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 

@@ -797,6 +797,28 @@ fn with_openclaw_merges_the_real_verdict() {
 }
 
 #[test]
+fn with_openclaw_a_hanging_openclaw_is_killed_at_the_command_timeout() {
+    let s = Sandbox::new();
+    let bin = s.write("bin/openclaw", "#!/bin/sh\nexec sleep 30\n");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.write_settings(&format!(
+        "[general]\nopenclaw_bin = \"{}\"\n[gateway]\ncommand_timeout_secs = 1\n[config]\nwarn_plaintext_secrets = false\n",
+        bin.display()
+    ));
+    s.write_config(GOOD);
+    let started = std::time::Instant::now();
+    let r = s.run(&["config", "validate", "--with-openclaw"]);
+    r.code(75);
+    assert!(
+        r.stderr.contains("killed after 1 s") && r.stderr.contains("command_timeout_secs"),
+        "{}",
+        r.stderr
+    );
+    // Not a timing assertion on claw's speed: only that the 30 s sleep did not run out.
+    assert!(started.elapsed() < std::time::Duration::from_secs(25));
+}
+
+#[test]
 fn unchanged_backup_does_not_need_the_schema() {
     let s = Sandbox::new();
     s.write_config(GOOD);

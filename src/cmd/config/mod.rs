@@ -304,12 +304,22 @@ fn validate_cmd(ctx: &Ctx, a: &ValidateArgs) -> Result<Outcome> {
 fn merge_openclaw_verdict(ctx: &Ctx, path: &Path, report: &mut Report) -> Result<()> {
     let bin = &ctx.settings.general.openclaw_bin;
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let out = std::process::Command::new(bin)
-        .args(["config", "validate", "--json"])
-        .env("OPENCLAW_CONFIG_PATH", &abs)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(["config", "validate", "--json"])
+        .env("OPENCLAW_CONFIG_PATH", &abs);
+    // Bounded like every other `openclaw` call: a wedged node process must not hold the job.
+    let secs = ctx.settings.gateway.command_timeout_secs.max(1);
+    let out = crate::proc::run(
+        cmd,
+        &crate::proc::Opts::new(std::time::Duration::from_secs(secs)).capture(4 << 20),
+    )
+    .map_err(|e| fail(Code::NoInput, format!("{bin}: cannot run OpenClaw: {e}")))?;
+    if out.timed_out() {
+        return Err(fail(
+            Code::TempFail,
+            format!("{bin} config validate --json: killed after {secs} s (gateway.command_timeout_secs)"),
+        ));
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let start = stdout.find('{').unwrap_or(0);
     let v: Value = serde_json::from_str(stdout[start..].trim()).map_err(|_| {
@@ -317,7 +327,7 @@ fn merge_openclaw_verdict(ctx: &Ctx, path: &Path, report: &mut Report) -> Result
             Code::DataErr,
             format!(
                 "{bin} config validate --json: unexpected output (exit {:?})",
-                out.status.code()
+                out.status.and_then(|s| s.code())
             ),
         )
     })?;
