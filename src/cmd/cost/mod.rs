@@ -411,7 +411,7 @@ fn scan_agents(
             (done_files, done_bytes) = (done_files + 1, done_bytes + md.len());
             let sid = kind.session_id().unwrap_or_default().to_string();
             let label = crate::paths::display_rel(&path, base);
-            let file = (path.as_path(), label.as_str(), kind.is_compressed());
+            let file = (path.as_path(), label.as_str(), kind.is_compressed(), st);
             if let Err(e) = scan_one(tr, &cursors.files, seen_keys, agent, &sid, file) {
                 if e.downcast_ref::<LedgerErr>().is_some() {
                     return Err(e);
@@ -572,8 +572,16 @@ impl std::fmt::Display for LedgerErr {
 }
 impl std::error::Error for LedgerErr {}
 
-/// One transcript file: `(path, label, zstd-compressed)`.
-type File<'a> = (&'a Path, &'a str, bool);
+/// One transcript file: `(path, label, zstd-compressed, its stat from the listing)`.
+type File<'a> = (&'a Path, &'a str, bool, (u64, u64, u64, i64));
+
+/// A file to read: its path, its `(dev, ino, size, mtime_ns)` when already at hand (from the
+/// directory listing: no second `stat`), zstd-compressed.
+pub(super) struct Src<'a> {
+    pub path: &'a Path,
+    pub stat: Option<(u64, u64, u64, i64)>,
+    pub zst: bool,
+}
 
 fn scan_one(
     tr: &mut Tracker,
@@ -581,14 +589,19 @@ fn scan_one(
     seen: &mut HashSet<String>,
     agent: &layout::Agent,
     sid: &str,
-    (path, label, zst): File,
+    (path, label, zst, st): File,
 ) -> Result<()> {
     let counted = Counted {
         agent: &agent.id,
         session_id: sid,
         source: label,
     };
-    scan_tracked(tr, cursors, seen, path, label, zst, |tr, line, range| {
+    let src = Src {
+        path,
+        stat: Some(st),
+        zst,
+    };
+    scan_tracked(tr, cursors, seen, src, label, |tr, line, range| {
         let at = || format!("{label}: byte {}", range.start);
         tr.line(line, &counted, &at)
     })
@@ -601,12 +614,14 @@ fn scan_tracked(
     tr: &mut Tracker,
     cursors: &HashMap<String, Cursor>,
     seen: &mut HashSet<String>,
-    path: &Path,
+    Src { path, stat, zst }: Src,
     label: &str,
-    zst: bool,
     mut handle: impl FnMut(&mut Tracker, &[u8], Range<u64>) -> Result<()>,
 ) -> Result<()> {
-    let st = incremental::stat(path)?;
+    let st = match stat {
+        Some(st) => st,
+        None => incremental::stat(path)?,
+    };
     let key = Cursor::key(st.0, st.1);
     seen.insert(key.clone());
     let mut ledger_err: Option<anyhow::Error> = None;
