@@ -129,12 +129,11 @@ impl Ledger {
     /// [`Batched::finish`], the open step rolled back when the guard is dropped (an error
     /// mid-run). A dry run never commits: every step is rolled back at the end.
     pub fn batched(&self, dry_run: bool) -> Result<Batched<'_>> {
-        // A step's pages stay in memory until it commits (8 MiB instead of SQLite's 2 MiB: a
-        // 20,000-line step no longer spills mid-transaction), and the WAL is copied back into
-        // the database every 32 MiB instead of every 4 MiB: a first run over gigabytes
-        // rewrites the same index pages and syncs far less often. Both bound memory and disk.
+        // The WAL is copied back into the database every 32 MiB instead of every 4 MiB: a first
+        // run over gigabytes rewrites the same index pages and syncs far less often (sys time
+        // and wall time about halved on a 2 GB home), still bounding the WAL on disk.
         self.conn
-            .execute_batch("PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 8192")
+            .execute_batch("PRAGMA wal_autocheckpoint = 8192")
             .context("ledger: cannot set up a long write")?;
         self.conn
             .execute_batch("BEGIN IMMEDIATE")

@@ -347,7 +347,7 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
             &mut seen_keys,
         )?;
         if !ctx.dry_run {
-            tr.w.forget_files_except(&seen_keys)?;
+            tr.w.forget_files_except(&cursors, &seen_keys)?;
         }
         tr.w.flush()?;
         (tr.stats, unreadable)

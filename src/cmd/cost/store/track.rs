@@ -147,9 +147,11 @@ impl<'b, 'l> Writer<'b, 'l> {
         Ok(())
     }
 
-    /// Forgets the file cursors not `seen` this run (the files are gone).
-    pub fn forget_files_except(&self, seen: &HashSet<String>) -> Result<()> {
-        cursors::forget_files_except(self.batch.db(), Reader::CostTrack, seen)
+    /// Forgets the file cursors loaded at the start (`loaded`: all there are) that were not
+    /// `seen` this run: the files are gone. No second read of the table.
+    pub fn forget_files_except(&self, loaded: &Cursors, seen: &HashSet<String>) -> Result<()> {
+        let gone = loaded.files.keys().filter(|k| !seen.contains(*k));
+        cursors::forget(self.batch.db(), Reader::CostTrack, gone.map(String::as_str))
     }
 
     /// Adds the pending daily totals to `cost_daily`, exactly (`usd_add`, see
