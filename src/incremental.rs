@@ -216,6 +216,33 @@ pub fn scan_file_with(
         Box::new(BufReader::with_capacity(256 * 1024, &mut file))
     };
 
+    let (pos, lines, tail) = read_lines(&mut reader, start, &mut on_line, &name)?;
+    Ok(Scan {
+        cursor: Cursor {
+            dev,
+            ino,
+            head_len,
+            head_sha256,
+            offset: pos,
+            size,
+            mtime_ns,
+        },
+        lines,
+        bytes: pos - start,
+        restarted,
+        unchanged: false,
+        partial_tail: tail,
+    })
+}
+
+/// Hands every complete line of `reader` (positioned at `start`) to `on_line`; returns the
+/// offset past the last complete line, the lines handed out and the partial tail's length.
+fn read_lines(
+    reader: &mut dyn BufRead,
+    start: u64,
+    on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
+    name: &dyn Fn() -> String,
+) -> Result<(u64, u64, u64)> {
     let mut pos = start;
     let mut lines = 0u64;
     // Lines are handed out straight from the reader's buffer; only a line that straddles two
@@ -255,22 +282,7 @@ pub fn scan_file_with(
         pos += n as u64;
         lines += 1;
     }
-    Ok(Scan {
-        cursor: Cursor {
-            dev,
-            ino,
-            head_len,
-            head_sha256,
-            offset: pos,
-            size,
-            mtime_ns,
-        },
-        lines,
-        bytes: pos - start,
-        restarted,
-        unchanged: false,
-        partial_tail: tail,
-    })
+    Ok((pos, lines, tail))
 }
 
 /// A line without its `\r` (CRLF files).
