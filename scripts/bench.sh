@@ -225,7 +225,7 @@ cost_table() {
     done
     fig() { [[ $# -gt 0 ]] && echo "$(median "$@")s" || echo "-"; }
     x() { [[ $# -gt 0 ]] && echo "$(median "$@")×" || echo "-"; }
-    COST_ROWS+=("| $s ($(du -sh "$home/agents" | cut -f1) agents/) | $(median "${CW[@]}")s / $(median "${CM[@]}") MB | $(median "${WW[@]}")s | $(fig ${CAT[@]+"${CAT[@]}"}) | $(x ${XCAT[@]+"${XCAT[@]}"}) | $(fig ${JQ[@]+"${JQ[@]}"}) | $(x ${XJQ[@]+"${XJQ[@]}"}) | $(fig ${CC[@]+"${CC[@]}"}) | $(x ${XCC[@]+"${XCC[@]}"}) |")
+    COST_ROWS+=("| $s ($(du -sh "$home/agents" | cut -f1) agents/) | $(median "${CW[@]}")s / $(median "${CM[@]}" | awk '{printf "%.0f", $1}') MB | $(median "${WW[@]}")s | $(fig ${CAT[@]+"${CAT[@]}"}) | $(x ${XCAT[@]+"${XCAT[@]}"}) | $(fig ${JQ[@]+"${JQ[@]}"}) | $(x ${XJQ[@]+"${XJQ[@]}"}) | $(fig ${CC[@]+"${CC[@]}"}) | $(x ${XCC[@]+"${XCC[@]}"}) |")
   done
 }
 cost_table
