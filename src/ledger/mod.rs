@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 pub mod budget_actions;
-pub mod findings;
 pub mod cursors;
+pub mod findings;
 mod migrations;
 pub mod money;
 mod retention;
