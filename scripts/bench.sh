@@ -41,19 +41,23 @@ JOBS=(
   "config validate (structural)|config validate|--no-schema {home}/openclaw.json|jq empty {home}/openclaw.json"
   "config validate (OpenClaw schema)|config validate|--schema {schema} {home}/openclaw.json|{openclaw_validate}"
   "config backup|config backup||cp {home}/openclaw.json {tmp}/openclaw.json.bak"
-  "cost-track vs jq|cost-track||find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n '[inputs | .message.usage.cost.total // empty] | add'"
-  "cost-track vs ccusage|cost-track||{ccusage} openclaw daily --json --offline --timezone UTC --open-claw-path {home}"
   "cost report|cost report|--by day|find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n 'reduce (inputs | select(.message.usage.cost.total) | {d: .timestamp[0:10], c: .message.usage.cost.total}) as \$x ({}; .[\$x.d] += \$x.c)'"
   "rate-limit-detect|rate-limit-detect|--log-dir {home}/logs/gateway|cat {home}/logs/gateway/*.log | grep -c 429"
   "stuck-agent scan|stuck-agent scan||jq '[.runs[] | select(.endedAt == null)] | length' {home}/subagents/runs.json; for f in {home}/agents/*/sessions/*.jsonl; do stat -c '%Y %n' \"\$f\"; done | sort -n | tail -1"
   "compaction-backup|compaction-backup||mkdir -p {tmp}/copy && cp -r {home}/agents {tmp}/copy/"
 )
-# On the transcript trees: cost-track against reading the same bytes (the floor) and ccusage
-# (not on the SQLite store: it rescans SQLite-era stores quadratically).
-TREE_JOBS=(
-  "cost-track vs cat of the tree|cost-track||find {home}/agents -type f -print0 | xargs -0 cat"
-  "cost-track vs ccusage|cost-track||[[ {home} == *sqlite200* ]] && exit 99; {ccusage} openclaw daily --json --offline --timezone UTC --open-claw-path {home}"
-)
+# The transcript trees run only the cost-track table below.
+TREE_JOBS=()
+
+# cost-track beside every baseline from the same run, as ratios (see cost_table): reading the
+# same bytes (`cat` of the tree, the floor), jq summing the logged costs, and ccusage (not on
+# the SQLite store: it rescans SQLite-era stores quadratically). Each home is measured
+# CLAW_BENCH_REPEAT times; every figure and ratio is the median of the rounds, each ratio
+# taken within one round (a shared machine's load moves claw and its baselines together).
+REPEAT=${CLAW_BENCH_REPEAT:-3}
+COST_CAT="find {home}/agents -type f -print0 | xargs -0 cat"
+COST_JQ="find {home}/agents -name '*.jsonl*' ! -name '*.trajectory.jsonl' ! -name '*.zst' -print0 | xargs -0 cat | jq -n '[inputs | .message.usage.cost.total // empty] | add'"
+COST_CCUSAGE="[[ {home} == *sqlite200* ]] && exit 99; {ccusage} openclaw daily --json --offline --timezone UTC --open-claw-path {home}"
 
 # Reference tools for the baseline column, when they can be had: OpenClaw 2026.9.6 (npm,
 # under node 24) and ccusage 20.0.24 (npm). A row whose baseline tool is missing is skipped.
@@ -141,7 +145,7 @@ for s in "${SCALES[@]}"; do
   [[ $s == *200 ]] && size="agents/ $(du -sh "$home/agents" | cut -f1)"
   jobs=("${JOBS[@]}")
   [[ $s == *200 ]] && jobs=("${TREE_JOBS[@]}")
-  for job in "${jobs[@]}"; do
+  for job in ${jobs[@]+"${jobs[@]}"}; do
     IFS='|' read -r label sub extra baseline <<<"$job"
     # shellcheck disable=SC2086
     "$BIN" $sub --help >/dev/null 2>&1 || continue
@@ -177,6 +181,55 @@ for s in "${SCALES[@]}"; do
   done
 done
 
+# median of the arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# cost_table: one row per home, claw cold / warm and each baseline, the ratios per round.
+COST_ROWS=()
+cost_table() {
+  local s home tmp cw cm cr ww wm wr bw bm brc name cmd
+  local -a CW CM WW XCAT XJQ XCC CAT JQ CC
+  for s in "${SCALES[@]}"; do
+    home=$CACHE/$s/home
+    CW=() CM=() WW=() XCAT=() XJQ=() XCC=() CAT=() JQ=() CC=()
+    for ((round = 1; round <= REPEAT; round++)); do
+      echo "bench: $s: cost-track round $round/$REPEAT (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+      tmp=$(mktemp -d)
+      export CLAW_OPENCLAW_DIR=$home CLAW_STATE_DIR=$tmp/state CLAW_NOW=$NOW HOME=$tmp
+      [[ $CAN_DROP == yes ]] && drop_caches
+      read -r cw cm cr < <(measure "$BIN" -q cost-track)
+      read -r ww wm wr < <(measure "$BIN" -q cost-track)
+      [[ $cr == 0 && $wr == 0 ]] || echo "bench: $s: cost-track exited $cr / $wr" >&2
+      CW+=("$cw") CM+=("$cm") WW+=("$ww")
+      for name in cat jq ccusage; do
+        case $name in
+          cat) cmd=$COST_CAT ;;
+          jq) cmd=$COST_JQ ;;
+          ccusage) [[ -x $CCUSAGE ]] || continue; cmd=$COST_CCUSAGE ;;
+        esac
+        cmd=${cmd//\{ccusage\}/$CCUSAGE}
+        cmd=${cmd//\{home\}/$home}
+        [[ $CAN_DROP == yes ]] && drop_caches
+        read -r bw bm brc < <(measure timeout "$BASELINE_TIMEOUT" bash -c "$cmd")
+        [[ $brc == 0 ]] || continue # not run here (99), stopped (124) or failed: no figure
+        case $name in
+          # claw / cat: how far above the floor (1.0× is reading speed).
+          cat) CAT+=("$bw") XCAT+=("$(awk -v c="$cw" -v b="$bw" 'BEGIN { printf "%.2f", c / b }')") ;;
+          jq) JQ+=("$bw") XJQ+=("$(awk -v c="$cw" -v b="$bw" 'BEGIN { printf "%.2f", b / c }')") ;;
+          ccusage) CC+=("$bw") XCC+=("$(awk -v c="$cw" -v b="$bw" 'BEGIN { printf "%.2f", b / c }')") ;;
+        esac
+      done
+      unset CLAW_OPENCLAW_DIR CLAW_STATE_DIR CLAW_NOW
+      export HOME=$REAL_HOME
+      rm -rf "$tmp"
+    done
+    fig() { [[ $# -gt 0 ]] && echo "$(median "$@")s" || echo "-"; }
+    x() { [[ $# -gt 0 ]] && echo "$(median "$@")×" || echo "-"; }
+    COST_ROWS+=("| $s ($(du -sh "$home/agents" | cut -f1) agents/) | $(median "${CW[@]}")s / $(median "${CM[@]}" | awk '{printf "%.0f", $1}') MB | $(median "${WW[@]}")s | $(fig ${CAT[@]+"${CAT[@]}"}) | $(x ${XCAT[@]+"${XCAT[@]}"}) | $(fig ${JQ[@]+"${JQ[@]}"}) | $(x ${XJQ[@]+"${XJQ[@]}"}) | $(fig ${CC[@]+"${CC[@]}"}) | $(x ${XCC[@]+"${XCC[@]}"}) |")
+  done
+}
+cost_table
+
 echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); claw $("$BIN" --version | cut -d' ' -f2)."
 for s in "${SCALES[@]}"; do
@@ -187,6 +240,13 @@ echo
 echo "| job | home | claw cold (wall / peak RSS) | claw warm | baseline (what operators do today) | cold vs baseline | warm vs baseline |"
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
+
+echo
+echo "cost-track beside its baselines, same rounds (median of $REPEAT; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)). claw/cat: times the floor (lower is better); jq/claw and ccusage/claw: times faster than the baseline."
+echo
+echo "| home | claw cold (wall / peak RSS) | claw warm | cat of the tree | claw/cat | jq | jq/claw | ccusage 20.0.24 | ccusage/claw |"
+echo "|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${COST_ROWS[@]}"
 
 # config validate beside `openclaw config validate` on the homes' configs with the real
 # schema, repeated rounds (milliseconds need them on a shared box): scripts/bench-validate.sh.

@@ -216,34 +216,7 @@ pub fn scan_file_with(
         Box::new(BufReader::with_capacity(256 * 1024, &mut file))
     };
 
-    let mut pos = start;
-    let mut lines = 0u64;
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let mut tail = 0u64;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("{}: read failed at byte {pos}", name()))?;
-        if n == 0 {
-            break;
-        }
-        if buf.last() != Some(&b'\n') {
-            tail = n as u64;
-            break;
-        }
-        let mut line = &buf[..n - 1];
-        if line.last() == Some(&b'\r') {
-            line = &line[..line.len() - 1];
-        }
-        on_line(line, pos..pos + n as u64)?;
-        pos += n as u64;
-        lines += 1;
-        // A single huge line must not pin its buffer for the rest of the file.
-        if buf.capacity() > 4 << 20 {
-            buf = Vec::with_capacity(64 * 1024);
-        }
-    }
+    let (pos, lines, tail) = read_lines(&mut reader, start, &mut on_line, &name)?;
     Ok(Scan {
         cursor: Cursor {
             dev,
@@ -260,6 +233,61 @@ pub fn scan_file_with(
         unchanged: false,
         partial_tail: tail,
     })
+}
+
+/// Hands every complete line of `reader` (positioned at `start`) to `on_line`; returns the
+/// offset past the last complete line, the lines handed out and the partial tail's length.
+fn read_lines(
+    reader: &mut dyn BufRead,
+    start: u64,
+    on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
+    name: &dyn Fn() -> String,
+) -> Result<(u64, u64, u64)> {
+    let mut pos = start;
+    let mut lines = 0u64;
+    // Lines are handed out straight from the reader's buffer; only a line that straddles two
+    // reads is copied, into `carry`.
+    let mut carry: Vec<u8> = Vec::new();
+    let tail;
+    loop {
+        let avail = reader
+            .fill_buf()
+            .with_context(|| format!("{}: read failed at byte {pos}", name()))?;
+        if avail.is_empty() {
+            tail = carry.len() as u64;
+            break;
+        }
+        let Some(i) = memchr::memchr(b'\n', avail) else {
+            let k = avail.len();
+            carry.extend_from_slice(avail);
+            reader.consume(k);
+            continue;
+        };
+        let n = if carry.is_empty() {
+            on_line(strip_cr(&avail[..i]), pos..pos + i as u64 + 1)?;
+            reader.consume(i + 1);
+            i + 1
+        } else {
+            carry.extend_from_slice(&avail[..i]);
+            reader.consume(i + 1);
+            let n = carry.len() + 1;
+            on_line(strip_cr(&carry), pos..pos + n as u64)?;
+            carry.clear();
+            // A single huge line must not pin its buffer for the rest of the file.
+            if carry.capacity() > 4 << 20 {
+                carry = Vec::new();
+            }
+            n
+        };
+        pos += n as u64;
+        lines += 1;
+    }
+    Ok((pos, lines, tail))
+}
+
+/// A line without its `\r` (CRLF files).
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 fn open_stream<'a>(file: &'a mut File, zst: bool, path: &Path) -> Result<Box<dyn Read + 'a>> {
@@ -312,6 +340,43 @@ mod tests {
         std::fs::rename(&p, &q).unwrap();
         let (got, _) = collect(&q, false, Some(&s3.cursor));
         assert!(got.is_empty());
+    }
+
+    #[test]
+    fn lines_across_reads_and_longer_than_the_buffer_come_out_whole() {
+        let d = tempfile::tempdir().unwrap();
+        for zst in [false, true] {
+            let p = d.path().join(format!("big-{zst}.jsonl"));
+            let mut text = String::new();
+            let mut want = Vec::new();
+            for i in 0..3000usize {
+                // Lengths that cross every read boundary, one line past the buffer size, CRLF.
+                let len = if i == 1500 { 300_000 } else { (i * 37) % 700 };
+                let body = format!("{i}:{}", "x".repeat(len));
+                text.push_str(&body);
+                text.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+                want.push(body);
+            }
+            text.push_str("partial");
+            let bytes = if zst {
+                zstd::encode_all(text.as_bytes(), 3).unwrap()
+            } else {
+                text.clone().into_bytes()
+            };
+            std::fs::write(&p, bytes).unwrap();
+            let mut got = Vec::new();
+            let mut ends = 0;
+            let s = scan_file(&p, zst, None, |l, r| {
+                got.push(String::from_utf8(l.to_vec()).unwrap());
+                assert_eq!(r.start, ends);
+                ends = r.end;
+                Ok(())
+            })
+            .unwrap();
+            assert!(got == want, "zst {zst}");
+            assert_eq!(s.cursor.offset, text.len() as u64 - 7);
+            assert_eq!(s.partial_tail, 7);
+        }
     }
 
     #[test]

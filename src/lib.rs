@@ -27,6 +27,7 @@ pub mod output;
 pub mod paths;
 pub mod pricing;
 pub mod proc;
+pub mod progress;
 pub mod redact;
 pub mod safefs;
 pub mod schedule;

@@ -513,6 +513,31 @@ pub const ALL: &[&str] = &[
         limit_usd = usd_from_micros(max(limit_micros, 0));
     ALTER TABLE budget_alerts DROP COLUMN spent_micros;
     ALTER TABLE budget_alerts DROP COLUMN limit_micros;",
+    // 15: one table of read cursors for every incremental reader (see `ledger::cursors`),
+    // replacing cost-track's and rate-limit-detect's twin tables; every cursor is kept.
+    "CREATE TABLE read_cursors (
+        reader TEXT NOT NULL,
+        source TEXT NOT NULL,
+        path TEXT NOT NULL,
+        head_len INTEGER NOT NULL DEFAULT 0,
+        head_sha256 TEXT NOT NULL DEFAULT '',
+        offset INTEGER NOT NULL DEFAULT 0,
+        size INTEGER NOT NULL DEFAULT 0,
+        mtime_ns INTEGER NOT NULL DEFAULT 0,
+        journal_cursor TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (reader, source)
+    );
+    INSERT INTO read_cursors (reader, source, path, head_len, head_sha256, offset, size,
+        mtime_ns, journal_cursor, updated_at)
+      SELECT 'cost-track', source, path, head_len, head_sha256, offset, size, mtime_ns, NULL,
+        updated_at FROM cost_cursors;
+    INSERT INTO read_cursors (reader, source, path, head_len, head_sha256, offset, size,
+        mtime_ns, journal_cursor, updated_at)
+      SELECT 'rate-limit-detect', source, path, head_len, head_sha256, offset, size, mtime_ns,
+        journal_cursor, updated_at FROM rl_cursors;
+    DROP TABLE cost_cursors;
+    DROP TABLE rl_cursors;",
 ];
 
 /// The schema version this claw writes.

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub mod budget_actions;
+pub mod cursors;
 pub mod findings;
 mod migrations;
 pub mod money;
@@ -121,6 +122,26 @@ impl Ledger {
             tx.commit().context("ledger: cannot commit")?;
         }
         Ok(v)
+    }
+
+    /// Starts a long write done in steps (a first run counting millions of lines): one
+    /// IMMEDIATE transaction per step, committed by [`Batched::commit_and_continue`] and
+    /// [`Batched::finish`], the open step rolled back when the guard is dropped (an error
+    /// mid-run). A dry run never commits: every step is rolled back at the end.
+    pub fn batched(&self, dry_run: bool) -> Result<Batched<'_>> {
+        // The WAL is copied back into the database every 32 MiB instead of every 4 MiB: a first
+        // run over gigabytes rewrites the same index pages and syncs far less often (sys time
+        // and wall time about halved on a 2 GB home), still bounding the WAL on disk.
+        self.conn
+            .execute_batch("PRAGMA wal_autocheckpoint = 8192")
+            .context("ledger: cannot set up a long write")?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .context("ledger: cannot begin a write transaction")?;
+        Ok(Batched {
+            conn: &self.conn,
+            dry_run,
+        })
     }
 
     /// Runs the reads in `f` on the ledger's connection. With [`Ledger::immediate`] for writes,
@@ -253,6 +274,48 @@ impl Ledger {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+}
+
+/// A long write in steps, see [`Ledger::batched`].
+pub struct Batched<'l> {
+    conn: &'l Connection,
+    dry_run: bool,
+}
+
+impl Batched<'_> {
+    /// The open transaction, for a job's `store.rs`.
+    pub fn db(&self) -> &Connection {
+        self.conn
+    }
+
+    /// Commits the step and opens the next (a dry run keeps its one transaction open).
+    pub fn commit_and_continue(&self) -> Result<()> {
+        if !self.dry_run {
+            self.conn
+                .execute_batch("COMMIT; BEGIN IMMEDIATE")
+                .context("ledger: cannot commit")?;
+        }
+        Ok(())
+    }
+
+    /// Commits the last step (rolls everything back in a dry run).
+    pub fn finish(self) -> Result<()> {
+        let sql = if self.dry_run { "ROLLBACK" } else { "COMMIT" };
+        self.conn
+            .execute_batch(sql)
+            .context("ledger: cannot commit")?;
+        Ok(())
+    }
+}
+
+/// A run that fails mid-step rolls its open transaction back here; left open, the run's end
+/// record and its job-failed alert would be written into it and lost.
+impl Drop for Batched<'_> {
+    fn drop(&mut self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 }
 
@@ -465,6 +528,79 @@ mod tests {
         let c = l.counters("config-backup").unwrap();
         assert_eq!(c.len(), 3);
         assert_eq!(c[2].value, 3.0);
+    }
+
+    #[test]
+    fn the_cursor_migration_keeps_every_cursor() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("ledger.db");
+        let before = migrations::ALL
+            .iter()
+            .position(|m| m.contains("CREATE TABLE read_cursors"))
+            .unwrap();
+        let c = open_at(&p, before);
+        c.execute_batch(
+            "INSERT INTO cost_cursors (source, path, head_len, head_sha256, offset, size, mtime_ns, updated_at)
+             VALUES ('file:1:7', 'a.jsonl', 10, 'h', 100, 103, 5, 't'),
+                    ('sqlite:agents/a/db:s1', 'agents/a/db', 0, '', 42, 0, 0, 't'),
+                    ('sqlitedb:agents/a/db', 'agents/a/db', 0, '1:2:3:4', 0, 0, 0, 't');
+             INSERT INTO rl_cursors (source, path, head_len, head_sha256, offset, size, mtime_ns, journal_cursor, updated_at)
+             VALUES ('file:1:7', 'gw.log', 3, 'g', 9, 9, 6, NULL, 't'),
+                    ('journal:gw', 'gw.service', 0, '', 0, 0, 0, 's=abc', 't');",
+        )
+        .unwrap();
+        drop(c);
+        let l = Ledger::open(&p).unwrap();
+        use cursors::{Cursors, Reader};
+        let cost = l.read(|c| Cursors::load(c, Reader::CostTrack)).unwrap();
+        let f = &cost.files["file:1:7"];
+        assert_eq!(
+            (f.ino, f.head_len, f.offset, f.size, f.mtime_ns),
+            (7, 10, 100, 103, 5)
+        );
+        assert_eq!(cost.sessions_of("agents/a/db")["s1"], 42);
+        assert_eq!(cost.stamps["sqlitedb:agents/a/db"], "1:2:3:4");
+        let rl = l.read(|c| Cursors::load(c, Reader::RateLimit)).unwrap();
+        assert_eq!(rl.files["file:1:7"].offset, 9);
+        assert_eq!(rl.journal["journal:gw"], "s=abc");
+        assert!(rl.seqs.is_empty() && cost.journal.is_empty());
+    }
+
+    #[test]
+    fn a_batched_write_commits_in_steps_and_rolls_back_the_open_step() {
+        let d = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&d.path().join("ledger.db")).unwrap();
+        let count = |l: &Ledger| -> i64 {
+            l.conn
+                .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+                .unwrap()
+        };
+        {
+            let b = l.batched(false).unwrap();
+            b.db()
+                .execute("INSERT INTO runs (job, started_at) VALUES ('a', 't')", [])
+                .unwrap();
+            b.commit_and_continue().unwrap();
+            b.db()
+                .execute("INSERT INTO runs (job, started_at) VALUES ('b', 't')", [])
+                .unwrap();
+            // Dropped without finish: the open step rolls back.
+        }
+        assert_eq!(count(&l), 1);
+        let b = l.batched(true).unwrap();
+        b.db()
+            .execute("INSERT INTO runs (job, started_at) VALUES ('c', 't')", [])
+            .unwrap();
+        b.commit_and_continue().unwrap();
+        b.finish().unwrap();
+        // A dry run keeps nothing, even past a step.
+        assert_eq!(count(&l), 1);
+        let b = l.batched(false).unwrap();
+        b.db()
+            .execute("INSERT INTO runs (job, started_at) VALUES ('d', 't')", [])
+            .unwrap();
+        b.finish().unwrap();
+        assert_eq!(count(&l), 2);
     }
 
     #[test]

@@ -237,19 +237,63 @@ fn cost_literal(raw: &RawValue) -> Option<Result<Usd, (f64, ParseError)>> {
     }
 }
 
-/// A number that may arrive as a string or null.
-#[derive(Deserialize, Clone, Copy)]
-#[serde(untagged)]
+/// A number that may arrive as a string or null. Read by hand rather than as an untagged
+/// enum (which buffers every value before trying each variant): this runs for every token
+/// field of every usage line.
+#[derive(Clone, Copy)]
 enum Num {
     F(f64),
-    S(#[serde(deserialize_with = "de_num_str")] f64),
-    #[allow(dead_code)]
-    Other(serde::de::IgnoredAny),
+    S(f64),
+    Other,
 }
 
-fn de_num_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    let s = String::deserialize(d)?;
-    s.trim().parse::<f64>().map_err(serde::de::Error::custom)
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Num, E> {
+                Ok(Num::F(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Num, E> {
+                Ok(Num::F(v as f64))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Num, E> {
+                Ok(Num::F(v as f64))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Num, E> {
+                // A string holding no number is no number (not an error for the line).
+                Ok(v.trim().parse::<f64>().map_or(Num::Other, Num::S))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Num, E> {
+                Ok(Num::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Num, E> {
+                Ok(Num::Other)
+            }
+            fn visit_none<E>(self) -> Result<Num, E> {
+                Ok(Num::Other)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Num, D::Error> {
+                d.deserialize_any(V)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Num, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Num::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Num, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Num::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Num {
@@ -258,7 +302,7 @@ impl Num {
     fn get(self) -> Option<f64> {
         match self {
             Num::F(f) | Num::S(f) => Some(f),
-            Num::Other(_) => None,
+            Num::Other => None,
         }
     }
 }

@@ -22,6 +22,7 @@ mod gateway;
 mod genhome;
 mod packaging;
 mod poison;
+mod progress;
 mod props;
 mod ratelimit;
 mod reliability;

@@ -258,6 +258,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
     let rows = ledger.read(ledger_store::sources)?;
     let mut res = RunResult::default();
     let mut warn = Vec::new();
+    let mut progress = crate::progress::Progress::stderr("compaction-backup", ctx.out.quiet);
     for a in &agents {
         if let Some((ta, _)) = &target {
             if ta != &a.id {
@@ -274,6 +275,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
             if let Err(e) = snapshot_one(ctx, &store, &rows, s, key, cc, &mut res) {
                 res.errors.push(format!("{e:#}"));
             }
+            progress.update(res.checked as u64, res.read_bytes);
         }
     }
     if target.is_none() {
@@ -293,6 +295,7 @@ fn backup(ctx: &Ctx, ledger: &Ledger, only: Option<&str>) -> Result<Outcome> {
             }
         }
     }
+    progress.finish();
     for w in &warn {
         ctx.out.warn(w);
     }

@@ -101,7 +101,12 @@ fn scan_file(
     let label = path.display().to_string();
     let session_id = format!("meter:{}", m.name);
     let price_source = format!("meter:{}/{}", m.unit_price_usd, m.unit);
-    super::scan_tracked(tr, cursors, seen, path, &label, false, |tr, line, range| {
+    let src = super::Src {
+        path,
+        stat: None,
+        zst: false,
+    };
+    super::scan_tracked(tr, cursors, seen, src, &label, |tr, line, range| {
         let (ts, day, qty, id) = match parse(m, line, &tr.zone) {
             Ok(p) => p,
             Err(why) => {

@@ -12,13 +12,13 @@ pub mod digest;
 mod meters;
 pub mod pricing;
 pub mod report;
-mod sqlite;
 mod store;
 
 use crate::cli::CostCmd;
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
 use crate::incremental::{self, Cursor};
+use crate::ledger::cursors::{self, Cursors, Position};
 use crate::ledger::Ledger;
 use crate::money::Usd;
 use crate::openclaw::layout;
@@ -27,11 +27,13 @@ use crate::output::Outcome;
 use crate::pricing::{auto_cost, Book, Price, Source, Tokens};
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, OptionalExtension};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
+use store::track::Record;
+pub use store::track::{has_counted, totals, Total};
+pub(crate) use store::track::{int_col, usd_col, SANE_LINE_SQL};
 
 pub fn command_name(c: &CostCmd) -> &'static str {
     match c {
@@ -84,181 +86,15 @@ struct Counted<'a> {
     source: &'a str,
 }
 
-/// Ledger writer: batches of inserts inside IMMEDIATE transactions.
-struct Writer<'l> {
-    ledger: &'l Ledger,
-    in_tx: u64,
-    now: String,
-    dry_run: bool,
-    /// Daily totals of the lines counted in this transaction, written by [`Writer::flush`]
-    /// before it commits: one exact upsert per `cost_daily` row instead of one per line.
-    daily: HashMap<DailyKey, DailyAdd>,
-}
-
-/// A `cost_daily` key: day, agent, session, provider, model.
-type DailyKey = (String, String, String, String, String);
-
-/// What counted lines add to one `cost_daily` row.
-#[derive(Default)]
-struct DailyAdd {
-    lines: i64,
-    tokens: [i64; 4],
-    logged: Usd,
-    logged_missing: i64,
-    computed: Usd,
-    computed_missing: i64,
-    auto: Usd,
-    auto_estimated: i64,
-    auto_unpriced: i64,
-}
-
-const BATCH: u64 = 20_000;
-
-impl<'l> Writer<'l> {
-    fn begin(ledger: &'l Ledger, now: String, dry_run: bool) -> Result<Writer<'l>> {
-        ledger.conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Writer {
-            ledger,
-            in_tx: 0,
-            now,
-            dry_run,
-            daily: HashMap::new(),
-        })
-    }
-
-    /// Commit when the batch is full (never in a dry run: it rolls back once at the end).
-    fn maybe_commit(&mut self) -> Result<()> {
-        if self.in_tx >= BATCH && !self.dry_run {
-            self.flush()?;
-            self.ledger.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
-            self.in_tx = 0;
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<()> {
-        self.flush()?;
-        let sql = if self.dry_run { "ROLLBACK" } else { "COMMIT" };
-        self.ledger.conn.execute_batch(sql)?;
-        Ok(())
-    }
-
-    /// Add the pending daily totals to `cost_daily`, exactly (`usd_add`, see
-    /// [`crate::ledger::money`]), inside the open transaction.
-    fn flush(&mut self) -> Result<()> {
-        let mut st = self.ledger.conn.prepare_cached(
-            "INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
-               cache_write, logged_usd, logged_missing, computed_usd, computed_missing, auto_usd,
-               auto_estimated, auto_unpriced)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-             ON CONFLICT (day, agent_id, session_id, provider, model) DO UPDATE SET
-               lines = lines + excluded.lines, input = input + excluded.input, output = output + excluded.output,
-               cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
-               logged_usd = usd_add(logged_usd, excluded.logged_usd),
-               logged_missing = logged_missing + excluded.logged_missing,
-               computed_usd = usd_add(computed_usd, excluded.computed_usd),
-               computed_missing = computed_missing + excluded.computed_missing,
-               auto_usd = usd_add(auto_usd, excluded.auto_usd),
-               auto_estimated = auto_estimated + excluded.auto_estimated,
-               auto_unpriced = auto_unpriced + excluded.auto_unpriced",
-        )?;
-        for ((day, agent, session, provider, model), a) in self.daily.drain() {
-            st.execute(params![
-                day,
-                agent,
-                session,
-                provider,
-                model,
-                a.lines,
-                a.tokens[0],
-                a.tokens[1],
-                a.tokens[2],
-                a.tokens[3],
-                a.logged.to_string(),
-                a.logged_missing,
-                a.computed.to_string(),
-                a.computed_missing,
-                a.auto.to_string(),
-                a.auto_estimated,
-                a.auto_unpriced,
-            ])?;
-        }
-        Ok(())
-    }
-
-    /// A SQLite session cursor: the highest `seq` counted, in `offset`.
-    fn save_seq_cursor(&mut self, key: &str, path: &str, seq: i64) -> Result<()> {
-        self.ledger
-            .conn
-            .prepare_cached(
-                "INSERT INTO cost_cursors (source, path, offset, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (source) DO UPDATE SET path = excluded.path, offset = excluded.offset,
-                   updated_at = excluded.updated_at",
-            )?
-            .execute(params![key, path, seq, self.now])?;
-        self.in_tx += 1;
-        Ok(())
-    }
-
-    /// A database's stamp (see `agentdb::stamp`), kept in `head_sha256`.
-    fn save_stamp(&mut self, key: &str, path: &str, stamp: &str) -> Result<()> {
-        self.ledger
-            .conn
-            .prepare_cached(
-                "INSERT INTO cost_cursors (source, path, head_sha256, offset, updated_at) VALUES (?1, ?2, ?3, 0, ?4)
-                 ON CONFLICT (source) DO UPDATE SET path = excluded.path, head_sha256 = excluded.head_sha256,
-                   updated_at = excluded.updated_at",
-            )?
-            .execute(params![key, path, stamp, self.now])?;
-        self.in_tx += 1;
-        Ok(())
-    }
-
-    fn save_cursor(&mut self, key: &str, path: &str, c: &Cursor) -> Result<()> {
-        self.ledger
-            .conn
-            .prepare_cached(
-                "INSERT INTO cost_cursors (source, path, head_len, head_sha256, offset, size, mtime_ns, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (source) DO UPDATE SET path = excluded.path, head_len = excluded.head_len,
-                   head_sha256 = excluded.head_sha256, offset = excluded.offset, size = excluded.size,
-                   mtime_ns = excluded.mtime_ns, updated_at = excluded.updated_at",
-            )?
-            .execute(params![
-                key,
-                path,
-                c.head_len as i64,
-                c.head_sha256,
-                c.offset as i64,
-                c.size as i64,
-                c.mtime_ns,
-                self.now
-            ])?;
-        self.in_tx += 1;
-        Ok(())
-    }
-}
-
-/// A run that fails mid-batch rolls its open transaction back here (like
-/// [`Ledger::immediate`]; a long run commits every `BATCH` lines, so it cannot be one closure).
-/// Left open, the run's end record and its job-failed alert would be written into it and lost.
-impl Drop for Writer<'_> {
-    fn drop(&mut self) {
-        if !self.ledger.conn.is_autocommit() {
-            let _ = self.ledger.conn.execute_batch("ROLLBACK");
-        }
-    }
-}
-
 /// Everything the per-line handler needs.
-struct Tracker<'l> {
-    w: Writer<'l>,
+struct Tracker<'b, 'l> {
+    w: store::track::Writer<'b, 'l>,
     book: Book,
     zone: Zone,
     stats: Stats,
 }
 
-impl Tracker<'_> {
+impl Tracker<'_, '_> {
     /// Handle one raw line of a transcript; `at` names it in problems.
     fn line(&mut self, raw: &[u8], c: &Counted, at: &dyn Fn() -> String) -> Result<()> {
         self.stats.lines_read += 1;
@@ -335,7 +171,7 @@ impl Tracker<'_> {
             return Ok(());
         };
         let ts = ts.with_timezone(&Utc);
-        let day = self.zone.day_of(ts).format("%Y-%m-%d").to_string();
+        let day = ymd(self.zone.day_of(ts));
         let entry_id = match e.id {
             Some(id) => id,
             None => format!("sha256:{}", &crate::digest::sha256_hex(raw)[..32]),
@@ -381,70 +217,28 @@ impl Tracker<'_> {
     /// Count one priced line: once per (session id, entry id), into the per-line ledger rows
     /// and the daily totals (exact decimal text, see [`crate::money`]).
     fn record(&mut self, r: &Record) -> Result<()> {
-        let conn = &self.w.ledger.conn;
-        let n = conn
-            .prepare_cached(
-                "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input, output,
-                   cache_read, cache_write, logged_usd, computed_usd, price_source, source, counted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                 ON CONFLICT (session_id, entry_id) DO NOTHING",
-            )?
-            .execute(params![
-                r.session_id,
-                r.entry_id,
-                r.agent,
-                r.day,
-                r.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                r.provider,
-                r.model,
-                r.tokens.input as i64,
-                r.tokens.output as i64,
-                r.tokens.cache_read as i64,
-                r.tokens.cache_write as i64,
-                r.logged.map(|v| v.to_string()),
-                r.computed.map(|v| v.to_string()),
-                r.price_source,
-                r.source,
-                self.w.now,
-            ])?;
-        self.w.in_tx += 1;
-        if n == 0 {
+        let auto = auto_cost(r.logged, r.computed);
+        if !self.w.count(r, auto)? {
             self.stats.duplicates += 1;
             return Ok(());
         }
         self.stats.counted += 1;
-        let auto = auto_cost(r.logged, r.computed);
         if auto.is_none() {
             self.stats.unpriced += 1;
         }
         let add = auto.map(|a| a.0).unwrap_or_default();
         self.stats.counted_usd = self.stats.counted_usd.saturating_add(add);
-        let key = (
-            r.day.to_string(),
-            r.agent.to_string(),
-            r.session_id.to_string(),
-            r.provider.to_string(),
-            r.model.to_string(),
-        );
-        let d = self.w.daily.entry(key).or_default();
-        d.lines += 1;
-        let t = r.tokens;
-        for (slot, n) in d
-            .tokens
-            .iter_mut()
-            .zip([t.input, t.output, t.cache_read, t.cache_write])
-        {
-            // Each count is at most MAX_LINE_TOKENS: no overflow.
-            *slot += n as i64;
-        }
-        d.logged = d.logged.saturating_add(r.logged.unwrap_or_default());
-        d.logged_missing += r.logged.is_none() as i64;
-        d.computed = d.computed.saturating_add(r.computed.unwrap_or_default());
-        d.computed_missing += r.computed.is_none() as i64;
-        d.auto = d.auto.saturating_add(add);
-        d.auto_estimated += auto.is_some_and(|a| a.1) as i64;
-        d.auto_unpriced += auto.is_none() as i64;
         Ok(())
+    }
+}
+
+/// `YYYY-MM-DD`, as `%Y-%m-%d` writes it for the years a transcript can hold (written by
+/// hand: chrono re-parses its format string on every call, once per counted line).
+fn ymd(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    match d.year() {
+        0..=9999 => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        _ => d.format("%Y-%m-%d").to_string(),
     }
 }
 
@@ -471,22 +265,6 @@ pub(super) fn price_source(logged: bool, src: Source) -> String {
         (true, src) => format!("logged;{}", src.label()),
         (false, src) => src.label(),
     }
-}
-
-/// One line ready to be counted.
-struct Record<'a> {
-    agent: &'a str,
-    session_id: &'a str,
-    entry_id: &'a str,
-    day: &'a str,
-    ts: DateTime<Utc>,
-    provider: &'a str,
-    model: &'a str,
-    tokens: &'a Tokens,
-    logged: Option<Usd>,
-    computed: Option<Usd>,
-    price_source: &'a str,
-    source: &'a str,
 }
 
 /// The price book for this run: agents' models.json, the config, the imported table.
@@ -541,31 +319,7 @@ pub(super) fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) ->
     book
 }
 
-fn load_cursors(ledger: &Ledger) -> Result<HashMap<String, Cursor>> {
-    let mut st = ledger.conn.prepare(
-        "SELECT source, head_len, head_sha256, offset, size, mtime_ns FROM cost_cursors WHERE source LIKE 'file:%'",
-    )?;
-    let rows = st.query_map([], |r| {
-        let key: String = r.get(0)?;
-        Ok((
-            key,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, i64>(5)?,
-        ))
-    })?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (key, head_len, head_sha256, offset, size, mtime_ns) = row?;
-        if let Some(c) = Cursor::from_stored(&key, head_len, head_sha256, offset, size, mtime_ns) {
-            out.insert(key, c);
-        }
-    }
-    Ok(out)
-}
-
+/// gather (agents, prices, cursors) -> read and count every new line -> report.
 fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let zone = ctx.zone()?;
     let agents = layout::agents(&ctx.paths.openclaw_dir).with_context(|| {
@@ -575,46 +329,97 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         )
     })?;
     let book = load_book(ctx, ledger, &agents);
-    let cursors = load_cursors(ledger)?;
-    let mut unreadable: Vec<(bool, String)> = Vec::new();
-    let mut seen_keys: HashSet<String> = HashSet::new();
-    let mut tr = Tracker {
-        w: Writer::begin(ledger, ctx.now_str(), ctx.dry_run)?,
-        book,
-        zone,
-        stats: Stats::default(),
+    let cursors = store::track::load_cursors(ledger)?;
+    let batch = ledger.batched(ctx.dry_run)?;
+    let (stats, unreadable) = {
+        let mut tr = Tracker {
+            w: store::track::Writer::new(&batch, ctx.now_str())?,
+            book,
+            zone,
+            stats: Stats::default(),
+        };
+        let mut seen_keys: HashSet<String> = HashSet::new();
+        let unreadable = scan_agents(ctx, &mut tr, &agents, &cursors, &mut seen_keys)?;
+        meters::scan(
+            &mut tr,
+            &ctx.settings.cost.meters,
+            &cursors.files,
+            &mut seen_keys,
+        )?;
+        if !ctx.dry_run {
+            tr.w.forget_files_except(&cursors, &seen_keys)?;
+        }
+        tr.w.flush()?;
+        (tr.stats, unreadable)
     };
-    let base = ctx.paths.openclaw_dir.clone();
-    for agent in &agents {
-        for (path, kind, md) in layout::transcript_files(agent)? {
+    batch.finish()?;
+    warn_problems(ctx, &stats);
+    if !unreadable.is_empty() {
+        return Err(unreadable_error(&unreadable, &stats));
+    }
+    outcome(ctx, ledger, stats)
+}
+
+/// Every agent's transcript files and database. A per-file problem is reported and the scan
+/// goes on; a ledger error stops it. Returns the databases that could not be read (busy?,
+/// why): their spend is missing from the totals.
+fn scan_agents(
+    ctx: &Ctx,
+    tr: &mut Tracker,
+    agents: &[layout::Agent],
+    cursors: &Cursors,
+    seen_keys: &mut HashSet<String>,
+) -> Result<Vec<(bool, String)>> {
+    let base = &ctx.paths.openclaw_dir;
+    let mut unreadable = Vec::new();
+    // Listed first so the progress line knows how much is left.
+    let listed = agents
+        .iter()
+        .map(layout::transcript_files)
+        .collect::<Result<Vec<_>>>()?;
+    let mut progress = crate::progress::Progress::stderr("cost-track", ctx.out.quiet);
+    let (mut done_files, mut done_bytes) = (0u64, 0u64);
+    let mut total = (0u64, 0u64);
+    for (agent, files) in agents.iter().zip(&listed) {
+        for (_, _, md) in files {
+            let st = incremental::stat_of(md);
+            if !cursors
+                .files
+                .get(&Cursor::key(st.0, st.1))
+                .is_some_and(|c| c.describes(st))
+            {
+                total = (total.0 + 1, total.1 + md.len());
+            }
+        }
+        if let Some(db) = &agent.sqlite {
+            let len = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+            total = (total.0 + 1, total.1 + len);
+        }
+    }
+    progress.set_total(total.0, total.1);
+    for (agent, files) in agents.iter().zip(listed) {
+        for (path, kind, md) in files {
             // An unchanged file costs its listing entry: no label, no open.
             let st = incremental::stat_of(&md);
             let key = Cursor::key(st.0, st.1);
-            if cursors.get(&key).is_some_and(|c| c.describes(st)) {
+            if cursors.files.get(&key).is_some_and(|c| c.describes(st)) {
                 seen_keys.insert(key);
                 tr.stats.files += 1;
                 tr.stats.files_unchanged += 1;
                 continue;
             }
+            (done_files, done_bytes) = (done_files + 1, done_bytes + md.len());
             let sid = kind.session_id().unwrap_or_default().to_string();
-            let label = crate::paths::display_rel(&path, &base);
-            if let Err(e) = scan_one(
-                &mut tr,
-                &cursors,
-                &mut seen_keys,
-                agent,
-                &sid,
-                &path,
-                &label,
-                kind.is_compressed(),
-            ) {
-                // A per-file problem is reported and the scan goes on; a ledger error stops it.
+            let label = crate::paths::display_rel(&path, base);
+            let file = (path.as_path(), label.as_str(), kind.is_compressed(), st);
+            if let Err(e) = scan_one(tr, &cursors.files, seen_keys, agent, &sid, file) {
                 if e.downcast_ref::<LedgerErr>().is_some() {
                     return Err(e);
                 }
                 tr.problem(format!("{e:#}"));
             }
             tr.w.maybe_commit()?;
+            progress.update(done_files, done_bytes);
             if crate::atomic::fault_point("cost-track-ledger-error") {
                 // Test-only: a ledger write failing mid-run (disk full, I/O error).
                 return Err(anyhow::anyhow!("injected ledger failure").context(LedgerErr));
@@ -622,7 +427,9 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         }
         if let Some(db) = &agent.sqlite {
             tr.stats.databases += 1;
-            if let Err(e) = sqlite::scan_db(&mut tr, agent, db, &base) {
+            let len = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+            (done_files, done_bytes) = (done_files + 1, done_bytes + len);
+            if let Err(e) = scan_db(tr, agent, db, base, cursors) {
                 if e.downcast_ref::<LedgerErr>().is_some() {
                     return Err(e);
                 }
@@ -632,20 +439,60 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
                 unreadable.push((busy, format!("{e:#}")));
             }
             tr.w.maybe_commit()?;
+            progress.update(done_files, done_bytes);
         }
     }
-    meters::scan(&mut tr, &ctx.settings.cost.meters, &cursors, &mut seen_keys)?;
-    // Cursors of files that are gone (pruned archives) would only pin reused inodes. The
-    // cursors loaded at the start are all there are: no second query.
-    if !ctx.dry_run {
-        for k in cursors.keys().filter(|k| !seen_keys.contains(*k)) {
-            ledger
-                .conn
-                .execute("DELETE FROM cost_cursors WHERE source = ?1", params![k])?;
+    progress.finish();
+    Ok(unreadable)
+}
+
+/// The SQLite era: `transcript_events` through the one agent-database reader, after
+/// cost-track's own per-session cursors.
+fn scan_db(
+    tr: &mut Tracker,
+    agent: &layout::Agent,
+    db: &Path,
+    base: &Path,
+    cursors: &Cursors,
+) -> Result<()> {
+    use crate::openclaw::agentdb::{self, Event};
+    let label = crate::paths::display_rel(db, base);
+    let stamp_key = cursors::stamp_key(&label);
+    let prev = agentdb::Position {
+        stamp: cursors.stamps.get(&stamp_key).cloned(),
+        sessions: cursors.sessions_of(&label),
+    };
+    let progress = agentdb::scan_since(db, &prev, |sid, seq, ev| {
+        let at = || format!("{label}: session {sid} seq {seq}");
+        match ev {
+            Event::Line(b) => {
+                let counted = Counted {
+                    agent: &agent.id,
+                    session_id: sid,
+                    source: &label,
+                };
+                tr.line(b, &counted, &at).context(LedgerErr)
+            }
+            Event::Unreadable(why) => {
+                tr.problem(format!("{}: {why}", at()));
+                Ok(())
+            }
         }
+    })?;
+    let Some((stamp, done)) = progress else {
+        tr.stats.files_unchanged += 1;
+        return Ok(());
+    };
+    for (sid, last) in done {
+        tr.w.save_cursor(cursors::seq_key(&label, &sid), &label, Position::Seq(last));
     }
-    let Tracker { w, stats, .. } = tr;
-    w.finish()?;
+    if let Some(st) = stamp {
+        tr.w.save_cursor(stamp_key, &label, Position::Stamp(st));
+    }
+    Ok(())
+}
+
+fn warn_problems(ctx: &Ctx, stats: &Stats) {
     for p in &stats.problems {
         ctx.out.warn(p);
     }
@@ -661,19 +508,25 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
             stats.unpriced
         ));
     }
-    if !unreadable.is_empty() {
-        let all_busy = unreadable.iter().all(|(busy, _)| *busy);
-        let first = &unreadable[0].1;
-        return Err(fail(
-            if all_busy { Code::TempFail } else { Code::IoErr },
-            format!(
-                "{first}; {} agent database(s) could not be read, their spend is missing from the totals ({} new usage lines from the rest counted, ${}); `claw cost report` says incomplete until a run reads them",
-                unreadable.len(),
-                stats.counted,
-                report::usd(stats.counted_usd)
-            ),
-        ));
-    }
+}
+
+/// The run's error when some agent databases could not be read (the rest was counted).
+fn unreadable_error(unreadable: &[(bool, String)], stats: &Stats) -> anyhow::Error {
+    let all_busy = unreadable.iter().all(|(busy, _)| *busy);
+    let first = &unreadable[0].1;
+    fail(
+        if all_busy { Code::TempFail } else { Code::IoErr },
+        format!(
+            "{first}; {} agent database(s) could not be read, their spend is missing from the totals ({} new usage lines from the rest counted, ${}); `claw cost report` says incomplete until a run reads them",
+            unreadable.len(),
+            stats.counted,
+            report::usd(stats.counted_usd)
+        ),
+    )
+}
+
+/// The summary line, the counters in the detail and the all-time totals as metrics.
+fn outcome(ctx: &Ctx, ledger: &Ledger, stats: Stats) -> Result<Outcome> {
     let summary = format!(
         "{} files ({} unchanged), {} databases, {} new usage lines counted (${}), {} already counted, {} unpriced, {} problems",
         stats.files,
@@ -709,87 +562,6 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     Ok(o)
 }
 
-/// All-time spend and tokens of one agent x provider x model.
-#[derive(Debug, PartialEq)]
-pub struct Total {
-    pub agent: String,
-    pub provider: String,
-    pub model: String,
-    /// Exact.
-    pub usd: Usd,
-    pub input: i64,
-    pub output: i64,
-    pub cache_read: i64,
-    pub cache_write: i64,
-}
-
-/// The ledger's all-time totals per agent x provider x model: what the Prometheus counters
-/// show. They only grow as lines are counted (counting is exactly-once); a `claw pricing
-/// reprice` re-prices the past and can lower the spend, which Prometheus reads as a counter
-/// reset (README says so).
-pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Total>> {
-    use crate::pricing::CostMode;
-    let col = match mode {
-        CostMode::Auto => "auto_usd",
-        CostMode::Logged => "logged_usd",
-        CostMode::Computed => "computed_usd",
-    };
-    let sql = format!(
-        "SELECT agent_id, provider, model, usd_sum({col}), sum(input), sum(output), sum(cache_read), sum(cache_write)
-         FROM cost_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-    );
-    let mut st = ledger.conn.prepare(&sql)?;
-    let rows = st
-        .query_map([], |r| {
-            Ok(Total {
-                agent: r.get(0)?,
-                provider: r.get(1)?,
-                model: r.get(2)?,
-                usd: usd_col(r, 3)?,
-                input: r.get(4)?,
-                output: r.get(5)?,
-                cache_read: r.get(6)?,
-                cache_write: r.get(7)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-/// The counted lines a sum may include: every number within the per-line bounds. Lines
-/// counted by claw before the bounds existed may be outside them; they are left out of every
-/// rebuilt total (and reported) instead of overflowing it.
-pub(crate) const SANE_LINE_SQL: &str =
-    "input BETWEEN 0 AND 1000000000 AND output BETWEEN 0 AND 1000000000
-  AND cache_read BETWEEN 0 AND 1000000000 AND cache_write BETWEEN 0 AND 1000000000
-  AND usd_sane(logged_usd) AND usd_sane(computed_usd)";
-
-/// An amount column (decimal text, see [`crate::ledger::money`]), exactly.
-pub(crate) fn usd_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Usd> {
-    let s: Option<String> = r.get(i)?;
-    let Some(s) = s else { return Ok(Usd::ZERO) };
-    Usd::parse(&s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("not an amount in the ledger: {s:?} ({e})").into(),
-        )
-    })
-}
-
-/// An integer column that an overflowing `+` in SQLite may have turned into a REAL (a ledger
-/// poisoned before the bounds): read saturating, never as an error.
-pub(crate) fn int_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<i64> {
-    use rusqlite::types::ValueRef;
-    Ok(match r.get_ref(i)? {
-        ValueRef::Integer(n) => n,
-        // `as` saturates (NaN becomes 0).
-        ValueRef::Real(f) => f as i64,
-        ValueRef::Null => 0,
-        _ => r.get(i)?,
-    })
-}
-
 /// Marker for errors that come from the ledger itself (they stop the run).
 #[derive(Debug)]
 pub(crate) struct LedgerErr;
@@ -800,23 +572,36 @@ impl std::fmt::Display for LedgerErr {
 }
 impl std::error::Error for LedgerErr {}
 
-#[allow(clippy::too_many_arguments)]
+/// One transcript file: `(path, label, zstd-compressed, its stat from the listing)`.
+type File<'a> = (&'a Path, &'a str, bool, (u64, u64, u64, i64));
+
+/// A file to read: its path, its `(dev, ino, size, mtime_ns)` when already at hand (from the
+/// directory listing: no second `stat`), zstd-compressed.
+pub(super) struct Src<'a> {
+    pub path: &'a Path,
+    pub stat: Option<(u64, u64, u64, i64)>,
+    pub zst: bool,
+}
+
 fn scan_one(
     tr: &mut Tracker,
     cursors: &HashMap<String, Cursor>,
     seen: &mut HashSet<String>,
     agent: &layout::Agent,
     sid: &str,
-    path: &Path,
-    label: &str,
-    zst: bool,
+    (path, label, zst, st): File,
 ) -> Result<()> {
     let counted = Counted {
         agent: &agent.id,
         session_id: sid,
         source: label,
     };
-    scan_tracked(tr, cursors, seen, path, label, zst, |tr, line, range| {
+    let src = Src {
+        path,
+        stat: Some(st),
+        zst,
+    };
+    scan_tracked(tr, cursors, seen, src, label, |tr, line, range| {
         let at = || format!("{label}: byte {}", range.start);
         tr.line(line, &counted, &at)
     })
@@ -829,12 +614,14 @@ fn scan_tracked(
     tr: &mut Tracker,
     cursors: &HashMap<String, Cursor>,
     seen: &mut HashSet<String>,
-    path: &Path,
+    Src { path, stat, zst }: Src,
     label: &str,
-    zst: bool,
     mut handle: impl FnMut(&mut Tracker, &[u8], Range<u64>) -> Result<()>,
 ) -> Result<()> {
-    let st = incremental::stat(path)?;
+    let st = match stat {
+        Some(st) => st,
+        None => incremental::stat(path)?,
+    };
     let key = Cursor::key(st.0, st.1);
     seen.insert(key.clone());
     let mut ledger_err: Option<anyhow::Error> = None;
@@ -860,8 +647,7 @@ fn scan_tracked(
     tr.stats.files_restarted += scan.restarted as u64;
     tr.stats.bytes_read += scan.bytes;
     if !scan.unchanged {
-        tr.w.save_cursor(&key, label, &scan.cursor)
-            .context(LedgerErr)?;
+        tr.w.save_cursor(key, label, Position::File(scan.cursor));
     }
     Ok(())
 }
@@ -946,15 +732,6 @@ pub fn cost_mode(
     }
 }
 
-/// Whether the ledger has counted anything at all.
-pub fn has_counted(ledger: &Ledger) -> Result<bool> {
-    Ok(ledger
-        .conn
-        .query_row("SELECT 1 FROM cost_lines LIMIT 1", [], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -962,6 +739,20 @@ mod tests {
     #[test]
     fn sane_line_sql_matches_the_parse_bounds() {
         assert!(SANE_LINE_SQL.contains(&format!("AND {}", transcript::MAX_LINE_TOKENS)));
+    }
+
+    #[test]
+    fn days_are_written_as_chrono_writes_them() {
+        for (y, m, d) in [
+            (2026, 3, 8),
+            (1, 1, 1),
+            (9999, 12, 31),
+            (10000, 1, 1),
+            (-5, 6, 7),
+        ] {
+            let day = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(ymd(day), day.format("%Y-%m-%d").to_string());
+        }
     }
 
     #[test]

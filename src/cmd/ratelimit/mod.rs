@@ -1,6 +1,6 @@
 //! `claw rate-limit-detect`: see a 429 storm early, trip a circuit breaker, recover gradually.
 //!
-//! Each run reads only what is new (own cursors in `rl_cursors`) from every signal OpenClaw
+//! Each run reads only what is new (own cursors in `read_cursors`) from every signal OpenClaw
 //! leaves: gateway log files, journald (when no log file is found, or always), auth-state
 //! cooldowns and transcript errors. New events go to `rl_events` exactly once (see
 //! [`signal`] for the one-event-per-429 rule). Then one breaker per provider and a global one
@@ -24,7 +24,6 @@ use crate::output::Outcome;
 use anyhow::{Context, Result};
 use breaker::{Breaker, ProbeResult, Signals, State, Transition};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use rusqlite::params;
 use serde_json::{json, Value};
 use signal::Candidate;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -76,58 +75,46 @@ impl Stats {
     }
 }
 
-struct Cursors {
-    files: HashMap<String, Cursor>,
-    journal: HashMap<String, String>,
-    /// SQLite-era sessions: `sqlite:<db>:<session id>` -> last seq read.
-    seqs: HashMap<String, i64>,
-    /// SQLite databases: `sqlitedb:<db>` -> stamp when last read.
-    stamps: HashMap<String, String>,
-}
+/// rate-limit-detect's read cursors, through the one cursor store.
+type Cursors = crate::ledger::cursors::Cursors;
 
 fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
-    let mut st = ledger.conn.prepare(
-        "SELECT source, head_len, head_sha256, offset, size, mtime_ns, journal_cursor FROM rl_cursors",
+    ledger.read(|c| Cursors::load(c, crate::ledger::cursors::Reader::RateLimit))
+}
+
+/// Saves every cursor the scan moved, inside the caller's transaction; forgets stale journal
+/// cursors and the cursors of files that are gone (pruned logs, archives: they would only
+/// pin reused inodes).
+fn save_cursors(conn: &rusqlite::Connection, now_s: &str, scan: &Scan) -> Result<()> {
+    use crate::ledger::cursors::{self, Position, Reader};
+    let files = scan
+        .file_cursors
+        .iter()
+        .map(|(k, p, c)| (k.as_str(), p.as_str(), Position::File(c.clone())));
+    let seqs = scan
+        .seq_cursors
+        .iter()
+        .map(|(k, p, s)| (k.as_str(), p.as_str(), Position::Seq(*s)));
+    let stamps = scan
+        .stamps
+        .iter()
+        .map(|(k, p, s)| (k.as_str(), p.as_str(), Position::Stamp(s.clone())));
+    let journals = scan
+        .journal_cursors
+        .iter()
+        .filter(|(_, _, c)| !c.is_empty())
+        .map(|(k, p, c)| (k.as_str(), p.as_str(), Position::Journal(c.clone())));
+    let all: Vec<(&str, &str, Position)> =
+        files.chain(seqs).chain(stamps).chain(journals).collect();
+    cursors::save(
+        conn,
+        Reader::RateLimit,
+        now_s,
+        all.iter().map(|(k, p, c)| (*k, *p, c)),
     )?;
-    let mut files = HashMap::new();
-    let mut journal = HashMap::new();
-    let mut seqs = HashMap::new();
-    let mut stamps = HashMap::new();
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, i64>(5)?,
-            r.get::<_, Option<String>>(6)?,
-        ))
-    })?;
-    for row in rows {
-        let (key, head_len, head, offset, size, mtime_ns, jc) = row?;
-        if let Some(c) = jc {
-            journal.insert(key, c);
-            continue;
-        }
-        if key.starts_with("sqlite:") {
-            seqs.insert(key, offset);
-            continue;
-        }
-        if key.starts_with("sqlitedb:") {
-            stamps.insert(key, head);
-            continue;
-        }
-        if let Some(c) = Cursor::from_stored(&key, head_len, head, offset, size, mtime_ns) {
-            files.insert(key, c);
-        }
-    }
-    Ok(Cursors {
-        files,
-        journal,
-        seqs,
-        stamps,
-    })
+    let stale = scan.journal_cursors.iter().filter(|(_, _, c)| c.is_empty());
+    cursors::forget(conn, Reader::RateLimit, stale.map(|(k, _, _)| k.as_str()))?;
+    cursors::forget_files_except(conn, Reader::RateLimit, &scan.seen_files)
 }
 
 /// What the scan found, before anything is written.
@@ -712,7 +699,7 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
     let horizon = secs(cfg.window_secs.max(cfg.quiet_secs)) + Duration::seconds(1);
     let (new_events, before, recent) = ledger.immediate_unless(ctx.dry_run, |tx| {
         let n = store::insert_events(tx, &kept, &now_s)?;
-        write_scan(ledger, &now_s, &scan)?;
+        save_cursors(tx, &now_s, &scan)?;
         Ok((n, store::breakers(tx)?, recent_events(ctx, tx, horizon)?))
     })?;
     // A dry run evaluates the breakers on what it found, then forgets it all.
@@ -769,81 +756,6 @@ fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
         deg.changes,
         text_lines,
     ))
-}
-
-/// Step 1 of a run: every cursor, inside the caller's transaction.
-fn write_scan(ledger: &Ledger, now_s: &str, scan: &Scan) -> Result<()> {
-    let mut up = ledger.conn.prepare_cached(
-        "INSERT INTO rl_cursors (source, path, head_len, head_sha256, offset, size, mtime_ns, journal_cursor, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (source) DO UPDATE SET path = excluded.path, head_len = excluded.head_len,
-           head_sha256 = excluded.head_sha256, offset = excluded.offset, size = excluded.size,
-           mtime_ns = excluded.mtime_ns, journal_cursor = excluded.journal_cursor,
-           updated_at = excluded.updated_at",
-    )?;
-    for (key, path, c) in &scan.file_cursors {
-        up.execute(params![
-            key,
-            path,
-            c.head_len as i64,
-            c.head_sha256,
-            c.offset as i64,
-            c.size as i64,
-            c.mtime_ns,
-            Option::<String>::None,
-            now_s
-        ])?;
-    }
-    for (key, db, seq) in &scan.seq_cursors {
-        up.execute(params![
-            key,
-            db,
-            0,
-            "",
-            seq,
-            0,
-            0,
-            Option::<String>::None,
-            now_s
-        ])?;
-    }
-    for (key, db, stamp) in &scan.stamps {
-        up.execute(params![
-            key,
-            db,
-            0,
-            stamp,
-            0,
-            0,
-            0,
-            Option::<String>::None,
-            now_s
-        ])?;
-    }
-    for (key, unit, c) in &scan.journal_cursors {
-        if c.is_empty() {
-            ledger
-                .conn
-                .execute("DELETE FROM rl_cursors WHERE source = ?1", params![key])?;
-        } else {
-            up.execute(params![key, unit, 0, "", 0, 0, 0, c, now_s])?;
-        }
-    }
-    // Cursors of files that are gone (pruned logs, archives) would only pin reused inodes.
-    let stale: Vec<String> = ledger
-        .conn
-        .prepare("SELECT source FROM rl_cursors WHERE source LIKE 'file:%'")?
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?
-        .into_iter()
-        .filter(|k| !scan.seen_files.contains(k))
-        .collect();
-    for k in stale {
-        ledger
-            .conn
-            .execute("DELETE FROM rl_cursors WHERE source = ?1", params![k])?;
-    }
-    Ok(())
 }
 
 /// What step 2 decided: every breaker after this run, its transitions, recoveries and probes.

@@ -1,0 +1,305 @@
+//! cost-track's ledger queries: counted lines (`cost_lines`, exactly once per session id and
+//! entry id), the daily totals they add to (`cost_daily`), its read cursors (through
+//! [`crate::ledger::cursors`]) and the all-time totals the Prometheus counters show.
+
+use crate::ledger::cursors::{self, Cursors, Position, Reader};
+use crate::ledger::{Batched, Ledger};
+use crate::money::Usd;
+use crate::pricing::Tokens;
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Statement};
+use std::collections::{HashMap, HashSet};
+
+/// One line ready to be counted.
+pub(in crate::cmd::cost) struct Record<'a> {
+    pub agent: &'a str,
+    pub session_id: &'a str,
+    pub entry_id: &'a str,
+    pub day: &'a str,
+    pub ts: DateTime<Utc>,
+    pub provider: &'a str,
+    pub model: &'a str,
+    pub tokens: &'a Tokens,
+    pub logged: Option<Usd>,
+    pub computed: Option<Usd>,
+    pub price_source: &'a str,
+    pub source: &'a str,
+}
+
+/// A `cost_daily` key: day, agent, session, provider, model.
+type DailyKey = (String, String, String, String, String);
+
+/// What counted lines add to one `cost_daily` row.
+#[derive(Default)]
+struct DailyAdd {
+    lines: i64,
+    tokens: [i64; 4],
+    logged: Usd,
+    logged_missing: i64,
+    computed: Usd,
+    computed_missing: i64,
+    auto: Usd,
+    auto_estimated: i64,
+    auto_unpriced: i64,
+}
+
+/// Writes made per step before it is committed (see [`Ledger::batched`]).
+const BATCH: u64 = 20_000;
+
+/// cost-track's writer: counted lines go in at once (the insert says whether the line is new),
+/// daily totals and cursors are kept in memory and written by [`Writer::flush`] before each
+/// step commits: one exact upsert per `cost_daily` row instead of one per line.
+pub(in crate::cmd::cost) struct Writer<'b, 'l> {
+    batch: &'b Batched<'l>,
+    insert_line: Statement<'b>,
+    in_step: u64,
+    now: String,
+    daily: HashMap<DailyKey, DailyAdd>,
+    cursors: Vec<(String, String, Position)>,
+}
+
+impl<'b, 'l> Writer<'b, 'l> {
+    pub fn new(batch: &'b Batched<'l>, now: String) -> Result<Writer<'b, 'l>> {
+        let insert_line = batch.db().prepare(
+            "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input, output,
+               cache_read, cache_write, logged_usd, computed_usd, price_source, source, counted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (session_id, entry_id) DO NOTHING",
+        )?;
+        Ok(Writer {
+            batch,
+            insert_line,
+            in_step: 0,
+            now,
+            daily: HashMap::new(),
+            cursors: Vec::new(),
+        })
+    }
+
+    /// Counts one line unless its (session id, entry id) was counted before; `false` for a
+    /// duplicate. `auto` is its cost in the auto mode (see [`crate::pricing::auto_cost`]).
+    pub fn count(&mut self, r: &Record, auto: Option<(Usd, bool)>) -> Result<bool> {
+        let n = self.insert_line.execute(params![
+            r.session_id,
+            r.entry_id,
+            r.agent,
+            r.day,
+            r.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            r.provider,
+            r.model,
+            r.tokens.input as i64,
+            r.tokens.output as i64,
+            r.tokens.cache_read as i64,
+            r.tokens.cache_write as i64,
+            r.logged.map(|v| v.to_string()),
+            r.computed.map(|v| v.to_string()),
+            r.price_source,
+            r.source,
+            self.now,
+        ])?;
+        self.in_step += 1;
+        if n == 0 {
+            return Ok(false);
+        }
+        let add = auto.map(|a| a.0).unwrap_or_default();
+        let key = (
+            r.day.to_string(),
+            r.agent.to_string(),
+            r.session_id.to_string(),
+            r.provider.to_string(),
+            r.model.to_string(),
+        );
+        let d = self.daily.entry(key).or_default();
+        d.lines += 1;
+        let t = r.tokens;
+        for (slot, n) in d
+            .tokens
+            .iter_mut()
+            .zip([t.input, t.output, t.cache_read, t.cache_write])
+        {
+            // Each count is at most MAX_LINE_TOKENS: no overflow.
+            *slot += n as i64;
+        }
+        d.logged = d.logged.saturating_add(r.logged.unwrap_or_default());
+        d.logged_missing += r.logged.is_none() as i64;
+        d.computed = d.computed.saturating_add(r.computed.unwrap_or_default());
+        d.computed_missing += r.computed.is_none() as i64;
+        d.auto = d.auto.saturating_add(add);
+        d.auto_estimated += auto.is_some_and(|a| a.1) as i64;
+        d.auto_unpriced += auto.is_none() as i64;
+        Ok(true)
+    }
+
+    /// Keeps a cursor, saved with the step that counted what it covers.
+    pub fn save_cursor(&mut self, key: String, path: &str, pos: Position) {
+        self.cursors.push((key, path.to_string(), pos));
+        self.in_step += 1;
+    }
+
+    /// Commits the step when it is full.
+    pub fn maybe_commit(&mut self) -> Result<()> {
+        if self.in_step >= BATCH {
+            self.flush()?;
+            self.batch.commit_and_continue()?;
+            self.in_step = 0;
+        }
+        Ok(())
+    }
+
+    /// Forgets the file cursors loaded at the start (`loaded`: all there are) that were not
+    /// `seen` this run: the files are gone. No second read of the table.
+    pub fn forget_files_except(&self, loaded: &Cursors, seen: &HashSet<String>) -> Result<()> {
+        let gone = loaded.files.keys().filter(|k| !seen.contains(*k));
+        cursors::forget(self.batch.db(), Reader::CostTrack, gone.map(String::as_str))
+    }
+
+    /// Adds the pending daily totals to `cost_daily`, exactly (`usd_add`, see
+    /// [`crate::ledger::money`]), and saves the pending cursors, inside the open step.
+    pub fn flush(&mut self) -> Result<()> {
+        let db = self.batch.db();
+        let mut st = db.prepare_cached(
+            "INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
+               cache_write, logged_usd, logged_missing, computed_usd, computed_missing, auto_usd,
+               auto_estimated, auto_unpriced)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             ON CONFLICT (day, agent_id, session_id, provider, model) DO UPDATE SET
+               lines = lines + excluded.lines, input = input + excluded.input, output = output + excluded.output,
+               cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
+               logged_usd = usd_add(logged_usd, excluded.logged_usd),
+               logged_missing = logged_missing + excluded.logged_missing,
+               computed_usd = usd_add(computed_usd, excluded.computed_usd),
+               computed_missing = computed_missing + excluded.computed_missing,
+               auto_usd = usd_add(auto_usd, excluded.auto_usd),
+               auto_estimated = auto_estimated + excluded.auto_estimated,
+               auto_unpriced = auto_unpriced + excluded.auto_unpriced",
+        )?;
+        for ((day, agent, session, provider, model), a) in self.daily.drain() {
+            st.execute(params![
+                day,
+                agent,
+                session,
+                provider,
+                model,
+                a.lines,
+                a.tokens[0],
+                a.tokens[1],
+                a.tokens[2],
+                a.tokens[3],
+                a.logged.to_string(),
+                a.logged_missing,
+                a.computed.to_string(),
+                a.computed_missing,
+                a.auto.to_string(),
+                a.auto_estimated,
+                a.auto_unpriced,
+            ])?;
+        }
+        let pending = std::mem::take(&mut self.cursors);
+        cursors::save(
+            db,
+            Reader::CostTrack,
+            &self.now,
+            pending.iter().map(|(k, p, c)| (k.as_str(), p.as_str(), c)),
+        )
+    }
+}
+
+/// Every cursor cost-track saved.
+pub(in crate::cmd::cost) fn load_cursors(ledger: &Ledger) -> Result<Cursors> {
+    ledger.read(|c| Cursors::load(c, Reader::CostTrack))
+}
+
+/// All-time spend and tokens of one agent x provider x model.
+#[derive(Debug, PartialEq)]
+pub struct Total {
+    pub agent: String,
+    pub provider: String,
+    pub model: String,
+    /// Exact.
+    pub usd: Usd,
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+}
+
+/// The ledger's all-time totals per agent x provider x model: what the Prometheus counters
+/// show. They only grow as lines are counted (counting is exactly-once); a `claw pricing
+/// reprice` re-prices the past and can lower the spend, which Prometheus reads as a counter
+/// reset (README says so).
+pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Total>> {
+    use crate::pricing::CostMode;
+    let col = match mode {
+        CostMode::Auto => "auto_usd",
+        CostMode::Logged => "logged_usd",
+        CostMode::Computed => "computed_usd",
+    };
+    let sql = format!(
+        "SELECT agent_id, provider, model, usd_sum({col}), sum(input), sum(output), sum(cache_read), sum(cache_write)
+         FROM cost_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    );
+    ledger.read(|c| {
+        let mut st = c.prepare(&sql)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(Total {
+                    agent: r.get(0)?,
+                    provider: r.get(1)?,
+                    model: r.get(2)?,
+                    usd: usd_col(r, 3)?,
+                    input: r.get(4)?,
+                    output: r.get(5)?,
+                    cache_read: r.get(6)?,
+                    cache_write: r.get(7)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })
+}
+
+/// Whether the ledger has counted anything at all.
+pub fn has_counted(ledger: &Ledger) -> Result<bool> {
+    ledger.read(|c| {
+        Ok(
+            c.query_row("SELECT 1 FROM cost_lines LIMIT 1", [], |_| Ok(()))
+                .optional()?
+                .is_some(),
+        )
+    })
+}
+
+/// The counted lines a sum may include: every number within the per-line bounds. Lines
+/// counted by claw before the bounds existed may be outside them; they are left out of every
+/// rebuilt total (and reported) instead of overflowing it.
+pub(crate) const SANE_LINE_SQL: &str =
+    "input BETWEEN 0 AND 1000000000 AND output BETWEEN 0 AND 1000000000
+  AND cache_read BETWEEN 0 AND 1000000000 AND cache_write BETWEEN 0 AND 1000000000
+  AND usd_sane(logged_usd) AND usd_sane(computed_usd)";
+
+/// An amount column (decimal text, see [`crate::ledger::money`]), exactly.
+pub(crate) fn usd_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Usd> {
+    let s: Option<String> = r.get(i)?;
+    let Some(s) = s else { return Ok(Usd::ZERO) };
+    Usd::parse(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("not an amount in the ledger: {s:?} ({e})").into(),
+        )
+    })
+}
+
+/// An integer column that an overflowing `+` in SQLite may have turned into a REAL (a ledger
+/// poisoned before the bounds): read saturating, never as an error.
+pub(crate) fn int_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<i64> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Integer(n) => n,
+        // `as` saturates (NaN becomes 0).
+        ValueRef::Real(f) => f as i64,
+        ValueRef::Null => 0,
+        _ => r.get(i)?,
+    })
+}
