@@ -129,10 +129,24 @@ fn the_checks_can_fail() {
     assert_eq!(job_of("watch.rs"), None);
 }
 
-/// Files that still reach the ledger's connection directly (`.conn`) instead of going through
-/// `Ledger` helpers and their job's `store.rs`. The list may only shrink: once it is empty
-/// outside `ledger/`, the connection becomes private.
+/// Files that reach the ledger's connection directly (`.conn`) instead of going through
+/// `Ledger::read` / `Ledger::immediate` and their job's `store.rs`. Empty, and the field is
+/// private: this keeps it so should it ever be widened to `pub(crate)` again.
 const CONN_USERS: &[&str] = &[];
+
+#[test]
+fn the_ledger_connection_is_private() {
+    let ledger = all()
+        .into_iter()
+        .find(|(rel, _)| rel == "ledger/mod.rs")
+        .expect("ledger/mod.rs");
+    assert!(
+        mentions(&ledger.1, "conn: Connection")
+            .iter()
+            .all(|l| !l.contains("pub")),
+        "Ledger's connection must stay private"
+    );
+}
 
 #[test]
 fn the_ledger_connection_is_used_only_where_listed() {

@@ -20,7 +20,7 @@ pub use retention::BATCH as PRUNE_BATCH;
 
 /// An open ledger.
 pub struct Ledger {
-    pub conn: Connection,
+    conn: Connection,
 }
 
 /// One row of the `runs` table.
