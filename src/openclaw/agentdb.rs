@@ -122,8 +122,9 @@ pub fn scan_events(
     if !has_json && !has_zstd {
         anyhow::bail!("{name}: transcript_events has neither event_json nor event_zstd");
     }
-    conn.execute_batch("BEGIN").map_err(busy)?;
-    let sessions: Vec<(String, i64)> = conn
+    // One read transaction: every session is read from the same snapshot while OpenClaw writes.
+    let tx = conn.unchecked_transaction().map_err(busy)?;
+    let sessions: Vec<(String, i64)> = tx
         .prepare("SELECT session_id, max(seq) FROM transcript_events GROUP BY session_id")
         .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
         .map_err(busy)?;
@@ -132,7 +133,7 @@ pub fn scan_events(
         if has_json { "event_json" } else { "NULL" },
         if has_zstd { "event_zstd" } else { "NULL" }
     );
-    let mut st = conn.prepare(&select).map_err(busy)?;
+    let mut st = tx.prepare(&select).map_err(busy)?;
     let mut out = Vec::new();
     for (sid, max_seq) in sessions {
         let mut after = cursors.get(&sid).copied().unwrap_or(-1);
@@ -171,7 +172,8 @@ pub fn scan_events(
         out.push((sid, last));
     }
     drop(st);
-    let _ = conn.execute_batch("COMMIT");
+    // Nothing was written: ending the read transaction cannot lose anything.
+    let _ = tx.rollback();
     Ok(out)
 }
 
