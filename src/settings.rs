@@ -5,7 +5,7 @@
 
 use crate::exit::{fail, Code};
 use anyhow::Result;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::path::Path;
 
 /// The whole settings file. Each job owns one table.
@@ -241,9 +241,11 @@ impl Default for GatewayJob {
 pub struct CostJob {
     /// Which cost reports and budgets use: `auto` (the logged cost when present and non-zero,
     /// else claw's computed one, marked estimated), `logged` or `computed`.
-    pub cost_mode: String,
-    /// First day of a budget week: `monday` .. `sunday`.
-    pub week_start: String,
+    #[serde(deserialize_with = "de_cost_mode")]
+    pub cost_mode: crate::pricing::CostMode,
+    /// First day of a budget week: `monday` .. `sunday` (any case).
+    #[serde(deserialize_with = "de_weekday")]
+    pub week_start: chrono::Weekday,
     /// `[[cost.budgets]]`; none by default.
     pub budgets: Vec<Budget>,
     /// `[[cost.meters]]`: other usage logs priced per unit; none by default.
@@ -293,8 +295,8 @@ impl Default for Meter {
 impl Default for CostJob {
     fn default() -> Self {
         CostJob {
-            cost_mode: "auto".into(),
-            week_start: "monday".into(),
+            cost_mode: crate::pricing::CostMode::Auto,
+            week_start: chrono::Weekday::Mon,
             budgets: Vec::new(),
             meters: Vec::new(),
             action_timeout_secs: 60,
@@ -307,7 +309,8 @@ impl Default for CostJob {
 #[serde(deny_unknown_fields, default)]
 pub struct Budget {
     /// `daily`, `weekly` or `monthly`.
-    pub period: String,
+    #[serde(deserialize_with = "de_period")]
+    pub period: crate::budgets::Kind,
     /// The limit in USD for one period (a spend budget).
     pub limit_usd: f64,
     /// The limit in tokens for one period (a token budget, instead of `limit_usd`).
@@ -331,7 +334,7 @@ pub struct Budget {
 impl Default for Budget {
     fn default() -> Self {
         Budget {
-            period: "daily".into(),
+            period: crate::budgets::Kind::Daily,
             limit_usd: 0.0,
             limit_tokens: 0,
             tokens: Vec::new(),
@@ -351,7 +354,8 @@ pub struct TunnelJob {
     /// `quick`: claw runs a cloudflared quick tunnel (new URL on every restart) and points
     /// the targets at it; `named`: a stable `hostname` served by a tunnel run elsewhere,
     /// which claw only health-checks (never restarts or rotates).
-    pub mode: String,
+    #[serde(deserialize_with = "de_tunnel_mode")]
+    pub mode: TunnelMode,
     /// named mode: the stable public hostname (e.g. `voice.example.com`).
     pub hostname: String,
     /// The cloudflared binary.
@@ -387,7 +391,7 @@ pub struct TunnelJob {
 impl Default for TunnelJob {
     fn default() -> Self {
         TunnelJob {
-            mode: "quick".into(),
+            mode: TunnelMode::Quick,
             hostname: String::new(),
             cloudflared_bin: "cloudflared".into(),
             port: 0,
@@ -417,7 +421,8 @@ pub struct RateLimitJob {
     pub log_dirs: Vec<String>,
     /// journald: `auto` (read it only when no gateway log file was found, so one line is never
     /// counted from both), `always`, or `off`.
-    pub journald: String,
+    #[serde(deserialize_with = "de_journald")]
+    pub journald: Journald,
     /// The journalctl binary.
     pub journalctl_bin: String,
     /// Units to read; empty: `openclaw-gateway[-<profile>].service`.
@@ -470,7 +475,7 @@ impl Default for RateLimitJob {
     fn default() -> Self {
         RateLimitJob {
             log_dirs: Vec::new(),
-            journald: "auto".into(),
+            journald: Journald::Auto,
             journalctl_bin: "journalctl".into(),
             journald_units: Vec::new(),
             journald_system: false,
@@ -496,6 +501,34 @@ impl Default for RateLimitJob {
             openclaw_timeout_secs: 90,
         }
     }
+}
+
+/// `[tunnel] mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunnelMode {
+    /// claw runs a cloudflared quick tunnel and follows its URL.
+    Quick,
+    /// A stable hostname served by a tunnel run elsewhere; claw only checks it.
+    Named,
+}
+
+impl TunnelMode {
+    /// The settings spelling, also the mode recorded in the tunnel state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TunnelMode::Quick => "quick",
+            TunnelMode::Named => "named",
+        }
+    }
+}
+
+/// `[rate_limit] journald`: when rate-limit-detect reads journald.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journald {
+    /// Only when no gateway log file was found (a line is never counted twice).
+    Auto,
+    Always,
+    Off,
 }
 
 /// `[tunnel.telnyx]`: Telnyx objects whose `webhook_event_url` follows the tunnel.
@@ -998,27 +1031,16 @@ impl Settings {
         s.rename_aliases(text);
         match s.check() {
             None => Ok(s),
-            Some(b) => {
-                let line = locate(text, &b.table, b.index, &b.key);
-                let (name, table) = match b.index {
-                    Some(i) => (
-                        format!("{}[{i}].{}", b.table, b.key),
-                        format!("[[{}]]", b.table),
-                    ),
-                    None => (format!("{}.{}", b.table, b.key), format!("[{}]", b.table)),
-                };
-                Err(format!(
-                    "{line}: {name} = {}: {} in {table}",
-                    crate::redact::excerpt(&b.value, 60),
-                    b.why
-                ))
-            }
+            Some(b) => Err(b.line(locate(text, &b.table, b.index, &b.key))),
         }
     }
 
     fn parse_toml(text: &str) -> std::result::Result<Settings, String> {
         toml::from_str::<Settings>(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            if let Some(b) = Bad::from_refusal(text, &e, line) {
+                return b.line(line);
+            }
             let table = table_at(text, line);
             let msg = e.message().replace('\n', " ");
             let msg = msg
@@ -1052,6 +1074,148 @@ struct Bad {
 #[derive(Default)]
 struct Check {
     bad: Option<Bad>,
+}
+
+impl Bad {
+    /// The error line: `<line>: <table>.<key> = <value>: <why> in [<table>]`.
+    fn line(&self, line: usize) -> String {
+        let (name, table) = match self.index {
+            Some(i) => (
+                format!("{}[{i}].{}", self.table, self.key),
+                format!("[[{}]]", self.table),
+            ),
+            None => (
+                format!("{}.{}", self.table, self.key),
+                format!("[{}]", self.table),
+            ),
+        };
+        format!(
+            "{line}: {name} = {}: {} in {table}",
+            crate::redact::excerpt(&self.value, 60),
+            self.why
+        )
+    }
+
+    /// A [`Refusal`] raised while deserializing, placed by the error's key path (toml names
+    /// the keys, not the index of an array of tables: that is the count of `[[table]]`
+    /// headers up to the value's `line`).
+    fn from_refusal(text: &str, e: &toml::de::Error, line: usize) -> Option<Bad> {
+        let (value, why) = Refusal::decode(e.message())?;
+        // Without its input, toml's error names the key path on its last line.
+        let mut bare = e.clone();
+        bare.set_input(None);
+        let shown = bare.to_string();
+        let path = shown
+            .lines()
+            .last()?
+            .strip_prefix("in `")?
+            .strip_suffix('`')?;
+        let (table, key) = path.rsplit_once('.')?;
+        let header = format!("[[{table}]]");
+        let seen = text
+            .lines()
+            .take(line)
+            .filter(|l| l.trim().starts_with(&header))
+            .count();
+        Some(Bad {
+            table: table.to_string(),
+            index: seen.checked_sub(1),
+            key: key.to_string(),
+            value: value.to_string(),
+            why: why.to_string(),
+        })
+    }
+}
+
+/// A written value that is not one of a setting's choices, raised by the `de_*` functions
+/// while deserializing. It travels inside serde's error as text (`MARK value MARK why`) and
+/// `parse_toml` turns it back into a [`Bad`], so it reads like every other refusal.
+struct Refusal;
+
+impl Refusal {
+    const MARK: char = '\u{1}';
+
+    fn encode(value: &str, why: &str) -> String {
+        format!("{m}{value:?}{m}{why}", m = Self::MARK)
+    }
+
+    fn decode(msg: &str) -> Option<(&str, &str)> {
+        msg.strip_prefix(Self::MARK)?.split_once(Self::MARK)
+    }
+}
+
+/// One of `choices` (settings spelling, value); `fold` compares in lower case.
+fn choose<'de, D: Deserializer<'de>, T: Copy>(
+    d: D,
+    choices: &[(&str, T)],
+    fold: bool,
+) -> std::result::Result<T, D::Error> {
+    let s = String::deserialize(d)?;
+    let key = if fold {
+        s.to_ascii_lowercase()
+    } else {
+        s.clone()
+    };
+    if let Some((_, v)) = choices.iter().find(|(n, _)| *n == key) {
+        return Ok(*v);
+    }
+    let list: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
+    Err(serde::de::Error::custom(Refusal::encode(
+        &key,
+        &format!("expected one of {}", list.join(", ")),
+    )))
+}
+
+fn de_cost_mode<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<crate::pricing::CostMode, D::Error> {
+    use crate::pricing::CostMode;
+    let modes = [
+        ("auto", CostMode::Auto),
+        ("logged", CostMode::Logged),
+        ("computed", CostMode::Computed),
+    ];
+    choose(d, &modes, false)
+}
+
+fn de_weekday<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<chrono::Weekday, D::Error> {
+    use chrono::Weekday;
+    let days = [
+        ("monday", Weekday::Mon),
+        ("tuesday", Weekday::Tue),
+        ("wednesday", Weekday::Wed),
+        ("thursday", Weekday::Thu),
+        ("friday", Weekday::Fri),
+        ("saturday", Weekday::Sat),
+        ("sunday", Weekday::Sun),
+    ];
+    choose(d, &days, true)
+}
+
+fn de_period<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<crate::budgets::Kind, D::Error> {
+    use crate::budgets::Kind;
+    let kinds = [
+        ("daily", Kind::Daily),
+        ("weekly", Kind::Weekly),
+        ("monthly", Kind::Monthly),
+    ];
+    choose(d, &kinds, false)
+}
+
+fn de_tunnel_mode<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<TunnelMode, D::Error> {
+    let modes = [("quick", TunnelMode::Quick), ("named", TunnelMode::Named)];
+    choose(d, &modes, false)
+}
+
+fn de_journald<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Journald, D::Error> {
+    let modes = [
+        ("auto", Journald::Auto),
+        ("always", Journald::Always),
+        ("off", Journald::Off),
+    ];
+    choose(d, &modes, false)
 }
 
 impl Check {
@@ -1123,15 +1287,6 @@ const DAY_SECS: u64 = 86_400;
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 const POLICIES: &[&str] = &["report", "steer", "kill", "ladder"];
 const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
-const WEEKDAYS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 
 impl Settings {
     /// Every key with a natural range or set of values, checked; the first refused one (so
@@ -1286,20 +1441,6 @@ impl Settings {
     /// `[cost]` with its budgets and meters, and `[digest]`.
     fn check_cost(&self, c: &mut Check) {
         let k = &self.cost;
-        c.one_of(
-            "cost",
-            None,
-            "cost_mode",
-            &k.cost_mode,
-            &["auto", "logged", "computed"],
-        );
-        c.one_of(
-            "cost",
-            None,
-            "week_start",
-            &k.week_start.to_ascii_lowercase(),
-            WEEKDAYS,
-        );
         c.range(
             "cost",
             None,
@@ -1310,13 +1451,6 @@ impl Settings {
         );
         for (i, b) in k.budgets.iter().enumerate() {
             let i = Some(i);
-            c.one_of(
-                "cost.budgets",
-                i,
-                "period",
-                &b.period,
-                &["daily", "weekly", "monthly"],
-            );
             if b.limit_tokens == 0 {
                 c.range_f("cost.budgets", i, "limit_usd", b.limit_usd, 0.000001, 1e9);
                 if !b.tokens.is_empty() {
@@ -1419,7 +1553,6 @@ impl Settings {
     /// `[tunnel]` and its targets.
     fn check_tunnel(&self, c: &mut Check) {
         let k = &self.tunnel;
-        c.one_of("tunnel", None, "mode", &k.mode, &["quick", "named"]);
         c.non_empty("tunnel", None, "cloudflared_bin", &k.cloudflared_bin);
         c.range(
             "tunnel",
@@ -1479,13 +1612,6 @@ impl Settings {
     /// `[rate_limit]` and its probes.
     fn check_rate_limit(&self, c: &mut Check) {
         let k = &self.rate_limit;
-        c.one_of(
-            "rate_limit",
-            None,
-            "journald",
-            &k.journald,
-            &["auto", "always", "off"],
-        );
         c.range(
             "rate_limit",
             None,
@@ -1881,6 +2007,10 @@ mod tests {
             ("[[cost.budgets]]\nlimit_tokens = 5\nlimit_usd = 1.0\n", 3, "cost.budgets[0].limit_usd = 1: set limit_usd or limit_tokens, not both"),
             ("[[cost.budgets]]\nperiod = \"weekly\"\nlimit_tokens = 5\ntokens = [\"input\", \"thinking\"]\n", 4, "cost.budgets[0].tokens = \"thinking\": expected one of"),
             ("[[cost.budgets]]\nlimit_tokens = 0\n", 1, "cost.budgets[0].limit_usd = 0"),
+            ("[cost]\nweek_start = \"Funday\"\n", 2, "cost.week_start = \"funday\": expected one of \"monday\", \"tuesday\""),
+            ("[[cost.budgets]]\nlimit_usd = 1.0\n\n[[cost.budgets]]\nlimit_usd = 2.0\nperiod = \"hourly\"\n", 6, "cost.budgets[1].period = \"hourly\": expected one of \"daily\", \"weekly\", \"monthly\" in [[cost.budgets]]"),
+            ("[rate_limit]\njournald = \"sometimes\"\n", 2, "rate_limit.journald = \"sometimes\": expected one of \"auto\", \"always\", \"off\" in [rate_limit]"),
+            ("[cost]\ncost_mode = \"cheap\"\n", 2, "cost.cost_mode = \"cheap\": expected one of \"auto\", \"logged\", \"computed\" in [cost]"),
             ("[digest]\nperiods = [\"hourly\"]\n", 2, "digest.periods = \"hourly\""),
             ("[digest]\ntop = 0\n", 2, "digest.top = 0: expected 1 .. 50 in [digest]"),
             ("[digest]\nsinks = [\"slack\"]\n", 2, "digest.sinks = \"slack\": no [[alerts.sinks]] has this name"),
@@ -1893,6 +2023,20 @@ mod tests {
             assert!(err.starts_with(&format!("{line}: ")), "{text:?}: {err}");
             assert!(err.contains(want), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn choices_load_as_typed_values() {
+        let t = "[cost]\ncost_mode = \"logged\"\nweek_start = \"Sunday\"\n\n[[cost.budgets]]\nperiod = \"monthly\"\nlimit_usd = 5.0\n\n[tunnel]\nmode = \"named\"\n\n[rate_limit]\njournald = \"always\"\n";
+        let s = Settings::parse(t).unwrap();
+        assert_eq!(s.cost.cost_mode, crate::pricing::CostMode::Logged);
+        assert_eq!(s.cost.week_start, chrono::Weekday::Sun);
+        assert_eq!(s.cost.budgets[0].period, crate::budgets::Kind::Monthly);
+        assert_eq!(s.tunnel.mode, TunnelMode::Named);
+        assert_eq!(s.rate_limit.journald, Journald::Always);
+        // A choice of the wrong type is still serde's own line.
+        let err = Settings::parse("[tunnel]\nmode = 3\n").unwrap_err();
+        assert!(err.starts_with("2:8: invalid type: integer `3`"), "{err}");
     }
 
     #[test]

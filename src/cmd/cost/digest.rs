@@ -446,9 +446,9 @@ fn periods(ctx: &Ctx, a: &DigestArgs) -> Vec<DigestPeriod> {
 }
 
 pub fn run(ctx: &Ctx, a: &DigestArgs) -> Result<Outcome> {
-    let mode = cost_mode(ctx, a.cost_mode)?;
+    let mode = cost_mode(ctx, a.cost_mode);
     let zone = ctx.zone()?;
-    let ws = budget::parse_weekday(&ctx.settings.cost.week_start)?;
+    let ws = ctx.settings.cost.week_start;
     let zone_name = match ctx.settings.general.timezone.trim() {
         "" => "local".to_string(),
         z => z.to_string(),
