@@ -37,7 +37,8 @@ pub struct Settings {
 pub struct Digest {
     /// Which digests to send, each once per period: `daily` (the day before) and/or `weekly`
     /// (the last whole week, starting on `cost.week_start`). Empty: none.
-    pub periods: Vec<String>,
+    #[serde(deserialize_with = "de_digest_periods")]
+    pub periods: Vec<crate::cli::DigestPeriod>,
     /// How many agents and models the digest names.
     pub top: u32,
     /// Send only to these `[[alerts.sinks]]` (by name); empty: every sink. With no sink at
@@ -48,7 +49,7 @@ pub struct Digest {
 impl Default for Digest {
     fn default() -> Self {
         Digest {
-            periods: vec!["daily".into()],
+            periods: vec![crate::cli::DigestPeriod::Daily],
             top: 5,
             sinks: Vec::new(),
         }
@@ -111,14 +112,32 @@ pub struct General {
     /// Time zone for cost days, budget periods and cron schedules (`crate::zone`): `local`
     /// (TZ, else /etc/localtime, as OpenClaw buckets days), an IANA name such as
     /// `Europe/Berlin`, `UTC`, or a fixed offset such as `+02:00`.
-    pub timezone: String,
+    #[serde(deserialize_with = "de_timezone")]
+    pub timezone: TimeZone,
+}
+
+/// `[general] timezone` as loaded: the one zone every job counts days and schedules in, and
+/// how it was written (reports name the zone that way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone {
+    pub zone: crate::zone::Zone,
+    pub name: String,
+}
+
+impl Default for TimeZone {
+    fn default() -> Self {
+        TimeZone {
+            zone: crate::zone::Zone::Local,
+            name: "local".into(),
+        }
+    }
 }
 
 impl Default for General {
     fn default() -> Self {
         General {
             openclaw_bin: "openclaw".into(),
-            timezone: "local".into(),
+            timezone: TimeZone::default(),
         }
     }
 }
@@ -677,26 +696,42 @@ impl Default for StuckJob {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StuckActions {
-    pub idle: String,
-    pub waiting_input: String,
-    pub waiting_permission: String,
-    pub error_loop: String,
-    pub past_timeout: String,
-    pub orphaned: String,
+    #[serde(deserialize_with = "de_policy")]
+    pub idle: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub waiting_input: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub waiting_permission: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub error_loop: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub past_timeout: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub orphaned: Policy,
 }
 
 impl Default for StuckActions {
     fn default() -> Self {
-        let r = || "report".to_string();
+        let r = Policy::Report;
         StuckActions {
-            idle: r(),
-            waiting_input: r(),
-            waiting_permission: r(),
-            error_loop: r(),
-            past_timeout: r(),
-            orphaned: r(),
+            idle: r,
+            waiting_input: r,
+            waiting_permission: r,
+            error_loop: r,
+            past_timeout: r,
+            orphaned: r,
         }
     }
+}
+
+/// What the stuck watchdog does about one class of stuck run (`[stuck.actions]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Report,
+    Steer,
+    Kill,
+    /// Steer, extend once, kill.
+    Ladder,
 }
 
 /// One `[[stuck.overrides]]` table.
@@ -716,7 +751,8 @@ pub struct StuckOverride {
 pub struct Triage {
     pub enabled: bool,
     /// `anthropic` (POST {url}/v1/messages) or `openai` (POST {url}/chat/completions).
-    pub api: String,
+    #[serde(deserialize_with = "de_api")]
+    pub api: crate::modelapi::Api,
     pub url: String,
     pub model: String,
     /// Environment variable holding the API key (never the key itself).
@@ -737,7 +773,7 @@ impl Default for Triage {
     fn default() -> Self {
         Triage {
             enabled: false,
-            api: "anthropic".into(),
+            api: crate::modelapi::Api::Anthropic,
             url: "https://api.anthropic.com".into(),
             model: "claude-haiku-4-5".into(),
             api_key_env: "ANTHROPIC_API_KEY".into(),
@@ -1166,6 +1202,58 @@ fn choose<'de, D: Deserializer<'de>, T: Copy>(
     )))
 }
 
+fn de_timezone<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<TimeZone, D::Error> {
+    let s = String::deserialize(d)?;
+    match crate::zone::Zone::parse(&s) {
+        Ok(zone) => Ok(TimeZone {
+            zone,
+            name: match s.trim() {
+                "" => "local".to_string(),
+                t => t.to_string(),
+            },
+        }),
+        Err(_) => Err(serde::de::Error::custom(Refusal::encode(
+            &s,
+            crate::zone::EXPECTED,
+        ))),
+    }
+}
+
+fn de_policy<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Policy, D::Error> {
+    let policies = [
+        ("report", Policy::Report),
+        ("steer", Policy::Steer),
+        ("kill", Policy::Kill),
+        ("ladder", Policy::Ladder),
+    ];
+    choose(d, &policies, false)
+}
+
+fn de_api<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<crate::modelapi::Api, D::Error> {
+    use crate::modelapi::Api;
+    choose(
+        d,
+        &[("anthropic", Api::Anthropic), ("openai", Api::OpenAi)],
+        false,
+    )
+}
+
+/// `[digest] periods`: a list, each entry one of the choices (the refusal names the entry).
+fn de_digest_periods<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<crate::cli::DigestPeriod>, D::Error> {
+    use crate::cli::DigestPeriod;
+    let choices = [
+        ("daily", DigestPeriod::Daily),
+        ("weekly", DigestPeriod::Weekly),
+    ];
+    Vec::<String>::deserialize(d)?
+        .into_iter()
+        .map(|p| choose(serde::de::value::StrDeserializer::new(&p), &choices, false))
+        .collect::<std::result::Result<_, serde::de::value::Error>>()
+        .map_err(|e| serde::de::Error::custom(e.to_string()))
+}
+
 fn de_cost_mode<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<crate::pricing::CostMode, D::Error> {
@@ -1285,7 +1373,6 @@ impl Check {
 const DAY_SECS: u64 = 86_400;
 /// Any case is accepted (`put` is sent as PUT).
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-const POLICIES: &[&str] = &["report", "steer", "kill", "ladder"];
 const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
 
 impl Settings {
@@ -1309,9 +1396,6 @@ impl Settings {
     /// `[general]`.
     fn check_general(&self, c: &mut Check) {
         let g = &self.general;
-        if let Err(e) = crate::zone::Zone::parse(&g.timezone) {
-            c.refuse("general", None, "timezone", format!("{:?}", g.timezone), e);
-        }
         c.non_empty("general", None, "openclaw_bin", &g.openclaw_bin);
     }
 
@@ -1497,9 +1581,6 @@ impl Settings {
             }
         }
         let d = &self.digest;
-        for p in &d.periods {
-            c.one_of("digest", None, "periods", p, &["daily", "weekly"]);
-        }
         c.range("digest", None, "top", d.top.into(), 1, 50);
         for n in &d.sinks {
             if !self.alerts.sinks.iter().any(|k| &k.name == n) {
@@ -1776,31 +1857,6 @@ impl Settings {
             1,
             3600,
         );
-        let p = &k.actions;
-        c.one_of("stuck.actions", None, "idle", &p.idle, POLICIES);
-        c.one_of(
-            "stuck.actions",
-            None,
-            "waiting_input",
-            &p.waiting_input,
-            POLICIES,
-        );
-        c.one_of(
-            "stuck.actions",
-            None,
-            "waiting_permission",
-            &p.waiting_permission,
-            POLICIES,
-        );
-        c.one_of("stuck.actions", None, "error_loop", &p.error_loop, POLICIES);
-        c.one_of(
-            "stuck.actions",
-            None,
-            "past_timeout",
-            &p.past_timeout,
-            POLICIES,
-        );
-        c.one_of("stuck.actions", None, "orphaned", &p.orphaned, POLICIES);
         for (i, o) in k.overrides.iter().enumerate() {
             c.range(
                 "stuck.overrides",
@@ -1816,7 +1872,6 @@ impl Settings {
     /// `[stuck.triage]`.
     fn check_stuck_triage(&self, c: &mut Check) {
         let t = &self.stuck.triage;
-        c.one_of("stuck.triage", None, "api", &t.api, crate::modelapi::NAMES);
         c.range("stuck.triage", None, "timeout_secs", t.timeout_secs, 1, 600);
         c.range(
             "stuck.triage",
@@ -2002,8 +2057,10 @@ mod tests {
             ("[cost]\ncost_mode = \"cheap\"\n", 2, "cost.cost_mode"),
             ("[[cost.budgets]]\nlimit_usd = 1.0\nwarn_percent = 150\n", 3, "cost.budgets[0].warn_percent = 150"),
             ("[rate_limit]\njournald = \"sometimes\"\n", 2, "rate_limit.journald"),
-            ("[stuck.actions]\nidle = \"nuke\"\n", 2, "stuck.actions.idle"),
-            ("[general]\ntimezone = \"Mars/Olympus\"\n", 2, "general.timezone"),
+            ("[stuck.actions]\nidle = \"nuke\"\n", 2, "stuck.actions.idle = \"nuke\": expected one of \"report\", \"steer\", \"kill\", \"ladder\" in [stuck.actions]"),
+            ("[digest]\nperiods = [\"daily\", \"hourly\"]\n", 2, "digest.periods = \"hourly\": expected one of \"daily\", \"weekly\" in [digest]"),
+            ("[stuck.triage]\nenabled = true\napi = \"grpc\"\n", 3, "stuck.triage.api = \"grpc\": expected one of \"anthropic\", \"openai\" in [stuck.triage]"),
+            ("[general]\ntimezone = \"Mars/Olympus\"\n", 2, "general.timezone = \"Mars/Olympus\": expected \"local\", an IANA zone name like \"Europe/Berlin\", \"UTC\" or an offset like \"+02:00\" in [general]"),
             ("[[cost.budgets]]\nlimit_tokens = 5\nlimit_usd = 1.0\n", 3, "cost.budgets[0].limit_usd = 1: set limit_usd or limit_tokens, not both"),
             ("[[cost.budgets]]\nperiod = \"weekly\"\nlimit_tokens = 5\ntokens = [\"input\", \"thinking\"]\n", 4, "cost.budgets[0].tokens = \"thinking\": expected one of"),
             ("[[cost.budgets]]\nlimit_tokens = 0\n", 1, "cost.budgets[0].limit_usd = 0"),
@@ -2034,6 +2091,21 @@ mod tests {
         assert_eq!(s.cost.budgets[0].period, crate::budgets::Kind::Monthly);
         assert_eq!(s.tunnel.mode, TunnelMode::Named);
         assert_eq!(s.rate_limit.journald, Journald::Always);
+        let t = "[stuck.actions]\norphaned = \"ladder\"\n[stuck.triage]\napi = \"openai\"\n[digest]\nperiods = [\"weekly\", \"daily\"]\n";
+        let s = Settings::parse(t).unwrap();
+        assert_eq!(s.stuck.actions.orphaned, Policy::Ladder);
+        assert_eq!(s.stuck.actions.idle, Policy::Report);
+        assert_eq!(s.stuck.triage.api, crate::modelapi::Api::OpenAi);
+        use crate::cli::DigestPeriod;
+        assert_eq!(
+            s.digest.periods,
+            [DigestPeriod::Weekly, DigestPeriod::Daily]
+        );
+        let s = Settings::parse("[general]\ntimezone = \" Europe/Berlin \"\n").unwrap();
+        let berlin = crate::zone::Zone::parse("Europe/Berlin").unwrap();
+        assert_eq!(s.general.timezone.zone, berlin);
+        assert_eq!(s.general.timezone.name, "Europe/Berlin");
+        assert_eq!(Settings::parse("").unwrap().general.timezone.name, "local");
         // A choice of the wrong type is still serde's own line.
         let err = Settings::parse("[tunnel]\nmode = 3\n").unwrap_err();
         assert!(err.starts_with("2:8: invalid type: integer `3`"), "{err}");

@@ -258,7 +258,7 @@ pub struct Eval {
 
 /// Evaluate every budget in settings at `ctx.now` (USD budgets in cost mode `mode`).
 pub fn evaluate(ctx: &Ctx, mode: crate::pricing::CostMode) -> Result<Vec<(Budget, Eval)>> {
-    let zone = ctx.zone()?;
+    let zone = ctx.zone();
     let ws = ctx.settings.cost.week_start;
     let today = zone.day_of(ctx.now);
     let today_start = zone.start_of(today);
@@ -410,7 +410,6 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
 
 /// Every budget's settings are usable, before anything is read or recorded.
 fn check_settings(ctx: &Ctx) -> Result<()> {
-    ctx.zone()?;
     for b in &ctx.settings.cost.budgets {
         if unit(b) == Unit::Usd && (b.limit_usd.is_nan() || b.limit_usd <= 0.0) {
             return Err(fail(

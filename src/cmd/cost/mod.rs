@@ -321,7 +321,7 @@ pub(super) fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) ->
 
 /// gather (agents, prices, cursors) -> read and count every new line -> report.
 fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = ctx.zone()?;
+    let zone = ctx.zone();
     let agents = layout::agents(&ctx.paths.openclaw_dir).with_context(|| {
         format!(
             "{}: cannot list agents",
@@ -687,7 +687,7 @@ pub fn day_range(
     ctx: &Ctx,
     r: &crate::cli::Range,
 ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
-    let zone = ctx.zone()?;
+    let zone = ctx.zone();
     let parse = |flag: &str, s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
             fail(

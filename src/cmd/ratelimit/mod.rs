@@ -640,10 +640,7 @@ fn budget_exceeded(ctx: &Ctx, ledger: &Ledger) -> Result<bool> {
     if budgets.is_empty() {
         return Ok(false);
     }
-    let (Ok(zone), ws) = (ctx.zone(), ctx.settings.cost.week_start) else {
-        // budget-check refuses such settings itself; here they only mean "not known".
-        return Ok(false);
-    };
+    let (zone, ws) = (ctx.zone(), ctx.settings.cost.week_start);
     let today = zone.day_of(ctx.now);
     for b in budgets {
         let (first, _) = budget::period_of(b.period, today, ws);
