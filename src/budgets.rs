@@ -57,8 +57,34 @@ pub enum Unit {
     Tokens,
 }
 
-/// The token kinds a token budget counts when `tokens` is not set.
-pub const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
+/// A kind of token a token budget counts (`tokens`, parsed when the settings load).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Input,
+    Output,
+    CacheRead,
+    CacheWrite,
+}
+
+impl TokenKind {
+    /// Every kind, in the settings' order: what a token budget counts when `tokens` is not set.
+    pub const ALL: [TokenKind; 4] = [
+        TokenKind::Input,
+        TokenKind::Output,
+        TokenKind::CacheRead,
+        TokenKind::CacheWrite,
+    ];
+
+    /// The settings spelling (also used in a budget's scope).
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenKind::Input => "input",
+            TokenKind::Output => "output",
+            TokenKind::CacheRead => "cache_read",
+            TokenKind::CacheWrite => "cache_write",
+        }
+    }
+}
 
 pub fn unit(b: &Budget) -> Unit {
     if b.limit_tokens > 0 {
@@ -74,8 +100,9 @@ pub fn scope(b: &Budget) -> String {
     let mut s = b.period.name().to_string();
     if unit(b) == Unit::Tokens {
         s.push_str(" tokens");
-        if !b.tokens.is_empty() && b.tokens.len() < TOKEN_KINDS.len() {
-            s.push_str(&format!("({})", b.tokens.join("+")));
+        if !b.tokens.is_empty() && b.tokens.len() < TokenKind::ALL.len() {
+            let names: Vec<&str> = b.tokens.iter().map(|t| t.name()).collect();
+            s.push_str(&format!("({})", names.join("+")));
         }
     }
     let plain = s.clone();

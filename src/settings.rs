@@ -336,7 +336,8 @@ pub struct Budget {
     pub limit_tokens: u64,
     /// Which tokens a token budget counts: any of `input`, `output`, `cache_read`,
     /// `cache_write` (empty: all four).
-    pub tokens: Vec<String>,
+    #[serde(deserialize_with = "de_token_kinds")]
+    pub tokens: Vec<crate::budgets::TokenKind>,
     /// Percent of the limit at which the budget is at warning (default 80).
     pub warn_percent: u32,
     /// Only this agent's spend (empty: all agents).
@@ -1238,20 +1239,38 @@ fn de_api<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<crate::modelap
     )
 }
 
-/// `[digest] periods`: a list, each entry one of the choices (the refusal names the entry).
+/// A list, each entry one of `choices` (the refusal names the entry).
+fn choose_each<'de, D: Deserializer<'de>, T: Copy>(
+    d: D,
+    choices: &[(&str, T)],
+) -> std::result::Result<Vec<T>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .into_iter()
+        .map(|p| choose(serde::de::value::StrDeserializer::new(&p), choices, false))
+        .collect::<std::result::Result<_, serde::de::value::Error>>()
+        .map_err(|e| serde::de::Error::custom(e.to_string()))
+}
+
+/// `[digest] periods`.
 fn de_digest_periods<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Vec<crate::cli::DigestPeriod>, D::Error> {
     use crate::cli::DigestPeriod;
-    let choices = [
-        ("daily", DigestPeriod::Daily),
-        ("weekly", DigestPeriod::Weekly),
-    ];
-    Vec::<String>::deserialize(d)?
-        .into_iter()
-        .map(|p| choose(serde::de::value::StrDeserializer::new(&p), &choices, false))
-        .collect::<std::result::Result<_, serde::de::value::Error>>()
-        .map_err(|e| serde::de::Error::custom(e.to_string()))
+    choose_each(
+        d,
+        &[
+            ("daily", DigestPeriod::Daily),
+            ("weekly", DigestPeriod::Weekly),
+        ],
+    )
+}
+
+/// `[[cost.budgets]] tokens`.
+fn de_token_kinds<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<crate::budgets::TokenKind>, D::Error> {
+    let kinds = crate::budgets::TokenKind::ALL.map(|k| (k.name(), k));
+    choose_each(d, &kinds)
 }
 
 fn de_cost_mode<'de, D: Deserializer<'de>>(
@@ -1373,7 +1392,6 @@ impl Check {
 const DAY_SECS: u64 = 86_400;
 /// Any case is accepted (`put` is sent as PUT).
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
 
 impl Settings {
     /// Every key with a natural range or set of values, checked; the first refused one (so
@@ -1538,11 +1556,12 @@ impl Settings {
             if b.limit_tokens == 0 {
                 c.range_f("cost.budgets", i, "limit_usd", b.limit_usd, 0.000001, 1e9);
                 if !b.tokens.is_empty() {
+                    let names: Vec<&str> = b.tokens.iter().map(|t| t.name()).collect();
                     c.refuse(
                         "cost.budgets",
                         i,
                         "tokens",
-                        format!("{:?}", b.tokens),
+                        format!("{names:?}"),
                         "only a token budget (limit_tokens) counts tokens".into(),
                     );
                 }
@@ -1564,9 +1583,6 @@ impl Settings {
                     1,
                     1_000_000_000_000_000,
                 );
-                for t in &b.tokens {
-                    c.one_of("cost.budgets", i, "tokens", t, TOKEN_KINDS);
-                }
             }
             c.range(
                 "cost.budgets",
@@ -2064,6 +2080,7 @@ mod tests {
             ("[[cost.budgets]]\nlimit_tokens = 5\nlimit_usd = 1.0\n", 3, "cost.budgets[0].limit_usd = 1: set limit_usd or limit_tokens, not both"),
             ("[[cost.budgets]]\nperiod = \"weekly\"\nlimit_tokens = 5\ntokens = [\"input\", \"thinking\"]\n", 4, "cost.budgets[0].tokens = \"thinking\": expected one of"),
             ("[[cost.budgets]]\nlimit_tokens = 0\n", 1, "cost.budgets[0].limit_usd = 0"),
+            ("[[cost.budgets]]\nlimit_usd = 1.0\ntokens = [\"input\", \"cache_read\"]\n", 3, "cost.budgets[0].tokens = [\"input\", \"cache_read\"]: only a token budget (limit_tokens) counts tokens in [[cost.budgets]]"),
             ("[cost]\nweek_start = \"Funday\"\n", 2, "cost.week_start = \"funday\": expected one of \"monday\", \"tuesday\""),
             ("[[cost.budgets]]\nlimit_usd = 1.0\n\n[[cost.budgets]]\nlimit_usd = 2.0\nperiod = \"hourly\"\n", 6, "cost.budgets[1].period = \"hourly\": expected one of \"daily\", \"weekly\", \"monthly\" in [[cost.budgets]]"),
             ("[rate_limit]\njournald = \"sometimes\"\n", 2, "rate_limit.journald = \"sometimes\": expected one of \"auto\", \"always\", \"off\" in [rate_limit]"),
@@ -2094,6 +2111,14 @@ mod tests {
         let t = "[stuck.actions]\norphaned = \"ladder\"\n[stuck.triage]\napi = \"openai\"\n[digest]\nperiods = [\"weekly\", \"daily\"]\n";
         let s = Settings::parse(t).unwrap();
         assert_eq!(s.stuck.actions.orphaned, Policy::Ladder);
+        let t = "[[cost.budgets]]\nlimit_tokens = 9\ntokens = [\"cache_write\", \"output\"]\n";
+        let b = &Settings::parse(t).unwrap().cost.budgets[0];
+        use crate::budgets::TokenKind;
+        assert_eq!(b.tokens, [TokenKind::CacheWrite, TokenKind::Output]);
+        assert_eq!(
+            crate::budgets::scope(b),
+            "daily tokens(cache_write+output) all"
+        );
         assert_eq!(s.stuck.actions.idle, Policy::Report);
         assert_eq!(s.stuck.triage.api, crate::modelapi::Api::OpenAi);
         use crate::cli::DigestPeriod;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde_json::{json, Value};
 
 // The period and scope rules live below cmd/ (rate-limit-detect reads them too).
-pub use crate::budgets::{period_of, scope, unit, Kind, Unit, TOKEN_KINDS};
+pub use crate::budgets::{period_of, scope, unit, Kind, TokenKind, Unit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -222,12 +222,12 @@ impl Counted {
 /// Tokens one report row adds to a token budget (the kinds it counts).
 fn tokens_of(b: &Budget, r: &report::Row) -> u64 {
     let all = b.tokens.is_empty();
-    let has = |k: &str| all || b.tokens.iter().any(|t| t == k);
+    let has = |k: &TokenKind| all || b.tokens.contains(k);
     [
-        ("input", r.input),
-        ("output", r.output),
-        ("cache_read", r.cache_read),
-        ("cache_write", r.cache_write),
+        (TokenKind::Input, r.input),
+        (TokenKind::Output, r.output),
+        (TokenKind::CacheRead, r.cache_read),
+        (TokenKind::CacheWrite, r.cache_write),
     ]
     .iter()
     .filter(|(k, _)| has(k))
