@@ -2,24 +2,10 @@
 //! judges spend, and rate-limit-detect, whose `minimal` level counts a budget exceeded with
 //! its action run this period.
 
-use crate::exit::{fail, Code};
 use crate::settings::Budget;
-use anyhow::Result;
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 
-pub fn parse_weekday(s: &str) -> Result<Weekday> {
-    s.trim()
-        .to_ascii_lowercase()
-        .parse::<Weekday>()
-        .map_err(|_| {
-            fail(
-                Code::Config,
-                format!("cost.week_start = {s:?}: expected a day name such as \"monday\""),
-            )
-        })
-}
-
-/// A budget period.
+/// A budget period (`period`, parsed when the settings load).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Daily,
@@ -28,18 +14,19 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn parse(s: &str) -> Result<Kind> {
-        match s {
-            "daily" => Ok(Kind::Daily),
-            "weekly" => Ok(Kind::Weekly),
-            "monthly" => Ok(Kind::Monthly),
-            _ => Err(fail(
-                Code::Config,
-                format!(
-                    "cost.budgets period = {s:?}: expected \"daily\", \"weekly\" or \"monthly\""
-                ),
-            )),
+    /// The settings spelling, also the first word of a budget's scope.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Daily => "daily",
+            Kind::Weekly => "weekly",
+            Kind::Monthly => "monthly",
         }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -70,8 +57,34 @@ pub enum Unit {
     Tokens,
 }
 
-/// The token kinds a token budget counts when `tokens` is not set.
-pub const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
+/// A kind of token a token budget counts (`tokens`, parsed when the settings load).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Input,
+    Output,
+    CacheRead,
+    CacheWrite,
+}
+
+impl TokenKind {
+    /// Every kind, in the settings' order: what a token budget counts when `tokens` is not set.
+    pub const ALL: [TokenKind; 4] = [
+        TokenKind::Input,
+        TokenKind::Output,
+        TokenKind::CacheRead,
+        TokenKind::CacheWrite,
+    ];
+
+    /// The settings spelling (also used in a budget's scope).
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenKind::Input => "input",
+            TokenKind::Output => "output",
+            TokenKind::CacheRead => "cache_read",
+            TokenKind::CacheWrite => "cache_write",
+        }
+    }
+}
 
 pub fn unit(b: &Budget) -> Unit {
     if b.limit_tokens > 0 {
@@ -84,11 +97,12 @@ pub fn unit(b: &Budget) -> Unit {
 /// The stable name of a budget: period, unit (tokens) and filters. USD budgets keep the
 /// names they always had (alerts and metrics are keyed by it).
 pub fn scope(b: &Budget) -> String {
-    let mut s = b.period.clone();
+    let mut s = b.period.name().to_string();
     if unit(b) == Unit::Tokens {
         s.push_str(" tokens");
-        if !b.tokens.is_empty() && b.tokens.len() < TOKEN_KINDS.len() {
-            s.push_str(&format!("({})", b.tokens.join("+")));
+        if !b.tokens.is_empty() && b.tokens.len() < TokenKind::ALL.len() {
+            let names: Vec<&str> = b.tokens.iter().map(|t| t.name()).collect();
+            s.push_str(&format!("({})", names.join("+")));
         }
     }
     let plain = s.clone();

@@ -28,13 +28,8 @@ impl Ctx {
     }
 
     /// `[general] timezone`: the one zone cost days, budget periods and tick schedules use.
-    pub fn zone(&self) -> Result<crate::zone::Zone> {
-        crate::zone::Zone::parse(&self.settings.general.timezone).map_err(|e| {
-            fail(
-                Code::Config,
-                format!("{}: [general] timezone {e}", self.paths.settings.display()),
-            )
-        })
+    pub fn zone(&self) -> crate::zone::Zone {
+        self.settings.general.timezone.zone
     }
 
     pub fn ledger(&self) -> Result<Ledger> {

@@ -146,7 +146,7 @@ pub const OVERDUE_GRACE_SECS: i64 = 600;
 /// Built-in jobs whose last success (exit 0 or 1) is older than their schedule allows, with
 /// why; plus tick itself when it ran once and then stopped (cron or its timer is gone).
 pub fn overdue(ctx: &Ctx, ledger: &Ledger) -> Result<Vec<(String, String)>> {
-    let zone = ctx.zone()?;
+    let zone = ctx.zone();
     let grace = chrono::Duration::seconds(OVERDUE_GRACE_SECS);
     let cutoff = ctx.now - grace;
     let success = |job: &str| -> Result<Option<DateTime<Utc>>> {

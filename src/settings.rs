@@ -5,7 +5,7 @@
 
 use crate::exit::{fail, Code};
 use anyhow::Result;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::path::Path;
 
 /// The whole settings file. Each job owns one table.
@@ -37,7 +37,8 @@ pub struct Settings {
 pub struct Digest {
     /// Which digests to send, each once per period: `daily` (the day before) and/or `weekly`
     /// (the last whole week, starting on `cost.week_start`). Empty: none.
-    pub periods: Vec<String>,
+    #[serde(deserialize_with = "de_digest_periods")]
+    pub periods: Vec<crate::cli::DigestPeriod>,
     /// How many agents and models the digest names.
     pub top: u32,
     /// Send only to these `[[alerts.sinks]]` (by name); empty: every sink. With no sink at
@@ -48,7 +49,7 @@ pub struct Digest {
 impl Default for Digest {
     fn default() -> Self {
         Digest {
-            periods: vec!["daily".into()],
+            periods: vec![crate::cli::DigestPeriod::Daily],
             top: 5,
             sinks: Vec::new(),
         }
@@ -111,14 +112,32 @@ pub struct General {
     /// Time zone for cost days, budget periods and cron schedules (`crate::zone`): `local`
     /// (TZ, else /etc/localtime, as OpenClaw buckets days), an IANA name such as
     /// `Europe/Berlin`, `UTC`, or a fixed offset such as `+02:00`.
-    pub timezone: String,
+    #[serde(deserialize_with = "de_timezone")]
+    pub timezone: TimeZone,
+}
+
+/// `[general] timezone` as loaded: the one zone every job counts days and schedules in, and
+/// how it was written (reports name the zone that way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone {
+    pub zone: crate::zone::Zone,
+    pub name: String,
+}
+
+impl Default for TimeZone {
+    fn default() -> Self {
+        TimeZone {
+            zone: crate::zone::Zone::Local,
+            name: "local".into(),
+        }
+    }
 }
 
 impl Default for General {
     fn default() -> Self {
         General {
             openclaw_bin: "openclaw".into(),
-            timezone: "local".into(),
+            timezone: TimeZone::default(),
         }
     }
 }
@@ -241,9 +260,11 @@ impl Default for GatewayJob {
 pub struct CostJob {
     /// Which cost reports and budgets use: `auto` (the logged cost when present and non-zero,
     /// else claw's computed one, marked estimated), `logged` or `computed`.
-    pub cost_mode: String,
-    /// First day of a budget week: `monday` .. `sunday`.
-    pub week_start: String,
+    #[serde(deserialize_with = "de_cost_mode")]
+    pub cost_mode: crate::pricing::CostMode,
+    /// First day of a budget week: `monday` .. `sunday` (any case).
+    #[serde(deserialize_with = "de_weekday")]
+    pub week_start: chrono::Weekday,
     /// `[[cost.budgets]]`; none by default.
     pub budgets: Vec<Budget>,
     /// `[[cost.meters]]`: other usage logs priced per unit; none by default.
@@ -293,8 +314,8 @@ impl Default for Meter {
 impl Default for CostJob {
     fn default() -> Self {
         CostJob {
-            cost_mode: "auto".into(),
-            week_start: "monday".into(),
+            cost_mode: crate::pricing::CostMode::Auto,
+            week_start: chrono::Weekday::Mon,
             budgets: Vec::new(),
             meters: Vec::new(),
             action_timeout_secs: 60,
@@ -307,14 +328,16 @@ impl Default for CostJob {
 #[serde(deny_unknown_fields, default)]
 pub struct Budget {
     /// `daily`, `weekly` or `monthly`.
-    pub period: String,
+    #[serde(deserialize_with = "de_period")]
+    pub period: crate::budgets::Kind,
     /// The limit in USD for one period (a spend budget).
     pub limit_usd: f64,
     /// The limit in tokens for one period (a token budget, instead of `limit_usd`).
     pub limit_tokens: u64,
     /// Which tokens a token budget counts: any of `input`, `output`, `cache_read`,
     /// `cache_write` (empty: all four).
-    pub tokens: Vec<String>,
+    #[serde(deserialize_with = "de_token_kinds")]
+    pub tokens: Vec<crate::budgets::TokenKind>,
     /// Percent of the limit at which the budget is at warning (default 80).
     pub warn_percent: u32,
     /// Only this agent's spend (empty: all agents).
@@ -331,7 +354,7 @@ pub struct Budget {
 impl Default for Budget {
     fn default() -> Self {
         Budget {
-            period: "daily".into(),
+            period: crate::budgets::Kind::Daily,
             limit_usd: 0.0,
             limit_tokens: 0,
             tokens: Vec::new(),
@@ -351,7 +374,8 @@ pub struct TunnelJob {
     /// `quick`: claw runs a cloudflared quick tunnel (new URL on every restart) and points
     /// the targets at it; `named`: a stable `hostname` served by a tunnel run elsewhere,
     /// which claw only health-checks (never restarts or rotates).
-    pub mode: String,
+    #[serde(deserialize_with = "de_tunnel_mode")]
+    pub mode: TunnelMode,
     /// named mode: the stable public hostname (e.g. `voice.example.com`).
     pub hostname: String,
     /// The cloudflared binary.
@@ -387,7 +411,7 @@ pub struct TunnelJob {
 impl Default for TunnelJob {
     fn default() -> Self {
         TunnelJob {
-            mode: "quick".into(),
+            mode: TunnelMode::Quick,
             hostname: String::new(),
             cloudflared_bin: "cloudflared".into(),
             port: 0,
@@ -417,7 +441,8 @@ pub struct RateLimitJob {
     pub log_dirs: Vec<String>,
     /// journald: `auto` (read it only when no gateway log file was found, so one line is never
     /// counted from both), `always`, or `off`.
-    pub journald: String,
+    #[serde(deserialize_with = "de_journald")]
+    pub journald: Journald,
     /// The journalctl binary.
     pub journalctl_bin: String,
     /// Units to read; empty: `openclaw-gateway[-<profile>].service`.
@@ -470,7 +495,7 @@ impl Default for RateLimitJob {
     fn default() -> Self {
         RateLimitJob {
             log_dirs: Vec::new(),
-            journald: "auto".into(),
+            journald: Journald::Auto,
             journalctl_bin: "journalctl".into(),
             journald_units: Vec::new(),
             journald_system: false,
@@ -496,6 +521,34 @@ impl Default for RateLimitJob {
             openclaw_timeout_secs: 90,
         }
     }
+}
+
+/// `[tunnel] mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunnelMode {
+    /// claw runs a cloudflared quick tunnel and follows its URL.
+    Quick,
+    /// A stable hostname served by a tunnel run elsewhere; claw only checks it.
+    Named,
+}
+
+impl TunnelMode {
+    /// The settings spelling, also the mode recorded in the tunnel state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TunnelMode::Quick => "quick",
+            TunnelMode::Named => "named",
+        }
+    }
+}
+
+/// `[rate_limit] journald`: when rate-limit-detect reads journald.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journald {
+    /// Only when no gateway log file was found (a line is never counted twice).
+    Auto,
+    Always,
+    Off,
 }
 
 /// `[tunnel.telnyx]`: Telnyx objects whose `webhook_event_url` follows the tunnel.
@@ -644,26 +697,42 @@ impl Default for StuckJob {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StuckActions {
-    pub idle: String,
-    pub waiting_input: String,
-    pub waiting_permission: String,
-    pub error_loop: String,
-    pub past_timeout: String,
-    pub orphaned: String,
+    #[serde(deserialize_with = "de_policy")]
+    pub idle: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub waiting_input: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub waiting_permission: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub error_loop: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub past_timeout: Policy,
+    #[serde(deserialize_with = "de_policy")]
+    pub orphaned: Policy,
 }
 
 impl Default for StuckActions {
     fn default() -> Self {
-        let r = || "report".to_string();
+        let r = Policy::Report;
         StuckActions {
-            idle: r(),
-            waiting_input: r(),
-            waiting_permission: r(),
-            error_loop: r(),
-            past_timeout: r(),
-            orphaned: r(),
+            idle: r,
+            waiting_input: r,
+            waiting_permission: r,
+            error_loop: r,
+            past_timeout: r,
+            orphaned: r,
         }
     }
+}
+
+/// What the stuck watchdog does about one class of stuck run (`[stuck.actions]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Report,
+    Steer,
+    Kill,
+    /// Steer, extend once, kill.
+    Ladder,
 }
 
 /// One `[[stuck.overrides]]` table.
@@ -683,7 +752,8 @@ pub struct StuckOverride {
 pub struct Triage {
     pub enabled: bool,
     /// `anthropic` (POST {url}/v1/messages) or `openai` (POST {url}/chat/completions).
-    pub api: String,
+    #[serde(deserialize_with = "de_api")]
+    pub api: crate::modelapi::Api,
     pub url: String,
     pub model: String,
     /// Environment variable holding the API key (never the key itself).
@@ -704,7 +774,7 @@ impl Default for Triage {
     fn default() -> Self {
         Triage {
             enabled: false,
-            api: "anthropic".into(),
+            api: crate::modelapi::Api::Anthropic,
             url: "https://api.anthropic.com".into(),
             model: "claude-haiku-4-5".into(),
             api_key_env: "ANTHROPIC_API_KEY".into(),
@@ -998,27 +1068,16 @@ impl Settings {
         s.rename_aliases(text);
         match s.check() {
             None => Ok(s),
-            Some(b) => {
-                let line = locate(text, &b.table, b.index, &b.key);
-                let (name, table) = match b.index {
-                    Some(i) => (
-                        format!("{}[{i}].{}", b.table, b.key),
-                        format!("[[{}]]", b.table),
-                    ),
-                    None => (format!("{}.{}", b.table, b.key), format!("[{}]", b.table)),
-                };
-                Err(format!(
-                    "{line}: {name} = {}: {} in {table}",
-                    crate::redact::excerpt(&b.value, 60),
-                    b.why
-                ))
-            }
+            Some(b) => Err(b.line(locate(text, &b.table, b.index, &b.key))),
         }
     }
 
     fn parse_toml(text: &str) -> std::result::Result<Settings, String> {
         toml::from_str::<Settings>(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            if let Some(b) = Bad::from_refusal(text, &e, line) {
+                return b.line(line);
+            }
             let table = table_at(text, line);
             let msg = e.message().replace('\n', " ");
             let msg = msg
@@ -1052,6 +1111,218 @@ struct Bad {
 #[derive(Default)]
 struct Check {
     bad: Option<Bad>,
+}
+
+impl Bad {
+    /// The error line: `<line>: <table>.<key> = <value>: <why> in [<table>]`.
+    fn line(&self, line: usize) -> String {
+        let (name, table) = match self.index {
+            Some(i) => (
+                format!("{}[{i}].{}", self.table, self.key),
+                format!("[[{}]]", self.table),
+            ),
+            None => (
+                format!("{}.{}", self.table, self.key),
+                format!("[{}]", self.table),
+            ),
+        };
+        format!(
+            "{line}: {name} = {}: {} in {table}",
+            crate::redact::excerpt(&self.value, 60),
+            self.why
+        )
+    }
+
+    /// A [`Refusal`] raised while deserializing, placed by the error's key path (toml names
+    /// the keys, not the index of an array of tables: that is the count of `[[table]]`
+    /// headers up to the value's `line`).
+    fn from_refusal(text: &str, e: &toml::de::Error, line: usize) -> Option<Bad> {
+        let (value, why) = Refusal::decode(e.message())?;
+        // Without its input, toml's error names the key path on its last line.
+        let mut bare = e.clone();
+        bare.set_input(None);
+        let shown = bare.to_string();
+        let path = shown
+            .lines()
+            .last()?
+            .strip_prefix("in `")?
+            .strip_suffix('`')?;
+        let (table, key) = path.rsplit_once('.')?;
+        let header = format!("[[{table}]]");
+        let seen = text
+            .lines()
+            .take(line)
+            .filter(|l| l.trim().starts_with(&header))
+            .count();
+        Some(Bad {
+            table: table.to_string(),
+            index: seen.checked_sub(1),
+            key: key.to_string(),
+            value: value.to_string(),
+            why: why.to_string(),
+        })
+    }
+}
+
+/// A written value that is not one of a setting's choices, raised by the `de_*` functions
+/// while deserializing. It travels inside serde's error as text (`MARK value MARK why`) and
+/// `parse_toml` turns it back into a [`Bad`], so it reads like every other refusal.
+struct Refusal;
+
+impl Refusal {
+    const MARK: char = '\u{1}';
+
+    fn encode(value: &str, why: &str) -> String {
+        format!("{m}{value:?}{m}{why}", m = Self::MARK)
+    }
+
+    fn decode(msg: &str) -> Option<(&str, &str)> {
+        msg.strip_prefix(Self::MARK)?.split_once(Self::MARK)
+    }
+}
+
+/// One of `choices` (settings spelling, value); `fold` compares in lower case.
+fn choose<'de, D: Deserializer<'de>, T: Copy>(
+    d: D,
+    choices: &[(&str, T)],
+    fold: bool,
+) -> std::result::Result<T, D::Error> {
+    let s = String::deserialize(d)?;
+    let key = if fold {
+        s.to_ascii_lowercase()
+    } else {
+        s.clone()
+    };
+    if let Some((_, v)) = choices.iter().find(|(n, _)| *n == key) {
+        return Ok(*v);
+    }
+    let list: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
+    Err(serde::de::Error::custom(Refusal::encode(
+        &key,
+        &format!("expected one of {}", list.join(", ")),
+    )))
+}
+
+fn de_timezone<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<TimeZone, D::Error> {
+    let s = String::deserialize(d)?;
+    match crate::zone::Zone::parse(&s) {
+        Ok(zone) => Ok(TimeZone {
+            zone,
+            name: match s.trim() {
+                "" => "local".to_string(),
+                t => t.to_string(),
+            },
+        }),
+        Err(_) => Err(serde::de::Error::custom(Refusal::encode(
+            &s,
+            crate::zone::EXPECTED,
+        ))),
+    }
+}
+
+fn de_policy<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Policy, D::Error> {
+    let policies = [
+        ("report", Policy::Report),
+        ("steer", Policy::Steer),
+        ("kill", Policy::Kill),
+        ("ladder", Policy::Ladder),
+    ];
+    choose(d, &policies, false)
+}
+
+fn de_api<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<crate::modelapi::Api, D::Error> {
+    use crate::modelapi::Api;
+    choose(
+        d,
+        &[("anthropic", Api::Anthropic), ("openai", Api::OpenAi)],
+        false,
+    )
+}
+
+/// A list, each entry one of `choices` (the refusal names the entry).
+fn choose_each<'de, D: Deserializer<'de>, T: Copy>(
+    d: D,
+    choices: &[(&str, T)],
+) -> std::result::Result<Vec<T>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .into_iter()
+        .map(|p| choose(serde::de::value::StrDeserializer::new(&p), choices, false))
+        .collect::<std::result::Result<_, serde::de::value::Error>>()
+        .map_err(|e| serde::de::Error::custom(e.to_string()))
+}
+
+/// `[digest] periods`.
+fn de_digest_periods<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<crate::cli::DigestPeriod>, D::Error> {
+    use crate::cli::DigestPeriod;
+    choose_each(
+        d,
+        &[
+            ("daily", DigestPeriod::Daily),
+            ("weekly", DigestPeriod::Weekly),
+        ],
+    )
+}
+
+/// `[[cost.budgets]] tokens`.
+fn de_token_kinds<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<crate::budgets::TokenKind>, D::Error> {
+    let kinds = crate::budgets::TokenKind::ALL.map(|k| (k.name(), k));
+    choose_each(d, &kinds)
+}
+
+fn de_cost_mode<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<crate::pricing::CostMode, D::Error> {
+    use crate::pricing::CostMode;
+    let modes = [
+        ("auto", CostMode::Auto),
+        ("logged", CostMode::Logged),
+        ("computed", CostMode::Computed),
+    ];
+    choose(d, &modes, false)
+}
+
+fn de_weekday<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<chrono::Weekday, D::Error> {
+    use chrono::Weekday;
+    let days = [
+        ("monday", Weekday::Mon),
+        ("tuesday", Weekday::Tue),
+        ("wednesday", Weekday::Wed),
+        ("thursday", Weekday::Thu),
+        ("friday", Weekday::Fri),
+        ("saturday", Weekday::Sat),
+        ("sunday", Weekday::Sun),
+    ];
+    choose(d, &days, true)
+}
+
+fn de_period<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<crate::budgets::Kind, D::Error> {
+    use crate::budgets::Kind;
+    let kinds = [
+        ("daily", Kind::Daily),
+        ("weekly", Kind::Weekly),
+        ("monthly", Kind::Monthly),
+    ];
+    choose(d, &kinds, false)
+}
+
+fn de_tunnel_mode<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<TunnelMode, D::Error> {
+    let modes = [("quick", TunnelMode::Quick), ("named", TunnelMode::Named)];
+    choose(d, &modes, false)
+}
+
+fn de_journald<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Journald, D::Error> {
+    let modes = [
+        ("auto", Journald::Auto),
+        ("always", Journald::Always),
+        ("off", Journald::Off),
+    ];
+    choose(d, &modes, false)
 }
 
 impl Check {
@@ -1121,17 +1392,6 @@ impl Check {
 const DAY_SECS: u64 = 86_400;
 /// Any case is accepted (`put` is sent as PUT).
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-const POLICIES: &[&str] = &["report", "steer", "kill", "ladder"];
-const TOKEN_KINDS: &[&str] = &["input", "output", "cache_read", "cache_write"];
-const WEEKDAYS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 
 impl Settings {
     /// Every key with a natural range or set of values, checked; the first refused one (so
@@ -1154,9 +1414,6 @@ impl Settings {
     /// `[general]`.
     fn check_general(&self, c: &mut Check) {
         let g = &self.general;
-        if let Err(e) = crate::zone::Zone::parse(&g.timezone) {
-            c.refuse("general", None, "timezone", format!("{:?}", g.timezone), e);
-        }
         c.non_empty("general", None, "openclaw_bin", &g.openclaw_bin);
     }
 
@@ -1286,20 +1543,6 @@ impl Settings {
     /// `[cost]` with its budgets and meters, and `[digest]`.
     fn check_cost(&self, c: &mut Check) {
         let k = &self.cost;
-        c.one_of(
-            "cost",
-            None,
-            "cost_mode",
-            &k.cost_mode,
-            &["auto", "logged", "computed"],
-        );
-        c.one_of(
-            "cost",
-            None,
-            "week_start",
-            &k.week_start.to_ascii_lowercase(),
-            WEEKDAYS,
-        );
         c.range(
             "cost",
             None,
@@ -1310,21 +1553,15 @@ impl Settings {
         );
         for (i, b) in k.budgets.iter().enumerate() {
             let i = Some(i);
-            c.one_of(
-                "cost.budgets",
-                i,
-                "period",
-                &b.period,
-                &["daily", "weekly", "monthly"],
-            );
             if b.limit_tokens == 0 {
                 c.range_f("cost.budgets", i, "limit_usd", b.limit_usd, 0.000001, 1e9);
                 if !b.tokens.is_empty() {
+                    let names: Vec<&str> = b.tokens.iter().map(|t| t.name()).collect();
                     c.refuse(
                         "cost.budgets",
                         i,
                         "tokens",
-                        format!("{:?}", b.tokens),
+                        format!("{names:?}"),
                         "only a token budget (limit_tokens) counts tokens".into(),
                     );
                 }
@@ -1346,9 +1583,6 @@ impl Settings {
                     1,
                     1_000_000_000_000_000,
                 );
-                for t in &b.tokens {
-                    c.one_of("cost.budgets", i, "tokens", t, TOKEN_KINDS);
-                }
             }
             c.range(
                 "cost.budgets",
@@ -1363,9 +1597,6 @@ impl Settings {
             }
         }
         let d = &self.digest;
-        for p in &d.periods {
-            c.one_of("digest", None, "periods", p, &["daily", "weekly"]);
-        }
         c.range("digest", None, "top", d.top.into(), 1, 50);
         for n in &d.sinks {
             if !self.alerts.sinks.iter().any(|k| &k.name == n) {
@@ -1419,7 +1650,6 @@ impl Settings {
     /// `[tunnel]` and its targets.
     fn check_tunnel(&self, c: &mut Check) {
         let k = &self.tunnel;
-        c.one_of("tunnel", None, "mode", &k.mode, &["quick", "named"]);
         c.non_empty("tunnel", None, "cloudflared_bin", &k.cloudflared_bin);
         c.range(
             "tunnel",
@@ -1479,13 +1709,6 @@ impl Settings {
     /// `[rate_limit]` and its probes.
     fn check_rate_limit(&self, c: &mut Check) {
         let k = &self.rate_limit;
-        c.one_of(
-            "rate_limit",
-            None,
-            "journald",
-            &k.journald,
-            &["auto", "always", "off"],
-        );
         c.range(
             "rate_limit",
             None,
@@ -1650,31 +1873,6 @@ impl Settings {
             1,
             3600,
         );
-        let p = &k.actions;
-        c.one_of("stuck.actions", None, "idle", &p.idle, POLICIES);
-        c.one_of(
-            "stuck.actions",
-            None,
-            "waiting_input",
-            &p.waiting_input,
-            POLICIES,
-        );
-        c.one_of(
-            "stuck.actions",
-            None,
-            "waiting_permission",
-            &p.waiting_permission,
-            POLICIES,
-        );
-        c.one_of("stuck.actions", None, "error_loop", &p.error_loop, POLICIES);
-        c.one_of(
-            "stuck.actions",
-            None,
-            "past_timeout",
-            &p.past_timeout,
-            POLICIES,
-        );
-        c.one_of("stuck.actions", None, "orphaned", &p.orphaned, POLICIES);
         for (i, o) in k.overrides.iter().enumerate() {
             c.range(
                 "stuck.overrides",
@@ -1690,7 +1888,6 @@ impl Settings {
     /// `[stuck.triage]`.
     fn check_stuck_triage(&self, c: &mut Check) {
         let t = &self.stuck.triage;
-        c.one_of("stuck.triage", None, "api", &t.api, crate::modelapi::NAMES);
         c.range("stuck.triage", None, "timeout_secs", t.timeout_secs, 1, 600);
         c.range(
             "stuck.triage",
@@ -1876,11 +2073,18 @@ mod tests {
             ("[cost]\ncost_mode = \"cheap\"\n", 2, "cost.cost_mode"),
             ("[[cost.budgets]]\nlimit_usd = 1.0\nwarn_percent = 150\n", 3, "cost.budgets[0].warn_percent = 150"),
             ("[rate_limit]\njournald = \"sometimes\"\n", 2, "rate_limit.journald"),
-            ("[stuck.actions]\nidle = \"nuke\"\n", 2, "stuck.actions.idle"),
-            ("[general]\ntimezone = \"Mars/Olympus\"\n", 2, "general.timezone"),
+            ("[stuck.actions]\nidle = \"nuke\"\n", 2, "stuck.actions.idle = \"nuke\": expected one of \"report\", \"steer\", \"kill\", \"ladder\" in [stuck.actions]"),
+            ("[digest]\nperiods = [\"daily\", \"hourly\"]\n", 2, "digest.periods = \"hourly\": expected one of \"daily\", \"weekly\" in [digest]"),
+            ("[stuck.triage]\nenabled = true\napi = \"grpc\"\n", 3, "stuck.triage.api = \"grpc\": expected one of \"anthropic\", \"openai\" in [stuck.triage]"),
+            ("[general]\ntimezone = \"Mars/Olympus\"\n", 2, "general.timezone = \"Mars/Olympus\": expected \"local\", an IANA zone name like \"Europe/Berlin\", \"UTC\" or an offset like \"+02:00\" in [general]"),
             ("[[cost.budgets]]\nlimit_tokens = 5\nlimit_usd = 1.0\n", 3, "cost.budgets[0].limit_usd = 1: set limit_usd or limit_tokens, not both"),
             ("[[cost.budgets]]\nperiod = \"weekly\"\nlimit_tokens = 5\ntokens = [\"input\", \"thinking\"]\n", 4, "cost.budgets[0].tokens = \"thinking\": expected one of"),
             ("[[cost.budgets]]\nlimit_tokens = 0\n", 1, "cost.budgets[0].limit_usd = 0"),
+            ("[[cost.budgets]]\nlimit_usd = 1.0\ntokens = [\"input\", \"cache_read\"]\n", 3, "cost.budgets[0].tokens = [\"input\", \"cache_read\"]: only a token budget (limit_tokens) counts tokens in [[cost.budgets]]"),
+            ("[cost]\nweek_start = \"Funday\"\n", 2, "cost.week_start = \"funday\": expected one of \"monday\", \"tuesday\""),
+            ("[[cost.budgets]]\nlimit_usd = 1.0\n\n[[cost.budgets]]\nlimit_usd = 2.0\nperiod = \"hourly\"\n", 6, "cost.budgets[1].period = \"hourly\": expected one of \"daily\", \"weekly\", \"monthly\" in [[cost.budgets]]"),
+            ("[rate_limit]\njournald = \"sometimes\"\n", 2, "rate_limit.journald = \"sometimes\": expected one of \"auto\", \"always\", \"off\" in [rate_limit]"),
+            ("[cost]\ncost_mode = \"cheap\"\n", 2, "cost.cost_mode = \"cheap\": expected one of \"auto\", \"logged\", \"computed\" in [cost]"),
             ("[digest]\nperiods = [\"hourly\"]\n", 2, "digest.periods = \"hourly\""),
             ("[digest]\ntop = 0\n", 2, "digest.top = 0: expected 1 .. 50 in [digest]"),
             ("[digest]\nsinks = [\"slack\"]\n", 2, "digest.sinks = \"slack\": no [[alerts.sinks]] has this name"),
@@ -1893,6 +2097,43 @@ mod tests {
             assert!(err.starts_with(&format!("{line}: ")), "{text:?}: {err}");
             assert!(err.contains(want), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn choices_load_as_typed_values() {
+        let t = "[cost]\ncost_mode = \"logged\"\nweek_start = \"Sunday\"\n\n[[cost.budgets]]\nperiod = \"monthly\"\nlimit_usd = 5.0\n\n[tunnel]\nmode = \"named\"\n\n[rate_limit]\njournald = \"always\"\n";
+        let s = Settings::parse(t).unwrap();
+        assert_eq!(s.cost.cost_mode, crate::pricing::CostMode::Logged);
+        assert_eq!(s.cost.week_start, chrono::Weekday::Sun);
+        assert_eq!(s.cost.budgets[0].period, crate::budgets::Kind::Monthly);
+        assert_eq!(s.tunnel.mode, TunnelMode::Named);
+        assert_eq!(s.rate_limit.journald, Journald::Always);
+        let t = "[stuck.actions]\norphaned = \"ladder\"\n[stuck.triage]\napi = \"openai\"\n[digest]\nperiods = [\"weekly\", \"daily\"]\n";
+        let s = Settings::parse(t).unwrap();
+        assert_eq!(s.stuck.actions.orphaned, Policy::Ladder);
+        let t = "[[cost.budgets]]\nlimit_tokens = 9\ntokens = [\"cache_write\", \"output\"]\n";
+        let b = &Settings::parse(t).unwrap().cost.budgets[0];
+        use crate::budgets::TokenKind;
+        assert_eq!(b.tokens, [TokenKind::CacheWrite, TokenKind::Output]);
+        assert_eq!(
+            crate::budgets::scope(b),
+            "daily tokens(cache_write+output) all"
+        );
+        assert_eq!(s.stuck.actions.idle, Policy::Report);
+        assert_eq!(s.stuck.triage.api, crate::modelapi::Api::OpenAi);
+        use crate::cli::DigestPeriod;
+        assert_eq!(
+            s.digest.periods,
+            [DigestPeriod::Weekly, DigestPeriod::Daily]
+        );
+        let s = Settings::parse("[general]\ntimezone = \" Europe/Berlin \"\n").unwrap();
+        let berlin = crate::zone::Zone::parse("Europe/Berlin").unwrap();
+        assert_eq!(s.general.timezone.zone, berlin);
+        assert_eq!(s.general.timezone.name, "Europe/Berlin");
+        assert_eq!(Settings::parse("").unwrap().general.timezone.name, "local");
+        // A choice of the wrong type is still serde's own line.
+        let err = Settings::parse("[tunnel]\nmode = 3\n").unwrap_err();
+        assert!(err.starts_with("2:8: invalid type: integer `3`"), "{err}");
     }
 
     #[test]

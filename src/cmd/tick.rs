@@ -100,7 +100,7 @@ fn after_due(e: &Entry, last: &BTreeMap<String, Last>) -> bool {
 }
 
 fn tick(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = ctx.zone()?;
+    let zone = ctx.zone();
     let entries = entries(ctx)?;
     let mut last = last_runs(ledger)?;
     let mut ran: Vec<Value> = Vec::new();
@@ -277,7 +277,7 @@ fn child_env(ctx: &Ctx) -> Vec<(&'static str, String)> {
 
 /// `tick --dry-run`: the schedule, what is due now and when each runs next.
 fn plan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = ctx.zone()?;
+    let zone = ctx.zone();
     let entries = entries(ctx)?;
     let last = last_runs(ledger)?;
     let due: BTreeMap<usize, DateTime<Utc>> = due_now(&entries, &last, ctx.now, zone)

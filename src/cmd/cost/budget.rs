@@ -19,7 +19,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde_json::{json, Value};
 
 // The period and scope rules live below cmd/ (rate-limit-detect reads them too).
-pub use crate::budgets::{parse_weekday, period_of, scope, unit, Kind, Unit, TOKEN_KINDS};
+pub use crate::budgets::{period_of, scope, unit, Kind, TokenKind, Unit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -222,12 +222,12 @@ impl Counted {
 /// Tokens one report row adds to a token budget (the kinds it counts).
 fn tokens_of(b: &Budget, r: &report::Row) -> u64 {
     let all = b.tokens.is_empty();
-    let has = |k: &str| all || b.tokens.iter().any(|t| t == k);
+    let has = |k: &TokenKind| all || b.tokens.contains(k);
     [
-        ("input", r.input),
-        ("output", r.output),
-        ("cache_read", r.cache_read),
-        ("cache_write", r.cache_write),
+        (TokenKind::Input, r.input),
+        (TokenKind::Output, r.output),
+        (TokenKind::CacheRead, r.cache_read),
+        (TokenKind::CacheWrite, r.cache_write),
     ]
     .iter()
     .filter(|(k, _)| has(k))
@@ -258,15 +258,14 @@ pub struct Eval {
 
 /// Evaluate every budget in settings at `ctx.now` (USD budgets in cost mode `mode`).
 pub fn evaluate(ctx: &Ctx, mode: crate::pricing::CostMode) -> Result<Vec<(Budget, Eval)>> {
-    let zone = ctx.zone()?;
-    let ws = parse_weekday(&ctx.settings.cost.week_start)?;
+    let zone = ctx.zone();
+    let ws = ctx.settings.cost.week_start;
     let today = zone.day_of(ctx.now);
     let today_start = zone.start_of(today);
     let today_s = today.to_string();
     let mut out = Vec::new();
     for b in &ctx.settings.cost.budgets {
-        let kind = Kind::parse(&b.period)?;
-        let (first, next) = period_of(kind, today, ws);
+        let (first, next) = period_of(b.period, today, ws);
         let rows = report::rows(ctx, mode, Some(first), Some(next - Days::new(1)))?;
         let rows: Vec<&report::Row> = rows.iter().filter(|r| matches(b, r)).collect();
         let unpriced = rows.iter().fold(0i64, |a, r| a.saturating_add(r.unpriced));
@@ -328,7 +327,7 @@ pub fn evaluate(ctx: &Ctx, mode: crate::pricing::CostMode) -> Result<Vec<(Budget
                 unit: u,
                 first,
                 last: next - Days::new(1),
-                prev_first: period_of(kind, first - Days::new(1), ws).0,
+                prev_first: period_of(b.period, first - Days::new(1), ws).0,
                 verdict: v,
                 unpriced: if u == Unit::Usd { unpriced } else { 0 },
             },
@@ -386,7 +385,7 @@ fn finding_line(e: &Eval, new_alerts: &[u32]) -> String {
 
 pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
     let BudgetCmd::Check { cost_mode: flag } = c;
-    let mode = cost_mode(ctx, *flag)?;
+    let mode = cost_mode(ctx, *flag);
     check_settings(ctx)?;
     ctx.run_job("budget-check", "budget", |ctx, ledger| {
         let mut checked = Vec::new();
@@ -411,10 +410,7 @@ pub fn run(ctx: &Ctx, c: &BudgetCmd) -> Result<Outcome> {
 
 /// Every budget's settings are usable, before anything is read or recorded.
 fn check_settings(ctx: &Ctx) -> Result<()> {
-    ctx.zone()?;
-    parse_weekday(&ctx.settings.cost.week_start)?;
     for b in &ctx.settings.cost.budgets {
-        Kind::parse(&b.period)?;
         if unit(b) == Unit::Usd && (b.limit_usd.is_nan() || b.limit_usd <= 0.0) {
             return Err(fail(
                 Code::Config,

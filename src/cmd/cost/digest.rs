@@ -433,26 +433,14 @@ fn periods(ctx: &Ctx, a: &DigestArgs) -> Vec<DigestPeriod> {
     if let Some(p) = a.period {
         return vec![p];
     }
-    ctx.settings
-        .digest
-        .periods
-        .iter()
-        .filter_map(|p| match p.as_str() {
-            "daily" => Some(DigestPeriod::Daily),
-            "weekly" => Some(DigestPeriod::Weekly),
-            _ => None,
-        })
-        .collect()
+    ctx.settings.digest.periods.clone()
 }
 
 pub fn run(ctx: &Ctx, a: &DigestArgs) -> Result<Outcome> {
-    let mode = cost_mode(ctx, a.cost_mode)?;
-    let zone = ctx.zone()?;
-    let ws = budget::parse_weekday(&ctx.settings.cost.week_start)?;
-    let zone_name = match ctx.settings.general.timezone.trim() {
-        "" => "local".to_string(),
-        z => z.to_string(),
-    };
+    let mode = cost_mode(ctx, a.cost_mode);
+    let zone = ctx.zone();
+    let ws = ctx.settings.cost.week_start;
+    let zone_name = &ctx.settings.general.timezone.name;
     let today = zone.day_of(ctx.now);
     let sinks: Vec<String> = ctx
         .settings
@@ -487,7 +475,7 @@ pub fn run(ctx: &Ctx, a: &DigestArgs) -> Result<Outcome> {
                 &rows,
                 &budgets,
                 ctx.settings.digest.top as usize,
-                &zone_name,
+                zone_name,
                 mode_name(mode),
                 incomplete.as_deref(),
             );

@@ -321,7 +321,7 @@ pub(super) fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) ->
 
 /// gather (agents, prices, cursors) -> read and count every new line -> report.
 fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = ctx.zone()?;
+    let zone = ctx.zone();
     let agents = layout::agents(&ctx.paths.openclaw_dir).with_context(|| {
         format!(
             "{}: cannot list agents",
@@ -540,7 +540,7 @@ fn outcome(ctx: &Ctx, ledger: &Ledger, stats: Stats) -> Result<Outcome> {
     );
     let detail = serde_json::to_value(&stats).unwrap_or(json!(null));
     let mut o = Outcome::ok(summary).with_detail(detail);
-    for t in totals(ledger, cost_mode(ctx, None)?)? {
+    for t in totals(ledger, cost_mode(ctx, None))? {
         let l = [
             ("agent", t.agent.as_str()),
             ("provider", t.provider.as_str()),
@@ -687,7 +687,7 @@ pub fn day_range(
     ctx: &Ctx,
     r: &crate::cli::Range,
 ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
-    let zone = ctx.zone()?;
+    let zone = ctx.zone();
     let parse = |flag: &str, s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
             fail(
@@ -713,23 +713,8 @@ pub fn day_range(
 }
 
 /// The cost mode for a run: the flag, else settings.
-pub fn cost_mode(
-    ctx: &Ctx,
-    flag: Option<crate::pricing::CostMode>,
-) -> Result<crate::pricing::CostMode> {
-    use crate::pricing::CostMode;
-    if let Some(m) = flag {
-        return Ok(m);
-    }
-    match ctx.settings.cost.cost_mode.as_str() {
-        "auto" => Ok(CostMode::Auto),
-        "logged" => Ok(CostMode::Logged),
-        "computed" => Ok(CostMode::Computed),
-        other => Err(fail(
-            Code::Config,
-            format!("cost.cost_mode = {other:?}: expected \"auto\", \"logged\" or \"computed\""),
-        )),
-    }
+pub fn cost_mode(ctx: &Ctx, flag: Option<crate::pricing::CostMode>) -> crate::pricing::CostMode {
+    flag.unwrap_or(ctx.settings.cost.cost_mode)
 }
 
 #[cfg(test)]

@@ -135,10 +135,6 @@ pub fn rows(
     ledger.read(|c| store::daily(c, mode, &lo, &hi))
 }
 
-fn week_start_day(ctx: &Ctx) -> Result<chrono::Weekday> {
-    super::budget::parse_weekday(&ctx.settings.cost.week_start)
-}
-
 fn key_of(by: GroupBy, r: &Row, week_start: chrono::Weekday) -> String {
     match by {
         GroupBy::Day => r.day.clone(),
@@ -178,9 +174,9 @@ fn mode_name(m: CostMode) -> &'static str {
 }
 
 pub fn report(ctx: &Ctx, a: &ReportArgs) -> Result<Outcome> {
-    let mode = cost_mode(ctx, a.range.cost_mode)?;
+    let mode = cost_mode(ctx, a.range.cost_mode);
     let (since, until) = day_range(ctx, &a.range)?;
-    let ws = week_start_day(ctx)?;
+    let ws = ctx.settings.cost.week_start;
     let rows = rows(ctx, mode, since, until)?;
     let mut groups: BTreeMap<String, Agg> = BTreeMap::new();
     let mut total = Agg::default();
@@ -361,7 +357,7 @@ fn csv_field(s: &str) -> String {
 }
 
 pub fn top(ctx: &Ctx, a: &TopArgs) -> Result<Outcome> {
-    let mode = cost_mode(ctx, a.range.cost_mode)?;
+    let mode = cost_mode(ctx, a.range.cost_mode);
     let (since, until) = day_range(ctx, &a.range)?;
     let rows = rows(ctx, mode, since, until)?;
     let mut groups: HashMap<(String, String), Agg> = HashMap::new();

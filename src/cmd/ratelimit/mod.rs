@@ -21,6 +21,7 @@ use crate::incremental::{self, Cursor};
 use crate::ledger::Ledger;
 use crate::openclaw::{gatewaylog, layout, transcript};
 use crate::output::Outcome;
+use crate::settings::Journald;
 use anyhow::{Context, Result};
 use breaker::{Breaker, ProbeResult, Signals, State, Transition};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -488,10 +489,10 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
             sc.stats.problem(format!("{e:#}"));
         }
     }
-    let use_journal = match cfg.journald.as_str() {
-        "always" => true,
-        "auto" => files.is_empty(),
-        _ => false,
+    let use_journal = match cfg.journald {
+        Journald::Always => true,
+        Journald::Auto => files.is_empty(),
+        Journald::Off => false,
     };
     if use_journal {
         for unit in journal_units(ctx) {
@@ -545,15 +546,6 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
 
 fn check_settings(ctx: &Ctx) -> Result<()> {
     let cfg = &ctx.settings.rate_limit;
-    if !matches!(cfg.journald.as_str(), "auto" | "always" | "off") {
-        return Err(fail(
-            Code::Config,
-            format!(
-                "rate_limit.journald = {:?}: expected \"auto\", \"always\" or \"off\"",
-                cfg.journald
-            ),
-        ));
-    }
     if cfg.threshold == 0 || cfg.window_secs == 0 {
         return Err(fail(
             Code::Config,
@@ -648,19 +640,10 @@ fn budget_exceeded(ctx: &Ctx, ledger: &Ledger) -> Result<bool> {
     if budgets.is_empty() {
         return Ok(false);
     }
-    let (Ok(zone), Ok(ws)) = (
-        ctx.zone(),
-        budget::parse_weekday(&ctx.settings.cost.week_start),
-    ) else {
-        // budget-check refuses such settings itself; here they only mean "not known".
-        return Ok(false);
-    };
+    let (zone, ws) = (ctx.zone(), ctx.settings.cost.week_start);
     let today = zone.day_of(ctx.now);
     for b in budgets {
-        let Ok(kind) = budget::Kind::parse(&b.period) else {
-            continue;
-        };
-        let (first, _) = budget::period_of(kind, today, ws);
+        let (first, _) = budget::period_of(b.period, today, ws);
         let (sc, period) = (budget::scope(b), first.to_string());
         if ledger.read(|c| crate::ledger::budget_actions::ran(c, &sc, &period))? {
             return Ok(true);

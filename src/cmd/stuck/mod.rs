@@ -17,7 +17,6 @@ pub mod store;
 pub mod triage;
 
 use crate::ctx::Ctx;
-use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
 use crate::output::{Outcome, SCHEMA_VERSION};
@@ -79,44 +78,20 @@ impl Row {
     }
 }
 
-fn policies(ctx: &Ctx) -> Result<HashMap<Class, Policy>> {
+fn policies(ctx: &Ctx) -> HashMap<Class, Policy> {
     let a = &ctx.settings.stuck.actions;
     let mut m = HashMap::new();
-    for (class, name, v) in [
-        (Class::Idle, "idle", &a.idle),
-        (Class::WaitingInput, "waiting_input", &a.waiting_input),
-        (
-            Class::WaitingPermission,
-            "waiting_permission",
-            &a.waiting_permission,
-        ),
-        (Class::ErrorLoop, "error_loop", &a.error_loop),
-        (Class::PastTimeout, "past_timeout", &a.past_timeout),
-        (Class::Orphaned, "orphaned", &a.orphaned),
+    for (class, p) in [
+        (Class::Idle, a.idle),
+        (Class::WaitingInput, a.waiting_input),
+        (Class::WaitingPermission, a.waiting_permission),
+        (Class::ErrorLoop, a.error_loop),
+        (Class::PastTimeout, a.past_timeout),
+        (Class::Orphaned, a.orphaned),
     ] {
-        let p = Policy::parse(v).ok_or_else(|| {
-            fail(
-                Code::Config,
-                format!(
-                    "{}: stuck.actions.{name} = {v:?}: not one of report, steer, kill, ladder",
-                    ctx.paths.settings.display()
-                ),
-            )
-        })?;
         m.insert(class, p);
     }
-    let t = &ctx.settings.stuck.triage;
-    if t.enabled && !matches!(t.api.as_str(), "anthropic" | "openai") {
-        return Err(fail(
-            Code::Config,
-            format!(
-                "{}: stuck.triage.api = {:?}: not anthropic or openai",
-                ctx.paths.settings.display(),
-                t.api
-            ),
-        ));
-    }
-    Ok(m)
+    m
 }
 
 fn thresholds(ctx: &Ctx, w: &Watched) -> Thresholds {
@@ -262,7 +237,7 @@ fn run_argv(ctx: &Ctx, argv: &[String]) -> std::result::Result<(), String> {
 }
 
 fn scan(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let policies = policies(ctx)?;
+    let policies = policies(ctx);
     let (watched, problems) = gather_runs(ctx)?;
     let (hist, mut triaged) = ledger.read(|c| Ok((store::history(c)?, store::known_triage(c)?)))?;
     let mut rows = classify_all(ctx, watched, &policies);
@@ -431,7 +406,7 @@ fn record(ctx: &Ctx, tx: &Connection, rows: &mut [Row], asked: &[Asked]) -> Resu
     let cleared = clear_gone(tx, rows, &now)?;
     let t = &ctx.settings.stuck.triage;
     for (k, c, ans) in asked {
-        store::triage(tx, &now, &triage_row(&t.api, &t.model, k, c, ans))?;
+        store::triage(tx, &now, &triage_row(t.api.name(), &t.model, k, c, ans))?;
     }
     for r in rows.iter_mut() {
         let Some(Decision::Act(step, _)) = &r.decision else {

@@ -5,26 +5,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-/// A class's policy from `[stuck.actions]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    Report,
-    Steer,
-    Kill,
-    Ladder,
-}
-
-impl Policy {
-    pub fn parse(s: &str) -> Option<Policy> {
-        match s {
-            "report" => Some(Policy::Report),
-            "steer" => Some(Policy::Steer),
-            "kill" => Some(Policy::Kill),
-            "ladder" => Some(Policy::Ladder),
-            _ => None,
-        }
-    }
-}
+/// A class's policy from `[stuck.actions]` (parsed when the settings load).
+pub use crate::settings::Policy;
 
 /// One action on a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

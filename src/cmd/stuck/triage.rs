@@ -5,7 +5,7 @@
 
 use super::classify::TailEntry;
 use super::policy::Suggestion;
-use crate::modelapi::{self, Api};
+use crate::modelapi;
 use crate::settings::Triage;
 use serde_json::Value;
 use std::time::Duration;
@@ -100,15 +100,20 @@ pub fn ask(t: &Triage, user: &str) -> Result<Answer, String> {
         .ok()
         .filter(|k| !k.is_empty())
         .ok_or_else(|| format!("triage: environment variable {} is not set", t.api_key_env))?;
-    let api = Api::parse(&t.api)
-        .ok_or_else(|| format!("triage: unknown api {:?} (anthropic or openai)", t.api))?;
+    let api = t.api;
     let req = modelapi::request(api, Some(&key), &t.model, t.max_tokens, Some(SYSTEM), user);
     let client = crate::http::Client::new(Duration::from_secs(t.timeout_secs.max(1)));
     let resp = client
         .post_json(&api.endpoint(&t.url), &req.header_refs(), &req.body)
-        .map_err(|e| crate::redact::redact_text(&format!("triage: {} unreachable: {e}", t.api)))?;
+        .map_err(|e| {
+            crate::redact::redact_text(&format!("triage: {} unreachable: {e}", api.name()))
+        })?;
     if !resp.ok() {
-        return Err(format!("triage: {} answered HTTP {}", t.api, resp.status));
+        return Err(format!(
+            "triage: {} answered HTTP {}",
+            api.name(),
+            resp.status
+        ));
     }
     let v: Value =
         serde_json::from_str(&resp.body).map_err(|e| format!("triage: answer is not JSON: {e}"))?;

@@ -19,6 +19,7 @@ use crate::exit::{fail, Code};
 use crate::ledger::Ledger;
 use crate::notify::{self, Alert, Severity};
 use crate::output::{table, Outcome, SCHEMA_VERSION};
+use crate::settings::TunnelMode;
 use anyhow::Result;
 use process::{Files, PidFile};
 use serde_json::json;
@@ -42,13 +43,7 @@ pub fn command_name(c: &TunnelCmd) -> &'static str {
 
 pub fn run(ctx: &Ctx, c: &TunnelCmd) -> Result<Outcome> {
     let s = &ctx.settings.tunnel;
-    if s.mode != "quick" && s.mode != "named" {
-        return Err(bad_setting(
-            ctx,
-            format!("mode = {:?}: expected \"quick\" or \"named\"", s.mode),
-        ));
-    }
-    let named = s.mode == "named";
+    let named = s.mode == TunnelMode::Named;
     if named && !matches!(c, TunnelCmd::Status | TunnelCmd::Check) {
         return Err(fail(
             Code::Usage,
@@ -379,7 +374,7 @@ fn ensure(ctx: &Ctx, ledger: &Ledger, mode: Mode) -> Result<Outcome> {
     }
     let mut state = prev.clone().unwrap_or_else(|| State::new("quick"));
     state.managed = true;
-    state.mode = "quick".into();
+    state.mode = TunnelMode::Quick.as_str().into();
     let old_url = prev.as_ref().and_then(|p| p.url.clone());
     let (running, seen) = gather(ctx, &f)?;
     let health = match &seen.url {
@@ -842,7 +837,7 @@ fn check_named(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         .read(store::load_state)?
         .unwrap_or_else(|| State::new("named"));
     state.managed = true;
-    state.mode = "named".into();
+    state.mode = TunnelMode::Named.as_str().into();
     state.pid = None;
     if state.url.as_deref() != Some(url.as_str()) {
         state.url = Some(url.clone());
@@ -898,19 +893,19 @@ fn status(ctx: &Ctx) -> Result<Outcome> {
     } else {
         (None, Vec::new(), 0, Vec::new())
     };
-    let mode = ctx.settings.tunnel.mode.clone();
+    let mode = ctx.settings.tunnel.mode;
     let pf = PidFile::read(&f.pid())?;
     let running = pf.as_ref().filter(|p| p.alive());
-    let st = state.clone().unwrap_or_else(|| State::new(&mode));
-    let process = match (&mode[..], running) {
-        ("named", _) => "not managed by claw (named mode)".to_string(),
+    let st = state.clone().unwrap_or_else(|| State::new(mode.as_str()));
+    let process = match (mode, running) {
+        (TunnelMode::Named, _) => "not managed by claw (named mode)".to_string(),
         (_, Some(p)) => format!("running (pid {})", p.pid),
         (_, None) => "not running".to_string(),
     };
     let url_file = url_file(ctx);
     let mut text = String::new();
     let kv = vec![
-        vec!["mode".to_string(), mode.clone()],
+        vec!["mode".to_string(), mode.as_str().to_string()],
         vec![
             "url".into(),
             match (&st.url, &st.url_since) {
@@ -975,7 +970,7 @@ fn status(ctx: &Ctx) -> Result<Outcome> {
     .with_text(text);
     o.json = Some(json!({
         "schema_version": SCHEMA_VERSION,
-        "mode": mode,
+        "mode": mode.as_str(),
         "managed": st.managed,
         "url": st.url,
         "since": st.url_since,
