@@ -413,16 +413,17 @@ fn free_port() -> u16 {
 
 /// `/metrics` once node_exporter answers (it starts in well under a second; 15 s bound).
 fn scrape(e: &mut Exporter, port: u16) -> String {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(3))
-        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(3)))
+        .build()
+        .into();
     let t0 = Instant::now();
     loop {
         match agent
             .get(&format!("http://127.0.0.1:{port}/metrics"))
             .call()
         {
-            Ok(r) => return r.into_string().unwrap(),
+            Ok(r) => return r.into_body().read_to_string().unwrap(),
             Err(err) => {
                 if let Ok(Some(st)) = e.child.try_wait() {
                     let mut log = String::new();
