@@ -415,13 +415,14 @@ fn pick_models(rng: &mut Rng, agent_idx: usize, kind: Kind) -> (usize, usize) {
     }
 }
 
+/// One minute, for the scripted runs' ages.
+const MIN_MS: i64 = 60_000;
+
 /// Plan one agent's sessions: keys, start times, resets, nesting.
 fn plan_agent(rng: &mut Rng, p: &Params, agent_idx: usize, id: &str, n: usize) -> Vec<Plan> {
     let mut plans: Vec<Plan> = Vec::with_capacity(n + 8);
     let earliest = NOW_MS - p.days * DAY_MS;
     let latest = NOW_MS - 9 * 3_600_000;
-    let peers = ["4242001", "4242002", "4242003", "7719", "carol"];
-    let jobs = ["nightly-report", "inbox-triage", "backup-check"];
     // Every agent has a main session; at least two, so one reset archive exists.
     let mains = 2 + n / 40;
     for i in 0..n.max(mains) {
@@ -439,81 +440,18 @@ fn plan_agent(rng: &mut Rng, p: &Params, agent_idx: usize, id: &str, n: usize) -
         let mut start = earliest + rng.below((latest - earliest) as u64) as i64;
         let (model, fallback) = pick_models(rng, agent_idx, kind);
         let m = p.turns_mean as u64;
-        let (key, turns, spawned_by, depth, label) = match kind {
-            Kind::Main => (
-                format!("agent:{id}:main"),
-                rng.range(2, m * 3) as u32,
-                None,
-                0,
-                None,
-            ),
-            Kind::Direct => {
-                let peer = rng.pick(&peers);
-                (
-                    format!("agent:{id}:telegram:direct:{peer}"),
-                    rng.range(1, m * 2) as u32,
-                    None,
-                    0,
-                    None,
-                )
-            }
-            Kind::Cron => {
-                let job = rng.pick(&jobs);
-                (
-                    format!("agent:{id}:cron:{job}:run:{sid}"),
-                    rng.range(1, 3) as u32,
-                    None,
-                    0,
-                    Some(format!("cron {job}")),
-                )
-            }
-            Kind::Hook => (
-                format!("hook:{}", rng.uuid()),
-                rng.range(1, 2) as u32,
-                None,
-                0,
-                Some("webhook".into()),
-            ),
-            Kind::Subagent => {
-                let parent = plans
-                    .iter()
-                    .rev()
-                    .take(20)
-                    .find(|q| q.kind == Kind::Subagent && q.depth == 1 && rng.chance(0.3));
-                let turns = rng.range(1, m) as u32;
-                let label = Some(format!("task-{}", rng.hex(4)));
-                match parent {
-                    Some(q) => {
-                        start = q.start + rng.range(30_000, 600_000) as i64;
-                        (
-                            format!("{}:subagent:{}", q.key, rng.uuid()),
-                            turns,
-                            Some(q.key.clone()),
-                            2,
-                            label,
-                        )
-                    }
-                    None => (
-                        format!("agent:{id}:subagent:{}", rng.uuid()),
-                        turns,
-                        Some(format!("agent:{id}:main")),
-                        1,
-                        label,
-                    ),
-                }
-            }
-        };
+        let keyed = session_key(rng, &plans, kind, id, &sid, m, &mut start);
         plans.push(Plan {
             kind,
             sid,
-            key,
+            key: keyed.key,
             start,
-            turns,
+            turns: keyed.turns,
             model,
             fallback,
-            spawned_by,
-            depth,
-            label,
+            spawned_by: keyed.spawned_by,
+            depth: keyed.depth,
+            label: keyed.label,
             reset_at: None,
             previous: None,
             scripted: None,
@@ -523,7 +461,88 @@ fn plan_agent(rng: &mut Rng, p: &Params, agent_idx: usize, id: &str, n: usize) -
     if let Some(q) = plans.iter_mut().filter(|q| q.kind == Kind::Main).last() {
         q.start = NOW_MS - 6 * 3_600_000;
     }
-    // Sessions sharing a key: all but the newest were reset.
+    mark_resets(&mut plans);
+    plans
+}
+
+/// A planned session's key and what comes with it.
+struct Keyed {
+    key: String,
+    turns: u32,
+    spawned_by: Option<String>,
+    depth: u32,
+    label: Option<String>,
+}
+
+/// The session key of a session of `kind` (`m`: mean turns), its turns, requester, depth and
+/// label. A subagent nests under a recent depth-1 subagent of `plans` now and then, and then
+/// starts after its parent (`start` moves).
+fn session_key(
+    rng: &mut Rng,
+    plans: &[Plan],
+    kind: Kind,
+    id: &str,
+    sid: &str,
+    m: u64,
+    start: &mut i64,
+) -> Keyed {
+    let keyed = |key: String, turns: u64, label: Option<String>| Keyed {
+        key,
+        turns: turns as u32,
+        spawned_by: None,
+        depth: 0,
+        label,
+    };
+    match kind {
+        Kind::Main => keyed(format!("agent:{id}:main"), rng.range(2, m * 3), None),
+        Kind::Direct => {
+            let peer = rng.pick(&["4242001", "4242002", "4242003", "7719", "carol"]);
+            let key = format!("agent:{id}:telegram:direct:{peer}");
+            keyed(key, rng.range(1, m * 2), None)
+        }
+        Kind::Cron => {
+            let job = rng.pick(&["nightly-report", "inbox-triage", "backup-check"]);
+            let key = format!("agent:{id}:cron:{job}:run:{sid}");
+            keyed(key, rng.range(1, 3), Some(format!("cron {job}")))
+        }
+        Kind::Hook => keyed(
+            format!("hook:{}", rng.uuid()),
+            rng.range(1, 2),
+            Some("webhook".into()),
+        ),
+        Kind::Subagent => {
+            let parent = plans
+                .iter()
+                .rev()
+                .take(20)
+                .find(|q| q.kind == Kind::Subagent && q.depth == 1 && rng.chance(0.3));
+            let turns = rng.range(1, m) as u32;
+            let label = Some(format!("task-{}", rng.hex(4)));
+            match parent {
+                Some(q) => {
+                    *start = q.start + rng.range(30_000, 600_000) as i64;
+                    Keyed {
+                        key: format!("{}:subagent:{}", q.key, rng.uuid()),
+                        turns,
+                        spawned_by: Some(q.key.clone()),
+                        depth: 2,
+                        label,
+                    }
+                }
+                None => Keyed {
+                    key: format!("agent:{id}:subagent:{}", rng.uuid()),
+                    turns,
+                    spawned_by: Some(format!("agent:{id}:main")),
+                    depth: 1,
+                    label,
+                },
+            }
+        }
+    }
+}
+
+/// Sessions sharing a key: all but the newest were reset.
+fn mark_resets(plans: &mut [Plan]) {
     let mut by_key: Vec<(String, i64, usize)> = plans
         .iter()
         .enumerate()
@@ -538,145 +557,145 @@ fn plan_agent(rng: &mut Rng, p: &Params, agent_idx: usize, id: &str, n: usize) -
             plans[w[1].2].previous = Some(plans[w[0].2].sid.clone());
         }
     }
-    plans
+}
+
+/// One scripted subagent run: its key, requester, start, turns, how its transcript ends and
+/// the verdict it is written to earn.
+struct Script {
+    key: String,
+    spawned_by: String,
+    start: i64,
+    turns: u32,
+    tail: Tail,
+    run_started: i64,
+    timeout_s: i64,
+    intended: &'static str,
+}
+
+/// A run that started with its session and has no run timeout (the usual case).
+fn script(
+    key: String,
+    by: String,
+    start: i64,
+    turns: u32,
+    tail: Tail,
+    intended: &'static str,
+) -> Script {
+    Script {
+        key,
+        spawned_by: by,
+        start,
+        turns,
+        tail,
+        run_started: start,
+        timeout_s: 0,
+        intended,
+    }
+}
+
+impl Script {
+    /// The plan of agent `id`'s run (takes the session id from `rng`).
+    fn plan(self, rng: &mut Rng, id: &str) -> Plan {
+        Plan {
+            kind: Kind::Subagent,
+            sid: rng.uuid(),
+            key: self.key,
+            start: self.start,
+            turns: self.turns,
+            model: if id == "main" { HAIKU } else { ACME },
+            fallback: if id == "main" { DEEPSEEK } else { QWEN },
+            spawned_by: Some(self.spawned_by),
+            depth: 1,
+            label: Some(format!("scripted-{}", self.intended)),
+            reset_at: None,
+            previous: None,
+            scripted: Some(Scripted {
+                tail: self.tail,
+                run_started: self.run_started,
+                timeout_s: self.timeout_s,
+                no_transcript: false,
+                intended: self.intended,
+            }),
+        }
+    }
 }
 
 /// The scripted subagent runs: healthy running ones and one of each stuck kind.
 fn scripted_plans(rng: &mut Rng, id: &str, first_agent: bool) -> Vec<Plan> {
-    let min = 60_000i64;
-    let mk = |rng: &mut Rng,
-              key: String,
-              spawned_by: String,
-              start: i64,
-              turns: u32,
-              tail: Tail,
-              run_started: i64,
-              timeout_s: i64,
-              intended: &'static str| Plan {
-        kind: Kind::Subagent,
-        sid: rng.uuid(),
-        key,
-        start,
-        turns,
-        model: if id == "main" { HAIKU } else { ACME },
-        fallback: if id == "main" { DEEPSEEK } else { QWEN },
-        spawned_by: Some(spawned_by),
-        depth: 1,
-        label: Some(format!("scripted-{intended}")),
-        reset_at: None,
-        previous: None,
-        scripted: Some(Scripted {
-            tail,
-            run_started,
-            timeout_s,
-            no_transcript: false,
-            intended,
-        }),
-    };
     let main = format!("agent:{id}:main");
-    let mut v = Vec::new();
     if !first_agent {
         let k = format!("agent:{id}:subagent:{}", rng.uuid());
-        let s = NOW_MS - 9 * min;
-        v.push(mk(
-            rng,
-            k,
-            main,
-            s,
-            2,
-            Tail::ErrorLoop {
-                n: 3,
-                overloaded: true,
-            },
-            s,
-            0,
-            "error_loop",
-        ));
-        return v;
+        let s = NOW_MS - 9 * MIN_MS;
+        let tail = Tail::ErrorLoop {
+            n: 3,
+            overloaded: true,
+        };
+        return vec![script(k, main, s, 2, tail, "error_loop").plan(rng, id)];
     }
+    let mut v = scripted_running(rng, id, &main);
+    v.extend(scripted_stuck(rng, id, &main));
+    v
+}
+
+/// The first agent's running runs that are not stuck (a healthy run and its nested child) and
+/// the ones stuck on time (past their timeout, idle, hung without a transcript).
+fn scripted_running(rng: &mut Rng, id: &str, main: &str) -> Vec<Plan> {
+    let mut v = Vec::new();
     let healthy_key = format!("agent:{id}:subagent:{}", rng.uuid());
-    let s = NOW_MS - 5 * min;
-    v.push(mk(
-        rng,
+    let s = NOW_MS - 5 * MIN_MS;
+    let healthy = script(
         healthy_key.clone(),
-        main.clone(),
+        main.into(),
         s,
         2,
         Tail::MidTool,
-        s,
-        0,
-        "healthy",
-    ));
-    let k = format!("{healthy_key}:subagent:{}", rng.uuid());
-    let mut nested = mk(
-        rng,
-        k,
-        healthy_key.clone(),
-        s + 30_000,
-        1,
-        Tail::MidTool,
-        s + 30_000,
-        900,
         "healthy",
     );
+    v.push(healthy.plan(rng, id));
+    let k = format!("{healthy_key}:subagent:{}", rng.uuid());
+    let mut nested = script(k, healthy_key, s + 30_000, 1, Tail::MidTool, "healthy");
+    nested.timeout_s = 900;
+    let mut nested = nested.plan(rng, id);
     nested.depth = 2;
     v.push(nested);
-    let s = NOW_MS - 25 * min;
+    let s = NOW_MS - 25 * MIN_MS;
     let k = format!("agent:{id}:subagent:{}", rng.uuid());
-    v.push(mk(
-        rng,
-        k,
-        main.clone(),
-        s + 2_000,
-        6,
-        Tail::MidTool,
-        s,
-        600,
-        "timeout",
-    ));
-    let s = NOW_MS - 240 * min;
+    let mut timeout = script(k, main.into(), s + 2_000, 6, Tail::MidTool, "timeout");
+    timeout.run_started = s;
+    timeout.timeout_s = 600;
+    v.push(timeout.plan(rng, id));
+    let s = NOW_MS - 240 * MIN_MS;
     let k = format!("agent:{id}:subagent:{}", rng.uuid());
-    v.push(mk(rng, k, main.clone(), s, 4, Tail::MidTool, s, 0, "idle"));
-    let s = NOW_MS - 120 * min;
+    v.push(script(k, main.into(), s, 4, Tail::MidTool, "idle").plan(rng, id));
+    let s = NOW_MS - 120 * MIN_MS;
     let k = format!("agent:{id}:subagent:{}", rng.uuid());
-    let mut hung = mk(rng, k, main.clone(), s, 0, Tail::MidTool, s, 0, "idle");
+    let mut hung = script(k, main.into(), s, 0, Tail::MidTool, "idle").plan(rng, id);
     if let Some(sc) = hung.scripted.as_mut() {
         sc.no_transcript = true;
     }
     v.push(hung);
-    let s = NOW_MS - 8 * min;
+    v
+}
+
+/// The first agent's runs stuck on their transcript (an error loop, a question to the user)
+/// or on a requester that is gone.
+fn scripted_stuck(rng: &mut Rng, id: &str, main: &str) -> Vec<Plan> {
+    let mut v = Vec::new();
+    let s = NOW_MS - 8 * MIN_MS;
     let k = format!("agent:{id}:subagent:{}", rng.uuid());
-    v.push(mk(
-        rng,
-        k,
-        main.clone(),
-        s,
-        2,
-        Tail::ErrorLoop {
-            n: 4,
-            overloaded: false,
-        },
-        s,
-        0,
-        "error_loop",
-    ));
-    let s = NOW_MS - 20 * min;
+    let tail = Tail::ErrorLoop {
+        n: 4,
+        overloaded: false,
+    };
+    v.push(script(k, main.into(), s, 2, tail, "error_loop").plan(rng, id));
+    let s = NOW_MS - 20 * MIN_MS;
     let k = format!("agent:{id}:subagent:{}", rng.uuid());
-    v.push(mk(
-        rng,
-        k,
-        main.clone(),
-        s,
-        3,
-        Tail::Question,
-        s,
-        0,
-        "waiting_for_input",
-    ));
+    let question = script(k, main.into(), s, 3, Tail::Question, "waiting_for_input");
+    v.push(question.plan(rng, id));
     let gone = format!("agent:{id}:subagent:{}", rng.uuid());
-    let s = NOW_MS - 6 * min;
+    let s = NOW_MS - 6 * MIN_MS;
     let k = format!("{gone}:subagent:{}", rng.uuid());
-    let mut orphan = mk(rng, k, gone, s, 2, Tail::MidTool, s, 0, "orphaned");
+    let mut orphan = script(k, gone, s, 2, Tail::MidTool, "orphaned").plan(rng, id);
     orphan.depth = 2;
     v.push(orphan);
     v
@@ -790,7 +809,35 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
         out: o.out.clone(),
         bytes: 0,
     };
-    let mut truth = Truth::default();
+    write_config(&mut home, rng, p)?;
+    let agents = agent_ctxs(o, p);
+    // Plan every agent first, so orphan checks can ask every store.
+    let mut plans = plan_agents(rng, p, &agents);
+    let mut w = AgentsWriter {
+        o,
+        p,
+        corpus,
+        rng,
+        home,
+        truth: Truth::default(),
+        runs: Vec::new(),
+        pending: Vec::new(),
+        store_keys: Default::default(),
+    };
+    for (ai, a) in agents.iter().enumerate() {
+        w.write_agent(ai, a, std::mem::take(&mut plans[ai]))?;
+    }
+    w.judge_pending();
+    let runs_map: serde_json::Map<String, Value> = w.runs.into_iter().collect();
+    w.home.json(
+        "subagents/runs.json",
+        &json!({"version": 2, "runs": Value::Object(runs_map)}),
+    )?;
+    Ok((w.truth, w.home))
+}
+
+/// `openclaw.json`, the `.bak` OpenClaw kept from before its upgrade, and the config audit log.
+fn write_config(home: &mut Home, rng: &mut Rng, p: &Params) -> Result<()> {
     let cfg = config(p.agents);
     home.json("openclaw.json", &cfg)?;
     let mut older = cfg.clone();
@@ -804,10 +851,12 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
         json!({"ts": "2026-11-18T09:41:07.520Z", "event": "config.write", "result": "rename", "previousHash": rng.hex(64), "nextHash": rng.hex(64), "previousBytes": 1502, "nextBytes": 1503, "suspicious": []}),
     ];
     let audit: String = audit.iter().map(|v| format!("{v}\n")).collect();
-    home.write("logs/config-audit.jsonl", audit.as_bytes())?;
+    home.write("logs/config-audit.jsonl", audit.as_bytes())
+}
 
-    let agents: Vec<AgentCtx> = p
-        .agents
+/// The agents and their storage era.
+fn agent_ctxs(o: &Opts, p: &Params) -> Vec<AgentCtx<'static>> {
+    p.agents
         .iter()
         .enumerate()
         .map(|(i, id)| AgentCtx {
@@ -819,7 +868,12 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
             },
             dir: format!("agents/{id}"),
         })
-        .collect();
+        .collect()
+}
+
+/// Every agent's sessions, with the scripted runs on the first agent and on the first SQLite
+/// agent.
+fn plan_agents(rng: &mut Rng, p: &Params, agents: &[AgentCtx]) -> Vec<Vec<Plan>> {
     // Main gets 40 % of the sessions; the others share the rest.
     let n_main = if agents.len() == 1 {
         p.sessions
@@ -827,8 +881,6 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
         p.sessions * 2 / 5
     };
     let n_other = (p.sessions - n_main) / (agents.len() - 1).max(1);
-
-    // Plan every agent first, so orphan checks can ask every store.
     let mut plans: Vec<Vec<Plan>> = Vec::new();
     for (i, a) in agents.iter().enumerate() {
         let n = if i == 0 { n_main } else { n_other };
@@ -838,272 +890,378 @@ fn write_agents(o: &Opts, p: &Params, rng: &mut Rng, corpus: &str) -> Result<(Tr
         }
         plans.push(v);
     }
-    let mut runs: Vec<(String, Value)> = Vec::new();
-    let mut pending: Vec<(Plan, String, RunFacts)> = Vec::new();
-    let mut store_keys: std::collections::BTreeSet<String> = Default::default();
+    plans
+}
 
-    for (ai, a) in agents.iter().enumerate() {
-        let db = if a.sqlite {
-            let d = o.out.join(&a.dir).join("agent");
-            std::fs::create_dir_all(&d)?;
-            for side in [
-                "openclaw-agent.sqlite.generation-lock.sqlite",
-                "openclaw-agent.sqlite.reindex-lock.sqlite",
-            ] {
-                home.write(&format!("{}/agent/{side}", a.dir), b"")?;
-            }
-            Some(sqlite::AgentDb::create(&d.join("openclaw-agent.sqlite"))?)
-        } else {
-            None
+/// Writes the agents' sessions in turn and gathers what spans them: the truth, the runs file's
+/// records, the running runs to judge once every store is known, and every stored session key.
+struct AgentsWriter<'a> {
+    o: &'a Opts,
+    p: &'a Params,
+    corpus: &'a str,
+    rng: &'a mut Rng,
+    home: Home,
+    truth: Truth,
+    runs: Vec<(String, Value)>,
+    pending: Vec<(Plan, String, RunFacts)>,
+    store_keys: std::collections::BTreeSet<String>,
+}
+
+/// One agent being written: its database (SQLite era) or its `sessions.json` entries (JSONL).
+struct AgentOut<'a> {
+    a: &'a AgentCtx<'a>,
+    db: Option<sqlite::AgentDb>,
+    store: Vec<(String, Value)>,
+    /// Sessions from before the agent moved to SQLite are also kept as imported JSONL.
+    migrated_at: i64,
+    /// Whether a `.zst` archive was written yet (every agent gets at least one).
+    zst_done: bool,
+}
+
+impl AgentsWriter<'_> {
+    fn write_agent(&mut self, ai: usize, a: &AgentCtx, plans: Vec<Plan>) -> Result<()> {
+        let db = self.open_db(a)?;
+        std::fs::create_dir_all(self.o.out.join(&a.dir).join("sessions"))?;
+        let mut out = AgentOut {
+            a,
+            db,
+            store: Vec::new(),
+            migrated_at: NOW_MS - self.p.days * DAY_MS / 3,
+            zst_done: false,
         };
-        std::fs::create_dir_all(o.out.join(&a.dir).join("sessions"))?;
-        let mut store: Vec<(String, Value)> = Vec::new();
-        // Sessions from before the agent moved to SQLite are also kept as imported JSONL.
-        let migrated_at = NOW_MS - p.days * DAY_MS / 3;
-        let mut zst_done = false;
-        for plan in std::mem::take(&mut plans[ai]) {
-            let sc = plan.scripted.clone();
-            let running = sc.is_some();
-            let spec = Spec {
-                agent: a.id,
-                sid: &plan.sid,
-                start_ms: plan.start,
-                turns: plan.turns,
-                model: plan.model,
-                fallback: plan.fallback,
-                err_rate: 0.12,
-                tool_max_bytes: p.tool_max,
-                pace_ms: if plan.kind == Kind::Subagent || plan.kind == Kind::Cron {
-                    20_000
-                } else {
-                    60_000
-                },
-                compaction_every: p.compaction_every,
-                checkpoint_copies: !a.sqlite && rng.chance(0.5),
-                tail: sc.as_ref().map(|s| s.tail).unwrap_or(Tail::Normal),
-                limit_ms: plan
-                    .reset_at
-                    .unwrap_or(NOW_MS - 20_000)
-                    .min(NOW_MS - 20_000),
-            };
-            let no_transcript = sc.as_ref().map(|s| s.no_transcript).unwrap_or(false);
-            let mut sub = rng.fork();
-            let s = if no_transcript {
-                None
-            } else {
-                truth.sessions += 1;
-                Some(transcript::generate(&mut sub, corpus, &mut truth, &spec))
-            };
-            let last = s.as_ref().map(|s| s.last_ms).unwrap_or(plan.start);
-            let ended = if running {
-                None
-            } else {
-                Some(last + rng.range(50, 3000) as i64)
-            };
-            // Where the lines go.
-            let archive_after = ended.map(|e| e + 3_600_000 + rng.range(0, 600_000) as i64);
-            let fname = if let Some(r) = plan.reset_at {
-                format!("{}.jsonl.reset.{}", plan.sid, archive_ts(r))
-            } else if plan.kind == Kind::Subagent
-                && archive_after.map(|t| t < NOW_MS).unwrap_or(false)
-            {
-                let zst = if rng.chance(0.1) || !zst_done {
-                    ".zst"
-                } else {
-                    ""
-                };
-                zst_done = true;
-                format!(
-                    "{}.jsonl.deleted.{}{zst}",
-                    plan.sid,
-                    archive_ts(archive_after.unwrap_or(NOW_MS))
-                )
-            } else {
-                format!("{}.jsonl", plan.sid)
-            };
-            let in_store = a.sqlite || fname.ends_with(".jsonl");
-            let (provider, model) = {
-                let m = &MODELS[s.as_ref().map(|s| s.model).unwrap_or(plan.model)];
-                (m.provider, m.id)
-            };
-            if let Some(s) = &s {
-                if db.is_some() {
-                    if plan.start < migrated_at {
-                        home.write_at(
-                            &format!("{}/sessions/session-sqlite-import-archive/{fname}", a.dir),
-                            &encode(&fname, &s.buf)?,
-                            s.last_ms,
-                        )?;
-                    }
-                } else {
-                    home.write_at(
-                        &format!("{}/sessions/{fname}", a.dir),
-                        &encode(&fname, &s.buf)?,
-                        s.last_ms,
-                    )?;
-                    for c in &s.checkpoints {
-                        home.write_at(
-                            &format!(
-                                "{}/sessions/{}.checkpoint.{}.jsonl",
-                                a.dir, plan.sid, c.uuid
-                            ),
-                            s.prefix(c.lines),
-                            s.last_ms,
-                        )?;
-                    }
-                    if fname.ends_with(".jsonl") && rng.chance(0.3) {
-                        sidecars(&mut home, rng, a, &plan.sid, s)?;
-                    }
-                    if running {
-                        // The writer is alive: pid 1 exists on every Linux machine the home is
-                        // read on, where a made-up pid would make every running run orphaned.
-                        let lock = json!({"pid": 1, "createdAt": iso(plan.start)});
-                        home.write(
-                            &format!("{}/sessions/{}.jsonl.lock", a.dir, plan.sid),
-                            format!("{lock}\n").as_bytes(),
-                        )?;
-                    }
-                }
-            }
-            let status = if running { "running" } else { "done" };
-            if let Some(db) = &db {
-                let chat = (plan.kind == Kind::Direct).then_some("direct");
-                db.window(&sqlite::Window {
-                    session_id: &plan.sid,
-                    session_key: &plan.key,
-                    previous_session_id: plan.previous.as_deref(),
-                    reason: if plan.previous.is_some() {
-                        "reset"
-                    } else {
-                        "initial"
-                    },
-                    created_at: plan.start,
-                    updated_at: last,
-                    started_at: plan.start,
-                    ended_at: ended,
-                    status,
-                    chat_type: chat,
-                    channel: chat.map(|_| "telegram"),
-                    model_provider: provider,
-                    model,
-                    spawned_by: plan.spawned_by.as_deref(),
-                    display_name: plan.label.as_deref(),
-                })?;
-                if let Some(s) = &s {
-                    db.events(&plan.sid, s)?;
-                }
-            } else if in_store {
-                store.push((
-                    plan.key.clone(),
-                    store_entry(rng, p, a, &plan, s.as_ref(), last, ended, provider, model),
-                ));
-            }
-            if in_store {
-                store_keys.insert(plan.key.clone());
-            }
-            // Subagent runs: scripted ones, and finished ones from the last two days.
-            if plan.kind == Kind::Subagent
-                && (running || ended.map(|e| e > NOW_MS - 2 * DAY_MS).unwrap_or(false))
-            {
-                let run_id = rng.uuid();
-                let (trailing, last_stop) = s.as_ref().map(tail_facts).unwrap_or((0, false));
-                let started = sc.as_ref().map(|x| x.run_started).unwrap_or(plan.start);
-                let timeout_s = sc
-                    .as_ref()
-                    .map(|x| x.timeout_s)
-                    .unwrap_or(if rng.chance(0.3) { 900 } else { 0 });
-                let mut rec = json!({
-                    "runId": run_id, "childSessionKey": plan.key,
-                    "requesterSessionKey": plan.spawned_by, "requesterDisplayKey": plan.spawned_by,
-                    "task": format!("{}: {}", plan.label.as_deref().unwrap_or("task"), &corpus[(plan.start as usize) % 60_000..][..80]),
-                    "label": plan.label, "model": format!("{provider}/{model}"),
-                    "runTimeoutSeconds": timeout_s, "createdAt": started - 40, "startedAt": started,
-                });
-                if let Some(e) = ended {
-                    let (st, why) = match rng.weighted(&[90, 7, 3]) {
-                        0 => (json!({"status": "ok"}), "completed"),
-                        1 => (
-                            json!({"status": "error", "error": "FailoverError: ⚠️ API rate limit reached. Please try again later."}),
-                            "error",
-                        ),
-                        _ => (json!({"status": "timeout"}), "timeout"),
-                    };
-                    rec["endedAt"] = json!(e);
-                    rec["outcome"] = st;
-                    rec["endedReason"] = json!(why);
-                    truth.runs.push(RunTruth {
-                        run_id: run_id.clone(),
-                        agent: a.id.to_string(),
-                        child_session_key: plan.key.clone(),
-                        state: "finished",
-                        reasons: vec![],
-                        last_activity_ms: last,
-                        note: String::new(),
-                    });
-                } else {
-                    let facts = RunFacts {
-                        started_ms: started,
-                        timeout_s,
-                        last_activity_ms: last.max(started),
-                        requester_known: true,
-                        trailing_errors: trailing,
-                        last_is_assistant_stop: last_stop,
-                    };
-                    pending.push((plan, run_id.clone(), facts));
-                    runs.push((run_id, rec));
-                    continue;
-                }
-                runs.push((run_id, rec));
-            }
+        for plan in plans {
+            self.write_session(&mut out, plan)?;
         }
-        if let Some(db) = db {
+        if let Some(db) = out.db {
             db.finish()?;
         }
         if !a.sqlite {
-            let map: serde_json::Map<String, Value> = store.into_iter().collect();
-            home.json(
+            let map: serde_json::Map<String, Value> = out.store.into_iter().collect();
+            self.home.json(
                 &format!("{}/sessions/sessions.json", a.dir),
                 &Value::Object(map),
             )?;
             let cache = json!({"version": 1, "updatedAt": NOW_MS - 3_600_000, "refreshing": false,
                                "totals": {"costUsd": 0.0, "note": "stale cache: never a source of truth"}});
-            home.json(
+            self.home.json(
                 &format!("{}/sessions/.usage-cost-cache.json", a.dir),
                 &cache,
             )?;
         }
-        auth_state(&mut home, &mut truth, a.id, ai)?;
+        auth_state(&mut self.home, &mut self.truth, a.id, ai)
     }
-    // Running runs: judge them now that every store is known.
-    for (plan, run_id, mut facts) in pending {
-        facts.requester_known = plan
-            .spawned_by
+
+    /// A SQLite-era agent's database (and the lock files beside it); `None` in the JSONL era.
+    fn open_db(&mut self, a: &AgentCtx) -> Result<Option<sqlite::AgentDb>> {
+        if !a.sqlite {
+            return Ok(None);
+        }
+        let d = self.o.out.join(&a.dir).join("agent");
+        std::fs::create_dir_all(&d)?;
+        for side in [
+            "openclaw-agent.sqlite.generation-lock.sqlite",
+            "openclaw-agent.sqlite.reindex-lock.sqlite",
+        ] {
+            self.home.write(&format!("{}/agent/{side}", a.dir), b"")?;
+        }
+        Ok(Some(sqlite::AgentDb::create(
+            &d.join("openclaw-agent.sqlite"),
+        )?))
+    }
+
+    /// One session: its transcript, where it is stored, and its subagent run.
+    fn write_session(&mut self, out: &mut AgentOut, plan: Plan) -> Result<()> {
+        let a = out.a;
+        let running = plan.scripted.is_some();
+        let spec = self.spec(a, &plan);
+        let no_transcript = plan
+            .scripted
             .as_ref()
-            .map(|k| store_keys.contains(k))
+            .map(|s| s.no_transcript)
             .unwrap_or(false);
-        let reasons = stuck_reasons(&facts, NOW_MS);
-        let agent = plan.key.split(':').nth(1).unwrap_or("main").to_string();
-        let intended = plan.scripted.as_ref().map(|s| s.intended).unwrap_or("");
-        truth.runs.push(RunTruth {
-            run_id,
-            agent,
-            child_session_key: plan.key.clone(),
-            state: if reasons.is_empty() {
-                "running"
-            } else {
-                "stuck"
-            },
-            reasons,
-            last_activity_ms: facts.last_activity_ms,
-            note: format!("scripted: {intended}"),
-        });
+        let mut sub = self.rng.fork();
+        let s = if no_transcript {
+            None
+        } else {
+            self.truth.sessions += 1;
+            Some(transcript::generate(
+                &mut sub,
+                self.corpus,
+                &mut self.truth,
+                &spec,
+            ))
+        };
+        let last = s.as_ref().map(|s| s.last_ms).unwrap_or(plan.start);
+        let ended = if running {
+            None
+        } else {
+            Some(last + self.rng.range(50, 3000) as i64)
+        };
+        let fname = self.file_name(out, &plan, ended);
+        let in_store = a.sqlite || fname.ends_with(".jsonl");
+        if let Some(s) = &s {
+            self.write_files(out, &plan, &fname, s)?;
+        }
+        let (provider, model) = model_of(&plan, s.as_ref());
+        if let Some(db) = &out.db {
+            db.window(&window(&plan, last, ended, provider, model))?;
+            if let Some(s) = &s {
+                db.events(&plan.sid, s)?;
+            }
+        } else if in_store {
+            let entry = store_entry(
+                self.rng,
+                self.p,
+                a,
+                &plan,
+                s.as_ref(),
+                last,
+                ended,
+                provider,
+                model,
+            );
+            out.store.push((plan.key.clone(), entry));
+        }
+        if in_store {
+            self.store_keys.insert(plan.key.clone());
+        }
+        // Subagent runs: scripted ones, and finished ones from the last two days.
+        if plan.kind == Kind::Subagent
+            && (running || ended.map(|e| e > NOW_MS - 2 * DAY_MS).unwrap_or(false))
+        {
+            self.record_run(a, plan, s.as_ref(), last, ended);
+        }
+        Ok(())
     }
-    let runs_map: serde_json::Map<String, Value> = runs.into_iter().collect();
-    home.json(
-        "subagents/runs.json",
-        &json!({"version": 2, "runs": Value::Object(runs_map)}),
-    )?;
-    Ok((truth, home))
+
+    /// What the transcript generator is asked for.
+    fn spec<'p>(&mut self, a: &'p AgentCtx, plan: &'p Plan) -> Spec<'p> {
+        Spec {
+            agent: a.id,
+            sid: &plan.sid,
+            start_ms: plan.start,
+            turns: plan.turns,
+            model: plan.model,
+            fallback: plan.fallback,
+            err_rate: 0.12,
+            tool_max_bytes: self.p.tool_max,
+            pace_ms: if plan.kind == Kind::Subagent || plan.kind == Kind::Cron {
+                20_000
+            } else {
+                60_000
+            },
+            compaction_every: self.p.compaction_every,
+            checkpoint_copies: !a.sqlite && self.rng.chance(0.5),
+            tail: plan
+                .scripted
+                .as_ref()
+                .map(|s| s.tail)
+                .unwrap_or(Tail::Normal),
+            limit_ms: plan
+                .reset_at
+                .unwrap_or(NOW_MS - 20_000)
+                .min(NOW_MS - 20_000),
+        }
+    }
+
+    /// Where the lines go: the live file, a reset archive, or (an old finished subagent) a
+    /// deleted archive, some of them zstd-compressed.
+    fn file_name(&mut self, out: &mut AgentOut, plan: &Plan, ended: Option<i64>) -> String {
+        let archive_after = ended.map(|e| e + 3_600_000 + self.rng.range(0, 600_000) as i64);
+        if let Some(r) = plan.reset_at {
+            format!("{}.jsonl.reset.{}", plan.sid, archive_ts(r))
+        } else if plan.kind == Kind::Subagent && archive_after.map(|t| t < NOW_MS).unwrap_or(false)
+        {
+            let zst = if self.rng.chance(0.1) || !out.zst_done {
+                ".zst"
+            } else {
+                ""
+            };
+            out.zst_done = true;
+            format!(
+                "{}.jsonl.deleted.{}{zst}",
+                plan.sid,
+                archive_ts(archive_after.unwrap_or(NOW_MS))
+            )
+        } else {
+            format!("{}.jsonl", plan.sid)
+        }
+    }
+
+    /// The transcript's files: in the JSONL era the file itself with its checkpoint copies,
+    /// sidecars and lock; in the SQLite era only the import archive of a session from before
+    /// the migration.
+    fn write_files(&mut self, out: &AgentOut, plan: &Plan, fname: &str, s: &Session) -> Result<()> {
+        let a = out.a;
+        if out.db.is_some() {
+            if plan.start < out.migrated_at {
+                self.home.write_at(
+                    &format!("{}/sessions/session-sqlite-import-archive/{fname}", a.dir),
+                    &encode(fname, &s.buf)?,
+                    s.last_ms,
+                )?;
+            }
+            return Ok(());
+        }
+        self.home.write_at(
+            &format!("{}/sessions/{fname}", a.dir),
+            &encode(fname, &s.buf)?,
+            s.last_ms,
+        )?;
+        for c in &s.checkpoints {
+            self.home.write_at(
+                &format!(
+                    "{}/sessions/{}.checkpoint.{}.jsonl",
+                    a.dir, plan.sid, c.uuid
+                ),
+                s.prefix(c.lines),
+                s.last_ms,
+            )?;
+        }
+        if fname.ends_with(".jsonl") && self.rng.chance(0.3) {
+            sidecars(&mut self.home, self.rng, a, &plan.sid, s)?;
+        }
+        if plan.scripted.is_some() {
+            // The writer is alive: pid 1 exists on every Linux machine the home is
+            // read on, where a made-up pid would make every running run orphaned.
+            let lock = json!({"pid": 1, "createdAt": iso(plan.start)});
+            self.home.write(
+                &format!("{}/sessions/{}.jsonl.lock", a.dir, plan.sid),
+                format!("{lock}\n").as_bytes(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A subagent run's record in `subagents/runs.json`, with its truth: a finished run is
+    /// judged now, a running one once every store is known.
+    fn record_run(
+        &mut self,
+        a: &AgentCtx,
+        plan: Plan,
+        s: Option<&Session>,
+        last: i64,
+        ended: Option<i64>,
+    ) {
+        let (provider, model) = model_of(&plan, s);
+        let sc = plan.scripted.as_ref();
+        let run_id = self.rng.uuid();
+        let (trailing, last_stop) = s.map(tail_facts).unwrap_or((0, false));
+        let started = sc.map(|x| x.run_started).unwrap_or(plan.start);
+        let timeout_s =
+            sc.map(|x| x.timeout_s)
+                .unwrap_or(if self.rng.chance(0.3) { 900 } else { 0 });
+        let mut rec = json!({
+            "runId": run_id, "childSessionKey": plan.key,
+            "requesterSessionKey": plan.spawned_by, "requesterDisplayKey": plan.spawned_by,
+            "task": format!("{}: {}", plan.label.as_deref().unwrap_or("task"), &self.corpus[(plan.start as usize) % 60_000..][..80]),
+            "label": plan.label, "model": format!("{provider}/{model}"),
+            "runTimeoutSeconds": timeout_s, "createdAt": started - 40, "startedAt": started,
+        });
+        if let Some(e) = ended {
+            self.finish_run(&mut rec, e);
+            self.truth.runs.push(RunTruth {
+                run_id: run_id.clone(),
+                agent: a.id.to_string(),
+                child_session_key: plan.key.clone(),
+                state: "finished",
+                reasons: vec![],
+                last_activity_ms: last,
+                note: String::new(),
+            });
+        } else {
+            let facts = RunFacts {
+                started_ms: started,
+                timeout_s,
+                last_activity_ms: last.max(started),
+                requester_known: true,
+                trailing_errors: trailing,
+                last_is_assistant_stop: last_stop,
+            };
+            self.pending.push((plan, run_id.clone(), facts));
+        }
+        self.runs.push((run_id, rec));
+    }
+
+    /// A finished run's end and outcome: mostly ok, some rate-limit errors and timeouts.
+    fn finish_run(&mut self, rec: &mut Value, ended: i64) {
+        let (st, why) = match self.rng.weighted(&[90, 7, 3]) {
+            0 => (json!({"status": "ok"}), "completed"),
+            1 => (
+                json!({"status": "error", "error": "FailoverError: ⚠️ API rate limit reached. Please try again later."}),
+                "error",
+            ),
+            _ => (json!({"status": "timeout"}), "timeout"),
+        };
+        rec["endedAt"] = json!(ended);
+        rec["outcome"] = st;
+        rec["endedReason"] = json!(why);
+    }
+
+    /// Running runs: judge them now that every store is known.
+    fn judge_pending(&mut self) {
+        for (plan, run_id, mut facts) in std::mem::take(&mut self.pending) {
+            facts.requester_known = plan
+                .spawned_by
+                .as_ref()
+                .map(|k| self.store_keys.contains(k))
+                .unwrap_or(false);
+            let reasons = stuck_reasons(&facts, NOW_MS);
+            let agent = plan.key.split(':').nth(1).unwrap_or("main").to_string();
+            let intended = plan.scripted.as_ref().map(|s| s.intended).unwrap_or("");
+            self.truth.runs.push(RunTruth {
+                run_id,
+                agent,
+                child_session_key: plan.key.clone(),
+                state: if reasons.is_empty() {
+                    "running"
+                } else {
+                    "stuck"
+                },
+                reasons,
+                last_activity_ms: facts.last_activity_ms,
+                note: format!("scripted: {intended}"),
+            });
+        }
+    }
+}
+
+/// The provider and model a session ran on (its transcript's, else the planned one).
+fn model_of(plan: &Plan, s: Option<&Session>) -> (&'static str, &'static str) {
+    let m = &MODELS[s.map(|s| s.model).unwrap_or(plan.model)];
+    (m.provider, m.id)
+}
+
+/// A SQLite-era session's `session_windows` row.
+fn window<'p>(
+    plan: &'p Plan,
+    last: i64,
+    ended: Option<i64>,
+    provider: &'p str,
+    model: &'p str,
+) -> sqlite::Window<'p> {
+    let chat = (plan.kind == Kind::Direct).then_some("direct");
+    sqlite::Window {
+        session_id: &plan.sid,
+        session_key: &plan.key,
+        previous_session_id: plan.previous.as_deref(),
+        reason: if plan.previous.is_some() {
+            "reset"
+        } else {
+            "initial"
+        },
+        created_at: plan.start,
+        updated_at: last,
+        started_at: plan.start,
+        ended_at: ended,
+        status: if ended.is_none() { "running" } else { "done" },
+        chat_type: chat,
+        channel: chat.map(|_| "telegram"),
+        model_provider: provider,
+        model,
+        spawned_by: plan.spawned_by.as_deref(),
+        display_name: plan.label.as_deref(),
+    }
 }
 
 /// Sets a file's modification time to `ms` (epoch milliseconds).
