@@ -200,6 +200,88 @@ fn first_file(dir: &Path, suffix: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("no *{suffix} in {dir:?}"))
 }
 
+/// A good first run of every job: the state the bad runs must keep.
+fn clean_runs(s: &Sandbox) {
+    for job in JOBS {
+        let mut args = vec!["--now", NOW];
+        args.extend_from_slice(job.args);
+        let r = s.run(&args);
+        assert!(
+            [0, 1].contains(&r.code),
+            "clean run of {:?}: {}\n{}",
+            job.args,
+            r.code,
+            r.stderr
+        );
+    }
+}
+
+/// Shapes left out for a file (each `continue` says why).
+fn shape_skipped(what: &str, how: Bad) -> bool {
+    // The 50 MB line costs seconds per run in a debug build: the readers of whole
+    // files get it, the rest is covered by the other shapes.
+    if how == Bad::HugeLine && !["config", "transcript", "gateway log"].contains(&what) {
+        return true;
+    }
+    // Absurd usage numbers in a transcript (counted, summed, stored) are the numeric
+    // bounds' own tests (cost module); here they would only repeat them.
+    if how == Bad::AbsurdNumbers && what == "transcript" {
+        return true;
+    }
+    false
+}
+
+/// Readers left out for a shape.
+fn reader_skipped(what: &str, how: Bad, job: &Job) -> bool {
+    // One reader per file gets the 50 MB line (seconds per run in a debug build).
+    if how == Bad::HugeLine
+        && !matches!(
+            (what, job.args[0]),
+            ("config", "config")
+                | ("transcript", "cost-track")
+                | ("gateway log", "rate-limit-detect")
+        )
+    {
+        return true;
+    }
+    if how == Bad::HugeLine && what == "config" && job.args[1] != "validate" {
+        return true;
+    }
+    false
+}
+
+/// Nothing lost: every config backup taken before is still listed and restorable.
+fn nothing_lost(s: &Sandbox, backups_before: &[String]) {
+    // Nothing lost: every config backup taken before is still listed and restorable (its
+    // content verifies), and the transcript store verifies.
+    let after = config_ids(s);
+    for id in backups_before {
+        assert!(after.contains(id), "backup {id} lost");
+        // diff's convention: 0 the same, 1 different; anything else is a lost backup.
+        let r = s.run(&["config", "diff", id, "current"]);
+        assert!(r.code == 0 || r.code == 1, "backup {id}: {}", r.stderr);
+    }
+    s.run(&["--now", NOW, "compaction-backup", "verify"])
+        .code(0);
+}
+
+/// The command line of `job` on the spoiled `file` (the import reads it as its argument; an
+/// unreadable file is read by an unprivileged user, root reads everything).
+fn job_cmd(s: &Sandbox, job: &Job, file: &Path, how: Bad) -> Command {
+    let mut args = vec!["--now", NOW];
+    args.extend_from_slice(job.args);
+    let import_arg;
+    if job.args == IMPORT.args {
+        import_arg = file.to_str().unwrap().to_string();
+        args.push(&import_arg);
+    }
+    if how == Bad::Unreadable {
+        s.unprivileged_cmd(&args)
+    } else {
+        s.cmd(&args)
+    }
+}
+
 /// The corpus: each job against each file it reads, spoiled every way.
 #[test]
 fn bad_input_corpus_per_job() {
@@ -213,18 +295,7 @@ fn bad_input_corpus_per_job() {
         "prices.json",
         r#"{"claude-sonnet-4-5":{"input_cost_per_token":3e-6,"output_cost_per_token":1.5e-5,"litellm_provider":"anthropic"}}"#,
     );
-    for job in JOBS {
-        let mut args = vec!["--now", NOW];
-        args.extend_from_slice(job.args);
-        let r = s.run(&args);
-        assert!(
-            [0, 1].contains(&r.code),
-            "clean run of {:?}: {}\n{}",
-            job.args,
-            r.code,
-            r.stderr
-        );
-    }
+    clean_runs(&s);
     let backups_before = config_ids(&s);
     let targets: Vec<(&str, PathBuf, Vec<&Job>)> = vec![
         ("config", s.config(), JOBS.iter().collect()),
@@ -267,44 +338,15 @@ fn bad_input_corpus_per_job() {
     for (what, file, jobs) in &targets {
         let original = fs::read(file).unwrap();
         for how in ALL_BAD {
-            // The 50 MB line costs seconds per run in a debug build: the readers of whole
-            // files get it, the rest is covered by the other shapes.
-            if how == Bad::HugeLine && !["config", "transcript", "gateway log"].contains(what) {
-                continue;
-            }
-            // Absurd usage numbers in a transcript (counted, summed, stored) are the numeric
-            // bounds' own tests (cost module); here they would only repeat them.
-            if how == Bad::AbsurdNumbers && *what == "transcript" {
+            if shape_skipped(what, how) {
                 continue;
             }
             spoil(file, how, &original);
             for job in jobs {
-                // One reader per file gets the 50 MB line (seconds per run in a debug build).
-                if how == Bad::HugeLine
-                    && !matches!(
-                        (*what, job.args[0]),
-                        ("config", "config")
-                            | ("transcript", "cost-track")
-                            | ("gateway log", "rate-limit-detect")
-                    )
-                {
+                if reader_skipped(what, how, job) {
                     continue;
                 }
-                if how == Bad::HugeLine && *what == "config" && job.args[1] != "validate" {
-                    continue;
-                }
-                let mut args = vec!["--now", NOW];
-                args.extend_from_slice(job.args);
-                let import_arg;
-                if job.args == IMPORT.args {
-                    import_arg = file.to_str().unwrap().to_string();
-                    args.push(&import_arg);
-                }
-                let cmd = if how == Bad::Unreadable {
-                    s.unprivileged_cmd(&args)
-                } else {
-                    s.cmd(&args)
-                };
+                let cmd = job_cmd(&s, job, file, how);
                 let limit = Duration::from_secs(if how == Bad::HugeLine { 180 } else { 30 });
                 let (r, took) = run_timeout(cmd, limit);
                 *by_shape.entry(format!("{how:?}")).or_insert(Duration::ZERO) += took;
@@ -342,17 +384,7 @@ fn bad_input_corpus_per_job() {
             unspoil(file, &original);
         }
     }
-    // Nothing lost: every config backup taken before is still listed and restorable (its
-    // content verifies), and the transcript store verifies.
-    let after = config_ids(&s);
-    for id in &backups_before {
-        assert!(after.contains(id), "backup {id} lost");
-        // diff's convention: 0 the same, 1 different; anything else is a lost backup.
-        let r = s.run(&["config", "diff", id, "current"]);
-        assert!(r.code == 0 || r.code == 1, "backup {id}: {}", r.stderr);
-    }
-    s.run(&["--now", NOW, "compaction-backup", "verify"])
-        .code(0);
+    nothing_lost(&s, &backups_before);
     let _ = writeln!(
         std::io::stderr(),
         "adversarial corpus: {cases} runs ({failed_cleanly} refused with one line naming the file, \

@@ -251,6 +251,13 @@ fn every_move_openclaw_makes_counts_each_line_once() {
     assert_eq!(totals(&s), (all + 750_000, 6, 0, 0));
     let all = all + 750_000;
 
+    sqlite_era_counts_each_line_once(&s, [l1, l2, l3, l4], all);
+}
+
+/// The SQLite era, after the JSONL moves whose spend is `all` micro-dollars: the same
+/// session A (`a_lines`) migrated into the agent database counts nothing again; new sessions
+/// and rows appended there count once.
+fn sqlite_era_counts_each_line_once(s: &Sandbox, a_lines: [String; 4], all: i64) {
     // The SQLite era: the same sessions migrated into the agent database (long events
     // zstd-compressed with event_json NULL), plus one new session only there.
     let db = s.openclaw().join("agents/main/agent/openclaw-agent.sqlite");
@@ -279,16 +286,8 @@ fn every_move_openclaw_makes_counts_each_line_once() {
             .unwrap();
         }
     };
-    for (i, l) in [
-        header(SID_A),
-        l1.clone(),
-        l2.clone(),
-        l3.clone(),
-        l4.clone(),
-    ]
-    .iter()
-    .enumerate()
-    {
+    let [l1, l2, l3, l4] = a_lines;
+    for (i, l) in [header(SID_A), l1, l2, l3, l4].iter().enumerate() {
         insert(SID_A, i as i64, l, i % 2 == 1);
     }
     let sid_d = "dddddddd-0000-4000-8000-000000000004";
@@ -299,8 +298,8 @@ fn every_move_openclaw_makes_counts_each_line_once() {
         &logged("d0000001", "2026-03-09T14:00:00.000Z", 0.125),
         true,
     );
-    track(&s).code(0).silent();
-    assert_eq!(totals(&s), (all + 125_000, 7, 0, 0));
+    track(s).code(0).silent();
+    assert_eq!(totals(s), (all + 125_000, 7, 0, 0));
     let all = all + 125_000;
 
     // Rows appended to an already-read session (JSON and zstd) are picked up, once.
@@ -316,9 +315,9 @@ fn every_move_openclaw_makes_counts_each_line_once() {
         &logged("a0000005", "2026-03-09T14:02:00.000Z", 0.003),
         true,
     );
-    track(&s).code(0).silent();
-    track(&s).code(0).silent();
-    assert_eq!(totals(&s), (all + 5_000, 9, 0, 0));
+    track(s).code(0).silent();
+    track(s).code(0).silent();
+    assert_eq!(totals(s), (all + 5_000, 9, 0, 0));
 
     // Per session: A holds lines 1-4 + 5.
     let r = s.run(&["--now", NOW, "--json", "cost", "report", "--by", "session"]);

@@ -175,6 +175,94 @@ fn cost_rows(s: &Sandbox, now: &str) -> serde_json::Value {
     r.json()["rows"].clone()
 }
 
+/// Clean durations per op, so random kills land inside the run.
+fn clean_durations(
+    s: &Sandbox,
+    rng: &mut Rng,
+    start: &chrono::DateTime<chrono::FixedOffset>,
+) -> std::collections::HashMap<u8, Duration> {
+    let mut took = std::collections::HashMap::new();
+    for op in OPS {
+        let now = start.to_rfc3339();
+        let mut a = vec!["--now".to_string(), now];
+        a.extend(args_of(op, s, rng));
+        let t = Instant::now();
+        let r = s.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!([0, 1].contains(&r.code), "{op:?}: {}", r.stderr);
+        took.insert(op as u8, t.elapsed());
+    }
+    took
+}
+
+/// The rerun of `a` after the kill or fault #`i` succeeds and leaves a config that is one of
+/// the `versions` written and backups that all verify.
+fn rerun_loses_nothing(
+    s: &Sandbox,
+    a: &[String],
+    op: Op,
+    i: u64,
+    seed: u64,
+    versions: &BTreeSet<Vec<u8>>,
+) {
+    // The rerun (a killed run's lock is free: the kernel dropped it with the process).
+    let r = s.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        [0, 1].contains(&r.code) || (op == Op::Restore && r.code == 66),
+        "rerun #{i} of {op:?} after a kill (seed {seed}): exit {}\n{}",
+        r.code,
+        r.stderr
+    );
+    let cfg = fs::read(s.config()).unwrap();
+    assert!(
+        versions.contains(&cfg),
+        "#{i} {op:?}: config is neither old nor new (seed {seed})"
+    );
+    // Stricter than `config list` (which skips a damaged manifest with a warning): every
+    // backup directory in place must verify.
+    for id in published(s) {
+        verify_backup(s, &id);
+    }
+    integrity(s);
+}
+
+/// Every job once more at `end`, then nothing is lost: backups restore, the transcript
+/// restores, cost totals equal a clean run's, no temp file is left.
+fn end_state_loses_nothing(s: &Sandbox, rng: &mut Rng, end: &str, live: &Path) {
+    // Finally: every job once more, then the end-state checks.
+    for op in [Op::Backup, Op::Prune, Op::Cbackup, Op::CostTrack] {
+        let mut a = vec!["--now".to_string(), end.to_string()];
+        a.extend(args_of(op, s, rng));
+        let r = s.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!([0, 1].contains(&r.code), "{op:?}: {}", r.stderr);
+    }
+    // Every listed backup really restores (and the restore of the last puts back the first).
+    for id in config_ids(s) {
+        s.run(&["--now", end, "config", "restore", &id, "--force"])
+            .code(0);
+    }
+    integrity(s);
+    // Every transcript line ever written restores from the store.
+    let out = s.root().join("restored");
+    s.run(&["sessions", "restore", SID, "--to", out.to_str().unwrap()])
+        .code(0);
+    assert_eq!(
+        fs::read(out.join(format!("{SID}.jsonl"))).unwrap(),
+        fs::read(live).unwrap(),
+        "restored transcript differs from every line written"
+    );
+    // Cost totals equal a clean run's on a copy of the same home.
+    let clean = Sandbox::new();
+    fs::remove_dir_all(clean.openclaw()).unwrap();
+    copy_dir(&s.openclaw(), &clean.openclaw());
+    clean.run(&["--now", end, "cost-track"]).code(0);
+    assert_eq!(cost_rows(s, end), cost_rows(&clean, end), "cost totals");
+    let left: Vec<PathBuf> = [s.state(), s.openclaw()]
+        .iter()
+        .flat_map(|d| temps(d))
+        .collect();
+    assert!(left.is_empty(), "temp files left: {left:?}");
+}
+
 #[test]
 fn kill_anywhere_then_rerun_loses_nothing() {
     let seed: u64 = std::env::var("CLAW_CRASH_SEED")
@@ -208,17 +296,7 @@ fn kill_anywhere_then_rerun_loses_nothing() {
     versions.insert(base_config.as_bytes().to_vec());
     let t0 = Instant::now();
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-21T08:00:00Z").unwrap();
-    // Clean durations per op, so random kills land inside the run.
-    let mut took = std::collections::HashMap::new();
-    for op in OPS {
-        let now = start.to_rfc3339();
-        let mut a = vec!["--now".to_string(), now];
-        a.extend(args_of(op, &s, &mut rng));
-        let t = Instant::now();
-        let r = s.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!([0, 1].contains(&r.code), "{op:?}: {}", r.stderr);
-        took.insert(op as u8, t.elapsed());
-    }
+    let took = clean_durations(&s, &mut rng, &start);
     let (mut killed, mut faulted, mut finished_first) = (0u64, 0u64, 0u64);
     let mut line_no = 0u64;
     let mut per_op = [0u64; 6];
@@ -274,60 +352,10 @@ fn kill_anywhere_then_rerun_loses_nothing() {
                 finished_first += 1;
             }
         }
-        // The rerun (a killed run's lock is free: the kernel dropped it with the process).
-        let r = s.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(
-            [0, 1].contains(&r.code) || (op == Op::Restore && r.code == 66),
-            "rerun #{i} of {op:?} after a kill (seed {seed}): exit {}\n{}",
-            r.code,
-            r.stderr
-        );
-        let cfg = fs::read(s.config()).unwrap();
-        assert!(
-            versions.contains(&cfg),
-            "#{i} {op:?}: config is neither old nor new (seed {seed})"
-        );
-        // Stricter than `config list` (which skips a damaged manifest with a warning): every
-        // backup directory in place must verify.
-        for id in published(&s) {
-            verify_backup(&s, &id);
-        }
-        integrity(&s);
+        rerun_loses_nothing(&s, &a, op, i, seed, &versions);
     }
-    // Finally: every job once more, then the end-state checks.
     let end = (start + chrono::Duration::minutes(10 * (kills as i64 + 2))).to_rfc3339();
-    for op in [Op::Backup, Op::Prune, Op::Cbackup, Op::CostTrack] {
-        let mut a = vec!["--now".to_string(), end.clone()];
-        a.extend(args_of(op, &s, &mut rng));
-        let r = s.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!([0, 1].contains(&r.code), "{op:?}: {}", r.stderr);
-    }
-    // Every listed backup really restores (and the restore of the last puts back the first).
-    for id in config_ids(&s) {
-        s.run(&["--now", &end, "config", "restore", &id, "--force"])
-            .code(0);
-    }
-    integrity(&s);
-    // Every transcript line ever written restores from the store.
-    let out = s.root().join("restored");
-    s.run(&["sessions", "restore", SID, "--to", out.to_str().unwrap()])
-        .code(0);
-    assert_eq!(
-        fs::read(out.join(format!("{SID}.jsonl"))).unwrap(),
-        fs::read(&live).unwrap(),
-        "restored transcript differs from every line written"
-    );
-    // Cost totals equal a clean run's on a copy of the same home.
-    let clean = Sandbox::new();
-    fs::remove_dir_all(clean.openclaw()).unwrap();
-    copy_dir(&s.openclaw(), &clean.openclaw());
-    clean.run(&["--now", &end, "cost-track"]).code(0);
-    assert_eq!(cost_rows(&s, &end), cost_rows(&clean, &end), "cost totals");
-    let left: Vec<PathBuf> = [s.state(), s.openclaw()]
-        .iter()
-        .flat_map(|d| temps(d))
-        .collect();
-    assert!(left.is_empty(), "temp files left: {left:?}");
+    end_state_loses_nothing(&s, &mut rng, &end, &live);
     let _ = writeln!(
         std::io::stderr(),
         "crash test (seed {seed}): {kills} iterations, {killed} SIGKILLs mid-run, {faulted} aborts at \

@@ -97,17 +97,12 @@ fn paths(reqs: &[crate::fakehttp::Req]) -> Vec<String> {
     p
 }
 
-#[test]
-fn a_digest_arrives_once_per_day_formatted_per_sink_and_again_the_next_day() {
-    let s = Sandbox::new();
-    s.write_settings(&format!(
-        "[general]\ntimezone = \"Europe/Berlin\"\n{ONLY_DIGEST}\n[digest]\ntop = 2\n\
-         [[cost.budgets]]\nperiod = \"daily\"\nlimit_usd = 10.0\n{}",
-        sinks_settings()
-    ));
+/// Spend on both sides of Berlin's day boundaries: agent main on the 8th, 9th and 10th, ops
+/// on the 9th.
+fn two_agents_spend(s: &Sandbox) {
     // Berlin days (CET, +01:00): the 9th runs 2026-03-08T23:00Z .. 2026-03-09T23:00Z.
     transcript(
-        &s,
+        s,
         "main",
         SID,
         &[
@@ -142,7 +137,7 @@ fn a_digest_arrives_once_per_day_formatted_per_sink_and_again_the_next_day() {
         ],
     );
     transcript(
-        &s,
+        s,
         "ops",
         SID2,
         &[line(
@@ -153,60 +148,10 @@ fn a_digest_arrives_once_per_day_formatted_per_sink_and_again_the_next_day() {
             0.25,
         )],
     );
-    let srv = FakeHttp::start(&[]);
-    run(
-        &s,
-        &srv,
-        &["--now", "2026-03-10T06:00:00Z", "cost", "track"],
-    )
-    .code(0)
-    .silent();
+}
 
-    // --dry-run shows the digest and sends nothing.
-    let r = run(
-        &s,
-        &srv,
-        &[
-            "--now",
-            "2026-03-10T06:00:00Z",
-            "--dry-run",
-            "cost",
-            "digest",
-        ],
-    );
-    r.code(0);
-    assert!(
-        r.stdout.starts_with("Cost digest, daily Mon 2026-03-09\n"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout
-            .contains("Spend: $2.00\nChange: +$0.00 (+0.0 %) vs $2.00\n"),
-        "{}",
-        r.stdout
-    );
-    assert!(srv.take().is_empty());
-
-    // The first tick at 08:00 CET (07:00Z) sends the 9th's digest to every sink.
-    let r = run(
-        &s,
-        &srv,
-        &["--now", "2026-03-10T07:00:00Z", "tick", "--json"],
-    );
-    r.code(0);
-    assert_eq!(r.json()["ran"][0]["job"], "cost-digest", "{}", r.stdout);
-    let reqs = srv.take();
-    assert_eq!(
-        paths(&reqs),
-        [
-            "/hook",
-            "/ntfy/spend",
-            "/slack",
-            "/teams",
-            "/tg/bot1:TOKEN/sendMessage"
-        ]
-    );
+/// The 9th's digest as each sink got it: the figures, exact, in every format.
+fn formatted_per_sink(reqs: &[crate::fakehttp::Req]) {
     let by = |p: &str| reqs.iter().find(|r| r.path.starts_with(p)).unwrap().clone();
     // Webhook: the figures, exact, in the payload.
     let hook = by("/hook").json();
@@ -263,6 +208,103 @@ fn a_digest_arrives_once_per_day_formatted_per_sink_and_again_the_next_day() {
         Some("claw: Cost digest, daily Mon 2026-03-09")
     );
     assert!(ntfy.body.contains("Spend by day:"), "{}", ntfy.body);
+}
+
+/// Two digest runs at once on the 12th send one digest to each sink.
+fn two_runs_at_once_send_one_digest(s: &Sandbox, srv: &FakeHttp) {
+    // Two runs at once on the 12th: one digest.
+    let mut kids = Vec::new();
+    for _ in 0..2 {
+        let mut c = s.cmd(&[
+            "--now",
+            "2026-03-12T07:00:00Z",
+            "--wait",
+            "20",
+            "cost",
+            "digest",
+        ]);
+        for (k, v) in [
+            ("T_SLACK", srv.url("/slack")),
+            ("T_TEAMS", srv.url("/teams")),
+            ("T_TG", srv.url("/tg")),
+            ("T_TG_TOKEN", "1:TOKEN".into()),
+            ("T_NTFY", srv.url("/ntfy")),
+            ("T_HOOK", srv.url("/hook")),
+        ] {
+            c.env(k, v);
+        }
+        kids.push(c.spawn().unwrap());
+    }
+    for mut k in kids {
+        assert!(k.wait().unwrap().success());
+    }
+    assert_eq!(srv.take().len(), 5, "one digest to each of 5 sinks");
+}
+
+#[test]
+fn a_digest_arrives_once_per_day_formatted_per_sink_and_again_the_next_day() {
+    let s = Sandbox::new();
+    s.write_settings(&format!(
+        "[general]\ntimezone = \"Europe/Berlin\"\n{ONLY_DIGEST}\n[digest]\ntop = 2\n\
+         [[cost.budgets]]\nperiod = \"daily\"\nlimit_usd = 10.0\n{}",
+        sinks_settings()
+    ));
+    two_agents_spend(&s);
+    let srv = FakeHttp::start(&[]);
+    run(
+        &s,
+        &srv,
+        &["--now", "2026-03-10T06:00:00Z", "cost", "track"],
+    )
+    .code(0)
+    .silent();
+
+    // --dry-run shows the digest and sends nothing.
+    let r = run(
+        &s,
+        &srv,
+        &[
+            "--now",
+            "2026-03-10T06:00:00Z",
+            "--dry-run",
+            "cost",
+            "digest",
+        ],
+    );
+    r.code(0);
+    assert!(
+        r.stdout.starts_with("Cost digest, daily Mon 2026-03-09\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Spend: $2.00\nChange: +$0.00 (+0.0 %) vs $2.00\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(srv.take().is_empty());
+
+    // The first tick at 08:00 CET (07:00Z) sends the 9th's digest to every sink.
+    let r = run(
+        &s,
+        &srv,
+        &["--now", "2026-03-10T07:00:00Z", "tick", "--json"],
+    );
+    r.code(0);
+    assert_eq!(r.json()["ran"][0]["job"], "cost-digest", "{}", r.stdout);
+    let reqs = srv.take();
+    assert_eq!(
+        paths(&reqs),
+        [
+            "/hook",
+            "/ntfy/spend",
+            "/slack",
+            "/teams",
+            "/tg/bot1:TOKEN/sendMessage"
+        ]
+    );
+    formatted_per_sink(&reqs);
 
     // A second tick the same day, and the digest by hand: nothing more is sent.
     run(&s, &srv, &["--now", "2026-03-10T07:30:00Z", "tick"])
@@ -297,33 +339,7 @@ fn a_digest_arrives_once_per_day_formatted_per_sink_and_again_the_next_day() {
     assert_eq!(hook["key"], "digest:daily:2026-03-10");
     assert_eq!(hook["payload"]["facts"][0], json!(["Spend", "$0.75"]));
 
-    // Two runs at once on the 12th: one digest.
-    let mut kids = Vec::new();
-    for _ in 0..2 {
-        let mut c = s.cmd(&[
-            "--now",
-            "2026-03-12T07:00:00Z",
-            "--wait",
-            "20",
-            "cost",
-            "digest",
-        ]);
-        for (k, v) in [
-            ("T_SLACK", srv.url("/slack")),
-            ("T_TEAMS", srv.url("/teams")),
-            ("T_TG", srv.url("/tg")),
-            ("T_TG_TOKEN", "1:TOKEN".into()),
-            ("T_NTFY", srv.url("/ntfy")),
-            ("T_HOOK", srv.url("/hook")),
-        ] {
-            c.env(k, v);
-        }
-        kids.push(c.spawn().unwrap());
-    }
-    for mut k in kids {
-        assert!(k.wait().unwrap().success());
-    }
-    assert_eq!(srv.take().len(), 5, "one digest to each of 5 sinks");
+    two_runs_at_once_send_one_digest(&s, &srv);
 }
 
 #[test]

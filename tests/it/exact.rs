@@ -303,22 +303,9 @@ fn ccusage() -> Option<std::path::PathBuf> {
     p.is_file().then_some(p)
 }
 
-/// Cross-check against ccusage on a generated JSONL home, reduced to what both read alike:
-/// ccusage 20.0.24 leaves out `.reset`/`.deleted` archives and Anthropic/OpenAI alias token
-/// names, counts checkpoint copies and `gateway-injected` lines again (README, "Spend, side by
-/// side"), so those are removed first. Then the tokens per day are equal, and the spend of
-/// every day x model whose lines all carry a logged cost is equal to within ccusage's float
-/// sum; the rest is what ccusage prices itself (or marks `missingPricing`, $0) where claw
-/// uses the config's prices.
-#[test]
-fn ccusage_agrees_on_tokens_per_day_and_on_logged_spend() {
-    let Some(cc) = ccusage() else {
-        crate::common::skip("no ccusage (CLAW_TEST_CCUSAGE, or bench-cache/tools from scripts/bench.sh): the ccusage cross-check");
-        return;
-    };
-    let s = Sandbox::new();
-    let (home, _) = s.gen_home("home-cc", 5, "jsonl");
-    s.write_settings("[general]\ntimezone = \"UTC\"\n");
+/// Removes what ccusage 20.0.24 reads differently from claw (see the test below): the
+/// checkpoint, `.reset` and `.deleted` copies, and the `gateway-injected` and alias-token lines.
+fn reduce_to_what_both_read(home: &Path) {
     for e in walkdir::WalkDir::new(home.join("agents"))
         .into_iter()
         .flatten()
@@ -343,6 +330,25 @@ fn ccusage_agrees_on_tokens_per_day_and_on_logged_spend() {
             std::fs::write(p, kept.join("\n") + "\n").unwrap();
         }
     }
+}
+
+/// Cross-check against ccusage on a generated JSONL home, reduced to what both read alike:
+/// ccusage 20.0.24 leaves out `.reset`/`.deleted` archives and Anthropic/OpenAI alias token
+/// names, counts checkpoint copies and `gateway-injected` lines again (README, "Spend, side by
+/// side"), so those are removed first. Then the tokens per day are equal, and the spend of
+/// every day x model whose lines all carry a logged cost is equal to within ccusage's float
+/// sum; the rest is what ccusage prices itself (or marks `missingPricing`, $0) where claw
+/// uses the config's prices.
+#[test]
+fn ccusage_agrees_on_tokens_per_day_and_on_logged_spend() {
+    let Some(cc) = ccusage() else {
+        crate::common::skip("no ccusage (CLAW_TEST_CCUSAGE, or bench-cache/tools from scripts/bench.sh): the ccusage cross-check");
+        return;
+    };
+    let s = Sandbox::new();
+    let (home, _) = s.gen_home("home-cc", 5, "jsonl");
+    s.write_settings("[general]\ntimezone = \"UTC\"\n");
+    reduce_to_what_both_read(&home);
     let out = std::process::Command::new(&cc)
         .args([
             "openclaw",

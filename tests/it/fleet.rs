@@ -548,6 +548,15 @@ fn node_exporter_serves_claws_series_and_spend_equal_to_cost_report() {
         [1.0]
     );
 
+    spend_equals_cost_report(&s, &oc, &get);
+    budget_breaker_stuck_and_backup_figures(&s, &all, &get);
+}
+
+/// A scraped series' values: `name` with the labels `want`.
+type Get<'a> = dyn Fn(&str, &[(&str, &str)]) -> Vec<f64> + 'a;
+
+/// Spend per agent and in total, as scraped, equals `claw cost report`.
+fn spend_equals_cost_report(s: &Sandbox, oc: &Path, get: &Get) {
     // Spend per agent and in total equals `claw cost report`, to the micro-dollar.
     let r = s.run_env(
         &[
@@ -578,7 +587,14 @@ fn node_exporter_serves_claws_series_and_spend_equal_to_cost_report() {
     assert_eq!(total, crate::common::usd(&report["total"]["cost_usd"]));
     let all_spend: f64 = get("claw_cost_usd_total", &[]).iter().sum();
     assert!((all_spend - total.to_f64()).abs() < 1e-9);
+}
 
+/// The budget, breaker, stuck and config-backup series carry the ledger's figures.
+fn budget_breaker_stuck_and_backup_figures(
+    s: &Sandbox,
+    all: &[(String, BTreeMap<String, String>, f64)],
+    get: &Get,
+) {
     // Budget, breaker and stuck figures are served with their values.
     let usage = get("claw_budget_usage_ratio", &[("budget", "daily all")]);
     let spent = get("claw_budget_spent_usd", &[("budget", "daily all")]);

@@ -396,27 +396,9 @@ fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     p
 }
 
-#[test]
-fn actions_run_once_per_trip_with_the_real_cli_shape() {
-    let s = Sandbox::new();
-    let bin = s.root().join("bin");
-    let calls = s.root().join("calls.txt");
-    script(
-        &bin,
-        "openclaw",
-        &format!("printf '%s|' \"$@\" >> {0}; echo >> {0}", calls.display()),
-    );
-    let cmd = script(
-        &bin,
-        "heartbeat",
-        &format!("echo \"heartbeat $1\" >> {}", calls.display()),
-    );
-    s.write_settings(&format!(
-        "[general]\ntimezone = \"UTC\"\n[rate_limit]\nlog_dirs = [{:?}]\njournald = \"off\"\nabort_subagents = true\ndisable_cron = false\ntrip_commands = [[{:?}, \"pause\"]]\nresume_commands = [[{:?}, \"resume\"]]\n",
-        logs(&s).display().to_string(),
-        cmd.display().to_string(),
-        cmd.display().to_string()
-    ));
+/// The sessions store and the subagent runs registry the trip reads: running, done and
+/// unrelated-provider subagents, some listed in both.
+fn write_subagents(s: &Sandbox) {
     let sess = s.openclaw().join("agents/main/sessions");
     std::fs::create_dir_all(&sess).unwrap();
     std::fs::write(
@@ -445,6 +427,30 @@ fn actions_run_once_per_trip_with_the_real_cli_shape() {
         .to_string(),
     )
     .unwrap();
+}
+
+#[test]
+fn actions_run_once_per_trip_with_the_real_cli_shape() {
+    let s = Sandbox::new();
+    let bin = s.root().join("bin");
+    let calls = s.root().join("calls.txt");
+    script(
+        &bin,
+        "openclaw",
+        &format!("printf '%s|' \"$@\" >> {0}; echo >> {0}", calls.display()),
+    );
+    let cmd = script(
+        &bin,
+        "heartbeat",
+        &format!("echo \"heartbeat $1\" >> {}", calls.display()),
+    );
+    s.write_settings(&format!(
+        "[general]\ntimezone = \"UTC\"\n[rate_limit]\nlog_dirs = [{:?}]\njournald = \"off\"\nabort_subagents = true\ndisable_cron = false\ntrip_commands = [[{:?}, \"pause\"]]\nresume_commands = [[{:?}, \"resume\"]]\n",
+        logs(&s).display().to_string(),
+        cmd.display().to_string(),
+        cmd.display().to_string()
+    ));
+    write_subagents(&s);
     let f = logs(&s).join(format!("openclaw-{DAY}.log"));
     for m in 0..3 {
         append(&f, &failure(m, 0, "anthropic"));

@@ -6,6 +6,7 @@
 use crate::common::{Run, Sandbox};
 use crate::fakehttp::FakeHttp;
 use serde_json::{json, Value};
+use std::path::Path;
 
 const NOW: &str = "2026-05-04T12:30:00Z";
 const SID: &str = "5ec2e700-0000-4000-8000-000000000001";
@@ -43,24 +44,17 @@ fn error_line(i: usize) -> String {
     .to_string()
 }
 
-#[test]
-fn no_secret_reaches_any_output() {
-    let Some(shared) = crate::common::shared() else {
-        return crate::common::skip("../shared (redaction cases) is not beside this checkout");
-    };
-    let cases: Vec<Value> = serde_json::from_slice(
-        &std::fs::read(shared.join("samples/redaction-cases.json")).unwrap(),
-    )
-    .unwrap();
+/// The secrets to search for (the planted tokens and every case's `rawMustNotContain`), and
+/// each case planted as OpenClaw would hold it: under its label, or as the value itself.
+fn secrets_and_planted(cases: &[Value]) -> (Vec<String>, Vec<Value>) {
     let mut secrets: Vec<String> = [
         SLACK, TG, NTFY, HOOK, CFG_TOKEN, CFG_TOKEN2, CFG_SLACK, CFG_TEAMS, TRANSCRIPT, LOG, LABEL,
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    // Each case planted as OpenClaw would hold it: under its label, or as the value itself.
     let mut planted = Vec::new();
-    for c in &cases {
+    for c in cases {
         let v = &c["value"];
         planted.push(match c["labels"].as_array().and_then(|l| l.first()) {
             Some(l) => json!({ l.as_str().unwrap(): v }),
@@ -70,13 +64,11 @@ fn no_secret_reaches_any_output() {
             secrets.push(m.as_str().unwrap().to_string());
         }
     }
+    (secrets, planted)
+}
 
-    let s = Sandbox::new();
-    let srv = FakeHttp::serve(|_| (500, "{\"error\":\"down\"}".into()));
-    let prom = s.root().join("prom");
-    std::fs::create_dir_all(&prom).unwrap();
-    let logs = s.root().join("tmp-openclaw");
-    std::fs::create_dir_all(&logs).unwrap();
+/// Settings that route every job's output to `.prom` files and every alert to the four sinks.
+fn write_settings(s: &Sandbox, prom: &Path, logs: &Path) {
     s.write_settings(&format!(
         r#"[general]
 timezone = "UTC"
@@ -116,18 +108,11 @@ headers = {{ Authorization = "Bearer {{token}}" }}
         prom = prom.display().to_string(),
         logs = logs.display().to_string(),
     ));
-    let env = [
-        ("T_SLACK_URL", srv.url(&format!("/services/T1/B1/{SLACK}"))),
-        ("T_TG_BASE", srv.url("")),
-        ("T_TG_TOKEN", TG.to_string()),
-        ("T_NTFY_BASE", srv.url("/ntfy")),
-        ("T_NTFY_TOKEN", NTFY.to_string()),
-        ("T_HOOK_URL", srv.url("/hook")),
-        ("T_HOOK_TOKEN", HOOK.to_string()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+}
 
-    s.write_config(&config(CFG_TOKEN, &planted));
+/// The secrets planted in the config, a transcript, the store, the runs registry and the log.
+fn plant_home(s: &Sandbox, planted: &[Value], logs: &Path) {
+    s.write_config(&config(CFG_TOKEN, planted));
     let sessions = s.openclaw().join("agents/main/sessions");
     std::fs::create_dir_all(&sessions).unwrap();
     let lines: Vec<String> = (1..=3).map(error_line).collect();
@@ -165,6 +150,115 @@ headers = {{ Authorization = "Bearer {{token}}" }}
             + "\n",
     )
     .unwrap();
+}
+
+/// Every column of every ledger table joins `outputs`; an alert must have been raised.
+fn ledger_tables(s: &Sandbox, outputs: &mut Vec<(String, String)>) {
+    // Every column of every ledger table.
+    let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in &tables {
+        let mut st = db.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+        let n = st.column_count();
+        let mut dump = String::new();
+        let mut rows = st.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            for i in 0..n {
+                use rusqlite::types::ValueRef;
+                match r.get_ref(i).unwrap() {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => {
+                        dump.push_str(&String::from_utf8_lossy(b));
+                        dump.push('\t');
+                    }
+                    v => dump.push_str(&format!("{v:?}\t")),
+                }
+            }
+            dump.push('\n');
+        }
+        outputs.push((format!("ledger table {t}"), dump));
+    }
+    let alerts: i64 = db
+        .query_row("SELECT count(*) FROM alerts", [], |r| r.get(0))
+        .unwrap_or(0);
+    assert!(
+        alerts > 0,
+        "no alert was raised: the sinks were not exercised"
+    );
+}
+
+/// No secret in any output, and the searches are real: the planted things did reach the
+/// outputs, masked.
+fn no_secret_in(secrets: &[String], outputs: &[(String, String)]) {
+    let mut leaks = Vec::new();
+    for (name, text) in outputs {
+        for sec in secrets {
+            if text.contains(sec.as_str()) {
+                leaks.push(format!("{name}: {sec}"));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
+    // The searches are real: the planted things did reach the outputs, masked.
+    let all: String = outputs.iter().map(|(_, t)| t.as_str()).collect();
+    for shown in [
+        "*** (changed)",
+        "api_key=***",
+        "password=***",
+        "Authorization: ***",
+    ] {
+        assert!(
+            all.contains(shown),
+            "{shown} never shown: the search proves nothing\n{all}"
+        );
+    }
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!(
+            "secrets test: {} secrets x {} outputs searched = {} searches, 0 leaks\n",
+            secrets.len(),
+            outputs.len(),
+            secrets.len() * outputs.len()
+        )
+        .as_bytes(),
+    );
+}
+
+#[test]
+fn no_secret_reaches_any_output() {
+    let Some(shared) = crate::common::shared() else {
+        return crate::common::skip("../shared (redaction cases) is not beside this checkout");
+    };
+    let cases: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(shared.join("samples/redaction-cases.json")).unwrap(),
+    )
+    .unwrap();
+    let (secrets, planted) = secrets_and_planted(&cases);
+
+    let s = Sandbox::new();
+    let srv = FakeHttp::serve(|_| (500, "{\"error\":\"down\"}".into()));
+    let prom = s.root().join("prom");
+    std::fs::create_dir_all(&prom).unwrap();
+    let logs = s.root().join("tmp-openclaw");
+    std::fs::create_dir_all(&logs).unwrap();
+    write_settings(&s, &prom, &logs);
+    let env = [
+        ("T_SLACK_URL", srv.url(&format!("/services/T1/B1/{SLACK}"))),
+        ("T_TG_BASE", srv.url("")),
+        ("T_TG_TOKEN", TG.to_string()),
+        ("T_NTFY_BASE", srv.url("/ntfy")),
+        ("T_NTFY_TOKEN", NTFY.to_string()),
+        ("T_HOOK_URL", srv.url("/hook")),
+        ("T_HOOK_TOKEN", HOOK.to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    plant_home(&s, &planted, &logs);
 
     let mut outputs: Vec<(String, String)> = Vec::new();
     let mut record = |name: &str, r: Run| {
@@ -207,42 +301,7 @@ headers = {{ Authorization = "Bearer {{token}}" }}
     record("status --json", run(&["--json", "status"]));
     record("doctor --json", run(&["--json", "doctor"]));
 
-    // Every column of every ledger table.
-    let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
-    let tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for t in &tables {
-        let mut st = db.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
-        let n = st.column_count();
-        let mut dump = String::new();
-        let mut rows = st.query([]).unwrap();
-        while let Some(r) = rows.next().unwrap() {
-            for i in 0..n {
-                use rusqlite::types::ValueRef;
-                match r.get_ref(i).unwrap() {
-                    ValueRef::Text(b) | ValueRef::Blob(b) => {
-                        dump.push_str(&String::from_utf8_lossy(b));
-                        dump.push('\t');
-                    }
-                    v => dump.push_str(&format!("{v:?}\t")),
-                }
-            }
-            dump.push('\n');
-        }
-        outputs.push((format!("ledger table {t}"), dump));
-    }
-    let alerts: i64 = db
-        .query_row("SELECT count(*) FROM alerts", [], |r| r.get(0))
-        .unwrap_or(0);
-    assert!(
-        alerts > 0,
-        "no alert was raised: the sinks were not exercised"
-    );
+    ledger_tables(&s, &mut outputs);
     for e in std::fs::read_dir(&prom).unwrap() {
         let p = e.unwrap().path();
         outputs.push((
@@ -265,36 +324,5 @@ headers = {{ Authorization = "Bearer {{token}}" }}
         ));
     }
 
-    let mut leaks = Vec::new();
-    for (name, text) in &outputs {
-        for sec in &secrets {
-            if text.contains(sec.as_str()) {
-                leaks.push(format!("{name}: {sec}"));
-            }
-        }
-    }
-    assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
-    // The searches are real: the planted things did reach the outputs, masked.
-    let all: String = outputs.iter().map(|(_, t)| t.as_str()).collect();
-    for shown in [
-        "*** (changed)",
-        "api_key=***",
-        "password=***",
-        "Authorization: ***",
-    ] {
-        assert!(
-            all.contains(shown),
-            "{shown} never shown: the search proves nothing\n{all}"
-        );
-    }
-    let _ = std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!(
-            "secrets test: {} secrets x {} outputs searched = {} searches, 0 leaks\n",
-            secrets.len(),
-            outputs.len(),
-            secrets.len() * outputs.len()
-        )
-        .as_bytes(),
-    );
+    no_secret_in(&secrets, &outputs);
 }

@@ -169,36 +169,12 @@ fn store_entry(sid: &str, label: &str, status: &str, started_mins: i64) -> Value
         "skillsSnapshot":{"prompt":"s".repeat(5000),"skills":[{"name":"a"},{"name":"b"}]}})
 }
 
-/// The JSONL-era home (agents.list config) and its ground truth: run key -> class.
-fn jsonl_home(s: &Sandbox) -> BTreeMap<String, &'static str> {
-    s.write_config(
-        r#"{
-  // JSON5, legacy agents.list: ops's subagents time out after 5 minutes.
-  agents: { defaults: { subagents: { maxConcurrent: 8 } },
-            list: [ { id: "main" }, { id: "ops", subagents: { runTimeoutSeconds: 300 } } ] },
-}"#,
-    );
-    let mut store: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
-    let mut runs = vec![];
-    let mut truth = BTreeMap::new();
-    let mut add = |agent: &str,
-                   tag: &str,
-                   label: &str,
-                   lines: Option<Lines>,
-                   started: i64,
-                   extra: Value,
-                   class: &'static str| {
-        let k = key(agent, tag);
-        if let Some(l) = &lines {
-            l.write(&s.openclaw().join(format!("agents/{agent}/sessions")));
-            store
-                .entry(agent.into())
-                .or_default()
-                .insert(k.clone(), store_entry(l.sid(), label, "running", started));
-        }
-        runs.push(run(&format!("run-{tag}"), &k, label, started, extra));
-        truth.insert(format!("run-{tag}"), class);
-    };
+/// Adds one run: agent, tag, label, its transcript (if any), started minutes ago, extra run
+/// fields, and the class it must get.
+type Add<'a> = dyn FnMut(&str, &str, &str, Option<Lines>, i64, Value, &'static str) + 'a;
+
+/// The JSONL home's runs, one per class (and the ops agent's own thresholds).
+fn jsonl_runs(add: &mut Add) {
     let l = |tag: &str| Lines::new(&sid(tag), 40).history(40);
     add(
         "main",
@@ -311,7 +287,39 @@ fn jsonl_home(s: &Sandbox) -> BTreeMap<String, &'static str> {
         json!({}),
         "past_timeout",
     );
+}
 
+/// The JSONL-era home (agents.list config) and its ground truth: run key -> class.
+fn jsonl_home(s: &Sandbox) -> BTreeMap<String, &'static str> {
+    s.write_config(
+        r#"{
+  // JSON5, legacy agents.list: ops's subagents time out after 5 minutes.
+  agents: { defaults: { subagents: { maxConcurrent: 8 } },
+            list: [ { id: "main" }, { id: "ops", subagents: { runTimeoutSeconds: 300 } } ] },
+}"#,
+    );
+    let mut store: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    let mut runs = vec![];
+    let mut truth = BTreeMap::new();
+    let mut add = |agent: &str,
+                   tag: &str,
+                   label: &str,
+                   lines: Option<Lines>,
+                   started: i64,
+                   extra: Value,
+                   class: &'static str| {
+        let k = key(agent, tag);
+        if let Some(l) = &lines {
+            l.write(&s.openclaw().join(format!("agents/{agent}/sessions")));
+            store
+                .entry(agent.into())
+                .or_default()
+                .insert(k.clone(), store_entry(l.sid(), label, "running", started));
+        }
+        runs.push(run(&format!("run-{tag}"), &k, label, started, extra));
+        truth.insert(format!("run-{tag}"), class);
+    };
+    jsonl_runs(&mut add);
     // The dead writer's lock.
     std::fs::write(
         s.openclaw()
@@ -763,69 +771,13 @@ fn alerts_once_per_run_and_class_and_a_recovery() {
     );
 }
 
-/// The SQLite era (2026.8+): session_windows + transcript_events (json and zstd), runs.json,
-/// agents.entries config. No sessions.json, no transcript files.
-fn sqlite_home(s: &Sandbox) -> BTreeMap<String, &'static str> {
-    s.write_config(
-        r#"{"agents": {"entries": {"main": {"subagents": {"runTimeoutSeconds": 900}}}}}"#,
-    );
-    let db = s.openclaw().join("agents/main/agent/openclaw-agent.sqlite");
-    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
-    let c = rusqlite::Connection::open(&db).unwrap();
-    c.execute_batch(
-        "PRAGMA journal_mode=WAL;
-         CREATE TABLE session_windows (session_id TEXT NOT NULL PRIMARY KEY, session_key TEXT NOT NULL,
-           previous_session_id TEXT, reason TEXT, session_scope TEXT NOT NULL DEFAULT 'conversation',
-           created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, transcript_updated_at INTEGER,
-           transcript_observed_at INTEGER, started_at INTEGER, ended_at INTEGER, status TEXT,
-           chat_type TEXT, channel TEXT, model_provider TEXT, model TEXT, parent_session_key TEXT,
-           spawned_by TEXT, display_name TEXT) STRICT;
-         CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL,
-           event_json TEXT, created_at INTEGER NOT NULL, event_zstd BLOB, event_utf8_bytes INTEGER,
-           navigation_json TEXT, PRIMARY KEY (session_id, seq));",
-    )
-    .unwrap();
-    let mut runs = vec![];
-    let mut truth = BTreeMap::new();
-    let mut add = |tag: &str,
-                   lines: Option<Lines>,
-                   status: &str,
-                   started: i64,
-                   ended: Option<i64>,
-                   extra: Value,
-                   class: &'static str| {
-        let k = key("main", tag);
-        if let Some(l) = &lines {
-            let last = ms(l.last);
-            c.execute(
-                "INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at,
-                   transcript_updated_at, started_at, ended_at, status, model_provider, model, spawned_by, display_name)
-                 VALUES (?1, ?2, 'initial', ?3, ?3, ?4, ?3, ?5, ?6, 'anthropic', 'claude-sonnet-4', 'agent:main:main', ?7)",
-                rusqlite::params![l.sid(), k, ms(started), last, ended.map(ms), status, tag],
-            )
-            .unwrap();
-            for (seq, line) in l.out.iter().enumerate() {
-                // Events of 1 KiB or more are stored zstd-compressed with event_json NULL.
-                let (j, z): (Option<&str>, Option<Vec<u8>>) = if line.len() >= 1024 {
-                    (None, Some(zstd::encode_all(line.as_bytes(), 3).unwrap()))
-                } else {
-                    (Some(line), None)
-                };
-                c.execute(
-                    "INSERT INTO transcript_events (session_id, seq, event_json, created_at, event_zstd, event_utf8_bytes)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    rusqlite::params![l.sid(), seq as i64, j, ms(started), z, line.len() as i64],
-                )
-                .unwrap();
-            }
-        }
-        if class != "session-only" {
-            runs.push(run(&format!("sq-{tag}"), &k, tag, started, extra));
-            truth.insert(format!("sq-{tag}"), class);
-        } else {
-            truth.insert(format!("session:{k}"), "idle");
-        }
-    };
+/// Adds one SQLite-era run of agent main: tag, its transcript (if any), the window's status,
+/// started and ended minutes ago, extra run fields, and the class it must get
+/// (`session-only`: a session with no run record).
+type SqAdd<'a> = dyn FnMut(&str, Option<Lines>, &str, i64, Option<i64>, Value, &'static str) + 'a;
+
+/// The SQLite home's runs, one per class.
+fn sqlite_runs(add: &mut SqAdd) {
     let l = |tag: &str| Lines::new(&sid(&format!("q{tag}")), 40).history(40);
     let long = |s: &str| format!("{}\n\n{s}", "Here is what I found so far. ".repeat(60));
     add(
@@ -918,6 +870,72 @@ fn sqlite_home(s: &Sandbox) -> BTreeMap<String, &'static str> {
         json!({}),
         "session-only",
     );
+}
+
+/// The SQLite era (2026.8+): session_windows + transcript_events (json and zstd), runs.json,
+/// agents.entries config. No sessions.json, no transcript files.
+fn sqlite_home(s: &Sandbox) -> BTreeMap<String, &'static str> {
+    s.write_config(
+        r#"{"agents": {"entries": {"main": {"subagents": {"runTimeoutSeconds": 900}}}}}"#,
+    );
+    let db = s.openclaw().join("agents/main/agent/openclaw-agent.sqlite");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         CREATE TABLE session_windows (session_id TEXT NOT NULL PRIMARY KEY, session_key TEXT NOT NULL,
+           previous_session_id TEXT, reason TEXT, session_scope TEXT NOT NULL DEFAULT 'conversation',
+           created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, transcript_updated_at INTEGER,
+           transcript_observed_at INTEGER, started_at INTEGER, ended_at INTEGER, status TEXT,
+           chat_type TEXT, channel TEXT, model_provider TEXT, model TEXT, parent_session_key TEXT,
+           spawned_by TEXT, display_name TEXT) STRICT;
+         CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL,
+           event_json TEXT, created_at INTEGER NOT NULL, event_zstd BLOB, event_utf8_bytes INTEGER,
+           navigation_json TEXT, PRIMARY KEY (session_id, seq));",
+    )
+    .unwrap();
+    let mut runs = vec![];
+    let mut truth = BTreeMap::new();
+    let mut add = |tag: &str,
+                   lines: Option<Lines>,
+                   status: &str,
+                   started: i64,
+                   ended: Option<i64>,
+                   extra: Value,
+                   class: &'static str| {
+        let k = key("main", tag);
+        if let Some(l) = &lines {
+            let last = ms(l.last);
+            c.execute(
+                "INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at,
+                   transcript_updated_at, started_at, ended_at, status, model_provider, model, spawned_by, display_name)
+                 VALUES (?1, ?2, 'initial', ?3, ?3, ?4, ?3, ?5, ?6, 'anthropic', 'claude-sonnet-4', 'agent:main:main', ?7)",
+                rusqlite::params![l.sid(), k, ms(started), last, ended.map(ms), status, tag],
+            )
+            .unwrap();
+            for (seq, line) in l.out.iter().enumerate() {
+                // Events of 1 KiB or more are stored zstd-compressed with event_json NULL.
+                let (j, z): (Option<&str>, Option<Vec<u8>>) = if line.len() >= 1024 {
+                    (None, Some(zstd::encode_all(line.as_bytes(), 3).unwrap()))
+                } else {
+                    (Some(line), None)
+                };
+                c.execute(
+                    "INSERT INTO transcript_events (session_id, seq, event_json, created_at, event_zstd, event_utf8_bytes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    rusqlite::params![l.sid(), seq as i64, j, ms(started), z, line.len() as i64],
+                )
+                .unwrap();
+            }
+        }
+        if class != "session-only" {
+            runs.push(run(&format!("sq-{tag}"), &k, tag, started, extra));
+            truth.insert(format!("sq-{tag}"), class);
+        } else {
+            truth.insert(format!("session:{k}"), "idle");
+        }
+    };
+    sqlite_runs(&mut add);
     // An older, ended window of the same key (a reset) must not hide the running one.
     c.execute(
         "INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at, status, ended_at)

@@ -350,6 +350,13 @@ fn machine_run(variant: &'static str) {
         r.stderr
     );
 
+    gateway_check_names_the_logs_error(&m, unit("claw-gateway-check.service"));
+}
+
+/// gateway-check run by its unit against a gateway that is down: the restart-loop alert names
+/// the error line of the gateway's log.
+fn gateway_check_names_the_logs_error(m: &Machine, gateway_check: &Unit) {
+    let variant = m.variant;
     // gateway check with the gateway down and a restart that does nothing: its restart-loop
     // alert names the gateway's last error lines, read from /tmp/openclaw, which the unit's
     // private /tmp would hide without its bind.
@@ -377,10 +384,7 @@ fn machine_run(variant: &'static str) {
     )
     .unwrap();
     for min in 50..58 {
-        let r = m.run(
-            unit("claw-gateway-check.service"),
-            &format!("2026-11-21T08:{min}:00Z"),
-        );
+        let r = m.run(gateway_check, &format!("2026-11-21T08:{min}:00Z"));
         assert_no_sandbox_failure(&format!("{variant}/gateway-check"), &r);
         assert_eq!(r.code, 1, "{variant}/gateway-check: {}", r.stderr);
     }
