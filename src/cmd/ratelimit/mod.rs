@@ -16,7 +16,6 @@ mod store;
 
 use crate::cli::RateLimitArgs;
 use crate::ctx::Ctx;
-use crate::exit::{fail, Code};
 use crate::incremental::{self, Cursor};
 use crate::ledger::Ledger;
 use crate::openclaw::{gatewaylog, layout, transcript};
@@ -544,43 +543,6 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
     Ok(sc)
 }
 
-fn check_settings(ctx: &Ctx) -> Result<()> {
-    let cfg = &ctx.settings.rate_limit;
-    if cfg.threshold == 0 || cfg.window_secs == 0 {
-        return Err(fail(
-            Code::Config,
-            "rate_limit.threshold and rate_limit.window_secs must be at least 1",
-        ));
-    }
-    for p in &cfg.probes {
-        if p.provider.is_empty() {
-            return Err(fail(
-                Code::Config,
-                "[[rate_limit.probes]]: provider is empty",
-            ));
-        }
-        if p.command.is_empty() && p.url.is_empty() {
-            return Err(fail(
-                Code::Config,
-                format!(
-                    "[[rate_limit.probes]] {}: set url (with api and model) or command",
-                    p.provider
-                ),
-            ));
-        }
-        if p.command.is_empty() && crate::modelapi::Api::parse(&p.api).is_none() {
-            return Err(fail(
-                Code::Config,
-                format!(
-                    "[[rate_limit.probes]] {}: api = {:?}: expected \"anthropic\" or \"openai\"",
-                    p.provider, p.api
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn breaker_config(ctx: &Ctx) -> breaker::Config {
     let c = &ctx.settings.rate_limit;
     breaker::Config {
@@ -664,7 +626,6 @@ pub struct ProbeRecord {
 }
 
 fn detect(ctx: &Ctx, ledger: &Ledger, args: &RateLimitArgs) -> Result<Outcome> {
-    check_settings(ctx)?;
     let cfg = &ctx.settings.rate_limit;
     let bcfg = breaker_config(ctx);
     let cursors = load_cursors(ledger)?;
