@@ -339,9 +339,38 @@ impl Usd {
 /// (`"12.50"`, `"0.0075568500000000005"`). [`Usd::parse`] reads it back to the same amount.
 impl fmt::Display for Usd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (int, frac) = self.parts();
-        let keep = frac.trim_end_matches('0').len().max(2);
-        write!(f, "{int}.{}", &frac[..keep])
+        // Digits written by hand into a stack buffer: cost-track writes two amounts a line.
+        let mut buf = [0u8; 80];
+        // The fraction: 36 digits from the two low limbs, then its trailing zeros dropped
+        // (two decimals always kept).
+        let mut frac = [b'0'; FRAC_DIGITS as usize];
+        for (limb, at) in [(self.limbs[1], 0), (self.limbs[0], 18)] {
+            let mut v = limb;
+            for d in frac[at..at + 18].iter_mut().rev() {
+                *d = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        let keep = frac
+            .iter()
+            .rposition(|&d| d != b'0')
+            .map_or(0, |i| i + 1)
+            .max(2);
+        // The whole dollars, right to left.
+        let mut int = self.limbs[3] as u128 * BASE as u128 + self.limbs[2] as u128;
+        let mut i = 40;
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (int % 10) as u8;
+            int /= 10;
+            if int == 0 {
+                break;
+            }
+        }
+        buf[40] = b'.';
+        buf[41..41 + keep].copy_from_slice(&frac[..keep]);
+        // Only ASCII digits and a dot were written.
+        f.write_str(std::str::from_utf8(&buf[i..41 + keep]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -385,6 +414,36 @@ impl std::str::FromStr for Usd {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn display_writes_what_the_parts_say() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for k in 0..20_000 {
+            let mut limbs = [next() % BASE, next() % BASE, next() % BASE, next() % BASE];
+            // Mostly the small amounts cost-track writes, some at every limb's edges.
+            match k % 4 {
+                0 => limbs[3] = 0,
+                1 => limbs = [limbs[0] % 1000, limbs[1] % 10, 0, 0],
+                2 => limbs = [0, limbs[1], limbs[2] % 7, 0],
+                _ => {}
+            }
+            let v = Usd { limbs };
+            let (int, frac) = v.parts();
+            let keep = frac.trim_end_matches('0').len().max(2);
+            assert_eq!(
+                v.to_string(),
+                format!("{int}.{}", &frac[..keep]),
+                "{limbs:?}"
+            );
+        }
+        assert_eq!(Usd::MAX.to_string().len(), 36 + 1 + 36);
+    }
 
     #[test]
     fn differences_are_exact_and_signed_by_the_caller() {

@@ -9,6 +9,7 @@
 use crate::money::{ParseError, Usd};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// One transcript line.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -113,31 +114,52 @@ impl Assistant {
 
 /// Cheap test: can this raw line hold a usage object at all? (False negatives impossible.)
 pub fn may_carry_usage(line: &[u8]) -> bool {
-    memchr::memmem::find(line, b"\"usage\"").is_some()
+    // Built once: this runs on every line of every transcript.
+    static USAGE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
+    USAGE.find(line).is_some()
+}
+
+/// An assistant message's model call, borrowed from its line wherever the JSON has no escape:
+/// what cost-track needs of a line, without an allocation per field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Call<'a> {
+    /// `id`, as [`Entry::id`] has it.
+    pub id: Option<Cow<'a, str>>,
+    /// Top-level ISO `timestamp`.
+    pub timestamp: Option<Cow<'a, str>>,
+    pub provider: Option<Cow<'a, str>>,
+    pub model: Option<Cow<'a, str>>,
+    pub usage: Option<Usage>,
+}
+
+impl Call<'_> {
+    /// OpenClaw's own injected messages (never a model call).
+    pub fn is_gateway_injected(&self) -> bool {
+        self.provider.as_deref() == Some("openclaw")
+            || self.model.as_deref() == Some("gateway-injected")
+    }
 }
 
 /// Parse one line. The error is serde's message (the caller names the file and line).
 pub fn parse(line: &[u8]) -> Result<Entry, String> {
-    let raw: RawLine = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    let raw = from_line(line)?;
     let mut e = Entry {
-        kind: raw.kind.unwrap_or_default(),
-        id: raw.id.and_then(id_string),
-        timestamp: raw.timestamp.and_then(|t| match t {
-            serde_json::Value::String(s) => Some(s),
-            _ => None,
-        }),
+        kind: raw.kind.map(Str::owned).unwrap_or_default(),
+        id: raw.id.and_then(Scalar::id),
+        timestamp: raw.timestamp.and_then(Scalar::text).map(Cow::into_owned),
         role: None,
         assistant: None,
     };
     if let Some(m) = raw.message {
-        e.role = m.role.clone();
-        if m.role.as_deref() == Some("assistant") {
+        e.role = m.role.map(Str::owned);
+        if e.role.as_deref() == Some("assistant") {
             e.assistant = Some(Assistant {
-                provider: m.provider,
-                model: m.model,
-                api: m.api,
-                stop_reason: m.stop_reason,
-                error_message: m.error_message,
+                provider: m.provider.map(Str::owned),
+                model: m.model.map(Str::owned),
+                api: m.api.map(Str::owned),
+                stop_reason: m.stop_reason.map(Str::owned),
+                error_message: m.error_message.map(Str::owned),
                 usage: m.usage.map(RawUsage::fold),
             });
         }
@@ -145,20 +167,162 @@ pub fn parse(line: &[u8]) -> Result<Entry, String> {
     Ok(e)
 }
 
-fn id_string(v: serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::String(s) if !s.is_empty() => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
+/// Parse one line for its model call: `Ok(None)` when it is no assistant message. Accepts and
+/// refuses exactly the lines [`parse`] does, and agrees with it on every field.
+pub fn parse_call(line: &[u8]) -> Result<Option<Call<'_>>, String> {
+    let raw = from_line(line)?;
+    let Some(m) = raw.message else {
+        return Ok(None);
+    };
+    if m.role.as_ref().map(|r| r.0.as_ref()) != Some("assistant") {
+        return Ok(None);
+    }
+    Ok(Some(Call {
+        id: raw.id.and_then(Scalar::id_cow),
+        timestamp: raw.timestamp.and_then(Scalar::text),
+        provider: m.provider.map(|s| s.0),
+        model: m.model.map(|s| s.0),
+        usage: m.usage.map(RawUsage::fold),
+    }))
+}
+
+/// The line as text when it is valid UTF-8 (then no string in it is checked again), else as
+/// bytes (serde then refuses it only where a field it reads is not UTF-8, as before).
+fn from_line(line: &[u8]) -> Result<RawLine<'_>, String> {
+    match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(line),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// A JSON string, borrowed from the line unless it has escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl Str<'_> {
+    fn owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Str<'a>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Any JSON value where only a string or a number is of use (`id`, `timestamp`): anything else
+/// is read over and kept as `Other`.
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    /// A number, as serde_json writes it.
+    Num(String),
+    Other,
+}
+
+impl<'a> Scalar<'a> {
+    /// As an id: a non-empty string or a number.
+    fn id_cow(self) -> Option<Cow<'a, str>> {
+        match self {
+            Scalar::Str(s) if !s.is_empty() => Some(s),
+            Scalar::Num(n) => Some(Cow::Owned(n)),
+            _ => None,
+        }
+    }
+
+    fn id(self) -> Option<String> {
+        self.id_cow().map(Cow::into_owned)
+    }
+
+    /// Only a string.
+    fn text(self) -> Option<Cow<'a, str>> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Scalar<'a>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Num(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Num(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar<'de>, E> {
+                // As a serde_json::Value would print it (JSON has no NaN or infinity).
+                Ok(serde_json::Number::from_f64(v)
+                    .map_or(Scalar::Other, |n| Scalar::Num(n.to_string())))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Scalar<'de>, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Scalar<'de>, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
 #[derive(Deserialize)]
 struct RawLine<'a> {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    id: Option<serde_json::Value>,
-    timestamp: Option<serde_json::Value>,
+    #[serde(rename = "type", borrow)]
+    kind: Option<Str<'a>>,
+    #[serde(borrow)]
+    id: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    timestamp: Option<Scalar<'a>>,
     #[serde(borrow)]
     message: Option<RawMessage<'a>>,
 }
@@ -166,12 +330,18 @@ struct RawLine<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawMessage<'a> {
-    role: Option<String>,
-    provider: Option<String>,
-    model: Option<String>,
-    api: Option<String>,
-    stop_reason: Option<String>,
-    error_message: Option<String>,
+    #[serde(borrow)]
+    role: Option<Str<'a>>,
+    #[serde(borrow)]
+    provider: Option<Str<'a>>,
+    #[serde(borrow)]
+    model: Option<Str<'a>>,
+    #[serde(borrow)]
+    api: Option<Str<'a>>,
+    #[serde(borrow)]
+    stop_reason: Option<Str<'a>>,
+    #[serde(borrow)]
+    error_message: Option<Str<'a>>,
     #[serde(borrow)]
     usage: Option<RawUsage<'a>>,
 }
@@ -404,6 +574,50 @@ mod tests {
     use super::*;
 
     const REAL: &str = r#"{"type":"message","id":"21071fd6","parentId":"46b9c7b0","timestamp":"2026-03-08T13:04:04.928Z","message":{"role":"assistant","content":[{"type":"text","text":"..."}],"api":"openai-codex-responses","provider":"openai-codex","model":"gpt-5.4","usage":{"input":787,"output":267,"cacheRead":13952,"cacheWrite":0,"totalTokens":15006,"cost":{"input":0.00137725,"output":0.003738,"cacheRead":0.0024416,"cacheWrite":0,"total":0.00755685}},"stopReason":"stop","timestamp":1772975036308}}"#;
+
+    #[test]
+    fn the_call_view_agrees_with_the_entry_on_every_line() {
+        let lines: Vec<Vec<u8>> = [
+            REAL,
+            r#"{"type":"message","id":7,"timestamp":"2026-03-08T13:04:04Z","message":{"role":"assistant","provider":"a\"b","model":"m\u00e9","usage":{"input":1}}}"#,
+            r#"{"id":1.5e3,"timestamp":5,"message":{"role":"assistant","usage":{"prompt_tokens":"9"}}}"#,
+            r#"{"id":"","timestamp":null,"message":{"role":"assistant","provider":"openclaw"}}"#,
+            r#"{"id":[1,{"a":2}],"timestamp":{"t":1},"message":{"role":"user","usage":{"input":1}}}"#,
+            r#"{"id":-4,"message":{"role":"assistant","model":5}}"#,
+            r#"{"type":3,"message":{"role":"assistant"}}"#,
+            r#"{"message":"text","usage":{}}"#,
+            r#"{"id":"a","id":"b","message":{"role":"assistant"}}"#,
+            r#"{"message":{"role":"assistant","usage":{"input":1},"usage":{"input":2}}}"#,
+            r#"{"message":{"role":"assistant","usage":{"input":1}}"#,
+        ]
+        .iter()
+        .map(|l| l.as_bytes().to_vec())
+        .chain([
+            // Invalid UTF-8 inside a skipped string, then inside a read one.
+            b"{\"id\":\"x\",\"note\":\"\xff\",\"message\":{\"role\":\"assistant\",\"usage\":{\"input\":3}}}".to_vec(),
+            b"{\"id\":\"\xff\",\"message\":{\"role\":\"assistant\"}}".to_vec(),
+        ])
+        .collect();
+        for l in &lines {
+            let want = parse(l).map(|e| {
+                e.assistant
+                    .map(|a| (e.id, e.timestamp, a.provider, a.model, a.usage))
+            });
+            let got = parse_call(l).map(|c| {
+                c.map(|c| {
+                    let own = |s: Option<Cow<str>>| s.map(Cow::into_owned);
+                    (
+                        own(c.id),
+                        own(c.timestamp),
+                        own(c.provider),
+                        own(c.model),
+                        c.usage,
+                    )
+                })
+            });
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(l));
+        }
+    }
 
     #[test]
     fn parses_the_real_line() {

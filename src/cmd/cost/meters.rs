@@ -84,7 +84,7 @@ pub(super) fn scan(
                 }
                 tr.problem(format!("{e:#}"));
             }
-            tr.w.maybe_commit()?;
+            tr.sink.step()?;
         }
     }
     Ok(())

@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod digest;
 mod meters;
+mod pipe;
 pub mod pricing;
 pub mod report;
 mod store;
@@ -86,15 +87,64 @@ struct Counted<'a> {
     source: &'a str,
 }
 
-/// Everything the per-line handler needs.
-struct Tracker<'b, 'l> {
-    w: store::track::Writer<'b, 'l>,
+/// Everything the per-line handler needs: the reading side (see [`pipe`]).
+struct Tracker {
+    sink: pipe::Sink,
     book: Book,
     zone: Zone,
     stats: Stats,
+    memo: Memo,
 }
 
-impl Tracker<'_, '_> {
+/// The last day written and the last price looked up: a file's lines mostly share them.
+#[derive(Default)]
+struct Memo {
+    day: DayMemo,
+    price: PriceMemo,
+}
+
+#[derive(Default)]
+struct DayMemo(Option<(NaiveDate, String)>);
+
+#[derive(Default)]
+struct PriceMemo(Option<PriceHit>);
+
+struct PriceHit {
+    /// Agent, provider, model.
+    key: [String; 3],
+    price: Option<Price>,
+    /// The recorded price source without and with a logged cost.
+    source: [String; 2],
+}
+
+impl DayMemo {
+    fn get(&mut self, d: NaiveDate) -> &str {
+        if self.0.as_ref().is_none_or(|(k, _)| *k != d) {
+            self.0 = Some((d, ymd(d)));
+        }
+        &self.0.as_ref().expect("set above").1
+    }
+}
+
+impl PriceMemo {
+    fn get(&mut self, book: &Book, agent: &str, provider: &str, model: &str) -> &PriceHit {
+        let hit = self
+            .0
+            .as_ref()
+            .is_some_and(|h| h.key == [agent, provider, model]);
+        if !hit {
+            let (src, price) = book.lookup(agent, provider, model);
+            self.0 = Some(PriceHit {
+                key: [agent.into(), provider.into(), model.into()],
+                price,
+                source: [price_source(false, src.clone()), price_source(true, src)],
+            });
+        }
+        self.0.as_ref().expect("set above")
+    }
+}
+
+impl Tracker {
     /// Handle one raw line of a transcript; `at` names it in problems.
     fn line(&mut self, raw: &[u8], c: &Counted, at: &dyn Fn() -> String) -> Result<()> {
         self.stats.lines_read += 1;
@@ -113,14 +163,14 @@ impl Tracker<'_, '_> {
         if !transcript::may_carry_usage(t) {
             return Ok(());
         }
-        let entry = match transcript::parse(t) {
-            Ok(e) => e,
+        match transcript::parse_call(t) {
+            Ok(Some(call)) => self.call(call, t, c, at),
+            Ok(None) => Ok(()),
             Err(m) => {
                 self.problem(format!("{}: corrupt JSON: {m}", at()));
-                return Ok(());
+                Ok(())
             }
-        };
-        self.entry(entry, t, c, at)
+        }
     }
 
     fn problem(&mut self, msg: String) {
@@ -130,14 +180,13 @@ impl Tracker<'_, '_> {
         }
     }
 
-    fn entry(
+    fn call(
         &mut self,
-        e: transcript::Entry,
+        a: transcript::Call,
         raw: &[u8],
         c: &Counted,
         at: &dyn Fn() -> String,
     ) -> Result<()> {
-        let Some(a) = e.assistant else { return Ok(()) };
         let Some(u) = a.usage else { return Ok(()) };
         self.stats.usage_lines += 1;
         if a.is_gateway_injected() {
@@ -148,7 +197,7 @@ impl Tracker<'_, '_> {
             // One forged or corrupted line must never become spend (it would poison every
             // later sum): it is a problem, named by where it is and its id.
             self.stats.absurd += 1;
-            let id = e.id.as_deref().unwrap_or("-");
+            let id = a.id.as_deref().unwrap_or("-");
             self.problem(format!("{}: entry {id}: {bad}; not counted", at()));
             return Ok(());
         }
@@ -158,7 +207,7 @@ impl Tracker<'_, '_> {
             self.stats.zero_usage += 1;
             return Ok(());
         }
-        let Some(ts) = e
+        let Some(ts) = a
             .timestamp
             .as_deref()
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -171,10 +220,28 @@ impl Tracker<'_, '_> {
             return Ok(());
         };
         let ts = ts.with_timezone(&Utc);
-        let day = ymd(self.zone.day_of(ts));
-        let entry_id = match e.id {
+        let mut memo = std::mem::take(&mut self.memo);
+        let r = self.priced(&mut memo, a, ts, raw, c, at);
+        self.memo = memo;
+        r
+    }
+
+    /// A usage line that is spend, dated: priced and handed to the writer.
+    fn priced(
+        &mut self,
+        memo: &mut Memo,
+        a: transcript::Call,
+        ts: DateTime<Utc>,
+        raw: &[u8],
+        c: &Counted,
+        at: &dyn Fn() -> String,
+    ) -> Result<()> {
+        let u = a.usage.unwrap_or_default();
+        let logged = u.cost_total;
+        let day = memo.day.get(self.zone.day_of(ts));
+        let entry_id = match a.id {
             Some(id) => id,
-            None => format!("sha256:{}", &crate::digest::sha256_hex(raw)[..32]),
+            None => format!("sha256:{}", &crate::digest::sha256_hex(raw)[..32]).into(),
         };
         let provider = a.provider.unwrap_or_default();
         let model = a.model.unwrap_or_default();
@@ -184,8 +251,8 @@ impl Tracker<'_, '_> {
             cache_read: u.cache_read,
             cache_write: u.cache_write,
         };
-        let (src, price) = self.book.lookup(c.agent, &provider, &model);
-        let computed = match computed_cost(price.as_ref(), &tokens) {
+        let hit = memo.price.get(&self.book, c.agent, &provider, &model);
+        let computed = match computed_cost(hit.price.as_ref(), &tokens) {
             Ok(c) => c,
             Err(why) => {
                 // A price table (models.json, the config) is outside input too.
@@ -197,38 +264,28 @@ impl Tracker<'_, '_> {
                 return Ok(());
             }
         };
-        let price_source = price_source(logged.is_some(), src);
+        let price_source = &hit.source[logged.is_some() as usize];
         self.record(&Record {
             agent: c.agent,
             session_id: c.session_id,
             entry_id: &entry_id,
-            day: &day,
+            day,
             ts,
             provider: &provider,
             model: &model,
             tokens: &tokens,
             logged,
             computed,
-            price_source: &price_source,
+            price_source,
             source: c.source,
         })
     }
 
-    /// Count one priced line: once per (session id, entry id), into the per-line ledger rows
-    /// and the daily totals (exact decimal text, see [`crate::money`]).
+    /// Hands one priced line to the writer, which counts it once per (session id, entry id)
+    /// into the per-line ledger rows and the daily totals (exact decimal text, see
+    /// [`crate::money`]).
     fn record(&mut self, r: &Record) -> Result<()> {
-        let auto = auto_cost(r.logged, r.computed);
-        if !self.w.count(r, auto)? {
-            self.stats.duplicates += 1;
-            return Ok(());
-        }
-        self.stats.counted += 1;
-        if auto.is_none() {
-            self.stats.unpriced += 1;
-        }
-        let add = auto.map(|a| a.0).unwrap_or_default();
-        self.stats.counted_usd = self.stats.counted_usd.saturating_add(add);
-        Ok(())
+        self.sink.line(r, auto_cost(r.logged, r.computed))
     }
 }
 
@@ -240,6 +297,33 @@ fn ymd(d: NaiveDate) -> String {
         0..=9999 => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
         _ => d.format("%Y-%m-%d").to_string(),
     }
+}
+
+/// Appends `ts` as `to_rfc3339_opts(Millis, true)` writes it (`2026-11-16T12:38:23.970Z`),
+/// digits by hand for the years a transcript can hold: once per counted line.
+fn push_ts(out: &mut String, ts: DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    let (y, nanos) = (ts.year(), ts.nanosecond());
+    if !(0..=9999).contains(&y) || nanos >= 1_000_000_000 {
+        // Far years and leap seconds: chrono's own spelling.
+        out.push_str(&ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        return;
+    }
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for d in b[at..at + width].iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y as u32);
+    put(5, 2, ts.month());
+    put(8, 2, ts.day());
+    put(11, 2, ts.hour());
+    put(14, 2, ts.minute());
+    put(17, 2, ts.second());
+    put(20, 3, nanos / 1_000_000);
+    out.push_str(std::str::from_utf8(&b).expect("ASCII digits"));
 }
 
 /// The computed (price-table) cost of one usage line, exact: `Ok(None)` when no table prices
@@ -319,9 +403,9 @@ pub(super) fn load_book(ctx: &Ctx, ledger: &Ledger, agents: &[layout::Agent]) ->
     book
 }
 
-/// gather (agents, prices, cursors) -> read and count every new line -> report.
+/// gather (agents, prices, cursors) -> read and price every new line on one thread, count it
+/// into the ledger on this one (see [`pipe`]) -> report.
 fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
-    let zone = ctx.zone();
     let agents = layout::agents(&ctx.paths.openclaw_dir).with_context(|| {
         format!(
             "{}: cannot list agents",
@@ -331,33 +415,67 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let book = load_book(ctx, ledger, &agents);
     let cursors = store::track::load_cursors(ledger)?;
     let batch = ledger.batched(ctx.dry_run)?;
-    let (stats, unreadable) = {
-        let mut tr = Tracker {
-            w: store::track::Writer::new(&batch, ctx.now_str())?,
-            book,
-            zone,
-            stats: Stats::default(),
-        };
-        let mut seen_keys: HashSet<String> = HashSet::new();
-        let unreadable = scan_agents(ctx, &mut tr, &agents, &cursors, &mut seen_keys)?;
-        meters::scan(
-            &mut tr,
-            &ctx.settings.cost.meters,
-            &cursors.files,
-            &mut seen_keys,
-        )?;
-        if !ctx.dry_run {
-            tr.w.forget_files_except(&cursors, &seen_keys)?;
-        }
-        tr.w.flush()?;
-        (tr.stats, unreadable)
+    let mut w = store::track::Writer::new(&batch, ctx.now_str())?;
+    let (sink, drain) = pipe::queue();
+    let tr = Tracker {
+        sink,
+        book,
+        zone: ctx.zone(),
+        stats: Stats::default(),
+        memo: Memo::default(),
     };
+    let (written, read) = std::thread::scope(|s| {
+        let reader = std::thread::Builder::new()
+            .name("cost-track-read".into())
+            .spawn_scoped(s, || read_all(ctx, tr, &agents, &cursors))
+            .context("cannot start the reading thread")?;
+        // On a ledger error the drain is dropped here, which stops the reader.
+        let written = drain.write(&mut w);
+        let read = reader
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        anyhow::Ok((written, read))
+    })?;
+    let mut written = written.context(LedgerErr)?;
+    let (mut stats, unreadable, seen_keys) = read?;
+    if !ctx.dry_run {
+        w.forget_files_except(&cursors, &seen_keys)?;
+    }
+    w.flush()?;
+    drop(w);
     batch.finish()?;
+    stats.counted = written.counted;
+    stats.duplicates = written.duplicates;
+    stats.unpriced = written.unpriced;
+    stats.counted_usd = std::mem::take(&mut written.counted_usd);
     warn_problems(ctx, &stats);
     if !unreadable.is_empty() {
         return Err(unreadable_error(&unreadable, &stats));
     }
     outcome(ctx, ledger, stats)
+}
+
+/// What the reading side ends with: its counters, the agent databases it could not read,
+/// and the file cursors it saw (the rest are of files gone).
+type Read = (Stats, Vec<(bool, String)>, HashSet<String>);
+
+/// The reading thread: every agent's transcripts and database, then the meters.
+fn read_all(
+    ctx: &Ctx,
+    mut tr: Tracker,
+    agents: &[layout::Agent],
+    cursors: &Cursors,
+) -> Result<Read> {
+    let mut seen_keys: HashSet<String> = HashSet::new();
+    let unreadable = scan_agents(ctx, &mut tr, agents, cursors, &mut seen_keys)?;
+    meters::scan(
+        &mut tr,
+        &ctx.settings.cost.meters,
+        &cursors.files,
+        &mut seen_keys,
+    )?;
+    tr.sink.finish()?;
+    Ok((tr.stats, unreadable, seen_keys))
 }
 
 /// Every agent's transcript files and database. A per-file problem is reported and the scan
@@ -418,12 +536,8 @@ fn scan_agents(
                 }
                 tr.problem(format!("{e:#}"));
             }
-            tr.w.maybe_commit()?;
+            tr.sink.step()?;
             progress.update(done_files, done_bytes);
-            if crate::atomic::fault_point("cost-track-ledger-error") {
-                // Test-only: a ledger write failing mid-run (disk full, I/O error).
-                return Err(anyhow::anyhow!("injected ledger failure").context(LedgerErr));
-            }
         }
         if let Some(db) = &agent.sqlite {
             tr.stats.databases += 1;
@@ -438,7 +552,7 @@ fn scan_agents(
                 let busy = crate::exit::code_of(&e) == Code::TempFail;
                 unreadable.push((busy, format!("{e:#}")));
             }
-            tr.w.maybe_commit()?;
+            tr.sink.step()?;
             progress.update(done_files, done_bytes);
         }
     }
@@ -484,10 +598,11 @@ fn scan_db(
         return Ok(());
     };
     for (sid, last) in done {
-        tr.w.save_cursor(cursors::seq_key(&label, &sid), &label, Position::Seq(last));
+        tr.sink
+            .cursor(cursors::seq_key(&label, &sid), &label, Position::Seq(last))?;
     }
     if let Some(st) = stamp {
-        tr.w.save_cursor(stamp_key, &label, Position::Stamp(st));
+        tr.sink.cursor(stamp_key, &label, Position::Stamp(st))?;
     }
     Ok(())
 }
@@ -647,7 +762,7 @@ fn scan_tracked(
     tr.stats.files_restarted += scan.restarted as u64;
     tr.stats.bytes_read += scan.bytes;
     if !scan.unchanged {
-        tr.w.save_cursor(key, label, Position::File(scan.cursor));
+        tr.sink.cursor(key, label, Position::File(scan.cursor))?;
     }
     Ok(())
 }
@@ -738,6 +853,35 @@ mod tests {
             let day = NaiveDate::from_ymd_opt(y, m, d).unwrap();
             assert_eq!(ymd(day), day.format("%Y-%m-%d").to_string());
         }
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for k in 0..20_000i64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Seconds over the years 1900..2200, and some far outside 0..=9999.
+            let secs = match k % 10 {
+                0 => (x % 400_000_000_000) as i64 - 200_000_000_000,
+                _ => (x % 9_500_000_000) as i64 - 2_208_988_800,
+            };
+            let nanos = (x >> 40) as u32 % 1_000_000_000;
+            let t = DateTime::from_timestamp(secs, nanos).unwrap();
+            let mut got = String::new();
+            push_ts(&mut got, t);
+            assert_eq!(got, t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
+        let leap = DateTime::parse_from_rfc3339("2016-12-31T23:59:60.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut got = String::new();
+        push_ts(&mut got, leap);
+        assert_eq!(
+            got,
+            leap.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
     }
 
     #[test]

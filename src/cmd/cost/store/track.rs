@@ -27,8 +27,33 @@ pub(in crate::cmd::cost) struct Record<'a> {
     pub source: &'a str,
 }
 
-/// A `cost_daily` key: day, agent, session, provider, model.
-type DailyKey = (String, String, String, String, String);
+/// A `cost_daily` key: day, agent, session, provider and model, each after its length (any
+/// byte may be in a model name): one buffer, looked up without building it anew a line.
+type DailyKey = Vec<u8>;
+
+fn push_part(key: &mut Vec<u8>, part: &str) {
+    key.extend_from_slice(&(part.len() as u32).to_le_bytes());
+    key.extend_from_slice(part.as_bytes());
+}
+
+/// The parts of a [`DailyKey`], in order.
+fn daily_parts(mut key: &[u8]) -> impl Iterator<Item = &str> {
+    std::iter::from_fn(move || {
+        let (len, rest) = key.split_first_chunk::<4>()?;
+        let (part, rest) = rest.split_at(u32::from_le_bytes(*len) as usize);
+        key = rest;
+        // Every part was a &str.
+        std::str::from_utf8(part).ok()
+    })
+}
+
+/// What the insert binds beside a [`Record`]: its time and amounts written as text (by the
+/// reading thread, see `cost::pipe`).
+pub(in crate::cmd::cost) struct Texts<'a> {
+    pub ts: &'a str,
+    pub logged: Option<&'a str>,
+    pub computed: Option<&'a str>,
+}
 
 /// What counted lines add to one `cost_daily` row.
 #[derive(Default)]
@@ -56,6 +81,8 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
     in_step: u64,
     now: String,
     daily: HashMap<DailyKey, DailyAdd>,
+    /// The key being looked up (reused: no allocation for a row already pending).
+    key: Vec<u8>,
     cursors: Vec<(String, String, Position)>,
 }
 
@@ -73,27 +100,28 @@ impl<'b, 'l> Writer<'b, 'l> {
             in_step: 0,
             now,
             daily: HashMap::new(),
+            key: Vec::new(),
             cursors: Vec::new(),
         })
     }
 
     /// Counts one line unless its (session id, entry id) was counted before; `false` for a
     /// duplicate. `auto` is its cost in the auto mode (see [`crate::pricing::auto_cost`]).
-    pub fn count(&mut self, r: &Record, auto: Option<(Usd, bool)>) -> Result<bool> {
+    pub fn count(&mut self, r: &Record, t: &Texts, auto: Option<(Usd, bool)>) -> Result<bool> {
         let n = self.insert_line.execute(params![
             r.session_id,
             r.entry_id,
             r.agent,
             r.day,
-            r.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            t.ts,
             r.provider,
             r.model,
             r.tokens.input as i64,
             r.tokens.output as i64,
             r.tokens.cache_read as i64,
             r.tokens.cache_write as i64,
-            r.logged.map(|v| v.to_string()),
-            r.computed.map(|v| v.to_string()),
+            t.logged,
+            t.computed,
             r.price_source,
             r.source,
             self.now,
@@ -103,14 +131,14 @@ impl<'b, 'l> Writer<'b, 'l> {
             return Ok(false);
         }
         let add = auto.map(|a| a.0).unwrap_or_default();
-        let key = (
-            r.day.to_string(),
-            r.agent.to_string(),
-            r.session_id.to_string(),
-            r.provider.to_string(),
-            r.model.to_string(),
-        );
-        let d = self.daily.entry(key).or_default();
+        self.key.clear();
+        for part in [r.day, r.agent, r.session_id, r.provider, r.model] {
+            push_part(&mut self.key, part);
+        }
+        if !self.daily.contains_key(&self.key) {
+            self.daily.insert(self.key.clone(), DailyAdd::default());
+        }
+        let d = self.daily.get_mut(&self.key).expect("inserted above");
         d.lines += 1;
         let t = r.tokens;
         for (slot, n) in d
@@ -174,13 +202,16 @@ impl<'b, 'l> Writer<'b, 'l> {
                auto_estimated = auto_estimated + excluded.auto_estimated,
                auto_unpriced = auto_unpriced + excluded.auto_unpriced",
         )?;
-        for ((day, agent, session, provider, model), a) in self.daily.drain() {
+        for (key, a) in self.daily.drain() {
+            let mut p = daily_parts(&key);
+            // Five parts, as written by `count`.
+            let mut next = || p.next().unwrap_or_default();
             st.execute(params![
-                day,
-                agent,
-                session,
-                provider,
-                model,
+                next(),
+                next(),
+                next(),
+                next(),
+                next(),
                 a.lines,
                 a.tokens[0],
                 a.tokens[1],

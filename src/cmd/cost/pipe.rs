@@ -1,0 +1,257 @@
+//! cost-track on two cores: one thread reads and prices (files, agent databases, meters, in
+//! the order a single pass would), the calling thread writes the ledger. They meet in a
+//! bounded queue of small batches, so memory stays bounded whatever the tree's size, and the
+//! order the ledger sees is the reading order: which copy of a line counts first (and so its
+//! `source`) is the same as on one core.
+//!
+//! The writer decides what is new (the `cost_lines` insert says so) and keeps those counters;
+//! the reader keeps the rest. A ledger error ends the writer, which drops its end of the
+//! queue: the reader's next send fails and it stops too.
+
+use super::store::track::{Record, Texts, Writer};
+use super::LedgerErr;
+use crate::ledger::cursors::Position;
+use crate::money::Usd;
+use crate::pricing::Tokens;
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Lines per batch: large enough that the queue costs nothing per line.
+const BATCH: usize = 512;
+/// Batches in flight: the reader runs at most this far ahead of the writer.
+const DEPTH: usize = 8;
+
+/// A piece of a batch's text.
+type Span = (u32, u32);
+
+/// One priced line, its text in its batch's.
+struct Line {
+    entry_id: Span,
+    day: Span,
+    provider: Span,
+    model: Span,
+    price_source: Span,
+    ts: DateTime<Utc>,
+    ts_text: Span,
+    logged_text: Option<Span>,
+    computed_text: Option<Span>,
+    tokens: Tokens,
+    logged: Option<Usd>,
+    computed: Option<Usd>,
+    auto: Option<(Usd, bool)>,
+}
+
+enum Msg {
+    /// Where the following lines come from: agent, session id, source (sent when it changes).
+    Origin(Span, Span, Span),
+    Line(Line),
+    /// A cursor, saved in the step that counts the lines it covers.
+    Cursor(String, String, Position),
+    /// The end of one source: the writer may commit its step here.
+    Step,
+}
+
+/// Messages and the text they point into: two allocations per batch, none per line (a line's
+/// strings would each be freed by the other thread, which the allocator makes costly).
+#[derive(Default)]
+struct Batch {
+    text: String,
+    msgs: Vec<Msg>,
+    lines: usize,
+}
+
+impl Batch {
+    fn put(&mut self, s: &str) -> Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        (start, self.text.len() as u32)
+    }
+
+    /// What `write` appends, as a span.
+    fn put_with(&mut self, write: impl FnOnce(&mut String)) -> Span {
+        let start = self.text.len() as u32;
+        write(&mut self.text);
+        (start, self.text.len() as u32)
+    }
+
+    fn usd(&mut self, v: Option<Usd>) -> Option<Span> {
+        use std::fmt::Write;
+        v.map(|v| self.put_with(|t| write!(t, "{v}").expect("a String takes any text")))
+    }
+
+    fn get(&self, (a, b): Span) -> &str {
+        &self.text[a as usize..b as usize]
+    }
+}
+
+/// The reader's end: batches messages and hands them over.
+pub(super) struct Sink {
+    tx: SyncSender<Batch>,
+    buf: Batch,
+    /// The origin last put in the current batch (a new batch starts without one).
+    origin: Option<(String, String, String)>,
+}
+
+/// The writer's end.
+pub(super) struct Drain(Receiver<Batch>);
+
+pub(super) fn queue() -> (Sink, Drain) {
+    let (tx, rx) = sync_channel(DEPTH);
+    (
+        Sink {
+            tx,
+            buf: Batch::default(),
+            origin: None,
+        },
+        Drain(rx),
+    )
+}
+
+impl Sink {
+    /// Hands the pending batch over; fails when the writer has stopped (its error is the
+    /// run's).
+    fn send(&mut self) -> Result<()> {
+        if self.buf.msgs.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::take(&mut self.buf);
+        self.origin = None;
+        self.tx
+            .send(full)
+            .map_err(|_| anyhow::Error::new(LedgerErr))
+    }
+
+    /// One line to count, with its cost in the auto mode.
+    pub fn line(&mut self, r: &Record, auto: Option<(Usd, bool)>) -> Result<()> {
+        if self.buf.lines >= BATCH {
+            self.send()?;
+        }
+        let b = &mut self.buf;
+        let same = self
+            .origin
+            .as_ref()
+            .is_some_and(|(a, s, src)| a == r.agent && s == r.session_id && src == r.source);
+        if !same {
+            self.origin = Some((r.agent.into(), r.session_id.into(), r.source.into()));
+            let o = Msg::Origin(b.put(r.agent), b.put(r.session_id), b.put(r.source));
+            b.msgs.push(o);
+        }
+        let line = Line {
+            entry_id: b.put(r.entry_id),
+            day: b.put(r.day),
+            provider: b.put(r.provider),
+            model: b.put(r.model),
+            price_source: b.put(r.price_source),
+            ts: r.ts,
+            ts_text: b.put_with(|t| super::push_ts(t, r.ts)),
+            logged_text: b.usd(r.logged),
+            computed_text: b.usd(r.computed),
+            tokens: *r.tokens,
+            logged: r.logged,
+            computed: r.computed,
+            auto,
+        };
+        b.msgs.push(Msg::Line(line));
+        b.lines += 1;
+        Ok(())
+    }
+
+    pub fn cursor(&mut self, key: String, label: &str, pos: Position) -> Result<()> {
+        self.buf.msgs.push(Msg::Cursor(key, label.to_string(), pos));
+        Ok(())
+    }
+
+    /// The end of a file or database.
+    pub fn step(&mut self) -> Result<()> {
+        self.buf.msgs.push(Msg::Step);
+        // A run of small files must not grow one batch without bound.
+        if self.buf.msgs.len() >= 4 * BATCH {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Hands over what is pending; the writer ends when the sink is dropped.
+    pub fn finish(mut self) -> Result<()> {
+        self.send()
+    }
+}
+
+/// What the writer counted.
+#[derive(Debug, Default)]
+pub(super) struct Written {
+    pub counted: u64,
+    pub duplicates: u64,
+    pub unpriced: u64,
+    /// Exact, in the auto cost mode.
+    pub counted_usd: Usd,
+}
+
+impl Drain {
+    /// Writes everything the reader sends until it is done, in order. Every error is a ledger
+    /// error (it stops the run).
+    pub fn write(self, w: &mut Writer) -> Result<Written> {
+        let mut out = Written::default();
+        for b in self.0 {
+            let mut origin = None;
+            for m in &b.msgs {
+                match m {
+                    Msg::Origin(a, s, src) => origin = Some((*a, *s, *src)),
+                    Msg::Line(l) => {
+                        let o = origin.expect("an origin precedes every line of a batch");
+                        count(w, &b, o, l, &mut out)?;
+                    }
+                    Msg::Cursor(key, label, pos) => w.save_cursor(key.clone(), label, pos.clone()),
+                    Msg::Step => {
+                        w.maybe_commit()?;
+                        if crate::atomic::fault_point("cost-track-ledger-error") {
+                            // Test-only: a ledger write failing mid-run (disk full, I/O error).
+                            anyhow::bail!("injected ledger failure");
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Counts one line once per (session id, entry id).
+fn count(
+    w: &mut Writer,
+    b: &Batch,
+    (agent, session_id, source): (Span, Span, Span),
+    l: &Line,
+    out: &mut Written,
+) -> Result<()> {
+    let r = Record {
+        agent: b.get(agent),
+        session_id: b.get(session_id),
+        entry_id: b.get(l.entry_id),
+        day: b.get(l.day),
+        ts: l.ts,
+        provider: b.get(l.provider),
+        model: b.get(l.model),
+        tokens: &l.tokens,
+        logged: l.logged,
+        computed: l.computed,
+        price_source: b.get(l.price_source),
+        source: b.get(source),
+    };
+    let t = Texts {
+        ts: b.get(l.ts_text),
+        logged: l.logged_text.map(|s| b.get(s)),
+        computed: l.computed_text.map(|s| b.get(s)),
+    };
+    if !w.count(&r, &t, l.auto)? {
+        out.duplicates += 1;
+        return Ok(());
+    }
+    out.counted += 1;
+    out.unpriced += l.auto.is_none() as u64;
+    out.counted_usd = out
+        .counted_usd
+        .saturating_add(l.auto.map(|a| a.0).unwrap_or_default());
+    Ok(())
+}
