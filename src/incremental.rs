@@ -163,15 +163,15 @@ pub fn scan_file_with(
         return Ok(same);
     }
     let name = || path.display().to_string();
-    let mut file = crate::safefs::open(path, crate::safefs::Follow::Yes)
+    let (mut file, md) = crate::safefs::open_with_metadata(path, crate::safefs::Follow::Yes)
         .with_context(|| format!("{}: cannot open", name()))?;
-    let md = file
-        .metadata()
-        .with_context(|| format!("{}: cannot stat", name()))?;
     // The open file's own stat decides from here (the path may have moved meanwhile).
     let (dev, ino, size, mtime_ns) = stat_of(&md);
     if let Some(same) = unchanged((dev, ino, size, mtime_ns)) {
         return Ok(same);
+    }
+    if !zst {
+        return scan_plain(file, (dev, ino, size, mtime_ns), prev, &mut on_line, &name);
     }
 
     // Identity check against the previous cursor, then the new head for the new cursor.
@@ -233,6 +233,83 @@ pub fn scan_file_with(
         unchanged: false,
         partial_tail: tail,
     })
+}
+
+/// [`scan_file_with`] for a plain file, opened, `st` its own stat: its head is read once and
+/// serves both the identity check and the first lines (no seek back), and reading stops at the
+/// size `st` gives, which the cursor records (what is appended meanwhile is read next run).
+fn scan_plain(
+    mut file: File,
+    st: (u64, u64, u64, i64),
+    prev: Option<&Cursor>,
+    on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
+    name: &dyn Fn() -> String,
+) -> Result<Scan> {
+    let (dev, ino, size, mtime_ns) = st;
+    let mut head = vec![0u8; size.min(HEAD_MAX as u64) as usize];
+    let got = read_full(&mut file, &mut head)
+        .with_context(|| format!("{}: read failed at byte 0", name()))?;
+    head.truncate(got);
+    let mut start = 0u64;
+    let mut restarted = false;
+    if let Some(p) = prev.filter(|p| p.dev == dev && p.ino == ino) {
+        let same_head = head.len() as u64 >= p.head_len
+            && crate::digest::sha256_hex(&head[..p.head_len as usize]) == p.head_sha256;
+        if same_head && size >= p.offset {
+            start = p.offset;
+        } else {
+            restarted = true;
+        }
+    }
+    let first_line = match memchr::memchr(b'\n', &head) {
+        Some(nl) => &head[..nl + 1],
+        None => &head[..],
+    };
+    let (head_len, head_sha256) = (
+        first_line.len() as u64,
+        crate::digest::sha256_hex(first_line),
+    );
+    // The buffer fits the file when it is small (most transcripts are).
+    let cap = (size.saturating_sub(start) as usize).clamp(8 << 10, 256 << 10);
+    let mut reader: Box<dyn BufRead> = if start < head.len() as u64 {
+        let rest = (&file).take(size.saturating_sub(head.len() as u64));
+        let r = std::io::Cursor::new(&head[start as usize..]).chain(rest);
+        Box::new(BufReader::with_capacity(cap, r))
+    } else {
+        file.seek(SeekFrom::Start(start))?;
+        Box::new(BufReader::with_capacity(cap, (&file).take(size - start)))
+    };
+    let (pos, lines, tail) = read_lines(&mut reader, start, on_line, name)?;
+    Ok(Scan {
+        cursor: Cursor {
+            dev,
+            ino,
+            head_len,
+            head_sha256,
+            offset: pos,
+            size,
+            mtime_ns,
+        },
+        lines,
+        bytes: pos - start,
+        restarted,
+        unchanged: false,
+        partial_tail: tail,
+    })
+}
+
+/// Reads until `buf` is full or the file ends; the bytes read.
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// Hands every complete line of `reader` (positioned at `start`) to `on_line`; returns the
@@ -377,6 +454,44 @@ mod tests {
             assert_eq!(s.cursor.offset, text.len() as u64 - 7);
             assert_eq!(s.partial_tail, 7);
         }
+    }
+
+    #[test]
+    fn resuming_past_the_head_reads_only_what_was_appended() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.jsonl");
+        let long: String = (0..200)
+            .map(|i| format!("{i}:{}\n", "y".repeat(60)))
+            .collect();
+        std::fs::write(&p, &long).unwrap();
+        let (got, s) = collect(&p, false, None);
+        assert_eq!(got.len(), 200);
+        assert!(s.cursor.offset > HEAD_MAX as u64);
+        // The head is the first line only, whatever the file's length.
+        assert_eq!(s.cursor.head_len, long.find('\n').unwrap() as u64 + 1);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"tail one\ntail two\npart")
+            .unwrap();
+        let (got, s2) = collect(&p, false, Some(&s.cursor));
+        assert!(!s2.restarted);
+        assert_eq!(
+            got,
+            vec![
+                format!("tail one@{}", long.len()),
+                format!("tail two@{}", long.len() + 9)
+            ]
+        );
+        assert_eq!(s2.partial_tail, 4);
+        // A different first line at the same inode is another file: read from the start.
+        let mut changed = long.clone().into_bytes();
+        changed[0] = b'9';
+        std::fs::write(&p, &changed).unwrap();
+        let (got, s3) = collect(&p, false, Some(&s2.cursor));
+        assert!(s3.restarted);
+        assert_eq!(got.len(), 200);
     }
 
     #[test]

@@ -98,6 +98,11 @@ impl Progress {
         }
     }
 
+    /// Whether the line is drawn at all (else there is no need to know the totals).
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
     /// Sets the totals (files, bytes) once they are known.
     pub fn set_total(&mut self, files: u64, bytes: u64) {
         self.total = (files, bytes);

@@ -63,6 +63,14 @@ fn kind_name(ft: &std::fs::FileType) -> &'static str {
 /// Open `path` for reading: never blocks, and fails with a [`NotRegular`] error (kind
 /// `InvalidInput`) unless it is a regular file. The returned file reads normally (blocking).
 pub fn open(path: impl AsRef<Path>, follow: Follow) -> io::Result<File> {
+    open_with_metadata(path, follow).map(|(f, _)| f)
+}
+
+/// [`open`], with the open file's metadata (taken to check it is regular: no second `stat`).
+pub fn open_with_metadata(
+    path: impl AsRef<Path>,
+    follow: Follow,
+) -> io::Result<(File, std::fs::Metadata)> {
     let path = path.as_ref();
     let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
     if follow == Follow::No {
@@ -92,7 +100,7 @@ pub fn open(path: impl AsRef<Path>, follow: Follow) -> io::Result<File> {
             return Err(io::Error::last_os_error());
         }
     }
-    Ok(f)
+    Ok((f, md))
 }
 
 fn not_regular(what: &'static str) -> io::Error {

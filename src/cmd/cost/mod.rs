@@ -490,32 +490,15 @@ fn scan_agents(
 ) -> Result<Vec<(bool, String)>> {
     let base = &ctx.paths.openclaw_dir;
     let mut unreadable = Vec::new();
-    // Listed first so the progress line knows how much is left.
-    let listed = agents
-        .iter()
-        .map(layout::transcript_files)
-        .collect::<Result<Vec<_>>>()?;
     let mut progress = crate::progress::Progress::stderr("cost-track", ctx.out.quiet);
-    let (mut done_files, mut done_bytes) = (0u64, 0u64);
-    let mut total = (0u64, 0u64);
-    for (agent, files) in agents.iter().zip(&listed) {
-        for (_, _, md) in files {
-            let st = incremental::stat_of(md);
-            if !cursors
-                .files
-                .get(&Cursor::key(st.0, st.1))
-                .is_some_and(|c| c.describes(st))
-            {
-                total = (total.0 + 1, total.1 + md.len());
-            }
-        }
-        if let Some(db) = &agent.sqlite {
-            let len = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
-            total = (total.0 + 1, total.1 + len);
-        }
+    if progress.is_on() {
+        let (files, bytes) = to_read(agents, cursors)?;
+        progress.set_total(files, bytes);
     }
-    progress.set_total(total.0, total.1);
-    for (agent, files) in agents.iter().zip(listed) {
+    let (mut done_files, mut done_bytes) = (0u64, 0u64);
+    for agent in agents {
+        // One agent's listing at a time: memory does not grow with the whole tree.
+        let files = layout::transcript_files(agent)?;
         for (path, kind, md) in files {
             // An unchanged file costs its listing entry: no label, no open.
             let st = incremental::stat_of(&md);
@@ -558,6 +541,26 @@ fn scan_agents(
     }
     progress.finish();
     Ok(unreadable)
+}
+
+/// What is left to read, for the progress line: files and bytes not unchanged since their
+/// cursor, and every agent database (a listing of its own, only on a terminal).
+fn to_read(agents: &[layout::Agent], cursors: &Cursors) -> Result<(u64, u64)> {
+    let mut total = (0u64, 0u64);
+    for agent in agents {
+        for (_, _, md) in layout::transcript_files(agent)? {
+            let st = incremental::stat_of(&md);
+            let key = Cursor::key(st.0, st.1);
+            if !cursors.files.get(&key).is_some_and(|c| c.describes(st)) {
+                total = (total.0 + 1, total.1 + md.len());
+            }
+        }
+        if let Some(db) = &agent.sqlite {
+            let len = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+            total = (total.0 + 1, total.1 + len);
+        }
+    }
+    Ok(total)
 }
 
 /// The SQLite era: `transcript_events` through the one agent-database reader, after

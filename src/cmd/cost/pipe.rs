@@ -17,10 +17,10 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-/// Lines per batch: large enough that the queue costs nothing per line.
+/// Messages per batch: large enough that the queue costs nothing per line.
 const BATCH: usize = 512;
 /// Batches in flight: the reader runs at most this far ahead of the writer.
-const DEPTH: usize = 8;
+const DEPTH: usize = 4;
 
 /// A piece of a batch's text.
 type Span = (u32, u32);
@@ -58,7 +58,6 @@ enum Msg {
 struct Batch {
     text: String,
     msgs: Vec<Msg>,
-    lines: usize,
 }
 
 impl Batch {
@@ -115,7 +114,13 @@ impl Sink {
         if self.buf.msgs.is_empty() {
             return Ok(());
         }
-        let full = std::mem::take(&mut self.buf);
+        let full = std::mem::replace(
+            &mut self.buf,
+            Batch {
+                text: String::with_capacity(64 * BATCH),
+                msgs: Vec::with_capacity(BATCH),
+            },
+        );
         self.origin = None;
         self.tx
             .send(full)
@@ -124,7 +129,7 @@ impl Sink {
 
     /// One line to count, with its cost in the auto mode.
     pub fn line(&mut self, r: &Record, auto: Option<(Usd, bool)>) -> Result<()> {
-        if self.buf.lines >= BATCH {
+        if self.buf.msgs.len() >= BATCH {
             self.send()?;
         }
         let b = &mut self.buf;
@@ -153,20 +158,23 @@ impl Sink {
             auto,
         };
         b.msgs.push(Msg::Line(line));
-        b.lines += 1;
         Ok(())
     }
 
     pub fn cursor(&mut self, key: String, label: &str, pos: Position) -> Result<()> {
         self.buf.msgs.push(Msg::Cursor(key, label.to_string(), pos));
+        // An agent database saves one cursor a session: thousands in a row.
+        if self.buf.msgs.len() >= BATCH {
+            self.send()?;
+        }
         Ok(())
     }
 
     /// The end of a file or database.
     pub fn step(&mut self) -> Result<()> {
         self.buf.msgs.push(Msg::Step);
-        // A run of small files must not grow one batch without bound.
-        if self.buf.msgs.len() >= 4 * BATCH {
+        // A run of small files must not grow one batch past its size either.
+        if self.buf.msgs.len() >= BATCH {
             self.send()?;
         }
         Ok(())
