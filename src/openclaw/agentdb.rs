@@ -134,6 +134,7 @@ pub fn scan_events(
         if has_zstd { "event_zstd" } else { "NULL" }
     );
     let mut st = tx.prepare(&select).map_err(busy)?;
+    let mut inflate = Inflater::new()?;
     let mut out = Vec::new();
     for (sid, max_seq) in sessions {
         let mut after = cursors.get(&sid).copied().unwrap_or(-1);
@@ -156,8 +157,8 @@ pub fn scan_events(
                 Some(t) => on_event(&sid, seq, Event::Line(t))?,
                 None => {
                     if let ValueRef::Blob(z) = r.get_ref(2)? {
-                        match zstd::stream::decode_all(z) {
-                            Ok(b) => on_event(&sid, seq, Event::Line(&b))?,
+                        match inflate.event(z) {
+                            Ok(b) => on_event(&sid, seq, Event::Line(b))?,
                             Err(e) => on_event(
                                 &sid,
                                 seq,
@@ -175,6 +176,58 @@ pub fn scan_events(
     // Nothing was written: ending the read transaction cannot lose anything.
     let _ = tx.rollback();
     Ok(out)
+}
+
+/// The most one event may decompress to: far above any transcript line, and a bound on what
+/// a forged frame can make us allocate.
+const MAX_EVENT: u64 = 64 << 20;
+
+/// Decompresses `event_zstd` blobs with one zstd context and one output buffer for a whole
+/// scan (a context per event cost more than the decompression itself).
+struct Inflater {
+    dctx: zstd::zstd_safe::DCtx<'static>,
+    out: Vec<u8>,
+}
+
+impl Inflater {
+    fn new() -> Result<Inflater> {
+        let dctx = zstd::zstd_safe::DCtx::try_create()
+            .ok_or_else(|| anyhow::anyhow!("cannot create a zstd context"))?;
+        Ok(Inflater {
+            dctx,
+            out: Vec::new(),
+        })
+    }
+
+    /// One blob's text (every frame in it, as `zstd::decode_all` reads them).
+    fn event(&mut self, z: &[u8]) -> std::io::Result<&[u8]> {
+        use std::io::Read;
+        let io = |code| std::io::Error::other(zstd::zstd_safe::get_error_name(code));
+        // A context left mid-frame by a bad blob must not spoil the next one.
+        self.dctx
+            .reset(zstd::zstd_safe::ResetDirective::SessionOnly)
+            .map_err(io)?;
+        self.out.clear();
+        // The frames record their size (OpenClaw compresses each event in one call): one call
+        // into a buffer of that size. Otherwise, or when it is implausible, a bounded stream.
+        match zstd::bulk::Decompressor::upper_bound(z) {
+            Some(n) if (n as u64) <= MAX_EVENT => {
+                self.out.reserve(n);
+                self.dctx.decompress(&mut self.out, z).map_err(io)?;
+            }
+            _ => {
+                let d = zstd::stream::read::Decoder::with_context(z, &mut self.dctx);
+                d.take(MAX_EVENT + 1).read_to_end(&mut self.out)?;
+                if self.out.len() as u64 > MAX_EVENT {
+                    return Err(std::io::Error::other(format!(
+                        "decompresses to more than {} MiB",
+                        MAX_EVENT >> 20
+                    )));
+                }
+            }
+        }
+        Ok(&self.out)
+    }
 }
 
 /// Where a reader stands in one agent database: the stamp when it last read it and the last
@@ -203,4 +256,37 @@ pub fn scan_since(
     }
     let done = scan_events(db, &prev.sessions, on_event)?;
     Ok(Some((stamp, done)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_context_inflates_every_kind_of_blob_and_survives_a_bad_one() {
+        let line = br#"{"type":"message","message":{"role":"assistant","content":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}"#;
+        let sized = zstd::bulk::compress(line, 3).unwrap();
+        let streamed = zstd::stream::encode_all(&line[..], 3).unwrap();
+        let two = [&sized[..], &streamed[..]].concat();
+        let mut inf = Inflater::new().unwrap();
+        assert_eq!(inf.event(&sized).unwrap(), line);
+        assert_eq!(inf.event(&streamed).unwrap(), line);
+        assert_eq!(inf.event(&two).unwrap(), [&line[..], &line[..]].concat());
+        // Garbage, and a frame cut short, are errors; the next blob still inflates.
+        assert!(inf.event(b"not zstd at all").is_err());
+        assert!(inf.event(&sized[..sized.len() - 3]).is_err());
+        assert!(inf.event(&streamed[..streamed.len() - 3]).is_err());
+        assert_eq!(inf.event(&sized).unwrap(), line);
+        // A frame that says it holds 1 TiB is not believed (nothing that size is reserved).
+        let mut forged = zstd::bulk::compress(line, 3).unwrap();
+        let huge = zstd::bulk::Compressor::new(3)
+            .unwrap()
+            .compress(&vec![0u8; 1 << 20])
+            .unwrap();
+        assert!(Inflater::new().unwrap().event(&huge).unwrap().len() == 1 << 20);
+        forged.truncate(4);
+        forged.extend_from_slice(&[0xE4, 0, 0, 0, 0, 0, 0x01, 0, 0]);
+        assert!(inf.event(&forged).is_err());
+        assert_eq!(inf.event(&streamed).unwrap(), line);
+    }
 }

@@ -144,11 +144,14 @@ fn events(
     let mut st = c.prepare_cached(&sql)?;
     let limit = limit.map_or(-1, |n| n.min(i64::MAX as usize) as i64);
     let mut rows = st.query(params![sid, limit])?;
+    let mut inflate = super::Inflater::new()?;
     while let Some(r) = rows.next()? {
         let line = match (r.get_ref(1)?, r.get_ref(2)?) {
             (ValueRef::Text(t) | ValueRef::Blob(t), _) => Some(Ok(t.to_vec())),
             (_, ValueRef::Blob(z)) => Some(
-                zstd::stream::decode_all(z)
+                inflate
+                    .event(z)
+                    .map(<[u8]>::to_vec)
                     .map_err(|e| format!("event_zstd does not decompress: {e}")),
             ),
             _ => None,
