@@ -80,16 +80,99 @@ struct Stats {
     problems: Vec<String>,
 }
 
-/// One usage line ready for the ledger.
-struct Counted<'a> {
-    agent: &'a str,
-    session_id: &'a str,
-    source: &'a str,
+impl Stats {
+    /// Adds another stage's counters (each stage keeps its own).
+    fn add(&mut self, o: Stats) {
+        let Stats {
+            files,
+            files_unchanged,
+            files_restarted,
+            databases,
+            lines_read,
+            bytes_read,
+            usage_lines,
+            counted,
+            duplicates,
+            excluded_injected,
+            zero_usage,
+            unpriced,
+            corrupt,
+            undated,
+            absurd,
+            counted_usd,
+            problems,
+        } = o;
+        self.files += files;
+        self.files_unchanged += files_unchanged;
+        self.files_restarted += files_restarted;
+        self.databases += databases;
+        self.lines_read += lines_read;
+        self.bytes_read += bytes_read;
+        self.usage_lines += usage_lines;
+        self.counted += counted;
+        self.duplicates += duplicates;
+        self.excluded_injected += excluded_injected;
+        self.zero_usage += zero_usage;
+        self.unpriced += unpriced;
+        self.corrupt += corrupt;
+        self.undated += undated;
+        self.absurd += absurd;
+        self.counted_usd = self.counted_usd.saturating_add(counted_usd);
+        self.problems.extend(problems);
+        self.problems.truncate(50);
+    }
 }
 
-/// Everything the per-line handler needs: the reading side (see [`pipe`]).
+/// Where a line comes from.
+pub(super) struct Counted<'a> {
+    pub agent: &'a str,
+    pub session_id: &'a str,
+    pub source: &'a str,
+}
+
+/// The reading stage (see [`pipe`]): every line of every source, of which only those that
+/// may carry usage go on.
 struct Tracker {
     sink: pipe::Sink,
+    zone: Zone,
+    stats: Stats,
+}
+
+impl Tracker {
+    /// Handle one raw line of a transcript; `at` names it in problems.
+    fn line(&mut self, raw: &[u8], c: &Counted, at: pipe::At) -> Result<()> {
+        self.stats.lines_read += 1;
+        let t = raw.trim_ascii();
+        if t.is_empty() {
+            return Ok(());
+        }
+        if !(t.starts_with(b"{") && t.ends_with(b"}")) {
+            let why = match serde_json::from_slice::<serde::de::IgnoredAny>(t) {
+                Err(e) => e.to_string(),
+                Ok(_) => "not a JSON object".to_string(),
+            };
+            self.problem(format!("{}: corrupt JSON: {why}", at.describe(c)));
+            return Ok(());
+        }
+        if !transcript::may_carry_usage(t) {
+            return Ok(());
+        }
+        self.sink.raw(t, c, at)
+    }
+
+    /// A problem, counted and kept by the pricing stage (so all are in reading order).
+    fn problem(&mut self, msg: String) {
+        self.sink.problem(msg);
+    }
+
+    /// Hands one line priced here (a meter's) on as it is.
+    fn record(&mut self, r: &Record) -> Result<()> {
+        self.sink.line(r, auto_cost(r.logged, r.computed))
+    }
+}
+
+/// The pricing stage: parses the lines that may carry usage and prices the model calls.
+struct Pricer {
     book: Book,
     zone: Zone,
     stats: Stats,
@@ -144,30 +227,13 @@ impl PriceMemo {
     }
 }
 
-impl Tracker {
-    /// Handle one raw line of a transcript; `at` names it in problems.
-    fn line(&mut self, raw: &[u8], c: &Counted, at: &dyn Fn() -> String) -> Result<()> {
-        self.stats.lines_read += 1;
-        let t = raw.trim_ascii();
-        if t.is_empty() {
-            return Ok(());
-        }
-        if !(t.starts_with(b"{") && t.ends_with(b"}")) {
-            let why = match serde_json::from_slice::<serde::de::IgnoredAny>(t) {
-                Err(e) => e.to_string(),
-                Ok(_) => "not a JSON object".to_string(),
-            };
-            self.problem(format!("{}: corrupt JSON: {why}", at()));
-            return Ok(());
-        }
-        if !transcript::may_carry_usage(t) {
-            return Ok(());
-        }
+impl pipe::Refiner for Pricer {
+    fn raw(&mut self, out: &mut pipe::Sink, t: &[u8], c: &Counted, at: pipe::At) -> Result<()> {
         match transcript::parse_call(t) {
-            Ok(Some(call)) => self.call(call, t, c, at),
+            Ok(Some(call)) => self.call(out, call, t, c, at),
             Ok(None) => Ok(()),
             Err(m) => {
-                self.problem(format!("{}: corrupt JSON: {m}", at()));
+                self.problem(format!("{}: corrupt JSON: {m}", at.describe(c)));
                 Ok(())
             }
         }
@@ -179,14 +245,18 @@ impl Tracker {
             self.stats.problems.push(msg);
         }
     }
+}
 
+impl Pricer {
     fn call(
         &mut self,
+        out: &mut pipe::Sink,
         a: transcript::Call,
         raw: &[u8],
         c: &Counted,
-        at: &dyn Fn() -> String,
+        at: pipe::At,
     ) -> Result<()> {
+        use pipe::Refiner;
         let Some(u) = a.usage else { return Ok(()) };
         self.stats.usage_lines += 1;
         if a.is_gateway_injected() {
@@ -198,7 +268,10 @@ impl Tracker {
             // later sum): it is a problem, named by where it is and its id.
             self.stats.absurd += 1;
             let id = a.id.as_deref().unwrap_or("-");
-            self.problem(format!("{}: entry {id}: {bad}; not counted", at()));
+            self.problem(format!(
+                "{}: entry {id}: {bad}; not counted",
+                at.describe(c)
+            ));
             return Ok(());
         }
         let logged = u.cost_total;
@@ -215,27 +288,32 @@ impl Tracker {
             self.stats.undated += 1;
             self.problem(format!(
                 "{}: usage line without a valid top-level timestamp; not counted",
-                at()
+                at.describe(c)
             ));
             return Ok(());
         };
         let ts = ts.with_timezone(&Utc);
         let mut memo = std::mem::take(&mut self.memo);
-        let r = self.priced(&mut memo, a, ts, raw, c, at);
+        let r = self.priced(out, &mut memo, a, ts, raw, c, at);
         self.memo = memo;
         r
     }
 
-    /// A usage line that is spend, dated: priced and handed to the writer.
+    /// A usage line that is spend, dated: priced and handed to the writer, which counts it
+    /// once per (session id, entry id) into the per-line ledger rows and the daily totals
+    /// (exact decimal text, see [`crate::money`]).
+    #[allow(clippy::too_many_arguments)]
     fn priced(
         &mut self,
+        out: &mut pipe::Sink,
         memo: &mut Memo,
         a: transcript::Call,
         ts: DateTime<Utc>,
         raw: &[u8],
         c: &Counted,
-        at: &dyn Fn() -> String,
+        at: pipe::At,
     ) -> Result<()> {
+        use pipe::Refiner;
         let u = a.usage.unwrap_or_default();
         let logged = u.cost_total;
         let day = memo.day.get(self.zone.day_of(ts));
@@ -259,13 +337,13 @@ impl Tracker {
                 self.stats.absurd += 1;
                 self.problem(format!(
                     "{}: entry {entry_id}: absurd computed cost for {provider}/{model}: {why}; not counted",
-                    at(),
+                    at.describe(c),
                 ));
                 return Ok(());
             }
         };
         let price_source = &hit.source[logged.is_some() as usize];
-        self.record(&Record {
+        let r = Record {
             agent: c.agent,
             session_id: c.session_id,
             entry_id: &entry_id,
@@ -278,14 +356,8 @@ impl Tracker {
             computed,
             price_source,
             source: c.source,
-        })
-    }
-
-    /// Hands one priced line to the writer, which counts it once per (session id, entry id)
-    /// into the per-line ledger rows and the daily totals (exact decimal text, see
-    /// [`crate::money`]).
-    fn record(&mut self, r: &Record) -> Result<()> {
-        self.sink.line(r, auto_cost(r.logged, r.computed))
+        };
+        out.line(&r, auto_cost(r.logged, r.computed))
     }
 }
 
@@ -416,28 +488,42 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let cursors = store::track::load_cursors(ledger)?;
     let batch = ledger.batched(ctx.dry_run)?;
     let mut w = store::track::Writer::new(&batch, ctx.now_str())?;
+    let (raw_sink, raw_drain) = pipe::queue();
     let (sink, drain) = pipe::queue();
     let tr = Tracker {
-        sink,
+        sink: raw_sink,
+        zone: ctx.zone(),
+        stats: Stats::default(),
+    };
+    let mut pricer = Pricer {
         book,
         zone: ctx.zone(),
         stats: Stats::default(),
         memo: Memo::default(),
     };
-    let (written, read) = std::thread::scope(|s| {
-        let reader = std::thread::Builder::new()
-            .name("cost-track-read".into())
+    let (written, read, priced) = std::thread::scope(|s| {
+        let spawn = |name: &str| std::thread::Builder::new().name(name.into());
+        let reader = spawn("cost-track-read")
             .spawn_scoped(s, || read_all(ctx, tr, &agents, &cursors))
             .context("cannot start the reading thread")?;
-        // On a ledger error the drain is dropped here, which stops the reader.
+        let pricing = spawn("cost-track-price")
+            .spawn_scoped(s, || raw_drain.refine(&mut pricer, sink))
+            .context("cannot start the pricing thread")?;
+        // On a ledger error the drain is dropped here, which stops the others in turn.
         let written = drain.write(&mut w);
+        let priced = pricing
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         let read = reader
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        anyhow::Ok((written, read))
+        anyhow::Ok((written, read, priced))
     })?;
     let mut written = written.context(LedgerErr)?;
-    let (mut stats, unreadable, seen_keys) = read?;
+    priced?;
+    let (read_stats, unreadable, seen_keys) = read?;
+    let mut stats = pricer.stats;
+    stats.add(read_stats);
     if !ctx.dry_run {
         w.forget_files_except(&cursors, &seen_keys)?;
     }
@@ -580,18 +666,16 @@ fn scan_db(
         sessions: cursors.sessions_of(&label),
     };
     let progress = agentdb::scan_since(db, &prev, |sid, seq, ev| {
-        let at = || format!("{label}: session {sid} seq {seq}");
+        let counted = Counted {
+            agent: &agent.id,
+            session_id: sid,
+            source: &label,
+        };
+        let at = pipe::At::Seq(seq);
         match ev {
-            Event::Line(b) => {
-                let counted = Counted {
-                    agent: &agent.id,
-                    session_id: sid,
-                    source: &label,
-                };
-                tr.line(b, &counted, &at).context(LedgerErr)
-            }
+            Event::Line(b) => tr.line(b, &counted, at).context(LedgerErr),
             Event::Unreadable(why) => {
-                tr.problem(format!("{}: {why}", at()));
+                tr.problem(format!("{}: {why}", at.describe(&counted)));
                 Ok(())
             }
         }
@@ -720,8 +804,7 @@ fn scan_one(
         zst,
     };
     scan_tracked(tr, cursors, seen, src, label, |tr, line, range| {
-        let at = || format!("{label}: byte {}", range.start);
-        tr.line(line, &counted, &at)
+        tr.line(line, &counted, pipe::At::Byte(range.start))
     })
 }
 

@@ -1,15 +1,16 @@
-//! cost-track on two cores: one thread reads and prices (files, agent databases, meters, in
-//! the order a single pass would), the calling thread writes the ledger. They meet in a
-//! bounded queue of small batches, so memory stays bounded whatever the tree's size, and the
-//! order the ledger sees is the reading order: which copy of a line counts first (and so its
-//! `source`) is the same as on one core.
+//! cost-track in three stages on their own threads: one reads (files, agent databases, meters,
+//! in the order a single pass would) and keeps the lines that may carry usage, one parses and
+//! prices them, and the calling thread writes the ledger. Stages meet in bounded queues of small
+//! batches, so memory stays bounded whatever the tree's size, and the order the ledger sees is
+//! the reading order: which copy of a line counts first (and so its `source`) is the same as on
+//! one core. Problems travel in the same queues, so they are reported in reading order too.
 //!
 //! The writer decides what is new (the `cost_lines` insert says so) and keeps those counters;
-//! the reader keeps the rest. A ledger error ends the writer, which drops its end of the
-//! queue: the reader's next send fails and it stops too.
+//! the other stages keep the rest. A ledger error ends the writer, which drops its end of the
+//! queue: the stage before fails its next send and stops, and so on up.
 
 use super::store::track::{Record, Texts, Writer};
-use super::LedgerErr;
+use super::{Counted, LedgerErr};
 use crate::ledger::cursors::Position;
 use crate::money::Usd;
 use crate::pricing::Tokens;
@@ -19,6 +20,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Messages per batch: large enough that the queue costs nothing per line.
 const BATCH: usize = 512;
+/// Bytes of text per batch: a batch of long lines is sent before it has `BATCH` of them.
+const BATCH_BYTES: usize = 128 << 10;
 /// Batches in flight: the reader runs at most this far ahead of the writer.
 const DEPTH: usize = 4;
 
@@ -42,10 +45,32 @@ struct Line {
     auto: Option<(Usd, bool)>,
 }
 
+/// Where in its source a line is, for a problem's message.
+#[derive(Clone, Copy)]
+pub(super) enum At {
+    /// A file's byte offset.
+    Byte(u64),
+    /// An agent database's event, in its session.
+    Seq(i64),
+}
+
+impl At {
+    pub fn describe(self, c: &Counted) -> String {
+        match self {
+            At::Byte(n) => format!("{}: byte {n}", c.source),
+            At::Seq(n) => format!("{}: session {} seq {n}", c.source, c.session_id),
+        }
+    }
+}
+
 enum Msg {
     /// Where the following lines come from: agent, session id, source (sent when it changes).
     Origin(Span, Span, Span),
+    /// A line that may carry usage, not parsed yet (its bytes in the batch's `bytes`).
+    Raw(Span, At),
     Line(Line),
+    /// A problem to report, in reading order.
+    Problem(String),
     /// A cursor, saved in the step that counts the lines it covers.
     Cursor(String, String, Position),
     /// The end of one source: the writer may commit its step here.
@@ -57,6 +82,7 @@ enum Msg {
 #[derive(Default)]
 struct Batch {
     text: String,
+    bytes: Vec<u8>,
     msgs: Vec<Msg>,
 }
 
@@ -118,6 +144,7 @@ impl Sink {
             &mut self.buf,
             Batch {
                 text: String::with_capacity(64 * BATCH),
+                bytes: Vec::new(),
                 msgs: Vec::with_capacity(BATCH),
             },
         );
@@ -127,21 +154,44 @@ impl Sink {
             .map_err(|_| anyhow::Error::new(LedgerErr))
     }
 
-    /// One line to count, with its cost in the auto mode.
-    pub fn line(&mut self, r: &Record, auto: Option<(Usd, bool)>) -> Result<()> {
-        if self.buf.msgs.len() >= BATCH {
+    /// Makes room for one more message, and says where the next lines come from.
+    fn origin(&mut self, agent: &str, session_id: &str, source: &str) -> Result<()> {
+        let b = &self.buf;
+        if b.msgs.len() >= BATCH || b.bytes.len() + b.text.len() >= BATCH_BYTES {
             self.send()?;
         }
-        let b = &mut self.buf;
         let same = self
             .origin
             .as_ref()
-            .is_some_and(|(a, s, src)| a == r.agent && s == r.session_id && src == r.source);
+            .is_some_and(|(a, s, src)| a == agent && s == session_id && src == source);
         if !same {
-            self.origin = Some((r.agent.into(), r.session_id.into(), r.source.into()));
-            let o = Msg::Origin(b.put(r.agent), b.put(r.session_id), b.put(r.source));
+            self.origin = Some((agent.into(), session_id.into(), source.into()));
+            let b = &mut self.buf;
+            let o = Msg::Origin(b.put(agent), b.put(session_id), b.put(source));
             b.msgs.push(o);
         }
+        Ok(())
+    }
+
+    /// A line that may carry usage, to be parsed and priced by the next stage.
+    pub fn raw(&mut self, line: &[u8], c: &Counted, at: At) -> Result<()> {
+        self.origin(c.agent, c.session_id, c.source)?;
+        let b = &mut self.buf;
+        let start = b.bytes.len() as u32;
+        b.bytes.extend_from_slice(line);
+        b.msgs.push(Msg::Raw((start, b.bytes.len() as u32), at));
+        Ok(())
+    }
+
+    /// A problem, reported in reading order (never fails: the next line or step sends it).
+    pub fn problem(&mut self, msg: String) {
+        self.buf.msgs.push(Msg::Problem(msg));
+    }
+
+    /// One line to count, with its cost in the auto mode.
+    pub fn line(&mut self, r: &Record, auto: Option<(Usd, bool)>) -> Result<()> {
+        self.origin(r.agent, r.session_id, r.source)?;
+        let b = &mut self.buf;
         let line = Line {
             entry_id: b.put(r.entry_id),
             day: b.put(r.day),
@@ -196,7 +246,40 @@ pub(super) struct Written {
     pub counted_usd: Usd,
 }
 
+/// The middle stage's work: what becomes of a raw line and of a problem.
+pub(super) trait Refiner {
+    /// Parses and prices one raw line, handing what is to be counted to `out`.
+    fn raw(&mut self, out: &mut Sink, line: &[u8], c: &Counted, at: At) -> Result<()>;
+    fn problem(&mut self, msg: String);
+}
+
 impl Drain {
+    /// The middle stage: refines raw lines into priced ones and passes everything else on, in
+    /// order, until the reader is done. An error is the writer's having stopped.
+    pub fn refine(self, r: &mut impl Refiner, mut out: Sink) -> Result<()> {
+        for b in self.0 {
+            let mut origin = None;
+            for m in &b.msgs {
+                match m {
+                    Msg::Origin(a, s, src) => origin = Some((*a, *s, *src)),
+                    Msg::Raw((x, y), at) => {
+                        let c = counted(&b, origin);
+                        r.raw(&mut out, &b.bytes[*x as usize..*y as usize], &c, *at)?;
+                    }
+                    Msg::Line(l) => {
+                        // Already priced (a meter's line): as it is.
+                        let o = origin.expect("an origin precedes every line of a batch");
+                        out.line(&record(&b, o, l), l.auto)?;
+                    }
+                    Msg::Problem(p) => r.problem(p.clone()),
+                    Msg::Cursor(key, label, pos) => out.cursor(key.clone(), label, pos.clone())?,
+                    Msg::Step => out.step()?,
+                }
+            }
+        }
+        out.finish()
+    }
+
     /// Writes everything the reader sends until it is done, in order. Every error is a ledger
     /// error (it stops the run).
     pub fn write(self, w: &mut Writer) -> Result<Written> {
@@ -209,6 +292,9 @@ impl Drain {
                     Msg::Line(l) => {
                         let o = origin.expect("an origin precedes every line of a batch");
                         count(w, &b, o, l, &mut out)?;
+                    }
+                    Msg::Raw(..) | Msg::Problem(_) => {
+                        anyhow::bail!("cost-track: an unrefined message reached the ledger writer")
                     }
                     Msg::Cursor(key, label, pos) => w.save_cursor(key.clone(), label, pos.clone()),
                     Msg::Step => {
@@ -225,15 +311,23 @@ impl Drain {
     }
 }
 
-/// Counts one line once per (session id, entry id).
-fn count(
-    w: &mut Writer,
-    b: &Batch,
+/// The origin of a batch's raw line.
+fn counted(b: &Batch, origin: Option<(Span, Span, Span)>) -> Counted<'_> {
+    let (agent, session_id, source) = origin.expect("an origin precedes every line of a batch");
+    Counted {
+        agent: b.get(agent),
+        session_id: b.get(session_id),
+        source: b.get(source),
+    }
+}
+
+/// A batch's priced line as the record it was made from.
+fn record<'b>(
+    b: &'b Batch,
     (agent, session_id, source): (Span, Span, Span),
-    l: &Line,
-    out: &mut Written,
-) -> Result<()> {
-    let r = Record {
+    l: &'b Line,
+) -> Record<'b> {
+    Record {
         agent: b.get(agent),
         session_id: b.get(session_id),
         entry_id: b.get(l.entry_id),
@@ -246,7 +340,18 @@ fn count(
         computed: l.computed,
         price_source: b.get(l.price_source),
         source: b.get(source),
-    };
+    }
+}
+
+/// Counts one line once per (session id, entry id).
+fn count(
+    w: &mut Writer,
+    b: &Batch,
+    o: (Span, Span, Span),
+    l: &Line,
+    out: &mut Written,
+) -> Result<()> {
+    let r = record(b, o, l);
     let t = Texts {
         ts: b.get(l.ts_text),
         logged: l.logged_text.map(|s| b.get(s)),
