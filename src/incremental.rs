@@ -163,61 +163,29 @@ pub fn scan_file_with(
         return Ok(same);
     }
     let name = || path.display().to_string();
-    let (mut file, md) = crate::safefs::open_with_metadata(path, crate::safefs::Follow::Yes)
+    let (file, md) = crate::safefs::open_with_metadata(path, crate::safefs::Follow::Yes)
         .with_context(|| format!("{}: cannot open", name()))?;
     // The open file's own stat decides from here (the path may have moved meanwhile).
     let (dev, ino, size, mtime_ns) = stat_of(&md);
     if let Some(same) = unchanged((dev, ino, size, mtime_ns)) {
         return Ok(same);
     }
-    if !zst {
-        return scan_plain(file, (dev, ino, size, mtime_ns), prev, &mut on_line, &name);
-    }
-
-    // Identity check against the previous cursor, then the new head for the new cursor.
-    let mut start = 0u64;
-    let mut restarted = false;
-    if let Some(p) = prev.filter(|p| p.dev == dev && p.ino == ino) {
-        let same_head = {
-            let mut r = open_stream(&mut file, zst, path)?;
-            let (n, h) = head_hash(&mut r, Some(p.head_len))?;
-            n == p.head_len && h == p.head_sha256
-        };
-        if same_head && (zst || size >= p.offset) {
-            start = p.offset;
-        } else {
-            restarted = true;
-        }
-        file.seek(SeekFrom::Start(0))?;
-    }
-    let (head_len, head_sha256) = {
-        let mut r = open_stream(&mut file, zst, path)?;
-        head_hash(&mut r, None)?
-    };
-    file.seek(SeekFrom::Start(0))?;
-
-    let mut reader: Box<dyn BufRead> = if zst {
-        let mut r = open_stream(&mut file, true, path)?;
-        // Skip the decompressed prefix already read.
-        let skipped = std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
-        if skipped < start {
-            // The stream is shorter than the cursor: not the same content after all.
-            restarted = true;
-            start = 0;
-            drop(r);
-            file.seek(SeekFrom::Start(0))?;
-            let r = open_stream(&mut file, true, path)?;
-            Box::new(BufReader::with_capacity(256 * 1024, r))
-        } else {
-            Box::new(BufReader::with_capacity(256 * 1024, r))
-        }
+    let st = (dev, ino, size, mtime_ns);
+    if zst {
+        scan_zst(file, path, st, prev, &mut on_line, &name)
     } else {
-        file.seek(SeekFrom::Start(start))?;
-        Box::new(BufReader::with_capacity(256 * 1024, &mut file))
-    };
+        scan_plain(file, st, prev, &mut on_line, &name)
+    }
+}
 
-    let (pos, lines, tail) = read_lines(&mut reader, start, &mut on_line, &name)?;
-    Ok(Scan {
+/// The cursor and counters of a scan that read `start..pos` (see [`read_lines`]).
+fn scanned(
+    (dev, ino, size, mtime_ns): (u64, u64, u64, i64),
+    (head_len, head_sha256): (u64, String),
+    (start, restarted): (u64, bool),
+    (pos, lines, tail): (u64, u64, u64),
+) -> Scan {
+    Scan {
         cursor: Cursor {
             dev,
             ino,
@@ -232,7 +200,56 @@ pub fn scan_file_with(
         restarted,
         unchanged: false,
         partial_tail: tail,
-    })
+    }
+}
+
+/// [`scan_file_with`] for a zstd stream of lines, opened: offsets are in the decompressed
+/// stream, so the prefix already read is decompressed again and skipped.
+fn scan_zst(
+    mut file: File,
+    path: &Path,
+    st: (u64, u64, u64, i64),
+    prev: Option<&Cursor>,
+    on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
+    name: &dyn Fn() -> String,
+) -> Result<Scan> {
+    let (dev, ino, _, _) = st;
+    // Identity check against the previous cursor, then the new head for the new cursor.
+    let mut start = 0u64;
+    let mut restarted = false;
+    if let Some(p) = prev.filter(|p| p.dev == dev && p.ino == ino) {
+        let same_head = {
+            let mut r = open_stream(&mut file, path)?;
+            let (n, h) = head_hash(&mut r, Some(p.head_len))?;
+            n == p.head_len && h == p.head_sha256
+        };
+        if same_head {
+            start = p.offset;
+        } else {
+            restarted = true;
+        }
+        file.seek(SeekFrom::Start(0))?;
+    }
+    let head = {
+        let mut r = open_stream(&mut file, path)?;
+        head_hash(&mut r, None)?
+    };
+    file.seek(SeekFrom::Start(0))?;
+    let mut r = open_stream(&mut file, path)?;
+    // Skip the decompressed prefix already read.
+    let skipped = std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
+    let mut reader = if skipped < start {
+        // The stream is shorter than the cursor: not the same content after all.
+        restarted = true;
+        start = 0;
+        drop(r);
+        file.seek(SeekFrom::Start(0))?;
+        BufReader::with_capacity(256 * 1024, open_stream(&mut file, path)?)
+    } else {
+        BufReader::with_capacity(256 * 1024, r)
+    };
+    let read = read_lines(&mut reader, start, on_line, name)?;
+    Ok(scanned(st, head, (start, restarted), read))
 }
 
 /// [`scan_file_with`] for a plain file, opened, `st` its own stat: its head is read once and
@@ -245,7 +262,7 @@ fn scan_plain(
     on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
     name: &dyn Fn() -> String,
 ) -> Result<Scan> {
-    let (dev, ino, size, mtime_ns) = st;
+    let (dev, ino, size, _) = st;
     let mut head = vec![0u8; size.min(HEAD_MAX as u64) as usize];
     let got = read_full(&mut file, &mut head)
         .with_context(|| format!("{}: read failed at byte 0", name()))?;
@@ -265,7 +282,7 @@ fn scan_plain(
         Some(nl) => &head[..nl + 1],
         None => &head[..],
     };
-    let (head_len, head_sha256) = (
+    let new_head = (
         first_line.len() as u64,
         crate::digest::sha256_hex(first_line),
     );
@@ -279,23 +296,8 @@ fn scan_plain(
         file.seek(SeekFrom::Start(start))?;
         Box::new(BufReader::with_capacity(cap, (&file).take(size - start)))
     };
-    let (pos, lines, tail) = read_lines(&mut reader, start, on_line, name)?;
-    Ok(Scan {
-        cursor: Cursor {
-            dev,
-            ino,
-            head_len,
-            head_sha256,
-            offset: pos,
-            size,
-            mtime_ns,
-        },
-        lines,
-        bytes: pos - start,
-        restarted,
-        unchanged: false,
-        partial_tail: tail,
-    })
+    let read = read_lines(&mut reader, start, on_line, name)?;
+    Ok(scanned(st, new_head, (start, restarted), read))
 }
 
 /// Reads until `buf` is full or the file ends; the bytes read.
@@ -315,7 +317,7 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// Hands every complete line of `reader` (positioned at `start`) to `on_line`; returns the
 /// offset past the last complete line, the lines handed out and the partial tail's length.
 fn read_lines(
-    reader: &mut dyn BufRead,
+    reader: &mut impl BufRead,
     start: u64,
     on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
     name: &dyn Fn() -> String,
@@ -367,14 +369,12 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-fn open_stream<'a>(file: &'a mut File, zst: bool, path: &Path) -> Result<Box<dyn Read + 'a>> {
-    if zst {
-        let d = zstd::stream::read::Decoder::new(file)
-            .with_context(|| format!("{}: not a zstd stream", path.display()))?;
-        Ok(Box::new(d))
-    } else {
-        Ok(Box::new(file))
-    }
+fn open_stream<'a>(
+    file: &'a mut File,
+    path: &Path,
+) -> Result<zstd::stream::read::Decoder<'static, BufReader<&'a mut File>>> {
+    zstd::stream::read::Decoder::new(file)
+        .with_context(|| format!("{}: not a zstd stream", path.display()))
 }
 
 #[cfg(test)]
