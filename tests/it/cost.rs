@@ -388,6 +388,55 @@ fn corrupt_line_is_reported_with_its_file_and_the_scan_goes_on() {
 }
 
 #[test]
+fn a_flood_of_bad_lines_shows_the_first_fifty_in_order_and_counts_the_rest() {
+    let s = sandbox();
+    let a = sessions(&s, "main").join(format!("{SID_A}.jsonl"));
+    let mut lines = vec![header(SID_A)];
+    for i in 0..3000 {
+        // Alternating: refused by the reading stage (not an object) and by the parser.
+        lines.push(if i % 2 == 0 {
+            format!("garbage {i}")
+        } else {
+            format!(r#"{{"id":"x{i}","message":{{"role":"assistant","usage":{{"input":1,}}}}}}"#)
+        });
+    }
+    lines.push(logged("a0000001", "2026-03-08T10:00:00.000Z", 0.01));
+    write_lines(&a, &lines);
+    let r = track(&s);
+    r.code(0);
+    let shown: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("corrupt JSON"))
+        .collect();
+    assert_eq!(shown.len(), 50, "{}", r.stderr);
+    // In reading order: byte offsets grow, both kinds interleaved as written.
+    let byte = |l: &str| -> u64 {
+        l.split("byte ")
+            .nth(1)
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        shown.windows(2).all(|w| byte(w[0]) < byte(w[1])),
+        "{}",
+        r.stderr
+    );
+    assert!(shown[0].contains("expected value"), "{}", shown[0]);
+    assert!(shown[1].contains("trailing comma"), "{}", shown[1]);
+    assert!(
+        r.stderr.contains("... and 2950 more problems"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(totals(&s).0, 10_000);
+}
+
+#[test]
 fn prices_come_from_models_json_config_import_or_builtin_and_unknowns_are_reported() {
     let s = sandbox();
     let dir = sessions(&s, "main");

@@ -119,7 +119,7 @@ impl Stats {
         self.absurd += absurd;
         self.counted_usd = self.counted_usd.saturating_add(counted_usd);
         self.problems.extend(problems);
-        self.problems.truncate(50);
+        self.problems.truncate(PROBLEMS_KEPT);
     }
 }
 
@@ -136,7 +136,12 @@ struct Tracker {
     sink: pipe::Sink,
     zone: Zone,
     stats: Stats,
+    /// Problems handed on so far.
+    forwarded: usize,
 }
+
+/// Problems kept (and printed) per run; the rest are counted.
+const PROBLEMS_KEPT: usize = 50;
 
 impl Tracker {
     /// Handle one raw line of a transcript; `at` names it in problems.
@@ -160,9 +165,16 @@ impl Tracker {
         self.sink.raw(t, c, at)
     }
 
-    /// A problem, counted and kept by the pricing stage (so all are in reading order).
+    /// A problem, counted and kept by the pricing stage (so the kept ones are the first in
+    /// reading order). Past the first [`PROBLEMS_KEPT`] it is only counted here: a file of a
+    /// million bad lines must not queue a million messages.
     fn problem(&mut self, msg: String) {
-        self.sink.problem(msg);
+        if self.forwarded < PROBLEMS_KEPT {
+            self.forwarded += 1;
+            self.sink.problem(msg);
+        } else {
+            self.stats.corrupt += 1;
+        }
     }
 
     /// Hands one line priced here (a meter's) on as it is.
@@ -241,7 +253,7 @@ impl pipe::Refiner for Pricer {
 
     fn problem(&mut self, msg: String) {
         self.stats.corrupt += 1;
-        if self.stats.problems.len() < 50 {
+        if self.stats.problems.len() < PROBLEMS_KEPT {
             self.stats.problems.push(msg);
         }
     }
@@ -494,6 +506,7 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         sink: raw_sink,
         zone: ctx.zone(),
         stats: Stats::default(),
+        forwarded: 0,
     };
     let mut pricer = Pricer {
         book,

@@ -257,22 +257,22 @@ impl Drain {
     /// The middle stage: refines raw lines into priced ones and passes everything else on, in
     /// order, until the reader is done. An error is the writer's having stopped.
     pub fn refine(self, r: &mut impl Refiner, mut out: Sink) -> Result<()> {
-        for b in self.0 {
+        for mut b in self.0 {
             let mut origin = None;
-            for m in &b.msgs {
+            for m in std::mem::take(&mut b.msgs) {
                 match m {
-                    Msg::Origin(a, s, src) => origin = Some((*a, *s, *src)),
+                    Msg::Origin(a, s, src) => origin = Some((a, s, src)),
                     Msg::Raw((x, y), at) => {
                         let c = counted(&b, origin);
-                        r.raw(&mut out, &b.bytes[*x as usize..*y as usize], &c, *at)?;
+                        r.raw(&mut out, &b.bytes[x as usize..y as usize], &c, at)?;
                     }
                     Msg::Line(l) => {
                         // Already priced (a meter's line): as it is.
                         let o = origin.expect("an origin precedes every line of a batch");
-                        out.line(&record(&b, o, l), l.auto)?;
+                        out.line(&record(&b, o, &l), l.auto)?;
                     }
-                    Msg::Problem(p) => r.problem(p.clone()),
-                    Msg::Cursor(key, label, pos) => out.cursor(key.clone(), label, pos.clone())?,
+                    Msg::Problem(p) => r.problem(p),
+                    Msg::Cursor(key, label, pos) => out.cursor(key, &label, pos)?,
                     Msg::Step => out.step()?,
                 }
             }
@@ -284,19 +284,19 @@ impl Drain {
     /// error (it stops the run).
     pub fn write(self, w: &mut Writer) -> Result<Written> {
         let mut out = Written::default();
-        for b in self.0 {
+        for mut b in self.0 {
             let mut origin = None;
-            for m in &b.msgs {
+            for m in std::mem::take(&mut b.msgs) {
                 match m {
-                    Msg::Origin(a, s, src) => origin = Some((*a, *s, *src)),
+                    Msg::Origin(a, s, src) => origin = Some((a, s, src)),
                     Msg::Line(l) => {
                         let o = origin.expect("an origin precedes every line of a batch");
-                        count(w, &b, o, l, &mut out)?;
+                        count(w, &b, o, &l, &mut out)?;
                     }
                     Msg::Raw(..) | Msg::Problem(_) => {
                         anyhow::bail!("cost-track: an unrefined message reached the ledger writer")
                     }
-                    Msg::Cursor(key, label, pos) => w.save_cursor(key.clone(), label, pos.clone()),
+                    Msg::Cursor(key, label, pos) => w.save_cursor(key, &label, pos),
                     Msg::Step => {
                         w.maybe_commit()?;
                         if crate::atomic::fault_point("cost-track-ledger-error") {
