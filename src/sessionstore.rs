@@ -169,11 +169,23 @@ impl Store {
     pub fn begin_write(&self) -> Result<usize> {
         atomic::create_private_dir(&self.root)?;
         let marker = self.in_progress();
-        let mut n = 0;
+        // Temp files of the marker itself, from releases that wrote it through a rename.
+        let mut n = atomic::sweep_temps(&marker);
         if marker.exists() {
-            n = self.sweep()?;
+            n += self.sweep()?;
         }
-        write_unsynced(&marker, b"")?;
+        // An empty file needs no temp-and-rename: it exists or it does not, so a kill here
+        // leaves nothing behind.
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&marker)
+                .with_context(|| format!("{}: cannot create", marker.display()))?;
+        }
         Ok(n)
     }
 
@@ -606,6 +618,24 @@ mod tests {
         let c = put(&s, text.as_bytes(), Cut::Lines, &b.chunks);
         assert_eq!((c.new_chunks, c.new_bytes), (0, 0));
         assert_eq!(c.sha256, sha256_hex(text.as_bytes()));
+    }
+
+    #[test]
+    fn a_run_killed_while_marking_itself_leaves_nothing_after_the_next() {
+        let (_d, s) = store();
+        atomic::create_private_dir(&s.root).unwrap();
+        // What an older release, killed between the marker's temp file and its rename, left.
+        let stale = s.root.join("..in-progress.claw-tmp-999-0123456789abcdef-0");
+        fs::write(&stale, b"").unwrap();
+        assert_eq!(s.begin_write().unwrap(), 1);
+        assert!(!stale.exists());
+        assert!(s.in_progress().exists());
+        s.end_write().unwrap();
+        let names: Vec<_> = fs::read_dir(&s.root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 
     #[test]
