@@ -294,6 +294,12 @@ fn kill_anywhere_then_rerun_loses_nothing() {
     let base_config = fs::read_to_string(s.config()).unwrap();
     let mut versions: BTreeSet<Vec<u8>> = BTreeSet::new();
     versions.insert(base_config.as_bytes().to_vec());
+    // OpenClaw's own `.bak` copies, which `config backup` adopts as backups, are versions too.
+    for e in fs::read_dir(s.openclaw()).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("openclaw.json.bak") {
+            versions.insert(fs::read(e.path()).unwrap());
+        }
+    }
     let t0 = Instant::now();
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-21T08:00:00Z").unwrap();
     let took = clean_durations(&s, &mut rng, &start);
