@@ -227,7 +227,7 @@ fn rerun_loses_nothing(
 
 /// Every job once more at `end`, then nothing is lost: backups restore, the transcript
 /// restores, cost totals equal a clean run's, no temp file is left.
-fn end_state_loses_nothing(s: &Sandbox, rng: &mut Rng, end: &str, live: &Path) {
+fn end_state_loses_nothing(s: &Sandbox, rng: &mut Rng, end: &str, live: &Path, base_config: &str) {
     // Finally: every job once more, then the end-state checks.
     for op in [Op::Backup, Op::Prune, Op::Cbackup, Op::CostTrack] {
         let mut a = vec!["--now".to_string(), end.to_string()];
@@ -250,7 +250,10 @@ fn end_state_loses_nothing(s: &Sandbox, rng: &mut Rng, end: &str, live: &Path) {
         fs::read(live).unwrap(),
         "restored transcript differs from every line written"
     );
-    // Cost totals equal a clean run's on a copy of the same home.
+    // Cost totals equal a clean run's on a copy of the same home, priced with the base config:
+    // the restores above may have left a broken version, and the killed runs priced with
+    // valid ones (all with the base's prices).
+    fs::write(s.config(), base_config).unwrap();
     let clean = Sandbox::new();
     fs::remove_dir_all(clean.openclaw()).unwrap();
     copy_dir(&s.openclaw(), &clean.openclaw());
@@ -295,9 +298,14 @@ fn kill_anywhere_then_rerun_loses_nothing() {
     let mut versions: BTreeSet<Vec<u8>> = BTreeSet::new();
     versions.insert(base_config.as_bytes().to_vec());
     // OpenClaw's own `.bak` copies, which `config backup` adopts as backups, are versions too.
+    // Their prices are made the base's: lines keep the prices of the config they were counted
+    // under, and the end compares costs with one clean run under the base.
     for e in fs::read_dir(s.openclaw()).unwrap().flatten() {
-        if e.file_name().to_string_lossy().starts_with("openclaw.json.bak") {
-            versions.insert(fs::read(e.path()).unwrap());
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("openclaw.json.bak") {
+            let v = base_config.replacen('{', &format!("{{\n  // OpenClaw's {name}\n"), 1);
+            fs::write(e.path(), &v).unwrap();
+            versions.insert(v.into_bytes());
         }
     }
     let t0 = Instant::now();
@@ -361,7 +369,7 @@ fn kill_anywhere_then_rerun_loses_nothing() {
         rerun_loses_nothing(&s, &a, op, i, seed, &versions);
     }
     let end = (start + chrono::Duration::minutes(10 * (kills as i64 + 2))).to_rfc3339();
-    end_state_loses_nothing(&s, &mut rng, &end, &live);
+    end_state_loses_nothing(&s, &mut rng, &end, &live, &base_config);
     let _ = writeln!(
         std::io::stderr(),
         "crash test (seed {seed}): {kills} iterations, {killed} SIGKILLs mid-run, {faulted} aborts at \
