@@ -8,12 +8,14 @@
 //! - `file:<dev>:<ino>`: a file read by [`crate::incremental`] (follows the inode across renames);
 //! - `sqlite:<db label>:<session id>`: the highest `seq` read of one session of an agent database;
 //! - `sqlitedb:<db label>`: the database's stamp when last read (unchanged: not even opened);
+//! - `sealed:<dir label>`: the directory's archives known complete (see
+//!   [`crate::incremental::Sealed`]), in `data`, with the time of their last full check;
 //! - anything else with a journal cursor: a systemd journal position (`journalctl --cursor`).
 
-use crate::incremental::Cursor;
+use crate::incremental::{Cursor, FileMap, FileSet, Sealed};
 use anyhow::Result;
 use rusqlite::{params, Connection};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The readers that keep cursors; each sees only its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub enum Position {
     Stamp(String),
     /// A journal cursor.
     Journal(String),
+    /// A directory's sealed archives.
+    Sealed(Sealed),
 }
 
 /// The key of an agent-database session's cursor.
@@ -54,50 +58,56 @@ pub fn stamp_key(db_label: &str) -> String {
     format!("sqlitedb:{db_label}")
 }
 
+/// The key of a directory's sealed archives.
+pub fn sealed_key(dir_label: &str) -> String {
+    format!("sealed:{dir_label}")
+}
+
 /// Every cursor of one reader, by kind.
 #[derive(Debug, Default, Clone)]
 pub struct Cursors {
-    /// `file:<dev>:<ino>` -> where reading stopped.
-    pub files: HashMap<String, Cursor>,
+    /// `file:<dev>:<ino>` (as `(dev, ino)`) -> where reading stopped.
+    pub files: FileMap<Cursor>,
     /// `sqlite:<db>:<session>` -> last seq read.
     pub seqs: HashMap<String, i64>,
     /// `sqlitedb:<db>` -> stamp when last read.
     pub stamps: HashMap<String, String>,
     /// Source -> journal cursor.
     pub journal: HashMap<String, String>,
+    /// Directory label (`sealed:` stripped) -> its sealed archives.
+    pub sealed: HashMap<String, Sealed>,
 }
 
 impl Cursors {
-    /// Loads every cursor `reader` saved (one query).
+    /// Loads every cursor `reader` saved (one query). The table is read in storage order
+    /// (`NOT INDEXED`): nearly every row is the reader's, and the primary-key index would add
+    /// a b-tree lookup per row. A file cursor's key is parsed in place, not copied.
     pub fn load(conn: &Connection, reader: Reader) -> Result<Cursors> {
         let mut st = conn.prepare(
-            "SELECT source, head_len, head_sha256, offset, size, mtime_ns, journal_cursor
-             FROM read_cursors WHERE reader = ?1",
+            "SELECT source, head_len, head_sha256, offset, size, mtime_ns, journal_cursor, data
+             FROM read_cursors NOT INDEXED WHERE reader = ?1",
         )?;
-        let rows = st.query_map(params![reader.name()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        })?;
+        let mut rows = st.query(params![reader.name()])?;
         let mut out = Cursors::default();
-        for row in rows {
-            let (key, head_len, head, offset, size, mtime_ns, journal) = row?;
-            if let Some(j) = journal {
-                out.journal.insert(key, j);
+        while let Some(r) = rows.next()? {
+            let key = r.get_ref(0)?.as_str()?;
+            let (head_len, offset): (i64, i64) = (r.get(1)?, r.get(3)?);
+            if let Some(j) = r.get::<_, Option<String>>(6)? {
+                out.journal.insert(key.to_string(), j);
             } else if key.starts_with("sqlite:") {
-                out.seqs.insert(key, offset);
+                out.seqs.insert(key.to_string(), offset);
             } else if key.starts_with("sqlitedb:") {
-                out.stamps.insert(key, head);
+                out.stamps.insert(key.to_string(), r.get(2)?);
+            } else if let Some(dir) = key.strip_prefix("sealed:") {
+                // A damaged row is left out: its directory's files are all `stat`ed.
+                let data = r.get_ref(7)?.as_blob_or_null()?.unwrap_or_default();
+                if let Some(sealed) = Sealed::decode(data, offset) {
+                    out.sealed.insert(dir.to_string(), sealed);
+                }
             } else if let Some(c) =
-                Cursor::from_stored(&key, head_len, head, offset, size, mtime_ns)
+                Cursor::from_stored(key, head_len, r.get(2)?, offset, r.get(4)?, r.get(5)?)
             {
-                out.files.insert(key, c);
+                out.files.insert(c.id(), c);
             }
         }
         Ok(out)
@@ -123,14 +133,16 @@ pub fn save<'a>(
 ) -> Result<()> {
     let mut up = conn.prepare_cached(
         "INSERT INTO read_cursors (reader, source, path, head_len, head_sha256, offset, size,
-           mtime_ns, journal_cursor, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+           mtime_ns, journal_cursor, updated_at, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (reader, source) DO UPDATE SET path = excluded.path,
            head_len = excluded.head_len, head_sha256 = excluded.head_sha256,
            offset = excluded.offset, size = excluded.size, mtime_ns = excluded.mtime_ns,
-           journal_cursor = excluded.journal_cursor, updated_at = excluded.updated_at",
+           journal_cursor = excluded.journal_cursor, updated_at = excluded.updated_at,
+           data = excluded.data",
     )?;
     for (key, path, pos) in cursors {
+        let mut data = None;
         let (head_len, head, offset, size, mtime_ns, journal) = match pos {
             Position::File(c) => (
                 c.head_len as i64,
@@ -143,6 +155,10 @@ pub fn save<'a>(
             Position::Seq(s) => (0, "", *s, 0, 0, None),
             Position::Stamp(s) => (0, s.as_str(), 0, 0, 0, None),
             Position::Journal(j) => (0, "", 0, 0, 0, Some(j.as_str())),
+            Position::Sealed(s) => {
+                data = Some(s.encode());
+                (0, "", s.checked_at, 0, 0, None)
+            }
         };
         up.execute(params![
             reader.name(),
@@ -154,7 +170,8 @@ pub fn save<'a>(
             size,
             mtime_ns,
             journal,
-            now
+            now,
+            data
         ])?;
     }
     Ok(())
@@ -174,19 +191,15 @@ pub fn forget<'a>(
     Ok(())
 }
 
-/// Forgets `reader`'s file cursors whose key is not in `seen`: the files are gone (pruned
+/// Forgets `reader`'s file cursors whose file is not in `seen`: the files are gone (pruned
 /// archives, rotated logs), and their cursors would only pin reused inodes.
-pub fn forget_files_except(
-    conn: &Connection,
-    reader: Reader,
-    seen: &HashSet<String>,
-) -> Result<()> {
+pub fn forget_files_except(conn: &Connection, reader: Reader, seen: &FileSet) -> Result<()> {
     let stale: Vec<String> = conn
         .prepare("SELECT source FROM read_cursors WHERE reader = ?1 AND source LIKE 'file:%'")?
         .query_map(params![reader.name()], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?
         .into_iter()
-        .filter(|k| !seen.contains(k))
+        .filter(|k| Cursor::id_of_key(k).is_none_or(|id| !seen.contains(&id)))
         .collect();
     forget(conn, reader, stale.iter().map(String::as_str))
 }
@@ -233,7 +246,7 @@ mod tests {
         })
         .unwrap();
         let c = l.read(|c| Cursors::load(c, Reader::RateLimit)).unwrap();
-        assert_eq!(c.files.get(&k), Some(&file_cursor(7, 100)));
+        assert_eq!(c.files.get(&(1, 7)), Some(&file_cursor(7, 100)));
         assert_eq!(c.seqs.get(&sk), Some(&42));
         assert_eq!(c.stamps.get(&dk).map(String::as_str), Some("1:2:3:4"));
         assert_eq!(
@@ -259,12 +272,12 @@ mod tests {
                 "t2",
                 [(k.as_str(), "a.jsonl", &f2), (k8.as_str(), "b.jsonl", &f8)],
             )?;
-            forget_files_except(tx, Reader::RateLimit, &HashSet::from([k8.clone()]))
+            forget_files_except(tx, Reader::RateLimit, &FileSet::from_iter([(1, 8)]))
         })
         .unwrap();
         let c = l.read(|c| Cursors::load(c, Reader::RateLimit)).unwrap();
         assert_eq!(c.files.len(), 1);
-        assert_eq!(c.files.get(&k8), Some(&file_cursor(8, 5)));
+        assert_eq!(c.files.get(&(1, 8)), Some(&file_cursor(8, 5)));
         assert_eq!(c.seqs.len(), 1);
         assert_eq!(c.journal.len(), 1);
     }

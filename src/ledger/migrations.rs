@@ -538,6 +538,29 @@ pub const ALL: &[&str] = &[
         journal_cursor, updated_at FROM rl_cursors;
     DROP TABLE cost_cursors;
     DROP TABLE rl_cursors;",
+    // 16: a directory's sealed archives (`sealed:<dir>` cursors) keep their records here.
+    "ALTER TABLE read_cursors ADD COLUMN data BLOB;",
+    // 17: all-time totals per agent x provider x model (what the metrics show), kept by the
+    // writes that keep `cost_daily` (cost-track's flush, reprice's rebuild), so a run that
+    // counted nothing new does not sum every day again.
+    "CREATE TABLE cost_totals (
+        agent_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        input INTEGER NOT NULL DEFAULT 0,
+        output INTEGER NOT NULL DEFAULT 0,
+        cache_read INTEGER NOT NULL DEFAULT 0,
+        cache_write INTEGER NOT NULL DEFAULT 0,
+        logged_usd TEXT NOT NULL DEFAULT '0.00',
+        computed_usd TEXT NOT NULL DEFAULT '0.00',
+        auto_usd TEXT NOT NULL DEFAULT '0.00',
+        PRIMARY KEY (agent_id, provider, model)
+    );
+    INSERT INTO cost_totals (agent_id, provider, model, input, output, cache_read, cache_write,
+        logged_usd, computed_usd, auto_usd)
+      SELECT agent_id, provider, model, sum(input), sum(output), sum(cache_read),
+        sum(cache_write), usd_sum(logged_usd), usd_sum(computed_usd), usd_sum(auto_usd)
+      FROM cost_daily GROUP BY agent_id, provider, model;",
 ];
 
 /// The schema version this claw writes.

@@ -559,7 +559,7 @@ mod tests {
         let l = Ledger::open(&p).unwrap();
         use cursors::{Cursors, Reader};
         let cost = l.read(|c| Cursors::load(c, Reader::CostTrack)).unwrap();
-        let f = &cost.files["file:1:7"];
+        let f = &cost.files[&(1, 7)];
         assert_eq!(
             (f.ino, f.head_len, f.offset, f.size, f.mtime_ns),
             (7, 10, 100, 103, 5)
@@ -567,7 +567,7 @@ mod tests {
         assert_eq!(cost.sessions_of("agents/a/db")["s1"], 42);
         assert_eq!(cost.stamps["sqlitedb:agents/a/db"], "1:2:3:4");
         let rl = l.read(|c| Cursors::load(c, Reader::RateLimit)).unwrap();
-        assert_eq!(rl.files["file:1:7"].offset, 9);
+        assert_eq!(rl.files[&(1, 7)].offset, 9);
         assert_eq!(rl.journal["journal:gw"], "s=abc");
         assert!(rl.seqs.is_empty() && cost.journal.is_empty());
     }

@@ -176,16 +176,50 @@ pub fn agents(openclaw_dir: &Path) -> std::io::Result<Vec<Agent>> {
     Ok(out)
 }
 
-/// Transcript files of one agent (`sessions/` and the JSONL the SQLite import moved aside),
-/// each with its metadata from the directory listing (an `fstatat` against the open directory,
-/// cheaper than a `stat` of the full path; links are not followed, and are not transcripts).
-pub fn transcript_files(agent: &Agent) -> Result<Vec<(PathBuf, FileKind, std::fs::Metadata)>> {
-    let mut out = Vec::new();
-    for dir in [
+/// The directories an agent's transcripts live in: `sessions/`, and the archive OpenClaw
+/// moves them to once imported into the SQLite era.
+pub fn transcript_dirs(agent: &Agent) -> [PathBuf; 2] {
+    [
         agent.sessions_dir.clone(),
         agent.sessions_dir.join("session-sqlite-import-archive"),
-    ] {
-        let rd = match std::fs::read_dir(&dir) {
+    ]
+}
+
+/// One transcript file of a listing.
+#[derive(Debug)]
+pub struct Listed {
+    pub path: PathBuf,
+    pub kind: FileKind,
+    /// The inode, from the directory entry (no `stat`).
+    pub ino: u64,
+    /// Which of [`transcript_dirs`] it is in.
+    pub dir: usize,
+    /// [`crate::incremental::name_hash`] of the file name.
+    pub name_hash: u64,
+    /// Its `stat`, when the caller asked for it.
+    pub md: Option<std::fs::Metadata>,
+}
+
+impl Listed {
+    /// A file OpenClaw does not write again: a reset or deleted archive, a checkpoint copy,
+    /// or anything in the SQLite import archive.
+    pub fn is_archive(&self) -> bool {
+        self.dir == 1 || !matches!(self.kind, FileKind::Live { .. })
+    }
+}
+
+/// Every transcript file of an agent (live, reset, deleted, checkpoint; compressed or not),
+/// in a fixed order. A file is `stat`ed (relative to its directory) when `want_stat` says so;
+/// the others cost only their directory entry. Symlinks and files that vanish between the
+/// listing and their `stat` are left out.
+pub fn transcript_listing(
+    agent: &Agent,
+    mut want_stat: impl FnMut(&Listed) -> bool,
+) -> Result<Vec<Listed>> {
+    use std::os::unix::fs::DirEntryExt;
+    let mut out = Vec::new();
+    for (i, dir) in transcript_dirs(agent).iter().enumerate() {
+        let rd = match std::fs::read_dir(dir) {
             Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e).with_context(|| format!("{}: cannot list", dir.display())),
@@ -195,18 +229,38 @@ pub fn transcript_files(agent: &Agent) -> Result<Vec<(PathBuf, FileKind, std::fs
             let name = ent.file_name();
             let Some(name) = name.to_str() else { continue };
             let kind = classify(name);
-            if !kind.is_transcript() {
+            // The entry's own type (no `stat` on the filesystems OpenClaw runs on).
+            if !kind.is_transcript() || !ent.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
             }
-            match ent.metadata() {
-                Ok(md) if md.is_file() => out.push((ent.path(), kind, md)),
-                _ => {}
+            let mut l = Listed {
+                path: ent.path(),
+                kind,
+                ino: ent.ino(),
+                dir: i,
+                name_hash: crate::incremental::name_hash(name.as_bytes()),
+                md: None,
+            };
+            if want_stat(&l) {
+                match ent.metadata() {
+                    Ok(md) if md.is_file() => l.md = Some(md),
+                    _ => continue,
+                }
             }
+            out.push(l);
         }
     }
     // Byte order of the whole path: cheap, and the same on every run.
-    out.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    out.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     Ok(out)
+}
+
+/// Every transcript file of an agent with its `stat` (see [`transcript_listing`]).
+pub fn transcript_files(agent: &Agent) -> Result<Vec<(PathBuf, FileKind, std::fs::Metadata)>> {
+    Ok(transcript_listing(agent, |_| true)?
+        .into_iter()
+        .filter_map(|l| Some((l.path, l.kind, l.md?)))
+        .collect())
 }
 
 /// The global SQLite database of the SQLite era, when present.

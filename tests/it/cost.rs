@@ -330,6 +330,95 @@ fn sqlite_era_counts_each_line_once(s: &Sandbox, a_lines: [String; 4], all: i64)
     assert_eq!(crate::common::micros(&a_row["cost_usd"]), 1_262_502 + 3_000);
 }
 
+/// Sets a file's mtime `mins` minutes before the system clock (mtimes are real time, whatever
+/// `--now` says).
+fn age(p: &std::path::Path, mins: u64) {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(mins * 60);
+    std::fs::File::options()
+        .append(true)
+        .open(p)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+/// `cost track --json` at `now`: (files, unchanged, sealed) from its detail.
+fn track_at(s: &Sandbox, now: &str) -> (u64, u64, u64) {
+    let r = s.run(&["--now", now, "--json", "cost", "track"]);
+    r.code(0);
+    let d = &r.json()["detail"];
+    let n = |k: &str| d[k].as_u64().unwrap();
+    (n("files"), n("files_unchanged"), n("files_sealed"))
+}
+
+#[test]
+fn settled_archives_are_listed_without_a_stat_and_checked_again_hourly() {
+    let s = sandbox();
+    let dir = sessions(&s, "main");
+    let ts = "2026-03-09T10:00:00.000Z";
+    // An archive left alone for an hour, a checkpoint copy written just now, a live file.
+    let old = dir.join(format!("{SID_A}.jsonl.reset.2026-03-09T11-00-00.000Z"));
+    write_lines(&old, &[header(SID_A), logged("s0000001", ts, 0.5)]);
+    age(&old, 60);
+    let copy = dir.join(format!(
+        "{SID_B}.checkpoint.11111111-2222-4333-8444-555555555555.jsonl"
+    ));
+    write_lines(&copy, &[header(SID_B), logged("s0000002", ts, 0.25)]);
+    let live = dir.join(format!("{SID_C}.jsonl"));
+    write_lines(&live, &[header(SID_C), logged("s0000003", ts, 0.125)]);
+    age(&live, 60);
+    let t0 = chrono::DateTime::parse_from_rfc3339(NOW).unwrap();
+    let at = |mins: i64| (t0 + chrono::Duration::minutes(mins)).to_rfc3339();
+    assert_eq!(track_at(&s, &at(0)), (3, 0, 0));
+    assert_eq!(totals(&s), (875_000, 3, 0, 0));
+    // The settled archive, read to its end, is sealed: the next run lists it and no more.
+    // The fresh copy may still be being written, and the live file grows: both are `stat`ed.
+    assert_eq!(track_at(&s, &at(1)), (3, 3, 1));
+    // Proof that the sealed archive is not even `stat`ed: a line written into it in place
+    // (which OpenClaw never does) goes unseen...
+    append(&old, &format!("{}\n", logged("s0000004", ts, 2.0)));
+    age(&old, 60);
+    assert_eq!(track_at(&s, &at(2)), (3, 3, 1));
+    assert_eq!(totals(&s).1, 3);
+    // ... until the hourly full check compares every sealed archive with its `stat`, reads
+    // the one that changed (its earlier line deduplicated) and seals it again.
+    assert_eq!(track_at(&s, &at(61)), (3, 2, 0));
+    assert_eq!(totals(&s), (2_875_000, 4, 0, 0));
+    // The copy settles (nobody wrote it for half an hour): read for nothing new, then sealed.
+    age(&copy, 30);
+    assert_eq!(track_at(&s, &at(62)), (3, 2, 1));
+    assert_eq!(track_at(&s, &at(63)), (3, 3, 2));
+    // What OpenClaw does: the live file gets its last lines and is archived by a rename. The
+    // archive is new to the listing: `stat`ed, its tail read, then sealed.
+    append(&live, &format!("{}\n", logged("s0000005", ts, 4.0)));
+    let reset = dir.join(format!("{SID_C}.jsonl.reset.2026-03-10T12-03-00.000Z"));
+    std::fs::rename(&live, &reset).unwrap();
+    age(&reset, 30);
+    assert_eq!(track_at(&s, &at(64)), (3, 2, 2));
+    assert_eq!(totals(&s), (6_875_000, 5, 0, 0));
+    assert_eq!(track_at(&s, &at(65)), (3, 3, 3));
+    // An archive replaced under the same name (a new inode: both exist until the rename) is
+    // read, not trusted.
+    let other = dir.join("replacement.tmp");
+    write_lines(&other, &[header(SID_A), logged("s0000006", ts, 8.0)]);
+    std::fs::rename(&other, &old).unwrap();
+    age(&old, 60);
+    assert_eq!(track_at(&s, &at(66)), (3, 2, 2));
+    assert_eq!(totals(&s).1, 6);
+    // Gone archives leave the seals, and their cursors leave the ledger.
+    std::fs::remove_file(&copy).unwrap();
+    assert_eq!(track_at(&s, &at(67)), (2, 2, 2));
+    let c = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
+    let file_cursors: i64 = c
+        .query_row(
+            "SELECT count(*) FROM read_cursors WHERE reader = 'cost-track' AND source LIKE 'file:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(file_cursors, 0, "sealed archives keep no cursor");
+}
+
 #[test]
 fn truncated_or_replaced_file_is_reread_without_double_counting() {
     let s = sandbox();
@@ -942,7 +1031,12 @@ fn cost_track_matches_generated_ground_truth_in_every_era() {
 #[test]
 fn reprice_applies_a_newer_table_to_lines_already_counted() {
     let s = Sandbox::new();
-    s.write_settings("[general]\ntimezone = \"UTC\"\n");
+    let prom = s.root().join("prom");
+    std::fs::create_dir_all(&prom).unwrap();
+    s.write_settings(&format!(
+        "[general]\ntimezone = \"UTC\"\n\n[watch]\ntextfile_dir = \"{}\"\n",
+        prom.display()
+    ));
     let a = sessions(&s, "main").join(format!("{SID_A}.jsonl"));
     let ts = "2026-03-10T10:00:00.000Z";
     write_lines(
@@ -1001,6 +1095,21 @@ fn reprice_applies_a_newer_table_to_lines_already_counted() {
             1,
             0
         )
+    );
+    // The all-time spend the metrics show follows the reprice (the next cost-track writes it).
+    s.run(&["--now", now, "cost-track"]).code(0).silent();
+    let text = std::fs::read_to_string(prom.join("claw_cost_track.prom")).unwrap();
+    let spend = |model: &str| {
+        let line = (text.lines())
+            .find(|l| {
+                l.starts_with("claw_cost_usd_total{") && l.contains(&format!("model=\"{model}\""))
+            })
+            .unwrap_or_else(|| panic!("no spend for {model} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse::<f64>().unwrap()
+    };
+    assert_eq!(
+        (spend("mystery"), spend("claude-sonnet-4-5")),
+        (0.012, 0.25)
     );
 }
 

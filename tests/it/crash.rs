@@ -259,11 +259,45 @@ fn end_state_loses_nothing(s: &Sandbox, rng: &mut Rng, end: &str, live: &Path, b
     copy_dir(&s.openclaw(), &clean.openclaw());
     clean.run(&["--now", end, "cost-track"]).code(0);
     assert_eq!(cost_rows(s, end), cost_rows(&clean, end), "cost totals");
+    totals_match_the_days(s);
     let left: Vec<PathBuf> = [s.state(), s.openclaw()]
         .iter()
         .flat_map(|d| temps(d))
         .collect();
     assert!(left.is_empty(), "temp files left: {left:?}");
+}
+
+/// The all-time totals the metrics read (`cost_totals`, kept by every write of `cost_daily`)
+/// equal the sum of the days, exactly, after every kill.
+fn totals_match_the_days(s: &Sandbox) {
+    use claw::money::Usd;
+    use std::collections::BTreeMap;
+    type Sums = BTreeMap<(String, String, String), ([i64; 4], [Usd; 3])>;
+    let c = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
+    let read = |table: &str| -> Sums {
+        let sql = format!(
+            "SELECT agent_id, provider, model, input, output, cache_read, cache_write, \
+             logged_usd, computed_usd, auto_usd FROM {table}"
+        );
+        let mut st = c.prepare(&sql).unwrap();
+        let mut rows = st.query([]).unwrap();
+        let mut out = Sums::new();
+        while let Some(r) = rows.next().unwrap() {
+            let k = (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap());
+            let e = out.entry(k).or_default();
+            for i in 0..4 {
+                e.0[i] += r.get::<_, i64>(3 + i).unwrap();
+            }
+            for i in 0..3 {
+                let v: String = r.get(7 + i).unwrap();
+                e.1[i] = e.1[i].saturating_add(Usd::parse(&v).unwrap());
+            }
+        }
+        out
+    };
+    let (totals, days) = (read("cost_totals"), read("cost_daily"));
+    assert!(!days.is_empty());
+    assert_eq!(totals, days, "cost_totals against the sum of cost_daily");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! incremental reader and counted exactly once like transcript lines.
 
 use super::{Record, Tracker};
-use crate::incremental::{self, Cursor};
+use crate::incremental::{self, Cursor, FileMap, FileSet};
 use crate::money::Usd;
 use crate::openclaw::transcript;
 use crate::pricing::Tokens;
@@ -11,7 +11,6 @@ use crate::settings::Meter;
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The files a meter reads: its path, or every file matching a `*` in its file name.
@@ -67,8 +66,8 @@ fn field<'a>(v: &'a Value, dotted: &str) -> Option<&'a Value> {
 pub(super) fn scan(
     tr: &mut Tracker,
     meters: &[Meter],
-    cursors: &HashMap<String, Cursor>,
-    seen: &mut HashSet<String>,
+    cursors: &FileMap<Cursor>,
+    seen: &mut FileSet,
 ) -> Result<()> {
     for m in meters {
         if m.name.is_empty() || m.path.is_empty() {
@@ -94,8 +93,8 @@ fn scan_file(
     tr: &mut Tracker,
     m: &Meter,
     path: &Path,
-    cursors: &HashMap<String, Cursor>,
-    seen: &mut HashSet<String>,
+    cursors: &FileMap<Cursor>,
+    seen: &mut FileSet,
 ) -> Result<()> {
     let (dev, ino, _, _) = incremental::stat(path)?;
     let label = path.display().to_string();
@@ -144,7 +143,8 @@ fn scan_file(
             price_source: &price_source,
             source: &label,
         })
-    })
+    })?;
+    Ok(())
 }
 
 type Parsed = (DateTime<Utc>, String, f64, Option<String>);

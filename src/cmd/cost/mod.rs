@@ -18,7 +18,7 @@ mod store;
 use crate::cli::CostCmd;
 use crate::ctx::Ctx;
 use crate::exit::{fail, Code};
-use crate::incremental::{self, Cursor};
+use crate::incremental::{self, Cursor, FileMap, FileSet};
 use crate::ledger::cursors::{self, Cursors, Position};
 use crate::ledger::Ledger;
 use crate::money::Usd;
@@ -62,6 +62,8 @@ struct Stats {
     files: u64,
     files_unchanged: u64,
     files_restarted: u64,
+    /// Archives known complete, listed without a `stat` (counted in `files_unchanged` too).
+    files_sealed: u64,
     databases: u64,
     lines_read: u64,
     bytes_read: u64,
@@ -87,6 +89,7 @@ impl Stats {
             files,
             files_unchanged,
             files_restarted,
+            files_sealed,
             databases,
             lines_read,
             bytes_read,
@@ -105,6 +108,7 @@ impl Stats {
         self.files += files;
         self.files_unchanged += files_unchanged;
         self.files_restarted += files_restarted;
+        self.files_sealed += files_sealed;
         self.databases += databases;
         self.lines_read += lines_read;
         self.bytes_read += bytes_read;
@@ -534,11 +538,12 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     })?;
     let mut written = written.context(LedgerErr)?;
     priced?;
-    let (read_stats, unreadable, seen_keys) = read?;
+    let (read_stats, unreadable, seen_keys, seen_dirs) = read?;
     let mut stats = pricer.stats;
     stats.add(read_stats);
     if !ctx.dry_run {
         w.forget_files_except(&cursors, &seen_keys)?;
+        w.forget_sealed_except(&cursors, &seen_dirs)?;
     }
     w.flush()?;
     drop(w);
@@ -556,7 +561,21 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
 
 /// What the reading side ends with: its counters, the agent databases it could not read,
 /// and the file cursors it saw (the rest are of files gone).
-type Read = (Stats, Vec<(bool, String)>, HashSet<String>);
+type Read = (Stats, Vec<(bool, String)>, FileSet, HashSet<String>);
+
+/// How long an archive must have been left alone (by its mtime) before it is sealed: a
+/// checkpoint copy still being written must not be.
+const SEAL_SETTLE: std::time::Duration = std::time::Duration::from_secs(600);
+/// How often a directory's sealed archives are all `stat`ed again (by the run's clock).
+const SEAL_CHECK_SECS: i64 = 3600;
+
+/// The mtime (ns) before which a file has settled, by the system clock (mtimes are real).
+fn settled_before() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    now.saturating_sub(SEAL_SETTLE).as_nanos() as i64
+}
 
 /// The reading thread: every agent's transcripts and database, then the meters.
 fn read_all(
@@ -565,8 +584,15 @@ fn read_all(
     agents: &[layout::Agent],
     cursors: &Cursors,
 ) -> Result<Read> {
-    let mut seen_keys: HashSet<String> = HashSet::new();
-    let unreadable = scan_agents(ctx, &mut tr, agents, cursors, &mut seen_keys)?;
+    let (mut seen_keys, mut seen_dirs) = (FileSet::default(), HashSet::new());
+    let unreadable = scan_agents(
+        ctx,
+        &mut tr,
+        agents,
+        cursors,
+        &mut seen_keys,
+        &mut seen_dirs,
+    )?;
     meters::scan(
         &mut tr,
         &ctx.settings.cost.meters,
@@ -574,7 +600,7 @@ fn read_all(
         &mut seen_keys,
     )?;
     tr.sink.finish()?;
-    Ok((tr.stats, unreadable, seen_keys))
+    Ok((tr.stats, unreadable, seen_keys, seen_dirs))
 }
 
 /// Every agent's transcript files and database. A per-file problem is reported and the scan
@@ -585,7 +611,8 @@ fn scan_agents(
     tr: &mut Tracker,
     agents: &[layout::Agent],
     cursors: &Cursors,
-    seen_keys: &mut HashSet<String>,
+    seen_keys: &mut FileSet,
+    seen_dirs: &mut HashSet<String>,
 ) -> Result<Vec<(bool, String)>> {
     let base = &ctx.paths.openclaw_dir;
     let mut unreadable = Vec::new();
@@ -594,37 +621,18 @@ fn scan_agents(
         let (files, bytes) = to_read(agents, cursors)?;
         progress.set_total(files, bytes);
     }
-    let (mut done_files, mut done_bytes) = (0u64, 0u64);
+    let mut done = (0u64, 0u64);
+    let clock = (ctx.now.timestamp(), settled_before());
     for agent in agents {
-        // One agent's listing at a time: memory does not grow with the whole tree.
-        let files = layout::transcript_files(agent)?;
-        for (path, kind, md) in files {
-            // An unchanged file costs its listing entry: no label, no open.
-            let st = incremental::stat_of(&md);
-            let key = Cursor::key(st.0, st.1);
-            if cursors.files.get(&key).is_some_and(|c| c.describes(st)) {
-                seen_keys.insert(key);
-                tr.stats.files += 1;
-                tr.stats.files_unchanged += 1;
-                continue;
-            }
-            (done_files, done_bytes) = (done_files + 1, done_bytes + md.len());
-            let sid = kind.session_id().unwrap_or_default().to_string();
-            let label = crate::paths::display_rel(&path, base);
-            let file = (path.as_path(), label.as_str(), kind.is_compressed(), st);
-            if let Err(e) = scan_one(tr, &cursors.files, seen_keys, agent, &sid, file) {
-                if e.downcast_ref::<LedgerErr>().is_some() {
-                    return Err(e);
-                }
-                tr.problem(format!("{e:#}"));
-            }
-            tr.sink.step()?;
-            progress.update(done_files, done_bytes);
-        }
+        let mut seals = Seals::new(agent, base, cursors, clock);
+        let it = (cursors, &mut seals, &mut *seen_keys);
+        scan_transcripts(tr, agent, base, it, &mut progress, &mut done)?;
+        seals.save(tr)?;
+        seen_dirs.extend(seals.labels);
         if let Some(db) = &agent.sqlite {
             tr.stats.databases += 1;
             let len = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
-            (done_files, done_bytes) = (done_files + 1, done_bytes + len);
+            done = (done.0 + 1, done.1 + len);
             if let Err(e) = scan_db(tr, agent, db, base, cursors) {
                 if e.downcast_ref::<LedgerErr>().is_some() {
                     return Err(e);
@@ -635,11 +643,165 @@ fn scan_agents(
                 unreadable.push((busy, format!("{e:#}")));
             }
             tr.sink.step()?;
-            progress.update(done_files, done_bytes);
+            progress.update(done.0, done.1);
         }
     }
     progress.finish();
     Ok(unreadable)
+}
+
+/// One agent's transcript files: sealed archives cost their directory entry, unchanged files
+/// their entry and `stat`; the rest are read.
+fn scan_transcripts(
+    tr: &mut Tracker,
+    agent: &layout::Agent,
+    base: &Path,
+    (cursors, seals, seen_keys): (&Cursors, &mut Seals, &mut FileSet),
+    progress: &mut crate::progress::Progress,
+    done: &mut (u64, u64),
+) -> Result<()> {
+    // One agent's listing at a time: memory does not grow with the whole tree.
+    let files = layout::transcript_listing(agent, |l| seals.want_stat(l))?;
+    for l in &files {
+        let Some(md) = &l.md else {
+            // Sealed, and the listing still shows it: nothing to read, not even a `stat`.
+            let f = *seals
+                .sealed_in(l)
+                .expect("only sealed files go without a stat");
+            seals.keep(l.dir, f);
+            tr.stats.files += 1;
+            tr.stats.files_unchanged += 1;
+            tr.stats.files_sealed += 1;
+            continue;
+        };
+        let st = incremental::stat_of(md);
+        if let Some(f) = seals
+            .sealed_in(l)
+            .filter(|f| (f.size, f.mtime_ns) == (st.2, st.3))
+        {
+            // A full check found a sealed archive as it was.
+            let f = *f;
+            seals.keep(l.dir, f);
+            tr.stats.files += 1;
+            tr.stats.files_unchanged += 1;
+            continue;
+        }
+        // An unchanged file costs its listing entry and `stat`: no label, no open.
+        if let Some(c) = cursors.files.get(&(st.0, st.1)).filter(|c| c.describes(st)) {
+            tr.stats.files += 1;
+            tr.stats.files_unchanged += 1;
+            // Once sealed, its cursor is forgotten at the end (it is not among the seen).
+            match seals.seal(l, c, st) {
+                Some(f) => seals.keep(l.dir, f),
+                None => {
+                    seen_keys.insert((st.0, st.1));
+                }
+            }
+            continue;
+        }
+        *done = (done.0 + 1, done.1 + md.len());
+        let sid = l.kind.session_id().unwrap_or_default().to_string();
+        let label = crate::paths::display_rel(&l.path, base);
+        let file = (l.path.as_path(), label.as_str(), l.kind.is_compressed(), st);
+        match scan_one(tr, &cursors.files, seen_keys, agent, &sid, file) {
+            Ok(Some(c)) => {
+                if let Some(f) = seals.seal(l, &c, st) {
+                    seals.keep(l.dir, f);
+                    seen_keys.remove(&(st.0, st.1));
+                }
+            }
+            Ok(None) => {}
+            Err(e) if e.downcast_ref::<LedgerErr>().is_some() => return Err(e),
+            Err(e) => tr.problem(format!("{e:#}")),
+        }
+        tr.sink.step()?;
+        progress.update(done.0, done.1);
+    }
+    Ok(())
+}
+
+/// One agent's sealed archives per transcript directory (see [`incremental::Sealed`]): what
+/// the ledger had, whether this run `stat`s them all again, and what is sealed after it.
+struct Seals<'c> {
+    labels: [String; 2],
+    old: [Option<&'c incremental::Sealed>; 2],
+    full: [bool; 2],
+    new: [Vec<incremental::SealedFile>; 2],
+    /// The run's time (Unix seconds) and the mtime (ns) before which a file has settled.
+    clock: (i64, i64),
+}
+
+impl<'c> Seals<'c> {
+    fn new(agent: &layout::Agent, base: &Path, cursors: &'c Cursors, clock: (i64, i64)) -> Self {
+        let labels = layout::transcript_dirs(agent).map(|d| crate::paths::display_rel(&d, base));
+        let old = labels.clone().map(|l| cursors.sealed.get(&l));
+        // Archives last compared with their `stat` too long ago (or never, or in the run
+        // clock's future) are all compared again.
+        let stale =
+            |s: &incremental::Sealed| !(0..SEAL_CHECK_SECS).contains(&(clock.0 - s.checked_at));
+        Seals {
+            labels,
+            old,
+            full: old.map(|o| o.is_none_or(stale)),
+            new: Default::default(),
+            clock,
+        }
+    }
+
+    /// The sealed entry of a listed archive whose inode still matches.
+    fn sealed_in(&self, l: &layout::Listed) -> Option<&'c incremental::SealedFile> {
+        let old = self.old[l.dir].filter(|_| l.is_archive())?;
+        old.get(l.name_hash).filter(|f| f.ino == l.ino)
+    }
+
+    fn want_stat(&self, l: &layout::Listed) -> bool {
+        self.full[l.dir] || self.sealed_in(l).is_none()
+    }
+
+    /// The seal of an archive read to its end (no partial line) that has settled; `None`
+    /// for anything else. Compressed archives are not sealed (their offset is in the
+    /// decompressed stream).
+    fn seal(
+        &self,
+        l: &layout::Listed,
+        c: &Cursor,
+        st: (u64, u64, u64, i64),
+    ) -> Option<incremental::SealedFile> {
+        let ok =
+            l.is_archive() && !l.kind.is_compressed() && c.offset == st.2 && st.3 < self.clock.1;
+        ok.then_some(incremental::SealedFile {
+            name: l.name_hash,
+            ino: st.1,
+            size: st.2,
+            mtime_ns: st.3,
+        })
+    }
+
+    fn keep(&mut self, dir: usize, f: incremental::SealedFile) {
+        self.new[dir].push(f);
+    }
+
+    /// Sends each directory's seals to the writer when they changed or were checked.
+    fn save(&mut self, tr: &mut Tracker) -> Result<()> {
+        for i in 0..2 {
+            let mut files = std::mem::take(&mut self.new[i]);
+            files.sort_unstable_by_key(|f| f.name);
+            files.dedup_by_key(|f| f.name);
+            let checked_at = match self.old[i] {
+                Some(o) if !self.full[i] => o.checked_at,
+                _ => self.clock.0,
+            };
+            let same = self.old[i].map_or(files.is_empty(), |o| {
+                o.files == files && o.checked_at == checked_at
+            });
+            if !same {
+                let pos = Position::Sealed(incremental::Sealed { files, checked_at });
+                tr.sink
+                    .cursor(cursors::sealed_key(&self.labels[i]), &self.labels[i], pos)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What is left to read, for the progress line: files and bytes not unchanged since their
@@ -649,8 +811,11 @@ fn to_read(agents: &[layout::Agent], cursors: &Cursors) -> Result<(u64, u64)> {
     for agent in agents {
         for (_, _, md) in layout::transcript_files(agent)? {
             let st = incremental::stat_of(&md);
-            let key = Cursor::key(st.0, st.1);
-            if !cursors.files.get(&key).is_some_and(|c| c.describes(st)) {
+            if !cursors
+                .files
+                .get(&(st.0, st.1))
+                .is_some_and(|c| c.describes(st))
+            {
                 total = (total.0 + 1, total.1 + md.len());
             }
         }
@@ -800,12 +965,12 @@ pub(super) struct Src<'a> {
 
 fn scan_one(
     tr: &mut Tracker,
-    cursors: &HashMap<String, Cursor>,
-    seen: &mut HashSet<String>,
+    cursors: &FileMap<Cursor>,
+    seen: &mut FileSet,
     agent: &layout::Agent,
     sid: &str,
     (path, label, zst, st): File,
-) -> Result<()> {
+) -> Result<Option<Cursor>> {
     let counted = Counted {
         agent: &agent.id,
         session_id: sid,
@@ -826,24 +991,23 @@ fn scan_one(
 /// reading the file is the file's own problem.
 fn scan_tracked(
     tr: &mut Tracker,
-    cursors: &HashMap<String, Cursor>,
-    seen: &mut HashSet<String>,
+    cursors: &FileMap<Cursor>,
+    seen: &mut FileSet,
     Src { path, stat, zst }: Src,
     label: &str,
     mut handle: impl FnMut(&mut Tracker, &[u8], Range<u64>) -> Result<()>,
-) -> Result<()> {
+) -> Result<Option<Cursor>> {
     let st = match stat {
         Some(st) => st,
         None => incremental::stat(path)?,
     };
-    let key = Cursor::key(st.0, st.1);
-    seen.insert(key.clone());
+    seen.insert((st.0, st.1));
     let mut ledger_err: Option<anyhow::Error> = None;
     let scan = incremental::scan_file_with(
         path,
         st,
         zst,
-        cursors.get(&key),
+        cursors.get(&(st.0, st.1)),
         |line, range: Range<u64>| {
             if let Err(e) = handle(tr, line, range) {
                 ledger_err = Some(e.context(LedgerErr));
@@ -860,10 +1024,13 @@ fn scan_tracked(
     tr.stats.files_unchanged += scan.unchanged as u64;
     tr.stats.files_restarted += scan.restarted as u64;
     tr.stats.bytes_read += scan.bytes;
-    if !scan.unchanged {
-        tr.sink.cursor(key, label, Position::File(scan.cursor))?;
+    if scan.unchanged {
+        return Ok(None);
     }
-    Ok(())
+    let key = Cursor::key(st.0, st.1);
+    tr.sink
+        .cursor(key, label, Position::File(scan.cursor.clone()))?;
+    Ok(Some(scan.cursor))
 }
 
 /// The agent's session labels, from `sessions.json` (session id -> label or session key).

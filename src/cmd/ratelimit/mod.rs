@@ -16,7 +16,7 @@ mod store;
 
 use crate::cli::RateLimitArgs;
 use crate::ctx::Ctx;
-use crate::incremental::{self, Cursor};
+use crate::incremental::{self, Cursor, FileSet};
 use crate::ledger::Ledger;
 use crate::openclaw::{gatewaylog, layout, transcript};
 use crate::output::Outcome;
@@ -26,7 +26,7 @@ use breaker::{Breaker, ProbeResult, Signals, State, Transition};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use signal::Candidate;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 pub const JOB: &str = "rate-limit-detect";
@@ -126,7 +126,7 @@ struct Scan {
     /// Database stamps to save: key, database label, stamp.
     stamps: Vec<(String, String, String)>,
     journal_cursors: Vec<(String, String, String)>,
-    seen_files: HashSet<String>,
+    seen_files: FileSet,
     cooldowns: HashMap<String, (DateTime<Utc>, String)>,
     stats: Stats,
 }
@@ -167,25 +167,25 @@ fn scan_log_file(
 ) -> Result<()> {
     let st = incremental::stat(path)?;
     let key = Cursor::key(st.0, st.1);
-    sc.seen_files.insert(key.clone());
+    sc.seen_files.insert((st.0, st.1));
     let mut found = Vec::new();
     let mut corrupt = 0u64;
-    let scan =
-        incremental::scan_file_with(path, st, false, cursors.files.get(&key), |line, range| {
-            if !signal::prefilter(line) {
-                return Ok(());
-            }
-            match gatewaylog::parse_line(line) {
-                Ok(l) => {
-                    let origin = format!("{key}@{}", range.start);
-                    if let Some(c) = signal::from_log(&l, None, origin, label) {
-                        found.push(c);
-                    }
+    let prev = cursors.files.get(&(st.0, st.1));
+    let scan = incremental::scan_file_with(path, st, false, prev, |line, range| {
+        if !signal::prefilter(line) {
+            return Ok(());
+        }
+        match gatewaylog::parse_line(line) {
+            Ok(l) => {
+                let origin = format!("{key}@{}", range.start);
+                if let Some(c) = signal::from_log(&l, None, origin, label) {
+                    found.push(c);
                 }
-                Err(_) => corrupt += 1,
             }
-            Ok(())
-        })?;
+            Err(_) => corrupt += 1,
+        }
+        Ok(())
+    })?;
     if corrupt > 0 {
         sc.stats.problem(format!(
             "{label}: {corrupt} candidate lines are not JSON; skipped"
@@ -213,16 +213,16 @@ fn scan_transcript(
 ) -> Result<()> {
     let st = incremental::stat(path)?;
     let key = Cursor::key(st.0, st.1);
-    sc.seen_files.insert(key.clone());
+    sc.seen_files.insert((st.0, st.1));
     let mut found = Vec::new();
-    let scan =
-        incremental::scan_file_with(path, st, zst, cursors.files.get(&key), |line, range| {
-            let fallback = || format!("{key}@{}", range.start);
-            if let Some(c) = transcript_error(line, sid, label, &fallback) {
-                found.push(c);
-            }
-            Ok(())
-        })?;
+    let prev = cursors.files.get(&(st.0, st.1));
+    let scan = incremental::scan_file_with(path, st, zst, prev, |line, range| {
+        let fallback = || format!("{key}@{}", range.start);
+        if let Some(c) = transcript_error(line, sid, label, &fallback) {
+            found.push(c);
+        }
+        Ok(())
+    })?;
     sc.stats.transcripts += 1;
     sc.stats.lines_read += scan.lines;
     sc.stats.bytes_read += scan.bytes;
@@ -477,7 +477,7 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
         seq_cursors: Vec::new(),
         stamps: Vec::new(),
         journal_cursors: Vec::new(),
-        seen_files: HashSet::new(),
+        seen_files: FileSet::default(),
         cooldowns: HashMap::new(),
         stats: Stats::default(),
     };
@@ -518,9 +518,12 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
         for (path, kind, md) in files {
             // An unchanged file costs its listing entry: no label, no open.
             let st = incremental::stat_of(&md);
-            let key = Cursor::key(st.0, st.1);
-            if cursors.files.get(&key).is_some_and(|c| c.describes(st)) {
-                sc.seen_files.insert(key);
+            if cursors
+                .files
+                .get(&(st.0, st.1))
+                .is_some_and(|c| c.describes(st))
+            {
+                sc.seen_files.insert((st.0, st.1));
                 sc.stats.transcripts += 1;
                 continue;
             }

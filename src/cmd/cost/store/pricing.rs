@@ -86,9 +86,15 @@ SELECT day, agent_id, session_id, provider, model, count(*), sum(input), sum(out
   usd_sum(CASE WHEN NOT usd_is_zero(logged_usd) THEN logged_usd ELSE computed_usd END),
   sum(usd_is_zero(logged_usd) AND computed_usd IS NOT NULL),
   sum(usd_is_zero(logged_usd) AND computed_usd IS NULL)
-FROM cost_lines WHERE {sane} GROUP BY day, agent_id, session_id, provider, model;";
+FROM cost_lines WHERE {sane} GROUP BY day, agent_id, session_id, provider, model;
+DELETE FROM cost_totals;
+INSERT INTO cost_totals (agent_id, provider, model, input, output, cache_read, cache_write,
+  logged_usd, computed_usd, auto_usd)
+SELECT agent_id, provider, model, sum(input), sum(output), sum(cache_read), sum(cache_write),
+  usd_sum(logged_usd), usd_sum(computed_usd), usd_sum(auto_usd)
+FROM cost_daily GROUP BY agent_id, provider, model;";
 
-/// Rebuild `cost_daily` from the counted lines.
+/// Rebuild `cost_daily` (and the all-time `cost_totals` from it) from the counted lines.
 pub fn rebuild_daily(c: &Connection) -> Result<()> {
     c.execute_batch(&REBUILD_DAILY.replace("{sane}", SANE_LINE_SQL))?;
     Ok(())

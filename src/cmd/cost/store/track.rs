@@ -2,6 +2,7 @@
 //! entry id), the daily totals they add to (`cost_daily`), its read cursors (through
 //! [`crate::ledger::cursors`]) and the all-time totals the Prometheus counters show.
 
+use crate::incremental::{Cursor, FileSet};
 use crate::ledger::cursors::{self, Cursors, Position, Reader};
 use crate::ledger::{Batched, Ledger};
 use crate::money::Usd;
@@ -177,9 +178,29 @@ impl<'b, 'l> Writer<'b, 'l> {
 
     /// Forgets the file cursors loaded at the start (`loaded`: all there are) that were not
     /// `seen` this run: the files are gone. No second read of the table.
-    pub fn forget_files_except(&self, loaded: &Cursors, seen: &HashSet<String>) -> Result<()> {
-        let gone = loaded.files.keys().filter(|k| !seen.contains(*k));
-        cursors::forget(self.batch.db(), Reader::CostTrack, gone.map(String::as_str))
+    /// Forgets the sealed archives of directories no longer listed (the agent is gone).
+    pub fn forget_sealed_except(&self, loaded: &Cursors, seen: &HashSet<String>) -> Result<()> {
+        let gone: Vec<String> = (loaded.sealed.keys())
+            .filter(|d| !seen.contains(*d))
+            .map(|d| cursors::sealed_key(d))
+            .collect();
+        cursors::forget(
+            self.batch.db(),
+            Reader::CostTrack,
+            gone.iter().map(String::as_str),
+        )
+    }
+
+    pub fn forget_files_except(&self, loaded: &Cursors, seen: &FileSet) -> Result<()> {
+        let gone: Vec<String> = (loaded.files.keys())
+            .filter(|id| !seen.contains(*id))
+            .map(|&(dev, ino)| Cursor::key(dev, ino))
+            .collect();
+        cursors::forget(
+            self.batch.db(),
+            Reader::CostTrack,
+            gone.iter().map(String::as_str),
+        )
     }
 
     /// Adds the pending daily totals to `cost_daily`, exactly (`usd_add`, see
@@ -202,6 +223,47 @@ impl<'b, 'l> Writer<'b, 'l> {
                auto_estimated = auto_estimated + excluded.auto_estimated,
                auto_unpriced = auto_unpriced + excluded.auto_unpriced",
         )?;
+        // The same amounts, per agent x provider x model, for the all-time totals.
+        let mut totals: HashMap<[&str; 3], DailyAdd> = HashMap::new();
+        for (key, a) in &self.daily {
+            // Five parts, as written by `count`.
+            let mut p = daily_parts(key);
+            let [_day, agent, _session, provider, model] =
+                std::array::from_fn(|_| p.next().unwrap_or_default());
+            let t = totals.entry([agent, provider, model]).or_default();
+            for (slot, n) in t.tokens.iter_mut().zip(a.tokens) {
+                *slot = slot.saturating_add(n);
+            }
+            t.logged = t.logged.saturating_add(a.logged);
+            t.computed = t.computed.saturating_add(a.computed);
+            t.auto = t.auto.saturating_add(a.auto);
+        }
+        let mut tot = db.prepare_cached(
+            "INSERT INTO cost_totals (agent_id, provider, model, input, output, cache_read,
+               cache_write, logged_usd, computed_usd, auto_usd)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (agent_id, provider, model) DO UPDATE SET
+               input = input + excluded.input, output = output + excluded.output,
+               cache_read = cache_read + excluded.cache_read,
+               cache_write = cache_write + excluded.cache_write,
+               logged_usd = usd_add(logged_usd, excluded.logged_usd),
+               computed_usd = usd_add(computed_usd, excluded.computed_usd),
+               auto_usd = usd_add(auto_usd, excluded.auto_usd)",
+        )?;
+        for ([agent, provider, model], t) in totals {
+            tot.execute(params![
+                agent,
+                provider,
+                model,
+                t.tokens[0],
+                t.tokens[1],
+                t.tokens[2],
+                t.tokens[3],
+                t.logged.to_string(),
+                t.computed.to_string(),
+                t.auto.to_string(),
+            ])?;
+        }
         for (key, a) in self.daily.drain() {
             let mut p = daily_parts(&key);
             // Five parts, as written by `count`.
@@ -267,8 +329,8 @@ pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Tot
         CostMode::Computed => "computed_usd",
     };
     let sql = format!(
-        "SELECT agent_id, provider, model, usd_sum({col}), sum(input), sum(output), sum(cache_read), sum(cache_write)
-         FROM cost_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        "SELECT agent_id, provider, model, {col}, input, output, cache_read, cache_write
+         FROM cost_totals ORDER BY 1, 2, 3"
     );
     ledger.read(|c| {
         let mut st = c.prepare(&sql)?;
