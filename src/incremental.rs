@@ -127,15 +127,48 @@ pub struct SealedFile {
 /// the name and inode in the listing match; once `checked_at` is older than the caller's
 /// interval every entry is `stat`ed again and one that changed is read anew (the ledger's
 /// dedupe keeps that exact).
+///
+/// With the directory's own stamp and the names of its other transcript files, a run can
+/// skip even the listing while the directory is unchanged (no file created, renamed or
+/// removed since): see [`DirStamp`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sealed {
     /// Sorted by name hash.
     pub files: Vec<SealedFile>,
     /// When every entry was last compared with its `stat` (Unix seconds).
     pub checked_at: i64,
+    /// The directory when it was last listed.
+    pub dir: Option<DirStamp>,
+    /// The directory's other transcript files at that listing (live, unsettled, unreadable).
+    pub others: Vec<String>,
+}
+
+/// A directory's inode and mtime (ns) before it was listed, and when (ns, system clock). A
+/// directory whose mtime is unchanged had no entry created, renamed or removed, provided the
+/// mtime was at least [`DirStamp::QUIET_NS`] older than the listing: a filesystem clock
+/// coarser than that could give a later change the same mtime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirStamp {
+    pub ino: u64,
+    pub mtime_ns: i64,
+    pub listed_ns: i64,
+}
+
+impl DirStamp {
+    pub const QUIET_NS: i64 = 2_000_000_000;
+
+    /// Whether a directory now at `(ino, mtime_ns)` lists as it did.
+    pub fn unchanged(&self, (ino, mtime_ns): (u64, i64)) -> bool {
+        self.ino == ino
+            && self.mtime_ns == mtime_ns
+            && self.mtime_ns < self.listed_ns.saturating_sub(Self::QUIET_NS)
+    }
 }
 
 const SEALED_REC: usize = 32;
+/// The layout of a seal row's bytes: this byte, the record count (u32), the records, the
+/// directory stamp (3 x 8 bytes, all zero for none), then each other name and a NUL.
+const SEALED_FORMAT: u8 = 1;
 
 impl Sealed {
     /// The entry for a file name, if sealed.
@@ -144,26 +177,40 @@ impl Sealed {
         Some(&self.files[i])
     }
 
-    /// Little-endian fixed-size records, sorted.
+    /// Little-endian, records sorted (see `SEALED_FORMAT`).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.files.len() * SEALED_REC);
+        let names: usize = self.others.iter().map(|n| n.len() + 1).sum();
+        let mut out = Vec::with_capacity(5 + self.files.len() * SEALED_REC + 24 + names);
+        out.push(SEALED_FORMAT);
+        out.extend_from_slice(&(self.files.len() as u32).to_le_bytes());
         for f in &self.files {
             out.extend_from_slice(&f.name.to_le_bytes());
             out.extend_from_slice(&f.ino.to_le_bytes());
             out.extend_from_slice(&f.size.to_le_bytes());
             out.extend_from_slice(&f.mtime_ns.to_le_bytes());
         }
+        let d = self.dir.unwrap_or_default();
+        out.extend_from_slice(&d.ino.to_le_bytes());
+        out.extend_from_slice(&d.mtime_ns.to_le_bytes());
+        out.extend_from_slice(&d.listed_ns.to_le_bytes());
+        for n in &self.others {
+            out.extend_from_slice(n.as_bytes());
+            out.push(0);
+        }
         out
     }
 
-    /// `None` for bytes that are not whole sorted records (a damaged row: the caller then
-    /// `stat`s every file, as if nothing were sealed).
+    /// `None` for bytes that are not a whole seal of this format with sorted records (a
+    /// damaged row: the caller then lists and `stat`s everything, as if nothing were sealed).
     pub fn decode(data: &[u8], checked_at: i64) -> Option<Sealed> {
-        if !data.len().is_multiple_of(SEALED_REC) {
+        let (&format, rest) = data.split_first()?;
+        if format != SEALED_FORMAT {
             return None;
         }
         let word = |c: &[u8], i: usize| u64::from_le_bytes(c[i * 8..i * 8 + 8].try_into().unwrap());
-        let files: Vec<SealedFile> = data
+        let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let recs = rest.get(4..4 + n.checked_mul(SEALED_REC)?)?;
+        let files: Vec<SealedFile> = recs
             .chunks_exact(SEALED_REC)
             .map(|c| SealedFile {
                 name: word(c, 0),
@@ -172,10 +219,30 @@ impl Sealed {
                 mtime_ns: word(c, 3) as i64,
             })
             .collect();
-        files
-            .windows(2)
-            .all(|w| w[0].name < w[1].name)
-            .then_some(Sealed { files, checked_at })
+        if !files.windows(2).all(|w| w[0].name < w[1].name) {
+            return None;
+        }
+        let rest = &rest[4 + recs.len()..];
+        let d = rest.get(..24)?;
+        let dir = DirStamp {
+            ino: word(d, 0),
+            mtime_ns: word(d, 1) as i64,
+            listed_ns: word(d, 2) as i64,
+        };
+        let names = &rest[24..];
+        let others = match names.split_last() {
+            None => Vec::new(),
+            Some((0, body)) => (body.split(|b| *b == 0))
+                .map(|n| String::from_utf8(n.to_vec()).ok())
+                .collect::<Option<Vec<_>>>()?,
+            Some(_) => return None,
+        };
+        Some(Sealed {
+            files,
+            checked_at,
+            dir: (dir != DirStamp::default()).then_some(dir),
+            others,
+        })
     }
 }
 
@@ -525,24 +592,53 @@ mod tests {
         let s = Sealed {
             files: vec![f(1, 5), f(7, 6), f(u64::MAX, 7)],
             checked_at: 1_700_000_000,
+            dir: Some(DirStamp {
+                ino: 9,
+                mtime_ns: 1,
+                listed_ns: 2,
+            }),
+            others: vec!["a.jsonl".into(), "b é.jsonl".into()],
         };
         let bytes = s.encode();
-        assert_eq!(bytes.len(), 3 * 32);
+        assert_eq!(bytes.len(), 5 + 3 * 32 + 24 + 8 + 11);
         assert_eq!(Sealed::decode(&bytes, s.checked_at), Some(s.clone()));
         assert_eq!(s.get(7), Some(&f(7, 6)));
         assert_eq!(s.get(8), None);
-        // Cut, or out of order: refused (the directory is then `stat`ed in full).
-        assert_eq!(Sealed::decode(&bytes[..95], 0), None);
-        let mut swapped = bytes[32..64].to_vec();
-        swapped.extend_from_slice(&bytes[..32]);
+        let bare = Sealed {
+            others: vec![],
+            dir: None,
+            ..s.clone()
+        };
+        assert_eq!(Sealed::decode(&bare.encode(), s.checked_at), Some(bare));
+        // Cut anywhere, another format, records out of order, a name without its NUL or not
+        // UTF-8: refused (the directory is then listed and `stat`ed in full).
+        for cut in [0, 1, 4, 5, 100, 101, 124, bytes.len() - 1] {
+            assert_eq!(Sealed::decode(&bytes[..cut], 0), None, "cut at {cut}");
+        }
+        let mut other = bytes.clone();
+        other[0] = 2;
+        assert_eq!(Sealed::decode(&other, 0), None);
+        let mut swapped = bytes.clone();
+        swapped[5..37].copy_from_slice(&bytes[37..69]);
+        swapped[37..69].copy_from_slice(&bytes[5..37]);
         assert_eq!(Sealed::decode(&swapped, 0), None);
-        assert_eq!(
-            Sealed::decode(&[], 3),
-            Some(Sealed {
-                files: vec![],
-                checked_at: 3
-            })
-        );
+        let mut bad_name = bytes.clone();
+        let at = bad_name.len() - 3;
+        bad_name[at] = 0xff;
+        assert_eq!(Sealed::decode(&bad_name, 0), None);
+        // A directory stamp is trusted only when it was quiet before the listing.
+        let d = DirStamp {
+            ino: 3,
+            mtime_ns: 10_000_000_000,
+            listed_ns: 13_000_000_000,
+        };
+        assert!(d.unchanged((3, 10_000_000_000)));
+        assert!(!d.unchanged((4, 10_000_000_000)) && !d.unchanged((3, 10_000_000_001)));
+        let busy = DirStamp {
+            listed_ns: 11_000_000_000,
+            ..d
+        };
+        assert!(!busy.unchanged((3, 10_000_000_000)));
         // The name hash tells apart names that share a prefix, a padding or a length, and is
         // pinned: seals written by one release are read by the next.
         let names: [&[u8]; 6] = [b"", b"a", b"a\0", b"abcdefgh", b"abcdefgh\0", b"abcdefgi"];

@@ -230,31 +230,26 @@ impl Inflater {
     }
 }
 
-/// Where a reader stands in one agent database: the stamp when it last read it and the last
-/// seq it read of each session.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Position {
-    pub stamp: Option<String>,
-    pub sessions: HashMap<String, i64>,
-}
-
 /// What [`scan_since`] read: the stamp to keep and the sessions whose cursor moved (session
 /// id, last seq read). `None`: the database is unchanged since `prev.stamp`, not even opened.
 pub type Progress = Option<(Option<String>, Vec<(String, i64)>)>;
 
 /// [`scan_events`] after a reader's [`Position`], skipping a database whose stamp has not
 /// changed: the one way every job reads an agent database incrementally.
+/// `prev_stamp` is the stamp when the reader last read the database; `sessions` gives the
+/// last seq it read of each session, asked for only when the database changed.
 pub fn scan_since(
     db: &Path,
-    prev: &Position,
+    prev_stamp: Option<&str>,
+    sessions: impl FnOnce() -> HashMap<String, i64>,
     on_event: impl FnMut(&str, i64, Event) -> Result<()>,
 ) -> Result<Progress> {
     // Taken before reading: rows added while we read change it, so they are read next time.
     let stamp = stamp(db);
-    if stamp.is_some() && prev.stamp == stamp {
+    if stamp.is_some() && prev_stamp == stamp.as_deref() {
         return Ok(None);
     }
-    let done = scan_events(db, &prev.sessions, on_event)?;
+    let done = scan_events(db, &sessions(), on_event)?;
     Ok(Some((stamp, done)))
 }
 

@@ -69,6 +69,14 @@ impl FileKind {
     }
 }
 
+/// `str::split_once` at the first `pat`, found with memchr's searcher: `split_once` builds a
+/// two-way searcher on every call, a visible share of listing tens of thousands of names.
+fn split_first<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
+    let i = memchr::memmem::find(s.as_bytes(), pat.as_bytes())?;
+    // `pat` is whole UTF-8, so both ends of the match are char boundaries.
+    Some((&s[..i], &s[i + pat.len()..]))
+}
+
 /// Classify a file name found in `agents/<id>/sessions/`.
 pub fn classify(name: &str) -> FileKind {
     if name == "sessions.json" {
@@ -86,7 +94,7 @@ pub fn classify(name: &str) -> FileKind {
         };
     }
     if let Some(stem) = name.strip_suffix(".jsonl") {
-        if let Some((sid, cp)) = stem.split_once(".checkpoint.") {
+        if let Some((sid, cp)) = split_first(stem, ".checkpoint.") {
             return FileKind::Checkpoint {
                 session_id: sid.to_string(),
                 checkpoint: cp.to_string(),
@@ -100,7 +108,7 @@ pub fn classify(name: &str) -> FileKind {
         return FileKind::Sidecar;
     }
     for (marker, deleted) in [(".jsonl.reset.", false), (".jsonl.deleted.", true)] {
-        if let Some((sid, rest)) = name.split_once(marker) {
+        if let Some((sid, rest)) = split_first(name, marker) {
             let (ts, zst) = match rest.strip_suffix(".zst") {
                 Some(t) => (t.to_string(), true),
                 None => (rest.to_string(), false),
@@ -216,43 +224,84 @@ pub fn transcript_listing(
     agent: &Agent,
     mut want_stat: impl FnMut(&Listed) -> bool,
 ) -> Result<Vec<Listed>> {
-    use std::os::unix::fs::DirEntryExt;
     let mut out = Vec::new();
     for (i, dir) in transcript_dirs(agent).iter().enumerate() {
-        let rd = match std::fs::read_dir(dir) {
-            Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("{}: cannot list", dir.display())),
-        };
-        for ent in rd {
-            let ent = ent.with_context(|| format!("{}: cannot list", dir.display()))?;
-            let name = ent.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let kind = classify(name);
-            // The entry's own type (no `stat` on the filesystems OpenClaw runs on).
-            if !kind.is_transcript() || !ent.file_type().is_ok_and(|t| t.is_file()) {
-                continue;
-            }
-            let mut l = Listed {
-                path: ent.path(),
-                kind,
-                ino: ent.ino(),
-                dir: i,
-                name_hash: crate::incremental::name_hash(name.as_bytes()),
-                md: None,
-            };
-            if want_stat(&l) {
-                match ent.metadata() {
-                    Ok(md) if md.is_file() => l.md = Some(md),
-                    _ => continue,
-                }
-            }
-            out.push(l);
-        }
+        list_dir(dir, i, &mut want_stat, &mut out)?;
     }
-    // Byte order of the whole path: cheap, and the same on every run.
-    out.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    sort_listing(&mut out);
     Ok(out)
+}
+
+/// Byte order of the whole path: cheap, and the same on every run.
+pub fn sort_listing(files: &mut [Listed]) {
+    files.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+}
+
+/// The transcript files of directory `dir` (number `i` of [`transcript_dirs`]) onto `out`,
+/// unsorted; see [`transcript_listing`]. A directory that does not exist has none.
+pub fn list_dir(
+    dir: &Path,
+    i: usize,
+    mut want_stat: impl FnMut(&Listed) -> bool,
+    out: &mut Vec<Listed>,
+) -> Result<()> {
+    use std::os::unix::fs::DirEntryExt;
+    let rd = match std::fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot list", dir.display())),
+    };
+    for ent in rd {
+        let ent = ent.with_context(|| format!("{}: cannot list", dir.display()))?;
+        let name = ent.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let kind = classify(name);
+        // The entry's own type (no `stat` on the filesystems OpenClaw runs on).
+        if !kind.is_transcript() || !ent.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let mut l = Listed {
+            path: ent.path(),
+            kind,
+            ino: ent.ino(),
+            dir: i,
+            name_hash: crate::incremental::name_hash(name.as_bytes()),
+            md: None,
+        };
+        if want_stat(&l) {
+            match ent.metadata() {
+                Ok(md) if md.is_file() => l.md = Some(md),
+                _ => continue,
+            }
+        }
+        out.push(l);
+    }
+    Ok(())
+}
+
+/// The named files of directory `dir` (number `i` of [`transcript_dirs`]) onto `out`, each
+/// `stat`ed, without listing the directory: for a directory known unchanged since the names
+/// were listed. A name that is not a regular transcript file (any more) is left out.
+pub fn stat_named(dir: &Path, i: usize, names: &[String], out: &mut Vec<Listed>) {
+    use std::os::unix::fs::MetadataExt;
+    for name in names {
+        let kind = classify(name);
+        let path = dir.join(name);
+        let Ok(md) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !kind.is_transcript() || !md.is_file() {
+            continue;
+        }
+        out.push(Listed {
+            path,
+            kind,
+            ino: md.ino(),
+            dir: i,
+            name_hash: crate::incremental::name_hash(name.as_bytes()),
+            md: Some(md),
+        });
+    }
 }
 
 /// Every transcript file of an agent with its `stat` (see [`transcript_listing`]).
@@ -277,6 +326,22 @@ pub fn runs_json(openclaw_dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_first_splits_where_split_once_does() {
+        for s in [
+            "",
+            "a.b",
+            ".jsonl.reset.",
+            "x.jsonl.reset.y.jsonl.reset.z",
+            "é.jsonl.resetü",
+            "no marker",
+        ] {
+            for pat in [".jsonl.reset.", ".", "é", "ü"] {
+                assert_eq!(split_first(s, pat), s.split_once(pat), "{s:?} {pat:?}");
+            }
+        }
+    }
 
     #[test]
     fn classifies_every_kind() {

@@ -419,6 +419,68 @@ fn settled_archives_are_listed_without_a_stat_and_checked_again_hourly() {
     assert_eq!(file_cursors, 0, "sealed archives keep no cursor");
 }
 
+/// Sets a directory's mtime `mins` minutes before the system clock.
+fn age_dir(p: &std::path::Path, mins: u64) {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(mins * 60);
+    std::fs::File::open(p).unwrap().set_modified(t).unwrap();
+}
+
+#[test]
+fn a_directory_unchanged_since_its_listing_is_not_listed_again() {
+    let s = sandbox();
+    let dir = sessions(&s, "main");
+    let ts = "2026-03-09T10:00:00.000Z";
+    let transcript = |sid: &str, id: &str, usd: f64| {
+        let p = dir.join(format!("{sid}.jsonl"));
+        write_lines(&p, &[header(sid), logged(id, ts, usd)]);
+        age(&p, 60);
+        p
+    };
+    let archive = dir.join(format!("{SID_A}.jsonl.deleted.2026-03-09T11-00-00.000Z"));
+    write_lines(&archive, &[header(SID_A), logged("d0000001", ts, 0.5)]);
+    age(&archive, 60);
+    let live = transcript(SID_B, "d0000002", 0.25);
+    age_dir(&dir, 60);
+    let quiet = std::fs::metadata(&dir).unwrap().modified().unwrap();
+    let put_back = |t| std::fs::File::open(&dir).unwrap().set_modified(t).unwrap();
+    let t0 = chrono::DateTime::parse_from_rfc3339(NOW).unwrap();
+    let at = |mins: i64| (t0 + chrono::Duration::minutes(mins)).to_rfc3339();
+    assert_eq!(track_at(&s, &at(0)), (2, 0, 0));
+    // Unchanged since that listing (quiet for an hour before it): not listed; the archive is
+    // sealed, the live file `stat`ed by the name the listing gave, and its new line read.
+    append(&live, &format!("{}\n", logged("d0000003", ts, 0.125)));
+    assert_eq!(track_at(&s, &at(1)), (2, 1, 1));
+    assert_eq!(totals(&s), (875_000, 3, 0, 0));
+    // Proof that the directory is not listed: a file created with the directory's mtime put
+    // back (as a filesystem clock too coarse to tell would) goes unseen...
+    transcript(SID_C, "d0000004", 2.0);
+    put_back(quiet);
+    assert_eq!(track_at(&s, &at(2)), (2, 2, 1));
+    assert_eq!(totals(&s).1, 3);
+    // ... until the directory's mtime moves,
+    let moved = quiet + std::time::Duration::from_millis(1);
+    put_back(moved);
+    assert_eq!(track_at(&s, &at(3)), (3, 2, 1));
+    assert_eq!(totals(&s), (2_875_000, 4, 0, 0));
+    // or the hourly full check lists it anyway.
+    let newer = transcript("dddddddd-0000-4000-8000-000000000004", "d0000005", 4.0);
+    put_back(moved);
+    assert_eq!(track_at(&s, &at(4)), (3, 3, 1), "unchanged: not listed");
+    assert_eq!(track_at(&s, &at(70)), (4, 3, 0));
+    assert_eq!(totals(&s), (6_875_000, 5, 0, 0));
+    // A directory changed just before its listing is listed next time too, whatever its
+    // mtime says then: a change right after the listing could have left the same mtime.
+    // (Set a little ahead of the clock, so the test does not depend on its own speed.)
+    std::fs::remove_file(&newer).unwrap();
+    let busy = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
+    put_back(busy);
+    assert_eq!(track_at(&s, &at(71)), (3, 3, 1));
+    transcript("eeeeeeee-0000-4000-8000-000000000005", "d0000006", 8.0);
+    put_back(busy);
+    assert_eq!(track_at(&s, &at(72)), (4, 3, 1));
+    assert_eq!(totals(&s).1, 6);
+}
+
 #[test]
 fn truncated_or_replaced_file_is_reread_without_double_counting() {
     let s = sandbox();

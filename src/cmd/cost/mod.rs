@@ -569,12 +569,16 @@ const SEAL_SETTLE: std::time::Duration = std::time::Duration::from_secs(600);
 /// How often a directory's sealed archives are all `stat`ed again (by the run's clock).
 const SEAL_CHECK_SECS: i64 = 3600;
 
-/// The mtime (ns) before which a file has settled, by the system clock (mtimes are real).
+/// The system clock in ns: what file and directory mtimes are compared with (`--now` moves
+/// only the run's own clock).
+fn system_now_ns() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.unwrap_or_default().as_nanos() as i64
+}
+
+/// The mtime (ns) before which a file has settled.
 fn settled_before() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    now.saturating_sub(SEAL_SETTLE).as_nanos() as i64
+    system_now_ns().saturating_sub(SEAL_SETTLE.as_nanos() as i64)
 }
 
 /// The reading thread: every agent's transcripts and database, then the meters.
@@ -650,8 +654,9 @@ fn scan_agents(
     Ok(unreadable)
 }
 
-/// One agent's transcript files: sealed archives cost their directory entry, unchanged files
-/// their entry and `stat`; the rest are read.
+/// One agent's transcript files: sealed archives cost their directory entry (nothing, in a
+/// directory unchanged since its last listing), unchanged files their `stat`; the rest are
+/// read.
 fn scan_transcripts(
     tr: &mut Tracker,
     agent: &layout::Agent,
@@ -661,7 +666,22 @@ fn scan_transcripts(
     done: &mut (u64, u64),
 ) -> Result<()> {
     // One agent's listing at a time: memory does not grow with the whole tree.
-    let files = layout::transcript_listing(agent, |l| seals.want_stat(l))?;
+    let mut files = Vec::new();
+    for (i, dir) in layout::transcript_dirs(agent).iter().enumerate() {
+        let before = dir_stamp(dir);
+        match seals.unchanged_dir(i, before) {
+            Some(others) => {
+                let n = seals.carry(i);
+                tr.stats.files += n;
+                tr.stats.files_unchanged += n;
+                tr.stats.files_sealed += n;
+                layout::stat_named(dir, i, others, &mut files);
+            }
+            None => layout::list_dir(dir, i, |l| seals.want_stat(l), &mut files)?,
+        }
+        seals.listed(i, before);
+    }
+    layout::sort_listing(&mut files);
     for l in &files {
         let Some(md) = &l.md else {
             // Sealed, and the listing still shows it: nothing to read, not even a `stat`.
@@ -694,6 +714,7 @@ fn scan_transcripts(
             match seals.seal(l, c, st) {
                 Some(f) => seals.keep(l.dir, f),
                 None => {
+                    seals.other(l);
                     seen_keys.insert((st.0, st.1));
                 }
             }
@@ -703,21 +724,33 @@ fn scan_transcripts(
         let sid = l.kind.session_id().unwrap_or_default().to_string();
         let label = crate::paths::display_rel(&l.path, base);
         let file = (l.path.as_path(), label.as_str(), l.kind.is_compressed(), st);
-        match scan_one(tr, &cursors.files, seen_keys, agent, &sid, file) {
-            Ok(Some(c)) => {
-                if let Some(f) = seals.seal(l, &c, st) {
-                    seals.keep(l.dir, f);
-                    seen_keys.remove(&(st.0, st.1));
-                }
-            }
-            Ok(None) => {}
+        let sealed = match scan_one(tr, &cursors.files, seen_keys, agent, &sid, file) {
+            Ok(Some(c)) => seals.seal(l, &c, st),
+            Ok(None) => None,
             Err(e) if e.downcast_ref::<LedgerErr>().is_some() => return Err(e),
-            Err(e) => tr.problem(format!("{e:#}")),
+            Err(e) => {
+                tr.problem(format!("{e:#}"));
+                None
+            }
+        };
+        match sealed {
+            Some(f) => {
+                seals.keep(l.dir, f);
+                seen_keys.remove(&(st.0, st.1));
+            }
+            None => seals.other(l),
         }
         tr.sink.step()?;
         progress.update(done.0, done.1);
     }
     Ok(())
+}
+
+/// A directory's `(inode, mtime ns)`; `None` when it cannot be `stat`ed (missing).
+fn dir_stamp(dir: &Path) -> Option<(u64, i64)> {
+    let md = std::fs::metadata(dir).ok()?;
+    let (_, ino, _, mtime) = incremental::stat_of(&md);
+    Some((ino, mtime))
 }
 
 /// One agent's sealed archives per transcript directory (see [`incremental::Sealed`]): what
@@ -726,7 +759,7 @@ struct Seals<'c> {
     labels: [String; 2],
     old: [Option<&'c incremental::Sealed>; 2],
     full: [bool; 2],
-    new: [Vec<incremental::SealedFile>; 2],
+    new: [incremental::Sealed; 2],
     /// The run's time (Unix seconds) and the mtime (ns) before which a file has settled.
     clock: (i64, i64),
 }
@@ -746,6 +779,30 @@ impl<'c> Seals<'c> {
             new: Default::default(),
             clock,
         }
+    }
+
+    /// The names of directory `i`'s other files when it need not be listed: its seals are
+    /// trusted this run and it is unchanged since their listing (`now`: its inode and mtime).
+    fn unchanged_dir(&self, i: usize, now: Option<(u64, i64)>) -> Option<&'c [String]> {
+        let old = self.old[i].filter(|_| !self.full[i])?;
+        old.dir?.unchanged(now?).then_some(old.others.as_slice())
+    }
+
+    /// Directory `i` is unchanged: every seal it had is kept. Returns how many.
+    fn carry(&mut self, i: usize) -> u64 {
+        let old = self.old[i].map(|o| o.files.as_slice()).unwrap_or_default();
+        self.new[i].files.extend_from_slice(old);
+        old.len() as u64
+    }
+
+    /// Directory `i` was listed (or its listing reused); `before`: its inode and mtime then.
+    fn listed(&mut self, i: usize, before: Option<(u64, i64)>) {
+        let listed_ns = system_now_ns();
+        self.new[i].dir = before.map(|(ino, mtime_ns)| incremental::DirStamp {
+            ino,
+            mtime_ns,
+            listed_ns,
+        });
     }
 
     /// The sealed entry of a listed archive whose inode still matches.
@@ -778,26 +835,42 @@ impl<'c> Seals<'c> {
     }
 
     fn keep(&mut self, dir: usize, f: incremental::SealedFile) {
-        self.new[dir].push(f);
+        self.new[dir].files.push(f);
     }
 
-    /// Sends each directory's seals to the writer when they changed or were checked.
+    /// A listed file that is not sealed: `stat`ed (by name) while its directory is unchanged.
+    fn other(&mut self, l: &layout::Listed) {
+        let name = l.path.file_name().and_then(|n| n.to_str());
+        self.new[l.dir].others.extend(name.map(str::to_string));
+    }
+
+    /// Sends each directory's seals to the writer when anything in them changed.
     fn save(&mut self, tr: &mut Tracker) -> Result<()> {
         for i in 0..2 {
-            let mut files = std::mem::take(&mut self.new[i]);
-            files.sort_unstable_by_key(|f| f.name);
-            files.dedup_by_key(|f| f.name);
-            let checked_at = match self.old[i] {
+            let mut new = std::mem::take(&mut self.new[i]);
+            new.files.sort_unstable_by_key(|f| f.name);
+            new.files.dedup_by_key(|f| f.name);
+            new.others.sort_unstable();
+            new.checked_at = match self.old[i] {
                 Some(o) if !self.full[i] => o.checked_at,
                 _ => self.clock.0,
             };
-            let same = self.old[i].map_or(files.is_empty(), |o| {
-                o.files == files && o.checked_at == checked_at
-            });
+            // An unchanged directory keeps its stamp: rewriting the row only to move
+            // `listed_ns` would cost a write every run.
+            let old_dir = self.old[i].and_then(|o| o.dir);
+            if let (Some(d), Some(n)) = (old_dir, new.dir) {
+                if d.unchanged((n.ino, n.mtime_ns)) {
+                    new.dir = Some(d);
+                }
+            }
+            let same = match self.old[i] {
+                Some(o) => *o == new,
+                None => new.files.is_empty() && new.others.is_empty(),
+            };
             if !same {
-                let pos = Position::Sealed(incremental::Sealed { files, checked_at });
-                tr.sink
-                    .cursor(cursors::sealed_key(&self.labels[i]), &self.labels[i], pos)?;
+                let label = &self.labels[i];
+                let pos = Position::Sealed(new);
+                tr.sink.cursor(cursors::sealed_key(label), label, pos)?;
             }
         }
         Ok(())
@@ -839,11 +912,9 @@ fn scan_db(
     use crate::openclaw::agentdb::{self, Event};
     let label = crate::paths::display_rel(db, base);
     let stamp_key = cursors::stamp_key(&label);
-    let prev = agentdb::Position {
-        stamp: cursors.stamps.get(&stamp_key).cloned(),
-        sessions: cursors.sessions_of(&label),
-    };
-    let progress = agentdb::scan_since(db, &prev, |sid, seq, ev| {
+    let prev_stamp = cursors.stamps.get(&stamp_key).map(String::as_str);
+    let sessions = || cursors.sessions_of(&label);
+    let progress = agentdb::scan_since(db, prev_stamp, sessions, |sid, seq, ev| {
         let counted = Counted {
             agent: &agent.id,
             session_id: sid,
