@@ -100,7 +100,8 @@ impl Cursors {
                 out.stamps.insert(key.to_string(), r.get(2)?);
             } else if let Some(dir) = key.strip_prefix("sealed:") {
                 // A damaged row is left out: its directory's files are all `stat`ed.
-                let data = r.get_ref(7)?.as_blob_or_null()?.unwrap_or_default();
+                let data = r.get_ref(7)?.as_blob_or_null().ok().flatten();
+                let data = data.unwrap_or_default();
                 if let Some(sealed) = Sealed::decode(data, offset) {
                     out.sealed.insert(dir.to_string(), sealed);
                 }
@@ -280,5 +281,50 @@ mod tests {
         assert_eq!(c.files.get(&(1, 8)), Some(&file_cursor(8, 5)));
         assert_eq!(c.seqs.len(), 1);
         assert_eq!(c.journal.len(), 1);
+    }
+
+    #[test]
+    fn seals_round_trip_and_a_damaged_seal_row_is_left_out() {
+        use crate::incremental::{DirStamp, SealedFile};
+        let d = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&d.path().join("ledger.db")).unwrap();
+        let sealed = Sealed {
+            files: vec![SealedFile {
+                name: 3,
+                ino: 4,
+                size: 5,
+                mtime_ns: 6,
+            }],
+            checked_at: 1_800_000_000,
+            dir: Some(DirStamp {
+                ino: 7,
+                mtime_ns: 8,
+                listed_ns: 9_000_000_000,
+            }),
+            others: vec!["x.jsonl".into()],
+        };
+        let pos = Position::Sealed(sealed.clone());
+        let key = sealed_key("agents/a/sessions");
+        l.immediate(|tx| {
+            save(
+                tx,
+                Reader::CostTrack,
+                "t",
+                [(key.as_str(), "agents/a/sessions", &pos)],
+            )
+        })
+        .unwrap();
+        let c = l.read(|c| Cursors::load(c, Reader::CostTrack)).unwrap();
+        assert_eq!(c.sealed.get("agents/a/sessions"), Some(&sealed));
+        // Damaged by hand: text where the bytes were, or bytes cut short. The row is left out
+        // (its directory is then listed and `stat`ed in full); the load does not fail.
+        for bad in [
+            "UPDATE read_cursors SET data = 'text'",
+            "UPDATE read_cursors SET data = x'0102'",
+        ] {
+            l.immediate(|tx| Ok(tx.execute_batch(bad)?)).unwrap();
+            let c = l.read(|c| Cursors::load(c, Reader::CostTrack)).unwrap();
+            assert!(c.sealed.is_empty(), "{bad}");
+        }
     }
 }
