@@ -85,8 +85,22 @@ fn a_first_run_on_a_terminal_shows_progress_and_quiet_or_a_pipe_shows_none() {
         "{shown:?}"
     );
 
-    // A terminal: the line, with files and bytes done of the total, and the rate.
+    // A terminal: the line, with files and bytes done of the total, and the rate. (The
+    // transcripts are an hour old, so the archives settle and the run seals them.)
     let (s, args) = home();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for e in walkdir::WalkDir::new(&args[1])
+        .into_iter()
+        .map(Result::unwrap)
+    {
+        if e.file_type().is_file() && e.path().to_string_lossy().contains("/sessions/") {
+            let f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(e.path())
+                .unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
+    }
     let shown = on_a_tty(&s, &with(&args, &["cost-track"])).unwrap();
     let parts: Vec<&str> = shown.split('\r').collect();
     let i = parts
@@ -105,4 +119,25 @@ fn a_first_run_on_a_terminal_shows_progress_and_quiet_or_a_pipe_shows_none() {
             .any(|l| l.len() >= drawn_len && l.trim().is_empty()),
         "{shown:?}"
     );
+
+    // The next run's total is what is left to read: one live file that grew and the agent
+    // database (always opened to compare its stamp), not the archives the first run sealed.
+    let sessions = std::path::Path::new(&args[1]).join("agents/main/sessions");
+    let live = std::fs::read_dir(&sessions)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.ends_with(".jsonl") && n.matches('.').count() == 1
+        })
+        .expect("a live transcript in the generated home");
+    // (A run in between drops the cursors of the archives sealed by the first.)
+    s.run(&with(&args, &["cost-track"])).code(0);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&live)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"type\":\"custom\",\"customType\":\"note\"}\n").unwrap();
+    let shown = on_a_tty(&s, &with(&args, &["cost-track"])).unwrap();
+    assert!(shown.contains("cost-track: 1/2 files"), "{shown:?}");
 }

@@ -621,12 +621,12 @@ fn scan_agents(
     let base = &ctx.paths.openclaw_dir;
     let mut unreadable = Vec::new();
     let mut progress = crate::progress::Progress::stderr("cost-track", ctx.out.quiet);
+    let clock = (ctx.now.timestamp(), settled_before());
     if progress.is_on() {
-        let (files, bytes) = to_read(agents, cursors)?;
+        let (files, bytes) = to_read(agents, cursors, base, clock)?;
         progress.set_total(files, bytes);
     }
     let mut done = (0u64, 0u64);
-    let clock = (ctx.now.timestamp(), settled_before());
     for agent in agents {
         let mut seals = Seals::new(agent, base, cursors, clock);
         let it = (cursors, &mut seals, &mut *seen_keys);
@@ -668,6 +668,8 @@ fn scan_transcripts(
     // One agent's listing at a time: memory does not grow with the whole tree.
     let mut files = Vec::new();
     for (i, dir) in layout::transcript_dirs(agent).iter().enumerate() {
+        // The listing's time is taken before the directory's mtime: see `DirStamp`.
+        let listed_ns = system_now_ns();
         let before = dir_stamp(dir);
         match seals.unchanged_dir(i, before) {
             Some(others) => {
@@ -679,7 +681,7 @@ fn scan_transcripts(
             }
             None => layout::list_dir(dir, i, |l| seals.want_stat(l), &mut files)?,
         }
-        seals.listed(i, before);
+        seals.listed(i, before, listed_ns);
     }
     layout::sort_listing(&mut files);
     for l in &files {
@@ -795,9 +797,9 @@ impl<'c> Seals<'c> {
         old.len() as u64
     }
 
-    /// Directory `i` was listed (or its listing reused); `before`: its inode and mtime then.
-    fn listed(&mut self, i: usize, before: Option<(u64, i64)>) {
-        let listed_ns = system_now_ns();
+    /// Directory `i` was listed (or its listing reused) at `listed_ns`; `before`: its inode and
+    /// mtime just after that time, before the listing.
+    fn listed(&mut self, i: usize, before: Option<(u64, i64)>, listed_ns: i64) {
         self.new[i].dir = before.map(|(ino, mtime_ns)| incremental::DirStamp {
             ino,
             mtime_ns,
@@ -879,16 +881,24 @@ impl<'c> Seals<'c> {
 
 /// What is left to read, for the progress line: files and bytes not unchanged since their
 /// cursor, and every agent database (a listing of its own, only on a terminal).
-fn to_read(agents: &[layout::Agent], cursors: &Cursors) -> Result<(u64, u64)> {
+fn to_read(
+    agents: &[layout::Agent],
+    cursors: &Cursors,
+    base: &Path,
+    clock: (i64, i64),
+) -> Result<(u64, u64)> {
     let mut total = (0u64, 0u64);
     for agent in agents {
-        for (_, _, md) in layout::transcript_files(agent)? {
-            let st = incremental::stat_of(&md);
-            if !cursors
-                .files
-                .get(&(st.0, st.1))
-                .is_some_and(|c| c.describes(st))
-            {
+        // Sealed archives are not to read: the scan lists them without a `stat` either.
+        let seals = Seals::new(agent, base, cursors, clock);
+        for l in layout::transcript_listing(agent, |l| seals.want_stat(l))? {
+            let Some(md) = &l.md else { continue };
+            let st = incremental::stat_of(md);
+            let sealed = seals
+                .sealed_in(&l)
+                .is_some_and(|f| (f.size, f.mtime_ns) == (st.2, st.3));
+            let unchanged = (cursors.files.get(&(st.0, st.1))).is_some_and(|c| c.describes(st));
+            if !sealed && !unchanged {
                 total = (total.0 + 1, total.1 + md.len());
             }
         }
