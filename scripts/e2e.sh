@@ -209,6 +209,16 @@ from decimal import Decimal
 d = sys.argv[1]
 # The literals as written, added exactly (claw's totals are exact).
 tot = Decimal(0); n = 0; z = 0
+# claw leaves a compressed event compressed when its navigation_json says it is no assistant
+# message: count those (`other`) and any where the decoded event says otherwise (`wrong`).
+other = 0; wrong = 0
+def says_other(nav):
+    try: v = json.loads(nav)
+    except (TypeError, ValueError): return False
+    if not isinstance(v, dict) or v.get("version") != 1 or not isinstance(v.get("navigation"), dict): return False
+    m = v["navigation"].get("message")
+    if m is None: return True
+    return isinstance(m, dict) and (m.get("role") is None or (isinstance(m.get("role"), str) and m["role"] != "assistant"))
 def take(line):
     global tot, n
     try: e = json.loads(line, parse_float=Decimal)
@@ -224,14 +234,18 @@ for db in glob.glob(os.path.join(d, "agents", "*", "agent", "openclaw-agent.sqli
     c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     cols = [r[1] for r in c.execute("PRAGMA table_info(transcript_events)")]
     has_z = "event_zstd" in cols
-    q = "SELECT event_json, %s FROM transcript_events" % ("event_zstd" if has_z else "NULL")
-    for j, zb in c.execute(q):
+    q = "SELECT event_json, %s, %s FROM transcript_events" % ("event_zstd" if has_z else "NULL", "navigation_json" if "navigation_json" in cols else "NULL")
+    for j, zb, nav in c.execute(q):
         if j is None and zb is not None:
             import zstandard
             j = zstandard.ZstdDecompressor().decompress(zb, max_output_size=1 << 26).decode()
             z += 1
+            if says_other(nav):
+                other += 1
+                m = (json.loads(j).get("message") or {})
+                wrong += isinstance(m, dict) and m.get("role") == "assistant"
         if j: take(j)
-print(f"{tot} {n} {z}")
+print(f"{tot} {n} {z} {other} {wrong}")
 PY
 }
 
@@ -319,8 +333,9 @@ EOF
       || oc agent --agent main --session-key "agent:main:e2e-cost-$i" -m "hello $i" --json >"$work/cost-turn-$i.out" 2>&1 \
       || fail cost "openclaw agent turn $i failed twice: $(tail -2 "$work/cost-turn-$i.out" | tr '\n' ' ' | cut -c1-300)"
   done
-  # A long reply is stored zstd-compressed in the SQLite era: ask for one.
-  oc agent --agent main --session-key agent:main:e2e-cost-long -m "E2E_LONG please" --json >/dev/null 2>&1 || true
+  # A long reply is stored zstd-compressed in the SQLite era: ask for one, with a long prompt
+  # (a compressed user message, which claw need not decompress).
+  oc agent --agent main --session-key agent:main:e2e-cost-long -m "E2E_LONG please: $(printf 'the same words again, ' | head -c 22 | awk '{for(i=0;i<80;i++) printf "%s", $0}')" --json >/dev/null 2>&1 || true
   local before_sums after_sums truth got
   before_sums=$(owned_sums)
   claw_run "$work/claw.toml" cost-track >"$work/cost-track.out" 2>&1
@@ -328,10 +343,10 @@ EOF
   after_sums=$(owned_sums)
   truth=$(transcript_cost)
   got=$(claw_run "$work/claw.toml" cost report --json 2>/dev/null | "$py" -c 'import json,sys; print(json.load(sys.stdin)["total"]["cost_usd"])')
-  local t_usd t_lines t_zstd
-  read -r t_usd t_lines t_zstd <<<"$truth"
-  if [ "$rc" = 0 ] && "$py" -c "import sys; from decimal import Decimal as D; t=D('$t_usd'); g=D('${got:-NaN}'); sys.exit(0 if t > 0 and t == g else 1)"; then
-    ok cost "claw total \$$got = transcripts \$$t_usd ($t_lines usage lines, $t_zstd of them zstd rows)"
+  local t_usd t_lines t_zstd t_other t_wrong
+  read -r t_usd t_lines t_zstd t_other t_wrong <<<"$truth"
+  if [ "$rc" = 0 ] && [ "${t_wrong:-1}" = 0 ] && "$py" -c "import sys; from decimal import Decimal as D; t=D('$t_usd'); g=D('${got:-NaN}'); sys.exit(0 if t > 0 and t == g else 1)"; then
+    ok cost "claw total \$$got = transcripts \$$t_usd ($t_lines usage lines, $t_zstd zstd rows, $t_other of them no assistant message by their navigation, $t_wrong wrongly)"
   else
     fail cost "cost-track exit $rc, claw total '$got', transcripts '${truth}': $(tail -2 "$work/cost-track.out")"
   fi

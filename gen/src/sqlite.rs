@@ -124,14 +124,9 @@ impl AgentDb {
         for (i, meta) in s.lines.iter().enumerate() {
             let line = s.line(i);
             let text = std::str::from_utf8(line).context("generated line is not UTF-8")?;
-            let nav = meta.id.as_ref().map(|id| match &meta.parent {
-                Some(p) => format!("{{\"id\":\"{id}\",\"parentId\":\"{p}\"}}"),
-                None => format!("{{\"id\":\"{id}\",\"parentId\":null}}"),
-            });
-            let (json, z) = if line.len() >= ZSTD_MIN_BYTES {
-                (None, Some(zstd::bulk::compress(line, 3).context("zstd")?))
-            } else {
-                (Some(text), None)
+            let (json, z, nav) = match compressed(text)? {
+                Some((z, nav)) => (None, Some(z), Some(nav)),
+                None => (Some(text), None, None),
             };
             st.execute(params![
                 sid,
@@ -152,4 +147,66 @@ impl AgentDb {
         self.conn.close().map_err(|(_, e)| e)?;
         Ok(())
     }
+}
+
+/// How 2026.9.6 stores a long event: zstd-compressed, with the navigation it computes from the
+/// event beside it (`navigation_json`, version 1: the event's tree facts and its message's role,
+/// so readers need not decompress it). Like OpenClaw: short events, session headers, events
+/// with a `\u` escape, and events the compression does not shrink by a tenth are stored as
+/// text (`None`).
+fn compressed(text: &str) -> Result<Option<(Vec<u8>, String)>> {
+    use serde_json::{json, Map, Value};
+    if text.len() < ZSTD_MIN_BYTES || text.contains("\\u") {
+        return Ok(None);
+    }
+    let ev: Value = serde_json::from_str(text).context("generated line is not JSON")?;
+    let Some(root) = ev.as_object() else {
+        return Ok(None);
+    };
+    if root.get("type").and_then(Value::as_str) == Some("session") {
+        return Ok(None);
+    }
+    let pick = |keys: &[&str]| -> Map<String, Value> {
+        keys.iter()
+            .filter_map(|k| root.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect()
+    };
+    let tree = ["type", "id", "parentId", "timestamp"];
+    let message = root.get("message").and_then(Value::as_object);
+    let role = |extra: &[&str]| -> Value {
+        let m = message.expect("called only with a message");
+        let keys = [&["role"][..], extra].concat();
+        Value::Object(
+            keys.iter()
+                .filter_map(|k| m.get(*k).map(|v| (k.to_string(), v.clone())))
+                .collect(),
+        )
+    };
+    let mut navigation = pick(&tree);
+    let mut reset = pick(&tree);
+    let mut model = pick(&tree);
+    if message.is_some() {
+        navigation.insert("message".into(), role(&[]));
+        reset.insert("message".into(), role(&[]));
+        model.insert(
+            "message".into(),
+            role(&["provider", "model", "timestamp", "stopReason"]),
+        );
+    }
+    let mut entry = pick(&tree);
+    entry.retain(|_, v| !v.is_null());
+    let nav = json!({
+        "version": 1,
+        "report": {"kind": "canonical", "hasParentId": root.contains_key("parentId"), "entry": entry},
+        "navigation": navigation,
+        "reset": reset,
+        "model": model,
+        "modelBytes": text.len(),
+        "modelWithoutCheckpointBytes": text.len(),
+        "withoutCustomDataBytes": text.len(),
+    })
+    .to_string();
+    let z = zstd::bulk::compress(text.as_bytes(), 1).context("zstd")?;
+    let room = text.len() - (text.len() / 10).max(64);
+    Ok((z.len() + nav.len() <= room).then_some((z, nav)))
 }

@@ -89,6 +89,73 @@ fn uri_path(p: &Path) -> String {
 pub enum Event<'a> {
     Line(&'a [u8]),
     Unreadable(String),
+    /// A compressed event whose stored navigation says it is no assistant message, left
+    /// compressed (see [`Want::Assistant`]).
+    Other,
+}
+
+/// Which events a reader needs as lines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Every event.
+    All,
+    /// Assistant messages (usage sits only there; see `transcript::parse_call`). A compressed
+    /// event whose `navigation_json` says it is something else (a tool result, a user message)
+    /// is passed as [`Event::Other`] without being decompressed: most of a store's compressed
+    /// bytes are long tool outputs.
+    Assistant,
+}
+
+/// OpenClaw's navigation of a compressed event (2026.9.6: `navigation_json`, version 1, written
+/// with every `event_zstd` row from the event itself). Only what tells an event's role is read:
+/// `navigation` keeps the event's top-level `message` as an object of its `role` (and a few
+/// other keys), or leaves it out when the event has none.
+#[derive(serde::Deserialize)]
+struct Nav<'a> {
+    version: u32,
+    #[serde(borrow)]
+    navigation: &'a serde_json::value::RawValue,
+}
+
+#[derive(serde::Deserialize)]
+struct NavEntry<'a> {
+    #[serde(default, borrow)]
+    message: Option<&'a serde_json::value::RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct NavMessage<'a> {
+    #[serde(default, borrow)]
+    role: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// `raw` as `T` when it is a JSON object (serde would also take an array, field by field).
+fn object<'a, T: serde::Deserialize<'a>>(raw: &'a serde_json::value::RawValue) -> Option<T> {
+    if !raw.get().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// True when `nav` says for certain that its event is no assistant message: version 1, and no
+/// `message`, or one whose `role` is absent, null or another string. Anything else (not JSON,
+/// another version, a duplicate key, a role that is no string) is not certain: the event is
+/// decompressed and parsed like any other.
+fn not_assistant(nav: &[u8]) -> bool {
+    let Ok(n) = serde_json::from_slice::<Nav>(nav) else {
+        return false;
+    };
+    if n.version != 1 {
+        return false;
+    }
+    let Some(entry) = object::<NavEntry>(n.navigation) else {
+        return false;
+    };
+    match entry.message {
+        None => true,
+        Some(m) if m.get() == "null" => true,
+        Some(m) => object::<NavMessage>(m).is_some_and(|m| m.role.is_none_or(|r| r != "assistant")),
+    }
 }
 
 /// Read every session's events after its cursor (`cursors`: session id -> last seq read), in
@@ -98,6 +165,7 @@ pub enum Event<'a> {
 pub fn scan_events(
     db: &Path,
     cursors: &HashMap<String, i64>,
+    want: Want,
     mut on_event: impl FnMut(&str, i64, Event) -> Result<()>,
 ) -> Result<Vec<(String, i64)>> {
     let name = db.display().to_string();
@@ -122,20 +190,34 @@ pub fn scan_events(
     if !has_json && !has_zstd {
         anyhow::bail!("{name}: transcript_events has neither event_json nor event_zstd");
     }
+    let has_nav = cols.iter().any(|c| c == "navigation_json");
     // One read transaction: every session is read from the same snapshot while OpenClaw writes.
     let tx = conn.unchecked_transaction().map_err(busy)?;
+    let cols = format!(
+        "{}, {}, {}",
+        if has_json { "event_json" } else { "NULL" },
+        if has_zstd { "event_zstd" } else { "NULL" },
+        if has_nav && want == Want::Assistant {
+            "navigation_json"
+        } else {
+            "NULL"
+        }
+    );
+    let mut inflate = Inflater::new()?;
+    let mut out: Vec<(String, i64)> = Vec::new();
+    if cursors.is_empty() {
+        let out = scan_all(&tx, &cols, &mut inflate, &mut on_event, busy, &name)?;
+        let _ = tx.rollback();
+        return Ok(out);
+    }
     let sessions: Vec<(String, i64)> = tx
         .prepare("SELECT session_id, max(seq) FROM transcript_events GROUP BY session_id")
         .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
         .map_err(busy)?;
     let select = format!(
-        "SELECT seq, {}, {} FROM transcript_events WHERE session_id = ?1 AND seq > ?2 ORDER BY seq",
-        if has_json { "event_json" } else { "NULL" },
-        if has_zstd { "event_zstd" } else { "NULL" }
+        "SELECT seq, {cols} FROM transcript_events WHERE session_id = ?1 AND seq > ?2 ORDER BY seq"
     );
     let mut st = tx.prepare(&select).map_err(busy)?;
-    let mut inflate = Inflater::new()?;
-    let mut out = Vec::new();
     for (sid, max_seq) in sessions {
         let mut after = cursors.get(&sid).copied().unwrap_or(-1);
         if max_seq == after {
@@ -148,26 +230,7 @@ pub fn scan_events(
         let mut last = after;
         while let Some(r) = rows.next().map_err(busy)? {
             let seq: i64 = r.get(0)?;
-            use rusqlite::types::ValueRef;
-            let plain = match r.get_ref(1)? {
-                ValueRef::Text(t) | ValueRef::Blob(t) => Some(t),
-                _ => None,
-            };
-            match plain {
-                Some(t) => on_event(&sid, seq, Event::Line(t))?,
-                None => {
-                    if let ValueRef::Blob(z) = r.get_ref(2)? {
-                        match inflate.event(z) {
-                            Ok(b) => on_event(&sid, seq, Event::Line(b))?,
-                            Err(e) => on_event(
-                                &sid,
-                                seq,
-                                Event::Unreadable(format!("event_zstd does not decompress: {e}")),
-                            )?,
-                        }
-                    }
-                }
-            }
+            deliver(r, 1, &sid, seq, &mut inflate, &mut on_event)?;
             last = seq;
         }
         out.push((sid, last));
@@ -176,6 +239,77 @@ pub fn scan_events(
     // Nothing was written: ending the read transaction cannot lose anything.
     let _ = tx.rollback();
     Ok(out)
+}
+
+/// [`scan_events`] of a database read for the first time: every row in table order, one pass
+/// without a seek from the primary key index to each row. A session's cursor is the highest seq
+/// seen.
+fn scan_all(
+    tx: &rusqlite::Transaction,
+    cols: &str,
+    inflate: &mut Inflater,
+    on_event: &mut impl FnMut(&str, i64, Event) -> Result<()>,
+    busy: impl Fn(rusqlite::Error) -> anyhow::Error,
+    name: &str,
+) -> Result<Vec<(String, i64)>> {
+    let mut out: Vec<(String, i64)> = Vec::new();
+    let mut st = tx
+        .prepare(&format!(
+            "SELECT session_id, seq, {cols} FROM transcript_events"
+        ))
+        .map_err(&busy)?;
+    let mut rows = st.query([]).map_err(&busy)?;
+    let mut at: HashMap<String, usize> = HashMap::new();
+    while let Some(r) = rows.next().map_err(&busy)? {
+        let sid = match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
+                .with_context(|| format!("{name}: a session id is not UTF-8"))?,
+            _ => anyhow::bail!("{name}: a session id is not text"),
+        };
+        let seq: i64 = r.get(1)?;
+        deliver(r, 2, sid, seq, inflate, on_event)?;
+        match at.get(sid) {
+            Some(&i) => out[i].1 = out[i].1.max(seq),
+            None => {
+                at.insert(sid.to_string(), out.len());
+                out.push((sid.to_string(), seq));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Hands one row's event to `on_event`: its text, inflated from `event_zstd`, or
+/// [`Event::Other`] when its navigation (read only for [`Want::Assistant`]) says so. The row's
+/// columns from `first` on are event_json, event_zstd and navigation_json (each may be NULL).
+fn deliver(
+    r: &rusqlite::Row,
+    first: usize,
+    sid: &str,
+    seq: i64,
+    inflate: &mut Inflater,
+    on_event: &mut impl FnMut(&str, i64, Event) -> Result<()>,
+) -> Result<()> {
+    use rusqlite::types::ValueRef;
+    if let ValueRef::Text(t) | ValueRef::Blob(t) = r.get_ref(first)? {
+        return on_event(sid, seq, Event::Line(t));
+    }
+    if let ValueRef::Text(n) = r.get_ref(first + 2)? {
+        if not_assistant(n) {
+            return on_event(sid, seq, Event::Other);
+        }
+    }
+    let ValueRef::Blob(z) = r.get_ref(first + 1)? else {
+        return Ok(());
+    };
+    match inflate.event(z) {
+        Ok(b) => on_event(sid, seq, Event::Line(b)),
+        Err(e) => on_event(
+            sid,
+            seq,
+            Event::Unreadable(format!("event_zstd does not decompress: {e}")),
+        ),
+    }
 }
 
 /// The most one event may decompress to: far above any transcript line, and a bound on what
@@ -242,6 +376,7 @@ pub fn scan_since(
     db: &Path,
     prev_stamp: Option<&str>,
     sessions: impl FnOnce() -> HashMap<String, i64>,
+    want: Want,
     on_event: impl FnMut(&str, i64, Event) -> Result<()>,
 ) -> Result<Progress> {
     // Taken before reading: rows added while we read change it, so they are read next time.
@@ -249,13 +384,49 @@ pub fn scan_since(
     if stamp.is_some() && prev_stamp == stamp.as_deref() {
         return Ok(None);
     }
-    let done = scan_events(db, &sessions(), on_event)?;
+    let done = scan_events(db, &sessions(), want, on_event)?;
     Ok(Some((stamp, done)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_certain_navigation_spares_an_event_its_decompression() {
+        let nav = |navigation: &str| {
+            format!(r#"{{"version":1,"report":{{}},"navigation":{navigation},"model":{{}}}}"#)
+        };
+        for certain in [
+            r#"{"type":"message","message":{"role":"toolResult"}}"#,
+            r#"{"type":"message","message":{"role":"user"}}"#,
+            r#"{"type":"message","message":{"role":null}}"#,
+            r#"{"type":"message","message":{}}"#,
+            r#"{"type":"message","message":null}"#,
+            r#"{"type":"compaction","id":"a"}"#,
+            r#"{"message":{"role":"to\u006fl"}}"#,
+        ] {
+            assert!(not_assistant(nav(certain).as_bytes()), "{certain}");
+        }
+        for unsure in [
+            nav(r#"{"type":"message","message":{"role":"assistant"}}"#),
+            nav(r#"{"message":{"role":"assist\u0061nt"}}"#),
+            nav(r#"{"message":{"role":7}}"#),
+            nav(r#"{"message":"assistant"}"#),
+            nav(r#"{"message":{"role":"user","role":"assistant"}}"#),
+            nav(r#"{"message":{"role":"user"},"message":{"role":"assistant"}}"#),
+            nav("[]"),
+            nav(r#"{"message":["user"]}"#),
+            nav(r#"[{"role":"user"}]"#),
+            r#"{"version":2,"navigation":{"message":{"role":"user"}}}"#.to_string(),
+            r#"{"navigation":{"message":{"role":"user"}}}"#.to_string(),
+            r#"{"version":1}"#.to_string(),
+            "not json".to_string(),
+            String::new(),
+        ] {
+            assert!(!not_assistant(unsure.as_bytes()), "{unsure}");
+        }
+    }
 
     #[test]
     fn one_context_inflates_every_kind_of_blob_and_survives_a_bad_one() {

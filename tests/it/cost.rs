@@ -330,6 +330,106 @@ fn sqlite_era_counts_each_line_once(s: &Sandbox, a_lines: [String; 4], all: i64)
     assert_eq!(crate::common::micros(&a_row["cost_usd"]), 1_262_502 + 3_000);
 }
 
+/// A compressed event's navigation as OpenClaw 2026.9.6 stores it (the parts claw reads).
+fn navigation(role: Option<&str>) -> String {
+    let mut nav = json!({"type": "message", "id": "x"});
+    if let Some(r) = role {
+        nav["message"] = json!({ "role": r });
+    }
+    json!({"version": 1, "report": {"kind": "canonical"}, "navigation": nav, "reset": {},
+        "model": {}, "modelBytes": 1, "modelWithoutCheckpointBytes": 1, "withoutCustomDataBytes": 1})
+    .to_string()
+}
+
+#[test]
+fn compressed_events_that_are_no_assistant_message_are_not_decompressed() {
+    let s = sandbox();
+    let db = s.openclaw().join("agents/main/agent/openclaw-agent.sqlite");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT,
+           created_at INTEGER NOT NULL, event_zstd BLOB, event_utf8_bytes INTEGER, navigation_json TEXT,
+           PRIMARY KEY (session_id, seq)) STRICT;",
+    )
+    .unwrap();
+    let put = |sid: &str, seq: i64, z: &[u8], nav: Option<String>| {
+        conn.execute(
+            "INSERT INTO transcript_events VALUES (?1, ?2, NULL, 0, ?3, 100, ?4)",
+            rusqlite::params![sid, seq, z, nav],
+        )
+        .unwrap();
+    };
+    let z = |line: &str| zstd::encode_all(line.as_bytes(), 3).unwrap();
+    let garbage = b"not zstd at all".as_slice();
+    let ts = "2026-03-09T10:00:00.000Z";
+    // Two sessions interleaved in table order, as concurrent sessions are.
+    put(
+        SID_A,
+        1,
+        &z(&logged("a0000001", ts, 0.5)),
+        Some(navigation(Some("assistant"))),
+    );
+    put(SID_B, 1, &z(&logged("b0000001", ts, 0.25)), None);
+    // Said to be a user message, a tool result, no message at all, a message without a role:
+    // never decompressed (their blobs are garbage, and no problem is reported).
+    put(SID_A, 2, garbage, Some(navigation(Some("user"))));
+    put(SID_B, 2, garbage, Some(navigation(Some("toolResult"))));
+    put(SID_A, 3, garbage, Some(navigation(None)));
+    let no_role = navigation(Some("x")).replace(r#"{"role":"x"}"#, "{}");
+    put(SID_B, 3, garbage, Some(no_role));
+    // Not certain: said to be an assistant message, no navigation, another version, a role
+    // that is no string, a duplicate key. Each is decompressed, so each garbage blob is a
+    // problem.
+    put(SID_A, 4, garbage, Some(navigation(Some("assistant"))));
+    put(SID_B, 4, garbage, None);
+    put(
+        SID_A,
+        5,
+        garbage,
+        Some(navigation(Some("user")).replace(r#""version":1"#, r#""version":2"#)),
+    );
+    put(
+        SID_B,
+        5,
+        garbage,
+        Some(navigation(Some("user")).replace(r#""user""#, "7")),
+    );
+    let dup = navigation(Some("user")).replace(r#""reset":{}"#, r#""navigation":{}"#);
+    put(SID_A, 6, garbage, Some(dup));
+    let r = s.run(&["--now", NOW, "--json", "cost", "track"]);
+    r.code(0);
+    let d = &r.json()["detail"];
+    // Read: the two decompressed and the four left compressed (a blob that does not
+    // decompress is a problem, not a line).
+    assert_eq!(d["lines_read"], 6, "{d}");
+    assert_eq!(d["corrupt"], 5, "{d}");
+    let problems: Vec<String> = (d["problems"].as_array().unwrap().iter())
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    for (sid, seq) in [(SID_A, 4), (SID_B, 4), (SID_A, 5), (SID_B, 5), (SID_A, 6)] {
+        let at = format!("session {sid} seq {seq}: event_zstd does not decompress");
+        assert!(
+            problems.iter().any(|p| p.contains(&at)),
+            "{at}: {problems:?}"
+        );
+    }
+    assert_eq!(totals(&s), (750_000, 2, 0, 0));
+    // Each session's cursor is its highest seq, whatever the table order: appended rows are
+    // read once, the rest not again (no problem is reported twice).
+    put(
+        SID_B,
+        6,
+        &z(&logged("b0000006", ts, 0.125)),
+        Some(navigation(Some("assistant"))),
+    );
+    let r = s.run(&["--now", NOW, "--json", "cost", "track"]);
+    r.code(0);
+    assert_eq!(r.json()["detail"]["lines_read"], 1, "{}", r.stdout);
+    assert_eq!(r.json()["detail"]["corrupt"], 0, "{}", r.stdout);
+    assert_eq!(totals(&s), (875_000, 3, 0, 0));
+}
+
 /// Sets a file's mtime `mins` minutes before the system clock (mtimes are real time, whatever
 /// `--now` says).
 fn age(p: &std::path::Path, mins: u64) {

@@ -919,26 +919,32 @@ fn scan_db(
     base: &Path,
     cursors: &Cursors,
 ) -> Result<()> {
-    use crate::openclaw::agentdb::{self, Event};
+    use crate::openclaw::agentdb::{self, Event, Want};
     let label = crate::paths::display_rel(db, base);
     let stamp_key = cursors::stamp_key(&label);
     let prev_stamp = cursors.stamps.get(&stamp_key).map(String::as_str);
     let sessions = || cursors.sessions_of(&label);
-    let progress = agentdb::scan_since(db, prev_stamp, sessions, |sid, seq, ev| {
-        let counted = Counted {
-            agent: &agent.id,
-            session_id: sid,
-            source: &label,
-        };
-        let at = pipe::At::Seq(seq);
-        match ev {
-            Event::Line(b) => tr.line(b, &counted, at).context(LedgerErr),
-            Event::Unreadable(why) => {
-                tr.problem(format!("{}: {why}", at.describe(&counted)));
-                Ok(())
+    // Usage sits only on assistant messages: other compressed events stay compressed.
+    let progress =
+        agentdb::scan_since(db, prev_stamp, sessions, Want::Assistant, |sid, seq, ev| {
+            let counted = Counted {
+                agent: &agent.id,
+                session_id: sid,
+                source: &label,
+            };
+            let at = pipe::At::Seq(seq);
+            match ev {
+                Event::Line(b) => tr.line(b, &counted, at).context(LedgerErr),
+                Event::Unreadable(why) => {
+                    tr.problem(format!("{}: {why}", at.describe(&counted)));
+                    Ok(())
+                }
+                Event::Other => {
+                    tr.stats.lines_read += 1;
+                    Ok(())
+                }
             }
-        }
-    })?;
+        })?;
     let Some((stamp, done)) = progress else {
         tr.stats.files_unchanged += 1;
         return Ok(());

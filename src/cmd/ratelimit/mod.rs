@@ -18,7 +18,7 @@ use crate::cli::RateLimitArgs;
 use crate::ctx::Ctx;
 use crate::incremental::{self, Cursor, FileSet};
 use crate::ledger::Ledger;
-use crate::openclaw::{gatewaylog, layout, transcript};
+use crate::openclaw::{agentdb, gatewaylog, layout, transcript};
 use crate::output::Outcome;
 use crate::settings::Journald;
 use anyhow::{Context, Result};
@@ -276,16 +276,17 @@ fn scan_agent_db(sc: &mut Scan, cursors: &Cursors, db: &Path, label: &str) -> Re
         .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|sid| (sid.to_string(), *v)))
         .collect();
     let mut found = Vec::new();
-    let done = crate::openclaw::agentdb::scan_events(db, &mine, |sid, seq, ev| {
-        sc.stats.lines_read += 1;
-        if let crate::openclaw::agentdb::Event::Line(line) = ev {
-            let fallback = || format!("{sid}#{seq}");
-            if let Some(c) = transcript_error(line, sid, label, &fallback) {
-                found.push(c);
+    let done =
+        crate::openclaw::agentdb::scan_events(db, &mine, agentdb::Want::All, |sid, seq, ev| {
+            sc.stats.lines_read += 1;
+            if let crate::openclaw::agentdb::Event::Line(line) = ev {
+                let fallback = || format!("{sid}#{seq}");
+                if let Some(c) = transcript_error(line, sid, label, &fallback) {
+                    found.push(c);
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })?;
     sc.cands.extend(found);
     for (sid, last) in done {
         sc.seq_cursors
