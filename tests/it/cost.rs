@@ -330,6 +330,45 @@ fn sqlite_era_counts_each_line_once(s: &Sandbox, a_lines: [String; 4], all: i64)
     assert_eq!(crate::common::micros(&a_row["cost_usd"]), 1_262_502 + 3_000);
 }
 
+#[test]
+fn a_line_read_twice_counts_once_and_is_reported_as_a_duplicate() {
+    let s = sandbox();
+    let dir = sessions(&s, "main");
+    let ts = "2026-03-09T10:00:00.000Z";
+    // Session A's lines, twice in one run (the live file and a reset archive of it): OpenClaw's
+    // 8-hex ids, an id of another shape, and the same id in upper case (another entry).
+    let a_lines = [
+        header(SID_A),
+        logged("a0000001", ts, 0.5),
+        logged("entry-two", ts, 0.25),
+        logged("A0000001", ts, 0.125),
+    ];
+    write_lines(&dir.join(format!("{SID_A}.jsonl")), &a_lines);
+    let archive = format!("{SID_A}.jsonl.reset.2026-03-09T11-00-00.000Z");
+    write_lines(&dir.join(archive), &a_lines);
+    // Session B reuses A's first id: another session, another entry.
+    write_lines(
+        &dir.join(format!("{SID_B}.jsonl")),
+        &[header(SID_B), logged("a0000001", ts, 2.0)],
+    );
+    let run = |s: &Sandbox| {
+        let r = s.run(&["--now", NOW, "--json", "cost", "track"]);
+        r.code(0);
+        let d = r.json()["detail"].clone();
+        (
+            d["counted"].as_u64().unwrap(),
+            d["duplicates"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(run(&s), (4, 3));
+    assert_eq!(totals(&s), (2_875_000, 4, 0, 0));
+    // A third copy in a later run: duplicates of what the ledger holds.
+    let archive = format!("{SID_A}.jsonl.deleted.2026-03-09T12-00-00.000Z");
+    write_lines(&dir.join(archive), &a_lines);
+    assert_eq!(run(&s), (0, 3));
+    assert_eq!(totals(&s), (2_875_000, 4, 0, 0));
+}
+
 /// A compressed event's navigation as OpenClaw 2026.9.6 stores it (the parts claw reads).
 fn navigation(role: Option<&str>) -> String {
     let mut nav = json!({"type": "message", "id": "x"});

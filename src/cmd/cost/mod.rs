@@ -193,6 +193,42 @@ struct Pricer {
     zone: Zone,
     stats: Stats,
     memo: Memo,
+    sent: Sent,
+}
+
+/// The (session id, entry id) of every line this run handed to the writer, where both have
+/// OpenClaw's shapes (any session id, interned; an entry id of 8 lowercase hex digits), kept
+/// exactly in 8 bytes a line. A line found here is a duplicate for certain (the writer counted
+/// or refused its first copy), so it is counted as one without reaching the ledger: an agent
+/// database repeats every line of its JSONL import archive. Lines of other shapes go to the
+/// writer, whose insert decides.
+#[derive(Default)]
+struct Sent {
+    sessions: HashMap<String, u32>,
+    /// The session looked up last (lines come a session at a time).
+    last: Option<(String, u32)>,
+    keys: std::collections::HashSet<u64, crate::incremental::IdBuild>,
+}
+
+impl Sent {
+    /// The exact key of a line, when its entry id has OpenClaw's shape.
+    fn key(&mut self, session: &str, entry: &str) -> Option<u64> {
+        let hex = entry.as_bytes();
+        if hex.len() != 8 || !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return None;
+        }
+        let id = u32::from_str_radix(entry, 16).ok()?;
+        let s = match &self.last {
+            Some((k, n)) if k == session => *n,
+            _ => {
+                let next = self.sessions.len() as u32;
+                let n = *self.sessions.entry(session.to_string()).or_insert(next);
+                self.last = Some((session.to_string(), n));
+                n
+            }
+        };
+        Some(u64::from(s) << 32 | u64::from(id))
+    }
 }
 
 /// The last day written and the last price looked up: a file's lines mostly share them.
@@ -337,6 +373,11 @@ impl Pricer {
             Some(id) => id,
             None => format!("sha256:{}", &crate::digest::sha256_hex(raw)[..32]).into(),
         };
+        let key = self.sent.key(c.session_id, &entry_id);
+        if key.is_some_and(|k| self.sent.keys.contains(&k)) {
+            self.stats.duplicates += 1;
+            return Ok(());
+        }
         let provider = a.provider.unwrap_or_default();
         let model = a.model.unwrap_or_default();
         let tokens = Tokens {
@@ -373,6 +414,9 @@ impl Pricer {
             price_source,
             source: c.source,
         };
+        if let Some(k) = key {
+            self.sent.keys.insert(k);
+        }
         out.line(&r, auto_cost(r.logged, r.computed))
     }
 }
@@ -517,6 +561,7 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         zone: ctx.zone(),
         stats: Stats::default(),
         memo: Memo::default(),
+        sent: Sent::default(),
     };
     let (written, read, priced) = std::thread::scope(|s| {
         let spawn = |name: &str| std::thread::Builder::new().name(name.into());
@@ -549,7 +594,8 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     drop(w);
     batch.finish()?;
     stats.counted = written.counted;
-    stats.duplicates = written.duplicates;
+    // The pricing stage's (see `Sent`) and the ledger's.
+    stats.duplicates += written.duplicates;
     stats.unpriced = written.unpriced;
     stats.counted_usd = std::mem::take(&mut written.counted_usd);
     warn_problems(ctx, &stats);
@@ -1188,6 +1234,31 @@ pub fn cost_mode(ctx: &Ctx, flag: Option<crate::pricing::CostMode>) -> crate::pr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_openclaw_shaped_entry_ids_get_a_key_and_keys_are_exact() {
+        let mut sent = Sent::default();
+        let k = |s: &mut Sent, sid: &str, id: &str| s.key(sid, id);
+        let a = k(&mut sent, "sid-a", "0123abcd").unwrap();
+        assert_eq!(a & 0xffff_ffff, 0x0123_abcd);
+        assert_eq!(k(&mut sent, "sid-a", "0123abcd"), Some(a));
+        let b = k(&mut sent, "sid-b", "0123abcd").unwrap();
+        assert_ne!(a, b);
+        // Back to a session seen before (not the last one): the same key.
+        assert_eq!(k(&mut sent, "sid-a", "0123abcd"), Some(a));
+        assert_ne!(k(&mut sent, "sid-a", "0123abce"), Some(a));
+        for other in [
+            "0123ABCD",
+            "0123abc",
+            "0123abcde",
+            "0123abcg",
+            "+123abcd",
+            "",
+            "sha256:00",
+        ] {
+            assert_eq!(k(&mut sent, "sid-a", other), None, "{other}");
+        }
+    }
 
     #[test]
     fn sane_line_sql_matches_the_parse_bounds() {
