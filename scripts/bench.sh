@@ -4,6 +4,7 @@
 #   scripts/bench.sh            medium (~100 MB) and large (~2 GB) homes, a ~200 MB JSONL
 #                               transcript tree and a ~200 MB SQLite-era store
 #   scripts/bench.sh --quick    medium and the ~200 MB JSONL tree (CI)
+#   CLAW_BENCH_SCALES="sqlite200" scripts/bench.sh    the named homes only
 #
 # Homes are generated once into $CLAW_BENCH_CACHE (default: bench-cache/, gitignored) and
 # regenerated only when the generator's sources change. Each job runs twice: cold (fresh
@@ -28,6 +29,8 @@ SCALES=(medium large jsonl200 sqlite200)
 # SQLite-era homes).
 BASELINE_TIMEOUT=${CLAW_BENCH_BASELINE_TIMEOUT:-300}
 [[ ${1:-} == --quick ]] && SCALES=(medium jsonl200)
+# CLAW_BENCH_SCALES="jsonl200 sqlite200": these homes only (one figure measured again alone).
+[[ -n ${CLAW_BENCH_SCALES:-} ]] && read -ra SCALES <<<"$CLAW_BENCH_SCALES"
 
 # claw-gen arguments per home; the transcript-only homes run TREE_JOBS instead of JOBS.
 declare -A GEN_ARGS=(
@@ -36,6 +39,10 @@ declare -A GEN_ARGS=(
   [jsonl200]="--scale medium --era jsonl --sessions 4800"
   [sqlite200]="--scale medium --era sqlite --sessions 5500"
 )
+
+for s in "${SCALES[@]}"; do
+  [[ -n ${GEN_ARGS[$s]:-} ]] || { echo "bench: no home named '$s' (one of: ${!GEN_ARGS[*]})" >&2; exit 2; }
+done
 
 JOBS=(
   "config validate (structural)|config validate|--no-schema {home}/openclaw.json|jq empty {home}/openclaw.json"
