@@ -481,6 +481,17 @@ fn age(p: &std::path::Path, mins: u64) {
         .unwrap();
 }
 
+/// cost-track's file cursors in the ledger.
+fn file_cursors(s: &Sandbox) -> i64 {
+    let c = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
+    c.query_row(
+        "SELECT count(*) FROM read_cursors WHERE reader = 'cost-track' AND source LIKE 'file:%'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
 /// `cost track --json` at `now`: (files, unchanged, sealed) from its detail.
 fn track_at(s: &Sandbox, now: &str) -> (u64, u64, u64) {
     let r = s.run(&["--now", now, "--json", "cost", "track"]);
@@ -510,6 +521,9 @@ fn settled_archives_are_listed_without_a_stat_and_checked_again_hourly() {
     let at = |mins: i64| (t0 + chrono::Duration::minutes(mins)).to_rfc3339();
     assert_eq!(track_at(&s, &at(0)), (3, 0, 0));
     assert_eq!(totals(&s), (875_000, 3, 0, 0));
+    // The settled archive was sealed as soon as it was read: no cursor for it, not even for a
+    // run. The fresh copy and the live file keep theirs.
+    assert_eq!(file_cursors(&s), 2);
     // The settled archive, read to its end, is sealed: the next run lists it and no more.
     // The fresh copy may still be being written, and the live file grows: both are `stat`ed.
     assert_eq!(track_at(&s, &at(1)), (3, 3, 1));
@@ -547,15 +561,7 @@ fn settled_archives_are_listed_without_a_stat_and_checked_again_hourly() {
     // Gone archives leave the seals, and their cursors leave the ledger.
     std::fs::remove_file(&copy).unwrap();
     assert_eq!(track_at(&s, &at(67)), (2, 2, 2));
-    let c = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
-    let file_cursors: i64 = c
-        .query_row(
-            "SELECT count(*) FROM read_cursors WHERE reader = 'cost-track' AND source LIKE 'file:%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(file_cursors, 0, "sealed archives keep no cursor");
+    assert_eq!(file_cursors(&s), 0, "sealed archives keep no cursor");
 }
 
 /// Sets a directory's mtime `mins` minutes before the system clock.

@@ -105,7 +105,7 @@ fn scan_file(
         stat: None,
         zst: false,
     };
-    super::scan_tracked(tr, cursors, seen, src, &label, |tr, line, range| {
+    let handle = |tr: &mut super::Tracker, line: &[u8], range: std::ops::Range<u64>| {
         let (ts, day, qty, id) = match parse(m, line, &tr.zone) {
             Ok(p) => p,
             Err(why) => {
@@ -143,8 +143,8 @@ fn scan_file(
             price_source: &price_source,
             source: &label,
         })
-    })?;
-    Ok(())
+    };
+    super::scan_tracked(tr, cursors, seen, src, &label, handle, |_| true)
 }
 
 type Parsed = (DateTime<Utc>, String, f64, Option<String>);

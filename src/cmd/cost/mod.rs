@@ -712,24 +712,11 @@ fn scan_transcripts(
     done: &mut (u64, u64),
 ) -> Result<()> {
     // One agent's listing at a time: memory does not grow with the whole tree.
-    let mut files = Vec::new();
-    for (i, dir) in layout::transcript_dirs(agent).iter().enumerate() {
-        // The listing's time is taken before the directory's mtime: see `DirStamp`.
-        let listed_ns = system_now_ns();
-        let before = dir_stamp(dir);
-        match seals.unchanged_dir(i, before) {
-            Some(others) => {
-                let n = seals.carry(i);
-                tr.stats.files += n;
-                tr.stats.files_unchanged += n;
-                tr.stats.files_sealed += n;
-                layout::stat_named(dir, i, others, &mut files);
-            }
-            None => layout::list_dir(dir, i, |l| seals.want_stat(l), &mut files)?,
-        }
-        seals.listed(i, before, listed_ns);
-    }
-    layout::sort_listing(&mut files);
+    let files = seals.list(agent, |n| {
+        tr.stats.files += n;
+        tr.stats.files_unchanged += n;
+        tr.stats.files_sealed += n;
+    })?;
     for l in &files {
         let Some(md) = &l.md else {
             // Sealed, and the listing still shows it: nothing to read, not even a `stat`.
@@ -772,15 +759,20 @@ fn scan_transcripts(
         let sid = l.kind.session_id().unwrap_or_default().to_string();
         let label = crate::paths::display_rel(&l.path, base);
         let file = (l.path.as_path(), label.as_str(), l.kind.is_compressed(), st);
-        let sealed = match scan_one(tr, &cursors.files, seen_keys, agent, &sid, file) {
-            Ok(Some(c)) => seals.seal(l, &c, st),
-            Ok(None) => None,
+        // A file sealed as soon as it is read keeps no cursor (its seal says it all).
+        let mut sealed = None;
+        let keep = |c: &Cursor| {
+            sealed = seals.seal(l, c, st);
+            sealed.is_none()
+        };
+        match scan_one(tr, &cursors.files, seen_keys, agent, &sid, file, keep) {
+            Ok(()) => {}
             Err(e) if e.downcast_ref::<LedgerErr>().is_some() => return Err(e),
             Err(e) => {
                 tr.problem(format!("{e:#}"));
-                None
+                sealed = None;
             }
-        };
+        }
         match sealed {
             Some(f) => {
                 seals.keep(l.dir, f);
@@ -834,6 +826,32 @@ impl<'c> Seals<'c> {
     fn unchanged_dir(&self, i: usize, now: Option<(u64, i64)>) -> Option<&'c [String]> {
         let old = self.old[i].filter(|_| !self.full[i])?;
         old.dir?.unchanged(now?).then_some(old.others.as_slice())
+    }
+
+    /// The agent's transcript files, sorted, as a scan reads them: a directory unchanged since
+    /// its last listing is not listed again (its seals are carried over, `carried` told how
+    /// many, and its other files `stat`ed by name); sealed archives come without a `stat`.
+    fn list(
+        &mut self,
+        agent: &layout::Agent,
+        mut carried: impl FnMut(u64),
+    ) -> Result<Vec<layout::Listed>> {
+        let mut files = Vec::new();
+        for (i, dir) in layout::transcript_dirs(agent).iter().enumerate() {
+            // The listing's time is taken before the directory's mtime: see `DirStamp`.
+            let listed_ns = system_now_ns();
+            let before = dir_stamp(dir);
+            match self.unchanged_dir(i, before) {
+                Some(others) => {
+                    carried(self.carry(i));
+                    layout::stat_named(dir, i, others, &mut files);
+                }
+                None => layout::list_dir(dir, i, |l| self.want_stat(l), &mut files)?,
+            }
+            self.listed(i, before, listed_ns);
+        }
+        layout::sort_listing(&mut files);
+        Ok(files)
     }
 
     /// Directory `i` is unchanged: every seal it had is kept. Returns how many.
@@ -935,9 +953,10 @@ fn to_read(
 ) -> Result<(u64, u64)> {
     let mut total = (0u64, 0u64);
     for agent in agents {
-        // Sealed archives are not to read: the scan lists them without a `stat` either.
-        let seals = Seals::new(agent, base, cursors, clock);
-        for l in layout::transcript_listing(agent, |l| seals.want_stat(l))? {
+        // Listed as the scan will list them: sealed archives without a `stat`, unchanged
+        // directories not at all.
+        let mut seals = Seals::new(agent, base, cursors, clock);
+        for l in seals.list(agent, |_| {})? {
             let Some(md) = &l.md else { continue };
             let st = incremental::stat_of(md);
             let sealed = seals
@@ -1103,7 +1122,8 @@ fn scan_one(
     agent: &layout::Agent,
     sid: &str,
     (path, label, zst, st): File,
-) -> Result<Option<Cursor>> {
+    keep: impl FnOnce(&Cursor) -> bool,
+) -> Result<()> {
     let counted = Counted {
         agent: &agent.id,
         session_id: sid,
@@ -1114,14 +1134,15 @@ fn scan_one(
         stat: Some(st),
         zst,
     };
-    scan_tracked(tr, cursors, seen, src, label, |tr, line, range| {
+    let handle = |tr: &mut Tracker, line: &[u8], range: Range<u64>| {
         tr.line(line, &counted, pipe::At::Byte(range.start))
-    })
+    };
+    scan_tracked(tr, cursors, seen, src, label, handle, keep)
 }
 
 /// Scan one file's new complete lines under its cursor, handing each to `handle`, then save
-/// the cursor. An error from `handle` is a ledger error and stops the whole run; an error
-/// reading the file is the file's own problem.
+/// the cursor unless `keep` says not to. An error from `handle` is a ledger error and stops
+/// the whole run; an error reading the file is the file's own problem.
 fn scan_tracked(
     tr: &mut Tracker,
     cursors: &FileMap<Cursor>,
@@ -1129,7 +1150,8 @@ fn scan_tracked(
     Src { path, stat, zst }: Src,
     label: &str,
     mut handle: impl FnMut(&mut Tracker, &[u8], Range<u64>) -> Result<()>,
-) -> Result<Option<Cursor>> {
+    keep: impl FnOnce(&Cursor) -> bool,
+) -> Result<()> {
     let st = match stat {
         Some(st) => st,
         None => incremental::stat(path)?,
@@ -1157,13 +1179,11 @@ fn scan_tracked(
     tr.stats.files_unchanged += scan.unchanged as u64;
     tr.stats.files_restarted += scan.restarted as u64;
     tr.stats.bytes_read += scan.bytes;
-    if scan.unchanged {
-        return Ok(None);
+    if scan.unchanged || !keep(&scan.cursor) {
+        return Ok(());
     }
     let key = Cursor::key(st.0, st.1);
-    tr.sink
-        .cursor(key, label, Position::File(scan.cursor.clone()))?;
-    Ok(Some(scan.cursor))
+    tr.sink.cursor(key, label, Position::File(scan.cursor))
 }
 
 /// The agent's session labels, from `sessions.json` (session id -> label or session key).
