@@ -42,7 +42,7 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
-pub type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
+type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
 /// Cursors by file identity.
 pub type FileMap<V> = std::collections::HashMap<FileId, V, IdBuild>;
 /// A set of file identities (the files a run saw).

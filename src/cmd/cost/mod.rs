@@ -197,33 +197,73 @@ struct Pricer {
 }
 
 /// The (session id, entry id) of every line this run handed to the writer, where both have
-/// OpenClaw's shapes (any session id, interned; an entry id of 8 lowercase hex digits), kept
-/// exactly in 8 bytes a line. A line found here is a duplicate for certain (the writer counted
-/// or refused its first copy), so it is counted as one without reaching the ledger: an agent
-/// database repeats every line of its JSONL import archive. Lines of other shapes go to the
-/// writer, whose insert decides.
+/// OpenClaw's shapes (a lowercase UUID, interned; 8 lowercase hex digits), kept exactly in 8
+/// bytes a line. A line found here is a duplicate for certain (the writer counted or refused
+/// its first copy), so it is counted as one without reaching the ledger: an agent database
+/// repeats every line of its JSONL import archive. Lines of other shapes go to the writer,
+/// whose insert decides. Bounded whatever the home: at most [`SENT_MAX`] keys and
+/// [`SENT_SESSIONS`] sessions (about 1.7 MB); past either, later lines go to the writer.
 #[derive(Default)]
 struct Sent {
-    sessions: HashMap<String, u32>,
+    sessions: HashMap<u128, u32>,
     /// The session looked up last (lines come a session at a time).
-    last: Option<(String, u32)>,
-    keys: std::collections::HashSet<u64, crate::incremental::IdBuild>,
+    last: Option<(u128, u32)>,
+    /// std's keyed hash: keys that differ only in their high bits (one entry id in many
+    /// sessions) must not all land in one bucket, as a plain multiply hash would put them.
+    keys: HashSet<u64>,
+}
+
+/// Keys [`Sent`] keeps: its table's 2^17 buckets at most (7/8 full), about 1.2 MB. Lines are
+/// read an agent at a time, its files before its database: the first copies of what the
+/// database repeats are in.
+const SENT_MAX: usize = (1 << 17) / 8 * 7;
+/// Sessions [`Sent`] interns: 2^14 buckets at most, about 0.5 MB.
+const SENT_SESSIONS: usize = (1 << 14) / 8 * 7;
+
+/// The 128 bits of a lowercase `8-4-4-4-12` UUID (OpenClaw's session ids).
+fn uuid_bits(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+        return None;
+    }
+    let mut v = 0u128;
+    for (i, &c) in b.iter().enumerate() {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'-' if [8, 13, 18, 23].contains(&i) => continue,
+            _ => return None,
+        };
+        v = v << 4 | u128::from(d);
+    }
+    Some(v)
 }
 
 impl Sent {
-    /// The exact key of a line, when its entry id has OpenClaw's shape.
+    /// The exact key of a line, when both ids have OpenClaw's shapes and there is room.
     fn key(&mut self, session: &str, entry: &str) -> Option<u64> {
+        if self.keys.len() >= SENT_MAX {
+            return None;
+        }
         let hex = entry.as_bytes();
         if hex.len() != 8 || !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return None;
         }
         let id = u32::from_str_radix(entry, 16).ok()?;
-        let s = match &self.last {
-            Some((k, n)) if k == session => *n,
+        let sid = uuid_bits(session)?;
+        let s = match self.last {
+            Some((k, n)) if k == sid => n,
             _ => {
-                let next = self.sessions.len() as u32;
-                let n = *self.sessions.entry(session.to_string()).or_insert(next);
-                self.last = Some((session.to_string(), n));
+                let n = match self.sessions.get(&sid) {
+                    Some(&n) => n,
+                    None if self.sessions.len() < SENT_SESSIONS => {
+                        let n = self.sessions.len() as u32;
+                        self.sessions.insert(sid, n);
+                        n
+                    }
+                    None => return None,
+                };
+                self.last = Some((sid, n));
                 n
             }
         };
@@ -1257,16 +1297,18 @@ mod tests {
 
     #[test]
     fn only_openclaw_shaped_entry_ids_get_a_key_and_keys_are_exact() {
+        const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+        const B: &str = "aaaaaaaa-0000-4000-8000-000000000002";
         let mut sent = Sent::default();
         let k = |s: &mut Sent, sid: &str, id: &str| s.key(sid, id);
-        let a = k(&mut sent, "sid-a", "0123abcd").unwrap();
+        let a = k(&mut sent, A, "0123abcd").unwrap();
         assert_eq!(a & 0xffff_ffff, 0x0123_abcd);
-        assert_eq!(k(&mut sent, "sid-a", "0123abcd"), Some(a));
-        let b = k(&mut sent, "sid-b", "0123abcd").unwrap();
+        assert_eq!(k(&mut sent, A, "0123abcd"), Some(a));
+        let b = k(&mut sent, B, "0123abcd").unwrap();
         assert_ne!(a, b);
         // Back to a session seen before (not the last one): the same key.
-        assert_eq!(k(&mut sent, "sid-a", "0123abcd"), Some(a));
-        assert_ne!(k(&mut sent, "sid-a", "0123abce"), Some(a));
+        assert_eq!(k(&mut sent, A, "0123abcd"), Some(a));
+        assert_ne!(k(&mut sent, A, "0123abce"), Some(a));
         for other in [
             "0123ABCD",
             "0123abc",
@@ -1276,8 +1318,41 @@ mod tests {
             "",
             "sha256:00",
         ] {
-            assert_eq!(k(&mut sent, "sid-a", other), None, "{other}");
+            assert_eq!(k(&mut sent, A, other), None, "{other}");
         }
+        // Session ids of other shapes are left to the writer.
+        for other in [
+            "AAAAAAAA-0000-4000-8000-000000000001",
+            "aaaaaaaa00000-4000-8000-000000000001",
+            "aaaaaaaa-0000-4000-8000-00000000001",
+            "aaaaaaaa-0000-4000-8000-0000000000011",
+            "aaaaaaaa-0000-4000-8000-00000000000g",
+            "meter:gpu",
+        ] {
+            assert_eq!(k(&mut sent, other, "0123abcd"), None, "{other}");
+        }
+        assert_eq!(uuid_bits(A), Some(0xaaaaaaaa_0000_4000_8000_000000000001));
+        // Full: no new session, then no more keys (those lines go to the writer).
+        let taken = sent.sessions.len();
+        let more = (0..(SENT_SESSIONS - taken) as u128).map(|n| (n << 64, n as u32 + 2));
+        sent.sessions.extend(more);
+        assert_eq!(
+            k(
+                &mut sent,
+                "bbbbbbbb-0000-4000-8000-000000000001",
+                "0123abcd"
+            ),
+            None
+        );
+        assert_eq!(k(&mut sent, A, "0123abcd"), Some(a));
+        sent.keys.extend((0..SENT_MAX as u64).map(|n| n << 40));
+        assert_eq!(k(&mut sent, A, "0123abcd"), None);
+        assert!(sent.keys.capacity() < 1 << 17, "{}", sent.keys.capacity());
+        assert!(
+            sent.sessions.capacity() < 1 << 14,
+            "{}",
+            sent.sessions.capacity()
+        );
     }
 
     #[test]
