@@ -120,6 +120,19 @@ pub fn may_carry_usage(line: &[u8]) -> bool {
     USAGE.find(line).is_some()
 }
 
+/// The entry id of a line that begins the way OpenClaw writes every message entry,
+/// `{"type":"message","id":"<8 lowercase hex>",` (or `}`), read without parsing the line: the
+/// top-level `id`, unless the line repeats the key further on (which a parse refuses).
+pub fn leading_id(line: &[u8]) -> Option<&str> {
+    let rest = line.strip_prefix(br#"{"type":"message","id":""#.as_slice())?;
+    let (id, rest) = rest.split_at_checked(8)?;
+    let hex = id.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !hex || !matches!(rest, [b'"', b',' | b'}', ..]) {
+        return None;
+    }
+    std::str::from_utf8(id).ok()
+}
+
 /// An assistant message's model call, borrowed from its line wherever the JSON has no escape:
 /// what cost-track needs of a line, without an allocation per field.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -572,6 +585,32 @@ impl RawUsage<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_leading_id_is_read_only_from_openclaw_s_own_shape() {
+        let real = r#"{"type":"message","id":"21071fd6","parentId":"46b9c7b0","timestamp":"2026-03-08T13:04:04.928Z"}"#;
+        assert_eq!(leading_id(real.as_bytes()), Some("21071fd6"));
+        assert_eq!(
+            leading_id(br#"{"type":"message","id":"21071fd6"}"#),
+            Some("21071fd6")
+        );
+        for other in [
+            r#"{"type":"message","id":"21071FD6","x":1}"#,
+            r#"{"type":"message","id":"21071fd","x":1}"#,
+            r#"{"type":"message","id":"21071fd6a","x":1}"#,
+            r#"{"type":"message","id":"21071fd6" ,"x":1}"#,
+            r#"{"type":"message","id":"2107\u0031fd6","x":1}"#,
+            r#"{"type":"message","id":21071,"x":1}"#,
+            r#"{"type":"session","id":"21071fd6","x":1}"#,
+            r#"{"id":"21071fd6","type":"message"}"#,
+            r#" {"type":"message","id":"21071fd6","x":1}"#,
+            r#"{"type":"message","id":"21071fd6""#,
+            r#"{"type":"message","id":""#,
+            "",
+        ] {
+            assert_eq!(leading_id(other.as_bytes()), None, "{other}");
+        }
+    }
 
     const REAL: &str = r#"{"type":"message","id":"21071fd6","parentId":"46b9c7b0","timestamp":"2026-03-08T13:04:04.928Z","message":{"role":"assistant","content":[{"type":"text","text":"..."}],"api":"openai-codex-responses","provider":"openai-codex","model":"gpt-5.4","usage":{"input":787,"output":267,"cacheRead":13952,"cacheWrite":0,"totalTokens":15006,"cost":{"input":0.00137725,"output":0.003738,"cacheRead":0.0024416,"cacheWrite":0,"total":0.00755685}},"stopReason":"stop","timestamp":1772975036308}}"#;
 

@@ -345,7 +345,12 @@ fn a_line_read_twice_counts_once_and_is_reported_as_a_duplicate() {
     ];
     write_lines(&dir.join(format!("{SID_A}.jsonl")), &a_lines);
     let archive = format!("{SID_A}.jsonl.reset.2026-03-09T11-00-00.000Z");
-    write_lines(&dir.join(archive), &a_lines);
+    // Plus a damaged copy of the first line: recognized by its leading id, it is a duplicate
+    // without being parsed (nothing to report about a line already counted).
+    let damaged = logged("a0000001", ts, 0.5).replace(r#""usage":{"#, r#""usage":{,,"#);
+    let mut copies = a_lines.to_vec();
+    copies.push(damaged);
+    write_lines(&dir.join(archive), &copies);
     // Session B reuses A's first id: another session, another entry.
     write_lines(
         &dir.join(format!("{SID_B}.jsonl")),
@@ -355,12 +360,13 @@ fn a_line_read_twice_counts_once_and_is_reported_as_a_duplicate() {
         let r = s.run(&["--now", NOW, "--json", "cost", "track"]);
         r.code(0);
         let d = r.json()["detail"].clone();
+        assert_eq!(d["corrupt"], 0, "{d}");
         (
             d["counted"].as_u64().unwrap(),
             d["duplicates"].as_u64().unwrap(),
         )
     };
-    assert_eq!(run(&s), (4, 3));
+    assert_eq!(run(&s), (4, 4));
     assert_eq!(totals(&s), (2_875_000, 4, 0, 0));
     // A third copy in a later run: duplicates of what the ledger holds.
     let archive = format!("{SID_A}.jsonl.deleted.2026-03-09T12-00-00.000Z");

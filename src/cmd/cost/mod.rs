@@ -201,7 +201,9 @@ struct Pricer {
 /// bytes a line. A line found here is a duplicate for certain (the writer counted or refused
 /// its first copy), so it is counted as one without reaching the ledger: an agent database
 /// repeats every line of its JSONL import archive. Lines of other shapes go to the writer,
-/// whose insert decides. Bounded whatever the home: at most [`SENT_MAX`] keys and
+/// whose insert decides. A line whose id leads it as OpenClaw writes it (see
+/// [`transcript::leading_id`]) is looked up before it is even parsed. Bounded whatever the
+/// home: at most [`SENT_MAX`] keys and
 /// [`SENT_SESSIONS`] sessions (about 1.7 MB); past either, later lines go to the writer.
 #[derive(Default)]
 struct Sent {
@@ -321,6 +323,16 @@ impl PriceMemo {
 
 impl pipe::Refiner for Pricer {
     fn raw(&mut self, out: &mut pipe::Sink, t: &[u8], c: &Counted, at: pipe::At) -> Result<()> {
+        // A copy of a line already handed to the writer (an agent database repeats its import
+        // archive) is a duplicate before it is parsed, when its id is where OpenClaw writes it.
+        let id = transcript::leading_id(t);
+        if let Some(k) = id.and_then(|id| self.sent.key(c.session_id, id)) {
+            if self.sent.keys.contains(&k) {
+                self.stats.usage_lines += 1;
+                self.stats.duplicates += 1;
+                return Ok(());
+            }
+        }
         match transcript::parse_call(t) {
             Ok(Some(call)) => self.call(out, call, t, c, at),
             Ok(None) => Ok(()),
