@@ -4,7 +4,7 @@
 #   scripts/bench.sh            medium (~100 MB) and large (~2 GB) homes, a ~200 MB JSONL
 #                               transcript tree and a ~200 MB SQLite-era store
 #   scripts/bench.sh --quick    medium and the ~200 MB JSONL tree (CI)
-#   CLAW_BENCH_SCALES="sqlite200" scripts/bench.sh    the named homes only
+#   CLAW_BENCH_SCALES="sqlite200" scripts/bench.sh    the named homes only (another name: exit 2)
 #
 # Homes are generated once into $CLAW_BENCH_CACHE (default: bench-cache/, gitignored) and
 # regenerated only when the generator's sources change. Each job runs twice: cold (fresh

@@ -350,7 +350,7 @@ EOF
   if [ "$rc" = 0 ] && [ "${t_wrong:-1}" = 0 ] && "$py" -c "import sys; from decimal import Decimal as D; t=D('$t_usd'); g=D('${got:-NaN}'); sys.exit(0 if t > 0 and t == g else 1)"; then
     ok cost "claw total \$$got = transcripts \$$t_usd ($t_lines usage lines, $t_zstd zstd rows, $t_other of them no assistant message by their navigation, $t_wrong wrongly)"
   else
-    fail cost "cost-track exit $rc, claw total '$got', transcripts '${truth}': $(tail -2 "$work/cost-track.out")"
+    fail cost "cost-track exit $rc, claw total '$got', transcripts '${truth}' (navigation check: ${t_wrong:-none} wrong): $(tail -2 "$work/cost-track.out")"
   fi
   if [ "$before_sums" = "$after_sums" ]; then
     ok cost-readonly "no gateway-owned file changed size or mtime during cost-track"

@@ -101,8 +101,8 @@ pub enum Want {
     All,
     /// Assistant messages (usage sits only there; see `transcript::parse_call`). A compressed
     /// event whose `navigation_json` says it is something else (a tool result, a user message)
-    /// is passed as [`Event::Other`] without being decompressed: most of a store's compressed
-    /// bytes are long tool outputs.
+    /// is passed as [`Event::Other`] without being decompressed (long tool outputs are most of
+    /// the compressed bytes of the generated bench store).
     Assistant,
 }
 
@@ -158,8 +158,9 @@ fn not_assistant(nav: &[u8]) -> bool {
     }
 }
 
-/// Read every session's events after its cursor (`cursors`: session id -> last seq read), in
-/// seq order, calling `on_event(session_id, seq, event)`. Returns the new cursor of every
+/// Read every session's events after its cursor (`cursors`: session id -> last seq read),
+/// calling `on_event(session_id, seq, event)`: each session in seq order, or, when there is no
+/// cursor at all (a first read), every row in table order (see [`scan_all`]). Returns the new cursor of every
 /// session that had new events. An `Err` from the callback stops the scan and is returned.
 /// A session whose rows were rewritten below its cursor is read again from the start.
 pub fn scan_events(

@@ -265,7 +265,7 @@ fn transcript_error(
 fn scan_agent_db(sc: &mut Scan, cursors: &Cursors, db: &Path, label: &str) -> Result<()> {
     // An unchanged database (and WAL) since the last run holds no new rows: not even opened.
     let stamp_key = format!("sqlitedb:{label}");
-    let stamp = crate::openclaw::agentdb::stamp(db);
+    let stamp = agentdb::stamp(db);
     if stamp.is_some() && cursors.stamps.get(&stamp_key) == stamp.as_ref() {
         return Ok(());
     }
@@ -276,17 +276,16 @@ fn scan_agent_db(sc: &mut Scan, cursors: &Cursors, db: &Path, label: &str) -> Re
         .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|sid| (sid.to_string(), *v)))
         .collect();
     let mut found = Vec::new();
-    let done =
-        crate::openclaw::agentdb::scan_events(db, &mine, agentdb::Want::All, |sid, seq, ev| {
-            sc.stats.lines_read += 1;
-            if let crate::openclaw::agentdb::Event::Line(line) = ev {
-                let fallback = || format!("{sid}#{seq}");
-                if let Some(c) = transcript_error(line, sid, label, &fallback) {
-                    found.push(c);
-                }
+    let done = agentdb::scan_events(db, &mine, agentdb::Want::All, |sid, seq, ev| {
+        sc.stats.lines_read += 1;
+        if let agentdb::Event::Line(line) = ev {
+            let fallback = || format!("{sid}#{seq}");
+            if let Some(c) = transcript_error(line, sid, label, &fallback) {
+                found.push(c);
             }
-            Ok(())
-        })?;
+        }
+        Ok(())
+    })?;
     sc.cands.extend(found);
     for (sid, last) in done {
         sc.seq_cursors

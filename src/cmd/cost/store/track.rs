@@ -176,8 +176,6 @@ impl<'b, 'l> Writer<'b, 'l> {
         Ok(())
     }
 
-    /// Forgets the file cursors loaded at the start (`loaded`: all there are) that were not
-    /// `seen` this run: the files are gone. No second read of the table.
     /// Forgets the sealed archives of directories no longer listed (the agent is gone).
     pub fn forget_sealed_except(&self, loaded: &Cursors, seen: &HashSet<String>) -> Result<()> {
         let gone: Vec<String> = (loaded.sealed.keys())
@@ -191,6 +189,8 @@ impl<'b, 'l> Writer<'b, 'l> {
         )
     }
 
+    /// Forgets the file cursors loaded at the start (`loaded`: all there are) that were not
+    /// `seen` this run: the files are gone, or sealed. No second read of the table.
     pub fn forget_files_except(&self, loaded: &Cursors, seen: &FileSet) -> Result<()> {
         let gone: Vec<String> = (loaded.files.keys())
             .filter(|id| !seen.contains(*id))
