@@ -11,6 +11,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
+mod skim;
+
 /// One transcript line.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Entry {
@@ -183,6 +185,16 @@ pub fn parse(line: &[u8]) -> Result<Entry, String> {
 /// Parse one line for its model call: `Ok(None)` when it is no assistant message. Accepts and
 /// refuses exactly the lines [`parse`] does, and agrees with it on every field.
 pub fn parse_call(line: &[u8]) -> Result<Option<Call<'_>>, String> {
+    if let Ok(text) = std::str::from_utf8(line) {
+        if let Some(call) = skim::call(text) {
+            return Ok(call);
+        }
+    }
+    parse_call_serde(line)
+}
+
+/// [`parse_call`] by serde alone, for every line the hand-written reader leaves to it.
+fn parse_call_serde(line: &[u8]) -> Result<Option<Call<'_>>, String> {
     let raw = from_line(line)?;
     let Some(m) = raw.message else {
         return Ok(None);
@@ -413,7 +425,12 @@ fn cost_literal(raw: &RawValue) -> Option<Result<Usd, (f64, ParseError)>> {
             .into(),
         _ => text.into(),
     };
-    match Usd::parse(&lit) {
+    literal_usd(&lit)
+}
+
+/// A logged cost's literal (a JSON number's text, or a string's trimmed content) as an amount.
+fn literal_usd(lit: &str) -> Option<Result<Usd, (f64, ParseError)>> {
+    match Usd::parse(lit) {
         Ok(v) => Some(Ok(v)),
         Err(ParseError::NotANumber) => None,
         Err(e) => Some(Err((lit.parse::<f64>().unwrap_or(f64::NAN), e))),
@@ -518,8 +535,8 @@ impl Fold {
     }
 
     /// The logged cost when it is a sane amount, else `None` with the problem noted.
-    fn cost(&mut self, raw: Option<&RawValue>) -> Option<Usd> {
-        let (value, why) = match cost_literal(raw?)? {
+    fn cost(&mut self, literal: Option<Result<Usd, (f64, ParseError)>>) -> Option<Usd> {
+        let (value, why) = match literal? {
             Ok(v) if v <= MAX_LINE => return Some(v),
             Ok(v) => (v.to_f64(), None),
             Err((f, why)) => (f, Some(why)),
@@ -540,6 +557,12 @@ fn tokens(x: Option<f64>) -> u64 {
 
 impl RawUsage<'_> {
     fn fold(self) -> Usage {
+        let cost = self.cost.and_then(cost_literal);
+        self.fold_cost(cost)
+    }
+
+    /// Folds the aliases; `cost` is the logged cost's literal read as an amount.
+    fn fold_cost(self, cost: Option<Result<Usd, (f64, ParseError)>>) -> Usage {
         let mut f = Fold::default();
         let input = f.first("input", &[self.input, self.input_tokens]);
         let prompt = f.first("prompt_tokens", &[self.prompt_tokens]);
@@ -570,7 +593,7 @@ impl RawUsage<'_> {
             }
             (None, None) => 0,
         };
-        let cost_total = f.cost(self.cost);
+        let cost_total = f.cost(cost);
         Usage {
             input,
             output: tokens(output),
