@@ -10,7 +10,7 @@
 //! serde accepts, with no escape in its text and no repeat of its key. Anything else is
 //! `None`, and the caller asks serde, which then answers or refuses exactly as before.
 
-use super::{literal_usd, Call, Num, RawUsage, Usage};
+use super::{literal_usd, Call, Details, Num, RawUsage, Usage};
 use std::borrow::Cow;
 
 /// Deeper nesting goes to serde (whose own limit is 128).
@@ -450,7 +450,11 @@ impl<'a> P<'a> {
                     cost = self.cost()?;
                     continue;
                 }
-                "prompt_tokens_details" => return None,
+                "prompt_tokens_details" => {
+                    once(&mut seen, 4096)?;
+                    u.prompt_tokens_details = self.details()?;
+                    continue;
+                }
                 _ => {
                     self.skip()?;
                     continue;
@@ -461,6 +465,34 @@ impl<'a> P<'a> {
         }
         self.depth -= 1;
         Some(u.fold_cost(cost.and_then(literal_usd)))
+    }
+
+    /// `usage.prompt_tokens_details`: `null`, or an object whose `cached_tokens` is a count.
+    fn details(&mut self) -> Option<Option<Details>> {
+        match self.bump()? {
+            b'n' => {
+                self.i -= 1;
+                self.lit(b"null").map(|_| None)
+            }
+            b'{' => {
+                self.enter()?;
+                let mut d = Details::default();
+                let mut seen = 0;
+                let mut first = true;
+                while let Some(key) = self.key(first)? {
+                    first = false;
+                    if key == "cached_tokens" {
+                        once(&mut seen, 1)?;
+                        d.cached_tokens = self.count()?;
+                    } else {
+                        self.skip()?;
+                    }
+                }
+                self.depth -= 1;
+                Some(Some(d))
+            }
+            _ => None,
+        }
     }
 
     /// A token count: `null`, or an integer small enough to be exact as serde reads it.
@@ -538,10 +570,11 @@ mod tests {
         }
     }
 
-    const BASES: [&str; 7] = [
+    const BASES: [&str; 8] = [
         r#"{"type":"message","id":"21071fd6","parentId":"46b9c7b0","timestamp":"2026-03-08T13:04:04.928Z","message":{"role":"assistant","content":[{"type":"text","text":"a\"b\\c\u00e9 x"}],"api":"a","provider":"p","model":"m","usage":{"input":787,"output":267,"cacheRead":13952,"cacheWrite":0,"totalTokens":15006,"cost":{"input":0.00137725,"total":0.00755685}},"stopReason":"stop","timestamp":1772975036308}}"#,
         r#"{"type":"message","id":"a","timestamp":"t","message":{"role":"assistant","content":[],"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":7,"cost":0.5},"errorMessage":null}}"#,
         r#"{"id":"b","message":{"role":"assistant","usage":{"prompt_tokens":100,"completion_tokens":9,"cached_tokens":40,"cost":{"total":null}}},"x":[true,false,null,-1.5e-3,{"k":[]}]}"#,
+        r#"{"id":"f","message":{"role":"assistant","usage":{"prompt_tokens":2759,"completion_tokens":251,"total_tokens":3010,"prompt_tokens_details":{"cached_tokens":2122,"audio_tokens":0}}}}"#,
         r#"{"type":"message","id":"c","message":{"role":"user","content":"hi","usage":{"input":1}}}"#,
         r#"{"type":"message","id":"e","timestamp":"x","message":{"role":"assistant","stopReason":"error","errorMessage":"429 {\"type\":\"error\"} \u00e9\n","usage":{"input":0}}}"#,
         r#" {"message":null,"id":{"a":[1,2]},"timestamp":["x"]} "#,
@@ -611,7 +644,8 @@ mod tests {
             r#"{"message":{"role":"assistant","usage":{"input":1.0}}}"#,
             r#"{"message":{"role":"assistant","usage":{"input":"1"}}}"#,
             r#"{"message":{"role":"assistant","usage":{"input":1234567890123456}}}"#,
-            r#"{"message":{"role":"assistant","usage":{"prompt_tokens_details":{}}}}"#,
+            r#"{"message":{"role":"assistant","usage":{"prompt_tokens_details":[]}}}"#,
+            r#"{"message":{"role":"assistant","usage":{"prompt_tokens_details":{"cached_tokens":1,"cached_tokens":1}}}}"#,
             r#"{"message":{"role":"assistant","usage":{"cost":{"total":"0.1"}}}}"#,
             r#"{"message":{"role":"assistant","usage":{"cost":{"total":1,"total":2}}}}"#,
             r#"{"message":{"role":"assistant","model":"m\u00e9"}}"#,
