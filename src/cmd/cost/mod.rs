@@ -208,8 +208,9 @@ struct Pricer {
 #[derive(Default)]
 struct Sent {
     sessions: HashMap<u128, u32>,
-    /// The session looked up last (lines come a session at a time).
-    last: Option<(u128, u32)>,
+    /// The session looked up last, as its text (lines come a session at a time: comparing the
+    /// text is cheaper than reading its 128 bits again, twice a line).
+    last: Option<(String, u32)>,
     /// std's keyed hash: keys that differ only in their high bits (one entry id in many
     /// sessions) must not all land in one bucket, as a plain multiply hash would put them.
     keys: HashSet<u64>,
@@ -252,10 +253,10 @@ impl Sent {
             return None;
         }
         let id = u32::from_str_radix(entry, 16).ok()?;
-        let sid = uuid_bits(session)?;
-        let s = match self.last {
-            Some((k, n)) if k == sid => n,
+        let s = match &self.last {
+            Some((k, n)) if k == session => *n,
             _ => {
+                let sid = uuid_bits(session)?;
                 let n = match self.sessions.get(&sid) {
                     Some(&n) => n,
                     None if self.sessions.len() < SENT_SESSIONS => {
@@ -265,7 +266,7 @@ impl Sent {
                     }
                     None => return None,
                 };
-                self.last = Some((sid, n));
+                self.last = Some((session.to_string(), n));
                 n
             }
         };
