@@ -429,6 +429,17 @@ fn scan_zst(
         }
         file.seek(SeekFrom::Start(0))?;
     }
+    if start == 0 {
+        // Read from the start: one decompression serves the head and the lines.
+        let mut r = open_stream(&mut file, path)?;
+        let mut head = Vec::with_capacity(HEAD_MAX);
+        (&mut r).take(HEAD_MAX as u64).read_to_end(&mut head)?;
+        let first = memchr::memchr(b'\n', &head).map_or(&head[..], |nl| &head[..nl + 1]);
+        let hash = (first.len() as u64, crate::digest::sha256_hex(first));
+        let mut reader = BufReader::with_capacity(256 * 1024, std::io::Cursor::new(head).chain(r));
+        let read = read_lines(&mut reader, 0, on_line, name)?;
+        return Ok(scanned(st, hash, (0, restarted), read));
+    }
     let head = {
         let mut r = open_stream(&mut file, path)?;
         head_hash(&mut r, None)?
@@ -810,5 +821,16 @@ mod tests {
         std::fs::write(&p, z).unwrap();
         let (got, _) = collect(&p, true, Some(&s.cursor));
         assert_eq!(got, vec!["l3@6"]);
+        // A first line longer than the head: the head a first read takes from its one stream
+        // is the one a later read checks.
+        let long = format!("{}\nl2\n", "x".repeat(HEAD_MAX + 10));
+        std::fs::write(&p, zstd::encode_all(long.as_bytes(), 3).unwrap()).unwrap();
+        let (_, s) = collect(&p, true, None);
+        assert_eq!(s.cursor.head_len, HEAD_MAX as u64);
+        let more = format!("{long}l3\n");
+        std::fs::write(&p, zstd::encode_all(more.as_bytes(), 3).unwrap()).unwrap();
+        let (got, again) = collect(&p, true, Some(&s.cursor));
+        assert!(!again.restarted);
+        assert_eq!(got, vec![format!("l3@{}", long.len())]);
     }
 }
