@@ -85,6 +85,9 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
     /// The key being looked up (reused: no allocation for a row already pending).
     key: Vec<u8>,
     cursors: Vec<(String, String, Position)>,
+    /// What `insert_line` has bound for the columns a source's lines share (session, agent,
+    /// source): bound again only when they change, as a text bind copies its value.
+    shared: [Option<String>; 3],
 }
 
 impl<'b, 'l> Writer<'b, 'l> {
@@ -95,6 +98,9 @@ impl<'b, 'l> Writer<'b, 'l> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (session_id, entry_id) DO NOTHING",
         )?;
+        // Bindings outlive each execution: the run's time is bound once.
+        let mut insert_line = insert_line;
+        insert_line.raw_bind_parameter(16, &now)?;
         Ok(Writer {
             batch,
             insert_line,
@@ -103,30 +109,42 @@ impl<'b, 'l> Writer<'b, 'l> {
             daily: HashMap::new(),
             key: Vec::new(),
             cursors: Vec::new(),
+            shared: [None, None, None],
         })
     }
 
     /// Counts one line unless its (session id, entry id) was counted before; `false` for a
     /// duplicate. `auto` is its cost in the auto mode (see [`crate::pricing::auto_cost`]).
     pub fn count(&mut self, r: &Record, t: &Texts, auto: Option<(Usd, bool)>) -> Result<bool> {
-        let n = self.insert_line.execute(params![
-            r.session_id,
-            r.entry_id,
-            r.agent,
-            r.day,
-            t.ts,
-            r.provider,
-            r.model,
-            r.tokens.input as i64,
-            r.tokens.output as i64,
-            r.tokens.cache_read as i64,
-            r.tokens.cache_write as i64,
-            t.logged,
-            t.computed,
-            r.price_source,
-            r.source,
-            self.now,
-        ])?;
+        let st = &mut self.insert_line;
+        for (slot, (i, v)) in
+            self.shared
+                .iter_mut()
+                .zip([(1, r.session_id), (3, r.agent), (15, r.source)])
+        {
+            if slot.as_deref() != Some(v) {
+                st.raw_bind_parameter(i, v)?;
+                *slot = Some(v.to_string());
+            }
+        }
+        st.raw_bind_parameter(2, r.entry_id)?;
+        st.raw_bind_parameter(4, r.day)?;
+        st.raw_bind_parameter(5, t.ts)?;
+        st.raw_bind_parameter(6, r.provider)?;
+        st.raw_bind_parameter(7, r.model)?;
+        let t4 = [
+            r.tokens.input,
+            r.tokens.output,
+            r.tokens.cache_read,
+            r.tokens.cache_write,
+        ];
+        for (i, n) in (8..).zip(t4) {
+            st.raw_bind_parameter(i, n as i64)?;
+        }
+        st.raw_bind_parameter(12, t.logged)?;
+        st.raw_bind_parameter(13, t.computed)?;
+        st.raw_bind_parameter(14, r.price_source)?;
+        let n = st.raw_execute()?;
         self.in_step += 1;
         if n == 0 {
             return Ok(false);
