@@ -345,6 +345,9 @@ impl fmt::Display for Usd {
         // (two decimals always kept).
         let mut frac = [b'0'; FRAC_DIGITS as usize];
         for (limb, at) in [(self.limbs[1], 0), (self.limbs[0], 18)] {
+            if limb == 0 {
+                continue;
+            }
             let mut v = limb;
             for d in frac[at..at + 18].iter_mut().rev() {
                 *d = b'0' + (v % 10) as u8;
@@ -356,15 +359,28 @@ impl fmt::Display for Usd {
             .rposition(|&d| d != b'0')
             .map_or(0, |i| i + 1)
             .max(2);
-        // The whole dollars, right to left.
-        let mut int = self.limbs[3] as u128 * BASE as u128 + self.limbs[2] as u128;
+        // The whole dollars, right to left (in 64 bits when they fit: 128-bit division is a
+        // library call).
         let mut i = 40;
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (int % 10) as u8;
-            int /= 10;
-            if int == 0 {
-                break;
+        if self.limbs[3] == 0 {
+            let mut int = self.limbs[2];
+            loop {
+                i -= 1;
+                buf[i] = b'0' + (int % 10) as u8;
+                int /= 10;
+                if int == 0 {
+                    break;
+                }
+            }
+        } else {
+            let mut int = self.limbs[3] as u128 * BASE as u128 + self.limbs[2] as u128;
+            loop {
+                i -= 1;
+                buf[i] = b'0' + (int % 10) as u8;
+                int /= 10;
+                if int == 0 {
+                    break;
+                }
             }
         }
         buf[40] = b'.';
