@@ -18,6 +18,9 @@ mod retention;
 pub use migrations::LATEST;
 pub use retention::BATCH as PRUNE_BATCH;
 
+/// The schema the migrations build, given to a new ledger in one step (see the file's head).
+const SCHEMA: &str = include_str!("schema.sql");
+
 /// An open ledger.
 pub struct Ledger {
     conn: Connection,
@@ -88,9 +91,17 @@ impl Ledger {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Re-read inside the write lock: a concurrent claw may have migrated meanwhile.
         let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        for (i, sql) in migrations::ALL.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)
-                .with_context(|| format!("{}: migration {} failed", path.display(), i + 1))?;
+        let empty = tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })? == 0;
+        if version == 0 && empty {
+            tx.execute_batch(SCHEMA)
+                .with_context(|| format!("{}: cannot create the schema", path.display()))?;
+        } else {
+            for (i, sql) in migrations::ALL.iter().enumerate().skip(version as usize) {
+                tx.execute_batch(sql)
+                    .with_context(|| format!("{}: migration {} failed", path.display(), i + 1))?;
+            }
         }
         tx.pragma_update(None, "user_version", LATEST)?;
         tx.commit()
@@ -694,6 +705,51 @@ mod tests {
             .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 20_001);
+    }
+
+    /// `sqlite_master` as `schema.sql` writes it: every statement, in creation order.
+    fn schema_of(c: &Connection) -> String {
+        let mut q = c
+            .prepare(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL
+                 AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
+            )
+            .unwrap();
+        let rows = q.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.map(|r| r.unwrap() + ";\n")
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_new_ledger_gets_the_schema_the_migrations_build() {
+        let d = tempfile::tempdir().unwrap();
+        let migrated = Connection::open(d.path().join("migrated.db")).unwrap();
+        money::register(&migrated).unwrap();
+        for sql in migrations::ALL {
+            migrated.execute_batch(sql).unwrap();
+        }
+        drop(Ledger::open(&d.path().join("ledger.db")).unwrap());
+        let fresh = Connection::open(d.path().join("ledger.db")).unwrap();
+        let want = schema_of(&migrated);
+        let version: u32 = fresh
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, LATEST);
+        // On a new migration, paste the schema printed here after schema.sql's head comment.
+        assert!(
+            schema_of(&fresh) == want && SCHEMA.ends_with(&want),
+            "src/ledger/schema.sql is not what the migrations build:\n{want}"
+        );
+        // Same objects, sqlite's own included (autoindexes, sqlite_sequence).
+        let all = |c: &Connection| -> Vec<(String, String, String)> {
+            let mut q = c
+                .prepare("SELECT type, name, tbl_name FROM sqlite_master ORDER BY 1, 2")
+                .unwrap();
+            let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+            rows.unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(all(&fresh), all(&migrated));
     }
 
     #[test]
