@@ -335,6 +335,20 @@ impl Usd {
     }
 }
 
+/// Writes `v` in decimal just before `buf[end]`, zero-padded to at least `min` digits (one at
+/// least); returns where its digits start.
+fn digits_before(buf: &mut [u8], end: usize, mut v: u64, min: usize) -> usize {
+    let mut i = end;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 && end - i >= min {
+            return i;
+        }
+    }
+}
+
 /// Exact canonical text: every significant digit, no trailing zeros past two decimals
 /// (`"12.50"`, `"0.0075568500000000005"`). [`Usd::parse`] reads it back to the same amount.
 impl fmt::Display for Usd {
@@ -345,13 +359,9 @@ impl fmt::Display for Usd {
         // (two decimals always kept).
         let mut frac = [b'0'; FRAC_DIGITS as usize];
         for (limb, at) in [(self.limbs[1], 0), (self.limbs[0], 18)] {
-            if limb == 0 {
-                continue;
-            }
-            let mut v = limb;
-            for d in frac[at..at + 18].iter_mut().rev() {
-                *d = b'0' + (v % 10) as u8;
-                v /= 10;
+            // A limb is below 10^18: exactly 18 digits (a zero limb is the zeros already there).
+            if limb > 0 {
+                digits_before(&mut frac, at + 18, limb, 18);
             }
         }
         let keep = frac
@@ -359,29 +369,13 @@ impl fmt::Display for Usd {
             .rposition(|&d| d != b'0')
             .map_or(0, |i| i + 1)
             .max(2);
-        // The whole dollars, right to left (in 64 bits when they fit: 128-bit division is a
-        // library call).
-        let mut i = 40;
-        if self.limbs[3] == 0 {
-            let mut int = self.limbs[2];
-            loop {
-                i -= 1;
-                buf[i] = b'0' + (int % 10) as u8;
-                int /= 10;
-                if int == 0 {
-                    break;
-                }
-            }
-        } else {
-            let mut int = self.limbs[3] as u128 * BASE as u128 + self.limbs[2] as u128;
-            loop {
-                i -= 1;
-                buf[i] = b'0' + (int % 10) as u8;
-                int /= 10;
-                if int == 0 {
-                    break;
-                }
-            }
+        // The whole dollars, right to left: the low limb (all 18 of its digits when a high
+        // limb follows), then the high one; 64-bit arithmetic only (128-bit division is a
+        // library call, and cost-track writes two amounts a line).
+        let high = self.limbs[3];
+        let mut i = digits_before(&mut buf, 40, self.limbs[2], if high > 0 { 18 } else { 1 });
+        if high > 0 {
+            i = digits_before(&mut buf, i, high, 1);
         }
         buf[40] = b'.';
         buf[41..41 + keep].copy_from_slice(&frac[..keep]);

@@ -296,12 +296,14 @@ impl<'a> P<'a> {
     fn opt_str(&mut self) -> Option<Option<&'a str>> {
         match self.bump()? {
             b'"' => self.plain_str().map(Some),
-            b'n' => {
-                self.i -= 1;
-                self.lit(b"null").map(|_| None)
-            }
+            b'n' => self.rest_of_null().map(|_| None),
             _ => None,
         }
+    }
+
+    /// `ull` after a `n` just read.
+    fn rest_of_null(&mut self) -> Option<()> {
+        self.lit(b"ull")
     }
 
     /// A field serde reads as an optional string that cost-track does not use: `null` or
@@ -309,10 +311,23 @@ impl<'a> P<'a> {
     fn unused_str(&mut self) -> Option<()> {
         match self.bump()? {
             b'"' => self.over_str(true),
-            b'n' => {
-                self.i -= 1;
-                self.lit(b"null")
+            b'n' => self.rest_of_null(),
+            _ => None,
+        }
+    }
+
+    /// A field serde reads as an optional struct: `null`, or an object `read` reads after its
+    /// `{`. serde would read an array as the struct's fields in order: that goes to serde.
+    fn null_or_object<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match self.peek()? {
+            b'{' => {
+                self.i += 1;
+                read(self).map(Some)
             }
+            b'n' => self.lit(b"null").map(|_| None),
             _ => None,
         }
     }
@@ -354,15 +369,7 @@ impl<'a> P<'a> {
                 }
                 "message" => {
                     once(&mut seen, 8)?;
-                    top.message = match self.bump()? {
-                        b'{' => Some(self.message()?),
-                        b'n' => {
-                            self.i -= 1;
-                            self.lit(b"null")?;
-                            None
-                        }
-                        _ => return None,
-                    };
+                    top.message = self.null_or_object(P::message)?;
                 }
                 _ => self.skip()?,
             }
@@ -406,15 +413,7 @@ impl<'a> P<'a> {
                 }
                 "usage" => {
                     once(&mut seen, 64)?;
-                    m.usage = match self.bump()? {
-                        b'{' => Some(self.usage()?),
-                        b'n' => {
-                            self.i -= 1;
-                            self.lit(b"null")?;
-                            None
-                        }
-                        _ => return None,
-                    };
+                    m.usage = self.null_or_object(P::usage)?;
                 }
                 _ => self.skip()?,
             }
@@ -452,7 +451,7 @@ impl<'a> P<'a> {
                 }
                 "prompt_tokens_details" => {
                     once(&mut seen, 4096)?;
-                    u.prompt_tokens_details = self.details()?;
+                    u.prompt_tokens_details = self.null_or_object(P::details)?;
                     continue;
                 }
                 _ => {
@@ -467,32 +466,23 @@ impl<'a> P<'a> {
         Some(u.fold_cost(cost.and_then(literal_usd)))
     }
 
-    /// `usage.prompt_tokens_details`: `null`, or an object whose `cached_tokens` is a count.
-    fn details(&mut self) -> Option<Option<Details>> {
-        match self.bump()? {
-            b'n' => {
-                self.i -= 1;
-                self.lit(b"null").map(|_| None)
+    /// `usage.prompt_tokens_details`, its `{` read: only `cached_tokens` is read, a count.
+    fn details(&mut self) -> Option<Details> {
+        self.enter()?;
+        let mut d = Details::default();
+        let mut seen = 0;
+        let mut first = true;
+        while let Some(key) = self.key(first)? {
+            first = false;
+            if key == "cached_tokens" {
+                once(&mut seen, 1)?;
+                d.cached_tokens = self.count()?;
+            } else {
+                self.skip()?;
             }
-            b'{' => {
-                self.enter()?;
-                let mut d = Details::default();
-                let mut seen = 0;
-                let mut first = true;
-                while let Some(key) = self.key(first)? {
-                    first = false;
-                    if key == "cached_tokens" {
-                        once(&mut seen, 1)?;
-                        d.cached_tokens = self.count()?;
-                    } else {
-                        self.skip()?;
-                    }
-                }
-                self.depth -= 1;
-                Some(Some(d))
-            }
-            _ => None,
         }
+        self.depth -= 1;
+        Some(d)
     }
 
     /// A token count: `null`, or an integer small enough to be exact as serde reads it.
