@@ -318,12 +318,17 @@ fn head_hash(r: &mut impl Read, want: Option<u64>) -> Result<(u64, String)> {
     let mut buf = Vec::with_capacity(HEAD_MAX);
     let limit = want.unwrap_or(HEAD_MAX as u64);
     r.take(limit).read_to_end(&mut buf)?;
-    if want.is_none() {
-        if let Some(nl) = memchr::memchr(b'\n', &buf) {
-            buf.truncate(nl + 1);
-        }
-    }
-    Ok((buf.len() as u64, crate::digest::sha256_hex(&buf)))
+    Ok(match want {
+        Some(_) => (buf.len() as u64, crate::digest::sha256_hex(&buf)),
+        None => head_identity(&buf),
+    })
+}
+
+/// A new cursor's head: the first line of `head` (the stream's first [`HEAD_MAX`] bytes at
+/// most), its length and hash.
+fn head_identity(head: &[u8]) -> (u64, String) {
+    let first = memchr::memchr(b'\n', head).map_or(head, |nl| &head[..nl + 1]);
+    (first.len() as u64, crate::digest::sha256_hex(first))
 }
 
 /// Read the complete lines of `path` after `prev` (when it still describes this file),
@@ -434,8 +439,7 @@ fn scan_zst(
         let mut r = open_stream(&mut file, path)?;
         let mut head = Vec::with_capacity(HEAD_MAX);
         (&mut r).take(HEAD_MAX as u64).read_to_end(&mut head)?;
-        let first = memchr::memchr(b'\n', &head).map_or(&head[..], |nl| &head[..nl + 1]);
-        let hash = (first.len() as u64, crate::digest::sha256_hex(first));
+        let hash = head_identity(&head);
         let mut reader = BufReader::with_capacity(256 * 1024, std::io::Cursor::new(head).chain(r));
         let read = read_lines(&mut reader, 0, on_line, name)?;
         return Ok(scanned(st, hash, (0, restarted), read));
@@ -488,14 +492,7 @@ fn scan_plain(
             restarted = true;
         }
     }
-    let first_line = match memchr::memchr(b'\n', &head) {
-        Some(nl) => &head[..nl + 1],
-        None => &head[..],
-    };
-    let new_head = (
-        first_line.len() as u64,
-        crate::digest::sha256_hex(first_line),
-    );
+    let new_head = head_identity(&head);
     // The buffer fits the file when it is small (most transcripts are).
     let cap = (size.saturating_sub(start) as usize).clamp(8 << 10, 256 << 10);
     let mut reader: Box<dyn BufRead> = if start < head.len() as u64 {

@@ -157,7 +157,7 @@ impl Ledger {
             .execute_batch("BEGIN IMMEDIATE")
             .context("ledger: cannot begin a write transaction")?;
         let checkpointer = match (dry_run, self.conn.path()) {
-            (false, Some(path)) if !path.is_empty() => Some(Checkpointer::start(path.into())),
+            (false, Some(path)) if !path.is_empty() => Checkpointer::start(path.into()),
             _ => None,
         };
         Ok(Batched {
@@ -318,18 +318,26 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(path: std::path::PathBuf) -> Checkpointer {
+    /// `None` when no thread can be had (the close then copies everything, as before).
+    fn start(path: std::path::PathBuf) -> Option<Checkpointer> {
         let (wake, steps) = std::sync::mpsc::sync_channel::<()>(1);
-        let thread = std::thread::spawn(move || {
-            let Ok(conn) = Connection::open(&path) else {
+        let run = move || {
+            // The ledger as it is: never created anew should it vanish meanwhile.
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let Ok(conn) = Connection::open_with_flags(&path, flags) else {
                 return;
             };
             let _ = conn.busy_timeout(Duration::from_secs(1));
             while steps.recv().is_ok() {
                 let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
             }
-        });
-        Checkpointer { wake, thread }
+        };
+        let thread = std::thread::Builder::new()
+            .name("ledger-checkpoint".into())
+            .spawn(run)
+            .ok()?;
+        Some(Checkpointer { wake, thread })
     }
 
     /// A step was committed: checkpoint it, unless a checkpoint is already waiting.

@@ -296,14 +296,9 @@ impl<'a> P<'a> {
     fn opt_str(&mut self) -> Option<Option<&'a str>> {
         match self.bump()? {
             b'"' => self.plain_str().map(Some),
-            b'n' => self.rest_of_null().map(|_| None),
+            b'n' => self.lit(b"ull").map(|_| None),
             _ => None,
         }
-    }
-
-    /// `ull` after a `n` just read.
-    fn rest_of_null(&mut self) -> Option<()> {
-        self.lit(b"ull")
     }
 
     /// A field serde reads as an optional string that cost-track does not use: `null` or
@@ -311,7 +306,7 @@ impl<'a> P<'a> {
     fn unused_str(&mut self) -> Option<()> {
         match self.bump()? {
             b'"' => self.over_str(true),
-            b'n' => self.rest_of_null(),
+            b'n' => self.lit(b"ull"),
             _ => None,
         }
     }

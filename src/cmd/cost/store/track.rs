@@ -92,14 +92,13 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
 
 impl<'b, 'l> Writer<'b, 'l> {
     pub fn new(batch: &'b Batched<'l>, now: String) -> Result<Writer<'b, 'l>> {
-        let insert_line = batch.db().prepare(
+        let mut insert_line = batch.db().prepare(
             "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input, output,
                cache_read, cache_write, logged_usd, computed_usd, price_source, source, counted_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (session_id, entry_id) DO NOTHING",
         )?;
         // Bindings outlive each execution: the run's time is bound once.
-        let mut insert_line = insert_line;
         insert_line.raw_bind_parameter(16, &now)?;
         Ok(Writer {
             batch,
