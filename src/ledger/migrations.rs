@@ -561,6 +561,60 @@ pub const ALL: &[&str] = &[
       SELECT agent_id, provider, model, sum(input), sum(output), sum(cache_read),
         sum(cache_write), usd_sum(logged_usd), usd_sum(computed_usd), usd_sum(auto_usd)
       FROM cost_daily GROUP BY agent_id, provider, model;",
+    // 18: counted lines in a third of the bytes. A line keeps its (session, entry id) key and
+    // every value, but the session id, the agent and the source path are written once in
+    // their own tables, the count time as Unix seconds, and the table is keyed by
+    // (session, entry id) itself (WITHOUT ROWID: one B-tree, no second index). Sessions are
+    // numbered as first counted, so a run's new lines go at the end. The view `cost_lines`
+    // shows every line as before, column for column.
+    "CREATE TABLE cost_sessions (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE cost_sources (
+        id INTEGER PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        UNIQUE (agent_id, path)
+    );
+    CREATE TABLE cost_entries (
+        session INTEGER NOT NULL,
+        entry_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        input INTEGER NOT NULL,
+        output INTEGER NOT NULL,
+        cache_read INTEGER NOT NULL,
+        cache_write INTEGER NOT NULL,
+        price_source TEXT NOT NULL,
+        source INTEGER NOT NULL,
+        counted_at INTEGER NOT NULL,
+        logged_usd TEXT,
+        computed_usd TEXT,
+        PRIMARY KEY (session, entry_id)
+    ) WITHOUT ROWID;
+    INSERT INTO cost_sessions (session_id)
+      SELECT session_id FROM cost_lines GROUP BY session_id ORDER BY min(rowid);
+    INSERT INTO cost_sources (agent_id, path)
+      SELECT agent_id, source FROM cost_lines GROUP BY agent_id, source ORDER BY min(rowid);
+    INSERT INTO cost_entries (session, entry_id, day, ts, provider, model, input, output,
+        cache_read, cache_write, price_source, source, counted_at, logged_usd, computed_usd)
+      SELECT s.id, l.entry_id, l.day, l.ts, l.provider, l.model, l.input, l.output,
+        l.cache_read, l.cache_write, l.price_source, src.id, coalesce(unixepoch(l.counted_at), 0),
+        l.logged_usd, l.computed_usd
+      FROM cost_lines l JOIN cost_sessions s ON s.session_id = l.session_id
+        JOIN cost_sources src ON src.agent_id = l.agent_id AND src.path = l.source
+      ORDER BY s.id, l.entry_id;
+    DROP TABLE cost_lines;
+    CREATE VIEW cost_lines AS
+      SELECT s.session_id, e.entry_id, src.agent_id, e.day, e.ts, e.provider, e.model, e.input,
+        e.output, e.cache_read, e.cache_write, e.price_source, src.path AS source,
+        strftime('%Y-%m-%dT%H:%M:%SZ', e.counted_at, 'unixepoch') AS counted_at,
+        e.logged_usd, e.computed_usd
+      FROM cost_entries e JOIN cost_sessions s ON s.id = e.session
+        JOIN cost_sources src ON src.id = e.source;",
 ];
 
 /// The schema version this claw writes.

@@ -571,6 +571,63 @@ mod tests {
     }
 
     #[test]
+    fn the_narrow_lines_migration_keeps_every_line_as_it_was() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("ledger.db");
+        let before = migrations::ALL
+            .iter()
+            .position(|m| m.contains("CREATE TABLE cost_entries"))
+            .unwrap();
+        let c = open_at(&p, before);
+        // Two sessions; one read from two sources (a checkpoint, then its live file), one
+        // session id under two agents; amounts and a NULL as they were written.
+        c.execute_batch(
+            "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input,
+               output, cache_read, cache_write, price_source, source, counted_at, logged_usd, computed_usd)
+             VALUES ('s2', 'b', 'main', '2026-03-08', '2026-03-08T10:00:00.000Z', 'p', 'm', 1, 2, 3, 4,
+                       'logged', 'agents/main/sessions/s2.checkpoint.x.jsonl', '2026-03-09T01:00:00Z', '0.5', NULL),
+                    ('s2', 'a', 'main', '2026-03-08', '2026-03-08T10:00:01.000Z', 'p', 'm', 5, 6, 7, 8,
+                       'config', 'agents/main/sessions/s2.jsonl', '2026-03-09T01:00:00Z', NULL, '0.0123'),
+                    ('s1', 'c', 'main', '2026-03-07', '2026-03-07T23:59:59.999Z', 'q', 'n', 0, 9, 0, 0,
+                       'logged', 'agents/main/sessions/s1.jsonl', '2026-03-10T02:30:00Z', '1.00', '0.99'),
+                    ('s1', 'd', 'ops', '2026-03-07', '2026-03-07T23:59:59.999Z', 'q', 'n', 0, 9, 0, 0,
+                       'logged', 'agents/ops/sessions/s1.jsonl', '2026-03-10T02:30:00Z', '1.00', '0.99');",
+        )
+        .unwrap();
+        let rows = |c: &Connection| -> Vec<String> {
+            let mut st = c
+                .prepare("SELECT * FROM cost_lines ORDER BY session_id, entry_id")
+                .unwrap();
+            let n = st.column_count();
+            let rows = st.query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            });
+            rows.unwrap().map(Result::unwrap).collect()
+        };
+        let was = rows(&c);
+        drop(c);
+        let l = Ledger::open(&p).unwrap();
+        assert_eq!(rows(&l.conn), was);
+        let n = |sql: &str| -> i64 { l.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(n("SELECT count(*) FROM cost_sessions"), 2);
+        assert_eq!(n("SELECT count(*) FROM cost_sources"), 4);
+        // Still one line per (session, entry id).
+        let again = l
+            .conn
+            .execute(
+                "INSERT INTO cost_entries (session, entry_id, day, ts, provider, model, input, output,
+                   cache_read, cache_write, price_source, source, counted_at)
+                 SELECT session, entry_id, day, ts, provider, model, 0, 0, 0, 0, '', source, 0
+                 FROM cost_entries WHERE true ON CONFLICT (session, entry_id) DO NOTHING",
+                [],
+            )
+            .unwrap();
+        assert_eq!(again, 0);
+    }
+    #[test]
     fn the_counter_migration_starts_from_the_recorded_runs() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("ledger.db");

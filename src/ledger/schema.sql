@@ -78,24 +78,6 @@ CREATE TABLE schedule (
         last_exit INTEGER
     );
 
-CREATE TABLE cost_lines (
-        session_id TEXT NOT NULL,
-        entry_id TEXT NOT NULL,
-        agent_id TEXT NOT NULL,
-        day TEXT NOT NULL,
-        ts TEXT NOT NULL,
-        provider TEXT NOT NULL,
-        model TEXT NOT NULL,
-        input INTEGER NOT NULL,
-        output INTEGER NOT NULL,
-        cache_read INTEGER NOT NULL,
-        cache_write INTEGER NOT NULL,
-        price_source TEXT NOT NULL,
-        source TEXT NOT NULL,
-        counted_at TEXT NOT NULL, logged_usd TEXT, computed_usd TEXT,
-        PRIMARY KEY (session_id, entry_id)
-    );
-
 CREATE TABLE cost_daily (
         day TEXT NOT NULL,
         agent_id TEXT NOT NULL,
@@ -488,3 +470,42 @@ CREATE TABLE cost_totals (
         auto_usd TEXT NOT NULL DEFAULT '0.00',
         PRIMARY KEY (agent_id, provider, model)
     );
+
+CREATE TABLE cost_sessions (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL UNIQUE
+    );
+
+CREATE TABLE cost_sources (
+        id INTEGER PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        UNIQUE (agent_id, path)
+    );
+
+CREATE TABLE cost_entries (
+        session INTEGER NOT NULL,
+        entry_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        input INTEGER NOT NULL,
+        output INTEGER NOT NULL,
+        cache_read INTEGER NOT NULL,
+        cache_write INTEGER NOT NULL,
+        price_source TEXT NOT NULL,
+        source INTEGER NOT NULL,
+        counted_at INTEGER NOT NULL,
+        logged_usd TEXT,
+        computed_usd TEXT,
+        PRIMARY KEY (session, entry_id)
+    ) WITHOUT ROWID;
+
+CREATE VIEW cost_lines AS
+      SELECT s.session_id, e.entry_id, src.agent_id, e.day, e.ts, e.provider, e.model, e.input,
+        e.output, e.cache_read, e.cache_write, e.price_source, src.path AS source,
+        strftime('%Y-%m-%dT%H:%M:%SZ', e.counted_at, 'unixepoch') AS counted_at,
+        e.logged_usd, e.computed_usd
+      FROM cost_entries e JOIN cost_sessions s ON s.id = e.session
+        JOIN cost_sources src ON src.id = e.source;

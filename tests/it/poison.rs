@@ -159,12 +159,14 @@ fn a_ledger_poisoned_by_an_older_claw_still_reports_and_reprice_heals_it() {
     // migration kept for them (clamped to i64::MAX micro-dollars each).
     let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
     db.execute_batch(&format!(
-        "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input, output,
+        "INSERT INTO cost_entries (session, entry_id, day, ts, provider, model, input, output,
            cache_read, cache_write, logged_usd, computed_usd, price_source, source, counted_at)
-         VALUES ('{SID}', 'poison1', 'main', '2026-03-10', '2026-03-10T10:00:00.000Z', 'anthropic',
-           'claude-sonnet-4-5', -1, 20, 0, 0, '{max}', NULL, 'logged', 'x', '{NOW}'),
-                ('{SID}', 'poison2', 'main', '2026-03-10', '2026-03-10T10:00:01.000Z', 'anthropic',
-           'claude-sonnet-4-5', 1, 20, 0, 0, '{max}', NULL, 'logged', 'x', '{NOW}');
+         SELECT s.id, e.*, src.id, 0 FROM cost_sessions s, cost_sources src, (
+           VALUES ('poison1', '2026-03-10', '2026-03-10T10:00:00.000Z', 'anthropic',
+             'claude-sonnet-4-5', -1, 20, 0, 0, '{max}', NULL, 'logged'),
+                  ('poison2', '2026-03-10', '2026-03-10T10:00:01.000Z', 'anthropic',
+             'claude-sonnet-4-5', 1, 20, 0, 0, '{max}', NULL, 'logged')) e
+         WHERE s.session_id = '{SID}' AND src.agent_id = 'main';
          UPDATE cost_daily SET lines = lines + 2, logged_usd = '{max}', auto_usd = '{max}';",
         max = "9223372036854.775807"
     ))

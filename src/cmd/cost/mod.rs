@@ -600,7 +600,7 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let book = load_book(ctx, ledger, &agents);
     let cursors = store::track::load_cursors(ledger)?;
     let batch = ledger.batched(ctx.dry_run)?;
-    let mut w = store::track::Writer::new(&batch, ctx.now_str())?;
+    let mut w = store::track::Writer::new(&batch, ctx.now)?;
     let (raw_sink, raw_drain) = pipe::queue();
     let (sink, drain) = pipe::queue();
     let tr = Tracker {

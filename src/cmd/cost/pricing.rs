@@ -89,7 +89,7 @@ fn reprice(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
             let new = price.and_then(|p| p.cost(&tokens)).map(|v| v.to_string());
             let new_source = super::price_source(l.logged.is_some(), src);
             if new != l.computed || new_source != l.source {
-                store::set_price(tx, l.rowid, new.as_deref(), &new_source)?;
+                store::set_price(tx, &l.key, new.as_deref(), &new_source)?;
                 changed += 1;
             }
         }

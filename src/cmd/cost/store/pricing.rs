@@ -19,7 +19,7 @@ pub fn auto_total(c: &Connection) -> Result<Usd> {
 /// Counted lines outside the per-line bounds.
 pub fn absurd_lines(c: &Connection) -> Result<i64> {
     Ok(c.query_row(
-        &format!("SELECT count(*) FROM cost_lines WHERE NOT ({SANE_LINE_SQL})"),
+        &format!("SELECT count(*) FROM cost_entries WHERE NOT ({SANE_LINE_SQL})"),
         [],
         |r| r.get(0),
     )?)
@@ -27,7 +27,8 @@ pub fn absurd_lines(c: &Connection) -> Result<i64> {
 
 /// A counted transcript line as repricing sees it.
 pub struct PricedLine {
-    pub rowid: i64,
+    /// Its key: session (a `cost_sessions` id) and entry id.
+    pub key: (i64, String),
     pub agent: String,
     pub provider: String,
     pub model: String,
@@ -43,31 +44,38 @@ pub struct PricedLine {
 pub fn priced_lines(c: &Connection) -> Result<Vec<PricedLine>> {
     let rows = c
         .prepare(&format!(
-            "SELECT rowid, agent_id, provider, model, input, output, cache_read, cache_write,
-                    logged_usd, computed_usd, price_source
-             FROM cost_lines WHERE provider != 'meter' AND {SANE_LINE_SQL}"
+            "SELECT session, entry_id, agent_id, provider, model, input, output, cache_read,
+                    cache_write, logged_usd, computed_usd, price_source
+             FROM cost_entries JOIN cost_sources ON cost_sources.id = source
+             WHERE provider != 'meter' AND {SANE_LINE_SQL}"
         ))?
         .query_map([], |r| {
             Ok(PricedLine {
-                rowid: r.get(0)?,
-                agent: r.get(1)?,
-                provider: r.get(2)?,
-                model: r.get(3)?,
-                tokens: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
-                logged: r.get(8)?,
-                computed: r.get(9)?,
-                source: r.get(10)?,
+                key: (r.get(0)?, r.get(1)?),
+                agent: r.get(2)?,
+                provider: r.get(3)?,
+                model: r.get(4)?,
+                tokens: [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                logged: r.get(9)?,
+                computed: r.get(10)?,
+                source: r.get(11)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
-pub fn set_price(c: &Connection, rowid: i64, computed: Option<&str>, source: &str) -> Result<()> {
+pub fn set_price(
+    c: &Connection,
+    key: &(i64, String),
+    computed: Option<&str>,
+    source: &str,
+) -> Result<()> {
     c.prepare_cached(
-        "UPDATE cost_lines SET computed_usd = ?2, price_source = ?3 WHERE rowid = ?1",
+        "UPDATE cost_entries SET computed_usd = ?3, price_source = ?4
+         WHERE session = ?1 AND entry_id = ?2",
     )?
-    .execute(params![rowid, computed, source])?;
+    .execute(params![key.0, key.1, computed, source])?;
     Ok(())
 }
 

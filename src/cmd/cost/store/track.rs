@@ -1,5 +1,5 @@
-//! cost-track's ledger queries: counted lines (`cost_lines`, exactly once per session id and
-//! entry id), the daily totals they add to (`cost_daily`), its read cursors (through
+//! cost-track's ledger queries: counted lines (`cost_entries`, exactly once per session id and
+//! entry id; the view `cost_lines` shows them whole), the daily totals they add to (`cost_daily`), its read cursors (through
 //! [`crate::ledger::cursors`]) and the all-time totals the Prometheus counters show.
 
 use crate::incremental::{Cursor, FileSet};
@@ -85,21 +85,51 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
     /// The key being looked up (reused: no allocation for a row already pending).
     key: Vec<u8>,
     cursors: Vec<(String, String, Position)>,
-    /// What `insert_line` has bound for the columns a source's lines share (session, agent,
-    /// source): bound again only when they change, as a text bind copies its value.
-    shared: [Option<String>; 3],
+    /// The session id and the (agent, source) `insert_line` has bound, with their ids in
+    /// `cost_sessions` and `cost_sources`: looked up (or added) only when they change.
+    session: Option<(String, i64)>,
+    source: Option<((String, String), i64)>,
+}
+
+/// The id of `session_id` in `cost_sessions`, added when new.
+fn session_key(db: &rusqlite::Connection, session_id: &str) -> Result<i64> {
+    let found = db
+        .prepare_cached("SELECT id FROM cost_sessions WHERE session_id = ?1")?
+        .query_row([session_id], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    db.prepare_cached("INSERT INTO cost_sessions (session_id) VALUES (?1)")?
+        .execute([session_id])?;
+    Ok(db.last_insert_rowid())
+}
+
+/// The id of (`agent`, `path`) in `cost_sources`, added when new.
+fn source_key(db: &rusqlite::Connection, agent: &str, path: &str) -> Result<i64> {
+    let found = db
+        .prepare_cached("SELECT id FROM cost_sources WHERE agent_id = ?1 AND path = ?2")?
+        .query_row([agent, path], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    db.prepare_cached("INSERT INTO cost_sources (agent_id, path) VALUES (?1, ?2)")?
+        .execute([agent, path])?;
+    Ok(db.last_insert_rowid())
 }
 
 impl<'b, 'l> Writer<'b, 'l> {
-    pub fn new(batch: &'b Batched<'l>, now: String) -> Result<Writer<'b, 'l>> {
+    pub fn new(batch: &'b Batched<'l>, now: DateTime<Utc>) -> Result<Writer<'b, 'l>> {
         let mut insert_line = batch.db().prepare(
-            "INSERT INTO cost_lines (session_id, entry_id, agent_id, day, ts, provider, model, input, output,
-               cache_read, cache_write, logged_usd, computed_usd, price_source, source, counted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (session_id, entry_id) DO NOTHING",
+            "INSERT INTO cost_entries (session, entry_id, source, day, ts, provider, model, input, output,
+               cache_read, cache_write, logged_usd, computed_usd, price_source, counted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             ON CONFLICT (session, entry_id) DO NOTHING",
         )?;
         // Bindings outlive each execution: the run's time is bound once.
-        insert_line.raw_bind_parameter(16, &now)?;
+        insert_line.raw_bind_parameter(15, now.timestamp())?;
+        let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         Ok(Writer {
             batch,
             insert_line,
@@ -108,7 +138,8 @@ impl<'b, 'l> Writer<'b, 'l> {
             daily: HashMap::new(),
             key: Vec::new(),
             cursors: Vec::new(),
-            shared: [None, None, None],
+            session: None,
+            source: None,
         })
     }
 
@@ -116,15 +147,17 @@ impl<'b, 'l> Writer<'b, 'l> {
     /// duplicate. `auto` is its cost in the auto mode (see [`crate::pricing::auto_cost`]).
     pub fn count(&mut self, r: &Record, t: &Texts, auto: Option<(Usd, bool)>) -> Result<bool> {
         let st = &mut self.insert_line;
-        for (slot, (i, v)) in
-            self.shared
-                .iter_mut()
-                .zip([(1, r.session_id), (3, r.agent), (15, r.source)])
+        if self.session.as_ref().map(|s| s.0.as_str()) != Some(r.session_id) {
+            let id = session_key(self.batch.db(), r.session_id)?;
+            st.raw_bind_parameter(1, id)?;
+            self.session = Some((r.session_id.to_string(), id));
+        }
+        if (self.source.as_ref()).map(|((a, p), _)| (a.as_str(), p.as_str()))
+            != Some((r.agent, r.source))
         {
-            if slot.as_deref() != Some(v) {
-                st.raw_bind_parameter(i, v)?;
-                *slot = Some(v.to_string());
-            }
+            let id = source_key(self.batch.db(), r.agent, r.source)?;
+            st.raw_bind_parameter(3, id)?;
+            self.source = Some(((r.agent.to_string(), r.source.to_string()), id));
         }
         st.raw_bind_parameter(2, r.entry_id)?;
         st.raw_bind_parameter(4, r.day)?;
@@ -373,7 +406,7 @@ pub fn totals(ledger: &Ledger, mode: crate::pricing::CostMode) -> Result<Vec<Tot
 pub fn has_counted(ledger: &Ledger) -> Result<bool> {
     ledger.read(|c| {
         Ok(
-            c.query_row("SELECT 1 FROM cost_lines LIMIT 1", [], |_| Ok(()))
+            c.query_row("SELECT 1 FROM cost_entries LIMIT 1", [], |_| Ok(()))
                 .optional()?
                 .is_some(),
         )
