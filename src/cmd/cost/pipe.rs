@@ -144,7 +144,8 @@ impl Sink {
             &mut self.buf,
             Batch {
                 text: String::with_capacity(64 * BATCH),
-                bytes: Vec::new(),
+                // Filled to about BATCH_BYTES: grown by doubling, it would be copied five times.
+                bytes: Vec::with_capacity(BATCH_BYTES),
                 msgs: Vec::with_capacity(BATCH),
             },
         );

@@ -70,6 +70,22 @@ struct DailyAdd {
     auto_unpriced: i64,
 }
 
+impl DailyAdd {
+    fn merge(&mut self, o: &DailyAdd) {
+        self.lines += o.lines;
+        for (slot, n) in self.tokens.iter_mut().zip(o.tokens) {
+            *slot = slot.saturating_add(n);
+        }
+        self.logged = self.logged.saturating_add(o.logged);
+        self.logged_missing += o.logged_missing;
+        self.computed = self.computed.saturating_add(o.computed);
+        self.computed_missing += o.computed_missing;
+        self.auto = self.auto.saturating_add(o.auto);
+        self.auto_estimated += o.auto_estimated;
+        self.auto_unpriced += o.auto_unpriced;
+    }
+}
+
 /// Writes made per step before it is committed (see [`Ledger::batched`]).
 const BATCH: u64 = 20_000;
 
@@ -82,41 +98,57 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
     in_step: u64,
     now: String,
     daily: HashMap<DailyKey, DailyAdd>,
-    /// The key being looked up (reused: no allocation for a row already pending).
+    /// The daily row lines are being added to, merged into `daily` when the key changes and
+    /// before a flush: lines come a session at a time, so a run of them is hashed once.
+    cur: (DailyKey, DailyAdd),
+    /// The key of the line being counted (reused: no allocation while it stays `cur`'s).
     key: Vec<u8>,
     cursors: Vec<(String, String, Position)>,
     /// The session id and the (agent, source) `insert_line` has bound, with their ids in
     /// `cost_sessions` and `cost_sources`: looked up (or added) only when they change.
     session: Option<(String, i64)>,
     source: Option<((String, String), i64)>,
+    sessions: Keys<'b>,
+    sources: Keys<'b>,
 }
 
-/// The id of `session_id` in `cost_sessions`, added when new.
-fn session_key(db: &rusqlite::Connection, session_id: &str) -> Result<i64> {
-    let found = db
-        .prepare_cached("SELECT id FROM cost_sessions WHERE session_id = ?1")?
-        .query_row([session_id], |r| r.get(0))
-        .optional()?;
-    if let Some(id) = found {
-        return Ok(id);
-    }
-    db.prepare_cached("INSERT INTO cost_sessions (session_id) VALUES (?1)")?
-        .execute([session_id])?;
-    Ok(db.last_insert_rowid())
+/// The id of a `cost_sessions` or `cost_sources` row, added when new: the insert first (a first
+/// run's every session and source is new), then the lookup.
+struct Keys<'b> {
+    add: Statement<'b>,
+    find: Statement<'b>,
 }
 
-/// The id of (`agent`, `path`) in `cost_sources`, added when new.
-fn source_key(db: &rusqlite::Connection, agent: &str, path: &str) -> Result<i64> {
-    let found = db
-        .prepare_cached("SELECT id FROM cost_sources WHERE agent_id = ?1 AND path = ?2")?
-        .query_row([agent, path], |r| r.get(0))
-        .optional()?;
-    if let Some(id) = found {
-        return Ok(id);
+impl<'b> Keys<'b> {
+    /// `cols` are the key's columns, in the order [`Keys::id`] is given them.
+    fn new(db: &'b rusqlite::Connection, table: &str, cols: &[&str]) -> Result<Keys<'b>> {
+        let params: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let wher: Vec<String> = cols
+            .iter()
+            .zip(&params)
+            .map(|(c, p)| format!("{c} = {p}"))
+            .collect();
+        Ok(Keys {
+            add: db.prepare(&format!(
+                "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+                cols.join(", "),
+                params.join(", ")
+            ))?,
+            find: db.prepare(&format!(
+                "SELECT id FROM {table} WHERE {}",
+                wher.join(" AND ")
+            ))?,
+        })
     }
-    db.prepare_cached("INSERT INTO cost_sources (agent_id, path) VALUES (?1, ?2)")?
-        .execute([agent, path])?;
-    Ok(db.last_insert_rowid())
+
+    fn id(&mut self, db: &rusqlite::Connection, key: &[&str]) -> Result<i64> {
+        if self.add.execute(rusqlite::params_from_iter(key))? == 1 {
+            return Ok(db.last_insert_rowid());
+        }
+        Ok(self
+            .find
+            .query_row(rusqlite::params_from_iter(key), |r| r.get(0))?)
+    }
 }
 
 impl<'b, 'l> Writer<'b, 'l> {
@@ -136,10 +168,13 @@ impl<'b, 'l> Writer<'b, 'l> {
             in_step: 0,
             now,
             daily: HashMap::new(),
+            cur: Default::default(),
             key: Vec::new(),
             cursors: Vec::new(),
             session: None,
             source: None,
+            sessions: Keys::new(batch.db(), "cost_sessions", &["session_id"])?,
+            sources: Keys::new(batch.db(), "cost_sources", &["agent_id", "path"])?,
         })
     }
 
@@ -148,14 +183,14 @@ impl<'b, 'l> Writer<'b, 'l> {
     pub fn count(&mut self, r: &Record, t: &Texts, auto: Option<(Usd, bool)>) -> Result<bool> {
         let st = &mut self.insert_line;
         if self.session.as_ref().map(|s| s.0.as_str()) != Some(r.session_id) {
-            let id = session_key(self.batch.db(), r.session_id)?;
+            let id = self.sessions.id(self.batch.db(), &[r.session_id])?;
             st.raw_bind_parameter(1, id)?;
             self.session = Some((r.session_id.to_string(), id));
         }
         if (self.source.as_ref()).map(|((a, p), _)| (a.as_str(), p.as_str()))
             != Some((r.agent, r.source))
         {
-            let id = source_key(self.batch.db(), r.agent, r.source)?;
+            let id = self.sources.id(self.batch.db(), &[r.agent, r.source])?;
             st.raw_bind_parameter(3, id)?;
             self.source = Some(((r.agent.to_string(), r.source.to_string()), id));
         }
@@ -186,10 +221,11 @@ impl<'b, 'l> Writer<'b, 'l> {
         for part in [r.day, r.agent, r.session_id, r.provider, r.model] {
             push_part(&mut self.key, part);
         }
-        if !self.daily.contains_key(&self.key) {
-            self.daily.insert(self.key.clone(), DailyAdd::default());
+        if self.key != self.cur.0 {
+            self.spill();
+            std::mem::swap(&mut self.key, &mut self.cur.0);
         }
-        let d = self.daily.get_mut(&self.key).expect("inserted above");
+        let d = &mut self.cur.1;
         d.lines += 1;
         let t = r.tokens;
         for (slot, n) in d
@@ -208,6 +244,14 @@ impl<'b, 'l> Writer<'b, 'l> {
         d.auto_estimated += auto.is_some_and(|a| a.1) as i64;
         d.auto_unpriced += auto.is_none() as i64;
         Ok(true)
+    }
+
+    /// Adds the current daily row to the pending ones.
+    fn spill(&mut self) {
+        let (key, add) = std::mem::take(&mut self.cur);
+        if add.lines > 0 {
+            self.daily.entry(key).or_default().merge(&add);
+        }
     }
 
     /// Keeps a cursor, saved with the step that counted what it covers.
@@ -256,6 +300,7 @@ impl<'b, 'l> Writer<'b, 'l> {
     /// Adds the pending daily totals to `cost_daily`, exactly (`usd_add`, see
     /// [`crate::ledger::money`]), and saves the pending cursors, inside the open step.
     pub fn flush(&mut self) -> Result<()> {
+        self.spill();
         let db = self.batch.db();
         let mut st = db.prepare_cached(
             "INSERT INTO cost_daily (day, agent_id, session_id, provider, model, lines, input, output, cache_read,
@@ -280,13 +325,7 @@ impl<'b, 'l> Writer<'b, 'l> {
             let mut p = daily_parts(key);
             let [_day, agent, _session, provider, model] =
                 std::array::from_fn(|_| p.next().unwrap_or_default());
-            let t = totals.entry([agent, provider, model]).or_default();
-            for (slot, n) in t.tokens.iter_mut().zip(a.tokens) {
-                *slot = slot.saturating_add(n);
-            }
-            t.logged = t.logged.saturating_add(a.logged);
-            t.computed = t.computed.saturating_add(a.computed);
-            t.auto = t.auto.saturating_add(a.auto);
+            totals.entry([agent, provider, model]).or_default().merge(a);
         }
         let mut tot = db.prepare_cached(
             "INSERT INTO cost_totals (agent_id, provider, model, input, output, cache_read,
