@@ -443,20 +443,6 @@ CREATE TABLE rl_resumes (
         PRIMARY KEY (provider, outage)
     );
 
-CREATE TABLE read_cursors (
-        reader TEXT NOT NULL,
-        source TEXT NOT NULL,
-        path TEXT NOT NULL,
-        head_len INTEGER NOT NULL DEFAULT 0,
-        head_sha256 TEXT NOT NULL DEFAULT '',
-        offset INTEGER NOT NULL DEFAULT 0,
-        size INTEGER NOT NULL DEFAULT 0,
-        mtime_ns INTEGER NOT NULL DEFAULT 0,
-        journal_cursor TEXT,
-        updated_at TEXT NOT NULL, data BLOB,
-        PRIMARY KEY (reader, source)
-    );
-
 CREATE TABLE cost_totals (
         agent_id TEXT NOT NULL,
         provider TEXT NOT NULL,
@@ -509,3 +495,18 @@ CREATE VIEW cost_lines AS
         e.logged_usd, e.computed_usd
       FROM cost_entries e JOIN cost_sessions s ON s.id = e.session
         JOIN cost_sources src ON src.id = e.source;
+
+CREATE TABLE "read_cursors" (
+        reader TEXT NOT NULL,
+        source TEXT NOT NULL,
+        path TEXT NOT NULL,
+        head_len INTEGER NOT NULL DEFAULT 0,
+        head_sha256 TEXT NOT NULL DEFAULT '',
+        offset INTEGER NOT NULL DEFAULT 0,
+        size INTEGER NOT NULL DEFAULT 0,
+        mtime_ns INTEGER NOT NULL DEFAULT 0,
+        journal_cursor TEXT,
+        updated_at TEXT NOT NULL,
+        data BLOB,
+        PRIMARY KEY (reader, source)
+    ) WITHOUT ROWID;
