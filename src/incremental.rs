@@ -283,8 +283,11 @@ pub struct Scan {
     pub partial_tail: u64,
 }
 
+/// `(dev, ino, size, mtime_ns)` of a file: what a cursor compares.
+pub type Stat = (u64, u64, u64, i64);
+
 /// `(dev, ino, size, mtime_ns)` of a file.
-pub fn stat(path: &Path) -> Result<(u64, u64, u64, i64)> {
+pub fn stat(path: &Path) -> Result<Stat> {
     let md = std::fs::metadata(path).with_context(|| format!("{}: cannot stat", path.display()))?;
     Ok(stat_of(&md))
 }

@@ -5,6 +5,7 @@
 //! `.jsonl.deleted.<ts>[.zst]`, pre-compaction `<sid>.checkpoint.<uuid>.jsonl` copies, the
 //! SQLite era's `openclaw-agent.sqlite`, and sidecars that are never transcripts.
 
+use crate::incremental::Stat;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -205,7 +206,7 @@ pub struct Listed {
     /// [`crate::incremental::name_hash`] of the file name.
     pub name_hash: u64,
     /// Its `stat`, when the caller asked for it.
-    pub md: Option<std::fs::Metadata>,
+    pub st: Option<Stat>,
 }
 
 impl Listed {
@@ -266,11 +267,11 @@ pub fn list_dir(
             ino: ent.ino(),
             dir: i,
             name_hash: crate::incremental::name_hash(name.as_bytes()),
-            md: None,
+            st: None,
         };
         if want_stat(&l) {
             match ent.metadata() {
-                Ok(md) if md.is_file() => l.md = Some(md),
+                Ok(md) if md.is_file() => l.st = Some(crate::incremental::stat_of(&md)),
                 _ => continue,
             }
         }
@@ -283,32 +284,66 @@ pub fn list_dir(
 /// `stat`ed, without listing the directory: for a directory known unchanged since the names
 /// were listed. A name that is not a regular transcript file (any more) is left out.
 pub fn stat_named(dir: &Path, i: usize, names: &[String], out: &mut Vec<Listed>) {
-    use std::os::unix::fs::MetadataExt;
+    // Each name is `stat`ed relative to the open directory: the kernel does not walk the whole
+    // path again for each of thousands of files. A directory gone has none.
+    let Ok(d) = std::fs::File::open(dir) else {
+        return;
+    };
     for name in names {
         let kind = classify(name);
-        let path = dir.join(name);
-        let Ok(md) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if !kind.is_transcript() || !md.is_file() {
+        if !kind.is_transcript() {
             continue;
         }
+        let Some(st) = stat_file_at(&d, name) else {
+            continue;
+        };
         out.push(Listed {
-            path,
+            path: dir.join(name),
             kind,
-            ino: md.ino(),
+            ino: st.1,
             dir: i,
             name_hash: crate::incremental::name_hash(name.as_bytes()),
-            md: Some(md),
+            st: Some(st),
         });
     }
 }
 
+/// The [`Stat`] of `name` in the open directory `dir`, when it is a regular file (not
+/// followed if a symlink, as `symlink_metadata`).
+fn stat_file_at(dir: &std::fs::File, name: &str) -> Option<Stat> {
+    use std::os::fd::AsRawFd;
+    let c = std::ffi::CString::new(name).ok()?;
+    let mut s = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a valid directory descriptor, a NUL-terminated name, and room for the result.
+    let r = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            s.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if r != 0 {
+        return None;
+    }
+    // SAFETY: fstatat filled it.
+    let s = unsafe { s.assume_init() };
+    if s.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return None;
+    }
+    Some((
+        s.st_dev,
+        s.st_ino,
+        s.st_size as u64,
+        s.st_mtime * 1_000_000_000 + s.st_mtime_nsec,
+    ))
+}
+
 /// Every transcript file of an agent with its `stat` (see [`transcript_listing`]).
-pub fn transcript_files(agent: &Agent) -> Result<Vec<(PathBuf, FileKind, std::fs::Metadata)>> {
+pub fn transcript_files(agent: &Agent) -> Result<Vec<(PathBuf, FileKind, Stat)>> {
     Ok(transcript_listing(agent, |_| true)?
         .into_iter()
-        .filter_map(|l| Some((l.path, l.kind, l.md?)))
+        .filter_map(|l| Some((l.path, l.kind, l.st?)))
         .collect())
 }
 

@@ -771,7 +771,7 @@ fn scan_transcripts(
         tr.stats.files_sealed += n;
     })?;
     for l in &files {
-        let Some(md) = &l.md else {
+        let Some(st) = l.st else {
             // Sealed, and the listing still shows it: nothing to read, not even a `stat`.
             let f = *seals
                 .sealed_in(l)
@@ -782,7 +782,6 @@ fn scan_transcripts(
             tr.stats.files_sealed += 1;
             continue;
         };
-        let st = incremental::stat_of(md);
         if let Some(f) = seals
             .sealed_in(l)
             .filter(|f| (f.size, f.mtime_ns) == (st.2, st.3))
@@ -808,7 +807,7 @@ fn scan_transcripts(
             }
             continue;
         }
-        *done = (done.0 + 1, done.1 + md.len());
+        *done = (done.0 + 1, done.1 + st.2);
         let sid = l.kind.session_id().unwrap_or_default().to_string();
         let label = crate::paths::display_rel(&l.path, base);
         let file = (l.path.as_path(), label.as_str(), l.kind.is_compressed(), st);
@@ -1010,14 +1009,13 @@ fn to_read(
         // directories not at all.
         let mut seals = Seals::new(agent, base, cursors, clock);
         for l in seals.list(agent, |_| {})? {
-            let Some(md) = &l.md else { continue };
-            let st = incremental::stat_of(md);
+            let Some(st) = l.st else { continue };
             let sealed = seals
                 .sealed_in(&l)
                 .is_some_and(|f| (f.size, f.mtime_ns) == (st.2, st.3));
             let unchanged = (cursors.files.get(&(st.0, st.1))).is_some_and(|c| c.describes(st));
             if !sealed && !unchanged {
-                total = (total.0 + 1, total.1 + md.len());
+                total = (total.0 + 1, total.1 + st.2);
             }
         }
         if let Some(db) = &agent.sqlite {

@@ -515,9 +515,8 @@ fn scan_all(ctx: &Ctx, args: &RateLimitArgs, cursors: &Cursors) -> Result<Scan> 
                 continue;
             }
         };
-        for (path, kind, md) in files {
+        for (path, kind, st) in files {
             // An unchanged file costs its listing entry: no label, no open.
-            let st = incremental::stat_of(&md);
             if cursors
                 .files
                 .get(&(st.0, st.1))
