@@ -68,8 +68,10 @@ pub fn sealed_key(dir_label: &str) -> String {
 pub struct Cursors {
     /// `file:<dev>:<ino>` (as `(dev, ino)`) -> where reading stopped.
     pub files: FileMap<Cursor>,
-    /// `sqlite:<db>:<session>` -> last seq read.
-    pub seqs: HashMap<String, i64>,
+    /// `sqlite:<db>:<session>` and the last seq read, sorted by key: thousands on a home of
+    /// the SQLite era, needed only for a database that changed (a sorted list is built without
+    /// hashing, and one database's sessions are one range of it).
+    pub seqs: Vec<(String, i64)>,
     /// `sqlitedb:<db>` -> stamp when last read.
     pub stamps: HashMap<String, String>,
     /// Source -> journal cursor.
@@ -96,7 +98,7 @@ impl Cursors {
             if let Some(j) = r.get::<_, Option<String>>(6)? {
                 out.journal.insert(key.to_string(), j);
             } else if key.starts_with("sqlite:") {
-                out.seqs.insert(key.to_string(), offset);
+                out.seqs.push((key.to_string(), offset));
             } else if key.starts_with("sqlitedb:") {
                 out.stamps.insert(key.to_string(), r.get(2)?);
             } else if let Some(dir) = key.strip_prefix("sealed:") {
@@ -112,15 +114,20 @@ impl Cursors {
                 out.files.insert(c.id(), c);
             }
         }
+        // In key order already (the table is stored by it); sorting a sorted list is one pass.
+        out.seqs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 
     /// The session cursors of one agent database: session id -> last seq read.
     pub fn sessions_of(&self, db_label: &str) -> HashMap<String, i64> {
         let prefix = seq_key(db_label, "");
-        self.seqs
+        let from = self
+            .seqs
+            .partition_point(|(k, _)| k.as_str() < prefix.as_str());
+        self.seqs[from..]
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|sid| (sid.to_string(), *v)))
+            .map_while(|(k, v)| k.strip_prefix(&prefix).map(|sid| (sid.to_string(), *v)))
             .collect()
     }
 }
@@ -249,7 +256,7 @@ mod tests {
         .unwrap();
         let c = l.read(|c| Cursors::load(c, Reader::RateLimit)).unwrap();
         assert_eq!(c.files.get(&(1, 7)), Some(&file_cursor(7, 100)));
-        assert_eq!(c.seqs.get(&sk), Some(&42));
+        assert_eq!(c.seqs, [(sk.clone(), 42)]);
         assert_eq!(c.stamps.get(&dk).map(String::as_str), Some("1:2:3:4"));
         assert_eq!(
             c.journal.get("journal:gw").map(String::as_str),

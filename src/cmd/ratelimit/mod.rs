@@ -269,12 +269,7 @@ fn scan_agent_db(sc: &mut Scan, cursors: &Cursors, db: &Path, label: &str) -> Re
     if stamp.is_some() && cursors.stamps.get(&stamp_key) == stamp.as_ref() {
         return Ok(());
     }
-    let prefix = format!("sqlite:{label}:");
-    let mine: HashMap<String, i64> = cursors
-        .seqs
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|sid| (sid.to_string(), *v)))
-        .collect();
+    let mine = cursors.sessions_of(label);
     let mut found = Vec::new();
     let done = agentdb::scan_events(db, &mine, agentdb::Want::All, |sid, seq, ev| {
         sc.stats.lines_read += 1;
@@ -288,8 +283,11 @@ fn scan_agent_db(sc: &mut Scan, cursors: &Cursors, db: &Path, label: &str) -> Re
     })?;
     sc.cands.extend(found);
     for (sid, last) in done {
-        sc.seq_cursors
-            .push((format!("{prefix}{sid}"), label.to_string(), last));
+        sc.seq_cursors.push((
+            crate::ledger::cursors::seq_key(label, &sid),
+            label.to_string(),
+            last,
+        ));
     }
     if let Some(st) = stamp {
         sc.stamps.push((stamp_key, label.to_string(), st));
