@@ -566,7 +566,8 @@ pub const ALL: &[&str] = &[
     // their own tables, the count time as Unix seconds, and the table is keyed by
     // (session, entry id) itself (WITHOUT ROWID: one B-tree, no second index). Sessions are
     // numbered as first counted, so a run's new lines go at the end. The view `cost_lines`
-    // shows every line as before, column for column.
+    // shows every line as before, column for column (a count time that was no time, possible
+    // only in a hand-edited ledger, shows as 1970-01-01).
     "CREATE TABLE cost_sessions (
         id INTEGER PRIMARY KEY,
         session_id TEXT NOT NULL UNIQUE

@@ -1,6 +1,7 @@
 //! cost-track's ledger queries: counted lines (`cost_entries`, exactly once per session id and
-//! entry id; the view `cost_lines` shows them whole), the daily totals they add to (`cost_daily`), its read cursors (through
-//! [`crate::ledger::cursors`]) and the all-time totals the Prometheus counters show.
+//! entry id; the view `cost_lines` shows them whole), the daily totals they add to
+//! (`cost_daily`), its read cursors (through [`crate::ledger::cursors`]) and the all-time
+//! totals the Prometheus counters show.
 
 use crate::incremental::{Cursor, FileSet};
 use crate::ledger::cursors::{self, Cursors, Position, Reader};
