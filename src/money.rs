@@ -353,8 +353,19 @@ fn digits_before(buf: &mut [u8], end: usize, mut v: u64, min: usize) -> usize {
 /// (`"12.50"`, `"0.0075568500000000005"`). [`Usd::parse`] reads it back to the same amount.
 impl fmt::Display for Usd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Digits written by hand into a stack buffer: cost-track writes two amounts a line.
-        let mut buf = [0u8; 80];
+        f.write_str(self.text(&mut [0; 80]))
+    }
+}
+
+impl Usd {
+    /// Appends the amount as [`fmt::Display`] writes it, without the formatting machinery
+    /// (cost-track writes two amounts a line).
+    pub fn push_to(&self, out: &mut String) {
+        out.push_str(self.text(&mut [0; 80]));
+    }
+
+    /// The canonical text, its digits written by hand into `buf`.
+    fn text<'b>(&self, buf: &'b mut [u8; 80]) -> &'b str {
         // The fraction: 36 digits from the two low limbs, then its trailing zeros dropped
         // (two decimals always kept).
         let mut frac = [b'0'; FRAC_DIGITS as usize];
@@ -373,14 +384,14 @@ impl fmt::Display for Usd {
         // limb follows), then the high one; 64-bit arithmetic only (128-bit division is a
         // library call, and cost-track writes two amounts a line).
         let high = self.limbs[3];
-        let mut i = digits_before(&mut buf, 40, self.limbs[2], if high > 0 { 18 } else { 1 });
+        let mut i = digits_before(buf, 40, self.limbs[2], if high > 0 { 18 } else { 1 });
         if high > 0 {
-            i = digits_before(&mut buf, i, high, 1);
+            i = digits_before(buf, i, high, 1);
         }
         buf[40] = b'.';
         buf[41..41 + keep].copy_from_slice(&frac[..keep]);
         // Only ASCII digits and a dot were written.
-        f.write_str(std::str::from_utf8(&buf[i..41 + keep]).map_err(|_| fmt::Error)?)
+        std::str::from_utf8(&buf[i..41 + keep]).unwrap_or_default()
     }
 }
 

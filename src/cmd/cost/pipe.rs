@@ -101,8 +101,7 @@ impl Batch {
     }
 
     fn usd(&mut self, v: Option<Usd>) -> Option<Span> {
-        use std::fmt::Write;
-        v.map(|v| self.put_with(|t| write!(t, "{v}").expect("a String takes any text")))
+        v.map(|v| self.put_with(|t| v.push_to(t)))
     }
 
     fn get(&self, (a, b): Span) -> &str {
