@@ -13,7 +13,7 @@
 use super::{literal_usd, Call, Details, Num, RawUsage, Usage};
 use std::borrow::Cow;
 
-/// Bit `k` set when byte `k` of `chunk` ends a plain run of string text: a `"`, a `\\` or a
+/// Bit `k` set when byte `k` of `chunk` ends a plain run of string text: a `"`, a `\` or a
 /// control character. Three vector compares and a mask (SSE2 is part of x86_64).
 #[cfg(target_arch = "x86_64")]
 fn special16(chunk: &[u8; 16]) -> u32 {
