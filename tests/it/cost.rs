@@ -316,7 +316,14 @@ fn sqlite_era_counts_each_line_once(s: &Sandbox, a_lines: [String; 4], all: i64)
         true,
     );
     track(s).code(0).silent();
-    track(s).code(0).silent();
+    // Nothing new: the database is not even opened, and is counted as a database, not a file.
+    let v = s.run(&["--now", NOW, "--json", "cost", "track"]).json();
+    let d = &v["detail"];
+    assert_eq!(
+        (&d["databases"], &d["databases_unchanged"]),
+        (&1.into(), &1.into())
+    );
+    assert_eq!(d["files_unchanged"], d["files"], "{d}");
     assert_eq!(totals(s), (all + 5_000, 9, 0, 0));
 
     // Per session: A holds lines 1-4 + 5.

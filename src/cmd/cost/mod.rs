@@ -65,6 +65,8 @@ struct Stats {
     /// Archives known complete, listed without a `stat` (counted in `files_unchanged` too).
     files_sealed: u64,
     databases: u64,
+    /// Agent databases unchanged since the last run (not even opened).
+    databases_unchanged: u64,
     lines_read: u64,
     bytes_read: u64,
     usage_lines: u64,
@@ -91,6 +93,7 @@ impl Stats {
             files_restarted,
             files_sealed,
             databases,
+            databases_unchanged,
             lines_read,
             bytes_read,
             usage_lines,
@@ -110,6 +113,7 @@ impl Stats {
         self.files_restarted += files_restarted;
         self.files_sealed += files_sealed;
         self.databases += databases;
+        self.databases_unchanged += databases_unchanged;
         self.lines_read += lines_read;
         self.bytes_read += bytes_read;
         self.usage_lines += usage_lines;
@@ -1062,7 +1066,7 @@ fn scan_db(
             }
         })?;
     let Some((stamp, done)) = progress else {
-        tr.stats.files_unchanged += 1;
+        tr.stats.databases_unchanged += 1;
         return Ok(());
     };
     for (sid, last) in done {
@@ -1111,10 +1115,11 @@ fn unreadable_error(unreadable: &[(bool, String)], stats: &Stats) -> anyhow::Err
 /// The summary line, the counters in the detail and the all-time totals as metrics.
 fn outcome(ctx: &Ctx, ledger: &Ledger, stats: Stats) -> Result<Outcome> {
     let summary = format!(
-        "{} files ({} unchanged), {} databases, {} new usage lines counted (${}), {} already counted, {} unpriced, {} problems",
+        "{} files ({} unchanged), {} databases ({} unchanged), {} new usage lines counted (${}), {} already counted, {} unpriced, {} problems",
         stats.files,
         stats.files_unchanged,
         stats.databases,
+        stats.databases_unchanged,
         stats.counted,
         report::usd(stats.counted_usd),
         stats.duplicates,
