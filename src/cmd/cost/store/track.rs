@@ -111,6 +111,9 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
     source: Option<((String, String), i64)>,
     sessions: Keys<'b>,
     sources: Keys<'b>,
+    /// The day, provider, model and price source `insert_line` has bound (parameters 4, 6, 7
+    /// and 14): a binding outlives the execution, and a session's lines mostly repeat them.
+    bound: [Option<String>; 4],
 }
 
 /// The id of a `cost_sessions` or `cost_sources` row, added when new: the insert first (a first
@@ -176,6 +179,7 @@ impl<'b, 'l> Writer<'b, 'l> {
             source: None,
             sessions: Keys::new(batch.db(), "cost_sessions", &["session_id"])?,
             sources: Keys::new(batch.db(), "cost_sources", &["agent_id", "path"])?,
+            bound: Default::default(),
         })
     }
 
@@ -196,10 +200,23 @@ impl<'b, 'l> Writer<'b, 'l> {
             self.source = Some(((r.agent.to_string(), r.source.to_string()), id));
         }
         st.raw_bind_parameter(2, r.entry_id)?;
-        st.raw_bind_parameter(4, r.day)?;
         st.raw_bind_parameter(5, t.ts)?;
-        st.raw_bind_parameter(6, r.provider)?;
-        st.raw_bind_parameter(7, r.model)?;
+        let repeated = [
+            (4, r.day),
+            (6, r.provider),
+            (7, r.model),
+            (14, r.price_source),
+        ];
+        for (slot, (i, v)) in self.bound.iter_mut().zip(repeated) {
+            if slot.as_deref() != Some(v) {
+                // Forgotten first: should the bind fail, the next line binds it again.
+                let mut s = slot.take().unwrap_or_default();
+                st.raw_bind_parameter(i, v)?;
+                s.clear();
+                s.push_str(v);
+                *slot = Some(s);
+            }
+        }
         let t4 = [
             r.tokens.input,
             r.tokens.output,
@@ -211,7 +228,6 @@ impl<'b, 'l> Writer<'b, 'l> {
         }
         st.raw_bind_parameter(12, t.logged)?;
         st.raw_bind_parameter(13, t.computed)?;
-        st.raw_bind_parameter(14, r.price_source)?;
         let n = st.raw_execute()?;
         self.in_step += 1;
         if n == 0 {
