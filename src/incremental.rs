@@ -354,6 +354,19 @@ pub fn scan_file_with(
     pre: (u64, u64, u64, i64),
     zst: bool,
     prev: Option<&Cursor>,
+    on_line: impl FnMut(&[u8], Range<u64>) -> Result<()>,
+) -> Result<Scan> {
+    scan_file_in(None, path, pre, zst, prev, on_line)
+}
+
+/// [`scan_file_with`], the file opened by name in `dir` (its directory, open; see
+/// [`crate::openclaw::layout::open_dir`]) when given.
+pub fn scan_file_in(
+    dir: Option<&File>,
+    path: &Path,
+    pre: (u64, u64, u64, i64),
+    zst: bool,
+    prev: Option<&Cursor>,
     mut on_line: impl FnMut(&[u8], Range<u64>) -> Result<()>,
 ) -> Result<Scan> {
     let unchanged = |st: (u64, u64, u64, i64)| {
@@ -370,8 +383,12 @@ pub fn scan_file_with(
         return Ok(same);
     }
     let name = || path.display().to_string();
-    let (file, md) = crate::safefs::open_with_metadata(path, crate::safefs::Follow::Yes)
-        .with_context(|| format!("{}: cannot open", name()))?;
+    let follow = crate::safefs::Follow::Yes;
+    let (file, md) = match dir.zip(path.file_name()) {
+        Some((d, n)) => crate::safefs::open_in_with_metadata(d, n, path, follow),
+        None => crate::safefs::open_with_metadata(path, follow),
+    }
+    .with_context(|| format!("{}: cannot open", name()))?;
     // The open file's own stat decides from here (the path may have moved meanwhile).
     let (dev, ino, size, mtime_ns) = stat_of(&md);
     if let Some(same) = unchanged((dev, ino, size, mtime_ns)) {

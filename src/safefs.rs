@@ -72,11 +72,59 @@ pub fn open_with_metadata(
     follow: Follow,
 ) -> io::Result<(File, std::fs::Metadata)> {
     let path = path.as_ref();
-    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
-    if follow == Follow::No {
-        flags |= libc::O_NOFOLLOW;
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(open_flags(follow))
+        .open(path);
+    checked(f, path, follow)
+}
+
+/// [`open_with_metadata`] of `name` (one path component) in the open directory `dir`: the
+/// kernel does not walk the directory's path again, a cost that counts over thousands of
+/// files. `path` is where that is, for a message.
+pub fn open_in_with_metadata(
+    dir: &File,
+    name: &std::ffi::OsStr,
+    path: &Path,
+    follow: Follow,
+) -> io::Result<(File, std::fs::Metadata)> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::FromRawFd;
+    let f = std::ffi::CString::new(name.as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+        .and_then(|c| {
+            // SAFETY: a directory descriptor `dir` owns and a NUL-terminated name; a descriptor
+            // returned is new, and owned by the `File` made of it.
+            let fd = unsafe {
+                libc::openat(
+                    dir.as_raw_fd(),
+                    c.as_ptr(),
+                    libc::O_RDONLY | open_flags(follow),
+                )
+            };
+            match fd {
+                -1 => Err(io::Error::last_os_error()),
+                fd => Ok(unsafe { File::from_raw_fd(fd) }),
+            }
+        });
+    checked(f, path, follow)
+}
+
+fn open_flags(follow: Follow) -> i32 {
+    let flags = libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
+    match follow {
+        Follow::Yes => flags,
+        Follow::No => flags | libc::O_NOFOLLOW,
     }
-    let f = match OpenOptions::new().read(true).custom_flags(flags).open(path) {
+}
+
+/// The checks after the open: a regular file, reading normally (blocking).
+fn checked(
+    opened: io::Result<File>,
+    path: &Path,
+    follow: Follow,
+) -> io::Result<(File, std::fs::Metadata)> {
+    let f = match opened {
         Ok(f) => f,
         // O_NOFOLLOW on a symlink fails with ELOOP; say what it is rather than "too many links".
         Err(e) if follow == Follow::No && e.raw_os_error() == Some(libc::ELOOP) => {
@@ -318,6 +366,38 @@ mod tests {
         assert_eq!(read_with(&f, Follow::No).unwrap(), b"abc");
         let e = read(Path::new("/dev/null")).unwrap_err();
         assert!(is_not_regular(&e));
+    }
+
+    #[test]
+    fn a_file_opened_in_its_directory_is_checked_as_by_path() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = crate::openclaw::layout::open_dir(d.path()).unwrap();
+        let open = |name: &str, follow| {
+            let p = d.path().join(name);
+            open_in_with_metadata(&dir, name.as_ref(), &p, follow).map(|(mut f, md)| {
+                let mut s = String::new();
+                f.read_to_string(&mut s).unwrap();
+                (s, md.len())
+            })
+        };
+        std::fs::write(d.path().join("f"), b"abc").unwrap();
+        assert_eq!(open("f", Follow::No).unwrap(), ("abc".into(), 3));
+        std::os::unix::fs::symlink(d.path().join("f"), d.path().join("l")).unwrap();
+        assert_eq!(open("l", Follow::Yes).unwrap(), ("abc".into(), 3));
+        let e = open("l", Follow::No).unwrap_err();
+        assert_eq!(e.to_string(), "is a symlink, not a regular file");
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        let e = open("sub", Follow::Yes).unwrap_err();
+        assert_eq!(e.to_string(), "is a directory, not a regular file");
+        let c = std::ffi::CString::new(d.path().join("p").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let t = Instant::now();
+        let e = open("p", Follow::Yes).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(2));
+        assert_eq!(e.to_string(), "is a FIFO, not a regular file");
+        let e = open("missing", Follow::Yes).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 
     #[test]

@@ -285,16 +285,8 @@ pub fn list_dir(
 /// were listed. A name that is not a regular transcript file (any more) is left out.
 pub fn stat_named(dir: &Path, i: usize, names: &[String], out: &mut Vec<Listed>) {
     // Each name is `stat`ed relative to the open directory: the kernel does not walk the whole
-    // path again for each of thousands of files. A directory gone has none. Opened as a path
-    // only (Linux), it needs what a `stat` through it needed: search permission, not read.
-    let mut open = std::fs::OpenOptions::new();
-    open.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        open.custom_flags(libc::O_PATH | libc::O_DIRECTORY);
-    }
-    let Ok(d) = open.open(dir) else {
+    // path again for each of thousands of files. A directory gone has none.
+    let Some(d) = open_dir(dir) else {
         return;
     };
     for name in names {
@@ -314,6 +306,20 @@ pub fn stat_named(dir: &Path, i: usize, names: &[String], out: &mut Vec<Listed>)
             st: Some(st),
         });
     }
+}
+
+/// `dir`, open to reach its files by name (`stat`, open) without the kernel walking its path
+/// again for each. Opened as a path only (Linux), it needs what a path through it needs:
+/// search permission, not read. `None` when it cannot be opened (gone).
+pub fn open_dir(dir: &Path) -> Option<std::fs::File> {
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_PATH | libc::O_DIRECTORY);
+    }
+    open.open(dir).ok()
 }
 
 /// The [`Stat`] of `name` in the open directory `dir`, when it is a regular file (not

@@ -104,6 +104,7 @@ fn scan_file(
         path,
         stat: None,
         zst: false,
+        dir: None,
     };
     let handle = |tr: &mut super::Tracker, line: &[u8], range: std::ops::Range<u64>| {
         let (ts, day, qty, id) = match parse(m, line, &tr.zone) {

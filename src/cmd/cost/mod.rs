@@ -774,6 +774,10 @@ fn scan_transcripts(
         tr.stats.files_unchanged += n;
         tr.stats.files_sealed += n;
     })?;
+    // Each directory opened once, when a file in it is to be read: its files are opened by
+    // name in it.
+    let paths = layout::transcript_dirs(agent);
+    let mut dirs: [Option<Option<std::fs::File>>; 2] = Default::default();
     for l in &files {
         let Some(st) = l.st else {
             // Sealed, and the listing still shows it: nothing to read, not even a `stat`.
@@ -814,7 +818,16 @@ fn scan_transcripts(
         *done = (done.0 + 1, done.1 + st.2);
         let sid = l.kind.session_id().unwrap_or_default().to_string();
         let label = crate::paths::display_rel(&l.path, base);
-        let file = (l.path.as_path(), label.as_str(), l.kind.is_compressed(), st);
+        let dir = dirs[l.dir]
+            .get_or_insert_with(|| layout::open_dir(&paths[l.dir]))
+            .as_ref();
+        let file = (
+            l.path.as_path(),
+            label.as_str(),
+            l.kind.is_compressed(),
+            st,
+            dir,
+        );
         // A file sealed as soon as it is read keeps no cursor (its seal says it all).
         let mut sealed = None;
         let keep = |c: &Cursor| {
@@ -1160,15 +1173,24 @@ impl std::fmt::Display for LedgerErr {
 }
 impl std::error::Error for LedgerErr {}
 
-/// One transcript file: `(path, label, zstd-compressed, its stat from the listing)`.
-type File<'a> = (&'a Path, &'a str, bool, (u64, u64, u64, i64));
+/// One transcript file: `(path, label, zstd-compressed, its stat from the listing)`, and its
+/// directory when open.
+type File<'a> = (
+    &'a Path,
+    &'a str,
+    bool,
+    (u64, u64, u64, i64),
+    Option<&'a std::fs::File>,
+);
 
 /// A file to read: its path, its `(dev, ino, size, mtime_ns)` when already at hand (from the
-/// directory listing: no second `stat`), zstd-compressed.
+/// directory listing: no second `stat`), zstd-compressed, and its directory when open (the
+/// file is opened by name in it).
 pub(super) struct Src<'a> {
     pub path: &'a Path,
     pub stat: Option<(u64, u64, u64, i64)>,
     pub zst: bool,
+    pub dir: Option<&'a std::fs::File>,
 }
 
 fn scan_one(
@@ -1177,7 +1199,7 @@ fn scan_one(
     seen: &mut FileSet,
     agent: &layout::Agent,
     sid: &str,
-    (path, label, zst, st): File,
+    (path, label, zst, st, dir): File,
     keep: impl FnOnce(&Cursor) -> bool,
 ) -> Result<()> {
     let counted = Counted {
@@ -1189,6 +1211,7 @@ fn scan_one(
         path,
         stat: Some(st),
         zst,
+        dir,
     };
     let handle = |tr: &mut Tracker, line: &[u8], range: Range<u64>| {
         tr.line(line, &counted, pipe::At::Byte(range.start))
@@ -1203,7 +1226,12 @@ fn scan_tracked(
     tr: &mut Tracker,
     cursors: &FileMap<Cursor>,
     seen: &mut FileSet,
-    Src { path, stat, zst }: Src,
+    Src {
+        path,
+        stat,
+        zst,
+        dir,
+    }: Src,
     label: &str,
     mut handle: impl FnMut(&mut Tracker, &[u8], Range<u64>) -> Result<()>,
     keep: impl FnOnce(&Cursor) -> bool,
@@ -1214,7 +1242,8 @@ fn scan_tracked(
     };
     seen.insert((st.0, st.1));
     let mut ledger_err: Option<anyhow::Error> = None;
-    let scan = incremental::scan_file_with(
+    let scan = incremental::scan_file_in(
+        dir,
         path,
         st,
         zst,
