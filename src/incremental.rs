@@ -486,9 +486,11 @@ fn scan_zst(
     Ok(scanned(st, head, (start, restarted), read))
 }
 
-/// [`scan_file_with`] for a plain file, opened, `st` its own stat: its head is read once and
-/// serves both the identity check and the first lines (no seek back), and reading stops at the
-/// size `st` gives, which the cursor records (what is appended meanwhile is read next run).
+/// [`scan_file_with`] for a plain file, opened, `st` its own stat: its first [`CHUNK`] bytes
+/// are read at once and serve both the identity check and the first lines (no seek back), and
+/// reading stops at the size `st` gives, which the cursor records (what is appended meanwhile
+/// is read next run). A file that fits (most transcripts do) is read with one `read` into the
+/// thread's reused buffer and its lines handed out from there: no allocation, no second copy.
 fn scan_plain(
     mut file: File,
     st: (u64, u64, u64, i64),
@@ -496,11 +498,40 @@ fn scan_plain(
     on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
     name: &dyn Fn() -> String,
 ) -> Result<Scan> {
+    CHUNK_BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => scan_plain_in(&mut buf, &mut file, st, prev, on_line, name),
+        // Only if a line's handler scanned a file itself: a buffer of its own.
+        Err(_) => scan_plain_in(&mut Vec::new(), &mut file, st, prev, on_line, name),
+    })
+}
+
+/// What a plain file's first read takes at most.
+const CHUNK: usize = 256 << 10;
+
+thread_local! {
+    /// [`scan_plain`]'s buffer, kept for the thread's next file (its bytes are zeroed once).
+    static CHUNK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn scan_plain_in(
+    buf: &mut Vec<u8>,
+    file: &mut File,
+    st: (u64, u64, u64, i64),
+    prev: Option<&Cursor>,
+    on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
+    name: &dyn Fn() -> String,
+) -> Result<Scan> {
     let (dev, ino, size, _) = st;
-    let mut head = vec![0u8; size.min(HEAD_MAX as u64) as usize];
-    let got = read_full(&mut file, &mut head)
+    // Resuming where a cursor stopped needs only the head before it: the rest is skipped.
+    let resuming = prev.is_some_and(|p| p.dev == dev && p.ino == ino && p.offset > 0);
+    let want = size.min(if resuming { HEAD_MAX } else { CHUNK } as u64) as usize;
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let got = read_full(file, &mut buf[..want])
         .with_context(|| format!("{}: read failed at byte 0", name()))?;
-    head.truncate(got);
+    let chunk = &buf[..got];
+    let head = &chunk[..got.min(HEAD_MAX)];
     let mut start = 0u64;
     let mut restarted = false;
     if let Some(p) = prev.filter(|p| p.dev == dev && p.ino == ino) {
@@ -512,18 +543,33 @@ fn scan_plain(
             restarted = true;
         }
     }
-    let new_head = head_identity(&head);
-    // The buffer fits the file when it is small (most transcripts are).
-    let cap = (size.saturating_sub(start) as usize).clamp(8 << 10, 256 << 10);
-    let mut reader: Box<dyn BufRead> = if start < head.len() as u64 {
-        let rest = (&file).take(size.saturating_sub(head.len() as u64));
-        let r = std::io::Cursor::new(&head[start as usize..]).chain(rest);
-        Box::new(BufReader::with_capacity(cap, r))
+    let new_head = head_identity(head);
+    let read = if got < want || got as u64 == size {
+        // The whole file (as far as `st`, or to where it ends now) is in the chunk.
+        match chunk.get(start as usize..) {
+            Some(rest) => read_lines(&mut &rest[..], start, on_line, name)?,
+            // It ends before the cursor now: nothing to read.
+            None => (start, 0, 0),
+        }
+    } else if start < got as u64 {
+        let rest = (&*file).take(size - got as u64);
+        let r = std::io::Cursor::new(&chunk[start as usize..]).chain(rest);
+        read_lines(
+            &mut BufReader::with_capacity(CHUNK, r),
+            start,
+            on_line,
+            name,
+        )?
     } else {
         file.seek(SeekFrom::Start(start))?;
-        Box::new(BufReader::with_capacity(cap, (&file).take(size - start)))
+        let rest = (&*file).take(size - start);
+        read_lines(
+            &mut BufReader::with_capacity(CHUNK, rest),
+            start,
+            on_line,
+            name,
+        )?
     };
-    let read = read_lines(&mut reader, start, on_line, name)?;
     Ok(scanned(st, new_head, (start, restarted), read))
 }
 
@@ -808,6 +854,34 @@ mod tests {
         let (got, s3) = collect(&p, false, Some(&s2.cursor));
         assert!(s3.restarted);
         assert_eq!(got.len(), 200);
+    }
+
+    #[test]
+    fn resuming_inside_the_head_reads_on_past_it() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.jsonl");
+        std::fs::write(&p, "first\nsecond\n").unwrap();
+        let (_, s) = collect(&p, false, None);
+        // Lines that cross the head's end (what a resumed scan reads first) and the chunk's.
+        let more: Vec<String> = (0..600).map(|i| format!("{i}:{}", "z".repeat(i))).collect();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        for l in &more {
+            writeln!(f, "{l}").unwrap();
+        }
+        drop(f);
+        let (got, s2) = collect(&p, false, Some(&s.cursor));
+        assert!(!s2.restarted);
+        let mut at = 13;
+        let want: Vec<String> = more
+            .iter()
+            .map(|l| {
+                let w = format!("{l}@{at}");
+                at += l.len() + 1;
+                w
+            })
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(s2.cursor.offset, std::fs::metadata(&p).unwrap().len());
     }
 
     #[test]
