@@ -544,6 +544,8 @@ fn scan_plain_in(
         }
     }
     let new_head = head_identity(head);
+    // What is left to read sizes the buffer of a larger or resumed file (often a few KB).
+    let cap = (size.saturating_sub(start) as usize).clamp(8 << 10, CHUNK);
     let read = if got < want || got as u64 == size {
         // The whole file (as far as `st`, or to where it ends now) is in the chunk.
         match chunk.get(start as usize..) {
@@ -554,17 +556,12 @@ fn scan_plain_in(
     } else if start < got as u64 {
         let rest = (&*file).take(size - got as u64);
         let r = std::io::Cursor::new(&chunk[start as usize..]).chain(rest);
-        read_lines(
-            &mut BufReader::with_capacity(CHUNK, r),
-            start,
-            on_line,
-            name,
-        )?
+        read_lines(&mut BufReader::with_capacity(cap, r), start, on_line, name)?
     } else {
         file.seek(SeekFrom::Start(start))?;
         let rest = (&*file).take(size - start);
         read_lines(
-            &mut BufReader::with_capacity(CHUNK, rest),
+            &mut BufReader::with_capacity(cap, rest),
             start,
             on_line,
             name,
