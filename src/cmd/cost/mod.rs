@@ -215,9 +215,59 @@ struct Sent {
     /// The session looked up last, as its text (lines come a session at a time: comparing the
     /// text is cheaper than reading its 128 bits again, twice a line).
     last: Option<(String, u32)>,
-    /// std's keyed hash: keys that differ only in their high bits (one entry id in many
-    /// sessions) must not all land in one bucket, as a plain multiply hash would put them.
-    keys: HashSet<u64>,
+    /// Hashed by [`KeyMix`]: keyed, and every bit of a key reaches the bucket bits.
+    keys: HashSet<u64, KeyMix>,
+}
+
+/// The hash of [`Sent`]'s keys: the key xor a seed drawn for the run, through splitmix64's
+/// finalizer. Keys that differ only in their high bits (one entry id in many sessions) spread
+/// over every bucket, which a plain multiply would not do, and where a key lands cannot be
+/// known from the files (the seed is std's random hash key). About a tenth of std's SipHash
+/// per key, which the pricing stage computes up to three times a line.
+#[derive(Clone)]
+struct KeyMix(u64);
+
+impl Default for KeyMix {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        KeyMix(std::collections::hash_map::RandomState::new().hash_one(0u64))
+    }
+}
+
+impl std::hash::BuildHasher for KeyMix {
+    type Hasher = Mixed;
+    fn build_hasher(&self) -> Mixed {
+        Mixed(self.0)
+    }
+}
+
+/// [`KeyMix`]'s hasher: the state is mixed into at each write, so that any input hashes well
+/// (a key is one `u64`).
+struct Mixed(u64);
+
+impl std::hash::Hasher for Mixed {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = splitmix(self.0 ^ n);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// splitmix64's finalizer: a bijection in which each input bit flips about half the output's.
+fn splitmix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Keys [`Sent`] keeps: its table's 2^17 buckets at most (7/8 full), about 1.2 MB. Lines are
@@ -1339,6 +1389,40 @@ pub fn cost_mode(ctx: &Ctx, flag: Option<crate::pricing::CostMode>) -> crate::pr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sent_keys_spread_over_the_buckets_whichever_bits_differ() {
+        use std::hash::BuildHasher;
+        let mix = KeyMix::default();
+        // The bucket bits of a full table: one entry id in many sessions (high bits), many
+        // entry ids in one session (low bits), and both.
+        let buckets = |keys: &mut dyn Iterator<Item = u64>| {
+            let b: HashSet<u64> = keys.map(|k| mix.hash_one(k) & ((1 << 17) - 1)).collect();
+            b.len()
+        };
+        // 10,000 keys thrown at random into 2^17 buckets land in about 9,630.
+        for (what, n) in [
+            (
+                "high bits",
+                buckets(&mut (0..10_000u64).map(|s| s << 32 | 0x0123_abcd)),
+            ),
+            (
+                "low bits",
+                buckets(&mut (0..10_000u64).map(|id| 7 << 32 | id)),
+            ),
+            (
+                "one bit each",
+                buckets(&mut (0..64u64).map(|b| 1 << b)) * 150,
+            ),
+        ] {
+            assert!(n > 9_400, "{what}: {n} buckets");
+        }
+        // Seeded per table: the same key lands elsewhere in another run's table.
+        let other = KeyMix::default();
+        assert_ne!(mix.hash_one(42u64), other.hash_one(42u64));
+        // Bytes hash too (every word of them counts).
+        assert_ne!(mix.hash_one("abcdefgh1"), mix.hash_one("abcdefgh2"));
+    }
 
     #[test]
     fn only_openclaw_shaped_entry_ids_get_a_key_and_keys_are_exact() {
