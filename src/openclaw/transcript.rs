@@ -119,8 +119,18 @@ pub fn may_carry_usage(line: &[u8]) -> bool {
     // Built once: this runs on every line of every transcript.
     static USAGE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
-    USAGE.find(line).is_some()
+    // OpenClaw writes `usage` after an assistant message's content, a few hundred bytes from
+    // the end: the tail is searched first, then the rest (overlapping the tail by all but one
+    // byte of the needle, so that no place is missed).
+    let split = line.len().saturating_sub(USAGE_TAIL);
+    USAGE.find(&line[split..]).is_some()
+        || split > 0 && USAGE.find(&line[..split + USAGE_NEEDLE - 1]).is_some()
 }
+
+/// How much of a line's end [`may_carry_usage`] searches first.
+const USAGE_TAIL: usize = 512;
+/// The length of `"usage"`, quotes and all.
+const USAGE_NEEDLE: usize = 7;
 
 /// The entry id of a line that begins the way OpenClaw writes every message entry,
 /// `{"type":"message","id":"<8 lowercase hex>",` (or `}`), read without parsing the line: the
@@ -185,10 +195,8 @@ pub fn parse(line: &[u8]) -> Result<Entry, String> {
 /// Parse one line for its model call: `Ok(None)` when it is no assistant message. Accepts and
 /// refuses exactly the lines [`parse`] does, and agrees with it on every field.
 pub fn parse_call(line: &[u8]) -> Result<Option<Call<'_>>, String> {
-    if let Ok(text) = std::str::from_utf8(line) {
-        if let Some(call) = skim::call(text) {
-            return Ok(call);
-        }
+    if let Some(call) = skim::call(line) {
+        return Ok(call);
     }
     parse_call_serde(line)
 }
@@ -697,6 +705,35 @@ mod tests {
         );
         assert_eq!(u.cost_total, Some(Usd::parse("0.00755685").unwrap()));
         assert!(may_carry_usage(REAL.as_bytes()));
+    }
+
+    #[test]
+    fn may_carry_usage_finds_the_key_wherever_it_is() {
+        let needle = br#""usage""#;
+        assert_eq!(needle.len(), USAGE_NEEDLE);
+        for len in [
+            0,
+            7,
+            100,
+            USAGE_TAIL - 1,
+            USAGE_TAIL,
+            USAGE_TAIL + 1,
+            3 * USAGE_TAIL + 5,
+        ] {
+            let plain = vec![b'a'; len];
+            assert!(!may_carry_usage(&plain), "{len}");
+            for at in 0..=len.saturating_sub(needle.len()) {
+                if len < needle.len() {
+                    break;
+                }
+                let mut l = plain.clone();
+                l[at..at + needle.len()].copy_from_slice(needle);
+                assert!(may_carry_usage(&l), "{len} at {at}");
+                // One byte short of the needle: no match.
+                l[at + needle.len() - 1] = b'x';
+                assert!(!may_carry_usage(&l), "{len} at {at}, cut");
+            }
+        }
     }
 
     #[test]
