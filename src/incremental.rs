@@ -396,7 +396,7 @@ pub fn scan_file_in(
     }
     let st = (dev, ino, size, mtime_ns);
     if zst {
-        scan_zst(file, path, st, prev, &mut on_line, &name)
+        scan_zst(file, st, prev, &mut on_line, &name)
     } else {
         scan_plain(file, st, prev, &mut on_line, &name)
     }
@@ -430,8 +430,38 @@ fn scanned(
 /// [`scan_file_with`] for a zstd stream of lines, opened: offsets are in the decompressed
 /// stream, so the prefix already read is decompressed again and skipped.
 fn scan_zst(
+    file: File,
+    st: (u64, u64, u64, i64),
+    prev: Option<&Cursor>,
+    on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
+    name: &dyn Fn() -> String,
+) -> Result<Scan> {
+    let scan = |dctx: &mut Dctx| scan_zst_with(dctx, file, st, prev, on_line, name);
+    DCTX.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut kept) => match &mut *kept {
+            Some(d) => scan(d),
+            none => scan(none.insert(new_dctx()?)),
+        },
+        // Only if a line's handler scanned an archive itself: a context of its own.
+        Err(_) => scan(&mut new_dctx()?),
+    })
+}
+
+type Dctx = zstd::zstd_safe::DCtx<'static>;
+
+thread_local! {
+    /// [`scan_zst`]'s decompression context, kept for the thread's next archive (its tables
+    /// and window are allocated once, not for each of hundreds of small files).
+    static DCTX: std::cell::RefCell<Option<Dctx>> = const { std::cell::RefCell::new(None) };
+}
+
+fn new_dctx() -> Result<Dctx> {
+    Dctx::try_create().context("cannot allocate a zstd decompression context")
+}
+
+fn scan_zst_with(
+    dctx: &mut Dctx,
     mut file: File,
-    path: &Path,
     st: (u64, u64, u64, i64),
     prev: Option<&Cursor>,
     on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
@@ -443,7 +473,7 @@ fn scan_zst(
     let mut restarted = false;
     if let Some(p) = prev.filter(|p| p.dev == dev && p.ino == ino) {
         let same_head = {
-            let mut r = open_stream(&mut file, path)?;
+            let mut r = open_stream(&mut file, dctx);
             let (n, h) = head_hash(&mut r, Some(p.head_len))?;
             n == p.head_len && h == p.head_sha256
         };
@@ -455,21 +485,34 @@ fn scan_zst(
         file.seek(SeekFrom::Start(0))?;
     }
     if start == 0 {
-        // Read from the start: one decompression serves the head and the lines.
-        let mut r = open_stream(&mut file, path)?;
-        let mut head = Vec::with_capacity(HEAD_MAX);
-        (&mut r).take(HEAD_MAX as u64).read_to_end(&mut head)?;
-        let hash = head_identity(&head);
-        let mut reader = BufReader::with_capacity(256 * 1024, std::io::Cursor::new(head).chain(r));
-        let read = read_lines(&mut reader, 0, on_line, name)?;
-        return Ok(scanned(st, hash, (0, restarted), read));
+        // Read from the start: one decompression serves the head and the lines, into the
+        // thread's reused buffer (most archives are a few KB: a buffer of their own, zeroed
+        // and mapped for each of hundreds, cost more than their lines), and on through a
+        // reader only past that.
+        let read = |buf: &mut Vec<u8>| -> Result<_> {
+            let mut r = open_stream(&mut file, dctx);
+            if buf.len() < CHUNK {
+                buf.resize(CHUNK, 0);
+            }
+            let got = read_full(&mut r, &mut buf[..CHUNK])
+                .with_context(|| format!("{}: read failed", name()))?;
+            let hash = head_identity(&buf[..got.min(HEAD_MAX)]);
+            let read = if got < CHUNK {
+                read_lines(&mut &buf[..got], 0, on_line, name)?
+            } else {
+                let rest = std::io::Cursor::new(&buf[..got]).chain(r);
+                read_lines(&mut BufReader::with_capacity(CHUNK, rest), 0, on_line, name)?
+            };
+            Ok(scanned(st, hash, (0, restarted), read))
+        };
+        return with_chunk_buf(read);
     }
     let head = {
-        let mut r = open_stream(&mut file, path)?;
+        let mut r = open_stream(&mut file, dctx);
         head_hash(&mut r, None)?
     };
     file.seek(SeekFrom::Start(0))?;
-    let mut r = open_stream(&mut file, path)?;
+    let mut r = open_stream(&mut file, dctx);
     // Skip the decompressed prefix already read.
     let skipped = std::io::copy(&mut (&mut r).take(start), &mut std::io::sink())?;
     let mut reader = if skipped < start {
@@ -478,7 +521,7 @@ fn scan_zst(
         start = 0;
         drop(r);
         file.seek(SeekFrom::Start(0))?;
-        BufReader::with_capacity(256 * 1024, open_stream(&mut file, path)?)
+        BufReader::with_capacity(256 * 1024, open_stream(&mut file, dctx))
     } else {
         BufReader::with_capacity(256 * 1024, r)
     };
@@ -498,10 +541,15 @@ fn scan_plain(
     on_line: &mut impl FnMut(&[u8], Range<u64>) -> Result<()>,
     name: &dyn Fn() -> String,
 ) -> Result<Scan> {
+    with_chunk_buf(|buf| scan_plain_in(buf, &mut file, st, prev, on_line, name))
+}
+
+/// `f` given the thread's [`CHUNK_BUF`].
+fn with_chunk_buf<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     CHUNK_BUF.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => scan_plain_in(&mut buf, &mut file, st, prev, on_line, name),
+        Ok(mut buf) => f(&mut buf),
         // Only if a line's handler scanned a file itself: a buffer of its own.
-        Err(_) => scan_plain_in(&mut Vec::new(), &mut file, st, prev, on_line, name),
+        Err(_) => f(&mut Vec::new()),
     })
 }
 
@@ -509,7 +557,8 @@ fn scan_plain(
 const CHUNK: usize = 256 << 10;
 
 thread_local! {
-    /// [`scan_plain`]'s buffer, kept for the thread's next file (its bytes are zeroed once).
+    /// The buffer a file's first [`CHUNK`] bytes are read into (decompressed, for an archive),
+    /// kept for the thread's next file (its bytes are zeroed once).
     static CHUNK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -571,7 +620,7 @@ fn scan_plain_in(
 }
 
 /// Reads until `buf` is full or the file ends; the bytes read.
-fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match file.read(&mut buf[got..]) {
@@ -639,12 +688,13 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// A zstd stream of `file` from where it stands, decompressed with `dctx` (reset first).
 fn open_stream<'a>(
     file: &'a mut File,
-    path: &Path,
-) -> Result<zstd::stream::read::Decoder<'static, BufReader<&'a mut File>>> {
-    zstd::stream::read::Decoder::new(file)
-        .with_context(|| format!("{}: not a zstd stream", path.display()))
+    dctx: &'a mut Dctx,
+) -> zstd::stream::read::Decoder<'a, BufReader<&'a mut File>> {
+    let input = BufReader::with_capacity(Dctx::in_size(), file);
+    zstd::stream::read::Decoder::with_context(input, dctx)
 }
 
 #[cfg(test)]
@@ -895,6 +945,57 @@ mod tests {
         let (got, s3) = collect(&p, false, Some(&s2.cursor));
         assert!(s3.restarted);
         assert_eq!(got.len(), 3);
+    }
+
+    #[test]
+    fn archives_around_the_chunk_and_after_a_damaged_one_are_read_whole() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.jsonl.deleted.x.zst");
+        // Decompressed sizes on both sides of the first read's buffer, the last line whole or
+        // not; between them damaged archives, so the reused context must recover from them.
+        for size in [CHUNK - 1, CHUNK, CHUNK + 1, CHUNK + 5000, 10] {
+            let mut text = String::new();
+            let mut want = Vec::new();
+            while text.len() + 100 < size {
+                let body = format!("{}:{}", want.len(), "y".repeat(want.len() % 90));
+                want.push(format!("{body}@{}", text.len()));
+                text.push_str(&body);
+                text.push('\n');
+            }
+            let fill = size - text.len();
+            let last = "z".repeat(fill - 1);
+            want.push(format!("{last}@{}", text.len()));
+            text.push_str(&last);
+            text.push('\n');
+            assert_eq!(text.len(), size);
+            let z = zstd::encode_all(text.as_bytes(), 3).unwrap();
+            std::fs::write(&p, &z).unwrap();
+            let (got, s) = collect(&p, true, None);
+            assert!(
+                got == want,
+                "size {size}: {} lines of {}",
+                got.len(),
+                want.len()
+            );
+            assert_eq!((s.cursor.offset, s.partial_tail), (size as u64, 0));
+            // Cut short, then not zstd at all: one error naming the file, nothing handed out.
+            for bad in [&z[..z.len() / 2], &b"not zstd at all\n"[..]] {
+                std::fs::write(&p, bad).unwrap();
+                let mut n = 0;
+                let e = scan_file(&p, true, None, |_, _| {
+                    n += 1;
+                    Ok(())
+                })
+                .unwrap_err();
+                let msg = format!("{e:#}");
+                assert!(
+                    msg.starts_with(&format!("{}: read failed", p.display())),
+                    "{msg}"
+                );
+                assert!(!msg.contains('\n'), "{msg}");
+                assert!(n == 0 || size > CHUNK, "size {size}: {n} lines");
+            }
+        }
     }
 
     #[test]

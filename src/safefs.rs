@@ -140,13 +140,11 @@ fn checked(
         return Err(not_regular(kind_name(&md.file_type())));
     }
     // Back to blocking reads: a regular file never blocks, and callers expect full reads.
-    // SAFETY: fcntl on a descriptor `f` owns; F_GETFL/F_SETFL have no memory effects.
-    unsafe {
-        let fd = f.as_raw_fd();
-        let fl = libc::fcntl(fd, libc::F_GETFL);
-        if fl < 0 || libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
+    // `open_flags` set no status flag F_SETFL changes but O_NONBLOCK, so clearing them all
+    // clears just that, without asking for them first (a system call per file saved).
+    // SAFETY: fcntl on a descriptor `f` owns; F_SETFL has no memory effects.
+    if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, 0) } < 0 {
+        return Err(io::Error::last_os_error());
     }
     Ok((f, md))
 }
@@ -366,6 +364,33 @@ mod tests {
         assert_eq!(read_with(&f, Follow::No).unwrap(), b"abc");
         let e = read(Path::new("/dev/null")).unwrap_err();
         assert!(is_not_regular(&e));
+    }
+
+    #[test]
+    fn a_file_opened_reads_blocking_with_its_flags_as_asked() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, b"abc").unwrap();
+        let dir = crate::openclaw::layout::open_dir(d.path()).unwrap();
+        for f in [
+            open(&p, Follow::No).unwrap(),
+            open(&p, Follow::Yes).unwrap(),
+            open_in_with_metadata(&dir, "f".as_ref(), &p, Follow::No)
+                .unwrap()
+                .0,
+        ] {
+            let fd = f.as_raw_fd();
+            // SAFETY: fcntl on an open descriptor; no memory effects.
+            let (fl, fd_fl) = unsafe {
+                (
+                    libc::fcntl(fd, libc::F_GETFL),
+                    libc::fcntl(fd, libc::F_GETFD),
+                )
+            };
+            assert_eq!(fl & libc::O_NONBLOCK, 0, "still non-blocking");
+            assert_eq!(fl & libc::O_ACCMODE, libc::O_RDONLY);
+            assert_ne!(fd_fl & libc::FD_CLOEXEC, 0, "not close-on-exec");
+        }
     }
 
     #[test]
