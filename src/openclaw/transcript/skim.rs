@@ -154,8 +154,10 @@ impl<'a> P<'a> {
     }
 
     /// The first `"` or `\` from `from`, refusing a control character before it.
+    #[inline(always)]
     fn str_end(&mut self, from: usize) -> Option<usize> {
         let mut j = from;
+        let mut high = 0;
         // Sixteen bytes at a time: the first byte that needs a look is the mask's lowest bit,
         // found without a second pass.
         while let Some(chunk) = self
@@ -163,15 +165,17 @@ impl<'a> P<'a> {
             .get(j..j + 16)
             .and_then(|c| <&[u8; 16]>::try_from(c).ok())
         {
-            let (hit, high) = special16(chunk);
+            let (hit, h) = special16(chunk);
             // Bytes past the hit too: at worst the line is checked whole.
-            self.high |= high;
+            high |= h;
             if hit != 0 {
+                self.high |= high;
                 let k = j + hit.trailing_zeros() as usize;
                 return (self.b[k] >= 0x20).then_some(k);
             }
             j += 16;
         }
+        self.high |= high;
         for (k, &c) in self.b[j..].iter().enumerate() {
             match c {
                 b'"' | b'\\' => return Some(j + k),
@@ -184,6 +188,7 @@ impl<'a> P<'a> {
     }
 
     /// A string whose `"` is read, when it has no escape: borrowed from the line.
+    #[inline(always)]
     fn plain_str(&mut self) -> Option<&'a [u8]> {
         let start = self.i;
         let end = self.str_end(start)?;
@@ -316,6 +321,7 @@ impl<'a> P<'a> {
 
     /// Past the separator before an object's next key: `true` with the key's `"` read,
     /// `false` at the object's end.
+    #[inline(always)]
     fn key_start(&mut self, first: bool) -> Option<bool> {
         self.ws();
         if !first {
@@ -333,6 +339,7 @@ impl<'a> P<'a> {
     }
 
     /// The next key the caller reads (no escape), its `:` read; `None` inside at the end.
+    #[inline(always)]
     fn key(&mut self, first: bool) -> Option<Option<&'a [u8]>> {
         if !self.key_start(first)? {
             return Some(None);
@@ -342,6 +349,7 @@ impl<'a> P<'a> {
         Some(Some(k))
     }
 
+    #[inline(always)]
     fn colon(&mut self) -> Option<()> {
         self.ws();
         self.eat(b':')?;
