@@ -338,15 +338,29 @@ impl Usd {
 /// Writes `v` in decimal just before `buf[end]`, zero-padded to at least `min` digits (one at
 /// least); returns where its digits start.
 fn digits_before(buf: &mut [u8], end: usize, mut v: u64, min: usize) -> usize {
+    // Two digits a division (cost-track writes two amounts a line, 36 fraction digits each).
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut i = end;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 && end - i >= min {
-            return i;
-        }
+    while v >= 10 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
     }
+    // The digit left over (an odd count); a zero is all padding.
+    if v > 0 {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    while end - i < min.max(1) {
+        i -= 1;
+        buf[i] = b'0';
+    }
+    i
 }
 
 /// Exact canonical text: every significant digit, no trailing zeros past two decimals
@@ -464,6 +478,23 @@ mod tests {
             );
         }
         assert_eq!(Usd::MAX.to_string().len(), 36 + 1 + 36);
+    }
+
+    #[test]
+    fn digits_are_written_right_to_left_and_padded() {
+        let edges = (0..19).flat_map(|k| {
+            let p = 10u64.pow(k);
+            [p - 1, p, p + 1, 5 * p]
+        });
+        for v in (0..=1000).chain(edges).chain([BASE - 1, u64::MAX]) {
+            for min in [0, 1, 2, 18] {
+                let mut buf = [b'x'; 60];
+                let i = digits_before(&mut buf, 50, v, min);
+                let want = format!("{v:0w$}", w = min.max(1));
+                assert_eq!(&buf[i..50], want.as_bytes(), "{v} {min}");
+                assert!(buf[..i].iter().chain(&buf[50..]).all(|&b| b == b'x'));
+            }
+        }
     }
 
     #[test]
