@@ -198,6 +198,10 @@ struct Pricer {
     stats: Stats,
     memo: Memo,
     sent: Sent,
+    /// The line being priced: its leading id and that id's [`Sent`] key, when it has both
+    /// (looked up before the parse; the same id read again by the parse is not looked up
+    /// again).
+    lead: Option<([u8; 8], u64)>,
 }
 
 /// The (session id, entry id) of every line this run handed to the writer, where both have
@@ -381,7 +385,13 @@ impl pipe::Refiner for Pricer {
         // A copy of a line already handed to the writer (an agent database repeats its import
         // archive) is a duplicate before it is parsed, when its id is where OpenClaw writes it.
         let id = transcript::leading_id(t);
-        if let Some(k) = id.and_then(|id| self.sent.key(c.session_id, id)) {
+        self.lead = id.and_then(|id| {
+            Some((
+                id.as_bytes().try_into().ok()?,
+                self.sent.key(c.session_id, id)?,
+            ))
+        });
+        if let Some((_, k)) = self.lead {
             if self.sent.keys.contains(&k) {
                 self.stats.usage_lines += 1;
                 self.stats.duplicates += 1;
@@ -480,7 +490,10 @@ impl Pricer {
             Some(id) => id,
             None => format!("sha256:{}", &crate::digest::sha256_hex(raw)[..32]).into(),
         };
-        let key = self.sent.key(c.session_id, &entry_id);
+        let key = match self.lead.take() {
+            Some((id, k)) if entry_id.as_bytes() == id => Some(k),
+            _ => self.sent.key(c.session_id, &entry_id),
+        };
         if key.is_some_and(|k| self.sent.keys.contains(&k)) {
             self.stats.duplicates += 1;
             return Ok(());
@@ -669,6 +682,7 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
         stats: Stats::default(),
         memo: Memo::default(),
         sent: Sent::default(),
+        lead: None,
     };
     let (written, read, priced) = std::thread::scope(|s| {
         let spawn = |name: &str| std::thread::Builder::new().name(name.into());
