@@ -5,10 +5,11 @@
 //! at a time (0.85 µs a line on the same lines).
 //!
 //! It answers only when it is sure to agree with [`super::parse_call`]'s serde reader: the
-//! whole line is valid UTF-8 and valid JSON by serde_json's rules (strings without control characters, valid
-//! escapes, strict numbers, nothing after the value), and every field serde reads has the type
-//! serde accepts, with no escape in its text and no repeat of its key. Anything else is
-//! `None`, and the caller asks serde, which then answers or refuses exactly as before.
+//! whole line is valid UTF-8 and valid JSON by serde_json's rules (strings without control
+//! characters, valid escapes, strict numbers, nothing after the value), and every field serde
+//! reads has the type serde accepts, with no escape in its text and no repeat of its key.
+//! Anything else is `None`, and the caller asks serde, which then answers or refuses exactly
+//! as before.
 
 use super::{literal_usd, Call, Details, Num, RawUsage, Usage};
 use std::borrow::Cow;
