@@ -188,10 +188,12 @@ impl Sink {
             .map_err(|_| anyhow::Error::new(LedgerErr))
     }
 
-    /// Makes room for one more message, and says where the next lines come from.
+    /// Makes room for one more message, and says where the next lines come from. The room is
+    /// for two (the origin may go in first): a batch that took a 513th message would be grown,
+    /// its messages copied to a buffer twice the size, and kept at that size.
     fn origin(&mut self, agent: &str, session_id: &str, source: &str) -> Result<()> {
         let b = &self.buf;
-        if b.msgs.len() >= BATCH || b.bytes.len() + b.text.len() >= BATCH_BYTES {
+        if b.msgs.len() + 2 > BATCH || b.bytes.len() + b.text.len() >= BATCH_BYTES {
             self.send()?;
         }
         let same = self
@@ -250,22 +252,25 @@ impl Sink {
         Ok(())
     }
 
-    pub fn cursor(&mut self, key: String, label: &str, pos: Position) -> Result<()> {
-        self.buf.msgs.push(Msg::Cursor(key, label.to_string(), pos));
-        // An agent database saves one cursor a session: thousands in a row.
+    /// Sends the batch first when it has no room for one more message: an agent database
+    /// saves one cursor a session, thousands in a row, and a run of small files as many steps.
+    fn room_for_one(&mut self) -> Result<()> {
         if self.buf.msgs.len() >= BATCH {
             self.send()?;
         }
         Ok(())
     }
 
+    pub fn cursor(&mut self, key: String, label: &str, pos: Position) -> Result<()> {
+        self.room_for_one()?;
+        self.buf.msgs.push(Msg::Cursor(key, label.to_string(), pos));
+        Ok(())
+    }
+
     /// The end of a file or database.
     pub fn step(&mut self) -> Result<()> {
+        self.room_for_one()?;
         self.buf.msgs.push(Msg::Step);
-        // A run of small files must not grow one batch past its size either.
-        if self.buf.msgs.len() >= BATCH {
-            self.send()?;
-        }
         Ok(())
     }
 
@@ -495,5 +500,63 @@ mod tests {
         let b = drain.rx.try_recv().unwrap();
         let b = b.recycled().expect("a batch of its size is kept");
         assert!(b.bytes.is_empty() && b.msgs.is_empty() && b.text.is_empty());
+    }
+
+    /// Every batch sent holds at most `BATCH` messages in the room it was made with, whatever
+    /// the mix: a line whose origin changes takes two messages, and a batch one short of full
+    /// must not be grown (doubled and copied) to take both.
+    #[test]
+    fn a_batch_is_never_grown_past_its_messages() {
+        let tokens = Tokens::default();
+        for origin_every in [1, 2, 3, 7] {
+            let (mut sink, drain) = queue();
+            let (raw_sink, raw_drain) = queue();
+            let mut raw_sink = Some(raw_sink);
+            let mut sent = (0, 0);
+            for i in 0..4 * BATCH {
+                let session = format!("s{}", i / origin_every);
+                let c = Counted {
+                    agent: "main",
+                    session_id: &session,
+                    source: "agents/main/sessions/s.jsonl",
+                };
+                let id = format!("e{i}");
+                let r = Record {
+                    agent: c.agent,
+                    session_id: c.session_id,
+                    entry_id: &id,
+                    day: "2026-11-21",
+                    ts: DateTime::UNIX_EPOCH,
+                    provider: "p",
+                    model: "m",
+                    tokens: &tokens,
+                    logged: None,
+                    computed: None,
+                    price_source: "none",
+                    source: c.source,
+                };
+                sink.line(&r, None).unwrap();
+                let raw = raw_sink.as_mut().unwrap();
+                raw.raw(b"{}", &c, At::Byte(i as u64)).unwrap();
+                if i % 5 == 0 {
+                    raw.step().unwrap();
+                }
+                for (d, n) in [(&drain, &mut sent.0), (&raw_drain, &mut sent.1)] {
+                    for b in d.rx.try_iter() {
+                        assert!(b.msgs.len() <= BATCH, "{} messages", b.msgs.len());
+                        assert_eq!(b.msgs.capacity(), BATCH, "origin every {origin_every}");
+                        *n += 1;
+                    }
+                }
+            }
+            sink.finish().unwrap();
+            raw_sink.take().unwrap().finish().unwrap();
+            for d in [&drain, &raw_drain] {
+                for b in d.rx.try_iter() {
+                    assert_eq!(b.msgs.capacity(), BATCH, "origin every {origin_every}");
+                }
+            }
+            assert!(sent.0 >= 4 && sent.1 >= 4, "batches were sent: {sent:?}");
+        }
     }
 }
