@@ -194,7 +194,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END { if (NR == 0) p
 # cost_table: one row per home, claw cold / warm and each baseline, the ratios per round.
 COST_ROWS=()
 cost_table() {
-  local s home tmp cw cm cr ww wm wr bw bm brc name cmd
+  local s home tmp cw cm cr ww wm wr bw bm brc name cmd said
   local -a CW CM WW XCAT XJQ XCC CAT JQ CC
   for s in "${SCALES[@]}"; do
     home=$CACHE/$s/home
@@ -208,6 +208,7 @@ cost_table() {
       read -r ww wm wr < <(measure "$BIN" -q cost-track)
       [[ $cr == 0 && $wr == 0 ]] || echo "bench: $s: cost-track exited $cr / $wr" >&2
       CW+=("$cw") CM+=("$cm") WW+=("$ww")
+      said=""
       for name in cat jq ccusage; do
         case $name in
           cat) cmd=$COST_CAT ;;
@@ -219,6 +220,7 @@ cost_table() {
         [[ $CAN_DROP == yes ]] && drop_caches
         read -r bw bm brc < <(measure timeout "$BASELINE_TIMEOUT" bash -c "$cmd")
         [[ $brc == 0 ]] || continue # not run here (99), stopped (124) or failed: no figure
+        said+=", $name ${bw}s"
         case $name in
           # claw / cat: how far above the floor (1.0× is reading speed).
           cat) CAT+=("$bw") XCAT+=("$(awk -v c="$cw" -v b="$bw" 'BEGIN { printf "%.2f", c / b }')") ;;
@@ -226,6 +228,8 @@ cost_table() {
           ccusage) CC+=("$bw") XCC+=("$(awk -v c="$cw" -v b="$bw" 'BEGIN { printf "%.2f", b / c }')") ;;
         esac
       done
+      # Each round's figures, so a median can be read against the spread under it.
+      echo "bench: $s: round $round: claw ${cw}s${said}" >&2
       unset CLAW_OPENCLAW_DIR CLAW_STATE_DIR CLAW_NOW
       export HOME=$REAL_HOME
       rm -rf "$tmp"
