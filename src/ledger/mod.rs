@@ -614,13 +614,15 @@ mod tests {
         let n = |sql: &str| -> i64 { l.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(n("SELECT count(*) FROM cost_sessions"), 2);
         assert_eq!(n("SELECT count(*) FROM cost_sources"), 4);
+        // Day, provider, model and price source: three kinds among the four lines.
+        assert_eq!(n("SELECT count(*) FROM cost_kinds"), 3);
         // Still one line per (session, entry id).
         let again = l
             .conn
             .execute(
-                "INSERT INTO cost_entries (session, entry_id, day, ts, provider, model, input, output,
-                   cache_read, cache_write, price_source, source, counted_at)
-                 SELECT session, entry_id, day, ts, provider, model, 0, 0, 0, 0, '', source, 0
+                "INSERT INTO cost_entries (session, entry_id, kind, ts, input, output,
+                   cache_read, cache_write, source, counted_at)
+                 SELECT session, entry_id, kind, ts, 0, 0, 0, 0, source, 0
                  FROM cost_entries WHERE true ON CONFLICT (session, entry_id) DO NOTHING",
                 [],
             )

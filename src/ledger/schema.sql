@@ -469,33 +469,6 @@ CREATE TABLE cost_sources (
         UNIQUE (agent_id, path)
     );
 
-CREATE TABLE cost_entries (
-        session INTEGER NOT NULL,
-        entry_id TEXT NOT NULL,
-        day TEXT NOT NULL,
-        ts TEXT NOT NULL,
-        provider TEXT NOT NULL,
-        model TEXT NOT NULL,
-        input INTEGER NOT NULL,
-        output INTEGER NOT NULL,
-        cache_read INTEGER NOT NULL,
-        cache_write INTEGER NOT NULL,
-        price_source TEXT NOT NULL,
-        source INTEGER NOT NULL,
-        counted_at INTEGER NOT NULL,
-        logged_usd TEXT,
-        computed_usd TEXT,
-        PRIMARY KEY (session, entry_id)
-    ) WITHOUT ROWID;
-
-CREATE VIEW cost_lines AS
-      SELECT s.session_id, e.entry_id, src.agent_id, e.day, e.ts, e.provider, e.model, e.input,
-        e.output, e.cache_read, e.cache_write, e.price_source, src.path AS source,
-        strftime('%Y-%m-%dT%H:%M:%SZ', e.counted_at, 'unixepoch') AS counted_at,
-        e.logged_usd, e.computed_usd
-      FROM cost_entries e JOIN cost_sessions s ON s.id = e.session
-        JOIN cost_sources src ON src.id = e.source;
-
 CREATE TABLE "read_cursors" (
         reader TEXT NOT NULL,
         source TEXT NOT NULL,
@@ -510,3 +483,36 @@ CREATE TABLE "read_cursors" (
         data BLOB,
         PRIMARY KEY (reader, source)
     ) WITHOUT ROWID;
+
+CREATE TABLE cost_kinds (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        price_source TEXT NOT NULL,
+        UNIQUE (day, provider, model, price_source)
+    );
+
+CREATE TABLE "cost_entries" (
+        session INTEGER NOT NULL,
+        entry_id TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        ts TEXT NOT NULL,
+        input INTEGER NOT NULL,
+        output INTEGER NOT NULL,
+        cache_read INTEGER NOT NULL,
+        cache_write INTEGER NOT NULL,
+        source INTEGER NOT NULL,
+        counted_at INTEGER NOT NULL,
+        logged_usd TEXT,
+        computed_usd TEXT,
+        PRIMARY KEY (session, entry_id)
+    ) WITHOUT ROWID;
+
+CREATE VIEW cost_lines AS
+      SELECT s.session_id, e.entry_id, src.agent_id, k.day, e.ts, k.provider, k.model, e.input,
+        e.output, e.cache_read, e.cache_write, k.price_source, src.path AS source,
+        strftime('%Y-%m-%dT%H:%M:%SZ', e.counted_at, 'unixepoch') AS counted_at,
+        e.logged_usd, e.computed_usd
+      FROM cost_entries e JOIN cost_sessions s ON s.id = e.session
+        JOIN cost_sources src ON src.id = e.source JOIN cost_kinds k ON k.id = e.kind;

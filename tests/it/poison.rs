@@ -159,14 +159,18 @@ fn a_ledger_poisoned_by_an_older_claw_still_reports_and_reprice_heals_it() {
     // migration kept for them (clamped to i64::MAX micro-dollars each).
     let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
     db.execute_batch(&format!(
-        "INSERT INTO cost_entries (session, entry_id, day, ts, provider, model, input, output,
-           cache_read, cache_write, logged_usd, computed_usd, price_source, source, counted_at)
-         SELECT s.id, e.*, src.id, 0 FROM cost_sessions s, cost_sources src, (
-           VALUES ('poison1', '2026-03-10', '2026-03-10T10:00:00.000Z', 'anthropic',
-             'claude-sonnet-4-5', -1, 20, 0, 0, '{max}', NULL, 'logged'),
-                  ('poison2', '2026-03-10', '2026-03-10T10:00:01.000Z', 'anthropic',
-             'claude-sonnet-4-5', 1, 20, 0, 0, '{max}', NULL, 'logged')) e
-         WHERE s.session_id = '{SID}' AND src.agent_id = 'main';
+        "INSERT INTO cost_kinds (day, provider, model, price_source)
+           VALUES ('2026-03-10', 'anthropic', 'claude-sonnet-4-5', 'logged') ON CONFLICT DO NOTHING;
+         INSERT INTO cost_entries (session, entry_id, kind, ts, input, output, cache_read,
+           cache_write, logged_usd, computed_usd, source, counted_at)
+         SELECT s.id, e.column1, k.id, e.column2, e.column3, e.column4, 0, 0, '{max}', NULL,
+           src.id, 0
+         FROM cost_sessions s, cost_sources src, cost_kinds k, (
+           VALUES ('poison1', '2026-03-10T10:00:00.000Z', -1, 20),
+                  ('poison2', '2026-03-10T10:00:01.000Z', 1, 20)) e
+         WHERE s.session_id = '{SID}' AND src.agent_id = 'main' AND k.day = '2026-03-10'
+           AND k.provider = 'anthropic' AND k.model = 'claude-sonnet-4-5'
+           AND k.price_source = 'logged';
          UPDATE cost_daily SET lines = lines + 2, logged_usd = '{max}', auto_usd = '{max}';",
         max = "9223372036854.775807"
     ))

@@ -47,6 +47,7 @@ pub fn priced_lines(c: &Connection) -> Result<Vec<PricedLine>> {
             "SELECT session, entry_id, agent_id, provider, model, input, output, cache_read,
                     cache_write, logged_usd, computed_usd, price_source
              FROM cost_entries JOIN cost_sources ON cost_sources.id = source
+               JOIN cost_kinds ON cost_kinds.id = kind
              WHERE provider != 'meter' AND {SANE_LINE_SQL}"
         ))?
         .query_map([], |r| {
@@ -71,8 +72,20 @@ pub fn set_price(
     computed: Option<&str>,
     source: &str,
 ) -> Result<()> {
+    // A new price source is another kind: the line's day, provider and model with it.
     c.prepare_cached(
-        "UPDATE cost_entries SET computed_usd = ?3, price_source = ?4
+        "INSERT INTO cost_kinds (day, provider, model, price_source)
+         SELECT k.day, k.provider, k.model, ?3
+         FROM cost_entries e JOIN cost_kinds k ON k.id = e.kind
+         WHERE e.session = ?1 AND e.entry_id = ?2
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![key.0, key.1, source])?;
+    c.prepare_cached(
+        "UPDATE cost_entries SET computed_usd = ?3, kind = (
+           SELECT n.id FROM cost_kinds k JOIN cost_kinds n ON n.day = k.day
+             AND n.provider = k.provider AND n.model = k.model AND n.price_source = ?4
+           WHERE k.id = cost_entries.kind)
          WHERE session = ?1 AND entry_id = ?2",
     )?
     .execute(params![key.0, key.1, computed, source])?;

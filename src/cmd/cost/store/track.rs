@@ -111,9 +111,11 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
     source: Option<((String, String), i64)>,
     sessions: Keys<'b>,
     sources: Keys<'b>,
-    /// The day, provider, model and price source `insert_line` has bound (parameters 4, 6, 7
-    /// and 14): a binding outlives the execution, and a session's lines mostly repeat them.
-    bound: [Option<String>; 4],
+    /// The day, provider, model and price source `insert_line` has bound, as their
+    /// `cost_kinds` id (parameter 4): a binding outlives the execution, and a session's lines
+    /// mostly repeat them.
+    kind: Option<([String; 4], i64)>,
+    kinds: Keys<'b>,
 }
 
 /// The id of a `cost_sessions` or `cost_sources` row, added when new: the insert first (a first
@@ -158,13 +160,13 @@ impl<'b> Keys<'b> {
 impl<'b, 'l> Writer<'b, 'l> {
     pub fn new(batch: &'b Batched<'l>, now: DateTime<Utc>) -> Result<Writer<'b, 'l>> {
         let mut insert_line = batch.db().prepare(
-            "INSERT INTO cost_entries (session, entry_id, source, day, ts, provider, model, input, output,
-               cache_read, cache_write, logged_usd, computed_usd, price_source, counted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            "INSERT INTO cost_entries (session, entry_id, source, kind, ts, input, output,
+               cache_read, cache_write, logged_usd, computed_usd, counted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (session, entry_id) DO NOTHING",
         )?;
         // Bindings outlive each execution: the run's time is bound once.
-        insert_line.raw_bind_parameter(15, now.timestamp())?;
+        insert_line.raw_bind_parameter(12, now.timestamp())?;
         let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         Ok(Writer {
             batch,
@@ -179,7 +181,12 @@ impl<'b, 'l> Writer<'b, 'l> {
             source: None,
             sessions: Keys::new(batch.db(), "cost_sessions", &["session_id"])?,
             sources: Keys::new(batch.db(), "cost_sources", &["agent_id", "path"])?,
-            bound: Default::default(),
+            kind: None,
+            kinds: Keys::new(
+                batch.db(),
+                "cost_kinds",
+                &["day", "provider", "model", "price_source"],
+            )?,
         })
     }
 
@@ -201,21 +208,18 @@ impl<'b, 'l> Writer<'b, 'l> {
         }
         st.raw_bind_parameter(2, r.entry_id)?;
         st.raw_bind_parameter(5, t.ts)?;
-        let repeated = [
-            (4, r.day),
-            (6, r.provider),
-            (7, r.model),
-            (14, r.price_source),
-        ];
-        for (slot, (i, v)) in self.bound.iter_mut().zip(repeated) {
-            if slot.as_deref() != Some(v) {
-                // Forgotten first: should the bind fail, the next line binds it again.
-                let mut s = slot.take().unwrap_or_default();
-                st.raw_bind_parameter(i, v)?;
-                s.clear();
-                s.push_str(v);
-                *slot = Some(s);
+        let kind = [r.day, r.provider, r.model, r.price_source];
+        if (self.kind.as_ref()).is_none_or(|(k, _)| k.iter().zip(kind).any(|(a, b)| a != b)) {
+            // Forgotten first: should the bind fail, the next line binds it again.
+            let old = self.kind.take();
+            let id = self.kinds.id(self.batch.db(), &kind)?;
+            st.raw_bind_parameter(4, id)?;
+            let mut texts = old.map(|(t, _)| t).unwrap_or_default();
+            for (t, v) in texts.iter_mut().zip(kind) {
+                t.clear();
+                t.push_str(v);
             }
+            self.kind = Some((texts, id));
         }
         let t4 = [
             r.tokens.input,
@@ -223,11 +227,11 @@ impl<'b, 'l> Writer<'b, 'l> {
             r.tokens.cache_read,
             r.tokens.cache_write,
         ];
-        for (i, n) in (8..).zip(t4) {
+        for (i, n) in (6..).zip(t4) {
             st.raw_bind_parameter(i, n as i64)?;
         }
-        st.raw_bind_parameter(12, t.logged)?;
-        st.raw_bind_parameter(13, t.computed)?;
+        st.raw_bind_parameter(10, t.logged)?;
+        st.raw_bind_parameter(11, t.computed)?;
         let n = st.raw_execute()?;
         self.in_step += 1;
         if n == 0 {
