@@ -1287,6 +1287,19 @@ fn reprice_applies_a_newer_table_to_lines_already_counted() {
         ("2026-03-10".into(), "mystery".into(), "0.00".into(), 0, 1),
         "{first:?}"
     );
+    // Each line's price source and cost as the view shows them (the source is part of a
+    // line's kind in the ledger, see migration 20).
+    let lines = |s: &Sandbox| -> Vec<(String, String, Option<String>)> {
+        let db = rusqlite::Connection::open(s.state().join("ledger.db")).unwrap();
+        let mut st = db
+            .prepare("SELECT entry_id, price_source, computed_usd FROM cost_lines ORDER BY 1")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let counted = lines(&s);
     // Nothing changed: the rebuilt totals are exactly the incremental ones.
     let r = s.run(&["--now", now, "-v", "pricing", "reprice"]);
     r.code(0);
@@ -1305,6 +1318,15 @@ fn reprice_applies_a_newer_table_to_lines_already_counted() {
         .silent();
     let after = daily(&s);
     assert_eq!(after[0], first[0], "logged cost kept");
+    let repriced = lines(&s);
+    assert_eq!(repriced[0], counted[0], "the logged line is as it was");
+    assert_eq!(repriced[1].0, "r0000002");
+    assert_eq!(repriced[1].2.as_deref(), Some("0.012"));
+    assert_eq!(counted[1].1, "unpriced");
+    assert!(
+        repriced[1].1.starts_with("imported:"),
+        "the repriced line names its new table: {counted:?} -> {repriced:?}"
+    );
     assert_eq!(
         after[1],
         (
