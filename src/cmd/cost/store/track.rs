@@ -118,8 +118,8 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
     kinds: Keys<'b>,
 }
 
-/// The id of a `cost_sessions` or `cost_sources` row, added when new: the insert first (a first
-/// run's every session and source is new), then the lookup.
+/// The id of a `cost_sessions`, `cost_sources` or `cost_kinds` row, added when new: the insert
+/// first (a first run's every session and source is new), then the lookup.
 struct Keys<'b> {
     add: Statement<'b>,
     find: Statement<'b>,
