@@ -503,8 +503,10 @@ mod tests {
     }
 
     /// Every batch sent holds at most `BATCH` messages in the room it was made with, whatever
-    /// the mix: a line whose origin changes takes two messages, and a batch one short of full
-    /// must not be grown (doubled and copied) to take both.
+    /// the mix of lines, origins and steps: a line whose origin changes takes two messages, and
+    /// a batch one short of full must not be grown (doubled and copied) to take both. (A
+    /// problem is pushed without a check, never failing; at most `PROBLEMS_KEPT` a run reach
+    /// the queue, so they cannot grow batches without bound.)
     #[test]
     fn a_batch_is_never_grown_past_its_messages() {
         let tokens = Tokens::default();
