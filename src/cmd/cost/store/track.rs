@@ -116,6 +116,11 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
     /// mostly repeat them.
     kind: Option<([String; 4], i64)>,
     kinds: Keys<'b>,
+    /// Every kind looked up in this run, by its parts each after its length (as a
+    /// [`DailyKey`]): a home has a few hundred, and lines switch between them often (a new
+    /// day, another model), each time a lookup of several thousand instructions in SQLite.
+    /// The run's steps never roll back and go on, so an id, once known, stays.
+    kind_ids: HashMap<Vec<u8>, i64>,
 }
 
 /// The id of a `cost_sessions`, `cost_sources` or `cost_kinds` row, added when new: the insert
@@ -187,6 +192,7 @@ impl<'b, 'l> Writer<'b, 'l> {
                 "cost_kinds",
                 &["day", "provider", "model", "price_source"],
             )?,
+            kind_ids: HashMap::new(),
         })
     }
 
@@ -212,7 +218,18 @@ impl<'b, 'l> Writer<'b, 'l> {
         if (self.kind.as_ref()).is_none_or(|(k, _)| k.iter().zip(kind).any(|(a, b)| a != b)) {
             // Forgotten first: should the bind fail, the next line binds it again.
             let old = self.kind.take();
-            let id = self.kinds.id(self.batch.db(), &kind)?;
+            self.key.clear();
+            for part in kind {
+                push_part(&mut self.key, part);
+            }
+            let id = match self.kind_ids.get(&self.key) {
+                Some(&id) => id,
+                None => {
+                    let id = self.kinds.id(self.batch.db(), &kind)?;
+                    self.kind_ids.insert(self.key.clone(), id);
+                    id
+                }
+            };
             st.raw_bind_parameter(4, id)?;
             let mut texts = old.map(|(t, _)| t).unwrap_or_default();
             for (t, v) in texts.iter_mut().zip(kind) {
