@@ -550,16 +550,24 @@ impl<'a> P<'a> {
 
     /// A token count: `null`, or an integer small enough to be exact as serde reads it.
     fn count(&mut self) -> Option<Option<Num>> {
-        if self.peek()? == b'n' {
-            return self.lit(b"null").map(|_| None);
+        // Digits read and added up in one pass; any other number (a sign, a fraction, an
+        // exponent, a leading zero, 16 digits) goes to serde.
+        let start = self.i;
+        let mut v = 0u64;
+        while let Some(&c @ b'0'..=b'9') = self.b.get(self.i) {
+            self.i += 1;
+            if self.i - start > 15 {
+                return None;
+            }
+            // At most 15 digits: no overflow.
+            v = v * 10 + u64::from(c - b'0');
         }
-        let n = self.number()?;
-        if n.len() > 15 || !n.iter().all(|c| c.is_ascii_digit()) {
-            return None;
+        match (self.i - start, self.peek()) {
+            (0, Some(b'n')) => self.lit(b"null").map(|_| None),
+            (0, _) | (_, Some(b'.' | b'e' | b'E')) => None,
+            (n, _) if n > 1 && self.b[start] == b'0' => None,
+            _ => Some(Some(Num::F(v as f64))),
         }
-        // At most 15 digits: no overflow.
-        let v = n.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
-        Some(Some(Num::F(v as f64)))
     }
 
     /// `usage.cost`: the literal of its amount (the number itself, or its `total`).
@@ -769,6 +777,9 @@ mod tests {
             r#"{"message":{"role":"assistant","usage":{"input":1.0}}}"#,
             r#"{"message":{"role":"assistant","usage":{"input":"1"}}}"#,
             r#"{"message":{"role":"assistant","usage":{"input":1234567890123456}}}"#,
+            r#"{"message":{"role":"assistant","usage":{"input":1e3}}}"#,
+            r#"{"message":{"role":"assistant","usage":{"input":-1}}}"#,
+            r#"{"message":{"role":"assistant","usage":{"input":012}}}"#,
             r#"{"message":{"role":"assistant","usage":{"prompt_tokens_details":[]}}}"#,
             r#"{"message":{"role":"assistant","usage":{"prompt_tokens_details":{"cached_tokens":1,"cached_tokens":1}}}}"#,
             r#"{"message":{"role":"assistant","usage":{"cost":{"total":"0.1"}}}}"#,
