@@ -55,8 +55,18 @@ impl fmt::Display for ParseError {
     }
 }
 
+/// `10^n`, for `n` up to 19.
 fn pow10(n: u32) -> u64 {
-    10u64.pow(n)
+    const P: [u64; 20] = {
+        let mut p = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    P[n as usize]
 }
 
 impl Usd {
@@ -128,20 +138,25 @@ impl Usd {
         if i != b.len() {
             return Err(ParseError::NotANumber);
         }
-        // The significant digits and the power of ten of the last one.
-        let all = int_digits.iter().chain(frac_digits.iter()).copied();
-        let digits: Vec<u8> = all.skip_while(|d| *d == b'0').collect();
-        let mut n = digits.len();
-        while n > 0 && digits[n - 1] == b'0' {
-            n -= 1;
-        }
+        // The significant digits (leading and trailing zeros dropped) and the power of ten of
+        // the last one, read in place: the integer digits, then the fraction's.
+        let digit = |k: usize| match int_digits.get(k) {
+            Some(&d) => d,
+            None => frac_digits[k - int_digits.len()],
+        };
+        let total = int_digits.len() + frac_digits.len();
+        let first = (0..total).find(|&k| digit(k) != b'0').unwrap_or(total);
+        let end = (first..total)
+            .rfind(|&k| digit(k) != b'0')
+            .map_or(first, |k| k + 1);
+        let n = end - first;
         if n == 0 {
             return Ok(Usd::ZERO);
         }
         if neg {
             return Err(ParseError::Negative);
         }
-        let trailing = (digits.len() - n) as i64;
+        let trailing = (total - end) as i64;
         let low = exp
             .saturating_sub(frac_digits.len() as i64)
             .saturating_add(trailing);
@@ -153,9 +168,9 @@ impl Usd {
             return Err(ParseError::TooLarge);
         }
         let mut limbs = [0u64; 4];
-        for (k, d) in digits[..n].iter().rev().enumerate() {
+        for k in 0..n {
             let pos = (low + k as i64 + FRAC_DIGITS as i64) as u32;
-            limbs[(pos / 18) as usize] += (d - b'0') as u64 * pow10(pos % 18);
+            limbs[(pos / 18) as usize] += (digit(end - 1 - k) - b'0') as u64 * pow10(pos % 18);
         }
         Ok(Usd { limbs })
     }
@@ -234,6 +249,11 @@ impl Usd {
         let mut carry: u128 = 0;
         for (i, slot) in out.iter_mut().enumerate() {
             let v = self.limbs[i] as u128 * n as u128 + carry;
+            // A 128-bit division is a library call; a price has zero limbs, a count is small.
+            if v < BASE as u128 {
+                (*slot, carry) = (v as u64, 0);
+                continue;
+            }
             *slot = (v % BASE as u128) as u64;
             carry = v / BASE as u128;
         }
@@ -273,6 +293,12 @@ impl Usd {
         let mut rem: u128 = 0;
         for i in (0..4).rev() {
             let cur = rem * BASE as u128 + self.limbs[i] as u128;
+            // In 64 bits when it fits (a 128-bit division is a library call).
+            if let Ok(c) = u64::try_from(cur) {
+                let d = d as u64;
+                (out[i], rem) = (c / d, (c % d) as u128);
+                continue;
+            }
             out[i] = (cur / d) as u64;
             rem = cur % d;
         }
@@ -559,6 +585,136 @@ mod tests {
         assert_eq!(Usd::parse("-Infinity"), Err(ParseError::NotFinite));
         for bad in ["", ".", "e5", "1e", "1.2.3", "0x10", "1 ", "abc"] {
             assert_eq!(Usd::parse(bad), Err(ParseError::NotANumber), "{bad:?}");
+        }
+    }
+
+    /// What a literal's amount reads as, by moving its decimal point in the digit string
+    /// (no arithmetic): the reference [`Usd::parse`] is checked against.
+    fn by_shifting(int: &str, frac: &str, exp: i64, neg: bool) -> Result<String, ParseError> {
+        let digits = format!("{int}{frac}");
+        // Where the point falls in `digits`, padded with zeros on either side as needed.
+        let point = int.len() as i64 + exp;
+        let left = (-point).max(0) as usize;
+        let right = (point - digits.len() as i64).max(0) as usize;
+        let padded = format!("{}{digits}{}", "0".repeat(left), "0".repeat(right));
+        let at = (point + left as i64) as usize;
+        let (whole, frac) = padded.split_at(at);
+        let whole = whole.trim_start_matches('0');
+        let frac = frac.trim_end_matches('0');
+        if whole.is_empty() && frac.is_empty() {
+            return Ok("0.00".into());
+        }
+        if neg {
+            return Err(ParseError::Negative);
+        }
+        if frac.len() > FRAC_DIGITS as usize {
+            return Err(ParseError::TooPrecise);
+        }
+        if whole.len() > FRAC_DIGITS as usize {
+            return Err(ParseError::TooLarge);
+        }
+        let whole = if whole.is_empty() { "0" } else { whole };
+        Ok(format!("{whole}.{frac:0<2}"))
+    }
+
+    #[test]
+    fn parse_agrees_with_moving_the_point_in_the_digits() {
+        let ints = [
+            "",
+            "0",
+            "00",
+            "1",
+            "10",
+            "123",
+            "0001200",
+            "999999999999999999",
+            "1000000000000000000",
+            "123456789012345678901234567890123456",
+            "1234567890123456789012345678901234567",
+        ];
+        let fracs = [
+            None,
+            Some(""),
+            Some("0"),
+            Some("5"),
+            Some("050"),
+            Some("000000001"),
+            Some("123456789012345678"),
+            Some("1234567890123456789"),
+            Some("000000000000000000000000000000000001"),
+            Some("0000000000000000000000000000000000001"),
+            Some("100000000000000000000000000000000000000"),
+        ];
+        let exps = [
+            None,
+            Some(0),
+            Some(-7),
+            Some(3),
+            Some(18),
+            Some(-18),
+            Some(-36),
+            Some(36),
+        ];
+        let mut checked = 0;
+        for int in ints {
+            for frac in fracs {
+                // JSON needs an integer part; Usd::parse also reads ".5" (a string's text).
+                if int.is_empty() && frac.is_none_or(str::is_empty) {
+                    continue;
+                }
+                for exp in exps {
+                    for neg in [false, true] {
+                        let mut lit = format!("{}{int}", if neg { "-" } else { "" });
+                        if let Some(f) = frac {
+                            if f.is_empty() {
+                                continue;
+                            }
+                            lit += &format!(".{f}");
+                        }
+                        if let Some(e) = exp {
+                            lit += &format!("e{e}");
+                        }
+                        let want = by_shifting(int, frac.unwrap_or(""), exp.unwrap_or(0), neg);
+                        let got = Usd::parse(&lit).map(|v| v.to_string());
+                        assert_eq!(got, want, "{lit}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked} literals");
+    }
+
+    #[test]
+    fn products_by_counts_and_powers_of_ten_agree_with_their_references() {
+        let amounts = [
+            "0",
+            "0.000001",
+            "3",
+            "0.3",
+            "15.00",
+            "0.0000003",
+            "1e-36",
+            "999999999999999999",
+            "1000000000000000000.5",
+            "123456789012345678901234567890.123456789012345678",
+            "0.123456789012345678901234567890123456",
+            "99999999999999999999999999999999999",
+        ];
+        for a in amounts.map(u) {
+            for n in [0, 1, 7, 1_000_000, 123_456_789_012, u64::MAX] {
+                // The schoolbook product of two amounts is the reference for a count.
+                assert_eq!(
+                    a.checked_mul_u64(n),
+                    a.checked_mul(Usd::dollars(n)),
+                    "{a} x {n}"
+                );
+            }
+            for k in 0..=18 {
+                // Dividing by 10^k is moving the point: the literal with an exponent.
+                let want = Usd::parse(&format!("{a}e-{k}")).ok();
+                assert_eq!(a.checked_div_pow10(k), want, "{a} / 10^{k}");
+            }
         }
     }
 
