@@ -136,13 +136,28 @@ const USAGE_NEEDLE: usize = 7;
 /// `{"type":"message","id":"<8 lowercase hex>",` (or `}`), read without parsing the line: the
 /// top-level `id`, unless the line repeats the key further on (which a parse refuses).
 pub fn leading_id(line: &[u8]) -> Option<&str> {
-    let rest = line.strip_prefix(br#"{"type":"message","id":""#.as_slice())?;
-    let (id, rest) = rest.split_at_checked(8)?;
-    let hex = id.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if !hex || !matches!(rest, [b'"', b',' | b'}', ..]) {
+    const HEAD: &[u8; 24] = br#"{"type":"message","id":""#;
+    // Fixed sizes: compared and read in a few loads, not byte by byte.
+    let head: &[u8; 24] = line.get(..24)?.try_into().ok()?;
+    let id: &[u8; 8] = line.get(24..32)?.try_into().ok()?;
+    if head != HEAD || entry_bits(id).is_none() || !matches!(line[32..], [b'"', b',' | b'}', ..]) {
         return None;
     }
-    std::str::from_utf8(id).ok()
+    // SAFETY: eight ASCII hex digits (checked above).
+    Some(unsafe { std::str::from_utf8_unchecked(id) })
+}
+
+/// An entry id of OpenClaw's shape, eight lowercase hex digits, as the number it spells.
+pub fn entry_bits(id: &[u8]) -> Option<u32> {
+    let id: &[u8; 8] = id.try_into().ok()?;
+    id.iter().try_fold(0u32, |v, &c| {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        Some(v << 4 | u32::from(d))
+    })
 }
 
 /// An assistant message's model call, borrowed from its line wherever the JSON has no escape:

@@ -306,11 +306,7 @@ impl Sent {
         if self.keys.len() >= SENT_MAX {
             return None;
         }
-        let hex = entry.as_bytes();
-        if hex.len() != 8 || !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return None;
-        }
-        let id = u32::from_str_radix(entry, 16).ok()?;
+        let id = transcript::entry_bits(entry.as_bytes())?;
         let s = match &self.last {
             Some((k, n)) if k == session => *n,
             _ => {
