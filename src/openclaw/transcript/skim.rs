@@ -324,6 +324,18 @@ impl<'a> P<'a> {
     /// `false` at the object's end.
     #[inline(always)]
     fn key_start(&mut self, first: bool) -> Option<bool> {
+        // OpenClaw writes no whitespace: the usual `,"` (or a first key's `"`) at once.
+        match self.b.get(self.i..self.i + 2) {
+            Some([b',', b'"']) if !first => {
+                self.i += 2;
+                return Some(true);
+            }
+            Some([b'"', _]) if first => {
+                self.i += 1;
+                return Some(true);
+            }
+            _ => {}
+        }
         self.ws();
         if !first {
             match self.bump()? {
@@ -352,6 +364,11 @@ impl<'a> P<'a> {
 
     #[inline(always)]
     fn colon(&mut self) -> Option<()> {
+        if self.peek() == Some(b':') {
+            self.i += 1;
+            self.ws();
+            return Some(());
+        }
         self.ws();
         self.eat(b':')?;
         self.ws();
