@@ -119,9 +119,13 @@ pub(in crate::cmd::cost) struct Writer<'b, 'l> {
     /// Every kind looked up in this run, by its parts each after its length (as a
     /// [`DailyKey`]): a home has a few hundred, and lines switch between them often (a new
     /// day, another model), each time a lookup of several thousand instructions in SQLite.
-    /// The run's steps never roll back and go on, so an id, once known, stays.
+    /// The run's steps never roll back and go on, so an id, once known, stays. At most
+    /// [`KINDS_KEPT`]: past that (a file inventing a model a line), SQLite is asked.
     kind_ids: HashMap<Vec<u8>, i64>,
 }
+
+/// Kinds a run keeps in memory (about 100 bytes each).
+const KINDS_KEPT: usize = 4096;
 
 /// The id of a `cost_sessions`, `cost_sources` or `cost_kinds` row, added when new: the insert
 /// first (a first run's every session and source is new), then the lookup.
@@ -226,7 +230,9 @@ impl<'b, 'l> Writer<'b, 'l> {
                 Some(&id) => id,
                 None => {
                     let id = self.kinds.id(self.batch.db(), &kind)?;
-                    self.kind_ids.insert(self.key.clone(), id);
+                    if self.kind_ids.len() < KINDS_KEPT {
+                        self.kind_ids.insert(self.key.clone(), id);
+                    }
                     id
                 }
             };
@@ -522,4 +528,74 @@ pub(crate) fn int_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<i64> {
         ValueRef::Null => 0,
         _ => r.get(i)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_past_the_kept_ones_are_still_found_and_every_line_keeps_its_own() {
+        let d = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&d.path().join("ledger.db")).unwrap();
+        let batch = ledger.batched(false).unwrap();
+        let now = "2026-11-21T08:00:00Z".parse().unwrap();
+        let mut w = Writer::new(&batch, now).unwrap();
+        let tokens = Tokens {
+            input: 1,
+            output: 1,
+            cache_read: 0,
+            cache_write: 0,
+        };
+        let models = KINDS_KEPT + 10;
+        // Every model once, then back to the first (kept) and the last (not kept) ones, each
+        // after another model so that the line's kind changes.
+        let order: Vec<usize> = (0..models)
+            .chain([0, models - 1, 1, models - 2, 0, models - 1])
+            .collect();
+        for (n, &m) in order.iter().enumerate() {
+            let (entry_id, model) = (format!("{n:08x}"), format!("model-{m}"));
+            let r = Record {
+                agent: "main",
+                session_id: "aaaaaaaa-0000-4000-8000-000000000001",
+                entry_id: &entry_id,
+                day: "2026-11-20",
+                ts: now,
+                provider: "p",
+                model: &model,
+                tokens: &tokens,
+                logged: None,
+                computed: None,
+                price_source: "unpriced",
+                source: "agents/main/sessions/s.jsonl",
+            };
+            let t = Texts {
+                ts: "2026-11-20T10:00:00.000Z",
+                logged: None,
+                computed: None,
+            };
+            assert!(w.count(&r, &t, None).unwrap());
+        }
+        // Memory stays bounded: the kinds past the kept ones were asked of SQLite.
+        assert_eq!(w.kind_ids.len(), KINDS_KEPT);
+        w.flush().unwrap();
+        drop(w);
+        batch.finish().unwrap();
+        ledger
+            .read(|c| {
+                let kinds: i64 =
+                    c.query_row("SELECT count(*) FROM cost_kinds", [], |r| r.get(0))?;
+                assert_eq!(kinds, models as i64, "one kind a model, none twice");
+                let mut st = c.prepare("SELECT entry_id, model FROM cost_lines")?;
+                let lines: HashMap<String, String> = st
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                assert_eq!(lines.len(), order.len());
+                for (n, &m) in order.iter().enumerate() {
+                    assert_eq!(lines[&format!("{n:08x}")], format!("model-{m}"), "line {n}");
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
 }
