@@ -136,6 +136,7 @@ fn scan_file(
             entry_id: &id,
             day: &day,
             ts,
+            ts_text: None,
             provider: "meter",
             model: &m.name,
             tokens: &Tokens::default(),

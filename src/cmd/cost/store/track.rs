@@ -20,6 +20,9 @@ pub(in crate::cmd::cost) struct Record<'a> {
     pub entry_id: &'a str,
     pub day: &'a str,
     pub ts: DateTime<Utc>,
+    /// `ts` as [`push_ts`](super::super::push_ts) writes it, when the line already spells it
+    /// so (not written again).
+    pub ts_text: Option<&'a str>,
     pub provider: &'a str,
     pub model: &'a str,
     pub tokens: &'a Tokens,
@@ -561,6 +564,7 @@ mod tests {
                 entry_id: &entry_id,
                 day: "2026-11-20",
                 ts: now,
+                ts_text: None,
                 provider: "p",
                 model: &model,
                 tokens: &tokens,
