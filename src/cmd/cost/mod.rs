@@ -25,7 +25,7 @@ use crate::money::Usd;
 use crate::openclaw::layout;
 use crate::openclaw::transcript;
 use crate::output::Outcome;
-use crate::pricing::{auto_cost, Book, Price, Source, Tokens};
+use crate::pricing::{Book, Price, Source, Tokens};
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
@@ -187,7 +187,7 @@ impl Tracker {
 
     /// Hands one line priced here (a meter's) on as it is.
     fn record(&mut self, r: &Record) -> Result<()> {
-        self.sink.line(r, auto_cost(r.logged, r.computed))
+        self.sink.line(r)
     }
 }
 
@@ -532,7 +532,7 @@ impl Pricer {
         if let Some(k) = key {
             self.sent.keys.insert(k);
         }
-        out.line(&r, auto_cost(r.logged, r.computed))
+        out.line(&r)
     }
 }
 

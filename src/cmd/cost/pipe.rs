@@ -13,7 +13,7 @@ use super::store::track::{Record, Texts, Writer};
 use super::{Counted, LedgerErr};
 use crate::ledger::cursors::Position;
 use crate::money::Usd;
-use crate::pricing::Tokens;
+use crate::pricing::{auto_cost, Tokens};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -26,7 +26,7 @@ const BATCH_BYTES: usize = 128 << 10;
 /// stretch of files with few lines (the reader busy alone) or of many short ones (the writer
 /// busy alone) does not stop the other stages: at 4, each stage slept about a third of a cold
 /// run on the 200 MB bench tree, which took 7-10 % longer. A batch in flight fills up to about
-/// 180 KB: 128 KB of raw lines, or 512 priced messages of 240 bytes and their text.
+/// 150 KB: 128 KB of raw lines, or 512 priced messages of 200 bytes and their text.
 const DEPTH: usize = 12;
 
 /// A piece of a batch's text.
@@ -46,7 +46,6 @@ struct Line {
     tokens: Tokens,
     logged: Option<Usd>,
     computed: Option<Usd>,
-    auto: Option<(Usd, bool)>,
 }
 
 /// Where in its source a line is, for a problem's message.
@@ -229,8 +228,9 @@ impl Sink {
         self.buf.msgs.push(Msg::Problem(msg));
     }
 
-    /// One line to count, with its cost in the auto mode.
-    pub fn line(&mut self, r: &Record, auto: Option<(Usd, bool)>) -> Result<()> {
+    /// One line to count. Its cost in the auto mode is the writer's to pick (see
+    /// [`auto_cost`]): a line in flight is 40 bytes smaller without it.
+    pub fn line(&mut self, r: &Record) -> Result<()> {
         self.origin(r.agent, r.session_id, r.source)?;
         let b = &mut self.buf;
         let line = Line {
@@ -249,7 +249,6 @@ impl Sink {
             tokens: *r.tokens,
             logged: r.logged,
             computed: r.computed,
-            auto,
         };
         b.msgs.push(Msg::Line(line));
         Ok(())
@@ -317,7 +316,7 @@ impl Drain {
                     Msg::Line(l) => {
                         // Already priced (a meter's line): as it is.
                         let o = origin.expect("an origin precedes every line of a batch");
-                        out.line(&record(&b, o, &l), l.auto)?;
+                        out.line(&record(&b, o, &l))?;
                     }
                     Msg::Problem(p) => r.problem(p),
                     Msg::Cursor(key, label, pos) => out.cursor(key, &label, pos)?,
@@ -419,15 +418,16 @@ fn count(
         logged: l.logged_text.map(|s| b.get(s)),
         computed: l.computed_text.map(|s| b.get(s)),
     };
-    if !w.count(&r, &t, l.auto)? {
+    let auto = auto_cost(l.logged, l.computed);
+    if !w.count(&r, &t, auto)? {
         out.duplicates += 1;
         return Ok(());
     }
     out.counted += 1;
-    out.unpriced += l.auto.is_none() as u64;
+    out.unpriced += auto.is_none() as u64;
     out.counted_usd = out
         .counted_usd
-        .saturating_add(l.auto.map(|a| a.0).unwrap_or_default());
+        .saturating_add(auto.map(|a| a.0).unwrap_or_default());
     Ok(())
 }
 
@@ -542,7 +542,7 @@ mod tests {
                     price_source: "none",
                     source: c.source,
                 };
-                sink.line(&r, None).unwrap();
+                sink.line(&r).unwrap();
                 let raw = raw_sink.as_mut().unwrap();
                 raw.raw(b"{}", &c, At::Byte(i as u64)).unwrap();
                 if i % 5 == 0 {
