@@ -26,7 +26,8 @@ const BATCH_BYTES: usize = 128 << 10;
 /// stretch of files with few lines (the reader busy alone) or of many short ones (the writer
 /// busy alone) does not stop the other stages: at 4, each stage slept about a third of a cold
 /// run on the 200 MB bench tree, which took 7-10 % longer. A batch in flight fills up to about
-/// 150 KB: 128 KB of raw lines, or 512 priced messages of 200 bytes and their text.
+/// 150 KB: 128 KB of raw lines and their 32-byte messages, or 512 priced lines of 200 bytes
+/// and their text.
 const DEPTH: usize = 12;
 
 /// A piece of a batch's text.
@@ -66,25 +67,31 @@ impl At {
     }
 }
 
+/// 32 bytes: a priced line is kept apart (in the batch's `lines`), so a batch of raw lines
+/// does not hold 200 bytes of room for each.
 enum Msg {
     /// Where the following lines come from: agent, session id, source (sent when it changes).
     Origin(Span, Span, Span),
     /// A line that may carry usage, not parsed yet (its bytes in the batch's `bytes`).
     Raw(Span, At),
-    Line(Line),
+    /// The batch's next priced line, in its `lines`.
+    Line,
     /// A problem to report, in reading order.
     Problem(String),
-    /// A cursor, saved in the step that counts the lines it covers.
-    Cursor(String, String, Position),
+    /// A cursor, saved in the step that counts the lines it covers (one a file or session).
+    Cursor(Box<(String, String, Position)>),
     /// The end of one source: the writer may commit its step here.
     Step,
 }
 
-/// Messages and the text they point into: two allocations per batch, none per line (a line's
-/// strings would each be freed by the other thread, which the allocator makes costly).
+/// Messages and what they point into: a few allocations per batch, none per line (a line's
+/// strings would each be freed by the other thread, which the allocator makes costly). Raw
+/// bytes and priced lines get their room when a batch first holds one: a batch of the reader's
+/// holds raw lines, one of the pricing stage's priced lines.
 struct Batch {
     text: String,
     bytes: Vec<u8>,
+    lines: Vec<Line>,
     msgs: Vec<Msg>,
 }
 
@@ -112,11 +119,11 @@ impl Batch {
 
     fn new() -> Batch {
         Batch {
-            // A priced line's texts are about 100 bytes.
-            text: String::with_capacity(128 * BATCH),
-            // Filled to BATCH_BYTES at most (see `Sink::raw`): grown by doubling, it would be
-            // copied five times.
-            bytes: Vec::with_capacity(BATCH_BYTES),
+            // Origins only, in a batch of raw lines; about 100 bytes a line in one of priced
+            // lines (grown to that once, the batch being reused).
+            text: String::new(),
+            bytes: Vec::new(),
+            lines: Vec::new(),
             msgs: Vec::with_capacity(BATCH),
         }
     }
@@ -127,11 +134,13 @@ impl Batch {
         if self.bytes.capacity() > BATCH_BYTES
             || self.text.capacity() > 2 * 128 * BATCH
             || self.msgs.capacity() > 2 * BATCH
+            || self.lines.capacity() > BATCH
         {
             return None;
         }
         self.text.clear();
         self.bytes.clear();
+        self.lines.clear();
         self.msgs.clear();
         Some(self)
     }
@@ -217,6 +226,10 @@ impl Sink {
         }
         self.origin(c.agent, c.session_id, c.source)?;
         let b = &mut self.buf;
+        if b.bytes.capacity() == 0 {
+            // Filled to BATCH_BYTES at most: grown by doubling, it would be copied five times.
+            b.bytes.reserve_exact(BATCH_BYTES.max(line.len()));
+        }
         let start = b.bytes.len() as u32;
         b.bytes.extend_from_slice(line);
         b.msgs.push(Msg::Raw((start, b.bytes.len() as u32), at));
@@ -250,7 +263,12 @@ impl Sink {
             logged: r.logged,
             computed: r.computed,
         };
-        b.msgs.push(Msg::Line(line));
+        if b.lines.capacity() == 0 {
+            // One a message at most.
+            b.lines.reserve_exact(BATCH);
+        }
+        b.lines.push(line);
+        b.msgs.push(Msg::Line);
         Ok(())
     }
 
@@ -265,7 +283,8 @@ impl Sink {
 
     pub fn cursor(&mut self, key: String, label: &str, pos: Position) -> Result<()> {
         self.room_for_one()?;
-        self.buf.msgs.push(Msg::Cursor(key, label.to_string(), pos));
+        let c = Box::new((key, label.to_string(), pos));
+        self.buf.msgs.push(Msg::Cursor(c));
         Ok(())
     }
 
@@ -306,6 +325,7 @@ impl Drain {
         for mut b in &self.rx {
             let mut origin = None;
             let mut msgs = std::mem::take(&mut b.msgs);
+            let mut lines = b.lines.iter();
             for m in msgs.drain(..) {
                 match m {
                     Msg::Origin(a, s, src) => origin = Some((a, s, src)),
@@ -313,13 +333,17 @@ impl Drain {
                         let c = counted(&b, origin);
                         r.raw(&mut out, &b.bytes[x as usize..y as usize], &c, at)?;
                     }
-                    Msg::Line(l) => {
+                    Msg::Line => {
                         // Already priced (a meter's line): as it is.
                         let o = origin.expect("an origin precedes every line of a batch");
-                        out.line(&record(&b, o, &l))?;
+                        let l = lines.next().expect("a line for each line message");
+                        out.line(&record(&b, o, l))?;
                     }
                     Msg::Problem(p) => r.problem(p),
-                    Msg::Cursor(key, label, pos) => out.cursor(key, &label, pos)?,
+                    Msg::Cursor(c) => {
+                        let (key, label, pos) = *c;
+                        out.cursor(key, &label, pos)?
+                    }
                     Msg::Step => out.step()?,
                 }
             }
@@ -344,17 +368,22 @@ impl Drain {
         for mut b in &self.rx {
             let mut origin = None;
             let mut msgs = std::mem::take(&mut b.msgs);
+            let mut lines = b.lines.iter();
             for m in msgs.drain(..) {
                 match m {
                     Msg::Origin(a, s, src) => origin = Some((a, s, src)),
-                    Msg::Line(l) => {
+                    Msg::Line => {
                         let o = origin.expect("an origin precedes every line of a batch");
-                        count(w, &b, o, &l, &mut out)?;
+                        let l = lines.next().expect("a line for each line message");
+                        count(w, &b, o, l, &mut out)?;
                     }
                     Msg::Raw(..) | Msg::Problem(_) => {
                         anyhow::bail!("cost-track: an unrefined message reached the ledger writer")
                     }
-                    Msg::Cursor(key, label, pos) => w.save_cursor(key, &label, pos),
+                    Msg::Cursor(c) => {
+                        let (key, label, pos) = *c;
+                        w.save_cursor(key, &label, pos)
+                    }
                     Msg::Step => {
                         w.maybe_commit()?;
                         if crate::atomic::fault_point("cost-track-ledger-error") {
@@ -552,6 +581,10 @@ mod tests {
                     for b in d.rx.try_iter() {
                         assert!(b.msgs.len() <= BATCH, "{} messages", b.msgs.len());
                         assert_eq!(b.msgs.capacity(), BATCH, "origin every {origin_every}");
+                        // Room only for what it holds: priced lines or raw bytes.
+                        let (lines, bytes) = (b.lines.capacity(), b.bytes.capacity());
+                        assert!(lines == 0 || lines == BATCH, "room for {lines} lines");
+                        assert!(lines == 0 || bytes == 0, "{lines} lines, {bytes} bytes");
                         *n += 1;
                     }
                 }
@@ -565,5 +598,15 @@ mod tests {
             }
             assert!(sent.0 >= 4 && sent.1 >= 4, "batches were sent: {sent:?}");
         }
+    }
+
+    /// A message is small whatever it says: a batch of raw lines holds one a line.
+    #[test]
+    fn a_message_takes_32_bytes() {
+        assert!(
+            std::mem::size_of::<Msg>() <= 32,
+            "{}",
+            std::mem::size_of::<Msg>()
+        );
     }
 }
