@@ -685,8 +685,8 @@ fn track(ctx: &Ctx, ledger: &Ledger) -> Result<Outcome> {
     let cursors = store::track::load_cursors(ledger)?;
     let batch = ledger.batched(ctx.dry_run)?;
     let mut w = store::track::Writer::new(&batch, ctx.now)?;
-    let (raw_sink, raw_drain) = pipe::queue();
-    let (sink, drain) = pipe::queue();
+    let (raw_sink, raw_drain) = pipe::queue(pipe::RAW_DEPTH);
+    let (sink, drain) = pipe::queue(pipe::DEPTH);
     let tr = Tracker {
         sink: raw_sink,
         zone: ctx.zone(),

@@ -22,13 +22,18 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 const BATCH: usize = 512;
 /// Bytes of text per batch: a batch of long lines is sent before it has `BATCH` of them.
 const BATCH_BYTES: usize = 128 << 10;
-/// Batches in flight: the reader runs at most this far ahead of the writer. Deep enough that a
-/// stretch of files with few lines (the reader busy alone) or of many short ones (the writer
-/// busy alone) does not stop the other stages: at 4, each stage slept about a third of a cold
-/// run on the 200 MB bench tree, which took 7-10 % longer. A batch in flight fills up to about
-/// 150 KB: 128 KB of raw lines and their 32-byte messages, or 512 priced lines of 200 bytes
-/// and their text.
-const DEPTH: usize = 12;
+/// Batches of priced lines in flight: the pricing stage runs at most this far ahead of the
+/// writer. Deep enough that a stretch of files with few lines (the reader busy alone) or of many
+/// short ones (the writer busy alone) does not stop the other stages: at 4 here and before the
+/// pricing stage, each stage slept about a third of a cold run on the 200 MB bench tree, which
+/// took 7-10 % longer. A batch of priced lines fills up to about 170 KB: 512 lines of 200
+/// bytes, their 32-byte messages and their text.
+pub(super) const DEPTH: usize = 12;
+/// Batches of raw lines in flight, before the pricing stage: a raw line takes about 900 bytes
+/// of a batch (the bench tree's average), a priced one about 330, so the deep queue is the one
+/// after it. At 4 instead of 12, a cold run on the 200 MB bench tree peaks 1.5 MB lower and
+/// takes as long (+0.0 ± 7.8 ms over 40 alternating rounds).
+pub(super) const RAW_DEPTH: usize = 4;
 
 /// A piece of a batch's text.
 type Span = (u32, u32);
@@ -163,10 +168,11 @@ pub(super) struct Drain {
     spent: SyncSender<Batch>,
 }
 
-pub(super) fn queue() -> (Sink, Drain) {
-    let (tx, rx) = sync_channel(DEPTH);
+/// A queue of `depth` batches ([`RAW_DEPTH`] or [`DEPTH`]).
+pub(super) fn queue(depth: usize) -> (Sink, Drain) {
+    let (tx, rx) = sync_channel(depth);
     // Room for every batch there can be: handing one back never waits.
-    let (spent_tx, spent_rx) = sync_channel(DEPTH + 2);
+    let (spent_tx, spent_rx) = sync_channel(depth + 2);
     (
         Sink {
             tx,
@@ -483,7 +489,7 @@ mod tests {
 
     #[test]
     fn batches_keep_their_size_and_a_long_line_is_not_kept_for_reuse() {
-        let (mut sink, drain) = queue();
+        let (mut sink, drain) = queue(RAW_DEPTH);
         let c = Counted {
             agent: "main",
             session_id: "s",
@@ -523,7 +529,7 @@ mod tests {
             assert_eq!(*cap, want, "a line of {} bytes", l.len());
         }
         // A batch grown by a long line is freed when done with; one of its size is kept.
-        let (mut sink, drain) = queue();
+        let (mut sink, drain) = queue(RAW_DEPTH);
         sink.raw(&lines[DEPTH], &c, At::Byte(0)).unwrap();
         sink.raw(&lines[0], &c, At::Byte(1)).unwrap();
         sink.finish().unwrap();
@@ -544,8 +550,8 @@ mod tests {
     fn a_batch_is_never_grown_past_its_messages() {
         let tokens = Tokens::default();
         for origin_every in [1, 2, 3, 7] {
-            let (mut sink, drain) = queue();
-            let (raw_sink, raw_drain) = queue();
+            let (mut sink, drain) = queue(DEPTH);
+            let (raw_sink, raw_drain) = queue(RAW_DEPTH);
             let mut raw_sink = Some(raw_sink);
             let mut sent = (0, 0);
             for i in 0..4 * BATCH {
