@@ -210,11 +210,15 @@ struct Pricer {
 /// its first copy), so it is counted as one without reaching the ledger: an agent database
 /// repeats every line of its JSONL import archive. Lines of other shapes go to the writer,
 /// whose insert decides. A line whose id leads it as OpenClaw writes it (see
-/// [`transcript::leading_id`]) is looked up before it is even parsed. Bounded whatever the
-/// home: at most [`SENT_MAX`] keys and
+/// [`transcript::leading_id`]) is looked up before it is even parsed. Kept for one agent at a
+/// time: lines are read an agent at a time, and a session is one agent's (should one be read
+/// under two, the writer's insert still decides), so the set is as large as the largest
+/// agent's lines, not the run's. Bounded whatever the home: at most [`SENT_MAX`] keys and
 /// [`SENT_SESSIONS`] sessions (about 1.7 MB); past either, later lines go to the writer.
 #[derive(Default)]
 struct Sent {
+    /// The agent whose lines the set holds.
+    agent: String,
     sessions: HashMap<u128, u32>,
     /// The session looked up last, as its text (lines come a session at a time: comparing the
     /// text is cheaper than reading its 128 bits again, twice a line).
@@ -301,6 +305,17 @@ fn uuid_bits(s: &str) -> Option<u128> {
 }
 
 impl Sent {
+    /// Starts over when the lines are another agent's (the tables keep their room).
+    fn enter(&mut self, agent: &str) {
+        if self.agent != agent {
+            self.agent.clear();
+            self.agent.push_str(agent);
+            self.sessions.clear();
+            self.keys.clear();
+            self.last = None;
+        }
+    }
+
     /// The exact key of a line, when both ids have OpenClaw's shapes and there is room.
     fn key(&mut self, session: &str, entry: &str) -> Option<u64> {
         if self.keys.len() >= SENT_MAX {
@@ -380,6 +395,7 @@ impl pipe::Refiner for Pricer {
     fn raw(&mut self, out: &mut pipe::Sink, t: &[u8], c: &Counted, at: pipe::At) -> Result<()> {
         // A copy of a line already handed to the writer (an agent database repeats its import
         // archive) is a duplicate before it is parsed, when its id is where OpenClaw writes it.
+        self.sent.enter(c.agent);
         let id = transcript::leading_id(t);
         self.lead = id.and_then(|id| {
             Some((
@@ -1513,6 +1529,24 @@ mod tests {
             "{}",
             sent.sessions.capacity()
         );
+    }
+
+    #[test]
+    fn sent_holds_one_agents_lines_at_a_time() {
+        const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+        let mut sent = Sent::default();
+        sent.enter("main");
+        let k = sent.key(A, "0123abcd").unwrap();
+        sent.keys.insert(k);
+        sent.enter("main");
+        assert!(sent.keys.contains(&k), "the same agent's lines stay");
+        let room = sent.keys.capacity();
+        sent.enter("ops");
+        assert!(sent.keys.is_empty() && sent.sessions.is_empty() && sent.last.is_none());
+        assert_eq!(sent.keys.capacity(), room, "the table keeps its room");
+        // The next agent's sessions are numbered from the start again.
+        assert_eq!(sent.key(A, "0123abcd"), Some(k));
+        assert!(!sent.keys.contains(&k));
     }
 
     #[test]
