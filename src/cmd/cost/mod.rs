@@ -136,6 +136,8 @@ pub(super) struct Counted<'a> {
     pub agent: &'a str,
     pub session_id: &'a str,
     pub source: &'a str,
+    /// A file of the agent's SQLite import archive (its database repeats those lines).
+    pub archive: bool,
 }
 
 /// The reading stage (see [`pipe`]): every line of every source, of which only those that
@@ -210,21 +212,31 @@ struct Pricer {
 /// its first copy), so it is counted as one without reaching the ledger: an agent database
 /// repeats every line of its JSONL import archive. Lines of other shapes go to the writer,
 /// whose insert decides. A line whose id leads it as OpenClaw writes it (see
-/// [`transcript::leading_id`]) is looked up before it is even parsed. Kept for one agent at a
-/// time: lines are read an agent at a time, and a session is one agent's (should one be read
-/// under two, the writer's insert still decides), so the set is as large as the largest
-/// agent's lines, not the run's. Bounded whatever the home: at most [`SENT_MAX`] keys and
+/// [`transcript::leading_id`]) is looked up before it is even parsed.
+///
+/// Only keys a later copy can match are kept. Lines are read an agent at a time, and within
+/// an agent, a session's files one after the other (a listing sorted by path puts `<sid>.jsonl`
+/// beside its checkpoint copies and reset and deleted archives): a session's keys are kept
+/// until the next session's lines, except those of the SQLite import archive, which the agent's
+/// database, read last, repeats whatever the session. A copy read later still (a session
+/// whose files are in both directories, a session read under two agents) goes to the writer,
+/// whose insert decides. Bounded whatever the home: at most [`SENT_MAX`] keys and
 /// [`SENT_SESSIONS`] sessions (about 1.7 MB); past either, later lines go to the writer.
 #[derive(Default)]
 struct Sent {
-    /// The agent whose lines the set holds.
+    /// The agent whose lines the sets hold.
     agent: String,
+    /// Whether the lines now read are the import archive's (their keys go in `kept`).
+    archive: bool,
     sessions: HashMap<u128, u32>,
     /// The session looked up last, as its text (lines come a session at a time: comparing the
     /// text is cheaper than reading its 128 bits again, twice a line).
     last: Option<(String, u32)>,
-    /// Hashed by [`KeyMix`]: keyed, and every bit of a key reaches the bucket bits.
+    /// The current session's keys. Hashed by [`KeyMix`]: keyed, and every bit of a key reaches
+    /// the bucket bits.
     keys: HashSet<u64, KeyMix>,
+    /// The agent's import archive's keys.
+    kept: HashSet<u64, KeyMix>,
 }
 
 /// The hash of [`Sent`]'s keys: the key xor a seed drawn for the run, through splitmix64's
@@ -305,20 +317,35 @@ fn uuid_bits(s: &str) -> Option<u128> {
 }
 
 impl Sent {
-    /// Starts over when the lines are another agent's (the tables keep their room).
-    fn enter(&mut self, agent: &str) {
-        if self.agent != agent {
+    /// Where the next line comes from: the sets start over when it is another agent's (the
+    /// tables keep their room).
+    fn enter(&mut self, c: &Counted) {
+        self.archive = c.archive;
+        if self.agent != c.agent {
             self.agent.clear();
-            self.agent.push_str(agent);
+            self.agent.push_str(c.agent);
             self.sessions.clear();
             self.keys.clear();
+            self.kept.clear();
             self.last = None;
         }
     }
 
+    fn contains(&self, k: u64) -> bool {
+        self.keys.contains(&k) || self.kept.contains(&k)
+    }
+
+    /// A line handed to the writer.
+    fn insert(&mut self, k: u64) {
+        match self.archive {
+            true => self.kept.insert(k),
+            false => self.keys.insert(k),
+        };
+    }
+
     /// The exact key of a line, when both ids have OpenClaw's shapes and there is room.
     fn key(&mut self, session: &str, entry: &str) -> Option<u64> {
-        if self.keys.len() >= SENT_MAX {
+        if self.keys.len() + self.kept.len() >= SENT_MAX {
             return None;
         }
         let id = transcript::entry_bits(entry.as_bytes())?;
@@ -335,6 +362,8 @@ impl Sent {
                     }
                     None => return None,
                 };
+                // Another session: the last one's keys can have no later copy.
+                self.keys.clear();
                 self.last = Some((session.to_string(), n));
                 n
             }
@@ -395,7 +424,7 @@ impl pipe::Refiner for Pricer {
     fn raw(&mut self, out: &mut pipe::Sink, t: &[u8], c: &Counted, at: pipe::At) -> Result<()> {
         // A copy of a line already handed to the writer (an agent database repeats its import
         // archive) is a duplicate before it is parsed, when its id is where OpenClaw writes it.
-        self.sent.enter(c.agent);
+        self.sent.enter(c);
         let id = transcript::leading_id(t);
         self.lead = id.and_then(|id| {
             Some((
@@ -404,7 +433,7 @@ impl pipe::Refiner for Pricer {
             ))
         });
         if let Some((_, k)) = self.lead {
-            if self.sent.keys.contains(&k) {
+            if self.sent.contains(k) {
                 self.stats.usage_lines += 1;
                 self.stats.duplicates += 1;
                 return Ok(());
@@ -504,7 +533,7 @@ impl Pricer {
             Some((id, k)) if entry_id.as_bytes() == id => Some(k),
             _ => self.sent.key(c.session_id, &entry_id),
         };
-        if key.is_some_and(|k| self.sent.keys.contains(&k)) {
+        if key.is_some_and(|k| self.sent.contains(k)) {
             self.stats.duplicates += 1;
             return Ok(());
         }
@@ -546,7 +575,7 @@ impl Pricer {
             source: c.source,
         };
         if let Some(k) = key {
-            self.sent.keys.insert(k);
+            self.sent.insert(k);
         }
         out.line(&r)
     }
@@ -931,7 +960,8 @@ fn scan_transcripts(
             sealed = seals.seal(l, c, st);
             sealed.is_none()
         };
-        match scan_one(tr, &cursors.files, seen_keys, agent, &sid, file, keep) {
+        let origin = (sid.as_str(), l.dir == 1);
+        match scan_one(tr, &cursors.files, seen_keys, agent, origin, file, keep) {
             Ok(()) => {}
             Err(e) if e.downcast_ref::<LedgerErr>().is_some() => return Err(e),
             Err(e) => {
@@ -1161,6 +1191,7 @@ fn scan_db(
                 agent: &agent.id,
                 session_id: sid,
                 source: &label,
+                archive: false,
             };
             let at = pipe::At::Seq(seq);
             match ev {
@@ -1295,7 +1326,7 @@ fn scan_one(
     cursors: &FileMap<Cursor>,
     seen: &mut FileSet,
     agent: &layout::Agent,
-    sid: &str,
+    (sid, archive): (&str, bool),
     (path, label, zst, st, dir): File,
     keep: impl FnOnce(&Cursor) -> bool,
 ) -> Result<()> {
@@ -1303,6 +1334,7 @@ fn scan_one(
         agent: &agent.id,
         session_id: sid,
         source: label,
+        archive,
     };
     let src = Src {
         path,
@@ -1532,21 +1564,44 @@ mod tests {
     }
 
     #[test]
-    fn sent_holds_one_agents_lines_at_a_time() {
+    fn sent_keeps_what_a_later_copy_can_match() {
         const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+        const B: &str = "aaaaaaaa-0000-4000-8000-000000000002";
+        let from = |agent, session_id, archive| Counted {
+            agent,
+            session_id,
+            source: "agents/x/sessions/x.jsonl",
+            archive,
+        };
         let mut sent = Sent::default();
-        sent.enter("main");
-        let k = sent.key(A, "0123abcd").unwrap();
-        sent.keys.insert(k);
-        sent.enter("main");
-        assert!(sent.keys.contains(&k), "the same agent's lines stay");
-        let room = sent.keys.capacity();
-        sent.enter("ops");
-        assert!(sent.keys.is_empty() && sent.sessions.is_empty() && sent.last.is_none());
-        assert_eq!(sent.keys.capacity(), room, "the table keeps its room");
-        // The next agent's sessions are numbered from the start again.
-        assert_eq!(sent.key(A, "0123abcd"), Some(k));
-        assert!(!sent.keys.contains(&k));
+        // A session's files, one after the other: its keys stay while its lines are read.
+        sent.enter(&from("main", A, false));
+        let a = sent.key(A, "0123abcd").unwrap();
+        sent.insert(a);
+        sent.enter(&from("main", A, false));
+        assert_eq!(sent.key(A, "0123abcd"), Some(a));
+        assert!(sent.contains(a));
+        // The next session's lines: no later copy of the last one's can come.
+        sent.enter(&from("main", B, false));
+        let b = sent.key(B, "0123abcd").unwrap();
+        assert!(!sent.contains(a) && !sent.contains(b));
+        sent.insert(b);
+        assert!(sent.contains(b));
+        // The import archive's keys stay for the agent's database, whatever session it reads.
+        sent.enter(&from("main", A, true));
+        let kept = sent.key(A, "0123abce").unwrap();
+        sent.insert(kept);
+        sent.enter(&from("main", B, false));
+        assert_eq!(sent.key(B, "0123abcd"), Some(b));
+        assert!(sent.contains(kept) && !sent.contains(b));
+        // Another agent: both sets start over and keep their room; sessions are numbered anew.
+        let room = sent.kept.capacity();
+        sent.enter(&from("ops", A, false));
+        assert!(sent.keys.is_empty() && sent.kept.is_empty());
+        assert!(sent.sessions.is_empty() && sent.last.is_none());
+        assert_eq!(sent.kept.capacity(), room);
+        assert_eq!(sent.key(A, "0123abce"), Some(kept));
+        assert!(!sent.contains(kept));
     }
 
     #[test]

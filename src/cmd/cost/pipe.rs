@@ -38,6 +38,9 @@ pub(super) const RAW_DEPTH: usize = 4;
 /// A piece of a batch's text.
 type Span = (u32, u32);
 
+/// A [`Msg::Origin`]'s agent, session id, source, and whether it is in the import archive.
+type Origin = (Span, Span, Span, bool);
+
 /// One priced line, its text in its batch's (its day, provider, model and price source in the
 /// batch's last [`Msg::Kind`]).
 struct Line {
@@ -72,8 +75,9 @@ impl At {
 /// 32 bytes: a priced line is kept apart (in the batch's `lines`), so a batch of raw lines
 /// does not hold 200 bytes of room for each.
 enum Msg {
-    /// Where the following lines come from: agent, session id, source (sent when it changes).
-    Origin(Span, Span, Span),
+    /// Where the following lines come from: agent, session id, source, whether it is in the
+    /// import archive (sent when it changes).
+    Origin(Span, Span, Span, bool),
     /// A line that may carry usage, not parsed yet (its bytes in the batch's `bytes`).
     Raw(Span, At),
     /// The day, provider, model and price source of the following priced lines (sent when they
@@ -165,7 +169,7 @@ pub(super) struct Sink {
     spent: Receiver<Batch>,
     buf: Batch,
     /// The origin last put in the current batch (a new batch starts without one).
-    origin: Option<(String, String, String)>,
+    origin: Option<(String, String, String, bool)>,
     /// The kind last put in the current batch, in its text.
     kind: Option<[u32; 5]>,
 }
@@ -215,19 +219,25 @@ impl Sink {
     /// Makes room for `room` more messages, and says where the next lines come from. The room
     /// is for one more (the origin may go in first): a batch that took a 513th message would
     /// be grown, its messages copied to a buffer twice the size, and kept at that size.
-    fn origin(&mut self, agent: &str, session_id: &str, source: &str, room: usize) -> Result<()> {
+    fn origin(&mut self, c: &Counted, room: usize) -> Result<()> {
         let b = &self.buf;
         if b.msgs.len() + 1 + room > BATCH || b.bytes.len() + b.text.len() >= BATCH_BYTES {
             self.send()?;
         }
-        let same = self
-            .origin
-            .as_ref()
-            .is_some_and(|(a, s, src)| a == agent && s == session_id && src == source);
+        let same = self.origin.as_ref().is_some_and(|(a, s, src, ar)| {
+            a == c.agent && s == c.session_id && src == c.source && *ar == c.archive
+        });
         if !same {
-            self.origin = Some((agent.into(), session_id.into(), source.into()));
+            let o = (
+                c.agent.into(),
+                c.session_id.into(),
+                c.source.into(),
+                c.archive,
+            );
+            self.origin = Some(o);
             let b = &mut self.buf;
-            let o = Msg::Origin(b.put(agent), b.put(session_id), b.put(source));
+            let (a, s) = (b.put(c.agent), b.put(c.session_id));
+            let o = Msg::Origin(a, s, b.put(c.source), c.archive);
             b.msgs.push(o);
         }
         Ok(())
@@ -240,7 +250,7 @@ impl Sink {
         if !b.is_empty() && b.len() + line.len() > BATCH_BYTES {
             self.send()?;
         }
-        self.origin(c.agent, c.session_id, c.source, 1)?;
+        self.origin(c, 1)?;
         let b = &mut self.buf;
         if b.bytes.capacity() == 0 {
             // Filled to BATCH_BYTES at most: grown by doubling, it would be copied five times.
@@ -261,7 +271,13 @@ impl Sink {
     /// [`auto_cost`]): a line in flight is 40 bytes smaller without it.
     pub fn line(&mut self, r: &Record) -> Result<()> {
         // Room for the kind and the line.
-        self.origin(r.agent, r.session_id, r.source, 2)?;
+        let c = Counted {
+            agent: r.agent,
+            session_id: r.session_id,
+            source: r.source,
+            archive: false,
+        };
+        self.origin(&c, 2)?;
         let b = &mut self.buf;
         let kind = [r.day, r.provider, r.model, r.price_source];
         if self.kind.is_none_or(|k| b.kind(k) != kind) {
@@ -351,7 +367,7 @@ impl Drain {
             let mut lines = b.lines.iter();
             for m in msgs.drain(..) {
                 match m {
-                    Msg::Origin(a, s, src) => origin = Some((a, s, src)),
+                    Msg::Origin(a, s, src, ar) => origin = Some((a, s, src, ar)),
                     Msg::Kind(k) => kind = Some(k),
                     Msg::Raw((x, y), at) => {
                         let c = counted(&b, origin);
@@ -395,7 +411,7 @@ impl Drain {
             let mut lines = b.lines.iter();
             for m in msgs.drain(..) {
                 match m {
-                    Msg::Origin(a, s, src) => origin = Some((a, s, src)),
+                    Msg::Origin(a, s, src, ar) => origin = Some((a, s, src, ar)),
                     Msg::Kind(k) => kind = Some(k),
                     Msg::Line => {
                         let o = origin.expect("an origin precedes every line of a batch");
@@ -426,19 +442,21 @@ impl Drain {
 }
 
 /// The origin of a batch's raw line.
-fn counted(b: &Batch, origin: Option<(Span, Span, Span)>) -> Counted<'_> {
-    let (agent, session_id, source) = origin.expect("an origin precedes every line of a batch");
+fn counted(b: &Batch, origin: Option<Origin>) -> Counted<'_> {
+    let (agent, session_id, source, archive) =
+        origin.expect("an origin precedes every line of a batch");
     Counted {
         agent: b.get(agent),
         session_id: b.get(session_id),
         source: b.get(source),
+        archive,
     }
 }
 
 /// A batch's priced line as the record it was made from.
 fn record<'b>(
     b: &'b Batch,
-    (agent, session_id, source): (Span, Span, Span),
+    (agent, session_id, source, _): Origin,
     kind: Option<[u32; 5]>,
     l: &'b Line,
 ) -> Record<'b> {
@@ -465,7 +483,7 @@ fn record<'b>(
 fn count(
     w: &mut Writer,
     b: &Batch,
-    o: (Span, Span, Span),
+    o: Origin,
     kind: Option<[u32; 5]>,
     l: &Line,
     out: &mut Written,
@@ -517,6 +535,7 @@ mod tests {
             agent: "main",
             session_id: "s",
             source: "agents/main/sessions/s.jsonl",
+            archive: false,
         };
         // Lines that do not divide the batch's bytes, and one far longer than a batch.
         let lines: Vec<Vec<u8>> = (0..3 * DEPTH)
@@ -577,7 +596,7 @@ mod tests {
             let (mut origin, mut kind, mut lines) = (None, None, b.lines.iter());
             for m in &b.msgs {
                 match m {
-                    Msg::Origin(a, s, src) => origin = Some((*a, *s, *src)),
+                    Msg::Origin(a, s, src, ar) => origin = Some((*a, *s, *src, *ar)),
                     Msg::Kind(k) => kind = Some(*k),
                     Msg::Line => {
                         let r = record(b, origin.unwrap(), kind, lines.next().unwrap());
@@ -600,6 +619,7 @@ mod tests {
                     agent: "main",
                     session_id: &session,
                     source: "agents/main/sessions/s.jsonl",
+                    archive: false,
                 };
                 let id = format!("e{i}");
                 let model = format!("m{}", i / kind_every);
