@@ -213,7 +213,13 @@ impl Listed {
     /// A file OpenClaw does not write again: a reset or deleted archive, a checkpoint copy,
     /// or anything in the SQLite import archive.
     pub fn is_archive(&self) -> bool {
-        self.dir == 1 || !matches!(self.kind, FileKind::Live { .. })
+        self.in_import_archive() || !matches!(self.kind, FileKind::Live { .. })
+    }
+
+    /// In the SQLite import archive (the second of [`transcript_dirs`]), whose lines the
+    /// agent's database repeats.
+    pub fn in_import_archive(&self) -> bool {
+        self.dir == 1
     }
 }
 

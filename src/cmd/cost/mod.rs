@@ -220,8 +220,9 @@ struct Pricer {
 /// until the next session's lines, except those of the SQLite import archive, which the agent's
 /// database, read last, repeats whatever the session. A copy read later still (a session
 /// whose files are in both directories, a session read under two agents) goes to the writer,
-/// whose insert decides. Bounded whatever the home: at most [`SENT_MAX`] keys and
-/// [`SENT_SESSIONS`] sessions (about 1.7 MB); past either, later lines go to the writer.
+/// whose insert decides. Bounded whatever the home: at most [`SENT_MAX`] keys in the two sets
+/// (each table 1.2 MB at most) and [`SENT_SESSIONS`] sessions (0.5 MB); past either, later
+/// lines go to the writer.
 #[derive(Default)]
 struct Sent {
     /// The agent whose lines the sets hold.
@@ -960,7 +961,7 @@ fn scan_transcripts(
             sealed = seals.seal(l, c, st);
             sealed.is_none()
         };
-        let origin = (sid.as_str(), l.dir == 1);
+        let origin = (sid.as_str(), l.in_import_archive());
         match scan_one(tr, &cursors.files, seen_keys, agent, origin, file, keep) {
             Ok(()) => {}
             Err(e) if e.downcast_ref::<LedgerErr>().is_some() => return Err(e),

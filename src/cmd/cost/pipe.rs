@@ -26,11 +26,11 @@ const BATCH_BYTES: usize = 128 << 10;
 /// writer. Deep enough that a stretch of files with few lines (the reader busy alone) or of many
 /// short ones (the writer busy alone) does not stop the other stages: at 4 here and before the
 /// pricing stage, each stage slept about a third of a cold run on the 200 MB bench tree, which
-/// took 7-10 % longer. A batch of priced lines fills up to about 170 KB: 512 lines of 200
+/// took 7-10 % longer. A batch of priced lines fills up to about 130 KB: 512 lines of 168
 /// bytes, their 32-byte messages and their text.
 pub(super) const DEPTH: usize = 12;
 /// Batches of raw lines in flight, before the pricing stage: a raw line takes about 900 bytes
-/// of a batch (the bench tree's average), a priced one about 330, so the deep queue is the one
+/// of a batch (the bench tree's average), a priced one about 260, so the deep queue is the one
 /// after it. At 4 instead of 12, a cold run on the 200 MB bench tree peaks 1.5 MB lower and
 /// takes as long (+0.0 ± 7.8 ms over 40 alternating rounds).
 pub(super) const RAW_DEPTH: usize = 4;
@@ -73,7 +73,7 @@ impl At {
 }
 
 /// 32 bytes: a priced line is kept apart (in the batch's `lines`), so a batch of raw lines
-/// does not hold 200 bytes of room for each.
+/// does not hold a priced line's room for each.
 enum Msg {
     /// Where the following lines come from: agent, session id, source, whether it is in the
     /// import archive (sent when it changes).
@@ -134,8 +134,8 @@ impl Batch {
 
     fn new() -> Batch {
         Batch {
-            // Origins only, in a batch of raw lines; about 100 bytes a line in one of priced
-            // lines (grown to that once, the batch being reused).
+            // Origins only, in a batch of raw lines; about 60 bytes a line and its kinds in one
+            // of priced lines (grown to that once, the batch being reused).
             text: String::new(),
             bytes: Vec::new(),
             lines: Vec::new(),
@@ -216,9 +216,9 @@ impl Sink {
             .map_err(|_| anyhow::Error::new(LedgerErr))
     }
 
-    /// Makes room for `room` more messages, and says where the next lines come from. The room
-    /// is for one more (the origin may go in first): a batch that took a 513th message would
-    /// be grown, its messages copied to a buffer twice the size, and kept at that size.
+    /// Makes room for `room` more messages and the origin, which may go in first, and says where
+    /// the next lines come from: a batch that took a 513th message would be grown, its messages
+    /// copied to a buffer twice the size, and kept at that size.
     fn origin(&mut self, c: &Counted, room: usize) -> Result<()> {
         let b = &self.buf;
         if b.msgs.len() + 1 + room > BATCH || b.bytes.len() + b.text.len() >= BATCH_BYTES {
@@ -270,13 +270,13 @@ impl Sink {
     /// One line to count. Its cost in the auto mode is the writer's to pick (see
     /// [`auto_cost`]): a line in flight is 40 bytes smaller without it.
     pub fn line(&mut self, r: &Record) -> Result<()> {
-        // Room for the kind and the line.
         let c = Counted {
             agent: r.agent,
             session_id: r.session_id,
             source: r.source,
             archive: false,
         };
+        // Room for the kind and the line.
         self.origin(&c, 2)?;
         let b = &mut self.buf;
         let kind = [r.day, r.provider, r.model, r.price_source];
